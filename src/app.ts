@@ -1,0 +1,160 @@
+import type { Worker } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from './bot/http/server.js';
+import { logChannel } from './bot/log-channel.js';
+import type { Config } from './config.js';
+import { type ChatChannel, type Clock, systemClock } from './domain/index.js';
+import { deliverAlert, notifyPayload } from './jobs/notify.worker.js';
+import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
+import { closeQueues, createQueues } from './jobs/queues.js';
+import { redisConnection } from './jobs/redis.js';
+import { topicWorker } from './jobs/worker.js';
+import type { Logger } from './logger.js';
+import { type DbHandle, openDb } from './storage/db.js';
+import { migrate } from './storage/migrate.js';
+
+export interface VigilRoles {
+  /** The HTTP listener. */
+  readonly web: boolean;
+  /** The outbox relay and the job workers. */
+  readonly worker: boolean;
+}
+
+export interface StartOptions {
+  readonly config: Config;
+  /** The Postgres URL to use (DATABASE_URL, or the embedded server's). */
+  readonly databaseUrl: string;
+  readonly logger: Logger;
+  readonly roles: VigilRoles;
+  readonly clock?: Clock;
+  /** Timings of the outbox relay (tests shorten them). */
+  readonly relayTimings?: Pick<OutboxRelayOptions, 'pollMs' | 'redriveAfterMs' | 'redriveEveryMs'>;
+  /** Replaces the integrations the configuration would choose (tests). */
+  readonly integrations?: readonly ChatIntegration[];
+}
+
+/**
+ * A chat platform plugged into Vigil: the channel the notify worker renders cards through, and
+ * the HTTP routes the platform calls (events, interactions, bot activities). Built from the
+ * configuration in `chatIntegrations`; the only place adapters are chosen.
+ */
+export interface ChatIntegration {
+  readonly channel: ChatChannel;
+  /** Routes registered in their own encapsulated scope of the one HTTP listener. */
+  readonly routes?: (app: FastifyInstance) => Promise<void>;
+  /** Called on shutdown (sockets, timers). */
+  readonly stop?: () => Promise<void>;
+}
+
+export interface IntegrationContext {
+  readonly config: Config;
+  readonly handle: DbHandle;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+/** The chat platforms this configuration turns on; a bare install records cards in the log. */
+async function chatIntegrations(context: IntegrationContext): Promise<ChatIntegration[]> {
+  const integrations: ChatIntegration[] = [];
+  if (integrations.length === 0) integrations.push({ channel: logChannel(context.logger) });
+  return integrations;
+}
+
+export interface Vigil {
+  readonly handle: DbHandle;
+  /** `http://host:port` of the listener, when the web role runs. */
+  readonly url: string | null;
+  readonly app: FastifyInstance | null;
+  readonly relay: OutboxRelay | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires Vigil's pieces together for the roles asked of this process. Migrations run first,
+ * under an advisory lock, so any number of processes may start at once.
+ */
+export async function startVigil(options: StartOptions): Promise<Vigil> {
+  const { config, logger, roles } = options;
+  const clock = options.clock ?? systemClock;
+  const handle = openDb({
+    url: options.databaseUrl,
+    schema: config.VIGIL_DB_SCHEMA,
+    poolSize: config.VIGIL_DB_POOL_SIZE,
+  });
+  const stops: (() => Promise<unknown>)[] = [() => handle.close()];
+  const stop = async () => {
+    for (const step of stops.reverse())
+      await step().catch((error) => logger.warn({ err: error }, 'error while stopping'));
+  };
+  try {
+    const migrated = await migrate(handle);
+    if (migrated.error !== undefined) throw new Error('database migration failed', { cause: migrated.error });
+
+    const integrations = options.integrations ?? (await chatIntegrations({ config, handle, logger, clock }));
+    stops.push(() => Promise.all(integrations.map((integration) => integration.stop?.())));
+    const channels = integrations.map((integration) => integration.channel);
+
+    const producer = redisConnection(config.REDIS_URL, 'producer');
+    stops.push(async () => producer.quit());
+    const queues = createQueues(producer, config.VIGIL_QUEUE_PREFIX);
+    stops.push(() => closeQueues(queues));
+
+    let relay: OutboxRelay | null = null;
+    if (roles.worker) {
+      const connection = redisConnection(config.REDIS_URL, 'worker');
+      stops.push(async () => connection.quit());
+      const workers: Worker[] = [
+        topicWorker({
+          topic: 'notify',
+          handle,
+          connection,
+          prefix: config.VIGIL_QUEUE_PREFIX,
+          logger,
+          concurrency: 16,
+          payload: notifyPayload,
+          process: (payload) => deliverAlert({ handle, channels, logger }, payload.alertId),
+        }),
+      ];
+      stops.push(() => Promise.all(workers.map((worker) => worker.close())));
+      relay = new OutboxRelay({
+        handle,
+        databaseUrl: options.databaseUrl,
+        queues,
+        logger,
+        ...options.relayTimings,
+      });
+      await relay.start();
+      const started = relay;
+      stops.push(() => started.stop());
+    }
+
+    let url: string | null = null;
+    let app: FastifyInstance | null = null;
+    if (roles.web) {
+      if (config.VIGIL_INGEST_TOKEN === undefined)
+        throw new Error('VIGIL_INGEST_TOKEN is required for the web role');
+      const server = await buildServer({
+        handle,
+        logger,
+        clock,
+        ingestToken: config.VIGIL_INGEST_TOKEN,
+        apiToken: config.VIGIL_API_TOKEN,
+        ingestRateLimit: config.VIGIL_INGEST_RATE_LIMIT,
+        redisReady: async () => (await producer.ping()) === 'PONG',
+        plugins: integrations.flatMap((integration) =>
+          integration.routes === undefined ? [] : [integration.routes],
+        ),
+      });
+      app = server.app;
+      const listening = server.app;
+      stops.push(() => listening.close());
+      await server.app.listen({ port: config.PORT, host: config.HOST });
+      const address = server.app.server.address();
+      url = typeof address === 'object' && address !== null ? `http://${config.HOST}:${address.port}` : null;
+    }
+    return { handle, url, app, relay, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

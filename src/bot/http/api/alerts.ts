@@ -1,0 +1,122 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  type Actor,
+  ALERT_STATUSES,
+  actionForStatus,
+  CLASSIFICATIONS,
+  type Clock,
+  SEVERITIES,
+} from '../../../domain/index.js';
+import { changeAlert, findAlertId, getAlert, listAlerts } from '../../../storage/alert.repository.js';
+import { auditTrail } from '../../../storage/audit.repository.js';
+import { cardsOf } from '../../../storage/card.repository.js';
+import type { DbHandle } from '../../../storage/db.js';
+import { sendDomainError, sendError, sendInvalid } from '../errors.js';
+import { alertDetailView, alertView } from './alert-view.js';
+
+const csv = <T extends string>(values: readonly [T, ...T[]]) =>
+  z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(values)))
+    .optional();
+
+const cursorSchema = z
+  .string()
+  .transform((value, ctx) => {
+    try {
+      const [createdAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [
+        string,
+        string,
+      ];
+      const date = new Date(createdAt);
+      if (Number.isNaN(date.getTime()) || typeof id !== 'string') throw new Error('bad cursor');
+      return { createdAt: date, id };
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not a cursor this API gave out' });
+      return z.NEVER;
+    }
+  })
+  .optional();
+
+const listQuery = z.object({
+  status: csv(ALERT_STATUSES),
+  severity: csv(SEVERITIES),
+  source: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: cursorSchema,
+});
+
+const statusBody = z
+  .object({
+    status: z.enum(ALERT_STATUSES),
+    classification: z.enum(CLASSIFICATIONS).optional(),
+    comment: z.string().max(10_000).optional(),
+    expectedVersion: z.number().int().positive().optional(),
+  })
+  .strict();
+
+/** The person behind an API call: named by `X-Vigil-User` for the audit trail, else the token. */
+export function apiActor(request: FastifyRequest): Actor {
+  const named = request.headers['x-vigil-user'];
+  const id = typeof named === 'string' && /^[\w.@:-]{1,100}$/.test(named) ? named : 'api-token';
+  return { kind: 'user', platform: 'api', id };
+}
+
+/** `/api/alerts`: list, detail, and status changes through the same commands chat buttons use. */
+export async function alertRoutes(
+  app: FastifyInstance,
+  deps: { handle: DbHandle; clock: Clock },
+): Promise<void> {
+  const { handle, clock } = deps;
+
+  app.get('/api/alerts', async (request, reply) => {
+    const query = listQuery.safeParse(request.query);
+    if (!query.success) return sendInvalid(reply, query.error, 'query');
+    const { limit, ...filter } = query.data;
+    const alerts = await listAlerts(handle.db, { ...filter, limit: limit + 1 });
+    const page = alerts.slice(0, limit);
+    const last = page.at(-1);
+    const nextCursor =
+      alerts.length > limit && last !== undefined
+        ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString('base64url')
+        : null;
+    return { alerts: page.map(alertView), nextCursor };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/alerts/:id', async (request, reply) => {
+    const id = await findAlertId(handle.db, request.params.id);
+    const alert = id === null ? null : await getAlert(handle.db, id);
+    if (alert === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
+    const [audit, cards] = await Promise.all([auditTrail(handle.db, alert.id), cardsOf(handle.db, alert.id)]);
+    return alertDetailView(alert, audit, cards);
+  });
+
+  app.post<{ Params: { id: string } }>('/api/alerts/:id/status', async (request, reply) => {
+    const body = statusBody.safeParse(request.body);
+    if (!body.success) return sendInvalid(reply, body.error);
+    const id = await findAlertId(handle.db, request.params.id);
+    if (id === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
+    const { status, ...rest } = body.data;
+    const result = await changeAlert(handle, id, apiActor(request), clock, {
+      type: 'status',
+      request: { action: actionForStatus(status), ...rest },
+    });
+    if (!result.ok) return sendDomainError(reply, result.error);
+    return { changed: result.value.changed, alert: alertView(result.value.alert) };
+  });
+}

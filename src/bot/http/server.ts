@@ -1,0 +1,164 @@
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
+import { sql } from 'kysely';
+import type { Clock } from '../../domain/index.js';
+import type { Logger } from '../../logger.js';
+import type { DbHandle } from '../../storage/db.js';
+import { IngestBatcher } from '../../storage/ingest-batcher.js';
+import { alertRoutes } from './api/alerts.js';
+import { bearerAuth } from './auth.js';
+import { sendError } from './errors.js';
+import { alertmanagerFormat } from './ingest/alertmanager.js';
+import type { IngestFormat } from './ingest/format.js';
+import { genericFormat } from './ingest/generic.js';
+import { grafanaFormat } from './ingest/grafana.js';
+import { graphFormat } from './ingest/graph.js';
+import { pagerdutyFormat } from './ingest/pagerduty.js';
+import { INGEST_BODY_LIMIT, ingestRoutes } from './ingest/route.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { SourceRateLimiter } from './rate-limit.js';
+
+export const INGEST_FORMATS: readonly IngestFormat[] = [
+  genericFormat,
+  alertmanagerFormat,
+  graphFormat,
+  grafanaFormat,
+  pagerdutyFormat,
+] as IngestFormat[];
+
+export interface ServerDeps {
+  readonly handle: DbHandle;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly ingestToken: string;
+  readonly apiToken: string | undefined;
+  readonly ingestRateLimit: number;
+  /** Is Redis reachable? For /readyz. */
+  readonly redisReady: () => Promise<boolean>;
+  /** More routes (Slack, Teams, the console), each in its own encapsulated scope. */
+  readonly plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
+}
+
+export interface Server {
+  readonly app: FastifyInstance;
+  readonly metrics: Metrics;
+}
+
+/** The one HTTP listener: ingest, API, health and metrics, and whatever chat adapters plug in. */
+export async function buildServer(deps: ServerDeps): Promise<Server> {
+  const { handle, logger, clock } = deps;
+  const metrics = createMetrics(async () => {
+    const row = await handle.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('completed_at', 'is', null)
+      .where('failed_at', 'is', null)
+      .executeTakeFirst();
+    return Number(row?.count ?? 0);
+  });
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Per-request lines would dominate the log at ingest rates; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: INGEST_BODY_LIMIT,
+    // Ingest senders retry on their own; keep idle sockets open for them.
+    keepAliveTimeout: 65_000,
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error, url: request.url }, 'request failed');
+      return sendError(reply, 500, 'internal', 'Vigil could not handle this request; it has been logged.');
+    }
+    const code =
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'request.too_large'
+        : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'request.unsupported_media_type'
+          : error.code?.startsWith('FST_') || error.code === undefined
+            ? 'request.invalid'
+            : error.code;
+    const message =
+      code === 'request.too_large'
+        ? `The request body is over ${INGEST_BODY_LIMIT} bytes (1 MiB).`
+        : error.message;
+    return sendError(reply, status, code, message);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, 'route.not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const [postgres, redis] = await Promise.all([
+      withTimeout(
+        sql`SELECT 1`.execute(handle.db).then(() => true),
+        2_000,
+      ),
+      withTimeout(deps.redisReady(), 2_000),
+    ]);
+    return reply
+      .code(postgres && redis ? 200 : 503)
+      .send({ status: postgres && redis ? 'ready' : 'not_ready', postgres, redis });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('Content-Type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  const batcher = new IngestBatcher(handle, clock);
+  const limiter = new SourceRateLimiter(deps.ingestRateLimit);
+  await app.register(async (scope) =>
+    ingestRoutes(scope, {
+      token: deps.ingestToken,
+      formats: INGEST_FORMATS,
+      handle,
+      batcher,
+      limiter,
+      clock,
+      metrics,
+    }),
+  );
+
+  await app.register(async (scope) => {
+    if (deps.apiToken === undefined) {
+      scope.addHook('onRequest', async (_request, reply) => {
+        await sendError(reply, 401, 'auth.unauthorized', 'The API is off: set VIGIL_API_TOKEN to use it.');
+      });
+    } else {
+      scope.addHook('onRequest', bearerAuth(deps.apiToken, 'vigil-api'));
+    }
+    await alertRoutes(scope, { handle, clock });
+  });
+
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
+  return { app, metrics };
+}
+
+async function withTimeout(check: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([check.catch(() => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

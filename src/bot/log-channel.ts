@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+import type { CardAlert, ChatChannel } from '../domain/index.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * The chat channel of an install with no chat platform configured: it records what it would
+ * post (a card row with platform `log`, and a log line) so the pipeline can be seen working.
+ */
+export function logChannel(logger: Logger): ChatChannel {
+  const summary = (alert: CardAlert) => ({
+    alertId: alert.id,
+    number: alert.number,
+    status: alert.status,
+    severity: alert.severity,
+    title: alert.title,
+    occurrences: alert.occurrenceCount,
+  });
+  return {
+    platform: 'log',
+    targetsFor: async () => ['log'],
+    post: async (alert) => {
+      logger.info({ card: summary(alert) }, 'would post alert card');
+      return { messageRef: `log-${randomUUID()}` };
+    },
+    update: async (alert) => {
+      logger.info({ card: summary(alert) }, 'would update alert card');
+    },
+  };
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+import { startVigil, type VigilRoles } from './app.js';
+import { type Config, ConfigError, loadConfig, requireForServing } from './config.js';
+import { runDemo } from './demo/demo.js';
+import { createLogger, type Logger } from './logger.js';
+import { openDb } from './storage/db.js';
+import { startEmbeddedPostgres } from './storage/embedded-postgres.js';
+import { migrate } from './storage/migrate.js';
+
+const USAGE = `Usage: vigil <command>
+
+Commands:
+  serve     HTTP server and all workers in one process (npm start)
+  web       the HTTP server only (scale out with several)
+  worker    the outbox relay and job workers only
+  migrate   apply database migrations (safe to run concurrently)
+  demo      run Vigil on this machine with sample alerts; needs no Slack or Teams account
+
+Configuration comes from the environment; see README.md.`;
+
+const ROLES: Record<string, VigilRoles> = {
+  serve: { web: true, worker: true },
+  web: { web: true, worker: false },
+  worker: { web: false, worker: true },
+};
+
+/** The Postgres to use: DATABASE_URL, or an embedded one under VIGIL_DATA_DIR. */
+async function database(config: Config, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+  if (config.DATABASE_URL !== undefined) return { url: config.DATABASE_URL, stop: async () => {} };
+  logger.info({ dataDir: config.VIGIL_DATA_DIR }, 'DATABASE_URL is unset: starting an embedded Postgres');
+  return startEmbeddedPostgres(config.VIGIL_DATA_DIR);
+}
+
+/** Stops cleanly on the first SIGINT/SIGTERM; a second one exits at once. */
+function onShutdown(stop: () => Promise<void>, logger: Logger): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    stop()
+      .then(() => process.exit(0))
+      .catch((error) => {
+        logger.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const command = argv[0];
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  if (command === 'demo') return runDemo(process.env);
+
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.LOG_LEVEL);
+  if (command === 'migrate') {
+    const db = await database(config, logger);
+    const handle = openDb({ url: db.url, schema: config.VIGIL_DB_SCHEMA, poolSize: 1 });
+    try {
+      const result = await migrate(handle);
+      for (const step of result.results ?? []) console.log(`${step.status}: ${step.migrationName}`);
+      if (result.error !== undefined) {
+        console.error('Migration failed:', result.error);
+        return 1;
+      }
+      console.log('Database is up to date.');
+      return 0;
+    } finally {
+      await handle.close();
+      await db.stop();
+    }
+  }
+
+  const roles = ROLES[command];
+  if (roles === undefined) {
+    console.error(`Unknown command "${command}".\n\n${USAGE}`);
+    return 2;
+  }
+  if (roles.web) requireForServing(config);
+  const db = await database(config, logger);
+  const vigil = await startVigil({ config, databaseUrl: db.url, logger, roles });
+  logger.info({ url: vigil.url, roles }, 'Vigil is running');
+  onShutdown(async () => {
+    await vigil.stop();
+    await db.stop();
+  }, logger);
+  return -1;
+}
+
+main(process.argv.slice(2))
+  .then((code) => {
+    if (code >= 0) process.exit(code);
+  })
+  .catch((error: unknown) => {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+    } else {
+      console.error('Vigil could not start:', error instanceof Error ? error.message : error);
+    }
+    process.exit(1);
+  });

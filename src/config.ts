@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { parseUserKey, ROLES } from './domain/index.js';
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const secret = (minLength: number) =>
+  optionalString.refine((value) => value === undefined || value.length >= minLength, {
+    message: `must be at least ${minLength} characters`,
+  });
+
+const urlWithProtocols = (protocols: readonly string[]) =>
+  optionalString.refine(
+    (value) => {
+      if (value === undefined) return true;
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const flag = optionalString.transform((value) => value === '1' || value === 'true' || value === 'yes');
+
+const intInRange = (fallback: number, min: number, max: number) =>
+  optionalString.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+/**
+ * Vigil's environment, parsed once at start-up. Every problem is reported at once, by variable
+ * name; values are never echoed, since many of them are secrets.
+ */
+const environment = z.object({
+  /** HTTP listener port. @defaultValue 3000 */
+  PORT: intInRange(3000, 0, 65535),
+  /** HTTP listener address. @defaultValue 127.0.0.1 */
+  HOST: optionalString.transform((value) => value ?? '127.0.0.1'),
+  /** Postgres; unset means an embedded Postgres under VIGIL_DATA_DIR. */
+  DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:']),
+  /** Postgres schema for Vigil's tables. @defaultValue vigil */
+  VIGIL_DB_SCHEMA: optionalString
+    .transform((value) => value ?? 'vigil')
+    .refine((value) => /^[a-z_][a-z0-9_]{0,62}$/.test(value), {
+      message: 'must be a lower-case identifier (letters, digits, _)',
+    }),
+  /** Connections per process. @defaultValue 10 */
+  VIGIL_DB_POOL_SIZE: intInRange(10, 1, 200),
+  /** Where `demo` and an embedded Postgres keep their files. @defaultValue ./.vigil */
+  VIGIL_DATA_DIR: optionalString.transform((value) => value ?? './.vigil'),
+  /** Redis for BullMQ. @defaultValue redis://127.0.0.1:6379 */
+  REDIS_URL: urlWithProtocols(['redis:', 'rediss:']).transform((value) => value ?? 'redis://127.0.0.1:6379'),
+  /** Separates installs that share one Redis. @defaultValue vigil */
+  VIGIL_QUEUE_PREFIX: optionalString
+    .transform((value) => value ?? 'vigil')
+    .refine((value) => /^[A-Za-z0-9_.-]{1,64}$/.test(value), {
+      message: 'must be letters, digits, _ . or -',
+    }),
+  /** Bearer token that /ingest/* requires. */
+  VIGIL_INGEST_TOKEN: secret(16),
+  /** Bearer token for /api/*. */
+  VIGIL_API_TOKEN: secret(16),
+  /** First admins: `slack:U0123,teams:<AAD object ID>`. */
+  VIGIL_ADMINS: optionalString.transform((value, ctx) => {
+    const keys = (value ?? '')
+      .split(',')
+      .map((key) => key.trim())
+      .filter(Boolean);
+    for (const key of keys) {
+      const parsed = parseUserKey(key);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error.message });
+    }
+    return keys;
+  }),
+  /** Role of chat users Vigil does not know. @defaultValue viewer */
+  VIGIL_DEFAULT_ROLE: optionalString.pipe(
+    z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }).default('viewer'),
+  ),
+  /** Alerts per second one source may send to one process before it gets 429. @defaultValue 5000 */
+  VIGIL_INGEST_RATE_LIMIT: intInRange(5000, 1, 1_000_000),
+  /** Base URL people reach Vigil at, for links on cards. @defaultValue http://HOST:PORT */
+  VIGIL_PUBLIC_URL: urlWithProtocols(['http:', 'https:']),
+  /** pino level. @defaultValue info */
+  LOG_LEVEL: optionalString.pipe(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  SLACK_BOT_TOKEN: optionalString.refine((value) => value === undefined || /^xox[bp]-/.test(value), {
+    message: 'must be a bot token starting with xoxb-',
+  }),
+  SLACK_SIGNING_SECRET: secret(8),
+  SLACK_APP_TOKEN: optionalString.refine((value) => value === undefined || value.startsWith('xapp-'), {
+    message: 'must be an app-level token starting with xapp-',
+  }),
+  SLACK_API_URL: urlWithProtocols(['http:', 'https:']),
+  SLACK_ALERT_CHANNEL: optionalString,
+  MICROSOFT_APP_ID: optionalString,
+  MICROSOFT_APP_PASSWORD: optionalString,
+  MICROSOFT_APP_TYPE: optionalString.pipe(
+    z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional(),
+  ),
+  MICROSOFT_APP_TENANT_ID: optionalString,
+  VIGIL_TEAMS_DEV: flag,
+});
+
+export type Config = z.output<typeof environment>;
+
+export class ConfigError extends Error {
+  readonly code = 'config.invalid';
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Vigil's configuration has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+  }
+}
+
+/** Parses the environment; throws one ConfigError that lists every problem by variable name. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const result = environment.safeParse(env);
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+  if (result.success) {
+    const config = result.data;
+    if (
+      config.SLACK_BOT_TOKEN !== undefined &&
+      config.SLACK_SIGNING_SECRET === undefined &&
+      config.SLACK_APP_TOKEN === undefined
+    ) {
+      problems.push(
+        'SLACK_SIGNING_SECRET: is required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)',
+      );
+    }
+    if (
+      config.MICROSOFT_APP_ID !== undefined &&
+      config.MICROSOFT_APP_PASSWORD === undefined &&
+      config.MICROSOFT_APP_TYPE !== 'UserAssignedMSI'
+    ) {
+      problems.push('MICROSOFT_APP_PASSWORD: is required with MICROSOFT_APP_ID');
+    }
+    if (config.MICROSOFT_APP_TYPE === 'SingleTenant' && config.MICROSOFT_APP_TENANT_ID === undefined) {
+      problems.push('MICROSOFT_APP_TENANT_ID: is required when MICROSOFT_APP_TYPE is SingleTenant');
+    }
+    if (problems.length === 0) return config;
+  }
+  throw new ConfigError(problems);
+}
+
+/** What a role needs that is optional in general: `serve` and `web` must protect ingest. */
+export function requireForServing(config: Config): void {
+  const problems: string[] = [];
+  if (config.VIGIL_INGEST_TOKEN === undefined) {
+    problems.push(
+      'VIGIL_INGEST_TOKEN: is required to serve (every /ingest request must carry it as a bearer token)',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+export const publicUrl = (config: Config): string =>
+  (config.VIGIL_PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/$/, '');

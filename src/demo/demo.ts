@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startVigil } from '../app.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { startEmbeddedPostgres } from '../storage/embedded-postgres.js';
+import { redisAnswers, startPrivateRedis } from './redis-server.js';
+import { sampleAlerts } from './samples.js';
+
+const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+
+const REDIS_HELP = `Vigil needs Redis for its job queues, and none could be had:
+  - nothing answers at ${DEFAULT_REDIS}, and
+  - there is no redis-server on the PATH to start a private one.
+Install Redis (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis),
+or point REDIS_URL at one you have, then run npm run demo again.`;
+
+/** Tokens made once per data directory, so a restarted demo keeps its curl lines valid. */
+async function demoTokens(dataDir: string): Promise<{ ingest: string; api: string }> {
+  const file = path.join(dataDir, 'demo-tokens.json');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as { ingest: string; api: string };
+  } catch {
+    const tokens = {
+      ingest: randomBytes(18).toString('base64url'),
+      api: randomBytes(18).toString('base64url'),
+    };
+    await writeFile(file, JSON.stringify(tokens), { mode: 0o600 });
+    return tokens;
+  }
+}
+
+/**
+ * `vigil demo`: Vigil on a fresh machine with no chat account. Embedded Postgres unless
+ * DATABASE_URL is set, a private redis-server unless REDIS_URL is set or one answers locally,
+ * sample alerts from every format, and a summary of what to try. Runs until Ctrl-C.
+ */
+export async function runDemo(env: Readonly<Record<string, string | undefined>>): Promise<number> {
+  const dataDir = path.resolve(env.VIGIL_DATA_DIR ?? './.vigil');
+  await mkdir(dataDir, { recursive: true });
+  const tokens = await demoTokens(dataDir);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  };
+
+  try {
+    let redisUrl = env.REDIS_URL;
+    if (redisUrl === undefined || redisUrl === '') {
+      if (await redisAnswers(DEFAULT_REDIS)) {
+        redisUrl = DEFAULT_REDIS;
+      } else {
+        const redis = await startPrivateRedis(dataDir);
+        if (redis === null) {
+          console.error(REDIS_HELP);
+          return 1;
+        }
+        stops.push(redis.stop);
+        redisUrl = redis.url;
+      }
+    }
+
+    const config = loadConfig({
+      VIGIL_INGEST_TOKEN: tokens.ingest,
+      VIGIL_API_TOKEN: tokens.api,
+      ...env,
+      REDIS_URL: redisUrl,
+      // Demos on one Redis must not take each other's jobs.
+      VIGIL_QUEUE_PREFIX: env.VIGIL_QUEUE_PREFIX ?? `vigil-demo-${randomBytes(3).toString('hex')}`,
+      LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+      VIGIL_DATA_DIR: dataDir,
+    });
+    const logger = createLogger(config.LOG_LEVEL);
+
+    let databaseUrl = config.DATABASE_URL;
+    if (databaseUrl === undefined) {
+      console.log(`Starting an embedded Postgres under ${path.join(dataDir, 'postgres')} ...`);
+      const postgres = await startEmbeddedPostgres(dataDir);
+      stops.push(postgres.stop);
+      databaseUrl = postgres.url;
+    }
+
+    const vigil = await startVigil({ config, databaseUrl, logger, roles: { web: true, worker: true } });
+    stops.push(vigil.stop);
+    const base = vigil.url ?? `http://${config.HOST}:${config.PORT}`;
+    const ingestToken = config.VIGIL_INGEST_TOKEN ?? tokens.ingest;
+    const apiToken = config.VIGIL_API_TOKEN ?? tokens.api;
+
+    const sent: string[] = [];
+    for (const sample of sampleAlerts(new Date())) {
+      const response = await fetch(`${base}/ingest/${sample.format}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ingestToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(sample.body),
+      });
+      sent.push(
+        `  ${sample.format.padEnd(13)} ${response.status === 202 ? 'stored' : `refused (${response.status}: ${await response.text()})`}`,
+      );
+    }
+
+    console.log(`
+Vigil demo is running at ${base}
+Sample alerts sent, one per ingest format:
+${sent.join('\n')}
+
+Try:
+  List alerts:       curl -s -H 'Authorization: Bearer ${apiToken}' ${base}/api/alerts
+  One alert:         curl -s -H 'Authorization: Bearer ${apiToken}' ${base}/api/alerts/1
+  Mark in progress:  curl -s -X POST -H 'Authorization: Bearer ${apiToken}' -H 'Content-Type: application/json' \\
+                       -d '{"status":"in_progress"}' ${base}/api/alerts/1/status
+  Send an alert:     curl -s -X POST -H 'Authorization: Bearer ${ingestToken}' -H 'Content-Type: application/json' \\
+                       -d '{"title":"Test alert from curl","severity":"high"}' ${base}/ingest/generic
+  Health:            ${base}/healthz   ${base}/readyz   ${base}/metrics
+
+No chat platform is configured, so cards are recorded (GET /api/alerts/1 shows them under "cards").
+Data lives in ${dataDir}. Press Ctrl-C to stop.`);
+
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    console.log('Stopping the demo ...');
+    await stopAll();
+    return 0;
+  } catch (error) {
+    await stopAll();
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}

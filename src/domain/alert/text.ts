@@ -1,0 +1,27 @@
+/**
+ * Makes source text safe to store and show: lone UTF-16 surrogates become U+FFFD (Postgres and
+ * UTF-8 encoders reject them), NUL bytes go (Postgres text cannot hold them), and the length is
+ * capped. Everything else, markup and mentions included, is kept verbatim: escaping belongs to
+ * each renderer (mrkdwn, Adaptive Card markdown, HTML), never to storage.
+ */
+export function cleanText(value: string, maxLength: number): string {
+  const wellFormed = value.toWellFormed().replaceAll('\u0000', '');
+  if (wellFormed.length <= maxLength) return wellFormed;
+  // Cut on a code point boundary so an emoji is never split into a lone surrogate.
+  return `${Array.from(wellFormed.slice(0, maxLength)).slice(0, -1).join('')}…`;
+}
+
+/** The same cleaning through any JSON value, for raw payloads kept in jsonb. */
+export function cleanJson(value: unknown): unknown {
+  if (typeof value === 'string') return value.toWellFormed().replaceAll('\u0000', '');
+  if (Array.isArray(value)) return value.map(cleanJson);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [cleanText(key, 1_000), cleanJson(inner)]),
+    );
+  }
+  return value;
+}
+
+export const TITLE_MAX = 500;
+export const DESCRIPTION_MAX = 100_000;

@@ -1,0 +1,9 @@
+/** The pure core of Vigil. Other folders use the domain through this file only. */
+export * from './actor.js';
+export * from './alert/index.js';
+export * from './audit.js';
+export * from './clock.js';
+export * from './outbox.js';
+export * from './ports.js';
+export * from './result.js';
+export * from './roles.js';

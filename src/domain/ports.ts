@@ -1,0 +1,44 @@
+import type { Alert } from './alert/alert.js';
+
+/**
+ * A chat platform as the notify pipeline sees it. Each adapter (Slack, Teams, the recording
+ * channel of a bare install) renders the alert its own way; the pipeline decides when.
+ */
+export interface ChatChannel {
+  /** `slack`, `teams`, `log`: the platform named on the card row and in the audit trail. */
+  readonly platform: string;
+  /** Where this alert's cards go on this platform (channel IDs, conversation IDs). */
+  targetsFor(alert: CardAlert): Promise<readonly string[]>;
+  /** Posts a new card; returns the platform's reference to it (Slack `ts`, Teams activity ID). */
+  post(alert: CardAlert, target: string): Promise<{ readonly messageRef: string }>;
+  /** Replaces the card in place. */
+  update(alert: CardAlert, target: string, messageRef: string): Promise<void>;
+}
+
+/** What a card shows: the alert with its short number. */
+export type CardAlert = Alert & { readonly number: string };
+
+/**
+ * A chat failure that retrying will not cure (`channel_not_found`, `not_in_channel`,
+ * `invalid_auth`, a Teams 403): recorded on the card and in the logs, never retried.
+ */
+export class PermanentChatError extends Error {
+  readonly code = 'chat.permanent_failure';
+  constructor(
+    readonly platformError: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`chat platform refused permanently: ${platformError}`, options);
+  }
+}
+
+/** The platform asked us to slow down; the job is retried after `retryAfterMs`, losing nothing. */
+export class ChatRateLimitedError extends Error {
+  readonly code = 'chat.rate_limited';
+  constructor(
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`chat platform rate limited us; retry after ${retryAfterMs} ms`, options);
+  }
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { type ChatChannel, PermanentChatError } from '../domain/index.js';
+import type { Logger } from '../logger.js';
+import { getAlert } from '../storage/alert.repository.js';
+import { recordCardFailed, recordCardRendered, withCardLock } from '../storage/card.repository.js';
+import type { DbHandle } from '../storage/db.js';
+
+export const notifyPayload = z.object({
+  alertId: z.uuid(),
+  reason: z.enum(['created', 'occurred', 'status_changed', 'assigned']),
+});
+
+/**
+ * Brings every card of an alert up to date on every platform: posts where there is none yet,
+ * updates where the card shows an older revision, and does nothing where it is current. Many
+ * notify jobs for one alert therefore coalesce: whichever runs first renders the latest state,
+ * the rest find nothing to do. A permanent platform refusal is recorded on the card and logged,
+ * never retried; any other failure retries the job (the cards already current are skipped).
+ */
+export async function deliverAlert(
+  deps: { handle: DbHandle; channels: readonly ChatChannel[]; logger: Logger },
+  alertId: string,
+): Promise<void> {
+  const { handle, channels, logger } = deps;
+  const alert = await getAlert(handle.db, alertId);
+  if (alert === null) return;
+  for (const channel of channels) {
+    for (const target of await channel.targetsFor(alert)) {
+      await withCardLock(handle.db, { alertId, platform: channel.platform, target }, async (card, trx) => {
+        // Read again under the card's lock: the state to render is the one committed now.
+        const latest = await getAlert(trx, alertId);
+        if (latest === null || card.rendered_revision >= latest.revision) return;
+        try {
+          let messageRef = card.message_ref;
+          if (messageRef === null) {
+            messageRef = (await channel.post(latest, target)).messageRef;
+          } else {
+            await channel.update(latest, target, messageRef);
+          }
+          await recordCardRendered(trx, card.id, messageRef, latest.revision);
+        } catch (error) {
+          if (!(error instanceof PermanentChatError)) throw error;
+          logger.error(
+            { alertId, platform: channel.platform, target, platformError: error.platformError },
+            'chat platform refused the card permanently; not retrying',
+          );
+          await recordCardFailed(trx, card.id, error.platformError, latest.revision);
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,163 @@
+import pg from 'pg';
+import type { OutboxTopic } from '../domain/index.js';
+import type { Logger } from '../logger.js';
+import type { DbHandle } from '../storage/db.js';
+import {
+  markFailed,
+  type OutboxRow,
+  outboxChannel,
+  relayPending,
+  requeue,
+  unfinishedSince,
+} from '../storage/outbox.repository.js';
+import { jobIdFor, type Queues, TOPICS } from './queues.js';
+
+export interface OutboxRelayOptions {
+  readonly handle: DbHandle;
+  readonly databaseUrl: string;
+  readonly queues: Queues;
+  readonly logger: Logger;
+  /** How often to look for rows without being woken. @defaultValue 1000 */
+  readonly pollMs?: number;
+  /** How long a handed-over row may stay unfinished before its job is looked for. @defaultValue 15000 */
+  readonly redriveAfterMs?: number;
+  /** How often to run that check. @defaultValue 5000 */
+  readonly redriveEveryMs?: number;
+  /** Rows per hand-over. @defaultValue 500 */
+  readonly batchSize?: number;
+}
+
+/**
+ * Moves outbox rows into BullMQ. Postgres is the source of truth: a row is handed over once
+ * (marked in the transaction that locked it), woken by NOTIFY on commit and by a poll. Rows whose
+ * job vanished (Redis flushed or restarted without persistence) go back to the relay; the job ID
+ * derived from the row keeps a row that is still queued from being added twice.
+ */
+export class OutboxRelay {
+  readonly #options: Required<Omit<OutboxRelayOptions, 'handle' | 'databaseUrl' | 'queues' | 'logger'>> &
+    OutboxRelayOptions;
+  #listener: pg.Client | null = null;
+  #timers: NodeJS.Timeout[] = [];
+  #running: Promise<void> | null = null;
+  #again = false;
+  #stopped = false;
+
+  constructor(options: OutboxRelayOptions) {
+    this.#options = {
+      pollMs: 1_000,
+      redriveAfterMs: 15_000,
+      redriveEveryMs: 5_000,
+      batchSize: 500,
+      ...options,
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.#listen();
+    this.#timers.push(setInterval(() => this.kick(), this.#options.pollMs));
+    this.#timers.push(
+      setInterval(() => {
+        this.redrive().catch((error) => this.#options.logger.warn({ err: error }, 'outbox re-drive failed'));
+      }, this.#options.redriveEveryMs),
+    );
+    this.kick();
+  }
+
+  /** Relays everything pending now; concurrent calls fold into one more pass. */
+  kick(): void {
+    void this.relayNow();
+  }
+
+  /** Like `kick`, and resolves when the pass (and any pass it folded into) is done. */
+  relayNow(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    if (this.#running !== null) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#drain()
+      .catch((error) => this.#options.logger.warn({ err: error }, 'outbox relay pass failed; will retry'))
+      .finally(() => {
+        this.#running = null;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        }
+      });
+    return this.#running;
+  }
+
+  /** Finds rows whose job is gone from Redis and sends them back through the relay. */
+  async redrive(): Promise<number> {
+    const { handle, queues, logger, redriveAfterMs } = this.#options;
+    const rows = await unfinishedSince(handle.db, redriveAfterMs, 1_000);
+    const lost: string[] = [];
+    for (const row of rows) {
+      const queue = queues[row.topic as OutboxTopic];
+      if (queue === undefined) continue;
+      const job = await queue.getJob(jobIdFor(row.id));
+      if (job === undefined) {
+        lost.push(row.id);
+      } else if (await job.isFailed()) {
+        // The worker gave up after its attempts but could not record it; record it now.
+        await markFailed(handle.db, row.id, job.failedReason ?? 'job failed');
+      }
+    }
+    if (lost.length > 0) {
+      logger.warn({ count: lost.length }, 'outbox rows lost their jobs (Redis flushed?); re-driving them');
+      await requeue(handle.db, lost);
+      this.kick();
+    }
+    return lost.length;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    await this.#running;
+    await this.#listener?.end().catch(() => {});
+    this.#listener = null;
+  }
+
+  async #drain(): Promise<void> {
+    const { handle, queues, batchSize } = this.#options;
+    for (;;) {
+      const moved = await relayPending(handle.db, batchSize, (rows) => enqueue(queues, rows));
+      if (moved < batchSize || this.#stopped) return;
+    }
+  }
+
+  async #listen(): Promise<void> {
+    if (this.#stopped) return;
+    const client = new pg.Client({ connectionString: this.#options.databaseUrl });
+    client.on('notification', () => this.kick());
+    client.on('error', (error) => {
+      this.#options.logger.warn({ err: error }, 'outbox LISTEN connection lost; polling until it is back');
+      this.#listener = null;
+      setTimeout(() => this.#listen().catch(() => {}), 1_000).unref();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${outboxChannel(this.#options.handle.schema)}`);
+      this.#listener = client;
+    } catch (error) {
+      this.#options.logger.warn({ err: error }, 'cannot LISTEN for outbox rows; polling only');
+      await client.end().catch(() => {});
+      setTimeout(() => this.#listen().catch(() => {}), 5_000).unref();
+    }
+  }
+}
+
+async function enqueue(queues: Queues, rows: readonly OutboxRow[]): Promise<void> {
+  for (const topic of TOPICS) {
+    const jobs = rows
+      .filter((row) => row.topic === topic)
+      .map((row) => ({
+        name: topic,
+        data: { outboxId: row.id, payload: row.payload },
+        opts: { jobId: jobIdFor(row.id) },
+      }));
+    if (jobs.length > 0) await queues[topic].addBulk(jobs);
+  }
+}

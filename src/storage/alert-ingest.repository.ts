@@ -1,0 +1,173 @@
+import { sql } from 'kysely';
+import {
+  type AuditEntry,
+  type Clock,
+  type IngestEvent,
+  notify,
+  type OccurrenceGroup,
+  SEVERITIES,
+} from '../domain/index.js';
+import { json } from './alert.mapper.js';
+import { changeAlert } from './alert.repository.js';
+import { appendAudit } from './audit.repository.js';
+import type { DbHandle } from './db.js';
+import { appendOutbox } from './outbox.repository.js';
+
+/** What became of one occurrence group. */
+export interface OccurrenceOutcome {
+  readonly alertId: string;
+  readonly number: string;
+  readonly duplicate: boolean;
+  readonly occurrenceCount: number;
+}
+
+const severityList = sql.raw(`ARRAY[${SEVERITIES.map((s) => `'${s}'`).join(',')}]`);
+
+/**
+ * Stores occurrence groups in one transaction: a new alert for each fingerprint with no open
+ * alert, or one occurrence update on the open alert (the rule of the domain's `occurrenceUpdate`,
+ * done here as one atomic upsert on the partial unique index `alerts_open_fingerprint`, so any
+ * number of concurrent writers end with the right count). Audit and notify outbox rows go in the
+ * same transaction. Rows are written in fingerprint order so concurrent batches lock alike and
+ * cannot deadlock. Returns outcomes in the order of `groups`.
+ */
+export async function storeOccurrences(
+  handle: DbHandle,
+  groups: readonly OccurrenceGroup[],
+  clock: Clock,
+): Promise<OccurrenceOutcome[]> {
+  if (groups.length === 0) return [];
+  const now = clock.now();
+  const ordered = [...groups].sort((a, b) => (a.draft.fingerprint < b.draft.fingerprint ? -1 : 1));
+  return handle.db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .insertInto('alerts')
+      .values(
+        ordered.map(({ draft, count, firstSeenAt, lastSeenAt }) => ({
+          source: draft.source,
+          source_id: draft.sourceId,
+          fingerprint: draft.fingerprint,
+          title: draft.title,
+          description: draft.description,
+          severity: draft.severity,
+          category: draft.category,
+          policy_name: draft.policyName,
+          policy_url: draft.policyUrl,
+          labels: json(draft.labels),
+          links: json(draft.links),
+          determination: draft.determination,
+          first_seen_at: firstSeenAt,
+          last_seen_at: lastSeenAt,
+          occurrence_count: count,
+          raw: json(draft.raw ?? null),
+          // A fingerprint that fires again after resolution opens a new alert that points back.
+          previous_alert_id: sql<string | null>`(SELECT prev.id FROM alerts prev
+            WHERE prev.fingerprint = ${draft.fingerprint} AND prev.status = 'resolved'
+            ORDER BY prev.created_at DESC LIMIT 1)`,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .column('fingerprint')
+          .where('status', '<>', 'resolved')
+          .doUpdateSet({
+            occurrence_count: sql`alerts.occurrence_count + excluded.occurrence_count`,
+            last_seen_at: sql`greatest(alerts.last_seen_at, excluded.last_seen_at)`,
+            severity: sql`CASE WHEN array_position(${severityList}, excluded.severity)
+              > array_position(${severityList}, alerts.severity) THEN excluded.severity ELSE alerts.severity END`,
+            revision: sql`alerts.revision + 1`,
+            updated_at: now,
+          }),
+      )
+      .returning(['id', 'number', 'fingerprint', 'occurrence_count', sql<boolean>`(xmax = 0)`.as('inserted')])
+      .execute();
+
+    const byFingerprint = new Map(rows.map((row) => [row.fingerprint, row]));
+    const outcomes = groups.map((group) => {
+      const row = byFingerprint.get(group.draft.fingerprint);
+      if (row === undefined)
+        throw new Error(`upsert returned no row for fingerprint ${group.draft.fingerprint}`);
+      return {
+        alertId: row.id,
+        number: row.number,
+        duplicate: !row.inserted,
+        occurrenceCount: row.occurrence_count,
+      };
+    });
+
+    const entities = ordered.flatMap((group) => {
+      const alertId = byFingerprint.get(group.draft.fingerprint)?.id as string;
+      return group.draft.entities.map((entity) => ({
+        alert_id: alertId,
+        kind: entity.kind,
+        key: entity.key,
+        display_name: entity.displayName,
+        roles: json(entity.roles),
+        attributes: json(entity.attributes),
+      }));
+    });
+    if (entities.length > 0) {
+      entities.sort((a, b) => (a.alert_id + a.kind + a.key < b.alert_id + b.kind + b.key ? -1 : 1));
+      await trx
+        .insertInto('alert_entities')
+        .values(entities)
+        .onConflict((oc) => oc.columns(['alert_id', 'kind', 'key']).doNothing())
+        .execute();
+    }
+
+    const audit: AuditEntry[] = groups.map((group, index) => {
+      const outcome = outcomes[index] as OccurrenceOutcome;
+      return {
+        alertId: outcome.alertId,
+        actor: { kind: 'source', source: group.draft.source },
+        action: outcome.duplicate ? 'alert.occurred_again' : 'alert.created',
+        details: outcome.duplicate
+          ? { occurrences: group.count, occurrenceCount: outcome.occurrenceCount }
+          : {
+              occurrences: group.count,
+              fingerprint: group.draft.fingerprint,
+              severity: group.draft.severity,
+            },
+        at: now,
+      };
+    });
+    await appendAudit(trx, audit);
+    await appendOutbox(
+      trx,
+      handle.schema,
+      outcomes.map((outcome) => notify(outcome.alertId, outcome.duplicate ? 'occurred' : 'created')),
+    );
+    return outcomes;
+  });
+}
+
+export type SourceStatusOutcome =
+  | { readonly kind: 'changed' | 'unchanged'; readonly alertId: string; readonly number: string }
+  | { readonly kind: 'no_open_alert' };
+
+/**
+ * Applies a source's own status change (Alertmanager `resolved`, PagerDuty `acknowledge` or
+ * `resolve`) to the open alert of that fingerprint, with the source as actor.
+ */
+export async function applySourceStatus(
+  handle: DbHandle,
+  event: Extract<IngestEvent, { kind: 'source_status' }>,
+  clock: Clock,
+): Promise<SourceStatusOutcome> {
+  const open = await handle.db
+    .selectFrom('alerts')
+    .select(['id', 'number'])
+    .where('fingerprint', '=', event.fingerprint)
+    .where('status', '<>', 'resolved')
+    .executeTakeFirst();
+  if (open === undefined) return { kind: 'no_open_alert' };
+  const result = await changeAlert(handle, open.id, { kind: 'source', source: event.source }, clock, {
+    type: 'status',
+    request: { action: event.action },
+  });
+  // A concurrent change may have moved it first; either way the source's wish is met or moot.
+  if (!result.ok) return { kind: 'unchanged', alertId: open.id, number: open.number };
+  return { kind: result.value.changed ? 'changed' : 'unchanged', alertId: open.id, number: open.number };
+}

@@ -1,0 +1,239 @@
+import { sql } from 'kysely';
+import { AlertErrorCode } from '../domain/alert/alert.errors.js';
+import {
+  type Actor,
+  type Alert,
+  type AlertStatus,
+  type AuditEntry,
+  assignAlert,
+  authorize,
+  type Clock,
+  changeStatus,
+  fail,
+  notify,
+  ok,
+  type Result,
+  type Role,
+  type Severity,
+  type StatusChangeRequest,
+} from '../domain/index.js';
+import { json, toAlert, toEntity } from './alert.mapper.js';
+import { appendAudit } from './audit.repository.js';
+import type { Db, DbHandle } from './db.js';
+import { appendOutbox } from './outbox.repository.js';
+
+/** An alert as stored: the domain's Alert plus its short number and its render revision. */
+export type StoredAlert = Alert & { readonly number: string; readonly revision: number };
+
+/** A change people (or sources, or policies) ask of one alert. */
+export type AlertChange =
+  | { readonly type: 'status'; readonly request: StatusChangeRequest }
+  | { readonly type: 'assign'; readonly assignee: Actor; readonly expectedVersion?: number | undefined };
+
+export interface AlertChangeOutcome {
+  readonly changed: boolean;
+  readonly alert: StoredAlert;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Finds an alert by its UUID or by its short number (`42`, `#42`), as people type it in chat. */
+export async function findAlertId(db: Db, ref: string): Promise<string | null> {
+  const trimmed = ref.trim().replace(/^#/, '');
+  if (UUID.test(trimmed)) {
+    const row = await db.selectFrom('alerts').select('id').where('id', '=', trimmed).executeTakeFirst();
+    return row?.id ?? null;
+  }
+  if (/^\d{1,18}$/.test(trimmed)) {
+    const row = await db
+      .selectFrom('alerts')
+      .select('id')
+      .where('number', '=', trimmed as never)
+      .executeTakeFirst();
+    return row?.id ?? null;
+  }
+  return null;
+}
+
+export async function getAlert(db: Db, id: string): Promise<StoredAlert | null> {
+  const row = await db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+  if (row === undefined) return null;
+  const entities = await db
+    .selectFrom('alert_entities')
+    .selectAll()
+    .where('alert_id', '=', id)
+    .orderBy('kind')
+    .orderBy('key')
+    .execute();
+  return toAlert(row, entities.map(toEntity));
+}
+
+/**
+ * Applies one change in one transaction: the row is locked, the domain decides, and the new
+ * state, its audit row and its notify outbox row are written together. A refusal changes nothing
+ * but is audited, so the trail shows what was attempted and why it was refused.
+ */
+export async function changeAlert(
+  handle: DbHandle,
+  alertId: string,
+  actor: Actor,
+  clock: Clock,
+  change: AlertChange,
+): Promise<Result<AlertChangeOutcome>> {
+  return handle.db.transaction().execute(async (trx) => {
+    const row = await trx
+      .selectFrom('alerts')
+      .selectAll()
+      .where('id', '=', alertId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (row === undefined) return fail(AlertErrorCode.NotFound, `No alert ${alertId}.`);
+    const current = toAlert(row);
+    const now = clock.now();
+    const decided = decide(current, change, actor, now);
+    if (!decided.ok) {
+      await appendAudit(trx, [
+        {
+          alertId,
+          actor,
+          action: 'alert.change_refused',
+          details: { change: describe(change), code: decided.error.code, reason: decided.error.message },
+          at: now,
+        },
+      ]);
+      return decided;
+    }
+    const { alert: next, audit } = decided.value;
+    if (audit === null) return ok({ changed: false, alert: current });
+    const updated = await trx
+      .updateTable('alerts')
+      .set({
+        status: next.status,
+        classification: next.classification,
+        resolution_comment: next.resolutionComment,
+        status_changed_by: next.statusChangedBy === null ? null : json(next.statusChangedBy),
+        status_changed_at: next.statusChangedAt,
+        assignee: next.assignee === null ? null : json(next.assignee),
+        version: next.version,
+        revision: sql`revision + 1`,
+        updated_at: now,
+      })
+      .where('id', '=', alertId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendAudit(trx, [audit]);
+    await appendOutbox(trx, handle.schema, [
+      notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
+    ]);
+    return ok({ changed: true, alert: toAlert(updated) });
+  });
+}
+
+function decide(
+  alert: StoredAlert,
+  change: AlertChange,
+  actor: Actor,
+  now: Date,
+): Result<{ alert: Alert; audit: AuditEntry | null }> {
+  if (change.type === 'status') {
+    const result = changeStatus(alert, change.request, actor, now);
+    if (!result.ok) return result;
+    const { changed, from, to } = result.value;
+    return ok({
+      alert: result.value.alert,
+      audit: changed
+        ? {
+            alertId: alert.id,
+            actor,
+            action: 'alert.status_changed',
+            details: {
+              from,
+              to,
+              ...(change.request.classification === undefined
+                ? {}
+                : { classification: change.request.classification }),
+              ...(change.request.comment === undefined ? {} : { comment: change.request.comment }),
+            },
+            at: now,
+          }
+        : null,
+    });
+  }
+  const result = assignAlert(alert, change.assignee, now, change.expectedVersion);
+  if (!result.ok) return result;
+  return ok({
+    alert: result.value.alert,
+    audit: result.value.changed
+      ? {
+          alertId: alert.id,
+          actor,
+          action: 'alert.assigned',
+          details: { assignee: change.assignee },
+          at: now,
+        }
+      : null,
+  });
+}
+
+const describe = (change: AlertChange): Record<string, unknown> =>
+  change.type === 'status' ? { type: 'status', action: change.request.action } : { type: 'assign' };
+
+/**
+ * A change asked by a person in chat or the console: their role is checked first, and a refusal
+ * changes nothing but is audited, like any other refusal.
+ */
+export async function changeAlertAs(
+  handle: DbHandle,
+  alertId: string,
+  actor: Actor,
+  role: Role,
+  clock: Clock,
+  change: AlertChange,
+): Promise<Result<AlertChangeOutcome>> {
+  const allowed = authorize(role, change.type === 'status' ? 'alert.change_status' : 'alert.assign');
+  if (allowed.ok) return changeAlert(handle, alertId, actor, clock, change);
+  const exists = await handle.db
+    .selectFrom('alerts')
+    .select('id')
+    .where('id', '=', alertId)
+    .executeTakeFirst();
+  if (exists === undefined) return fail(AlertErrorCode.NotFound, `No alert ${alertId}.`);
+  await appendAudit(handle.db, [
+    {
+      alertId,
+      actor,
+      action: 'alert.change_refused',
+      details: { change: describe(change), code: allowed.error.code, reason: allowed.error.message, role },
+      at: clock.now(),
+    },
+  ]);
+  return allowed;
+}
+
+export interface AlertFilter {
+  readonly status?: readonly AlertStatus[] | undefined;
+  readonly severity?: readonly Severity[] | undefined;
+  readonly source?: readonly string[] | undefined;
+  /** Opaque position from the previous page. */
+  readonly cursor?: { readonly createdAt: Date; readonly id: string } | undefined;
+  readonly limit: number;
+}
+
+/** Newest first, keyset-paginated on (created_at, id) so pages stay stable while alerts arrive. */
+export async function listAlerts(db: Db, filter: AlertFilter): Promise<StoredAlert[]> {
+  let query = db.selectFrom('alerts').selectAll();
+  if (filter.status?.length) query = query.where('status', 'in', filter.status);
+  if (filter.severity?.length) query = query.where('severity', 'in', filter.severity);
+  if (filter.source?.length) query = query.where('source', 'in', filter.source);
+  const cursor = filter.cursor;
+  if (cursor !== undefined) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('created_at', '<', cursor.createdAt),
+        eb.and([eb('created_at', '=', cursor.createdAt), eb('id', '<', cursor.id)]),
+      ]),
+    );
+  }
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+  return rows.map((row) => toAlert(row));
+}

@@ -1,0 +1,48 @@
+import { type Actor, type AuditEntry, actorKey } from '../domain/index.js';
+import { json } from './alert.mapper.js';
+import type { Db } from './db.js';
+
+/** Appends audit rows; call inside the transaction that made the change. */
+export async function appendAudit(trx: Db, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await trx
+    .insertInto('audit_log')
+    .values(
+      entries.map((entry) => ({
+        alert_id: entry.alertId,
+        actor: json(entry.actor),
+        actor_key: actorKey(entry.actor),
+        action: entry.action,
+        details: json(entry.details),
+        at: entry.at,
+      })),
+    )
+    .execute();
+}
+
+export interface AuditView {
+  readonly id: string;
+  readonly actor: Actor;
+  readonly actorKey: string;
+  readonly action: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly at: Date;
+}
+
+/** The trail of one alert, oldest first. */
+export async function auditTrail(db: Db, alertId: string): Promise<AuditView[]> {
+  const rows = await db
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('alert_id', '=', alertId)
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    actor: row.actor as Actor,
+    actorKey: row.actor_key,
+    action: row.action,
+    details: row.details,
+    at: row.at,
+  }));
+}

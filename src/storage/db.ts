@@ -1,0 +1,45 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+// Bigints (identity columns, counts) come back as strings rather than lossy numbers; timestamps as Dates.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+
+export interface DbOptions {
+  readonly url: string;
+  /** The Postgres schema Vigil's tables live in; tests give each file its own. */
+  readonly schema: string;
+  readonly poolSize: number;
+}
+
+export type Db = Kysely<Database>;
+
+export interface DbHandle {
+  readonly db: Db;
+  readonly pool: pg.Pool;
+  readonly schema: string;
+  close(): Promise<void>;
+}
+
+/** Validates a schema name once, so it can be quoted into SQL and connection options safely. */
+export function assertSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`VIGIL_DB_SCHEMA must be a lower-case identifier, got "${schema}"`);
+  }
+  return schema;
+}
+
+export function openDb(options: DbOptions): DbHandle {
+  const schema = assertSchemaName(options.schema);
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    // Every connection resolves unqualified names in Vigil's schema first.
+    options: `-c search_path=${schema},public`,
+    application_name: 'vigil',
+  });
+  // An idle client that loses its server must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool, schema, close: () => db.destroy() };
+}

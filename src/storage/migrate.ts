@@ -1,0 +1,33 @@
+import { type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
+import type { DbHandle } from './db.js';
+import * as alerts from './migrations/2026-11-23T0900_alerts.js';
+import * as people from './migrations/2026-11-23T0930_people.js';
+
+/** Every migration, in order. Listed by hand so the build and tsx load the same set. */
+const MIGRATIONS: Record<string, Migration> = {
+  '2026-11-23T0900_alerts': alerts,
+  '2026-11-23T0930_people': people,
+};
+
+/**
+ * Creates the schema and applies pending migrations under a Postgres advisory lock, so any
+ * number of processes may start together. Returns Kysely's result set; never throws for a
+ * failed migration (the caller reports `error`).
+ */
+export async function migrate(handle: DbHandle): Promise<MigrationResultSet> {
+  return handle.db.connection().execute(async (conn) => {
+    const lockKey = `vigil.migrate.${handle.schema}`;
+    await sql`SELECT pg_advisory_lock(hashtext(${lockKey}))`.execute(conn);
+    try {
+      await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(handle.schema)}`.execute(conn);
+      const migrator = new Migrator({
+        db: conn.withSchema(handle.schema),
+        provider: { getMigrations: async () => MIGRATIONS },
+        migrationTableSchema: handle.schema,
+      });
+      return await migrator.migrateToLatest();
+    } finally {
+      await sql`SELECT pg_advisory_unlock(hashtext(${lockKey}))`.execute(conn);
+    }
+  });
+}

@@ -1,0 +1,112 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
+type Json<T = unknown> = ColumnType<T, string, string>;
+
+export interface AlertsTable {
+  id: Generated<string>;
+  number: ColumnType<string, never, never>;
+  source: string;
+  source_id: string | null;
+  fingerprint: string;
+  title: string;
+  description: string;
+  severity: string;
+  category: string | null;
+  policy_name: string | null;
+  policy_url: string | null;
+  labels: Json<Record<string, string>>;
+  links: Json<{ title: string; url: string }[]>;
+  determination: string | null;
+  status: Generated<string>;
+  classification: string | null;
+  resolution_comment: string | null;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  occurrence_count: Generated<number>;
+  assignee: Json | null;
+  status_changed_by: Json | null;
+  status_changed_at: NullableTimestamp;
+  previous_alert_id: string | null;
+  raw: Json | null;
+  /** Rises with every state change a person acts on (status, assignee); stale clicks are refused on it. */
+  version: Generated<number>;
+  /** Rises with every change at all, occurrences included; cards re-render when theirs is behind. */
+  revision: Generated<number>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface AlertEntitiesTable {
+  alert_id: string;
+  kind: string;
+  key: string;
+  display_name: string;
+  roles: Json<string[]>;
+  attributes: Json<Record<string, unknown>>;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  alert_id: string | null;
+  actor: Json;
+  actor_key: string;
+  action: string;
+  details: Json<Record<string, unknown>>;
+  at: DefaultTimestamp;
+}
+
+export interface OutboxTable {
+  id: Generated<string>;
+  topic: string;
+  payload: Json<Record<string, unknown>>;
+  created_at: DefaultTimestamp;
+  available_at: DefaultTimestamp;
+  enqueued_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  failed_at: NullableTimestamp;
+  last_error: string | null;
+}
+
+export interface CardsTable {
+  id: Generated<string>;
+  alert_id: string;
+  platform: string;
+  target: string;
+  message_ref: string | null;
+  rendered_revision: Generated<number>;
+  state: Generated<string>;
+  error: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface PeopleTable {
+  user_key: string;
+  platform: string;
+  platform_id: string;
+  display_name: string | null;
+  /** Null until an admin grants one: the person then has the default role. */
+  role: string | null;
+  granted_by: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface Database {
+  people: PeopleTable;
+  alerts: AlertsTable;
+  alert_entities: AlertEntitiesTable;
+  audit_log: AuditLogTable;
+  outbox: OutboxTable;
+  cards: CardsTable;
+}
+
+export type AlertRow = Selectable<AlertsTable>;
+export type NewAlertRow = Insertable<AlertsTable>;
+export type AlertUpdate = Updateable<AlertsTable>;
+export type EntityRow = Selectable<AlertEntitiesTable>;
+export type AuditRow = Selectable<AuditLogTable>;
+export type CardRow = Selectable<CardsTable>;
