@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import {
   type AuditEntry,
+  belongsToResolvedAlert,
   type Clock,
   type IngestEvent,
   notify,
@@ -29,7 +30,9 @@ const severityList = sql.raw(`ARRAY[${SEVERITIES.map((s) => `'${s}'`).join(',')}
  * done here as one atomic upsert on the partial unique index `alerts_open_fingerprint`, so any
  * number of concurrent writers end with the right count). Audit and notify outbox rows go in the
  * same transaction. Rows are written in fingerprint order so concurrent batches lock alike and
- * cannot deadlock. Returns outcomes in the order of `groups`.
+ * cannot deadlock. Occurrences that began before their fingerprint's latest alert was resolved
+ * are counted on that resolved alert (see the domain's `belongsToResolvedAlert`). Returns
+ * outcomes in the order of `groups`.
  */
 export async function storeOccurrences(
   handle: DbHandle,
@@ -40,49 +43,100 @@ export async function storeOccurrences(
   const now = clock.now();
   const ordered = [...groups].sort((a, b) => (a.draft.fingerprint < b.draft.fingerprint ? -1 : 1));
   return handle.db.transaction().execute(async (trx) => {
-    const rows = await trx
-      .insertInto('alerts')
-      .values(
-        ordered.map(({ draft, count, firstSeenAt, lastSeenAt }) => ({
-          source: draft.source,
-          source_id: draft.sourceId,
-          fingerprint: draft.fingerprint,
-          title: draft.title,
-          description: draft.description,
-          severity: draft.severity,
-          category: draft.category,
-          policy_name: draft.policyName,
-          policy_url: draft.policyUrl,
-          labels: json(draft.labels),
-          links: json(draft.links),
-          determination: draft.determination,
-          first_seen_at: firstSeenAt,
-          last_seen_at: lastSeenAt,
-          occurrence_count: count,
-          raw: json(draft.raw ?? null),
-          // A fingerprint that fires again after resolution opens a new alert that points back.
-          previous_alert_id: sql<string | null>`(SELECT prev.id FROM alerts prev
+    // Occurrences that began before their fingerprint's latest alert was resolved belong to it.
+    const latest = await trx
+      .selectFrom('alerts')
+      .select(['id', 'fingerprint', 'status', 'status_changed_at'])
+      .distinctOn('fingerprint')
+      .where(
+        'fingerprint',
+        'in',
+        ordered.map((group) => group.draft.fingerprint),
+      )
+      .orderBy('fingerprint')
+      .orderBy('created_at', 'desc')
+      .execute();
+    const latestBy = new Map(latest.map((row) => [row.fingerprint, row]));
+    const isLate = (group: OccurrenceGroup) => {
+      const row = latestBy.get(group.draft.fingerprint);
+      return (
+        row !== undefined &&
+        belongsToResolvedAlert(
+          { status: row.status, statusChangedAt: row.status_changed_at },
+          group.firstSeenAt,
+        )
+      );
+    };
+    const lateRows = [];
+    for (const group of ordered.filter(isLate)) {
+      lateRows.push(
+        await trx
+          .updateTable('alerts')
+          .set({
+            occurrence_count: sql`occurrence_count + ${group.count}`,
+            last_seen_at: sql`greatest(last_seen_at, ${group.lastSeenAt})`,
+            revision: sql`revision + 1`,
+            updated_at: now,
+          })
+          .where('id', '=', latestBy.get(group.draft.fingerprint)?.id as string)
+          .returning(['id', 'number', 'fingerprint', 'occurrence_count', sql<boolean>`false`.as('inserted')])
+          .executeTakeFirstOrThrow(),
+      );
+    }
+    const fresh = ordered.filter((group) => !isLate(group));
+    const upserted =
+      fresh.length === 0
+        ? []
+        : await trx
+            .insertInto('alerts')
+            .values(
+              fresh.map(({ draft, count, firstSeenAt, lastSeenAt }) => ({
+                source: draft.source,
+                source_id: draft.sourceId,
+                fingerprint: draft.fingerprint,
+                title: draft.title,
+                description: draft.description,
+                severity: draft.severity,
+                category: draft.category,
+                policy_name: draft.policyName,
+                policy_url: draft.policyUrl,
+                labels: json(draft.labels),
+                links: json(draft.links),
+                determination: draft.determination,
+                first_seen_at: firstSeenAt,
+                last_seen_at: lastSeenAt,
+                occurrence_count: count,
+                raw: json(draft.raw ?? null),
+                // A fingerprint that fires again after resolution opens a new alert that points back.
+                previous_alert_id: sql<string | null>`(SELECT prev.id FROM alerts prev
             WHERE prev.fingerprint = ${draft.fingerprint} AND prev.status = 'resolved'
             ORDER BY prev.created_at DESC LIMIT 1)`,
-          created_at: now,
-          updated_at: now,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .column('fingerprint')
-          .where('status', '<>', 'resolved')
-          .doUpdateSet({
-            occurrence_count: sql`alerts.occurrence_count + excluded.occurrence_count`,
-            last_seen_at: sql`greatest(alerts.last_seen_at, excluded.last_seen_at)`,
-            severity: sql`CASE WHEN array_position(${severityList}, excluded.severity)
+                created_at: now,
+                updated_at: now,
+              })),
+            )
+            .onConflict((oc) =>
+              oc
+                .column('fingerprint')
+                .where('status', '<>', 'resolved')
+                .doUpdateSet({
+                  occurrence_count: sql`alerts.occurrence_count + excluded.occurrence_count`,
+                  last_seen_at: sql`greatest(alerts.last_seen_at, excluded.last_seen_at)`,
+                  severity: sql`CASE WHEN array_position(${severityList}, excluded.severity)
               > array_position(${severityList}, alerts.severity) THEN excluded.severity ELSE alerts.severity END`,
-            revision: sql`alerts.revision + 1`,
-            updated_at: now,
-          }),
-      )
-      .returning(['id', 'number', 'fingerprint', 'occurrence_count', sql<boolean>`(xmax = 0)`.as('inserted')])
-      .execute();
+                  revision: sql`alerts.revision + 1`,
+                  updated_at: now,
+                }),
+            )
+            .returning([
+              'id',
+              'number',
+              'fingerprint',
+              'occurrence_count',
+              sql<boolean>`(xmax = 0)`.as('inserted'),
+            ])
+            .execute();
+    const rows = [...lateRows, ...upserted];
 
     const byFingerprint = new Map(rows.map((row) => [row.fingerprint, row]));
     const outcomes = groups.map((group) => {
@@ -163,9 +217,11 @@ export async function applySourceStatus(
     .where('status', '<>', 'resolved')
     .executeTakeFirst();
   if (open === undefined) return { kind: 'no_open_alert' };
-  const result = await changeAlert(handle, open.id, { kind: 'source', source: event.source }, clock, {
+  // The change is dated when it happened at the source, if that was earlier than now.
+  const atSource: Clock = { now: () => new Date(Math.min(event.at.getTime(), clock.now().getTime())) };
+  const result = await changeAlert(handle, open.id, { kind: 'source', source: event.source }, atSource, {
     type: 'status',
-    request: { action: event.action },
+    request: { action: event.action, classification: event.classification },
   });
   // A concurrent change may have moved it first; either way the source's wish is met or moot.
   if (!result.ok) return { kind: 'unchanged', alertId: open.id, number: open.number };

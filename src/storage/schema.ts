@@ -95,6 +95,27 @@ export interface PeopleTable {
   updated_at: DefaultTimestamp;
 }
 
+/** Which chat channels get which alerts (Slack today); empty matchers match everything. */
+export interface ChatRoutesTable {
+  id: Generated<string>;
+  platform: string;
+  channel: string;
+  sources: ColumnType<string[], string[] | undefined, string[]>;
+  min_severity: string | null;
+  labels: ColumnType<Record<string, string>, string | undefined, string>;
+  position: Generated<number>;
+  created_by: string;
+  created_at: DefaultTimestamp;
+}
+
+/** The last audit row a Slack card's thread was told about. */
+export interface SlackThreadNotesTable {
+  alert_id: string;
+  channel: string;
+  last_audit_id: string;
+  updated_at: DefaultTimestamp;
+}
+
 export interface Database {
   people: PeopleTable;
   alerts: AlertsTable;
@@ -102,6 +123,8 @@ export interface Database {
   audit_log: AuditLogTable;
   outbox: OutboxTable;
   cards: CardsTable;
+  chat_routes: ChatRoutesTable;
+  slack_thread_notes: SlackThreadNotesTable;
 }
 
 export type AlertRow = Selectable<AlertsTable>;

@@ -438,7 +438,6 @@ describe('graph format', () => {
       ['ip', '111.90.159.147', []],
     ]);
     expect(draft.entities[1]?.attributes).toMatchObject({ verdict: 'malicious', countryLetterCode: 'US' });
-    expect(draft.labels.classification).toBe('informational_expected_activity');
     expect(draft.determination).toBe('securityPersonnel');
     // `2025-09-18T15:07:30+0530913Z` is no date: the time of receipt stands in.
     expect(draft.occurredAt).toEqual(RECEIVED);
@@ -454,7 +453,6 @@ describe('graph format', () => {
       serviceSource: 'microsoftAppGovernance',
       productName: 'App Governance',
       incidentId: '563',
-      classification: 'true_positive',
       mitreTechniques: 'T1078,T1078.004',
     });
     expect(draft.determination).toBeNull();
@@ -502,6 +500,8 @@ describe('graph format', () => {
       fingerprint: 'graph:adda21de253ca551df2175818825088751ac4ed5e365dae35a1a',
       action: 'resolve',
       at: new Date('2026-11-21T12:00:00Z'),
+      // Graph's verdict rides with the resolve, in Vigil's words (benignPositive is expected activity).
+      classification: 'informational_expected_activity',
     });
     expect(
       accept(graphFormat, { ...mde, status: 'unknownFutureValue' }).events.map((event) => event.kind),
@@ -524,7 +524,12 @@ describe('graph format', () => {
     };
     const draft = only(drafts(accept(graphFormat, odd).events));
     expect(draft.severity).toBe('medium');
-    expect(draft.labels.classification).toBeUndefined();
+    const resolvedOdd = accept(graphFormat, { ...odd, status: 'resolved' }).events[1];
+    expect(resolvedOdd).toMatchObject({
+      kind: 'source_status',
+      action: 'resolve',
+      classification: undefined,
+    });
   });
 
   it('accepts a collection `{ value: [...] }` and reports failures by item', () => {

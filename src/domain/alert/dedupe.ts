@@ -83,3 +83,19 @@ export function occurrenceUpdate(
     severity: higherSeverity(current.severity, group.draft.severity),
   };
 }
+
+/**
+ * Whether occurrences that began at `startedAt` belong to the fingerprint's latest alert although
+ * it is resolved: they started before it was resolved, so they are a late or repeated delivery of
+ * that episode (Graph re-sending a resolved alert, Alertmanager repeating a group), not a new
+ * firing. They are counted on the resolved alert and reopen nothing. Occurrences that began after
+ * the resolution open a new alert.
+ */
+export function belongsToResolvedAlert(
+  latest: { readonly status: string; readonly statusChangedAt: Date | null },
+  startedAt: Date,
+): boolean {
+  return (
+    latest.status === 'resolved' && latest.statusChangedAt !== null && startedAt <= latest.statusChangedAt
+  );
+}

@@ -1,4 +1,4 @@
-import type { AlertDraft } from './alert.js';
+import type { AlertDraft, Classification } from './alert.js';
 
 /**
  * What an ingest format says happened: an alert occurred (new or again), or the source itself
@@ -11,5 +11,8 @@ export type IngestEvent =
       readonly source: string;
       readonly fingerprint: string;
       readonly action: 'start_progress' | 'resolve';
+      /** When it happened at the source (Alertmanager `endsAt`, Graph `resolvedDateTime`). */
       readonly at: Date;
+      /** The source's verdict, where it gives one with a resolve (Graph's classification). */
+      readonly classification?: Classification | undefined;
     };

@@ -338,8 +338,6 @@ function graphLabels(alert: GraphAlert): Record<string, string> {
   set('productName', alert.productName);
   set('tenantId', alert.tenantId);
   set('incidentId', alert.incidentId);
-  // Until a source status can carry it, Graph's verdict travels as a label in Vigil's words.
-  set('classification', graphClassification(alert.classification));
   set('mitreTechniques', alert.mitreTechniques?.join(','));
   return labels;
 }
@@ -402,6 +400,7 @@ export const graphFormat = defineFormat({
               fingerprint,
               action: 'resolve',
               at: dateOr(alert.resolvedDateTime, lastUpdate),
+              classification: graphClassification(alert.classification) ?? undefined,
             },
           ];
         default:
