@@ -27,7 +27,7 @@ export function sampleAlerts(now: Date): { format: string; body: unknown }[] {
         lastUpdateDateTime: iso(12),
         evidence: [
           {
-            '@odata.type': '#microsoft.graph.security.oAuthApplicationEvidence',
+            '@odata.type': '#microsoft.graph.security.oauthApplicationEvidence',
             roles: [],
             verdict: 'suspicious',
             appId: '3b2ff5e5-5d2f-4a8b-9d35-1f0e7d0c11aa',

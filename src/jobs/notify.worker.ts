@@ -27,9 +27,15 @@ export async function deliverAlert(
   for (const channel of channels) {
     for (const target of await channel.targetsFor(alert)) {
       await withCardLock(handle.db, { alertId, platform: channel.platform, target }, async (card, trx) => {
-        // Read again under the card's lock: the state to render is the one committed now.
-        const latest = await getAlert(trx, alertId);
-        if (latest === null || card.rendered_revision >= latest.revision) return;
+        // Under the card's lock, render the state committed now: re-read only if it moved since.
+        const revision = await trx
+          .selectFrom('alerts')
+          .select('revision')
+          .where('id', '=', alertId)
+          .executeTakeFirst();
+        if (revision === undefined || card.rendered_revision >= revision.revision) return;
+        const latest = revision.revision === alert.revision ? alert : await getAlert(trx, alertId);
+        if (latest === null) return;
         try {
           let messageRef = card.message_ref;
           if (messageRef === null) {

@@ -103,12 +103,12 @@ export class OutboxRelay {
         await markFailed(handle.db, row.id, job.failedReason ?? 'job failed');
       }
     }
-    if (lost.length > 0) {
-      logger.warn({ count: lost.length }, 'outbox rows lost their jobs (Redis flushed?); re-driving them');
-      await requeue(handle.db, lost);
+    const requeued = await requeue(handle.db, lost);
+    if (requeued > 0) {
+      logger.warn({ count: requeued }, 'outbox rows lost their jobs (Redis flushed?); re-driving them');
       this.kick();
     }
-    return lost.length;
+    return requeued;
   }
 
   async stop(): Promise<void> {

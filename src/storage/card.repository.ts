@@ -43,18 +43,14 @@ export async function withCardLock<T>(
   work: (card: CardRow, trx: Db) => Promise<T>,
 ): Promise<T> {
   return db.transaction().execute(async (trx) => {
-    await trx
+    // One statement creates the card if missing and locks it either way (ON CONFLICT DO UPDATE locks the row).
+    const card = await trx
       .insertInto('cards')
       .values({ alert_id: key.alertId, platform: key.platform, target: key.target })
-      .onConflict((oc) => oc.columns(['alert_id', 'platform', 'target']).doNothing())
-      .execute();
-    const card = await trx
-      .selectFrom('cards')
-      .selectAll()
-      .where('alert_id', '=', key.alertId)
-      .where('platform', '=', key.platform)
-      .where('target', '=', key.target)
-      .forUpdate()
+      .onConflict((oc) =>
+        oc.columns(['alert_id', 'platform', 'target']).doUpdateSet({ platform: key.platform }),
+      )
+      .returningAll()
       .executeTakeFirstOrThrow();
     return work(card, trx);
   });

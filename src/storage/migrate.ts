@@ -3,12 +3,14 @@ import type { DbHandle } from './db.js';
 import * as alerts from './migrations/2026-11-23T0900_alerts.js';
 import * as people from './migrations/2026-11-23T0930_people.js';
 import * as slackRoutes from './migrations/2026-11-23T1000_slack_routes.js';
+import * as teamsConversations from './migrations/2026-11-23T1030_teams_conversations.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T0900_alerts': alerts,
   '2026-11-23T0930_people': people,
   '2026-11-23T1000_slack_routes': slackRoutes,
+  '2026-11-23T1030_teams_conversations': teamsConversations,
 };
 
 /**

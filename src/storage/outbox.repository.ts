@@ -78,10 +78,21 @@ export async function unfinishedSince(db: Db, olderThanMs: number, limit: number
     .execute();
 }
 
-/** Sends rows back to the relay (their job vanished from Redis). */
-export async function requeue(db: Db, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.updateTable('outbox').set({ enqueued_at: null }).where('id', 'in', ids).execute();
+/**
+ * Sends rows back to the relay (their job vanished from Redis), unless they finished meanwhile: a
+ * job that completed is removed from Redis soon after, but only after its row was marked done.
+ * Returns how many went back.
+ */
+export async function requeue(db: Db, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await db
+    .updateTable('outbox')
+    .set({ enqueued_at: null })
+    .where('id', 'in', ids)
+    .where('completed_at', 'is', null)
+    .where('failed_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 export async function markCompleted(db: Db, id: string): Promise<void> {

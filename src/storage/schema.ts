@@ -116,6 +116,27 @@ export interface SlackThreadNotesTable {
   updated_at: DefaultTimestamp;
 }
 
+/** A Teams conversation the bot is in (see the 2026-11-23T1030 migration). */
+export interface TeamsConversationsTable {
+  id: string;
+  kind: string;
+  service_url: string;
+  tenant_id: string | null;
+  team_id: string | null;
+  channel_id: string | null;
+  name: string | null;
+  bot_id: string | null;
+  user_aad_object_id: string | null;
+  active: Generated<boolean>;
+  inactive_reason: string | null;
+  subscribed: Generated<boolean>;
+  min_severity: string | null;
+  sources: string[] | null;
+  subscribed_by: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
 export interface Database {
   people: PeopleTable;
   alerts: AlertsTable;
@@ -123,6 +144,7 @@ export interface Database {
   audit_log: AuditLogTable;
   outbox: OutboxTable;
   cards: CardsTable;
+  teams_conversations: TeamsConversationsTable;
   chat_routes: ChatRoutesTable;
   slack_thread_notes: SlackThreadNotesTable;
 }

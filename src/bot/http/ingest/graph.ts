@@ -308,11 +308,16 @@ const EVIDENCE_TYPES: ReadonlyMap<string, (e: Evidence) => Identity> = new Map([
  * as `odataType`. Types Vigil does not know, and known ones that lack every identifier, get a
  * hash of their content as key: kept and shown, just not correlated across alerts.
  */
+const EVIDENCE_BY_TYPE = new Map(
+  [...EVIDENCE_TYPES].map(([type, identify]) => [type.toLowerCase(), identify]),
+);
+
 function evidenceEntity(item: Evidence): AlertEntity {
   const { '@odata.type': type, roles, ...rest } = item;
   const odataType = type ?? null;
   const shortType = odataType?.slice(odataType.lastIndexOf('.') + 1) ?? '';
-  const identity = EVIDENCE_TYPES.get(shortType)?.(item) ?? {
+  // Matched without case: Microsoft's own samples spell some types differently (oAuth/oauth).
+  const identity = EVIDENCE_BY_TYPE.get(shortType.toLowerCase())?.(item) ?? {
     kind: 'other',
     key: text(item.id),
     displayName: text(item.displayName) ?? text(item.name) ?? (shortType || undefined),

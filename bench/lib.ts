@@ -1,0 +1,139 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Percentile of sorted numbers (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+export function summarize(latenciesMs: number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN };
+}
+
+export const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** One POST over a kept-alive socket; resolves with the status and the time it took. */
+export function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...headers,
+        },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, ms: performance.now() - started }),
+        );
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** Open loop: starts `rate` requests per second for `seconds`, whatever the answers' speed. */
+export async function openLoop(
+  rate: number,
+  seconds: number,
+  send: (i: number) => Promise<{ status: number; ms: number }>,
+): Promise<{ latencies: number[]; errors: number; achieved: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const inFlight: Promise<void>[] = [];
+  const started = performance.now();
+  const total = rate * seconds;
+  for (let i = 0; i < total; i += 1) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    inFlight.push(
+      send(i).then(
+        (result) => {
+          if (result.status >= 300) errors += 1;
+          else latencies.push(result.ms);
+        },
+        () => {
+          errors += 1;
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - started) / 1000;
+  return { latencies, errors, achieved: latencies.length / elapsed };
+}
+
+/** Closed loop: `concurrency` senders back to back for `seconds`. */
+export async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  send: (i: number) => Promise<{ status: number; ms: number }>,
+): Promise<{ latencies: number[]; errors: number; perSecond: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const i = next++;
+        try {
+          const result = await send(i);
+          if (result.status >= 300) errors += 1;
+          else latencies.push(result.ms);
+        } catch {
+          errors += 1;
+        }
+      }
+    }),
+  );
+  return { latencies, errors, perSecond: latencies.length / ((performance.now() - started) / 1000) };
+}
+
+/** Runs `vigil <role>` in a child process (the server must not share the load generator's core). */
+export async function startVigilProcess(
+  env: Record<string, string>,
+  role = 'serve',
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', role], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://${env.HOST ?? '127.0.0.1'}:${env.PORT}`;
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
