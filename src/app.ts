@@ -1,14 +1,14 @@
-import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
 import { logChannel } from './bot/log-channel.js';
+import { createSlackIntegration } from './bot/slack/index.js';
+import { createTeamsIntegration } from './bot/teams/index.js';
 import type { Config } from './config.js';
 import { type ChatChannel, type Clock, systemClock } from './domain/index.js';
-import { deliverAlert, notifyPayload } from './jobs/notify.worker.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
 import { closeQueues, createQueues } from './jobs/queues.js';
 import { redisConnection } from './jobs/redis.js';
-import { topicWorker } from './jobs/worker.js';
+import { startTopicWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
 import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
@@ -56,6 +56,9 @@ export interface IntegrationContext {
 /** The chat platforms this configuration turns on; a bare install records cards in the log. */
 async function chatIntegrations(context: IntegrationContext): Promise<ChatIntegration[]> {
   const integrations: ChatIntegration[] = [];
+  if (context.config.SLACK_BOT_TOKEN !== undefined) integrations.push(createSlackIntegration(context));
+  const teams = createTeamsIntegration(context);
+  if (teams !== null) integrations.push(teams);
   if (integrations.length === 0) integrations.push({ channel: logChannel(context.logger) });
   return integrations;
 }
@@ -103,18 +106,13 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     if (roles.worker) {
       const connection = redisConnection(config.REDIS_URL, 'worker');
       stops.push(async () => connection.quit());
-      const workers: Worker[] = [
-        topicWorker({
-          topic: 'notify',
-          handle,
-          connection,
-          prefix: config.VIGIL_QUEUE_PREFIX,
-          logger,
-          concurrency: 16,
-          payload: notifyPayload,
-          process: (payload) => deliverAlert({ handle, channels, logger }, payload.alertId),
-        }),
-      ];
+      const workers = startTopicWorkers({
+        handle,
+        connection,
+        prefix: config.VIGIL_QUEUE_PREFIX,
+        logger,
+        channels,
+      });
       stops.push(() => Promise.all(workers.map((worker) => worker.close())));
       relay = new OutboxRelay({
         handle,

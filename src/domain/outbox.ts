@@ -3,10 +3,15 @@
  * relayed to a job queue. Each topic is a queue; the payload is what its worker needs to find
  * the current state in Postgres (never a copy of that state, which would go stale).
  */
-export type OutboxMessage = {
+export type OutboxMessage = NotifyMessage;
+
+/** Bring every card of an alert up to date. */
+export interface NotifyMessage {
   readonly topic: 'notify';
   readonly payload: { readonly alertId: string; readonly reason: NotifyReason };
-};
+  /** Not before this time: delayed work (reminders, escalation steps) waits in Postgres, surviving restarts. */
+  readonly availableAt?: Date;
+}
 
 export type NotifyReason = 'created' | 'occurred' | 'status_changed' | 'assigned';
 

@@ -17,7 +17,13 @@ export async function appendOutbox(
   if (messages.length === 0) return;
   await trx
     .insertInto('outbox')
-    .values(messages.map((message) => ({ topic: message.topic, payload: json(message.payload) })))
+    .values(
+      messages.map((message) => ({
+        topic: message.topic,
+        payload: json(message.payload),
+        ...(message.availableAt === undefined ? {} : { available_at: message.availableAt }),
+      })),
+    )
     .execute();
   await sql`SELECT pg_notify(${outboxChannel(schema)}, '')`.execute(trx);
 }
