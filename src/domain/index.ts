@@ -5,5 +5,6 @@ export * from './audit.js';
 export * from './clock.js';
 export * from './outbox.js';
 export * from './ports.js';
+export * from './remediation/index.js';
 export * from './result.js';
 export * from './roles.js';

@@ -10,7 +10,10 @@ import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
 import { IngestBatcher } from '../../storage/ingest-batcher.js';
 import { alertRoutes } from './api/alerts.js';
+import { cardPreviewRoutes } from './api/card-preview.js';
+import { chatRouteRoutes } from './api/routes.js';
 import { bearerAuth } from './auth.js';
+import { consoleRoutes } from './console.js';
 import { sendError } from './errors.js';
 import { alertmanagerFormat } from './ingest/alertmanager.js';
 import type { IngestFormat } from './ingest/format.js';
@@ -145,8 +148,12 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
       scope.addHook('onRequest', bearerAuth(deps.apiToken, 'vigil-api'));
     }
     await alertRoutes(scope, { handle, clock });
+    await cardPreviewRoutes(scope, { handle });
+    await chatRouteRoutes(scope, { handle });
   });
 
+  // The web console: static files, outside the API scope (they hold no data; the page asks for the token).
+  await app.register(async (scope) => consoleRoutes(scope));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return { app, metrics };
 }

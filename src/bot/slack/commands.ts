@@ -1,0 +1,124 @@
+import type { App, SlashCommand } from '@slack/bolt';
+import { authorize, severityRank } from '../../domain/index.js';
+import { changeAlertAs, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
+import { grantRole, rememberPerson, roleOf } from '../../storage/people.repository.js';
+import { addRoute, listRoutes, removeRoute } from '../../storage/slack-route.repository.js';
+import { HELP_TEXT, parseCommand, type VigilCommand } from './command.js';
+import { type SlackContext, type SlackUser, slackUser } from './context.js';
+import { refusalText } from './interactions.js';
+import { escapeMrkdwn } from './mrkdwn.js';
+import { type Block, renderAlertCard, renderAlertList } from './render.js';
+
+/** What the command answers, only to the person who typed it. */
+export interface CommandReply {
+  readonly response_type: 'ephemeral';
+  readonly text: string;
+  readonly blocks?: readonly Block[];
+}
+
+const reply = (text: string, blocks?: readonly Block[]): CommandReply => ({
+  response_type: 'ephemeral',
+  text,
+  ...(blocks === undefined ? {} : { blocks }),
+});
+
+/**
+ * Runs one `/vigil` command. Each one is a few short queries, so the answer goes back in the
+ * acknowledgement itself (no response_url call, nothing to retry).
+ */
+export async function runCommand(context: SlackContext, actor: SlackUser, command: VigilCommand): Promise<CommandReply> {
+  const { handle, clock } = context;
+  const role = await roleOf(handle.db, actor, context.roles);
+  const adminOnly = () => {
+    const allowed = authorize(role, 'admin.manage');
+    return allowed.ok ? null : reply(refusalText(allowed.error));
+  };
+  switch (command.type) {
+    case 'help':
+      return reply(HELP_TEXT);
+    case 'alerts': {
+      const alerts = await listAlerts(handle.db, {
+        status: command.status,
+        severity: command.severity,
+        source: command.source,
+        limit: 50,
+      });
+      alerts.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+      const shown = alerts.slice(0, 30);
+      return reply(`${alerts.length} alert(s)`, renderAlertList(`Alerts (${shown.length} shown)`, shown, context.render));
+    }
+    case 'alert': {
+      const id = await findAlertId(handle.db, command.ref);
+      const alert = id === null ? null : await getAlert(handle.db, id);
+      if (alert === null) return reply(`:warning: No alert ${escapeMrkdwn(command.ref)}.`);
+      const card = renderAlertCard(alert, context.render);
+      return reply(card.text, card.blocks);
+    }
+    case 'resolve': {
+      const id = await findAlertId(handle.db, command.ref);
+      if (id === null) return reply(`:warning: No alert ${escapeMrkdwn(command.ref)}.`);
+      const result = await changeAlertAs(handle, id, actor, role, clock, {
+        type: 'status',
+        request: {
+          action: 'resolve',
+          classification: command.classification,
+          ...(command.comment === undefined ? {} : { comment: command.comment }),
+        },
+      });
+      if (!result.ok) return reply(refusalText(result.error));
+      const number = result.value.alert.number;
+      return reply(result.value.changed ? `:white_check_mark: Resolved #${number}.` : `#${number} was already resolved.`);
+    }
+    case 'route.add': {
+      const refused = adminOnly();
+      if (refused !== null) return refused;
+      const route = await addRoute(handle.db, command.route, actor);
+      return reply(`:white_check_mark: Route ${route.id} added: ${describeRoute(route)}`);
+    }
+    case 'route.list': {
+      const refused = adminOnly();
+      if (refused !== null) return refused;
+      const routes = await listRoutes(handle.db);
+      if (routes.length === 0) return reply('No routes: every alert goes to the default channel (SLACK_ALERT_CHANNEL).');
+      return reply(routes.map((route) => `• ${route.id}: ${describeRoute(route)}`).join('\n'));
+    }
+    case 'route.remove': {
+      const refused = adminOnly();
+      if (refused !== null) return refused;
+      return reply((await removeRoute(handle.db, command.id)) ? `Route ${command.id} removed.` : `:warning: No route ${command.id}.`);
+    }
+    case 'role': {
+      const refused = adminOnly();
+      if (refused !== null) return refused;
+      await grantRole(handle, actor, { kind: 'user', platform: 'slack', id: command.userId }, command.role, clock);
+      return reply(`<@${command.userId}> is now ${command.role === 'admin' ? 'an' : 'a'} ${command.role}.`);
+    }
+  }
+}
+
+export function describeRoute(route: {
+  channel: string;
+  sources: readonly string[];
+  minSeverity: string | null;
+  labels: Readonly<Record<string, string>>;
+}): string {
+  const matchers = [
+    route.sources.length > 0 ? `source ${route.sources.map(escapeMrkdwn).join(', ')}` : null,
+    route.minSeverity === null ? null : `severity ≥ ${route.minSeverity}`,
+    ...Object.entries(route.labels).map(([key, value]) => `label ${escapeMrkdwn(key)}=${escapeMrkdwn(value)}`),
+  ].filter((item): item is string => item !== null);
+  return `<#${route.channel}> ← ${matchers.length > 0 ? matchers.join(', ') : 'every alert'}`;
+}
+
+export function registerCommands(app: App, context: SlackContext): void {
+  app.command('/vigil', async ({ command, ack }: { command: SlashCommand; ack: (response?: CommandReply) => Promise<void> }) => {
+    const actor = slackUser({ id: command.user_id, name: command.user_name });
+    const parsed = parseCommand(command.text);
+    if (!parsed.ok) {
+      await ack(reply(`:warning: ${parsed.error.message}`));
+      return;
+    }
+    await rememberPerson(context.handle.db, actor);
+    await ack(await runCommand(context, actor, parsed.value));
+  });
+}

@@ -1,0 +1,119 @@
+import {
+  type CardAlert,
+  type ChatChannel,
+  ChatRateLimitedError,
+  PermanentChatError,
+} from '../../domain/index.js';
+import type { Logger } from '../../logger.js';
+import type { Db } from '../../storage/db.js';
+import {
+  deactivateTeamsConversation,
+  getTeamsConversation,
+  subscribedTeamsConversations,
+  teamsConversationsWithCard,
+} from '../../storage/teams-conversation.repository.js';
+import { type ConnectorClient, ConnectorError, type OutboundActivity } from './connector.js';
+import type { ConversationPacer } from './pacer.js';
+import { ADAPTIVE_CARD_CONTENT_TYPE, cardSummary, type RenderOptions, renderAlertCard } from './render.js';
+import { subscriptionMatches } from './subscription.js';
+
+/** Statuses Teams documents as "slow down and retry": throttled, precondition (concurrent edit), gateway. */
+const RETRY_LATER = new Set([412, 429, 502, 504]);
+/** The bot is no longer in the conversation (removed, conversation deleted). */
+const GONE = new Set([403, 404]);
+
+export interface TeamsChannelDeps {
+  readonly db: Db;
+  readonly connector: ConnectorClient;
+  readonly pacer: ConversationPacer;
+  readonly render: RenderOptions;
+  readonly logger: Logger;
+}
+
+export const alertActivity = (alert: CardAlert, render: RenderOptions): OutboundActivity => ({
+  type: 'message',
+  summary: cardSummary(alert),
+  attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAlertCard(alert, render) }],
+});
+
+/**
+ * Alert cards in Teams: proactive posts to the conversations that subscribed, updated in place
+ * (PUT activity) as the alert changes. Failures come back as the domain's chat errors: the
+ * notify worker delays the job on ChatRateLimitedError and records PermanentChatError on the card.
+ */
+export function teamsChannel(deps: TeamsChannelDeps): ChatChannel {
+  const { db, connector, pacer, render, logger } = deps;
+
+  async function conversationFor(target: string) {
+    const conversation = await getTeamsConversation(db, target);
+    if (conversation === null || !conversation.active) throw new PermanentChatError('conversation_inactive');
+    return conversation;
+  }
+
+  async function guarded<T>(target: string, call: () => Promise<T>): Promise<T> {
+    await pacer.acquire(target);
+    try {
+      const result = await call();
+      await pacer.succeeded(target);
+      return result;
+    } catch (error) {
+      if (!(error instanceof ConnectorError)) throw error;
+      if (RETRY_LATER.has(error.status)) {
+        const wait = await pacer.backOff(target, error.retryAfterMs);
+        throw new ChatRateLimitedError(wait, { cause: error });
+      }
+      if (GONE.has(error.status)) {
+        await deactivateTeamsConversation(db, target, `connector answered ${error.status}`);
+        logger.warn(
+          { conversationId: target, status: error.status },
+          'teams conversation gone; marked inactive',
+        );
+        throw new PermanentChatError(
+          `teams_${error.status}${error.platformCode === null ? '' : `_${error.platformCode}`}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      // Other 4xx (400 bad activity, 413 too big) will not get better by retrying.
+      if (error.status >= 400 && error.status < 500) {
+        throw new PermanentChatError(`teams_${error.status}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  return {
+    platform: 'teams',
+
+    async targetsFor(alert) {
+      const [subscribed, withCard] = await Promise.all([
+        subscribedTeamsConversations(db),
+        teamsConversationsWithCard(db, alert.id),
+      ]);
+      const targets = new Set(withCard);
+      for (const conversation of subscribed) {
+        if (conversation.subscription !== null && subscriptionMatches(conversation.subscription, alert)) {
+          targets.add(conversation.id);
+        }
+      }
+      return [...targets];
+    },
+
+    async post(alert, target) {
+      const conversation = await conversationFor(target);
+      const id = await guarded(target, () =>
+        connector.send(conversation.serviceUrl, conversation.id, alertActivity(alert, render)),
+      );
+      if (id === '') throw new PermanentChatError('teams_no_activity_id');
+      return { messageRef: id };
+    },
+
+    async update(alert, target, messageRef) {
+      const conversation = await conversationFor(target);
+      await guarded(target, () =>
+        connector.update(conversation.serviceUrl, conversation.id, messageRef, alertActivity(alert, render)),
+      );
+    },
+  };
+}

@@ -1,0 +1,329 @@
+import {
+  type Actor,
+  AlertErrorCode,
+  authorize,
+  CLASSIFICATIONS,
+  type Classification,
+  type Clock,
+  SEVERITIES,
+  STATUS_LABELS,
+} from '../../domain/index.js';
+import type { Logger } from '../../logger.js';
+import {
+  type AlertChange,
+  changeAlertAs,
+  findAlertId,
+  getAlert,
+  listAlerts,
+} from '../../storage/alert.repository.js';
+import type { DbHandle } from '../../storage/db.js';
+import { type RolePolicy, rememberPerson, roleOf } from '../../storage/people.repository.js';
+import {
+  deactivateTeamsConversation,
+  getTeamsConversation,
+  saveTeamsConversation,
+  subscribeTeamsConversation,
+  unsubscribeTeamsConversation,
+} from '../../storage/teams-conversation.repository.js';
+import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
+import {
+  adaptiveCardInvokeValue,
+  cardActionData,
+  commandText,
+  conversationKind,
+  conversationRoot,
+  type InboundActivity,
+  inboundActivity,
+} from './activity.js';
+import { inert } from './card-text.js';
+import type { ConnectorClient, OutboundActivity } from './connector.js';
+import type { InvokeAnswer, TurnLogic } from './port.js';
+import {
+  ADAPTIVE_CARD_CONTENT_TYPE,
+  type AdaptiveCard,
+  type RenderOptions,
+  renderAlertCard,
+  renderMessageCard,
+} from './render.js';
+import { describeSubscription, parseSubscription } from './subscription.js';
+
+export interface TeamsHandlerDeps {
+  readonly handle: DbHandle;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly connector: ConnectorClient;
+  readonly render: RenderOptions;
+  readonly roles: RolePolicy;
+}
+
+type TeamsUser = Extract<Actor, { kind: 'user' }>;
+
+// The invoke answers Universal Actions document (and botbuilder's ActivityHandler gives).
+const cardAnswer = (card: AdaptiveCard): InvokeAnswer => ({
+  status: 200,
+  body: { statusCode: 200, type: ADAPTIVE_CARD_CONTENT_TYPE, value: card },
+});
+const errorAnswer = (status: number, code: string, message: string): InvokeAnswer => ({
+  status,
+  body: { statusCode: status, type: 'application/vnd.microsoft.error', value: { code, message } },
+});
+
+export const HELP_TEXT = [
+  'Vigil posts security alerts here and lets you act on them.',
+  '',
+  '- **help**: this message',
+  '- **alerts**: the ten newest open alerts',
+  '- **alert** *number*: one alert as a card (for example `alert 42`)',
+  `- **subscribe** [severity>=high] [source=alertmanager]: post matching alerts in this conversation (admins; severities: ${SEVERITIES.join(', ')})`,
+  '- **unsubscribe**: stop posting alerts here',
+].join('\n');
+
+const userOf = (activity: InboundActivity): TeamsUser | null => {
+  const aad = activity.from?.aadObjectId;
+  if (aad === undefined || aad === '') return null;
+  const name = activity.from?.name;
+  return name === undefined || name === ''
+    ? { kind: 'user', platform: 'teams', id: aad }
+    : { kind: 'user', platform: 'teams', id: aad, name };
+};
+
+function changeFor(
+  verb: CardActionId,
+  actor: TeamsUser,
+  data: { version: number; classification?: string | undefined; comment?: string | undefined },
+): AlertChange {
+  const expectedVersion = data.version;
+  switch (verb) {
+    case CARD_ACTIONS.startProgress:
+      return { type: 'status', request: { action: 'start_progress', expectedVersion } };
+    case CARD_ACTIONS.reopen:
+      return { type: 'status', request: { action: 'reopen', expectedVersion } };
+    case CARD_ACTIONS.assignToMe:
+      return { type: 'assign', assignee: actor, expectedVersion };
+    case CARD_ACTIONS.resolve: {
+      // An unknown classification is left out, so the domain's "Resolving needs a classification" explains it.
+      const classification = (CLASSIFICATIONS as readonly string[]).includes(data.classification ?? '')
+        ? (data.classification as Classification)
+        : undefined;
+      const comment = data.comment?.trim() === '' ? undefined : data.comment?.trim();
+      return { type: 'status', request: { action: 'resolve', classification, comment, expectedVersion } };
+    }
+  }
+}
+
+/** Vigil's logic for every Teams activity, behind the Bot Framework port. */
+export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
+  const { handle, clock, logger, connector, render } = deps;
+  const db = handle.db;
+
+  async function reply(activity: InboundActivity, message: OutboundActivity, threaded = true): Promise<void> {
+    try {
+      // Reply into the thread the person wrote in (the full conversation ID keeps `;messageid=`).
+      await connector.send(activity.serviceUrl, activity.conversation.id, {
+        ...message,
+        ...(activity.id === undefined || !threaded ? {} : { replyToId: activity.id }),
+      });
+    } catch (error) {
+      logger.warn({ err: error, conversationId: activity.conversation.id }, 'could not reply in teams');
+    }
+  }
+  const replyText = (activity: InboundActivity, text: string, threaded = true) =>
+    reply(activity, { type: 'message', text, textFormat: 'markdown' }, threaded);
+
+  async function remember(activity: InboundActivity): Promise<string> {
+    const id = conversationRoot(activity.conversation.id);
+    const kind = conversationKind(activity);
+    const channelData = activity.channelData;
+    await saveTeamsConversation(db, {
+      id,
+      kind,
+      serviceUrl: activity.serviceUrl,
+      tenantId: activity.conversation.tenantId ?? channelData?.tenant?.id ?? null,
+      teamId: channelData?.team?.id ?? channelData?.teamsTeamId ?? null,
+      channelId: channelData?.channel?.id ?? channelData?.teamsChannelId ?? (kind === 'channel' ? id : null),
+      name: activity.conversation.name ?? channelData?.channel?.name ?? channelData?.team?.name ?? null,
+      botId: activity.recipient?.id ?? null,
+      userAadObjectId: kind === 'personal' ? (activity.from?.aadObjectId ?? null) : null,
+    });
+    return id;
+  }
+
+  async function onInvoke(activity: InboundActivity): Promise<InvokeAnswer> {
+    if (activity.name !== 'adaptiveCard/action') return { status: 501, body: undefined };
+    // Validated in the order botbuilder's ActivityHandler does, with its answers.
+    if (activity.value === undefined || activity.value === null)
+      return errorAnswer(400, 'BadRequest', 'Missing value property');
+    const value = adaptiveCardInvokeValue.safeParse(activity.value);
+    if (!value.success) return errorAnswer(400, 'BadRequest', 'Missing action property');
+    const action = value.data.action;
+    if (action.type !== 'Action.Execute') {
+      return errorAnswer(400, 'NotSupported', `The action '${action.type}' is not supported.`);
+    }
+    if (action.verb === undefined || !isCardActionId(action.verb)) {
+      return errorAnswer(400, 'BadRequest', `Vigil has no action '${action.verb ?? ''}'.`);
+    }
+    const data = cardActionData.safeParse(action.data);
+    if (!data.success)
+      return errorAnswer(400, 'BadRequest', 'The card data does not name an alert and version.');
+    const actor = userOf(activity);
+    if (actor === null)
+      return cardAnswer(
+        renderMessageCard(
+          'Vigil could not tell who you are (no Entra ID object ID), so nothing was changed.',
+        ),
+      );
+
+    // Remembering the name and reading the role are independent; the invoke is on the clock (Teams waits ~5 s).
+    const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    const result = await changeAlertAs(
+      handle,
+      data.data.alertId,
+      actor,
+      role,
+      clock,
+      changeFor(action.verb, actor, data.data),
+    );
+    if (result.ok) return cardAnswer(renderAlertCard(result.value.alert, render));
+    if (result.error.code === AlertErrorCode.NotFound)
+      return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
+    const current = await getAlert(db, data.data.alertId);
+    if (current === null) return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
+    return cardAnswer(
+      renderAlertCard(current, render, { style: 'warning', text: `Not changed: ${result.error.message}` }),
+    );
+  }
+
+  async function onMessage(activity: InboundActivity): Promise<void> {
+    const conversationId = await remember(activity);
+    // A legacy Action.Submit arrives as a message with `value` and no text; Vigil's cards only use Action.Execute.
+    if ((activity.text ?? '').trim() === '') return;
+    const text = commandText(activity);
+    const [word = '', ...args] = text.split(' ');
+    const command = word.toLowerCase();
+    switch (command) {
+      case '':
+      case 'help':
+        return replyText(activity, HELP_TEXT);
+      case 'alerts': {
+        const alerts = await listAlerts(db, { status: ['new', 'in_progress'], limit: 10 });
+        if (alerts.length === 0) return replyText(activity, 'No open alerts.');
+        const lines = alerts.map(
+          (alert) =>
+            `- **#${alert.number}** [${alert.severity}] ${inert(alert.title, 150)} (${STATUS_LABELS[alert.status]})`,
+        );
+        return replyText(
+          activity,
+          `Open alerts, newest first:\n\n${lines.join('\n')}\n\nType \`alert <number>\` for one.`,
+        );
+      }
+      case 'alert': {
+        const ref = args[0];
+        const id = ref === undefined ? null : await findAlertId(db, ref);
+        const alert = id === null ? null : await getAlert(db, id);
+        if (alert === null)
+          return replyText(
+            activity,
+            `No alert ${inert(ref ?? '', 40)}. Type \`alerts\` to list the open ones.`,
+          );
+        return reply(activity, {
+          type: 'message',
+          attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAlertCard(alert, render) }],
+        });
+      }
+      case 'subscribe':
+      case 'unsubscribe': {
+        const actor = userOf(activity);
+        const role = actor === null ? deps.roles.defaultRole : await roleOf(db, actor, deps.roles);
+        const allowed = authorize(role, 'admin.manage');
+        if (!allowed.ok) return replyText(activity, allowed.error.message);
+        if (command === 'unsubscribe') {
+          const was = await unsubscribeTeamsConversation(db, conversationId);
+          return replyText(
+            activity,
+            was
+              ? 'Unsubscribed: alerts will no longer be posted here.'
+              : 'This conversation was not subscribed.',
+          );
+        }
+        const parsed = parseSubscription(args);
+        if (!parsed.ok) return replyText(activity, inert(parsed.message, 300));
+        await subscribeTeamsConversation(
+          db,
+          conversationId,
+          parsed.value,
+          actor === null ? 'teams:unknown' : `teams:${actor.id}`,
+        );
+        return replyText(activity, `Subscribed: ${describeSubscription(parsed.value)} will be posted here.`);
+      }
+      default:
+        return replyText(
+          activity,
+          `I do not know "${inert(cutWord(text), 60)}". Type **help** for what I can do.`,
+        );
+    }
+  }
+
+  async function onConversationUpdate(activity: InboundActivity): Promise<void> {
+    const botId = activity.recipient?.id;
+    const removed = activity.membersRemoved?.some((member) => member.id === botId) ?? false;
+    const id = conversationRoot(activity.conversation.id);
+    if (removed) return deactivateTeamsConversation(db, id, 'bot removed');
+    if (activity.channelData?.eventType === 'channelDeleted' && activity.channelData.channel !== undefined) {
+      return deactivateTeamsConversation(db, activity.channelData.channel.id, 'channel deleted');
+    }
+    const known = await getTeamsConversation(db, id);
+    await remember(activity);
+    const added = activity.membersAdded?.some((member) => member.id === botId) ?? false;
+    if (added && (known === null || !known.active)) {
+      await replyText(
+        activity,
+        conversationKind(activity) === 'personal'
+          ? 'Hello, I am Vigil. Type **help** to see what I can do.'
+          : 'Vigil is here. Mention me with **subscribe severity>=high** to have alerts posted in this conversation, or **help**.',
+        false,
+      );
+    }
+  }
+
+  return async (raw) => {
+    const parsed = inboundActivity.safeParse(raw);
+    const type = (raw as { type?: unknown } | null)?.type;
+    if (!parsed.success) {
+      logger.warn(
+        { type, issues: parsed.error.issues.map((i) => i.path.join('.')) },
+        'teams activity not understood',
+      );
+      return type === 'invoke' ? errorAnswer(400, 'BadRequest', 'Activity not understood') : undefined;
+    }
+    const activity = parsed.data;
+    try {
+      switch (activity.type) {
+        case 'invoke':
+          return await onInvoke(activity);
+        case 'message':
+          await onMessage(activity);
+          return undefined;
+        case 'conversationUpdate':
+          await onConversationUpdate(activity);
+          return undefined;
+        case 'installationUpdate': {
+          const id = conversationRoot(activity.conversation.id);
+          if (activity.action?.startsWith('remove'))
+            await deactivateTeamsConversation(db, id, 'app uninstalled');
+          else await remember(activity);
+          return undefined;
+        }
+        default:
+          return undefined;
+      }
+    } catch (error) {
+      logger.error({ err: error, type: activity.type, name: activity.name }, 'teams activity failed');
+      // Never a stack trace to chat: the person sees that it failed, the log has why.
+      return activity.type === 'invoke'
+        ? errorAnswer(500, 'InternalError', 'Vigil could not complete that; please try again.')
+        : undefined;
+    }
+  };
+}
+
+const cutWord = (text: string): string => text.split(' ').slice(0, 4).join(' ');

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One call the bot made to the connector. */
+export interface ConnectorCall {
+  readonly method: 'POST' | 'PUT';
+  readonly conversationId: string;
+  /** PUT: the activity replaced; POST: the activity replied to (threaded reply), if any. */
+  readonly activityId: string | null;
+  readonly authorization: string | null;
+  readonly body: Record<string, any>;
+  /** The status the fake answered. */
+  readonly status: number;
+  /** The activity ID the fake answered a successful POST with. */
+  readonly answeredId: string | null;
+}
+
+interface Failure {
+  readonly status: number;
+  readonly retryAfter?: string;
+  readonly conversationId?: string;
+}
+
+/**
+ * A local Bot Framework connector: the `serviceUrl` of test activities points here. It records
+ * POST /v3/conversations/:id/activities[/:replyTo] (answering a new activity ID) and
+ * PUT /v3/conversations/:id/activities/:activityId, and answers a queued failure (429 with
+ * Retry-After, 403...) on demand.
+ */
+export class FakeBotConnector {
+  readonly calls: ConnectorCall[] = [];
+  #failures: Failure[] = [];
+  #server: Server | null = null;
+  url = '';
+
+  async start(): Promise<this> {
+    this.#server = createServer((request, response) => {
+      void this.#handle(request).then(
+        ({ status, body, headers }) => {
+          response.writeHead(status, { 'content-type': 'application/json', ...headers });
+          response.end(body === undefined ? '' : JSON.stringify(body));
+        },
+        () => {
+          response.writeHead(500);
+          response.end();
+        },
+      );
+    });
+    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
+    const { port } = this.#server.address() as AddressInfo;
+    // Teams' serviceUrls end with a slash; keep the same shape.
+    this.url = `http://127.0.0.1:${port}/amer/`;
+    return this;
+  }
+
+  /** The next matching request(s) get this answer instead of success, once each. */
+  fail(failure: Failure, times = 1): void {
+    for (let i = 0; i < times; i++) this.#failures.push(failure);
+  }
+
+  /** Successful calls of one kind to one conversation. */
+  posts(conversationId?: string): ConnectorCall[] {
+    return this.calls.filter(
+      (c) =>
+        c.method === 'POST' &&
+        c.status < 300 &&
+        (conversationId === undefined || c.conversationId === conversationId),
+    );
+  }
+
+  updates(conversationId?: string): ConnectorCall[] {
+    return this.calls.filter(
+      (c) =>
+        c.method === 'PUT' &&
+        c.status < 300 &&
+        (conversationId === undefined || c.conversationId === conversationId),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) =>
+      this.#server === null ? resolve() : this.#server.close(() => resolve()),
+    );
+  }
+
+  async #handle(
+    request: IncomingMessage,
+  ): Promise<{ status: number; body?: unknown; headers?: Record<string, string> }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const match = /^\/amer\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(request.url ?? '');
+    if (match === null || (request.method !== 'POST' && request.method !== 'PUT'))
+      return { status: 404, body: { error: { code: 'NotFound' } } };
+    const conversationId = decodeURIComponent(match[1] ?? '');
+    const activityId = match[2] === undefined ? null : decodeURIComponent(match[2]);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, any>;
+    const index = this.#failures.findIndex(
+      (f) => f.conversationId === undefined || f.conversationId === conversationId,
+    );
+    const failure = index < 0 ? undefined : this.#failures.splice(index, 1)[0];
+    const status = failure?.status ?? (request.method === 'POST' ? 201 : 200);
+    const authorization = request.headers.authorization ?? null;
+    const answeredId = failure === undefined && request.method === 'POST' ? `1:${randomUUID()}` : null;
+    this.calls.push({
+      method: request.method,
+      conversationId,
+      activityId,
+      authorization,
+      body,
+      status,
+      answeredId,
+    });
+    if (failure !== undefined) {
+      return {
+        status: failure.status,
+        body: {
+          error: {
+            code: failure.status === 429 ? 'Throttled' : 'BotNotInConversationRoster',
+            message: 'fake',
+          },
+        },
+        ...(failure.retryAfter === undefined ? {} : { headers: { 'retry-after': failure.retryAfter } }),
+      };
+    }
+    return { status, body: { id: answeredId ?? activityId } };
+  }
+}

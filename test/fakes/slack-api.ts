@@ -1,0 +1,173 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One Web API call as the fake received it. */
+export interface SlackCall {
+  readonly method: string;
+  readonly token: string | null;
+  readonly args: Record<string, unknown>;
+  readonly at: number;
+}
+
+type Scripted = { readonly status: 429; readonly retryAfter: number } | { readonly error: string };
+
+/** A message the fake holds, as chat.postMessage and chat.update left it. */
+export interface FakeMessage {
+  readonly channel: string;
+  readonly ts: string;
+  readonly threadTs: string | null;
+  text: string;
+  blocks: unknown[];
+}
+
+/**
+ * A local stand-in for the Slack Web API (node:http on 127.0.0.1), following Slack's documented
+ * shapes: bodies form-encoded (nested values as JSON strings, as @slack/web-api sends them) or
+ * JSON, the token as a Bearer header, HTTP 200 with `ok: false` for errors, 429 with Retry-After
+ * (seconds) for rate limits, and `ts` always a string. Errors can be scripted per method.
+ */
+export class FakeSlackApi {
+  readonly calls: SlackCall[] = [];
+  readonly messages = new Map<string, FakeMessage>();
+  private readonly scripted = new Map<string, Scripted[]>();
+  private server: Server | null = null;
+  private counter = 0;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((request, response) => {
+      this.handle(request).then(
+        ({ status, body, headers }) => {
+          response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+          response.end(JSON.stringify(body));
+        },
+        (error: unknown) => {
+          response.writeHead(500);
+          response.end(String(error));
+        },
+      );
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}/api/`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  /** The next call of `method` fails this way (scripts queue up). */
+  failNext(method: string, failure: Scripted): void {
+    const queue = this.scripted.get(method) ?? [];
+    queue.push(failure);
+    this.scripted.set(method, queue);
+  }
+
+  callsOf(method: string): SlackCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  /** Top-level messages (cards) in a channel, in posting order. */
+  cardsIn(channel: string): FakeMessage[] {
+    return [...this.messages.values()].filter((message) => message.channel === channel && message.threadTs === null);
+  }
+
+  repliesTo(channel: string, ts: string): FakeMessage[] {
+    return [...this.messages.values()].filter((message) => message.channel === channel && message.threadTs === ts);
+  }
+
+  private nextTs(): string {
+    this.counter += 1;
+    return `${1700000000 + this.counter}.${String(this.counter).padStart(6, '0')}`;
+  }
+
+  private async handle(request: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const method = (request.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
+    const args = parseArgs(raw, request.headers['content-type'] ?? '');
+    const auth = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? (typeof args.token === 'string' ? args.token : null);
+    this.calls.push({ method, token: auth, args, at: Date.now() });
+    if (auth === null || !auth.startsWith('xox')) return { status: 200, body: { ok: false, error: 'not_authed' } };
+    const scripted = this.scripted.get(method)?.shift();
+    if (scripted !== undefined) {
+      if ('status' in scripted) {
+        return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': String(scripted.retryAfter) } };
+      }
+      return { status: 200, body: { ok: false, error: scripted.error } };
+    }
+    return { status: 200, body: this.answer(method, args) };
+  }
+
+  private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    const channel = typeof args.channel === 'string' ? args.channel : '';
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'vigil', team_id: 'T0FAKE', user_id: 'U0VIGIL', bot_id: 'B0VIGIL' };
+      case 'chat.postMessage': {
+        if (channel === '') return { ok: false, error: 'channel_not_found' };
+        if (args.text === undefined && args.blocks === undefined) return { ok: false, error: 'no_text' };
+        const ts = this.nextTs();
+        const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : null;
+        const message: FakeMessage = {
+          channel,
+          ts,
+          threadTs,
+          text: String(args.text ?? ''),
+          blocks: Array.isArray(args.blocks) ? args.blocks : [],
+        };
+        this.messages.set(`${channel}/${ts}`, message);
+        return {
+          ok: true,
+          channel,
+          ts,
+          message: { type: 'message', subtype: 'bot_message', bot_id: 'B0VIGIL', text: message.text, blocks: message.blocks, ts },
+        };
+      }
+      case 'chat.update': {
+        const ts = String(args.ts ?? '');
+        const message = this.messages.get(`${channel}/${ts}`);
+        if (message === undefined) return { ok: false, error: 'message_not_found' };
+        message.text = String(args.text ?? message.text);
+        if (Array.isArray(args.blocks)) message.blocks = args.blocks;
+        return { ok: true, channel, ts, text: message.text, message: { text: message.text, blocks: message.blocks } };
+      }
+      case 'chat.postEphemeral':
+        if (channel === '' || typeof args.user !== 'string') return { ok: false, error: 'invalid_arguments' };
+        return { ok: true, message_ts: this.nextTs() };
+      case 'views.open':
+        if (typeof args.trigger_id !== 'string') return { ok: false, error: 'invalid_trigger_id' };
+        return { ok: true, view: { id: `V${this.counter}`, ...(args.view as object) } };
+      case 'views.publish':
+        if (typeof args.user_id !== 'string') return { ok: false, error: 'invalid_arguments' };
+        return { ok: true, view: { id: `V${this.counter}`, ...(args.view as object) } };
+      case 'users.info':
+        return { ok: true, user: { id: args.user, name: `user-${String(args.user).toLowerCase()}`, real_name: 'Fake User' } };
+      case 'users.conversations':
+        return { ok: true, channels: [], response_metadata: { next_cursor: '' } };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+}
+
+/** Form bodies carry nested values (blocks, view) as JSON strings; decode those back. */
+function parseArgs(raw: string, contentType: string): Record<string, unknown> {
+  if (contentType.startsWith('application/json')) return raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
+  const args: Record<string, unknown> = {};
+  for (const [key, value] of new URLSearchParams(raw)) {
+    args[key] = /^[[{]/.test(value) ? safeJson(value) : value;
+  }
+  return args;
+}
+
+function safeJson(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
