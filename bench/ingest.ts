@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { freePort } from '../src/storage/embedded-postgres.js';
 import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
 import { closedLoop, fmt, openLoop, post, startVigilProcess, summarize } from './lib.js';
 
@@ -40,7 +41,7 @@ export async function benchIngest(): Promise<void> {
   const id = randomBytes(4).toString('hex');
   const schema = `bench_${id}`;
   const prefix = `bench-${id}`;
-  const port = String(20000 + Math.floor(Math.random() * 20000));
+  const port = String(await freePort());
   const vigil = await startVigilProcess(
     {
       PORT: port,

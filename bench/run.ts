@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { benchIngest } from './ingest.js';
 
 /** `npm run bench`: every benchmark in turn; each prints its own figures. */
-const optional = ['./slack.js', './teams.js'];
+const optional = ['./slack.js', './teams.js', './remediation.js', './investigations.js', './policies.js'];
 
 await benchIngest();
 for (const module of optional) {

@@ -3,8 +3,8 @@ import { buildServer } from './bot/http/server.js';
 import { logChannel } from './bot/log-channel.js';
 import { createSlackIntegration } from './bot/slack/index.js';
 import { createTeamsIntegration } from './bot/teams/index.js';
-import type { Config } from './config.js';
-import { type ChatChannel, type Clock, systemClock } from './domain/index.js';
+import { type Config, publicUrl } from './config.js';
+import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
 import { closeQueues, createQueues } from './jobs/queues.js';
 import { redisConnection } from './jobs/redis.js';
@@ -12,6 +12,7 @@ import { startTopicWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
 import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
+import { configurePolicyLinks } from './storage/policy.repository.js';
 
 export interface VigilRoles {
   /** The HTTP listener. */
@@ -44,6 +45,8 @@ export interface ChatIntegration {
   readonly routes?: (app: FastifyInstance) => Promise<void>;
   /** Called on shutdown (sockets, timers). */
   readonly stop?: () => Promise<void>;
+  /** Reaches people directly (escalation pages), where the platform can. */
+  readonly directMessenger?: DirectMessenger;
 }
 
 export interface IntegrationContext {
@@ -96,6 +99,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     const integrations = options.integrations ?? (await chatIntegrations({ config, handle, logger, clock }));
     stops.push(() => Promise.all(integrations.map((integration) => integration.stop?.())));
     const channels = integrations.map((integration) => integration.channel);
+    configurePolicyLinks(handle.schema, publicUrl(config));
 
     const producer = redisConnection(config.REDIS_URL, 'producer');
     stops.push(async () => producer.quit());
@@ -112,6 +116,11 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         prefix: config.VIGIL_QUEUE_PREFIX,
         logger,
         channels,
+        config,
+        clock,
+        directMessengers: integrations.flatMap((integration) =>
+          integration.directMessenger === undefined ? [] : [integration.directMessenger],
+        ),
       });
       stops.push(() => Promise.all(workers.map((worker) => worker.close())));
       relay = new OutboxRelay({

@@ -3,6 +3,7 @@ import { startVigil, type VigilRoles } from './app.js';
 import { type Config, ConfigError, loadConfig, requireForServing } from './config.js';
 import { runDemo } from './demo/demo.js';
 import { createLogger, type Logger } from './logger.js';
+import { runPoliciesCommand } from './policies-file.js';
 import { openDb } from './storage/db.js';
 import { startEmbeddedPostgres } from './storage/embedded-postgres.js';
 import { migrate } from './storage/migrate.js';
@@ -14,6 +15,7 @@ Commands:
   web       the HTTP server only (scale out with several)
   worker    the outbox relay and job workers only
   migrate   apply database migrations (safe to run concurrently)
+  policies  apply <policies.yaml> [--dry-run]: policies, schedules and escalation policies
   demo      run Vigil on this machine with sample alerts; needs no Slack or Teams account
 
 Configuration comes from the environment; see README.md.`;
@@ -73,6 +75,15 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     } finally {
       await handle.close();
+      await db.stop();
+    }
+  }
+
+  if (command === 'policies') {
+    const db = await database(config, logger);
+    try {
+      return await runPoliciesCommand(argv.slice(1), config, db.url);
+    } finally {
       await db.stop();
     }
   }

@@ -110,6 +110,65 @@ const environment = z.object({
   ),
   MICROSOFT_APP_TENANT_ID: optionalString,
   VIGIL_TEAMS_DEV: flag,
+  /** Receiver of signed remediation-action webhooks (every action kind no other executor does). */
+  VIGIL_EXECUTOR_WEBHOOK_URL: urlWithProtocols(['http:', 'https:']),
+  /** HMAC-SHA256 key for the action webhook's X-Vigil-Signature. */
+  VIGIL_EXECUTOR_WEBHOOK_SECRET: secret(16),
+  /** Microsoft Graph base URL for identity actions. @defaultValue https://graph.microsoft.com/v1.0 */
+  VIGIL_GRAPH_API_URL: urlWithProtocols(['http:', 'https:']),
+  /** Bearer token for Graph: turns on revoke sessions, disable user and revoke OAuth consent through Graph. */
+  VIGIL_GRAPH_TOKEN: secret(8),
+  /** Defender-style API base URL for device, file and indicator actions. @defaultValue https://api.securitycenter.microsoft.com */
+  VIGIL_DEFENDER_API_URL: urlWithProtocols(['http:', 'https:']),
+  /** Bearer token for the Defender-style API: turns on isolate, quarantine and block through it. */
+  VIGIL_DEFENDER_TOKEN: secret(8),
+  /** Time limit of one call to an action executor. @defaultValue 10000 */
+  VIGIL_EXECUTOR_TIMEOUT_MS: intInRange(10_000, 100, 120_000),
+  /** How long a worker holds an action's execution before another may take it over (must exceed a call with its retries). @defaultValue 60000 */
+  VIGIL_ACTION_LEASE_MS: intInRange(60_000, 1_000, 3_600_000),
+  /** An action reaching more targets than this needs two approvers. @defaultValue 50 */
+  VIGIL_APPROVAL_MAX_TARGETS: intInRange(50, 1, 1_000_000),
+  /** Users (UPNs) whose accounts are privileged: actions on them need two approvers. */
+  VIGIL_PRIVILEGED_USERS: optionalString.transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((key) => key.trim().toLowerCase())
+      .filter(Boolean),
+  ),
+  /** Where remediation tickets go. @defaultValue builtin (tracked in Vigil, no external system) */
+  VIGIL_TICKETING: optionalString.pipe(
+    z
+      .enum(['builtin', 'jira', 'servicenow', 'webhook'], {
+        message: 'must be builtin, jira, servicenow or webhook',
+      })
+      .default('builtin'),
+  ),
+  /** Seconds between status polls of a Jira or ServiceNow ticket. @defaultValue 300 */
+  VIGIL_TICKET_POLL_SECONDS: intInRange(300, 1, 86_400),
+  /** Jira Cloud site, e.g. https://your-domain.atlassian.net */
+  JIRA_BASE_URL: urlWithProtocols(['http:', 'https:']),
+  /** Atlassian account email that owns JIRA_API_TOKEN. */
+  JIRA_EMAIL: optionalString,
+  JIRA_API_TOKEN: secret(8),
+  /** Project remediation issues are created in (e.g. SEC). */
+  JIRA_PROJECT_KEY: optionalString.refine(
+    (value) => value === undefined || /^[A-Z][A-Z0-9_]{0,19}$/.test(value),
+    {
+      message: 'must be a Jira project key such as SEC',
+    },
+  ),
+  /** ServiceNow instance, e.g. https://example.service-now.com */
+  SERVICENOW_INSTANCE_URL: urlWithProtocols(['http:', 'https:']),
+  SERVICENOW_USER: optionalString,
+  SERVICENOW_PASSWORD: secret(1),
+  /** Table remediation records go in. @defaultValue incident */
+  SERVICENOW_TABLE: optionalString.pipe(
+    z.enum(['incident', 'sc_task'], { message: 'must be incident or sc_task' }).default('incident'),
+  ),
+  /** Receiver of the signed generic ticket webhook. */
+  VIGIL_TICKET_WEBHOOK_URL: urlWithProtocols(['http:', 'https:']),
+  /** HMAC-SHA256 key for X-Vigil-Signature. */
+  VIGIL_TICKET_WEBHOOK_SECRET: secret(16),
 });
 
 export type Config = z.output<typeof environment>;
@@ -150,9 +209,23 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     if (config.MICROSOFT_APP_TYPE === 'SingleTenant' && config.MICROSOFT_APP_TENANT_ID === undefined) {
       problems.push('MICROSOFT_APP_TENANT_ID: is required when MICROSOFT_APP_TYPE is SingleTenant');
     }
+    problems.push(...ticketingProblems(config));
     if (problems.length === 0) return config;
   }
   throw new ConfigError(problems);
+}
+
+/** The variables the chosen ticketing connector needs, each named when missing. */
+function ticketingProblems(config: z.output<typeof environment>): string[] {
+  const needed: Record<typeof config.VIGIL_TICKETING, (keyof typeof config)[]> = {
+    builtin: [],
+    jira: ['JIRA_BASE_URL', 'JIRA_EMAIL', 'JIRA_API_TOKEN', 'JIRA_PROJECT_KEY'],
+    servicenow: ['SERVICENOW_INSTANCE_URL', 'SERVICENOW_USER', 'SERVICENOW_PASSWORD'],
+    webhook: ['VIGIL_TICKET_WEBHOOK_URL', 'VIGIL_TICKET_WEBHOOK_SECRET'],
+  };
+  return needed[config.VIGIL_TICKETING]
+    .filter((name) => config[name] === undefined)
+    .map((name) => `${name}: is required when VIGIL_TICKETING is ${config.VIGIL_TICKETING}`);
 }
 
 /** What a role needs that is optional in general: `serve` and `web` must protect ingest. */

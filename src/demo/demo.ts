@@ -32,6 +32,71 @@ async function demoTokens(dataDir: string): Promise<{ ingest: string; api: strin
 }
 
 /**
+ * One investigation waiting for approval and one remediation with an exception, made through the
+ * same API the console uses, so every console page has something to show. Best effort: a demo
+ * whose Vigil lacks one of these APIs still runs, and says what it skipped.
+ */
+async function demoWorkItems(base: string, apiToken: string): Promise<string[]> {
+  const call = async (method: string, route: string, body?: unknown): Promise<Record<string, unknown>> => {
+    const response = await fetch(`${base}${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${apiToken}`,
+        'x-vigil-user': 'demo',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!response.ok) throw new Error(`${method} ${route} answered ${response.status}`);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const lines: string[] = [];
+  try {
+    const travel = await call('GET', '/api/alerts?source=idp&limit=1');
+    const alert = (travel.alerts as { id: string }[] | undefined)?.[0];
+    if (alert === undefined) throw new Error('the sample idp alert is missing');
+    // On the watchlist, Adele's account turns the investigation's verdict malicious: it proposes actions.
+    await call('POST', '/api/watchlist', {
+      kind: 'user',
+      value: 'adele.vance@contoso.com',
+      reason: 'Credentials seen for sale (demo)',
+    });
+    const started = (await call('POST', `/api/alerts/${alert.id}/investigate`, {})) as {
+      investigationId?: string;
+    };
+    // Wait for the playbook to settle, so the console opens on actions already waiting for approval.
+    for (let tries = 0; tries < 50 && started.investigationId !== undefined; tries++) {
+      const { status } = (await call('GET', `/api/investigations/${started.investigationId}`)) as {
+        status: string;
+      };
+      if (status !== 'queued' && status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    lines.push('  investigation  started; its actions wait for approval (Pending actions page)');
+  } catch (error) {
+    lines.push(`  investigation  skipped: ${(error as Error).message}`);
+  }
+  try {
+    const created = await call('POST', '/api/remediations', {
+      recommendation: 'Patch CVE-2026-21001 (Print Spooler) on finance workstations',
+      devices: ['FIN-WS-17', 'FIN-WS-18', 'FIN-WS-21'],
+      dueAt: new Date(Date.now() + 14 * 86_400_000).toISOString(),
+      priority: 'high',
+    });
+    const id = (created.remediation as { id: string }).id;
+    await call('POST', `/api/remediations/${id}/exception`, {
+      reason: 'compensating_control',
+      justification: 'Print Spooler disabled by GPO until the patch window',
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    });
+    lines.push('  remediation    filed, with an exception (Remediation page, Exceptions tab)');
+  } catch (error) {
+    lines.push(`  remediation    skipped: ${(error as Error).message}`);
+  }
+  return lines;
+}
+
+/**
  * `vigil demo`: Vigil on a fresh machine with no chat account. Embedded Postgres unless
  * DATABASE_URL is set, a private redis-server unless REDIS_URL is set or one answers locally,
  * sample alerts from every format, and a summary of what to try. Runs until Ctrl-C.
@@ -99,10 +164,20 @@ export async function runDemo(env: Readonly<Record<string, string | undefined>>)
       );
     }
 
+    const work = await demoWorkItems(base, apiToken);
+
+    // The token rides in the URL fragment, which browsers never send to a server; the page moves it
+    // to sessionStorage and strips it from the address bar.
+    const consoleLink = `${base}/console/#token=${encodeURIComponent(apiToken)}`;
     console.log(`
+Open the web console (signs you in):
+  ${consoleLink}
+
 Vigil demo is running at ${base}
 Sample alerts sent, one per ingest format:
 ${sent.join('\n')}
+Work for the console:
+${work.join('\n')}
 
 Try:
   List alerts:       curl -s -H 'Authorization: Bearer ${apiToken}' ${base}/api/alerts
@@ -113,7 +188,7 @@ Try:
                        -d '{"title":"Test alert from curl","severity":"high"}' ${base}/ingest/generic
   Health:            ${base}/healthz   ${base}/readyz   ${base}/metrics
 
-No chat platform is configured, so cards are recorded (GET /api/alerts/1 shows them under "cards").
+No chat platform is configured: the console shows each alert's card as Teams and Slack would draw it.
 Data lives in ${dataDir}. Press Ctrl-C to stop.`);
 
     await new Promise<void>((resolve) => {

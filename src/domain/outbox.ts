@@ -3,7 +3,29 @@
  * relayed to a job queue. Each topic is a queue; the payload is what its worker needs to find
  * the current state in Postgres (never a copy of that state, which would go stale).
  */
-export type OutboxMessage = NotifyMessage;
+export type OutboxMessage =
+  | NotifyMessage
+  | TicketMessage
+  | RemediationDueMessage
+  | RemediationNoticeMessage
+  | InvestigateMessage
+  | ActMessage
+  | EscalateMessage
+  | PolicyRemediateMessage;
+
+/** Run (or resume) an investigation's playbook for its current scope round. */
+export interface InvestigateMessage {
+  readonly topic: 'investigate';
+  readonly payload: { readonly investigationId: string; readonly round: number };
+  readonly availableAt?: Date;
+}
+
+/** Execute one approved remediation action (at most once per approval: see action_executions). */
+export interface ActMessage {
+  readonly topic: 'act';
+  readonly payload: { readonly actionId: string };
+  readonly availableAt?: Date;
+}
 
 /** Bring every card of an alert up to date. */
 export interface NotifyMessage {
@@ -21,3 +43,44 @@ export const notify = (alertId: string, reason: NotifyReason): OutboxMessage => 
   topic: 'notify',
   payload: { alertId, reason },
 });
+
+/** Open a remediation's ticket (`open`), or read its status from the ticketing system (`poll`, chained by `seq`). */
+export interface TicketMessage {
+  readonly topic: 'ticket';
+  readonly payload:
+    | { readonly remediationId: string; readonly kind: 'open' }
+    | { readonly remediationId: string; readonly kind: 'poll'; readonly seq: number };
+  readonly availableAt?: Date;
+}
+
+/** A remediation's clock: the reminder a day before the due date, the overdue check, an exception's expiry. */
+export interface RemediationDueMessage {
+  readonly topic: 'remediation_due';
+  readonly payload: {
+    readonly remediationId: string;
+    readonly kind: 'reminder' | 'overdue' | 'exception_expiry';
+  };
+  readonly availableAt?: Date;
+}
+
+/** Tell the requester and the routed channel about a remediation (kind and message say what; the worker reads the rest from Postgres). */
+export interface RemediationNoticeMessage {
+  readonly topic: 'remediation_notice';
+  readonly payload: { readonly remediationId: string; readonly kind: string; readonly message: string };
+  readonly availableAt?: Date;
+}
+
+/** Run step `stepNo` of a page (notify one escalation level) at its due time; see page_steps. */
+export interface EscalateMessage {
+  readonly topic: 'escalate';
+  /** `dueAt`: when the step was due (ISO), to measure and audit how late it ran. */
+  readonly payload: { readonly pageId: string; readonly stepNo: number; readonly dueAt: string };
+  readonly availableAt?: Date;
+}
+
+/** Run an auto-remediating policy's steps on an alert, then resolve it with the policy as actor. */
+export interface PolicyRemediateMessage {
+  readonly topic: 'policy_remediate';
+  readonly payload: { readonly alertId: string; readonly policyId: string };
+  readonly availableAt?: Date;
+}

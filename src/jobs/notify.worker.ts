@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { getAlert } from '../storage/alert.repository.js';
 import { recordCardFailed, recordCardRendered, withCardLock } from '../storage/card.repository.js';
 import type { DbHandle } from '../storage/db.js';
+import { isMuted } from '../storage/policy.repository.js';
 
 export const notifyPayload = z.object({
   alertId: z.uuid(),
@@ -22,6 +23,8 @@ export async function deliverAlert(
   alertId: string,
 ): Promise<void> {
   const { handle, channels, logger } = deps;
+  // A silenced alert is stored and counted (on the alert and its silence) but never posted.
+  if (await isMuted(handle.db, alertId)) return;
   const alert = await getAlert(handle.db, alertId);
   if (alert === null) return;
   for (const channel of channels) {

@@ -3,7 +3,16 @@ import type { Redis } from 'ioredis';
 import type { OutboxTopic } from '../domain/index.js';
 
 /** One queue per outbox topic. */
-export const TOPICS = ['notify'] as const satisfies readonly OutboxTopic[];
+export const TOPICS = [
+  'notify',
+  'ticket',
+  'remediation_due',
+  'remediation_notice',
+  'escalate',
+  'policy_remediate',
+  'investigate',
+  'act',
+] as const satisfies readonly OutboxTopic[];
 
 /** Job data as the relay writes it: the outbox row's ID and its payload. */
 export interface OutboxJobData {

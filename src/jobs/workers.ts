@@ -1,9 +1,31 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ChatChannel } from '../domain/index.js';
+import { type Config, publicUrl } from '../config.js';
+import {
+  type ChatChannel,
+  type Clock,
+  type DirectMessenger,
+  type RemediationNotifier,
+  systemClock,
+} from '../domain/index.js';
+import { builtinTickets, ticketGatewayFor } from '../integrations/ticketing/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
+import { escalatePayload, runEscalationStep } from './escalate.worker.js';
+import { investigationWorkers } from './investigate.worker.js';
 import { deliverAlert, notifyPayload } from './notify.worker.js';
+import {
+  type PolicyActionRunner,
+  policyRemediatePayload,
+  runPolicyRemediation,
+} from './policy-remediate.worker.js';
+import { remediationDue, remediationDuePayload } from './remediation-due.worker.js';
+import {
+  deliverRemediationNotice,
+  logRemediationNotifier,
+  remediationNoticePayload,
+} from './remediation-notice.worker.js';
+import { openTicket, pollTicket, ticketPayload } from './ticket.worker.js';
 import { topicWorker } from './worker.js';
 
 export interface WorkerDeps {
@@ -12,6 +34,16 @@ export interface WorkerDeps {
   readonly prefix: string;
   readonly logger: Logger;
   readonly channels: readonly ChatChannel[];
+  /** Ticketing connector and poll interval; without it, the built-in tracker. */
+  readonly config?: Config;
+  /** The clock remediation due dates and exceptions are judged by. @defaultValue systemClock */
+  readonly clock?: Clock;
+  /** Direct messages for escalation pages (Slack DM, Teams personal chat). */
+  readonly directMessengers?: readonly DirectMessenger[];
+  /** Runs auto-remediating policies' steps; records them in the audit trail when none is given. */
+  readonly policyActionRunner?: PolicyActionRunner;
+  /** Where remediation notices go (Slack, Teams); a log line when none is given. */
+  readonly remediationNotifiers?: readonly RemediationNotifier[];
 }
 
 /** One BullMQ worker per outbox topic; a new topic adds its worker here and its name to TOPICS. */
@@ -25,6 +57,91 @@ export function startTopicWorkers(deps: WorkerDeps): Worker[] {
       concurrency: 16,
       payload: notifyPayload,
       process: (payload) => deliverAlert({ handle, channels, logger }, payload.alertId),
+    }),
+    ...remediationWorkers(deps),
+    ...policyWorkers(deps),
+    ...investigationWorkers(deps),
+  ];
+}
+
+/** The remediation topics: tickets (open, poll), the due-date clock, and notices to people. */
+function remediationWorkers(deps: WorkerDeps): Worker[] {
+  const { handle, connection, prefix, logger, config } = deps;
+  const common = { handle, connection, prefix, logger };
+  const clock = deps.clock ?? systemClock;
+  const gateway = config === undefined ? builtinTickets() : ticketGatewayFor(config);
+  const ticketDeps = {
+    handle,
+    gateway,
+    clock,
+    logger,
+    publicUrl: config === undefined ? '' : publicUrl(config),
+    pollMs: (config?.VIGIL_TICKET_POLL_SECONDS ?? 300) * 1000,
+  };
+  const notifiers = deps.remediationNotifiers ?? [logRemediationNotifier(logger)];
+  return [
+    topicWorker({
+      ...common,
+      topic: 'ticket',
+      concurrency: 16,
+      payload: ticketPayload,
+      process: (payload) =>
+        payload.kind === 'open'
+          ? openTicket(ticketDeps, payload.remediationId)
+          : pollTicket(ticketDeps, payload.remediationId, payload.seq),
+    }),
+    topicWorker({
+      ...common,
+      topic: 'remediation_due',
+      concurrency: 8,
+      payload: remediationDuePayload,
+      process: (payload) => remediationDue({ handle, clock, logger }, payload),
+    }),
+    topicWorker({
+      ...common,
+      topic: 'remediation_notice',
+      concurrency: 8,
+      payload: remediationNoticePayload,
+      process: (payload) => deliverRemediationNotice({ handle, clock, notifiers, gateway }, payload),
+    }),
+  ];
+}
+
+/** Policies' work after ingest: escalation steps at their due time, and auto-remediation. */
+function policyWorkers(deps: WorkerDeps): Worker[] {
+  const { handle, connection, prefix, logger, config } = deps;
+  const common = { handle, connection, prefix, logger };
+  const clock = deps.clock ?? systemClock;
+  const escalateDeps = {
+    handle,
+    clock,
+    logger,
+    messengers: deps.directMessengers ?? [],
+    publicUrl: config === undefined ? undefined : publicUrl(config),
+  };
+  return [
+    topicWorker({
+      ...common,
+      topic: 'escalate',
+      concurrency: 16,
+      payload: escalatePayload,
+      process: (payload) => runEscalationStep(escalateDeps, payload),
+    }),
+    topicWorker({
+      ...common,
+      topic: 'policy_remediate',
+      concurrency: 4,
+      payload: policyRemediatePayload,
+      process: (payload) =>
+        runPolicyRemediation(
+          {
+            handle,
+            clock,
+            logger,
+            ...(deps.policyActionRunner === undefined ? {} : { runner: deps.policyActionRunner }),
+          },
+          payload,
+        ),
     }),
   ];
 }

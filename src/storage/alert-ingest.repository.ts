@@ -12,7 +12,9 @@ import { json } from './alert.mapper.js';
 import { changeAlert } from './alert.repository.js';
 import { appendAudit } from './audit.repository.js';
 import type { DbHandle } from './db.js';
+import { planInvestigations } from './investigation-plan.repository.js';
 import { appendOutbox } from './outbox.repository.js';
+import { applyPoliciesAtIngest } from './policy.repository.js';
 
 /** What became of one occurrence group. */
 export interface OccurrenceOutcome {
@@ -188,10 +190,28 @@ export async function storeOccurrences(
       };
     });
     await appendAudit(trx, audit);
+    // Policies and silences for the new alerts, in this transaction (see applyPoliciesAtIngest).
+    await applyPoliciesAtIngest(
+      trx,
+      handle.schema,
+      groups.flatMap((group, index) =>
+        outcomes[index]?.duplicate === false
+          ? [{ alertId: (outcomes[index] as OccurrenceOutcome).alertId, draft: group.draft }]
+          : [],
+      ),
+      now,
+    );
     await appendOutbox(
       trx,
       handle.schema,
       outcomes.map((outcome) => notify(outcome.alertId, outcome.duplicate ? 'occurred' : 'created')),
+    );
+    // New alerts start or join investigations in this same transaction (one set-based query).
+    await planInvestigations(
+      trx,
+      handle.schema,
+      outcomes.filter((outcome) => !outcome.duplicate).map((outcome) => outcome.alertId),
+      now,
     );
     return outcomes;
   });

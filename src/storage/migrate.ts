@@ -4,6 +4,9 @@ import * as alerts from './migrations/2026-11-23T0900_alerts.js';
 import * as people from './migrations/2026-11-23T0930_people.js';
 import * as slackRoutes from './migrations/2026-11-23T1000_slack_routes.js';
 import * as teamsConversations from './migrations/2026-11-23T1030_teams_conversations.js';
+import * as remediations from './migrations/2026-11-23T1100_remediations.js';
+import * as investigations from './migrations/2026-11-23T1130_investigations.js';
+import * as policies from './migrations/2026-11-23T1200_policies.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -11,6 +14,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T0930_people': people,
   '2026-11-23T1000_slack_routes': slackRoutes,
   '2026-11-23T1030_teams_conversations': teamsConversations,
+  '2026-11-23T1100_remediations': remediations,
+  '2026-11-23T1130_investigations': investigations,
+  '2026-11-23T1200_policies': policies,
 };
 
 /**

@@ -1,4 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { InvestigationTables } from './investigation.tables.js';
+import type { PolicyTables } from './policy.tables.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -17,6 +19,9 @@ export interface AlertsTable {
   category: string | null;
   policy_name: string | null;
   policy_url: string | null;
+  /** A silence matched at ingest: stored and counted, never posted or paged (2026-11-23T1200). */
+  muted: Generated<boolean>;
+  silence_id: string | null;
   labels: Json<Record<string, string>>;
   links: Json<{ title: string; url: string }[]>;
   determination: string | null;
@@ -137,7 +142,43 @@ export interface TeamsConversationsTable {
   updated_at: DefaultTimestamp;
 }
 
-export interface Database {
+/** Remediation requests and their tickets (see the 2026-11-23T1100 migration). */
+export interface RemediationsTable {
+  id: Generated<string>;
+  number: ColumnType<string, never, never>;
+  subject_kind: string;
+  recommendation: string;
+  action_ref: string | null;
+  alert_id: string | null;
+  devices: Json<string[]>;
+  device_count: number;
+  devices_left: number;
+  due_at: Timestamp;
+  priority: string;
+  notes: string;
+  requester: Json;
+  requester_key: string;
+  status: Generated<string>;
+  connector: string | null;
+  external_id: string | null;
+  external_url: string | null;
+  idempotency_key: string;
+  exception_reason: string | null;
+  exception_justification: string | null;
+  exception_expires_at: NullableTimestamp;
+  exception_filed_by: Json | null;
+  exception_filed_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  completed_by: Json | null;
+  /** The poll chain's current link: a poll job whose seq is behind is a duplicate and stops. */
+  poll_seq: Generated<number>;
+  version: Generated<number>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+/** Vigil's tables; investigations' tables live beside their repository (investigation.tables.ts). */
+export interface Database extends InvestigationTables, PolicyTables {
   people: PeopleTable;
   alerts: AlertsTable;
   alert_entities: AlertEntitiesTable;
@@ -147,6 +188,7 @@ export interface Database {
   teams_conversations: TeamsConversationsTable;
   chat_routes: ChatRoutesTable;
   slack_thread_notes: SlackThreadNotesTable;
+  remediations: RemediationsTable;
 }
 
 export type AlertRow = Selectable<AlertsTable>;
@@ -155,3 +197,4 @@ export type AlertUpdate = Updateable<AlertsTable>;
 export type EntityRow = Selectable<AlertEntitiesTable>;
 export type AuditRow = Selectable<AuditLogTable>;
 export type CardRow = Selectable<CardsTable>;
+export type RemediationRow = Selectable<RemediationsTable>;

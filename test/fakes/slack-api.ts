@@ -71,11 +71,15 @@ export class FakeSlackApi {
 
   /** Top-level messages (cards) in a channel, in posting order. */
   cardsIn(channel: string): FakeMessage[] {
-    return [...this.messages.values()].filter((message) => message.channel === channel && message.threadTs === null);
+    return [...this.messages.values()].filter(
+      (message) => message.channel === channel && message.threadTs === null,
+    );
   }
 
   repliesTo(channel: string, ts: string): FakeMessage[] {
-    return [...this.messages.values()].filter((message) => message.channel === channel && message.threadTs === ts);
+    return [...this.messages.values()].filter(
+      (message) => message.channel === channel && message.threadTs === ts,
+    );
   }
 
   private nextTs(): string {
@@ -83,19 +87,28 @@ export class FakeSlackApi {
     return `${1700000000 + this.counter}.${String(this.counter).padStart(6, '0')}`;
   }
 
-  private async handle(request: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+  private async handle(
+    request: IncomingMessage,
+  ): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const method = (request.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
     const args = parseArgs(raw, request.headers['content-type'] ?? '');
-    const auth = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? (typeof args.token === 'string' ? args.token : null);
+    const auth =
+      /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ??
+      (typeof args.token === 'string' ? args.token : null);
     this.calls.push({ method, token: auth, args, at: Date.now() });
-    if (auth === null || !auth.startsWith('xox')) return { status: 200, body: { ok: false, error: 'not_authed' } };
+    if (auth === null || !auth.startsWith('xox'))
+      return { status: 200, body: { ok: false, error: 'not_authed' } };
     const scripted = this.scripted.get(method)?.shift();
     if (scripted !== undefined) {
       if ('status' in scripted) {
-        return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': String(scripted.retryAfter) } };
+        return {
+          status: 429,
+          body: { ok: false, error: 'ratelimited' },
+          headers: { 'retry-after': String(scripted.retryAfter) },
+        };
       }
       return { status: 200, body: { ok: false, error: scripted.error } };
     }
@@ -106,7 +119,15 @@ export class FakeSlackApi {
     const channel = typeof args.channel === 'string' ? args.channel : '';
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'vigil', team_id: 'T0FAKE', user_id: 'U0VIGIL', bot_id: 'B0VIGIL' };
+        return {
+          ok: true,
+          url: 'https://fake.slack.com/',
+          team: 'Fake',
+          user: 'vigil',
+          team_id: 'T0FAKE',
+          user_id: 'U0VIGIL',
+          bot_id: 'B0VIGIL',
+        };
       case 'chat.postMessage': {
         if (channel === '') return { ok: false, error: 'channel_not_found' };
         if (args.text === undefined && args.blocks === undefined) return { ok: false, error: 'no_text' };
@@ -124,7 +145,14 @@ export class FakeSlackApi {
           ok: true,
           channel,
           ts,
-          message: { type: 'message', subtype: 'bot_message', bot_id: 'B0VIGIL', text: message.text, blocks: message.blocks, ts },
+          message: {
+            type: 'message',
+            subtype: 'bot_message',
+            bot_id: 'B0VIGIL',
+            text: message.text,
+            blocks: message.blocks,
+            ts,
+          },
         };
       }
       case 'chat.update': {
@@ -133,7 +161,13 @@ export class FakeSlackApi {
         if (message === undefined) return { ok: false, error: 'message_not_found' };
         message.text = String(args.text ?? message.text);
         if (Array.isArray(args.blocks)) message.blocks = args.blocks;
-        return { ok: true, channel, ts, text: message.text, message: { text: message.text, blocks: message.blocks } };
+        return {
+          ok: true,
+          channel,
+          ts,
+          text: message.text,
+          message: { text: message.text, blocks: message.blocks },
+        };
       }
       case 'chat.postEphemeral':
         if (channel === '' || typeof args.user !== 'string') return { ok: false, error: 'invalid_arguments' };
@@ -145,7 +179,10 @@ export class FakeSlackApi {
         if (typeof args.user_id !== 'string') return { ok: false, error: 'invalid_arguments' };
         return { ok: true, view: { id: `V${this.counter}`, ...(args.view as object) } };
       case 'users.info':
-        return { ok: true, user: { id: args.user, name: `user-${String(args.user).toLowerCase()}`, real_name: 'Fake User' } };
+        return {
+          ok: true,
+          user: { id: args.user, name: `user-${String(args.user).toLowerCase()}`, real_name: 'Fake User' },
+        };
       case 'users.conversations':
         return { ok: true, channels: [], response_metadata: { next_cursor: '' } };
       default:
@@ -156,7 +193,8 @@ export class FakeSlackApi {
 
 /** Form bodies carry nested values (blocks, view) as JSON strings; decode those back. */
 function parseArgs(raw: string, contentType: string): Record<string, unknown> {
-  if (contentType.startsWith('application/json')) return raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
+  if (contentType.startsWith('application/json'))
+    return raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
   const args: Record<string, unknown> = {};
   for (const [key, value] of new URLSearchParams(raw)) {
     args[key] = /^[[{]/.test(value) ? safeJson(value) : value;

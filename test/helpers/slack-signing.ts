@@ -20,7 +20,8 @@ export function slackHeaders(
 }
 
 /** An interactivity body as Slack sends it: one form field `payload` holding the JSON. */
-export const interactionBody = (payload: unknown): string => `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+export const interactionBody = (payload: unknown): string =>
+  `payload=${encodeURIComponent(JSON.stringify(payload))}`;
 
 /** A slash-command body as Slack sends it. */
 export const commandBody = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();

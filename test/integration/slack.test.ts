@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CARD_ACTIONS } from '../../src/bot/card-actions.js';
-import { FakeSlackApi, type FakeMessage } from '../fakes/slack-api.js';
+import { type FakeMessage, FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
 import { commandBody, interactionBody, slackHeaders } from '../helpers/slack-signing.js';
 
@@ -32,7 +32,11 @@ afterAll(async () => {
 });
 
 type Form = 'application/x-www-form-urlencoded' | 'application/json';
-function sendSlack(body: string, contentType: Form, options: { at?: number; secret?: string; headers?: Record<string, string> } = {}) {
+function sendSlack(
+  body: string,
+  contentType: Form,
+  options: { at?: number; secret?: string; headers?: Record<string, string> } = {},
+) {
   return fetch(`${vigil.baseUrl}/slack/events`, {
     method: 'POST',
     headers: { ...slackHeaders(options.secret ?? SECRET, body, contentType, options.at), ...options.headers },
@@ -41,7 +45,13 @@ function sendSlack(body: string, contentType: Form, options: { at?: number; secr
 }
 
 /** A block_actions payload shaped like Slack's (see fixtures/slack/interactivity). */
-function clickPayload(actionId: string, value: string, user: string, channel = CHANNEL, messageTs = '1700000001.000001') {
+function clickPayload(
+  actionId: string,
+  value: string,
+  user: string,
+  channel = CHANNEL,
+  messageTs = '1700000001.000001',
+) {
   return {
     type: 'block_actions',
     user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0TEAM' },
@@ -66,15 +76,22 @@ function clickPayload(actionId: string, value: string, user: string, channel = C
 }
 
 const click = (actionId: string, alertId: string, version: number, user = ADMIN, channel = CHANNEL) =>
-  sendSlack(interactionBody(clickPayload(actionId, `${alertId}:${version}`, user, channel)), 'application/x-www-form-urlencoded');
+  sendSlack(
+    interactionBody(clickPayload(actionId, `${alertId}:${version}`, user, channel)),
+    'application/x-www-form-urlencoded',
+  );
 
 async function ingest(body: Record<string, unknown>): Promise<{ id: string; number: string }> {
   const response = await vigil.ingest('generic', body);
   expect(response.status).toBe(202);
-  return ((await response.json()) as { alerts: { id: string; number: string }[] }).alerts[0] as { id: string; number: string };
+  return ((await response.json()) as { alerts: { id: string; number: string }[] }).alerts[0] as {
+    id: string;
+    number: string;
+  };
 }
 
-const alertRow = (id: string) => vigil.handle.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+const alertRow = (id: string) =>
+  vigil.handle.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const auditOf = (id: string) =>
   vigil.handle.db.selectFrom('audit_log').selectAll().where('alert_id', '=', id).orderBy('id').execute();
 
@@ -97,27 +114,49 @@ async function cardOf(alertId: string, channel = CHANNEL): Promise<FakeMessage> 
 }
 
 const buttonsOf = (message: FakeMessage): string[] =>
-  ((message.blocks.find((block) => (block as { type: string }).type === 'actions') as { elements: { action_id: string }[] })?.elements ?? []).map(
-    (element) => element.action_id,
-  );
+  (
+    (
+      message.blocks.find((block) => (block as { type: string }).type === 'actions') as {
+        elements: { action_id: string }[];
+      }
+    )?.elements ?? []
+  ).map((element) => element.action_id);
 
 describe('cards', () => {
   it('posts a Graph alert as a card with its buttons, keeping ts as a string', async () => {
-    const graph = JSON.parse(readFileSync(fixture('alerts/graph-security/alert.app-governance-oauth-evidence.recorded-swimlane.json'), 'utf8'));
+    const graph = JSON.parse(
+      readFileSync(
+        fixture('alerts/graph-security/alert.app-governance-oauth-evidence.recorded-swimlane.json'),
+        'utf8',
+      ),
+    );
     const response = await vigil.ingest('graph', graph);
     expect(response.status).toBe(202);
     const { id } = ((await response.json()) as { alerts: { id: string }[] }).alerts[0] as { id: string };
     const card = await cardOf(id);
     expect(card.text).toContain('Dormant OAuth App');
-    expect(buttonsOf(card)).toEqual([CARD_ACTIONS.startProgress, CARD_ACTIONS.resolve, CARD_ACTIONS.assignToMe, 'alert.open']);
-    const row = await vigil.handle.db.selectFrom('cards').selectAll().where('alert_id', '=', id).executeTakeFirstOrThrow();
+    expect(buttonsOf(card)).toEqual([
+      CARD_ACTIONS.startProgress,
+      CARD_ACTIONS.resolve,
+      CARD_ACTIONS.assignToMe,
+      'alert.open',
+    ]);
+    const row = await vigil.handle.db
+      .selectFrom('cards')
+      .selectAll()
+      .where('alert_id', '=', id)
+      .executeTakeFirstOrThrow();
     expect(row.message_ref).toMatch(/^\d+\.\d{6}$/);
     const post = fake.callsOf('chat.postMessage').find((call) => call.args.channel === CHANNEL);
     expect(post?.token).toBe('xoxb-test');
   });
 
   it('neutralises mention injection in the posted blocks', async () => {
-    const { id } = await ingest({ title: '<!channel> pwned', description: '<@U123> <https://evil|click>', source: 'inject' });
+    const { id } = await ingest({
+      title: '<!channel> pwned',
+      description: '<@U123> <https://evil|click>',
+      source: 'inject',
+    });
     const card = await cardOf(id);
     // Slack parses control sequences in mrkdwn only; the header is plain_text, shown literally.
     const header = card.blocks[0] as { type: string; text: { type: string } };
@@ -144,10 +183,14 @@ describe('clicks', () => {
       'the updated card',
     );
     expect(buttonsOf(updated)).toEqual([CARD_ACTIONS.resolve, CARD_ACTIONS.assignToMe, 'alert.open']);
-    const replies = await eventually(async () => {
-      const found = fake.repliesTo(CHANNEL, card.ts);
-      return found.length > 0 ? found : undefined;
-    }, 15_000, 'the thread reply');
+    const replies = await eventually(
+      async () => {
+        const found = fake.repliesTo(CHANNEL, card.ts);
+        return found.length > 0 ? found : undefined;
+      },
+      15_000,
+      'the thread reply',
+    );
     expect(replies[0]?.text).toContain('<@U0ADMIN> changed the status to *In progress*');
     const audit = await auditOf(id);
     expect(audit.find((entry) => entry.action === 'alert.status_changed')?.actor_key).toBe(`slack:${ADMIN}`);
@@ -177,7 +220,15 @@ describe('clicks', () => {
         callback_id: view.callback_id,
         state: {
           values: {
-            classification: { classification: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'False positive' }, value: 'false_positive' } } },
+            classification: {
+              classification: {
+                type: 'static_select',
+                selected_option: {
+                  text: { type: 'plain_text', text: 'False positive' },
+                  value: 'false_positive',
+                },
+              },
+            },
             comment: { comment: { type: 'plain_text_input', value: 'pen test' } },
           },
         },
@@ -195,14 +246,21 @@ describe('clicks', () => {
     // A submission without a classification is answered with a field error, and changes nothing.
     const empty = { ...submission, view: { ...submission.view, state: { values: {} } } };
     const refused = await sendSlack(interactionBody(empty), 'application/x-www-form-urlencoded');
-    expect(await refused.json()).toEqual({ response_action: 'errors', errors: { classification: 'Pick a classification.' } });
+    expect(await refused.json()).toEqual({
+      response_action: 'errors',
+      errors: { classification: 'Pick a classification.' },
+    });
   });
 
   it('refuses unsigned, badly signed and five-minute-old requests with 401, changing nothing', async () => {
     const { id } = await ingest({ title: 'Guarded', source: 'clicks' });
     const body = interactionBody(clickPayload(CARD_ACTIONS.startProgress, `${id}:1`, ADMIN));
     const form = 'application/x-www-form-urlencoded';
-    const unsigned = await fetch(`${vigil.baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': form }, body });
+    const unsigned = await fetch(`${vigil.baseUrl}/slack/events`, {
+      method: 'POST',
+      headers: { 'content-type': form },
+      body,
+    });
     const wrongSecret = await sendSlack(body, form, { secret: 'not-the-secret' });
     const old = await sendSlack(body, form, { at: Math.floor(Date.now() / 1000) - 301 });
     const tampered = await fetch(`${vigil.baseUrl}/slack/events`, {
@@ -217,7 +275,10 @@ describe('clicks', () => {
   });
 
   it('answers a truncated payload with 400 and keeps serving', async () => {
-    const truncated = readFileSync(fixture('malformed/slack.block_actions.truncated-payload.HANDMADE.form-urlencoded.txt'), 'utf8');
+    const truncated = readFileSync(
+      fixture('malformed/slack.block_actions.truncated-payload.HANDMADE.form-urlencoded.txt'),
+      'utf8',
+    );
     const response = await sendSlack(truncated, 'application/x-www-form-urlencoded');
     expect(response.status).toBe(400);
     expect((await fetch(`${vigil.baseUrl}/healthz`)).status).toBe(200);
@@ -227,7 +288,11 @@ describe('clicks', () => {
     const { id } = await ingest({ title: 'Not yours', source: 'clicks' });
     const before = fake.callsOf('chat.postEphemeral').length;
     expect((await click(CARD_ACTIONS.startProgress, id, 1, VIEWER)).status).toBe(200);
-    const ephemeral = await eventually(async () => fake.callsOf('chat.postEphemeral')[before], 5000, 'the ephemeral refusal');
+    const ephemeral = await eventually(
+      async () => fake.callsOf('chat.postEphemeral')[before],
+      5000,
+      'the ephemeral refusal',
+    );
     expect(ephemeral.args).toMatchObject({ channel: CHANNEL, user: VIEWER });
     expect(String(ephemeral.args.text)).toContain('You need the responder role');
     const audit = await auditOf(id);
@@ -243,7 +308,9 @@ describe('clicks', () => {
     const answers = await Promise.all([
       sendSlack(body, form),
       sendSlack(body, form),
-      sendSlack(body, form, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } }),
+      sendSlack(body, form, {
+        headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' },
+      }),
     ]);
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
     await eventually(async () => (await alertRow(id)).assignee !== null, 5000, 'assigned');
@@ -257,15 +324,24 @@ describe('clicks', () => {
     const { id } = await ingest({ title: 'Stale', source: 'clicks' });
     const card = await cardOf(id);
     expect((await vigil.api('POST', `/api/alerts/${id}/status`, { status: 'in_progress' })).status).toBe(200);
-    await eventually(async () => JSON.stringify(card.blocks).includes('In progress'), 15_000, 'the first update');
+    await eventually(
+      async () => JSON.stringify(card.blocks).includes('In progress'),
+      15_000,
+      'the first update',
+    );
     const updatesBefore = fake.callsOf('chat.update').filter((call) => call.args.ts === card.ts).length;
     const ephemeralsBefore = fake.callsOf('chat.postEphemeral').length;
     // The person's client still showed version 1 and they ask to resolve via Assign: a conflict.
     expect((await click(CARD_ACTIONS.assignToMe, id, 1)).status).toBe(200);
-    const told = await eventually(async () => fake.callsOf('chat.postEphemeral')[ephemeralsBefore], 5000, 'the stale notice');
+    const told = await eventually(
+      async () => fake.callsOf('chat.postEphemeral')[ephemeralsBefore],
+      5000,
+      'the stale notice',
+    );
     expect(String(told.args.text)).toContain('changed since you saw it');
     await eventually(
-      async () => fake.callsOf('chat.update').filter((call) => call.args.ts === card.ts).length > updatesBefore,
+      async () =>
+        fake.callsOf('chat.update').filter((call) => call.args.ts === card.ts).length > updatesBefore,
       15_000,
       'the refresh',
     );
@@ -277,7 +353,11 @@ describe('clicks', () => {
     const card = await cardOf(id);
     fake.failNext('chat.update', { status: 429, retryAfter: 1 });
     expect((await click(CARD_ACTIONS.startProgress, id, 1)).status).toBe(200);
-    await eventually(async () => JSON.stringify(card.blocks).includes('*In progress*'), 20_000, 'the update after 429');
+    await eventually(
+      async () => JSON.stringify(card.blocks).includes('*In progress*'),
+      20_000,
+      'the update after 429',
+    );
     const updates = fake.callsOf('chat.update').filter((call) => call.args.ts === card.ts);
     expect(updates.length).toBeGreaterThanOrEqual(2);
     // The retry came no sooner than Retry-After.
@@ -287,10 +367,16 @@ describe('clicks', () => {
 
 describe('events and commands', () => {
   it('answers url_verification with the challenge', async () => {
-    const body = JSON.stringify({ token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl', challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
+    const body = JSON.stringify({
+      token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl',
+      challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
+      type: 'url_verification',
+    });
     const response = await sendSlack(body, 'application/json');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
+    expect(await response.json()).toEqual({
+      challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
+    });
   });
 
   const command = async (text: string, user = ADMIN) => {
@@ -326,7 +412,11 @@ describe('events and commands', () => {
     const resolved = await command(`resolve ${number} fp noisy scanner`);
     expect(resolved.text).toContain(`Resolved #${number}`);
     const row = await alertRow(id);
-    expect([row.status, row.classification, row.resolution_comment]).toEqual(['resolved', 'false_positive', 'noisy scanner']);
+    expect([row.status, row.classification, row.resolution_comment]).toEqual([
+      'resolved',
+      'false_positive',
+      'noisy scanner',
+    ]);
     const shown = await command(`alert ${number}`);
     expect(JSON.stringify(shown.blocks)).toContain('*Resolved* as False positive');
   });
@@ -334,20 +424,37 @@ describe('events and commands', () => {
   it('/vigil route add sends matching alerts to the route; admins only; API lists it', async () => {
     const refused = await command('route add <#C0ROUTE|identity> source=idp severity>=high', VIEWER);
     expect(refused.text).toContain('admin role');
-    const added = await command('route add <#C0ROUTE|identity> source=idp severity>=high label:team=identity');
+    const added = await command(
+      'route add <#C0ROUTE|identity> source=idp severity>=high label:team=identity',
+    );
     expect(added.text).toContain('Route');
-    const routes = (await (await vigil.api('GET', '/api/routes')).json()) as { routes: { id: string; channel: string }[] };
+    const routes = (await (await vigil.api('GET', '/api/routes')).json()) as {
+      routes: { id: string; channel: string }[];
+    };
     expect(routes.routes.map((route) => route.channel)).toEqual(['C0ROUTE']);
 
-    const matching = await ingest({ title: 'Routed', source: 'idp', severity: 'critical', labels: { team: 'identity' } });
-    const other = await ingest({ title: 'Not routed', source: 'idp', severity: 'low', labels: { team: 'identity' } });
+    const matching = await ingest({
+      title: 'Routed',
+      source: 'idp',
+      severity: 'critical',
+      labels: { team: 'identity' },
+    });
+    const other = await ingest({
+      title: 'Not routed',
+      source: 'idp',
+      severity: 'low',
+      labels: { team: 'identity' },
+    });
     await cardOf(matching.id, 'C0ROUTE');
     await cardOf(other.id, CHANNEL);
-    const cards = await vigil.handle.db.selectFrom('cards').select(['alert_id', 'target']).where('alert_id', 'in', [matching.id, other.id]).execute();
-    expect(cards.map((card) => `${card.alert_id === matching.id ? 'matching' : 'other'}:${card.target}`).sort()).toEqual([
-      'matching:C0ROUTE',
-      'other:C0ALERTS',
-    ]);
+    const cards = await vigil.handle.db
+      .selectFrom('cards')
+      .select(['alert_id', 'target'])
+      .where('alert_id', 'in', [matching.id, other.id])
+      .execute();
+    expect(
+      cards.map((card) => `${card.alert_id === matching.id ? 'matching' : 'other'}:${card.target}`).sort(),
+    ).toEqual(['matching:C0ROUTE', 'other:C0ALERTS']);
     expect((await command('route list')).text).toContain('C0ROUTE');
     const id = routes.routes[0]?.id ?? '';
     expect((await vigil.api('DELETE', `/api/routes/${id}`)).status).toBe(204);
@@ -359,7 +466,11 @@ describe('events and commands', () => {
     expect(granted.text).toContain('responder');
     const { id } = await ingest({ title: 'Now allowed', source: 'cmd' });
     await click(CARD_ACTIONS.startProgress, id, 1, 'U0NEWBIE');
-    await eventually(async () => (await alertRow(id)).status === 'in_progress', 5000, 'changed by the new responder');
+    await eventually(
+      async () => (await alertRow(id)).status === 'in_progress',
+      5000,
+      'changed by the new responder',
+    );
   });
 
   it('App Home lists my assigned alerts', async () => {
@@ -375,7 +486,13 @@ describe('events and commands', () => {
       type: 'event_callback',
       event_id: 'Ev0HOME',
       event_time: Math.floor(Date.now() / 1000),
-      event: { type: 'app_home_opened', user: ADMIN, channel: 'D0HOME', tab: 'home', event_ts: '1700000000.000100' },
+      event: {
+        type: 'app_home_opened',
+        user: ADMIN,
+        channel: 'D0HOME',
+        tab: 'home',
+        event_ts: '1700000000.000100',
+      },
     };
     expect((await sendSlack(JSON.stringify(event), 'application/json')).status).toBe(200);
     const call = await eventually(async () => fake.callsOf('views.publish')[before], 5000, 'views.publish');
@@ -390,18 +507,30 @@ describe('storm', () => {
     expect((await vigil.api('POST', '/api/routes', { channel, sources: ['storm'] })).status).toBe(201);
     const started = Date.now();
     const batches = Array.from({ length: 20 }, (_, b) => ({
-      alerts: Array.from({ length: 100 }, (_, i) => ({ title: `Storm ${(b * 100 + i) % 10}`, fingerprint: `storm-${(b * 100 + i) % 10}`, source: 'storm', severity: 'high' })),
+      alerts: Array.from({ length: 100 }, (_, i) => ({
+        title: `Storm ${(b * 100 + i) % 10}`,
+        fingerprint: `storm-${(b * 100 + i) % 10}`,
+        source: 'storm',
+        severity: 'high',
+      })),
     }));
     const answers = await Promise.all(batches.map((batch) => vigil.ingest('generic', batch)));
     expect(answers.every((answer) => answer.status === 202)).toBe(true);
-    const rows = await vigil.handle.db.selectFrom('alerts').select(['id', 'occurrence_count']).where('source', '=', 'storm').execute();
+    const rows = await vigil.handle.db
+      .selectFrom('alerts')
+      .select(['id', 'occurrence_count'])
+      .where('source', '=', 'storm')
+      .execute();
     expect(rows).toHaveLength(10);
     expect(rows.every((row) => row.occurrence_count === 200)).toBe(true);
 
     await eventually(
       async () => {
         const cards = fake.cardsIn(channel);
-        return cards.length === 10 && cards.every((card) => JSON.stringify(card.blocks).includes('*Occurrences*\\n200'));
+        return (
+          cards.length === 10 &&
+          cards.every((card) => JSON.stringify(card.blocks).includes('*Occurrences*\\n200'))
+        );
       },
       80_000,
       'ten cards showing 200 occurrences',

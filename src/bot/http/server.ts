@@ -9,8 +9,13 @@ import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
 import { IngestBatcher } from '../../storage/ingest-batcher.js';
+import { actionRoutes } from './api/actions.js';
 import { alertRoutes } from './api/alerts.js';
 import { cardPreviewRoutes } from './api/card-preview.js';
+import { investigationRoutes } from './api/investigations.js';
+import { oncallRoutes } from './api/oncall.js';
+import { policyRoutes } from './api/policies.js';
+import { remediationRoutes } from './api/remediations.js';
 import { chatRouteRoutes } from './api/routes.js';
 import { bearerAuth } from './auth.js';
 import { consoleRoutes } from './console.js';
@@ -22,6 +27,7 @@ import { grafanaFormat } from './ingest/grafana.js';
 import { graphFormat } from './ingest/graph.js';
 import { pagerdutyFormat } from './ingest/pagerduty.js';
 import { INGEST_BODY_LIMIT, ingestRoutes } from './ingest/route.js';
+import { ticketIngestRoutes } from './ingest/tickets.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SourceRateLimiter } from './rate-limit.js';
 
@@ -138,6 +144,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
       metrics,
     }),
   );
+  await app.register(async (scope) => ticketIngestRoutes(scope, { token: deps.ingestToken, handle, clock }));
 
   await app.register(async (scope) => {
     if (deps.apiToken === undefined) {
@@ -148,8 +155,13 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
       scope.addHook('onRequest', bearerAuth(deps.apiToken, 'vigil-api'));
     }
     await alertRoutes(scope, { handle, clock });
+    await remediationRoutes(scope, { handle, clock });
     await cardPreviewRoutes(scope, { handle });
     await chatRouteRoutes(scope, { handle });
+    await policyRoutes(scope, { handle, clock });
+    await oncallRoutes(scope, { handle, clock });
+    await investigationRoutes(scope, { handle, clock });
+    await actionRoutes(scope, { handle, clock });
   });
 
   // The web console: static files, outside the API scope (they hold no data; the page asks for the token).

@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import { type CardAlert, type ChatChannel, ChatRateLimitedError, PermanentChatError } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
+import { policyRouteTargets } from '../../storage/policy.repository.js';
 import {
   changesSince,
   lastChangeId,
@@ -52,7 +53,12 @@ export class SlackChannel implements ChatChannel {
   }
 
   async targetsFor(alert: CardAlert): Promise<readonly string[]> {
-    const routed = await routedChannels(this.deps.handle.db, alert);
+    // Channels a matching policy chose come first, then the channel routes.
+    const [byPolicy, byRoute] = await Promise.all([
+      policyRouteTargets(this.deps.handle.db, alert.id, 'slack'),
+      routedChannels(this.deps.handle.db, alert),
+    ]);
+    const routed = [...new Set([...byPolicy, ...byRoute])];
     if (routed.length > 0) return routed;
     return this.deps.defaultChannel === undefined ? [] : [this.deps.defaultChannel];
   }

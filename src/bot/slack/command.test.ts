@@ -11,7 +11,12 @@ describe('parseCommand', () => {
     });
     expect(parseCommand('alerts status=resolved severity>=high source=Graph,pd')).toEqual({
       ok: true,
-      value: { type: 'alerts', status: ['resolved'], severity: ['high', 'critical'], source: ['graph', 'pd'] },
+      value: {
+        type: 'alerts',
+        status: ['resolved'],
+        severity: ['high', 'critical'],
+        source: ['graph', 'pd'],
+      },
     });
     expect(parseCommand('alert #42')).toEqual({ ok: true, value: { type: 'alert', ref: '#42' } });
   });
@@ -28,7 +33,9 @@ describe('parseCommand', () => {
   });
 
   it('reads routes with escaped channels and matchers', () => {
-    expect(parseCommand('route add <#C0SEC|security> source=graph severity>=high label:team=identity')).toEqual({
+    expect(
+      parseCommand('route add <#C0SEC|security> source=graph severity>=high label:team=identity'),
+    ).toEqual({
       ok: true,
       value: {
         type: 'route.add',

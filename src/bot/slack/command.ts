@@ -4,12 +4,13 @@ import {
   type Classification,
   fail,
   ok,
-  ROLES,
   type Result,
+  ROLES,
   type Role,
   SEVERITIES,
   type Severity,
 } from '../../domain/index.js';
+import { ONCALL_USAGE, type OnCallCommand, parseSilenceCommand, SILENCE_USAGE } from './oncall-commands.js';
 
 /** What `/vigil <text>` asks for, parsed before anything touches the database. */
 export type VigilCommand =
@@ -21,11 +22,17 @@ export type VigilCommand =
       readonly source: readonly string[];
     }
   | { readonly type: 'alert'; readonly ref: string }
-  | { readonly type: 'resolve'; readonly ref: string; readonly classification: Classification; readonly comment?: string }
+  | {
+      readonly type: 'resolve';
+      readonly ref: string;
+      readonly classification: Classification;
+      readonly comment?: string;
+    }
   | { readonly type: 'route.add'; readonly route: RouteSpec }
   | { readonly type: 'route.list' }
   | { readonly type: 'route.remove'; readonly id: string }
-  | { readonly type: 'role'; readonly userId: string; readonly role: Role };
+  | { readonly type: 'role'; readonly userId: string; readonly role: Role }
+  | OnCallCommand;
 
 /** A route as typed: channel ID and matchers. */
 export interface RouteSpec {
@@ -51,6 +58,8 @@ export const HELP_TEXT = [
   `• ${USAGE.resolve} resolves an alert`,
   `• ${USAGE.route} (admins) choose which channels get which alerts`,
   `• ${USAGE.role} (admins) grants a role: viewers see, responders act, approvers approve, admins manage`,
+  `• ${SILENCE_USAGE} (responders) mute matching alerts for a while`,
+  `• ${ONCALL_USAGE} shows who is on call now and next`,
 ].join('\n');
 
 const CLASSIFICATION_WORDS: Readonly<Record<string, Classification>> = {
@@ -107,7 +116,8 @@ function parseAlerts(args: readonly string[]): Result<VigilCommand> {
       continue;
     }
     const pair = /^(status|severity|source)=(.+)$/i.exec(arg);
-    if (pair?.[1] === undefined || pair[2] === undefined) return usage('alerts', `I do not understand "${arg}".`);
+    if (pair?.[1] === undefined || pair[2] === undefined)
+      return usage('alerts', `I do not understand "${arg}".`);
     const key = pair[1].toLowerCase();
     for (const value of list(pair[2].toLowerCase())) {
       if (key === 'status') {
@@ -125,14 +135,22 @@ function parseAlerts(args: readonly string[]): Result<VigilCommand> {
       }
     }
   }
-  return ok({ type: 'alerts', status: status.length > 0 ? status : ['new', 'in_progress'], severity, source });
+  return ok({
+    type: 'alerts',
+    status: status.length > 0 ? status : ['new', 'in_progress'],
+    severity,
+    source,
+  });
 }
 
 function parseRouteAdd(args: readonly string[]): Result<VigilCommand> {
   const [first, ...rest] = args;
   const channel = first === undefined ? null : parseChannel(first);
   if (channel === null) {
-    return usage('route', 'Name the channel by picking it with # in the message box (Slack then sends its ID).');
+    return usage(
+      'route',
+      'Name the channel by picking it with # in the message box (Slack then sends its ID).',
+    );
   }
   const sources: string[] = [];
   let minSeverity: Severity | null = null;
@@ -168,7 +186,8 @@ export function parseCommand(text: string): Result<VigilCommand> {
       return ok({ type: 'alert', ref: args[0] });
     case 'resolve': {
       const [ref, word] = args;
-      if (ref === undefined || word === undefined) return usage('resolve', 'Give the alert and a classification.');
+      if (ref === undefined || word === undefined)
+        return usage('resolve', 'Give the alert and a classification.');
       const classification = CLASSIFICATION_WORDS[word.toLowerCase()];
       if (classification === undefined) return usage('resolve', `"${word}" is not a classification.`);
       // The comment is the rest of the text as typed, spacing kept.
@@ -187,12 +206,17 @@ export function parseCommand(text: string): Result<VigilCommand> {
     case 'role': {
       const [who, role] = args;
       const userId = who === undefined ? null : parseUser(who);
-      if (userId === null || role === undefined || args.length !== 2) return usage('role', 'Mention one person and a role.');
+      if (userId === null || role === undefined || args.length !== 2)
+        return usage('role', 'Mention one person and a role.');
       if (!(ROLES as readonly string[]).includes(role.toLowerCase())) {
         return usage('role', `"${role}" is not a role.`);
       }
       return ok({ type: 'role', userId, role: role.toLowerCase() as Role });
     }
+    case 'silence':
+      return parseSilenceCommand(args);
+    case 'oncall':
+      return args.length === 0 ? ok({ type: 'oncall' }) : fail('command.invalid', `Usage: ${ONCALL_USAGE}`);
     default:
       return fail('command.unknown', `I do not know "${verb}". Try \`/vigil help\`.`);
   }

@@ -7,6 +7,7 @@ import { HELP_TEXT, parseCommand, type VigilCommand } from './command.js';
 import { type SlackContext, type SlackUser, slackUser } from './context.js';
 import { refusalText } from './interactions.js';
 import { escapeMrkdwn } from './mrkdwn.js';
+import { runOnCallCommand } from './oncall-commands.js';
 import { type Block, renderAlertCard, renderAlertList } from './render.js';
 
 /** What the command answers, only to the person who typed it. */
@@ -26,7 +27,11 @@ const reply = (text: string, blocks?: readonly Block[]): CommandReply => ({
  * Runs one `/vigil` command. Each one is a few short queries, so the answer goes back in the
  * acknowledgement itself (no response_url call, nothing to retry).
  */
-export async function runCommand(context: SlackContext, actor: SlackUser, command: VigilCommand): Promise<CommandReply> {
+export async function runCommand(
+  context: SlackContext,
+  actor: SlackUser,
+  command: VigilCommand,
+): Promise<CommandReply> {
   const { handle, clock } = context;
   const role = await roleOf(handle.db, actor, context.roles);
   const adminOnly = () => {
@@ -45,7 +50,10 @@ export async function runCommand(context: SlackContext, actor: SlackUser, comman
       });
       alerts.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
       const shown = alerts.slice(0, 30);
-      return reply(`${alerts.length} alert(s)`, renderAlertList(`Alerts (${shown.length} shown)`, shown, context.render));
+      return reply(
+        `${alerts.length} alert(s)`,
+        renderAlertList(`Alerts (${shown.length} shown)`, shown, context.render),
+      );
     }
     case 'alert': {
       const id = await findAlertId(handle.db, command.ref);
@@ -67,7 +75,9 @@ export async function runCommand(context: SlackContext, actor: SlackUser, comman
       });
       if (!result.ok) return reply(refusalText(result.error));
       const number = result.value.alert.number;
-      return reply(result.value.changed ? `:white_check_mark: Resolved #${number}.` : `#${number} was already resolved.`);
+      return reply(
+        result.value.changed ? `:white_check_mark: Resolved #${number}.` : `#${number} was already resolved.`,
+      );
     }
     case 'route.add': {
       const refused = adminOnly();
@@ -79,20 +89,36 @@ export async function runCommand(context: SlackContext, actor: SlackUser, comman
       const refused = adminOnly();
       if (refused !== null) return refused;
       const routes = await listRoutes(handle.db);
-      if (routes.length === 0) return reply('No routes: every alert goes to the default channel (SLACK_ALERT_CHANNEL).');
+      if (routes.length === 0)
+        return reply('No routes: every alert goes to the default channel (SLACK_ALERT_CHANNEL).');
       return reply(routes.map((route) => `• ${route.id}: ${describeRoute(route)}`).join('\n'));
     }
     case 'route.remove': {
       const refused = adminOnly();
       if (refused !== null) return refused;
-      return reply((await removeRoute(handle.db, command.id)) ? `Route ${command.id} removed.` : `:warning: No route ${command.id}.`);
+      return reply(
+        (await removeRoute(handle.db, command.id))
+          ? `Route ${command.id} removed.`
+          : `:warning: No route ${command.id}.`,
+      );
     }
     case 'role': {
       const refused = adminOnly();
       if (refused !== null) return refused;
-      await grantRole(handle, actor, { kind: 'user', platform: 'slack', id: command.userId }, command.role, clock);
+      await grantRole(
+        handle,
+        actor,
+        { kind: 'user', platform: 'slack', id: command.userId },
+        command.role,
+        clock,
+      );
       return reply(`<@${command.userId}> is now ${command.role === 'admin' ? 'an' : 'a'} ${command.role}.`);
     }
+    case 'silence.add':
+    case 'silence.list':
+    case 'silence.expire':
+    case 'oncall':
+      return reply(await runOnCallCommand(context, actor, role, command));
   }
 }
 
@@ -105,20 +131,25 @@ export function describeRoute(route: {
   const matchers = [
     route.sources.length > 0 ? `source ${route.sources.map(escapeMrkdwn).join(', ')}` : null,
     route.minSeverity === null ? null : `severity ≥ ${route.minSeverity}`,
-    ...Object.entries(route.labels).map(([key, value]) => `label ${escapeMrkdwn(key)}=${escapeMrkdwn(value)}`),
+    ...Object.entries(route.labels).map(
+      ([key, value]) => `label ${escapeMrkdwn(key)}=${escapeMrkdwn(value)}`,
+    ),
   ].filter((item): item is string => item !== null);
   return `<#${route.channel}> ← ${matchers.length > 0 ? matchers.join(', ') : 'every alert'}`;
 }
 
 export function registerCommands(app: App, context: SlackContext): void {
-  app.command('/vigil', async ({ command, ack }: { command: SlashCommand; ack: (response?: CommandReply) => Promise<void> }) => {
-    const actor = slackUser({ id: command.user_id, name: command.user_name });
-    const parsed = parseCommand(command.text);
-    if (!parsed.ok) {
-      await ack(reply(`:warning: ${parsed.error.message}`));
-      return;
-    }
-    await rememberPerson(context.handle.db, actor);
-    await ack(await runCommand(context, actor, parsed.value));
-  });
+  app.command(
+    '/vigil',
+    async ({ command, ack }: { command: SlashCommand; ack: (response?: CommandReply) => Promise<void> }) => {
+      const actor = slackUser({ id: command.user_id, name: command.user_name });
+      const parsed = parseCommand(command.text);
+      if (!parsed.ok) {
+        await ack(reply(`:warning: ${parsed.error.message}`));
+        return;
+      }
+      await rememberPerson(context.handle.db, actor);
+      await ack(await runCommand(context, actor, parsed.value));
+    },
+  );
 }

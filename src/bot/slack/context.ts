@@ -18,7 +18,16 @@ export interface SlackContext {
 export type SlackUser = Extract<Actor, { kind: 'user' }>;
 
 /** The person behind a Slack payload, as the audit trail names them. */
-export function slackUser(user: { id: string; name?: string | undefined; username?: string | undefined }): SlackUser {
+export function slackUser(user: {
+  id: string;
+  name?: string | undefined;
+  username?: string | undefined;
+}): SlackUser {
   const name = user.name ?? user.username;
-  return { kind: 'user', platform: 'slack', id: user.id, ...(name === undefined || name === '' ? {} : { name }) };
+  return {
+    kind: 'user',
+    platform: 'slack',
+    id: user.id,
+    ...(name === undefined || name === '' ? {} : { name }),
+  };
 }

@@ -38,7 +38,11 @@ export const PERMANENT_SLACK_ERRORS: ReadonlySet<string> = new Set([
 ]);
 
 /** Slack's codes for "too fast" that come with HTTP 200 instead of 429. */
-const SOFT_RATE_LIMITS: ReadonlySet<string> = new Set(['ratelimited', 'rate_limited', 'message_limit_exceeded']);
+const SOFT_RATE_LIMITS: ReadonlySet<string> = new Set([
+  'ratelimited',
+  'rate_limited',
+  'message_limit_exceeded',
+]);
 
 const isCoded = (error: unknown): error is { code: string } =>
   typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string';
@@ -59,10 +63,13 @@ export function slackErrorCode(error: unknown): string | null {
 export function toChatError(error: unknown): unknown {
   if (isCoded(error) && error.code === ErrorCode.RateLimitedError) {
     const seconds = (error as WebAPIRateLimitedError).retryAfter;
-    return new ChatRateLimitedError(Math.max(1, Number.isFinite(seconds) ? seconds : 1) * 1000, { cause: error });
+    return new ChatRateLimitedError(Math.max(1, Number.isFinite(seconds) ? seconds : 1) * 1000, {
+      cause: error,
+    });
   }
   const code = slackErrorCode(error);
   if (code !== null && SOFT_RATE_LIMITS.has(code)) return new ChatRateLimitedError(1000, { cause: error });
-  if (code !== null && PERMANENT_SLACK_ERRORS.has(code)) return new PermanentChatError(code, { cause: error });
+  if (code !== null && PERMANENT_SLACK_ERRORS.has(code))
+    return new PermanentChatError(code, { cause: error });
   return error;
 }

@@ -38,6 +38,9 @@ export function registerHome(app: App, context: SlackContext): void {
       channelsOf(context, event.user),
     ]);
     const open = await openAlertsCardedIn(context.handle.db, channels, 30);
-    await context.client.views.publish({ user_id: event.user, view: renderHome(mine, open, context.render) as never });
+    await context.client.views.publish({
+      user_id: event.user,
+      view: renderHome(mine, open, context.render) as never,
+    });
   });
 }

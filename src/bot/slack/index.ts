@@ -7,6 +7,7 @@ import type { Logger } from '../../logger.js';
 import { SlackChannel, type SlackPacing } from './channel.js';
 import { registerCommands } from './commands.js';
 import type { SlackContext } from './context.js';
+import { slackDirectMessenger } from './direct-message.js';
 import { registerHome } from './home.js';
 import { registerInteractions } from './interactions.js';
 import { SlackPacer } from './pacer.js';
@@ -15,7 +16,8 @@ import { FastifyReceiver } from './receiver.js';
 /** Bolt's logger interface over Vigil's pino logger. */
 function boltLogger(logger: Logger): SlackLogger {
   const child = logger.child({ component: 'slack' });
-  const line = (messages: unknown[]) => messages.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  const line = (messages: unknown[]) =>
+    messages.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
   return {
     debug: (...messages) => child.debug(line(messages)),
     info: (...messages) => child.info(line(messages)),
@@ -54,7 +56,10 @@ export interface SlackIntegrationOptions {
  * or in a Socket Mode connection when SLACK_APP_TOKEN is set, and the chat channel the notify
  * worker posts cards through.
  */
-export function createSlackIntegration(context: IntegrationContext, options: SlackIntegrationOptions = {}): ChatIntegration {
+export function createSlackIntegration(
+  context: IntegrationContext,
+  options: SlackIntegrationOptions = {},
+): ChatIntegration {
   const { config, handle, logger, clock } = context;
   const token = config.SLACK_BOT_TOKEN;
   if (token === undefined) throw new Error('SLACK_BOT_TOKEN is required to turn Slack on');
@@ -72,7 +77,9 @@ export function createSlackIntegration(context: IntegrationContext, options: Sla
     receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN as string, logger: slackLogger });
   } else {
     if (config.SLACK_SIGNING_SECRET === undefined) {
-      throw new Error('SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)');
+      throw new Error(
+        'SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)',
+      );
     }
     receiver = new FastifyReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET,
@@ -114,9 +121,13 @@ export function createSlackIntegration(context: IntegrationContext, options: Sla
   }
   return {
     channel,
+    directMessenger: slackDirectMessenger(client),
     ...(receiver instanceof FastifyReceiver ? { routes: receiver.routes } : {}),
     stop: async () => {
-      if (socketMode) await app.stop().catch((error: unknown) => logger.warn({ err: error }, 'Slack Socket Mode stop failed'));
+      if (socketMode)
+        await app
+          .stop()
+          .catch((error: unknown) => logger.warn({ err: error }, 'Slack Socket Mode stop failed'));
       redis.disconnect();
     },
   };

@@ -20,7 +20,12 @@ const modalMetadata = z.object({
 });
 
 /** Tells one person, and only them, what happened to their click. */
-async function tellUser(context: SlackContext, channel: string | null, user: string, text: string): Promise<void> {
+async function tellUser(
+  context: SlackContext,
+  channel: string | null,
+  user: string,
+  text: string,
+): Promise<void> {
   if (channel === null) return;
   try {
     await context.client.chat.postEphemeral({ channel, user, text });
@@ -62,47 +67,76 @@ export function registerInteractions(app: App, context: SlackContext): void {
   app.action('alert.open', async ({ ack }) => {
     await ack();
   });
-  app.action<BlockAction<ButtonAction>>(/^alert\.(start_progress|resolve|reopen|assign_to_me)$/, async ({ ack, body, action }) => {
-    // Acknowledge first: Slack shows an error to the user after 3 s; everything else runs afterwards.
-    await ack();
-    const channel = body.channel?.id ?? (body.container as { channel_id?: string } | undefined)?.channel_id ?? null;
-    const actor = slackUser(body.user);
-    if (!isCardActionId(action.action_id)) return;
-    const value = decodeCardActionValue(action.value);
-    if (value === null) {
-      await tellUser(context, channel, actor.id, ':warning: This button does not name an alert; nothing was changed.');
-      return;
-    }
-    const status = STATUS_ACTIONS[action.action_id];
-    if (status !== undefined) {
-      await changeAs(context, actor, value.alertId, { type: 'status', request: { action: status, expectedVersion: value.version } }, channel);
-      return;
-    }
-    if (action.action_id === CARD_ACTIONS.assignToMe) {
-      await changeAs(context, actor, value.alertId, { type: 'assign', assignee: actor, expectedVersion: value.version }, channel);
-      return;
-    }
-    // Resolve: a viewer is refused (and audited) here rather than after filling in the form.
-    const role = await roleOf(context.handle.db, actor, context.roles);
-    if (role === 'viewer') {
-      await changeAs(context, actor, value.alertId, { type: 'status', request: { action: 'resolve' } }, channel);
-      return;
-    }
-    const alert = await getAlert(context.handle.db, value.alertId);
-    if (alert === null) {
-      await tellUser(context, channel, actor.id, ':warning: That alert no longer exists.');
-      return;
-    }
-    // trigger_id is valid for 3 s after the click, so the modal opens before anything slower.
-    await context.client.views.open({
-      trigger_id: body.trigger_id,
-      view: renderResolveModal(alert, { alertId: alert.id, version: value.version, channel }) as never,
-    });
-  });
+  app.action<BlockAction<ButtonAction>>(
+    /^alert\.(start_progress|resolve|reopen|assign_to_me)$/,
+    async ({ ack, body, action }) => {
+      // Acknowledge first: Slack shows an error to the user after 3 s; everything else runs afterwards.
+      await ack();
+      const channel =
+        body.channel?.id ?? (body.container as { channel_id?: string } | undefined)?.channel_id ?? null;
+      const actor = slackUser(body.user);
+      if (!isCardActionId(action.action_id)) return;
+      const value = decodeCardActionValue(action.value);
+      if (value === null) {
+        await tellUser(
+          context,
+          channel,
+          actor.id,
+          ':warning: This button does not name an alert; nothing was changed.',
+        );
+        return;
+      }
+      const status = STATUS_ACTIONS[action.action_id];
+      if (status !== undefined) {
+        await changeAs(
+          context,
+          actor,
+          value.alertId,
+          { type: 'status', request: { action: status, expectedVersion: value.version } },
+          channel,
+        );
+        return;
+      }
+      if (action.action_id === CARD_ACTIONS.assignToMe) {
+        await changeAs(
+          context,
+          actor,
+          value.alertId,
+          { type: 'assign', assignee: actor, expectedVersion: value.version },
+          channel,
+        );
+        return;
+      }
+      // Resolve: a viewer is refused (and audited) here rather than after filling in the form.
+      const role = await roleOf(context.handle.db, actor, context.roles);
+      if (role === 'viewer') {
+        await changeAs(
+          context,
+          actor,
+          value.alertId,
+          { type: 'status', request: { action: 'resolve' } },
+          channel,
+        );
+        return;
+      }
+      const alert = await getAlert(context.handle.db, value.alertId);
+      if (alert === null) {
+        await tellUser(context, channel, actor.id, ':warning: That alert no longer exists.');
+        return;
+      }
+      // trigger_id is valid for 3 s after the click, so the modal opens before anything slower.
+      await context.client.views.open({
+        trigger_id: body.trigger_id,
+        view: renderResolveModal(alert, { alertId: alert.id, version: value.version, channel }) as never,
+      });
+    },
+  );
 
   app.view<ViewSubmitAction>(RESOLVE_MODAL_CALLBACK, async ({ ack, body, view }) => {
     const values = view.state.values;
-    const classification = values[RESOLVE_BLOCKS.classification.block]?.[RESOLVE_BLOCKS.classification.action]?.selected_option?.value;
+    const classification =
+      values[RESOLVE_BLOCKS.classification.block]?.[RESOLVE_BLOCKS.classification.action]?.selected_option
+        ?.value;
     const comment = values[RESOLVE_BLOCKS.comment.block]?.[RESOLVE_BLOCKS.comment.action]?.value ?? undefined;
     const metadata = (() => {
       try {
@@ -113,7 +147,10 @@ export function registerInteractions(app: App, context: SlackContext): void {
     })();
     const parsedClassification = z.enum(CLASSIFICATIONS).safeParse(classification);
     if (!parsedClassification.success) {
-      await ack({ response_action: 'errors', errors: { [RESOLVE_BLOCKS.classification.block]: 'Pick a classification.' } });
+      await ack({
+        response_action: 'errors',
+        errors: { [RESOLVE_BLOCKS.classification.block]: 'Pick a classification.' },
+      });
       return;
     }
     await ack();
@@ -132,7 +169,9 @@ export function registerInteractions(app: App, context: SlackContext): void {
           action: 'resolve',
           classification: parsedClassification.data,
           expectedVersion: version,
-          ...(comment === undefined || comment === null || comment.trim() === '' ? {} : { comment: comment.trim() }),
+          ...(comment === undefined || comment === null || comment.trim() === ''
+            ? {}
+            : { comment: comment.trim() }),
         },
       },
       channel,

@@ -21,7 +21,8 @@ export function escapeAndCut(text: string, max: number): string {
   let end = Math.max(0, max - ELLIPSIS.length);
   const entityStart = escaped.lastIndexOf('&', end - 1);
   // An entity is at most 5 characters (`&amp;`); if one starts just before the cut and is not closed before it, cut before it.
-  if (entityStart >= 0 && entityStart > end - 5 && !escaped.slice(entityStart, end).includes(';')) end = entityStart;
+  if (entityStart >= 0 && entityStart > end - 5 && !escaped.slice(entityStart, end).includes(';'))
+    end = entityStart;
   const code = escaped.charCodeAt(end - 1);
   if (code >= 0xd800 && code <= 0xdbff) end -= 1;
   return `${escaped.slice(0, end)}${ELLIPSIS}`;

@@ -7,6 +7,14 @@ import { verifySlackSignature } from './signature.js';
 /** Slack waits 3 s for an acknowledgement; answer before that even if a listener forgets to ack. */
 const ACK_DEADLINE_MS = 2_500;
 
+/**
+ * Deliveries whose acknowledgement is an empty 200 whatever the listener decides: they are
+ * answered as soon as the signature checks out, so the acknowledgement never waits behind Bolt's
+ * middleware or other clicks' work on a busy event loop. View submissions and slash commands
+ * answer with a body (validation errors, the command's reply) and still wait for their listener.
+ */
+const EMPTY_ACK_TYPES = new Set(['block_actions', 'event_callback', 'view_closed']);
+
 export interface FastifyReceiverOptions {
   readonly signingSecret: string;
   readonly logger: Logger;
@@ -28,7 +36,8 @@ export function parseSlackBody(raw: string, contentType: string): Record<string,
   if (contentType.startsWith('application/json')) {
     try {
       const parsed: unknown = JSON.parse(raw);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+        return parsed as Record<string, unknown>;
     } catch {}
     throw new SlackBodyError('The body is not a JSON object.');
   }
@@ -38,7 +47,8 @@ export function parseSlackBody(raw: string, contentType: string): Record<string,
   if (payload !== null) {
     try {
       const parsed: unknown = JSON.parse(payload);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+        return parsed as Record<string, unknown>;
     } catch {}
     throw new SlackBodyError('The payload field is not a JSON object.');
   }
@@ -93,7 +103,10 @@ export class FastifyReceiver implements Receiver {
         nowMs: this.nowMs(),
       });
       if (!check.ok) {
-        this.options.logger.warn({ reason: check.reason }, 'refused a Slack request that failed verification');
+        this.options.logger.warn(
+          { reason: check.reason },
+          'refused a Slack request that failed verification',
+        );
         return sendError(reply, 401, 'slack.unauthorized', 'The request is not signed by Slack.');
       }
       let body: Record<string, unknown>;
@@ -105,18 +118,29 @@ export class FastifyReceiver implements Receiver {
       }
       if (body.type === 'url_verification') return { challenge: String(body.challenge ?? '') };
       if (body.ssl_check !== undefined) return reply.code(200).send();
-      return this.dispatch(body, reply, header('x-slack-retry-num'), header('x-slack-retry-reason'));
+      const retryNum = header('x-slack-retry-num');
+      const retryReason = header('x-slack-retry-reason');
+      if (EMPTY_ACK_TYPES.has(String(body.type))) {
+        this.dispatch(body, null, retryNum, retryReason).catch((error: unknown) =>
+          this.options.logger.error({ err: error, type: body.type }, 'Slack listener failed'),
+        );
+        return reply.code(200).send();
+      }
+      return this.dispatch(body, reply, retryNum, retryReason);
     });
   };
 
+  /** Hands the delivery to Bolt; with a `reply`, answers it when a listener acks (or at the deadline). */
   private async dispatch(
     body: Record<string, unknown>,
-    reply: FastifyReply,
+    reply: FastifyReply | null,
     retryNum: string | undefined,
     retryReason: string | undefined,
-  ): Promise<FastifyReply> {
+  ): Promise<FastifyReply | null> {
     const app = this.app;
-    if (app === undefined) return sendError(reply, 503, 'slack.not_ready', 'Slack is starting.');
+    if (app === undefined) {
+      return reply === null ? null : sendError(reply, 503, 'slack.not_ready', 'Slack is starting.');
+    }
     type Outcome = { acked: true; response: unknown } | { acked: false; error?: unknown };
     let settle: (outcome: Outcome) => void = () => {};
     const outcome = new Promise<Outcome>((resolve) => {
@@ -140,6 +164,7 @@ export class FastifyReceiver implements Receiver {
         settle({ acked: false, error });
       },
     );
+    if (reply === null) return null;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<Outcome>((resolve) => {
       timer = setTimeout(() => resolve({ acked: false }), ACK_DEADLINE_MS);
@@ -147,7 +172,12 @@ export class FastifyReceiver implements Receiver {
     const result = await Promise.race([outcome, deadline]).finally(() => clearTimeout(timer));
     if (!result.acked) {
       if ('error' in result && result.error !== undefined) {
-        return sendError(reply, 500, 'internal', 'Vigil could not handle this Slack request; it has been logged.');
+        return sendError(
+          reply,
+          500,
+          'internal',
+          'Vigil could not handle this Slack request; it has been logged.',
+        );
       }
       // Nothing listened or nothing acked in time: a 200 stops Slack retrying a delivery we cannot use.
       return reply.code(200).send();

@@ -6,7 +6,10 @@ import { CARD_ACTIONS, decodeCardActionValue } from '../card-actions.js';
 import { LIMITS, renderAlertCard, renderChangeNote, renderResolveModal } from './render.js';
 
 const options = { publicUrl: 'https://vigil.example' };
-const card = (overrides: Parameters<typeof anAlert>[0] = {}): CardAlert => ({ ...anAlert(overrides), number: '42' });
+const card = (overrides: Parameters<typeof anAlert>[0] = {}): CardAlert => ({
+  ...anAlert(overrides),
+  number: '42',
+});
 
 /** Every mrkdwn string in a block tree. */
 function mrkdwnTexts(value: unknown): string[] {
@@ -18,7 +21,13 @@ function mrkdwnTexts(value: unknown): string[] {
 }
 
 const injection = JSON.parse(
-  readFileSync(new URL('../../../../shared/fixtures/malformed/alertmanager.markup-and-mention-injection.HANDMADE.json', import.meta.url), 'utf8'),
+  readFileSync(
+    new URL(
+      '../../../../shared/fixtures/malformed/alertmanager.markup-and-mention-injection.HANDMADE.json',
+      import.meta.url,
+    ),
+    'utf8',
+  ),
 ) as { alerts: { annotations: { title?: string; description: string } }[] };
 
 describe('renderAlertCard', () => {
@@ -37,7 +46,9 @@ describe('renderAlertCard', () => {
     expect(json).toContain('*Status*\\n*New*');
     expect(json).toContain('*Occurrences*\\n7');
     expect(json).toContain('<https://security.microsoft.com/policy/1|View policy>');
-    const actions = message.blocks.find((block) => block.type === 'actions') as { elements: { action_id: string; value?: string; url?: string }[] };
+    const actions = message.blocks.find((block) => block.type === 'actions') as {
+      elements: { action_id: string; value?: string; url?: string }[];
+    };
     expect(actions.elements.map((element) => element.action_id)).toEqual([
       CARD_ACTIONS.startProgress,
       CARD_ACTIONS.resolve,
@@ -62,7 +73,9 @@ describe('renderAlertCard', () => {
     const json = JSON.stringify(message.blocks);
     expect(json).toContain('*Resolved* as False positive by <@U0ALICE>');
     expect(json).toContain('Comment: scanner');
-    const actions = message.blocks.find((block) => block.type === 'actions') as { elements: { action_id: string }[] };
+    const actions = message.blocks.find((block) => block.type === 'actions') as {
+      elements: { action_id: string }[];
+    };
     expect(actions.elements.map((element) => element.action_id)).toEqual([CARD_ACTIONS.reopen, 'alert.open']);
   });
 
@@ -85,7 +98,8 @@ describe('renderAlertCard', () => {
     for (const text of texts) {
       // Only the control sequences Vigil writes itself (dates, its own links) may remain.
       const sequences = text.match(/<[^>]*>/g) ?? [];
-      for (const sequence of sequences) expect(sequence).toMatch(/^<!date\^\d+\^|^<https:\/\/vigil\.example\//);
+      for (const sequence of sequences)
+        expect(sequence).toMatch(/^<!date\^\d+\^|^<https:\/\/vigil\.example\//);
     }
     // `javascript:` may show as text; it must never become a link or a button URL.
     expect(JSON.stringify(message.blocks)).not.toMatch(/<javascript:|"url":"javascript:/);
@@ -98,7 +112,9 @@ describe('renderAlertCard', () => {
       card({
         title: 'T'.repeat(5000),
         description: '<&>'.repeat(10_000),
-        entities: Array.from({ length: 500 }, (_, i) => anEntity({ kind: i % 2 ? 'ip' : 'user', key: `k${i}`, displayName: `<${'n'.repeat(300)}${i}>` })),
+        entities: Array.from({ length: 500 }, (_, i) =>
+          anEntity({ kind: i % 2 ? 'ip' : 'user', key: `k${i}`, displayName: `<${'n'.repeat(300)}${i}>` }),
+        ),
         links: Array.from({ length: 100 }, (_, i) => ({ title: `l${i}`, url: `https://x.example/${i}` })),
       }),
       options,
@@ -118,7 +134,10 @@ describe('renderAlertCard', () => {
 
 describe('renderResolveModal and notes', () => {
   it('offers the three classifications and carries the version it was opened on', () => {
-    const modal = renderResolveModal(card(), { alertId: 'a', version: 4, channel: 'C1' }) as { private_metadata: string; blocks: unknown[] };
+    const modal = renderResolveModal(card(), { alertId: 'a', version: 4, channel: 'C1' }) as {
+      private_metadata: string;
+      blocks: unknown[];
+    };
     expect(JSON.parse(modal.private_metadata)).toEqual({ alertId: 'a', version: 4, channel: 'C1' });
     expect(JSON.stringify(modal.blocks)).toContain('informational_expected_activity');
   });

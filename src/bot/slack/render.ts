@@ -2,13 +2,13 @@ import {
   type Actor,
   type AlertEntity,
   actorLabel,
+  type CardAlert,
   CLASSIFICATION_LABELS,
   CLASSIFICATIONS,
-  type CardAlert,
   type Classification,
   type EntityKind,
-  STATUS_LABELS,
   type Severity,
+  STATUS_LABELS,
 } from '../../domain/index.js';
 import { CARD_ACTIONS, encodeCardActionValue } from '../card-actions.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, link, mentionUser, safeUrl, slackDate } from './mrkdwn.js';
@@ -79,7 +79,8 @@ export function statusLine(alert: CardAlert): string {
   return line;
 }
 
-const alertUrl = (alert: CardAlert, options: RenderOptions): string => `${options.publicUrl}/api/alerts/${alert.id}`;
+const alertUrl = (alert: CardAlert, options: RenderOptions): string =>
+  `${options.publicUrl}/api/alerts/${alert.id}`;
 
 function button(text: string, actionId: string, alert: CardAlert, style?: 'primary' | 'danger'): Block {
   return {
@@ -98,7 +99,8 @@ function button(text: string, actionId: string, alert: CardAlert, style?: 'prima
  */
 export function cardButtons(alert: CardAlert, options: RenderOptions): Block[] {
   const buttons: Block[] = [];
-  if (alert.status === 'new') buttons.push(button('Mark in progress', CARD_ACTIONS.startProgress, alert, 'primary'));
+  if (alert.status === 'new')
+    buttons.push(button('Mark in progress', CARD_ACTIONS.startProgress, alert, 'primary'));
   if (alert.status !== 'resolved') {
     buttons.push(button('Resolve', CARD_ACTIONS.resolve, alert));
     buttons.push(button('Assign to me', CARD_ACTIONS.assignToMe, alert));
@@ -107,7 +109,12 @@ export function cardButtons(alert: CardAlert, options: RenderOptions): Block[] {
   }
   const url = safeUrl(alertUrl(alert, options));
   if (url !== null) {
-    buttons.push({ type: 'button', text: { type: 'plain_text', text: 'Open in Vigil' }, url, action_id: 'alert.open' });
+    buttons.push({
+      type: 'button',
+      text: { type: 'plain_text', text: 'Open in Vigil' },
+      url,
+      action_id: 'alert.open',
+    });
   }
   return buttons;
 }
@@ -123,7 +130,9 @@ function entitySection(entities: readonly AlertEntity[]): Block | null {
   }
   const lines: string[] = [];
   for (const [label, names] of [...byLabel].slice(0, ENTITY_KINDS_SHOWN)) {
-    const shown = names.slice(0, ENTITY_CAP_PER_KIND).map((name) => `\`${escapeAndCut(name.replace(/`/g, "'"), 120)}\``);
+    const shown = names
+      .slice(0, ENTITY_CAP_PER_KIND)
+      .map((name) => `\`${escapeAndCut(name.replace(/`/g, "'"), 120)}\``);
     const more = names.length - shown.length;
     lines.push(`*${label}:* ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`);
   }
@@ -149,7 +158,11 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions): Slack
   const blocks: Block[] = [
     {
       type: 'header',
-      text: { type: 'plain_text', text: cutPlain(`#${alert.number} ${alert.title}`, LIMITS.headerText), emoji: false },
+      text: {
+        type: 'plain_text',
+        text: cutPlain(`#${alert.number} ${alert.title}`, LIMITS.headerText),
+        emoji: false,
+      },
     },
   ];
   const fields: string[] = [
@@ -169,23 +182,36 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions): Slack
   // A section holds at most 10 fields.
   blocks.push({ type: 'section', fields: fields.slice(0, 10).map((text) => ({ type: 'mrkdwn', text })) });
   if (alert.description.trim() !== '') {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: escapeAndCut(alert.description.trim(), LIMITS.sectionText) } });
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: escapeAndCut(alert.description.trim(), LIMITS.sectionText) },
+    });
   }
   const entities = entitySection(alert.entities);
   if (entities !== null) blocks.push(entities);
-  if (alert.status === 'resolved' && alert.resolutionComment !== null && alert.resolutionComment.trim() !== '') {
+  if (
+    alert.status === 'resolved' &&
+    alert.resolutionComment !== null &&
+    alert.resolutionComment.trim() !== ''
+  ) {
     blocks.push({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `Comment: ${escapeAndCut(alert.resolutionComment, LIMITS.fieldText)}` }],
+      elements: [
+        { type: 'mrkdwn', text: `Comment: ${escapeAndCut(alert.resolutionComment, LIMITS.fieldText)}` },
+      ],
     });
   }
   const links = alert.links
     .map((item) => (safeUrl(item.url) === null ? null : link(item.url, cutPlain(item.title || item.url, 80))))
     .filter((item): item is string => item !== null)
     .slice(0, 5);
-  if (links.length > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: links.join(' · ') }] });
+  if (links.length > 0)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: links.join(' · ') }] });
   blocks.push({ type: 'actions', block_id: `alert:${alert.id}`, elements: cardButtons(alert, options) });
-  const text = escapeAndCut(`[${severity}] #${alert.number} ${alert.title} (${STATUS_LABELS[alert.status]})`, 300);
+  const text = escapeAndCut(
+    `[${severity}] #${alert.number} ${alert.title} (${STATUS_LABELS[alert.status]})`,
+    300,
+  );
   return { text, blocks: blocks.slice(0, LIMITS.blocks) };
 }
 
@@ -202,7 +228,10 @@ export interface ResolveModalMetadata {
   readonly channel: string | null;
 }
 
-export function renderResolveModal(alert: CardAlert, metadata: ResolveModalMetadata): Record<string, unknown> {
+export function renderResolveModal(
+  alert: CardAlert,
+  metadata: ResolveModalMetadata,
+): Record<string, unknown> {
   return {
     type: 'modal',
     callback_id: RESOLVE_MODAL_CALLBACK,
@@ -231,7 +260,12 @@ export function renderResolveModal(alert: CardAlert, metadata: ResolveModalMetad
         block_id: RESOLVE_BLOCKS.comment.block,
         optional: true,
         label: { type: 'plain_text', text: 'Comment' },
-        element: { type: 'plain_text_input', action_id: RESOLVE_BLOCKS.comment.action, multiline: true, max_length: 3000 },
+        element: {
+          type: 'plain_text_input',
+          action_id: RESOLVE_BLOCKS.comment.action,
+          multiline: true,
+          max_length: 3000,
+        },
       },
     ],
   };
@@ -267,7 +301,11 @@ export function alertLine(alert: CardAlert, options: RenderOptions): string {
   return `${SEVERITY_MARK[alert.severity]} *#${alert.number}* ${title} · ${STATUS_LABELS[alert.status]} · ${escapeAndCut(alert.source, 60)}`;
 }
 
-export function renderAlertList(heading: string, alerts: readonly CardAlert[], options: RenderOptions): Block[] {
+export function renderAlertList(
+  heading: string,
+  alerts: readonly CardAlert[],
+  options: RenderOptions,
+): Block[] {
   const blocks: Block[] = [{ type: 'section', text: { type: 'mrkdwn', text: `*${escapeMrkdwn(heading)}*` } }];
   if (alerts.length === 0) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: '_None._' }] });
@@ -276,7 +314,10 @@ export function renderAlertList(heading: string, alerts: readonly CardAlert[], o
   // Lines of up to ~300 characters: ten per section keeps each under 3,000.
   for (let i = 0; i < alerts.length; i += 10) {
     const lines = alerts.slice(i, i + 10).map((alert) => alertLine(alert, options));
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: escapeCutJoined(lines, LIMITS.sectionText) } });
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: escapeCutJoined(lines, LIMITS.sectionText) },
+    });
   }
   return blocks;
 }

@@ -12,7 +12,9 @@ interface Vector {
   'X-Slack-Signature': string;
   expect_valid?: boolean;
 }
-const vectors = JSON.parse(readFileSync(new URL('slack/signing/slack-signing-vector.json', fixtures), 'utf8')) as {
+const vectors = JSON.parse(
+  readFileSync(new URL('slack/signing/slack-signing-vector.json', fixtures), 'utf8'),
+) as {
   official: Vector;
   derived: Vector[];
 };
@@ -20,7 +22,7 @@ const bodyOf = (vector: Vector): string =>
   vector.raw_body ?? readFileSync(new URL(vector.raw_body_file ?? '', fixtures), 'utf8');
 
 describe('Slack request signing', () => {
-  it.each([vectors.official, ...vectors.derived])('matches Slack\'s vector ($X-Slack-Signature)', (vector) => {
+  it.each([vectors.official, ...vectors.derived])("matches Slack's vector ($X-Slack-Signature)", (vector) => {
     const body = bodyOf(vector);
     const ts = vector['X-Slack-Request-Timestamp'];
     const valid = vector.expect_valid !== false;
@@ -47,9 +49,21 @@ describe('Slack request signing', () => {
     };
     const ts = Number(official['X-Slack-Request-Timestamp']) * 1000;
     expect(verifySlackSignature({ ...base, nowMs: ts + 300_000 }).ok).toBe(true);
-    expect(verifySlackSignature({ ...base, nowMs: ts + 301_000 })).toEqual({ ok: false, reason: 'stale_timestamp' });
-    expect(verifySlackSignature({ ...base, nowMs: ts - 301_000 })).toEqual({ ok: false, reason: 'stale_timestamp' });
-    expect(verifySlackSignature({ ...base, signature: undefined, nowMs: ts })).toEqual({ ok: false, reason: 'missing_headers' });
-    expect(verifySlackSignature({ ...base, signature: 'v0=abc', nowMs: ts })).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifySlackSignature({ ...base, nowMs: ts + 301_000 })).toEqual({
+      ok: false,
+      reason: 'stale_timestamp',
+    });
+    expect(verifySlackSignature({ ...base, nowMs: ts - 301_000 })).toEqual({
+      ok: false,
+      reason: 'stale_timestamp',
+    });
+    expect(verifySlackSignature({ ...base, signature: undefined, nowMs: ts })).toEqual({
+      ok: false,
+      reason: 'missing_headers',
+    });
+    expect(verifySlackSignature({ ...base, signature: 'v0=abc', nowMs: ts })).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 });

@@ -37,6 +37,7 @@ export function verifySlackSignature(input: {
   const expected = Buffer.from(slackSignature(input.signingSecret, timestamp, input.rawBody), 'utf8');
   const given = Buffer.from(signature, 'utf8');
   // timingSafeEqual needs equal lengths; a length mismatch is a failure that leaks only the (public) format.
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad_signature' };
   return { ok: true };
 }

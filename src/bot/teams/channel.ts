@@ -6,6 +6,7 @@ import {
 } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { Db } from '../../storage/db.js';
+import { policyRouteTargets } from '../../storage/policy.repository.js';
 import {
   deactivateTeamsConversation,
   getTeamsConversation,
@@ -92,6 +93,8 @@ export function teamsChannel(deps: TeamsChannelDeps): ChatChannel {
         teamsConversationsWithCard(db, alert.id),
       ]);
       const targets = new Set(withCard);
+      // Conversations a matching policy chose (they must be stored: the bot was added there).
+      for (const id of await policyRouteTargets(db, alert.id, 'teams')) targets.add(id);
       for (const conversation of subscribed) {
         if (conversation.subscription !== null && subscriptionMatches(conversation.subscription, alert)) {
           targets.add(conversation.id);

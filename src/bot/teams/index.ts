@@ -4,6 +4,7 @@ import { redisConnection } from '../../jobs/redis.js';
 import { createBotbuilderPort } from './botbuilder.js';
 import { teamsChannel } from './channel.js';
 import { ConnectorClient } from './connector.js';
+import { teamsDirectMessenger } from './direct-message.js';
 import { teamsTurn } from './handlers.js';
 import { ConversationPacer } from './pacer.js';
 import type { BotFrameworkPort } from './port.js';
@@ -54,6 +55,7 @@ export function createTeamsIntegration(
   });
   return {
     channel: teamsChannel({ db: handle.db, connector, pacer, render, logger }),
+    directMessenger: teamsDirectMessenger(handle.db, connector),
     routes: teamsRoutes(port, logic),
     stop: async () => {
       await redis.quit().catch(() => redis.disconnect());

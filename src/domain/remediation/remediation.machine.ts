@@ -10,7 +10,12 @@ import {
 } from './remediation.js';
 
 /** What can happen to a remediation. */
-export type RemediationCommand = 'start' | 'complete' | 'mark_overdue' | 'file_exception' | 'exception_expired';
+export type RemediationCommand =
+  | 'start'
+  | 'complete'
+  | 'mark_overdue'
+  | 'file_exception'
+  | 'exception_expired';
 
 /**
  * The lifecycle as data. Completed is final. Overdue work can still be completed or excepted but
@@ -78,7 +83,13 @@ function apply(
       { from, to, command },
     );
   }
-  const next: Remediation = { ...remediation, ...patch, status: to, version: remediation.version + 1, updatedAt: now };
+  const next: Remediation = {
+    ...remediation,
+    ...patch,
+    status: to,
+    version: remediation.version + 1,
+    updatedAt: now,
+  };
   return ok({
     changed: true,
     from,
@@ -159,7 +170,13 @@ export function fileException(
   if (request.expiresAt.getTime() <= now.getTime()) {
     return fail(RemediationErrorCode.ExpiryInPast, 'The exception must expire in the future.');
   }
-  const exception = { reason: request.reason, justification, expiresAt: request.expiresAt, filedBy: actor, filedAt: now };
+  const exception = {
+    reason: request.reason,
+    justification,
+    expiresAt: request.expiresAt,
+    filedBy: actor,
+    filedAt: now,
+  };
   const message = `Exception filed (${EXCEPTION_REASON_LABELS[request.reason]}) until ${request.expiresAt.toISOString()}.`;
   const details = { reason: request.reason, justification, expiresAt: request.expiresAt.toISOString() };
   if (remediation.status === 'exception') {

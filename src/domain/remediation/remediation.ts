@@ -79,7 +79,8 @@ export interface Remediation {
   readonly requester: Actor;
   readonly alertId: string | null;
   readonly status: RemediationStatus;
-  readonly connector: TicketConnector;
+  /** The ticketing system that carries it; null until its ticket is opened. */
+  readonly connector: TicketConnector | null;
   readonly externalId: string | null;
   readonly externalUrl: string | null;
   readonly exception: RemediationException | null;

@@ -1,6 +1,7 @@
 import type { StoredAlert } from '../../../storage/alert.repository.js';
 import type { AuditView } from '../../../storage/audit.repository.js';
 import type { CardView } from '../../../storage/card.repository.js';
+import type { InvestigationSummary } from '../../../storage/investigation-view.repository.js';
 
 /** An alert as the API shows it: camelCase, dates as ISO strings, the raw payload left out. */
 export function alertView(alert: StoredAlert) {
@@ -35,12 +36,21 @@ export function alertView(alert: StoredAlert) {
   };
 }
 
-export function alertDetailView(alert: StoredAlert, audit: readonly AuditView[], cards: readonly CardView[]) {
+export function alertDetailView(
+  alert: StoredAlert,
+  audit: readonly AuditView[],
+  cards: readonly CardView[],
+  investigations: readonly InvestigationSummary[] = [],
+) {
   return {
     ...alertView(alert),
     entities: alert.entities,
     cards: cards.map((card) => ({ ...card, updatedAt: card.updatedAt.toISOString() })),
     audit: audit.map((entry) => ({ ...entry, at: entry.at.toISOString() })),
-    investigations: [],
+    investigations: investigations.map((investigation) => ({
+      ...investigation,
+      createdAt: investigation.createdAt.toISOString(),
+      updatedAt: investigation.updatedAt.toISOString(),
+    })),
   };
 }

@@ -12,6 +12,7 @@ import { changeAlert, findAlertId, getAlert, listAlerts } from '../../../storage
 import { auditTrail } from '../../../storage/audit.repository.js';
 import { cardsOf } from '../../../storage/card.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
+import { investigationsOfAlert } from '../../../storage/investigation-view.repository.js';
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
 import { alertDetailView, alertView } from './alert-view.js';
 
@@ -102,8 +103,12 @@ export async function alertRoutes(
     const id = await findAlertId(handle.db, request.params.id);
     const alert = id === null ? null : await getAlert(handle.db, id);
     if (alert === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
-    const [audit, cards] = await Promise.all([auditTrail(handle.db, alert.id), cardsOf(handle.db, alert.id)]);
-    return alertDetailView(alert, audit, cards);
+    const [audit, cards, investigations] = await Promise.all([
+      auditTrail(handle.db, alert.id),
+      cardsOf(handle.db, alert.id),
+      investigationsOfAlert(handle.db, alert.id),
+    ]);
+    return alertDetailView(alert, audit, cards, investigations);
   });
 
   app.post<{ Params: { id: string } }>('/api/alerts/:id/status', async (request, reply) => {

@@ -2,7 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SEVERITIES } from '../../../domain/index.js';
 import type { DbHandle } from '../../../storage/db.js';
-import { addRoute, type ChatRoute, listRoutes, removeRoute } from '../../../storage/slack-route.repository.js';
+import {
+  addRoute,
+  type ChatRoute,
+  listRoutes,
+  removeRoute,
+} from '../../../storage/slack-route.repository.js';
 import { sendError, sendInvalid } from '../errors.js';
 import { apiActor } from './alerts.js';
 

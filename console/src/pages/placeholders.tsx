@@ -1,0 +1,80 @@
+import { api } from '../api';
+import { Loadable } from '../components/status';
+import { humanize } from '../format';
+import { usePolling } from '../hooks';
+
+interface ChatRoute {
+  id: string;
+  platform: string;
+  channel: string;
+  sources: string[];
+  minSeverity: string | null;
+  labels: Record<string, string>;
+}
+
+/**
+ * Read-only for now: where alerts go (the chat routes, `GET /api/routes`). Investigation and
+ * approval policies get their page with their API.
+ */
+export function PoliciesPage() {
+  const routes = usePolling(() => api<{ routes: ChatRoute[] }>('GET', '/api/routes'), [], 10_000);
+  return (
+    <section>
+      <h1>Policies</h1>
+      <h2>Alert routes</h2>
+      <p class="muted">
+        Which chat channel gets which alerts, first match wins. Managed with <code>/vigil route</code> in
+        Slack or the <code>/api/routes</code> API.
+      </p>
+      <Loadable data={routes.data} error={routes.error} what="Alert routes">
+        {(data) =>
+          data.routes.length === 0 ? (
+            <p class="muted">No routes: alerts go to the default channel.</p>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th>Platform</th>
+                  <th>Channel</th>
+                  <th>Sources</th>
+                  <th>Minimum severity</th>
+                  <th>Labels</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.routes.map((route) => (
+                  <tr key={route.id}>
+                    <td>{humanize(route.platform)}</td>
+                    <td class="mono">{route.channel}</td>
+                    <td>{route.sources.join(', ') || 'any'}</td>
+                    <td>{route.minSeverity ?? 'any'}</td>
+                    <td>
+                      {Object.entries(route.labels)
+                        .map(([key, value]) => `${key}=${value}`)
+                        .join(', ') || '—'}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Loadable>
+      <h2>Investigation and approval policies</h2>
+      <p class="notice">Not editable here yet.</p>
+    </section>
+  );
+}
+
+/** Read-only placeholder: escalation schedules are not in this release. */
+export function OnCallPage() {
+  return (
+    <section>
+      <h1>On-call</h1>
+      <p class="notice">
+        Escalation schedules are not in this release. First admins are set with <code>VIGIL_ADMINS</code>, and
+        roles are granted in chat.
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,139 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import {
+  AUTOMATION_LEVELS,
+  type Clock,
+  DEFAULT_JOIN_WINDOW_SECONDS,
+  DEFAULT_PLAYBOOK,
+  INVESTIGATION_ENTITY_KINDS,
+  playbookSchema,
+  SEVERITIES,
+} from '../../../domain/index.js';
+import { findAlertId } from '../../../storage/alert.repository.js';
+import type { DbHandle } from '../../../storage/db.js';
+import {
+  addRule,
+  addWatch,
+  listRules,
+  listWatchlist,
+  type RuleView,
+  removeRule,
+  removeWatch,
+  type WatchlistEntry,
+} from '../../../storage/investigation-config.repository.js';
+import { startInvestigation } from '../../../storage/investigation-plan.repository.js';
+import {
+  getInvestigationDetail,
+  type InvestigationDetail,
+} from '../../../storage/investigation-view.repository.js';
+import { sendDomainError, sendError, sendInvalid } from '../errors.js';
+import { actionView } from './actions.js';
+import { apiActor } from './alerts.js';
+
+const ruleBody = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    source: z.string().trim().min(1).max(100).nullable().default(null),
+    minSeverity: z.enum(SEVERITIES).default('informational'),
+    category: z.string().trim().min(1).max(200).nullable().default(null),
+    playbook: playbookSchema.default(DEFAULT_PLAYBOOK),
+    automation: z.enum(AUTOMATION_LEVELS).default('semi'),
+    joinWindowSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(DEFAULT_JOIN_WINDOW_SECONDS),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+const watchBody = z
+  .object({
+    kind: z.enum(INVESTIGATION_ENTITY_KINDS),
+    value: z.string().trim().min(1).max(1_000),
+    verdict: z.enum(['suspicious', 'malicious']).default('malicious'),
+    reason: z.string().trim().min(1).max(1_000),
+  })
+  .strict();
+
+const ruleView = (rule: RuleView) => ({ ...rule, createdAt: rule.createdAt.toISOString() });
+const watchView = (entry: WatchlistEntry) => ({ ...entry, createdAt: entry.createdAt.toISOString() });
+
+/** An investigation as the API shows it: dates as ISO strings. */
+export function investigationView(detail: InvestigationDetail) {
+  const iso = (date: Date | null) => date?.toISOString() ?? null;
+  return {
+    ...detail,
+    createdAt: iso(detail.createdAt),
+    updatedAt: iso(detail.updatedAt),
+    finishedAt: iso(detail.finishedAt),
+    alerts: detail.alerts.map((alert) => ({ ...alert, joinedAt: iso(alert.joinedAt) })),
+    findings: detail.findings.map((finding) => ({ ...finding, at: iso(finding.at) })),
+    log: detail.log.map((step) => ({ ...step, startedAt: iso(step.startedAt), endedAt: iso(step.endedAt) })),
+    actions: detail.actions.map(actionView),
+    pendingActions: detail.pendingActions.map(actionView),
+  };
+}
+
+/**
+ * `/api/alerts/:id/investigate`, `/api/investigations/:id`, `/api/investigation-rules` and
+ * `/api/watchlist`. API callers act as admins, named by X-Vigil-User.
+ */
+export async function investigationRoutes(
+  app: FastifyInstance,
+  deps: { handle: DbHandle; clock: Clock },
+): Promise<void> {
+  const { handle, clock } = deps;
+
+  app.post<{ Params: { id: string } }>('/api/alerts/:id/investigate', async (request, reply) => {
+    const id = await findAlertId(handle.db, request.params.id);
+    if (id === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
+    const started = await startInvestigation(handle, id, apiActor(request), 'admin', clock);
+    if (!started.ok) return sendDomainError(reply, started.error);
+    return reply.code(started.value.created ? 202 : 200).send(started.value);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/investigations/:id', async (request, reply) => {
+    const detail = await getInvestigationDetail(handle.db, request.params.id);
+    if (detail === null) {
+      return sendError(reply, 404, 'investigation.not_found', `No investigation ${request.params.id}.`);
+    }
+    return investigationView(detail);
+  });
+
+  app.get('/api/investigation-rules', async () => ({ rules: (await listRules(handle.db)).map(ruleView) }));
+
+  app.post('/api/investigation-rules', async (request, reply) => {
+    const body = ruleBody.safeParse(request.body);
+    if (!body.success) return sendInvalid(reply, body.error);
+    return reply.code(201).send(ruleView(await addRule(handle, body.data, apiActor(request), clock)));
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/investigation-rules/:id', async (request, reply) => {
+    if (!(await removeRule(handle, request.params.id, apiActor(request), clock))) {
+      return sendError(
+        reply,
+        404,
+        'investigation_rule.not_found',
+        `No investigation rule ${request.params.id}.`,
+      );
+    }
+    return reply.code(204).send();
+  });
+
+  app.get('/api/watchlist', async () => ({ entries: (await listWatchlist(handle.db)).map(watchView) }));
+
+  app.post('/api/watchlist', async (request, reply) => {
+    const body = watchBody.safeParse(request.body);
+    if (!body.success) return sendInvalid(reply, body.error);
+    return reply.code(201).send(watchView(await addWatch(handle, body.data, apiActor(request), clock)));
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/watchlist/:id', async (request, reply) => {
+    if (!(await removeWatch(handle, request.params.id, apiActor(request), clock))) {
+      return sendError(reply, 404, 'watchlist.not_found', `No watchlist entry ${request.params.id}.`);
+    }
+    return reply.code(204).send();
+  });
+}

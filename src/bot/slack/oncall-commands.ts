@@ -1,0 +1,138 @@
+import {
+  authorize,
+  fail,
+  LABEL_OPS,
+  type LabelMatcher,
+  type LabelOp,
+  type OnCallPerson,
+  ok,
+  type Result,
+  regexProblem,
+} from '../../domain/index.js';
+import { whoIsOnCall } from '../../storage/oncall.repository.js';
+import { createSilence, expireSilence, listSilences } from '../../storage/silence.repository.js';
+import type { SlackContext, SlackUser } from './context.js';
+import { escapeMrkdwn } from './mrkdwn.js';
+
+/** `/vigil silence ...` and `/vigil oncall`, parsed. */
+export type OnCallCommand =
+  | {
+      readonly type: 'silence.add';
+      readonly durationMs: number;
+      readonly labels: readonly LabelMatcher[];
+      readonly comment: string;
+    }
+  | { readonly type: 'silence.list' }
+  | { readonly type: 'silence.expire'; readonly id: string }
+  | { readonly type: 'oncall' };
+
+export const SILENCE_USAGE =
+  '`/vigil silence add <30m|2h|1d> <label=value | label=~regex | label!=value>... <comment>`, `/vigil silence list`, `/vigil silence expire <id>`';
+export const ONCALL_USAGE = '`/vigil oncall`';
+
+const UNITS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+// Longest operators first, so `=~` is not read as `=` followed by `~`.
+const OPS = [...LABEL_OPS].sort((a, b) => b.length - a.length);
+
+function parseMatcher(token: string): LabelMatcher | null {
+  const name = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}/.exec(token)?.[0];
+  if (name === undefined) return null;
+  const rest = token.slice(name.length);
+  const op = OPS.find((candidate) => rest.startsWith(candidate)) as LabelOp | undefined;
+  if (op === undefined) return null;
+  return { name, op, value: rest.slice(op.length) };
+}
+
+const usage = (problem: string) => fail('command.invalid', `${problem} Usage: ${SILENCE_USAGE}`);
+
+/** Parses the words after `/vigil silence`; every refusal says how to write it. */
+export function parseSilenceCommand(args: readonly string[]): Result<OnCallCommand> {
+  const [sub, ...rest] = args;
+  if (sub === 'list' && rest.length === 0) return ok({ type: 'silence.list' });
+  if (sub === 'expire' && rest.length === 1 && /^[0-9a-f-]{36}$/i.test(rest[0] ?? '')) {
+    return ok({ type: 'silence.expire', id: (rest[0] as string).toLowerCase() });
+  }
+  if (sub !== 'add') return usage('Say add, list or expire <id>.');
+  const [duration, ...words] = rest;
+  const match = /^(\d{1,4})([mhd])$/.exec(duration ?? '');
+  if (match?.[1] === undefined || match[2] === undefined)
+    return usage('Give a duration such as 30m, 2h or 1d.');
+  const durationMs = Number(match[1]) * (UNITS[match[2]] as number);
+  if (durationMs <= 0 || durationMs > 30 * 86_400_000)
+    return usage('A silence lasts from 1 minute to 30 days.');
+  const labels: LabelMatcher[] = [];
+  let index = 0;
+  for (; index < words.length; index += 1) {
+    const matcher = parseMatcher(words[index] as string);
+    if (matcher === null) break;
+    if ((matcher.op === '=~' || matcher.op === '!~') && regexProblem(matcher.value) !== null) {
+      return usage(`"${matcher.value}" is not a regular expression.`);
+    }
+    labels.push(matcher);
+  }
+  const comment = words.slice(index).join(' ').trim();
+  if (labels.length === 0) return usage('Give at least one label matcher, such as env=lab.');
+  if (comment === '') return usage('Say why, after the matchers.');
+  return ok({ type: 'silence.add', durationMs, labels, comment });
+}
+
+const personText = (person: OnCallPerson) =>
+  person.slack === undefined ? escapeMrkdwn(person.name) : `<@${person.slack}>`;
+const when = (date: Date) =>
+  `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${date.toISOString()}>`;
+
+/** Runs a parsed silence or on-call command; silences need the responder role. */
+export async function runOnCallCommand(
+  context: SlackContext,
+  actor: SlackUser,
+  role: Parameters<typeof authorize>[0],
+  command: OnCallCommand,
+): Promise<string> {
+  const { handle, clock } = context;
+  const now = clock.now();
+  if (command.type === 'oncall') {
+    const schedules = await whoIsOnCall(handle.db, now);
+    if (schedules.length === 0) return 'No on-call schedules yet (`vigil policies apply` adds them).';
+    return schedules
+      .map(({ schedule, now: current, next }) => {
+        const people = current.people.length === 0 ? 'nobody' : current.people.map(personText).join(', ');
+        const after =
+          next === null || current.until === null
+            ? ''
+            : `; from ${when(current.until)}: ${next.people.map(personText).join(', ') || 'nobody'}`;
+        return `*${escapeMrkdwn(schedule.name)}*: ${people}${after}`;
+      })
+      .join('\n');
+  }
+  if (command.type === 'silence.list') {
+    const silences = await listSilences(handle.db, now);
+    if (silences.length === 0) return 'No active silences.';
+    return silences
+      .map(
+        (s) =>
+          `• \`${s.id}\` ${s.labels.map((l) => escapeMrkdwn(`${l.name}${l.op}${l.value}`)).join(' ')} until ${when(s.endsAt)}, ${s.mutedCount} muted: ${escapeMrkdwn(s.comment)}`,
+      )
+      .join('\n');
+  }
+  const allowed = authorize(role, 'alert.change_status');
+  if (!allowed.ok) return `:no_entry: ${allowed.error.message}`;
+  if (command.type === 'silence.expire') {
+    return (await expireSilence(handle.db, command.id, actor, now))
+      ? `Silence \`${command.id}\` expired.`
+      : `:warning: No active silence ${command.id}.`;
+  }
+  const created = await createSilence(
+    handle.db,
+    {
+      labels: command.labels,
+      entities: [],
+      startsAt: now,
+      endsAt: new Date(now.getTime() + command.durationMs),
+      createdBy: actor,
+      comment: command.comment,
+    },
+    now,
+  );
+  if (!created.ok) return `:warning: ${created.error.message}`;
+  return `:mute: Silence \`${created.value.id}\` mutes matching alerts until ${when(created.value.endsAt)}.`;
+}

@@ -1,0 +1,3 @@
+export * from './action.js';
+export * from './approval.errors.js';
+export * from './decide.js';

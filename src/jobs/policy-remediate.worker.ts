@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import type { Actor, Clock, RemediationStep } from '../domain/index.js';
+import type { Logger } from '../logger.js';
+import { changeAlert, getAlert, type StoredAlert } from '../storage/alert.repository.js';
+import { appendAudit } from '../storage/audit.repository.js';
+import type { DbHandle } from '../storage/db.js';
+import { getPolicy } from '../storage/policy.repository.js';
+
+export const policyRemediatePayload = z.object({ alertId: z.uuid(), policyId: z.uuid() });
+
+/**
+ * Carries out one remediation step of an auto-remediating policy. The default records the step
+ * as executed by the policy (audit only); connecting the investigations engine's executors
+ * (src/integrations/executors) means providing a runner that creates approved actions there.
+ */
+export interface PolicyActionRunner {
+  readonly name: string;
+  run(
+    step: RemediationStep,
+    alert: StoredAlert,
+    policy: { id: string; name: string },
+  ): Promise<Readonly<Record<string, unknown>>>;
+}
+
+export const recordOnlyRunner: PolicyActionRunner = {
+  name: 'record-only',
+  run: async () => ({ recorded: true }),
+};
+
+export interface PolicyRemediateDeps {
+  readonly handle: DbHandle;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly runner?: PolicyActionRunner;
+}
+
+/**
+ * Runs the policy's steps in order, each audited once as executed by the policy (a re-run skips
+ * the steps already on the trail), then resolves the alert with the policy as actor, so every
+ * card says "Resolved by policy <name>".
+ */
+export async function runPolicyRemediation(
+  deps: PolicyRemediateDeps,
+  payload: z.output<typeof policyRemediatePayload>,
+): Promise<void> {
+  const { handle, clock, logger } = deps;
+  const runner = deps.runner ?? recordOnlyRunner;
+  const alert = await getAlert(handle.db, payload.alertId);
+  const policy = await getPolicy(handle.db, payload.policyId);
+  if (alert === null) return;
+  if (policy === null) {
+    logger.warn(payload, 'auto-remediating policy was deleted before it ran; alert left for people');
+    return;
+  }
+  const remediate = policy.actions.find((action) => action.type === 'remediate');
+  const steps = remediate?.type === 'remediate' ? remediate.steps : [];
+  const actor: Actor = { kind: 'policy', policyId: policy.id, name: policy.name };
+  const done = await handle.db
+    .selectFrom('audit_log')
+    .select('details')
+    .where('alert_id', '=', alert.id)
+    .where('action', '=', 'policy.action_executed')
+    .execute();
+  const doneSteps = new Set(done.map((row) => Number((row.details as { step?: number }).step)));
+  for (const [index, step] of steps.entries()) {
+    if (doneSteps.has(index)) continue;
+    const result = await runner.run(step, alert, policy);
+    await appendAudit(handle.db, [
+      {
+        alertId: alert.id,
+        actor,
+        action: 'policy.action_executed',
+        details: {
+          policyId: policy.id,
+          policyVersion: policy.version,
+          step: index,
+          action: step.action,
+          params: step.params ?? {},
+          executor: runner.name,
+          result,
+        },
+        at: clock.now(),
+      },
+    ]);
+  }
+  const resolved = await changeAlert(handle, alert.id, actor, clock, {
+    type: 'status',
+    request: {
+      action: 'resolve',
+      comment: `Automatically remediated by policy ${policy.name}: ${steps.map((s) => s.action).join(', ')}`,
+    },
+  });
+  if (!resolved.ok)
+    logger.warn({ alertId: alert.id, error: resolved.error }, 'policy could not resolve the alert');
+}
