@@ -1,5 +1,10 @@
 import type { WebClient } from '@slack/web-api';
-import { type CardAlert, type ChatChannel, ChatRateLimitedError, PermanentChatError } from '../../domain/index.js';
+import {
+  type CardAlert,
+  type ChatChannel,
+  ChatRateLimitedError,
+  PermanentChatError,
+} from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
 import { policyRouteTargets } from '../../storage/policy.repository.js';
@@ -79,7 +84,8 @@ export class SlackChannel implements ChatChannel {
         unfurl_media: false,
       }),
     );
-    if (typeof result.ts !== 'string' || result.ts === '') throw new Error('chat.postMessage answered without a ts');
+    if (typeof result.ts !== 'string' || result.ts === '')
+      throw new Error('chat.postMessage answered without a ts');
     await recordThreadNoted(handle.db, alert.id, target, baseline);
     return { messageRef: result.ts };
   }
@@ -89,14 +95,21 @@ export class SlackChannel implements ChatChannel {
     await this.deps.pacer.take(UPDATE_KEY, this.pacing.updateIntervalMs, cardKey(alert, target));
     const noted = await threadNotedUpTo(handle.db, alert.id, target);
     const changes = noted === null ? [] : await changesSince(handle.db, alert.id, noted);
-    if (changes.length > 0) await this.deps.pacer.take(postKey(target), this.pacing.postIntervalMs, cardKey(alert, target));
+    if (changes.length > 0)
+      await this.deps.pacer.take(postKey(target), this.pacing.postIntervalMs, cardKey(alert, target));
     const message = renderAlertCard(alert, this.deps.render);
     await this.call(UPDATE_KEY, () =>
-      client.chat.update({ channel: target, ts: messageRef, text: message.text, blocks: [...message.blocks] as never }),
+      client.chat.update({
+        channel: target,
+        ts: messageRef,
+        text: message.text,
+        blocks: [...message.blocks] as never,
+      }),
     );
     const last = changes.at(-1);
     if (last === undefined) {
-      if (noted === null) await recordThreadNoted(handle.db, alert.id, target, await lastChangeId(handle.db, alert.id));
+      if (noted === null)
+        await recordThreadNoted(handle.db, alert.id, target, await lastChangeId(handle.db, alert.id));
       return;
     }
     try {
@@ -113,7 +126,10 @@ export class SlackChannel implements ChatChannel {
     } catch (error) {
       // The card itself is current; a thread that refuses replies is not worth failing the card over.
       if (!(error instanceof PermanentChatError)) throw error;
-      logger.warn({ alertId: alert.id, channel: target, platformError: error.platformError }, 'could not reply in the card thread');
+      logger.warn(
+        { alertId: alert.id, channel: target, platformError: error.platformError },
+        'could not reply in the card thread',
+      );
     }
     await recordThreadNoted(handle.db, alert.id, target, last.id);
   }
@@ -124,7 +140,8 @@ export class SlackChannel implements ChatChannel {
       return await run();
     } catch (error) {
       const translated = toChatError(error);
-      if (translated instanceof ChatRateLimitedError) await this.deps.pacer.block(slot, translated.retryAfterMs);
+      if (translated instanceof ChatRateLimitedError)
+        await this.deps.pacer.block(slot, translated.retryAfterMs);
       if (translated !== error) {
         this.deps.logger.debug({ slot, slackError: slackErrorCode(error) }, 'Slack Web API call refused');
       }
