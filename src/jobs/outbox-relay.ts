@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import {
   markFailed,
+  msUntilNextDue,
   type OutboxRow,
   outboxChannel,
   relayPending,
@@ -38,6 +39,8 @@ export class OutboxRelay {
     OutboxRelayOptions;
   #listener: pg.Client | null = null;
   #timers: NodeJS.Timeout[] = [];
+  /** Wakes the relay when the next delayed row falls due, which no NOTIFY announces. */
+  #dueTimer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #again = false;
   #stopped = false;
@@ -115,6 +118,7 @@ export class OutboxRelay {
     this.#stopped = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    if (this.#dueTimer !== null) clearTimeout(this.#dueTimer);
     await this.#running;
     await this.#listener?.end().catch(() => {});
     this.#listener = null;
@@ -124,8 +128,22 @@ export class OutboxRelay {
     const { handle, queues, batchSize } = this.#options;
     for (;;) {
       const moved = await relayPending(handle.db, batchSize, (rows) => enqueue(queues, rows));
-      if (moved < batchSize || this.#stopped) return;
+      if (this.#stopped) return;
+      if (moved < batchSize) break;
     }
+    await this.#wakeAtNextDue();
+  }
+
+  /** Delayed rows (reminders, escalation steps) are relayed when due, not at the next poll. */
+  async #wakeAtNextDue(): Promise<void> {
+    const ms = await msUntilNextDue(this.#options.handle.db);
+    if (this.#dueTimer !== null) clearTimeout(this.#dueTimer);
+    this.#dueTimer = null;
+    if (ms === null || ms >= this.#options.pollMs || this.#stopped) return;
+    this.#dueTimer = setTimeout(() => {
+      this.#dueTimer = null;
+      this.kick();
+    }, ms + 2);
   }
 
   async #listen(): Promise<void> {

@@ -1,5 +1,14 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Actor, Clock, RemediationStep } from '../domain/index.js';
+import {
+  type ActionKind,
+  type Actor,
+  type Clock,
+  isActionKind,
+  type RemediationStep,
+  remediationTargets,
+} from '../domain/index.js';
+import { type ActionExecutor, PermanentExecutionError } from '../integrations/executors/index.js';
 import type { Logger } from '../logger.js';
 import { changeAlert, getAlert, type StoredAlert } from '../storage/alert.repository.js';
 import { appendAudit } from '../storage/audit.repository.js';
@@ -26,6 +35,44 @@ export const recordOnlyRunner: PolicyActionRunner = {
   name: 'record-only',
   run: async () => ({ recorded: true }),
 };
+
+/**
+ * Runs each step through the same executors approved investigation actions use (webhook, Graph,
+ * Defender), once per target entity of the alert, with an idempotency key derived from the alert,
+ * the step and the target, so a re-run after a crash is recognised by the remote system.
+ */
+export function executorRunner(
+  executorFor: (kind: ActionKind) => ActionExecutor,
+  timeoutMs: number,
+): PolicyActionRunner {
+  return {
+    name: 'executors',
+    async run(step, alert, policy) {
+      if (!isActionKind(step.action))
+        throw new PermanentExecutionError(`unknown remediation action ${step.action}`);
+      const targets = remediationTargets(step.action, alert.entities, step.params ?? {});
+      if (targets.length === 0) return { executed: 0, note: `the alert has no target for ${step.action}` };
+      const executor = executorFor(step.action);
+      for (const { kind, entity } of targets) {
+        const key = createHash('sha256')
+          .update(`${alert.id}:${step.action}:${kind}:${entity.key}`)
+          .digest('hex');
+        await executor.execute(
+          {
+            actionId: `policy-${policy.id}-${key.slice(0, 16)}`,
+            kind: step.action,
+            target: { kind, key: entity.key, displayName: entity.displayName, count: 1, privileged: false },
+            reason: `Automatic remediation by policy ${policy.name}`,
+            evidence: { alertId: alert.id, policyId: policy.id },
+            idempotencyKey: `vigil-policy-${key.slice(0, 32)}`,
+          },
+          AbortSignal.timeout(timeoutMs),
+        );
+      }
+      return { executed: targets.length, executor: executor.name };
+    },
+  };
+}
 
 export interface PolicyRemediateDeps {
   readonly handle: DbHandle;
@@ -64,7 +111,23 @@ export async function runPolicyRemediation(
   const doneSteps = new Set(done.map((row) => Number((row.details as { step?: number }).step)));
   for (const [index, step] of steps.entries()) {
     if (doneSteps.has(index)) continue;
-    const result = await runner.run(step, alert, policy);
+    let result: Readonly<Record<string, unknown>>;
+    try {
+      result = await runner.run(step, alert, policy);
+    } catch (error) {
+      if (!(error instanceof PermanentExecutionError)) throw error;
+      // Retrying cannot help: the alert stays open for people, and the trail says why.
+      await appendAudit(handle.db, [
+        {
+          alertId: alert.id,
+          actor,
+          action: 'policy.action_failed',
+          details: { policyId: policy.id, step: index, action: step.action, reason: error.message },
+          at: clock.now(),
+        },
+      ]);
+      return;
+    }
     await appendAudit(handle.db, [
       {
         alertId: alert.id,

@@ -8,6 +8,7 @@ import {
   type RemediationNotifier,
   systemClock,
 } from '../domain/index.js';
+import { executorFor } from '../integrations/executors/index.js';
 import { builtinTickets, ticketGatewayFor } from '../integrations/ticketing/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
@@ -15,8 +16,10 @@ import { escalatePayload, runEscalationStep } from './escalate.worker.js';
 import { investigationWorkers } from './investigate.worker.js';
 import { deliverAlert, notifyPayload } from './notify.worker.js';
 import {
+  executorRunner,
   type PolicyActionRunner,
   policyRemediatePayload,
+  recordOnlyRunner,
   runPolicyRemediation,
 } from './policy-remediate.worker.js';
 import { remediationDue, remediationDuePayload } from './remediation-due.worker.js';
@@ -44,6 +47,21 @@ export interface WorkerDeps {
   readonly policyActionRunner?: PolicyActionRunner;
   /** Where remediation notices go (Slack, Teams); a log line when none is given. */
   readonly remediationNotifiers?: readonly RemediationNotifier[];
+}
+
+/**
+ * Auto-remediating policies run their steps through the configured executors; an install with
+ * none configured records the steps in the audit trail only (the demo, a first trial).
+ */
+function defaultPolicyRunner(config: Config | undefined): PolicyActionRunner {
+  const configured =
+    config !== undefined &&
+    (config.VIGIL_EXECUTOR_WEBHOOK_URL !== undefined ||
+      config.VIGIL_GRAPH_TOKEN !== undefined ||
+      config.VIGIL_DEFENDER_TOKEN !== undefined);
+  if (!configured) return recordOnlyRunner;
+  const timeoutMs = config.VIGIL_EXECUTOR_TIMEOUT_MS;
+  return executorRunner(executorFor({ ...config, VIGIL_EXECUTOR_TIMEOUT_MS: timeoutMs }), timeoutMs * 3);
 }
 
 /** One BullMQ worker per outbox topic; a new topic adds its worker here and its name to TOPICS. */
@@ -138,7 +156,7 @@ function policyWorkers(deps: WorkerDeps): Worker[] {
             handle,
             clock,
             logger,
-            ...(deps.policyActionRunner === undefined ? {} : { runner: deps.policyActionRunner }),
+            runner: deps.policyActionRunner ?? defaultPolicyRunner(deps.config),
           },
           payload,
         ),

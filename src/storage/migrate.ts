@@ -7,6 +7,7 @@ import * as teamsConversations from './migrations/2026-11-23T1030_teams_conversa
 import * as remediations from './migrations/2026-11-23T1100_remediations.js';
 import * as investigations from './migrations/2026-11-23T1130_investigations.js';
 import * as policies from './migrations/2026-11-23T1200_policies.js';
+import * as outboxDue from './migrations/2026-11-23T1300_outbox_due.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T1100_remediations': remediations,
   '2026-11-23T1130_investigations': investigations,
   '2026-11-23T1200_policies': policies,
+  '2026-11-23T1300_outbox_due': outboxDue,
 };
 
 /**

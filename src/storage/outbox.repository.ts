@@ -70,6 +70,16 @@ export async function relayPending(
   });
 }
 
+/** Milliseconds, by the database's clock, until the next delayed row falls due; null if none waits. */
+export async function msUntilNextDue(db: Db): Promise<number | null> {
+  const row = await db
+    .selectFrom('outbox')
+    .select(sql<number | null>`extract(epoch FROM (min(available_at) - now())) * 1000`.as('ms'))
+    .where('enqueued_at', 'is', null)
+    .executeTakeFirst();
+  return row?.ms === null || row?.ms === undefined ? null : Math.max(0, Number(row.ms));
+}
+
 /** Rows handed to the queue a while ago whose work is neither done nor given up on. */
 export async function unfinishedSince(db: Db, olderThanMs: number, limit: number): Promise<OutboxRow[]> {
   return db

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { runPoliciesCommand } from '../../src/policies-file.js';
+import { FakeExecutor } from '../fakes/executor.js';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 import {
   eventually,
@@ -19,13 +20,16 @@ const DEFAULT_CHANNEL = 'C0DEFAULT';
 const APP_CHANNEL = 'C0APPS';
 
 let slack: FakeSlackApi;
+let executor: FakeExecutor;
 let vigil: TestVigil;
 let dir: string;
 
 beforeAll(async () => {
   slack = await new FakeSlackApi().start();
+  executor = await new FakeExecutor().start();
   vigil = await startTestVigil({
     env: {
+      VIGIL_EXECUTOR_WEBHOOK_URL: `${executor.url}/actions`,
       SLACK_BOT_TOKEN: 'xoxb-test',
       SLACK_SIGNING_SECRET: 'slack-signing-secret-for-tests',
       SLACK_API_URL: slack.url,
@@ -39,6 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await vigil?.close();
   await slack?.stop();
+  await executor?.stop();
 });
 
 /** Runs `vigil policies apply` against this test's schema, capturing what it prints. */
@@ -92,8 +97,8 @@ policies:
         slack: [${APP_CHANNEL}]
       - type: remediate
         steps:
-          - action: disable_app
-          - action: revoke_consent
+          - action: revoke_oauth_consent
+          - action: revoke_sessions
             params: { scope: all_users }
   - name: Record everything from graph
     conditions:
@@ -223,7 +228,14 @@ describe('applying policies at ingest', () => {
       .orderBy('id')
       .execute();
     const executed = trail.filter((row) => row.action === 'policy.action_executed');
-    expect(executed.map((row) => row.details.action)).toEqual(['disable_app', 'revoke_consent']);
+    expect(executed.map((row) => row.details.action)).toEqual(['revoke_oauth_consent', 'revoke_sessions']);
+    // The consent revocation really went to the executor, for the app on the alert; the alert
+    // has no user, so revoke_sessions had nothing to act on and says so.
+    const revoked = executor.calls.filter((call) => JSON.stringify(call.body).includes('app-contoso-sync'));
+    expect(revoked).toHaveLength(1);
+    expect(JSON.stringify(revoked[0]?.body)).toContain('revoke_oauth_consent');
+    expect(executed[0]?.details.result).toMatchObject({ executed: 1, executor: 'webhook' });
+    expect(executed[1]?.details.result).toMatchObject({ executed: 0 });
     // Actions first, then the resolution.
     const resolvedAt = trail.findIndex((row) => row.action === 'alert.status_changed');
     expect(resolvedAt).toBeGreaterThan(trail.indexOf(executed[1] as (typeof trail)[number]));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ENTITY_KINDS, SEVERITIES } from '../alert/alert.js';
+import { ACTION_KINDS } from '../approval/action.js';
 import { AUTOMATION_LEVELS } from '../investigation/rule.js';
 import { LABEL_OPS, regexProblem } from './matchers.js';
 import { CONSENT_SCOPES } from './policy.js';
@@ -69,7 +70,7 @@ export const policyActionSchema = z.discriminatedUnion('type', [
         .array(
           z
             .object({
-              action: z.string().regex(/^[a-z][a-z0-9_.]{0,63}$/, 'snake_case action name'),
+              action: z.enum(ACTION_KINDS, { message: `must be one of ${ACTION_KINDS.join(', ')}` }),
               params: z.record(z.string(), z.unknown()).optional(),
             })
             .strict(),

@@ -136,7 +136,7 @@ describe('policy matching', () => {
       aPolicy('second', {}, 1, {
         actions: [
           { type: 'route', slack: ['C1', 'C2'], teams: ['19:x'] },
-          { type: 'remediate', steps: [{ action: 'disable_app' }] },
+          { type: 'remediate', steps: [{ action: 'revoke_oauth_consent' }] },
           { type: 'page', escalationPolicy: 'sec' },
         ],
       }),

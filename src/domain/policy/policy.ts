@@ -1,4 +1,5 @@
 import type { Severity } from '../alert/alert.js';
+import type { ActionKind } from '../approval/action.js';
 import type { AutomationLevel } from '../investigation/rule.js';
 import type { EntityMatcher, LabelMatcher } from './matchers.js';
 
@@ -33,9 +34,9 @@ export interface PolicyConditions {
   readonly oauthApp?: OAuthAppConditions | undefined;
 }
 
-/** One remediation step an auto-remediating policy runs (`disable_app`, `revoke_sessions`...). */
+/** One remediation step an auto-remediating policy runs (`revoke_oauth_consent`, `revoke_sessions`...); `params.target` narrows it to one entity. */
 export interface RemediationStep {
-  readonly action: string;
+  readonly action: ActionKind;
   readonly params?: Readonly<Record<string, unknown>> | undefined;
 }
 
