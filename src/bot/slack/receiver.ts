@@ -121,9 +121,12 @@ export class FastifyReceiver implements Receiver {
       const retryNum = header('x-slack-retry-num');
       const retryReason = header('x-slack-retry-reason');
       if (EMPTY_ACK_TYPES.has(String(body.type))) {
-        this.dispatch(body, null, retryNum, retryReason).catch((error: unknown) =>
-          this.options.logger.error({ err: error, type: body.type }, 'Slack listener failed'),
-        );
+        // Answer first; the listener starts on a later turn, so not even its synchronous start delays this ack.
+        setImmediate(() => {
+          this.dispatch(body, null, retryNum, retryReason).catch((error: unknown) =>
+            this.options.logger.error({ err: error, type: body.type }, 'Slack listener failed'),
+          );
+        });
         return reply.code(200).send();
       }
       return this.dispatch(body, reply, retryNum, retryReason);
