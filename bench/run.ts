@@ -1,15 +1,20 @@
-import { existsSync } from 'node:fs';
 import { benchIngest } from './ingest.js';
+import { benchInvestigations } from './investigations.js';
+import { benchPolicies } from './policies.js';
+import { benchRemediationCsv, benchTickets } from './remediation.js';
+import { benchSlack } from './slack.js';
+import { benchTeams } from './teams.js';
 
-/** `npm run bench`: every benchmark in turn; each prints its own figures. */
-const optional = ['./slack.js', './teams.js', './remediation.js', './investigations.js', './policies.js'];
-
-await benchIngest();
-for (const module of optional) {
-  if (!existsSync(new URL(module.replace('.js', '.ts'), import.meta.url))) continue;
-  const loaded = (await import(module)) as Record<string, unknown>;
-  for (const [name, run] of Object.entries(loaded)) {
-    if (name.startsWith('bench') && typeof run === 'function') await (run as () => Promise<void>)();
-  }
+/** `npm run bench`: every benchmark in turn, each printing its own figures. `BENCH_PROFILE=1` writes CPU profiles of the Vigil processes to /tmp/prof. */
+for (const run of [
+  benchIngest,
+  benchSlack,
+  benchTeams,
+  benchRemediationCsv,
+  benchTickets,
+  benchInvestigations,
+  benchPolicies,
+]) {
+  await run();
 }
 process.exit(0);

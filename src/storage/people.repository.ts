@@ -23,16 +23,26 @@ export async function roleOf(db: Db, actor: Actor, policy: RolePolicy): Promise<
   return (row?.role as Role | null | undefined) ?? policy.defaultRole;
 }
 
+/**
+ * Names already recorded, per database: clicks come in bursts from the same people, and an upsert
+ * per click would serialise them on one row lock for nothing. A cache only: losing it costs one
+ * upsert, and another process keeps its own.
+ */
+const remembered = new WeakMap<Db, Map<string, string | null>>();
+
 /** Records a person's display name as the platform reports it, so cards and trails can name them. */
 export async function rememberPerson(db: Db, actor: UserActor): Promise<void> {
+  const key = actorKey(actor);
+  const name = actor.name ?? null;
+  let known = remembered.get(db);
+  if (known === undefined) {
+    known = new Map();
+    remembered.set(db, known);
+  }
+  if (known.has(key) && (name === null || known.get(key) === name)) return;
   await db
     .insertInto('people')
-    .values({
-      user_key: actorKey(actor),
-      platform: actor.platform,
-      platform_id: actor.id,
-      display_name: actor.name ?? null,
-    })
+    .values({ user_key: key, platform: actor.platform, platform_id: actor.id, display_name: name })
     .onConflict((oc) =>
       oc.column('user_key').doUpdateSet({
         display_name: sql`coalesce(excluded.display_name, people.display_name)`,
@@ -40,6 +50,8 @@ export async function rememberPerson(db: Db, actor: UserActor): Promise<void> {
       }),
     )
     .execute();
+  if (known.size > 10_000) known.clear();
+  known.set(key, name);
 }
 
 /** Grants a role (an admin's act, audited). */

@@ -1,6 +1,8 @@
+import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
 import type { Severity } from '../domain/index.js';
 import type { Db } from './db.js';
+import type { TeamsConversationsTable } from './schema.js';
 
 /** What a proactive message to a Teams conversation needs, and what the conversation asked for. */
 export interface TeamsConversation {
@@ -28,21 +30,7 @@ export interface TeamsSubscription {
 
 export type TeamsConversationRef = Omit<TeamsConversation, 'active' | 'subscription'>;
 
-type Row = {
-  id: string;
-  kind: string;
-  service_url: string;
-  tenant_id: string | null;
-  team_id: string | null;
-  channel_id: string | null;
-  name: string | null;
-  bot_id: string | null;
-  user_aad_object_id: string | null;
-  active: boolean;
-  subscribed: boolean;
-  min_severity: string | null;
-  sources: string[] | null;
-};
+type Row = Selectable<TeamsConversationsTable>;
 
 const toConversation = (row: Row): TeamsConversation => ({
   id: row.id,

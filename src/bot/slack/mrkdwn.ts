@@ -1,3 +1,4 @@
+import { httpUrl } from '../../domain/index.js';
 /**
  * Slack mrkdwn from untrusted text. Slack parses `<...>` as control sequences (`<!channel>`,
  * `<@U123>`, `<https://evil|click>`), so alert text from sources must have `&`, `<` and `>`
@@ -39,16 +40,10 @@ export function cutPlain(text: string, max: number): string {
 
 /** An http(s) URL fit to put in a link or a button, or null for anything else (`javascript:`, junk). */
 export function safeUrl(url: string | null | undefined): string | null {
-  if (url === null || url === undefined) return null;
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return null;
-    // `|` and `>` would end Slack's link syntax early; URL.href leaves them as they are.
-    const href = parsed.href.replace(/\|/g, '%7C').replace(/>/g, '%3E').replace(/</g, '%3C');
-    return href.length <= 3000 ? href : null;
-  } catch {
-    return null;
-  }
+  const href = httpUrl(url);
+  // `|`, `<` and `>` would end Slack's link syntax early; URL.href leaves them as they are.
+  const escaped = href?.replace(/\|/g, '%7C').replace(/>/g, '%3E').replace(/</g, '%3C') ?? null;
+  return escaped !== null && escaped.length <= 3000 ? escaped : null;
 }
 
 /** A mrkdwn link whose label is escaped text; without a safe URL, just the label. */

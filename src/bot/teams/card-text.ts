@@ -31,15 +31,7 @@ export function cut(value: string, max: number): string {
 export const inert = (value: string, max: number): string => cut(neutralise(value), max);
 
 /** An http(s) URL, or null: `javascript:`, `data:` and relative URLs never reach a card. */
-export function httpUrl(value: string | null | undefined): string | null {
-  if (value === null || value === undefined) return null;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : null;
-  } catch {
-    return null;
-  }
-}
+export { httpUrl } from '../../domain/index.js';
 
 /** A fixed, unambiguous time for a card every viewer shares: `2026-11-23 10:30 UTC`. */
 export const cardTime = (date: Date): string => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;

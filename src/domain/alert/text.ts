@@ -25,3 +25,17 @@ export function cleanJson(value: unknown): unknown {
 
 export const TITLE_MAX = 500;
 export const DESCRIPTION_MAX = 100_000;
+
+/**
+ * An http(s) URL, normalised, or null for anything else (`javascript:`, `data:`, relative, junk):
+ * the one rule every surface applies before a source's URL becomes a link or a button.
+ */
+export function httpUrl(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}

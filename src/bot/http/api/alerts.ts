@@ -15,51 +15,14 @@ import type { DbHandle } from '../../../storage/db.js';
 import { investigationsOfAlert } from '../../../storage/investigation-view.repository.js';
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
 import { alertDetailView, alertView } from './alert-view.js';
-
-const csv = <T extends string>(values: readonly [T, ...T[]]) =>
-  z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(values)))
-    .optional();
-
-const cursorSchema = z
-  .string()
-  .transform((value, ctx) => {
-    try {
-      const [createdAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [
-        string,
-        string,
-      ];
-      const date = new Date(createdAt);
-      if (Number.isNaN(date.getTime()) || typeof id !== 'string') throw new Error('bad cursor');
-      return { createdAt: date, id };
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not a cursor this API gave out' });
-      return z.NEVER;
-    }
-  })
-  .optional();
+import { cursorParam, encodeCursor, listParam, stringListParam } from './query.js';
 
 const listQuery = z.object({
-  status: csv(ALERT_STATUSES),
-  severity: csv(SEVERITIES),
-  source: z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    )
-    .optional(),
+  status: listParam(ALERT_STATUSES),
+  severity: listParam(SEVERITIES),
+  source: stringListParam,
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: cursorSchema,
+  cursor: cursorParam,
 });
 
 const statusBody = z
@@ -93,9 +56,7 @@ export async function alertRoutes(
     const page = alerts.slice(0, limit);
     const last = page.at(-1);
     const nextCursor =
-      alerts.length > limit && last !== undefined
-        ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString('base64url')
-        : null;
+      alerts.length > limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : null;
     return { alerts: page.map(alertView), nextCursor };
   });
 

@@ -33,41 +33,12 @@ import {
 } from '../../../storage/remediation.repository.js';
 import { sendError, sendInvalid } from '../errors.js';
 import { apiActor } from './alerts.js';
-
-const list = <T extends string>(values: readonly [T, ...T[]]) =>
-  z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(values)))
-    .optional();
-
-const cursorSchema = z
-  .string()
-  .transform((value, ctx) => {
-    try {
-      const [createdAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [
-        string,
-        string,
-      ];
-      const date = new Date(createdAt);
-      if (Number.isNaN(date.getTime()) || typeof id !== 'string') throw new Error('bad cursor');
-      return { createdAt: date, id };
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not a cursor this API gave out' });
-      return z.NEVER;
-    }
-  })
-  .optional();
+import { cursorParam, encodeCursor, listParam } from './query.js';
 
 /** Filters shared by the JSON list and the CSV export. */
 const filterQuery = z.object({
-  status: list(REMEDIATION_STATUSES),
-  priority: list(REMEDIATION_PRIORITIES),
+  status: listParam(REMEDIATION_STATUSES),
+  priority: listParam(REMEDIATION_PRIORITIES),
   requester: z.string().min(1).max(200).optional(),
   dueBefore: z.iso.datetime({ offset: true }).pipe(z.coerce.date()).optional(),
   dueAfter: z.iso.datetime({ offset: true }).pipe(z.coerce.date()).optional(),
@@ -77,7 +48,7 @@ const filterQuery = z.object({
 
 const listQuery = filterQuery.extend({
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: cursorSchema,
+  cursor: cursorParam,
 });
 
 const createBody = z
@@ -332,9 +303,7 @@ export async function remediationRoutes(
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     const nextCursor =
-      rows.length > limit && last !== undefined
-        ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString('base64url')
-        : null;
+      rows.length > limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : null;
     return { view: query.data.view, remediations: page.map(remediationView), nextCursor };
   });
 

@@ -6,6 +6,7 @@ import {
   cleanJson,
   cleanText,
   DESCRIPTION_MAX,
+  httpUrl,
   type IngestEvent,
   TITLE_MAX,
 } from '../../../domain/index.js';
@@ -84,15 +85,7 @@ export function dateOr(value: string | null | undefined, fallback: Date): Date {
 }
 
 /** Only http(s) links survive: a `javascript:` URL from a payload must never become a button. */
-export function safeUrl(value: string | null | undefined): string | null {
-  if (value === null || value === undefined) return null;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : null;
-  } catch {
-    return null;
-  }
-}
+export const safeUrl = httpUrl;
 
 /**
  * A body that may take one of two shapes (one alert, or a batch of them): picks the schema by a
