@@ -11,7 +11,8 @@ export type OutboxMessage =
   | InvestigateMessage
   | ActMessage
   | EscalateMessage
-  | PolicyRemediateMessage;
+  | PolicyRemediateMessage
+  | PolicyInvestigateMessage;
 
 /** Run (or resume) an investigation's playbook for its current scope round. */
 export interface InvestigateMessage {
@@ -35,7 +36,7 @@ export interface NotifyMessage {
   readonly availableAt?: Date;
 }
 
-export type NotifyReason = 'created' | 'occurred' | 'status_changed' | 'assigned';
+export type NotifyReason = 'created' | 'occurred' | 'status_changed' | 'assigned' | 'investigation';
 
 export type OutboxTopic = OutboxMessage['topic'];
 
@@ -75,6 +76,19 @@ export interface EscalateMessage {
   readonly topic: 'escalate';
   /** `dueAt`: when the step was due (ISO), to measure and audit how late it ran. */
   readonly payload: { readonly pageId: string; readonly stepNo: number; readonly dueAt: string };
+  readonly availableAt?: Date;
+}
+
+/** Start the investigation a matching policy asks for, with its playbook (by name) and automation level. */
+export interface PolicyInvestigateMessage {
+  readonly topic: 'policy_investigate';
+  readonly payload: {
+    readonly alertId: string;
+    readonly policyId: string;
+    readonly policyName: string;
+    readonly playbook: string;
+    readonly automation: 'full' | 'semi' | 'none';
+  };
   readonly availableAt?: Date;
 }
 

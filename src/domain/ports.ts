@@ -1,4 +1,6 @@
 import type { Alert } from './alert/alert.js';
+import type { ActionKind, ActionStatus } from './approval/action.js';
+import type { InvestigationStatus } from './investigation/investigation.js';
 
 /**
  * A chat platform as the notify pipeline sees it. Each adapter (Slack, Teams, the recording
@@ -15,8 +17,32 @@ export interface ChatChannel {
   update(alert: CardAlert, target: string, messageRef: string): Promise<void>;
 }
 
-/** What a card shows: the alert with its short number. */
-export type CardAlert = Alert & { readonly number: string };
+/** An action of an investigation as a card shows it, with its approval progress. */
+export interface CardAction {
+  readonly id: string;
+  readonly number: string;
+  readonly kind: ActionKind;
+  readonly targetDisplay: string;
+  readonly reason: string;
+  readonly status: ActionStatus;
+  readonly approvalsNeeded: number;
+  readonly approvals: number;
+}
+
+/** An investigation of the alert as its card shows it: status, and the actions not yet settled. */
+export interface CardInvestigation {
+  readonly id: string;
+  readonly number: string;
+  readonly status: InvestigationStatus;
+  /** Actions waiting for approval (with Approve and Reject on the card), running, or just failed. */
+  readonly actions: readonly CardAction[];
+}
+
+/** What a card shows: the alert with its short number, and its investigations where loaded. */
+export type CardAlert = Alert & {
+  readonly number: string;
+  readonly investigations?: readonly CardInvestigation[];
+};
 
 /**
  * A chat failure that retrying will not cure (`channel_not_found`, `not_in_channel`,

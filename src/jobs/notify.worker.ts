@@ -4,11 +4,12 @@ import type { Logger } from '../logger.js';
 import { getAlert } from '../storage/alert.repository.js';
 import { recordCardFailed, recordCardRendered, withCardLock } from '../storage/card.repository.js';
 import type { DbHandle } from '../storage/db.js';
+import { cardInvestigations } from '../storage/investigation-view.repository.js';
 import { isMuted } from '../storage/policy.repository.js';
 
 export const notifyPayload = z.object({
   alertId: z.uuid(),
-  reason: z.enum(['created', 'occurred', 'status_changed', 'assigned']),
+  reason: z.enum(['created', 'occurred', 'status_changed', 'assigned', 'investigation']),
 });
 
 /**
@@ -25,8 +26,9 @@ export async function deliverAlert(
   const { handle, channels, logger } = deps;
   // A silenced alert is stored and counted (on the alert and its silence) but never posted.
   if (await isMuted(handle.db, alertId)) return;
-  const alert = await getAlert(handle.db, alertId);
-  if (alert === null) return;
+  const stored = await getAlert(handle.db, alertId);
+  if (stored === null) return;
+  const alert = { ...stored, investigations: await cardInvestigations(handle.db, alertId) };
   for (const channel of channels) {
     for (const target of await channel.targetsFor(alert)) {
       await withCardLock(handle.db, { alertId, platform: channel.platform, target }, async (card, trx) => {
@@ -37,8 +39,8 @@ export async function deliverAlert(
           .where('id', '=', alertId)
           .executeTakeFirst();
         if (revision === undefined || card.rendered_revision >= revision.revision) return;
-        const latest = revision.revision === alert.revision ? alert : await getAlert(trx, alertId);
-        if (latest === null) return;
+        const reread = revision.revision === alert.revision ? null : await getAlert(trx, alertId);
+        const latest = reread === null ? alert : { ...reread, investigations: alert.investigations };
         try {
           let messageRef = card.message_ref;
           if (messageRef === null) {

@@ -13,9 +13,35 @@ import type { Logger } from '../logger.js';
 import { changeAlert, getAlert, type StoredAlert } from '../storage/alert.repository.js';
 import { appendAudit } from '../storage/audit.repository.js';
 import type { DbHandle } from '../storage/db.js';
+import { startInvestigation } from '../storage/investigation-plan.repository.js';
 import { getPolicy } from '../storage/policy.repository.js';
 
 export const policyRemediatePayload = z.object({ alertId: z.uuid(), policyId: z.uuid() });
+
+export const policyInvestigatePayload = z.object({
+  alertId: z.uuid(),
+  policyId: z.uuid(),
+  policyName: z.string(),
+  playbook: z.string(),
+  automation: z.enum(['full', 'semi', 'none']),
+});
+
+/**
+ * Starts the investigation a matching policy asks for, as the policy (policies act by rule, not
+ * by role). An alert already in an open investigation stays in it: starting is idempotent.
+ */
+export async function startPolicyInvestigation(
+  deps: { handle: DbHandle; clock: Clock; logger: Logger },
+  payload: z.output<typeof policyInvestigatePayload>,
+): Promise<void> {
+  const actor: Actor = { kind: 'policy', policyId: payload.policyId, name: payload.policyName };
+  const started = await startInvestigation(deps.handle, payload.alertId, actor, 'admin', deps.clock, {
+    playbook: payload.playbook,
+    automation: payload.automation,
+  });
+  if (!started.ok)
+    deps.logger.warn({ ...payload, error: started.error }, 'policy could not start its investigation');
+}
 
 /**
  * Carries out one remediation step of an auto-remediating policy. The default records the step

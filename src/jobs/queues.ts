@@ -10,6 +10,7 @@ export const TOPICS = [
   'remediation_notice',
   'escalate',
   'policy_remediate',
+  'policy_investigate',
   'investigate',
   'act',
 ] as const satisfies readonly OutboxTopic[];

@@ -18,9 +18,11 @@ import { deliverAlert, notifyPayload } from './notify.worker.js';
 import {
   executorRunner,
   type PolicyActionRunner,
+  policyInvestigatePayload,
   policyRemediatePayload,
   recordOnlyRunner,
   runPolicyRemediation,
+  startPolicyInvestigation,
 } from './policy-remediate.worker.js';
 import { remediationDue, remediationDuePayload } from './remediation-due.worker.js';
 import {
@@ -160,6 +162,13 @@ function policyWorkers(deps: WorkerDeps): Worker[] {
           },
           payload,
         ),
+    }),
+    topicWorker({
+      ...common,
+      topic: 'policy_investigate',
+      concurrency: 4,
+      payload: policyInvestigatePayload,
+      process: (payload) => startPolicyInvestigation({ handle, clock, logger }, payload),
     }),
   ];
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import {
   type Actor,
   type AuditEntry,
+  type AutomationLevel,
   actorKey,
   authorize,
   type Clock,
@@ -164,6 +165,8 @@ export async function startInvestigation(
   actor: Actor,
   role: Role,
   clock: Clock,
+  /** A policy's choice: the playbook (the name of a rule's playbook) and the automation level. */
+  chosen: { readonly playbook?: string; readonly automation?: AutomationLevel } = {},
 ): Promise<Result<StartedInvestigation>> {
   const now = clock.now();
   return handle.db.transaction().execute(async (trx) => {
@@ -212,13 +215,23 @@ export async function startInvestigation(
       ORDER BY r.created_at, r.id LIMIT 1`
       .execute(trx)
       .then((result) => result.rows[0]);
+    // A playbook chosen by name is the one of the rule that holds it; an unknown name falls back to the default.
+    const named =
+      chosen.playbook === undefined
+        ? undefined
+        : await sql<{ playbook: unknown }>`SELECT playbook FROM investigation_rules
+            WHERE playbook->>'name' = ${chosen.playbook} ORDER BY created_at LIMIT 1`
+            .execute(trx)
+            .then((result) => result.rows[0]?.playbook);
     const created = await trx
       .insertInto('investigations')
       .values({
         trigger_alert_id: alertId,
         rule_id: rule?.id ?? null,
-        playbook: json(rule?.playbook ?? DEFAULT_PLAYBOOK),
-        automation: rule?.automation ?? 'semi',
+        playbook: json(
+          chosen.playbook === undefined ? (rule?.playbook ?? DEFAULT_PLAYBOOK) : (named ?? DEFAULT_PLAYBOOK),
+        ),
+        automation: chosen.automation ?? rule?.automation ?? 'semi',
         join_window_seconds: rule?.join_window_seconds ?? DEFAULT_JOIN_WINDOW_SECONDS,
         started_by: json(actor),
         started_by_key: actorKey(actor),

@@ -1,4 +1,4 @@
-import type { Actor, InvestigationStatus } from '../domain/index.js';
+import type { Actor, CardInvestigation, InvestigationStatus } from '../domain/index.js';
 import type { Db } from './db.js';
 import { type ActionView, listActions } from './investigation-action.repository.js';
 
@@ -29,6 +29,38 @@ export async function investigationsOfAlert(db: Db, alertId: string): Promise<In
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }));
+}
+
+/**
+ * The investigations of an alert as its cards show them: each with its actions that are waiting
+ * for approval, running or failed (done and rejected ones are history, kept in the console).
+ */
+export async function cardInvestigations(db: Db, alertId: string): Promise<CardInvestigation[]> {
+  const investigations = await investigationsOfAlert(db, alertId);
+  return Promise.all(
+    investigations.slice(0, 3).map(async (investigation) => {
+      const actions = await listActions(db, {
+        investigationId: investigation.id,
+        statuses: ['pending_approval', 'approved', 'running', 'failed'],
+        limit: 10,
+      });
+      return {
+        id: investigation.id,
+        number: investigation.number,
+        status: investigation.status,
+        actions: actions.map((action) => ({
+          id: action.id,
+          number: action.number,
+          kind: action.kind,
+          targetDisplay: action.target.displayName,
+          reason: action.reason,
+          status: action.status,
+          approvalsNeeded: action.approvalsNeeded,
+          approvals: action.decisions.filter((decision) => decision.decision === 'approve').length,
+        })),
+      };
+    }),
+  );
 }
 
 export interface GraphNode {

@@ -8,6 +8,7 @@ import * as remediations from './migrations/2026-11-23T1100_remediations.js';
 import * as investigations from './migrations/2026-11-23T1130_investigations.js';
 import * as policies from './migrations/2026-11-23T1200_policies.js';
 import * as outboxDue from './migrations/2026-11-23T1300_outbox_due.js';
+import * as investigationCards from './migrations/2026-11-23T1330_investigation_cards.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T1130_investigations': investigations,
   '2026-11-23T1200_policies': policies,
   '2026-11-23T1300_outbox_due': outboxDue,
+  '2026-11-23T1330_investigation_cards': investigationCards,
 };
 
 /**

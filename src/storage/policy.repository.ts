@@ -408,13 +408,23 @@ export async function applyPoliciesAtIngest(
       }
     }
     for (const { policy, action } of decision.investigations) {
-      // Recorded for the investigations engine; it starts the playbook from this audit row's details.
       audit.push({
         alertId,
         actor: { kind: 'policy', policyId: policy.id, name: policy.name },
         action: 'policy.investigation_requested',
         details: { policyId: policy.id, playbook: action.playbook, automation: action.automation },
         at: now,
+      });
+      // Started after this transaction commits, like any investigation (see startInvestigation).
+      outbox.push({
+        topic: 'policy_investigate',
+        payload: {
+          alertId,
+          policyId: policy.id,
+          policyName: policy.name,
+          playbook: action.playbook,
+          automation: action.automation,
+        },
       });
     }
     if (decision.remediation !== null) {

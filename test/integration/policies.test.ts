@@ -279,6 +279,39 @@ describe('applying policies at ingest', () => {
     expect(row.policy_name).toBe('Record everything from graph');
     expect(row.status).toBe('new');
   });
+
+  it('starts the investigation a policy asks for, with its automation level, as the policy', async () => {
+    const withInvestigation = `${BASE_FILE}
+  - name: Investigate identity alerts
+    conditions:
+      sources: [idp]
+    actions:
+      - type: investigate
+        playbook: Default
+        automation: none
+`;
+    expect((await applyFile(withInvestigation)).code).toBe(0);
+    const id = await ingest({
+      source: 'idp',
+      title: 'Impossible travel',
+      entities: [{ kind: 'user', id: 'adele@contoso.com' }],
+    });
+    const investigation = await eventually(
+      async () =>
+        vigil.handle.db
+          .selectFrom('investigation_alerts as ia')
+          .innerJoin('investigations as i', 'i.id', 'ia.investigation_id')
+          .select(['i.automation', 'i.started_by', 'i.playbook'])
+          .where('ia.alert_id', '=', id)
+          .executeTakeFirst(),
+      15_000,
+      'the policy to start an investigation',
+    );
+    expect(investigation.automation).toBe('none');
+    expect(investigation.started_by).toMatchObject({ kind: 'policy', name: 'Investigate identity alerts' });
+    expect(investigation.playbook).toMatchObject({ name: 'Default' });
+    expect((await applyFile(BASE_FILE)).code).toBe(0);
+  });
 });
 
 describe('silences', () => {
