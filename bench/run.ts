@@ -1,3 +1,4 @@
+import { benchCrossPlatform } from './cross-platform.js';
 import { benchIngest } from './ingest.js';
 import { benchInvestigations } from './investigations.js';
 import { benchPolicies } from './policies.js';
