@@ -108,20 +108,14 @@ export async function closedLoop(
   return { latencies, errors, perSecond: latencies.length / ((performance.now() - started) / 1000) };
 }
 
-/** Runs `vigil <role>` in a child process (the server must not share the load generator's core). */
+/** Runs the built `vigil <role>` (dist/cli.js, as `npm start` does) in a child process: the server must not share the load generator's event loop. */
 export async function startVigilProcess(
   env: Record<string, string>,
   role = 'serve',
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    [
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
-      '--import',
-      'tsx',
-      'src/cli.ts',
-      role,
-    ],
+    [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), 'dist/cli.js', role],
     {
       env: { ...process.env, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'inherit', 'inherit'],

@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
 import { logChannel } from './bot/log-channel.js';
-import { createSlackIntegration } from './bot/slack/index.js';
-import { createTeamsIntegration } from './bot/teams/index.js';
 import { type Config, publicUrl } from './config.js';
 import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
@@ -59,9 +57,17 @@ export interface IntegrationContext {
 /** The chat platforms this configuration turns on; a bare install records cards in the log. */
 async function chatIntegrations(context: IntegrationContext): Promise<ChatIntegration[]> {
   const integrations: ChatIntegration[] = [];
-  if (context.config.SLACK_BOT_TOKEN !== undefined) integrations.push(createSlackIntegration(context));
-  const teams = createTeamsIntegration(context);
-  if (teams !== null) integrations.push(teams);
+  // Loaded only when turned on: Bolt and botbuilder weigh tens of MB an install without them should not carry.
+  const { config } = context;
+  if (config.SLACK_BOT_TOKEN !== undefined) {
+    const { createSlackIntegration } = await import('./bot/slack/index.js');
+    integrations.push(createSlackIntegration(context));
+  }
+  if (config.MICROSOFT_APP_ID !== undefined || config.VIGIL_TEAMS_DEV) {
+    const { createTeamsIntegration } = await import('./bot/teams/index.js');
+    const teams = createTeamsIntegration(context);
+    if (teams !== null) integrations.push(teams);
+  }
   if (integrations.length === 0) integrations.push({ channel: logChannel(context.logger) });
   return integrations;
 }
