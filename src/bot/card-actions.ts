@@ -8,6 +8,9 @@ export const CARD_ACTIONS = {
   resolve: 'alert.resolve',
   reopen: 'alert.reopen',
   assignToMe: 'alert.assign_to_me',
+  investigate: 'alert.investigate',
+  approve: 'action.approve',
+  reject: 'action.reject',
 } as const;
 
 export type CardActionId = (typeof CARD_ACTIONS)[keyof typeof CARD_ACTIONS];

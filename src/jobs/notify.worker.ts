@@ -40,7 +40,9 @@ export async function deliverAlert(
           .executeTakeFirst();
         if (revision === undefined || card.rendered_revision >= revision.revision) return;
         const reread = revision.revision === alert.revision ? null : await getAlert(trx, alertId);
-        const latest = reread === null ? alert : { ...reread, investigations: alert.investigations };
+        // The revision moved: its investigations may have too, and this render is recorded as the latest.
+        const latest =
+          reread === null ? alert : { ...reread, investigations: await cardInvestigations(trx, alertId) };
         try {
           let messageRef = card.message_ref;
           if (messageRef === null) {

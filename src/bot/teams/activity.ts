@@ -61,6 +61,13 @@ export const cardActionData = z.object({
   comment: z.string().max(2000).optional(),
 });
 
+/** What Approve and Reject carry, with the card's reason box merged in by the client. */
+export const decisionActionData = z.object({
+  actionId: z.uuid(),
+  alertId: z.uuid().optional(),
+  reason: z.string().max(2000).optional(),
+});
+
 /** Where a conversation lives: `personal`, `groupChat` or `channel`. */
 export type ConversationKind = 'personal' | 'groupChat' | 'channel';
 

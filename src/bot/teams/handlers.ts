@@ -1,10 +1,13 @@
 import {
+  ACTION_LABELS,
   type Actor,
   AlertErrorCode,
+  ApprovalErrorCode,
   authorize,
   CLASSIFICATIONS,
   type Classification,
   type Clock,
+  INVESTIGATION_STATUS_LABELS,
   SEVERITIES,
   STATUS_LABELS,
 } from '../../domain/index.js';
@@ -16,7 +19,10 @@ import {
   getAlert,
   listAlerts,
 } from '../../storage/alert.repository.js';
-import type { DbHandle } from '../../storage/db.js';
+import type { Db, DbHandle } from '../../storage/db.js';
+import { type ActionView, decideAction, getAction } from '../../storage/investigation-action.repository.js';
+import { startInvestigation } from '../../storage/investigation-plan.repository.js';
+import { cardInvestigations, getInvestigationDetail } from '../../storage/investigation-view.repository.js';
 import { type RolePolicy, rememberPerson, roleOf } from '../../storage/people.repository.js';
 import {
   deactivateTeamsConversation,
@@ -32,6 +38,7 @@ import {
   commandText,
   conversationKind,
   conversationRoot,
+  decisionActionData,
   type InboundActivity,
   inboundActivity,
 } from './activity.js';
@@ -41,6 +48,7 @@ import type { InvokeAnswer, TurnLogic } from './port.js';
 import {
   ADAPTIVE_CARD_CONTENT_TYPE,
   type AdaptiveCard,
+  type CardNotice,
   type RenderOptions,
   renderAlertCard,
   renderMessageCard,
@@ -74,6 +82,8 @@ export const HELP_TEXT = [
   '- **help**: this message',
   '- **alerts**: the ten newest open alerts',
   '- **alert** *number*: one alert as a card (for example `alert 42`)',
+  '- **investigate** *alert number*: start an investigation of the alert (responders)',
+  '- **investigation** *number*: where an investigation stands and what waits for approval',
   `- **subscribe** [severity>=high] [source=alertmanager]: post matching alerts in this conversation (admins; severities: ${SEVERITIES.join(', ')})`,
   '- **unsubscribe**: stop posting alerts here',
 ].join('\n');
@@ -87,8 +97,54 @@ const userOf = (activity: InboundActivity): TeamsUser | null => {
     : { kind: 'user', platform: 'teams', id: aad, name };
 };
 
+/** The verbs that change the alert itself; Investigate, Approve and Reject have their own paths. */
+type AlertVerb = Exclude<
+  CardActionId,
+  typeof CARD_ACTIONS.investigate | typeof CARD_ACTIONS.approve | typeof CARD_ACTIONS.reject
+>;
+
+/** Finds an investigation by its UUID or its short number (`7`, `#7`). */
+async function findInvestigationId(db: Db, ref: string): Promise<string | null> {
+  const trimmed = ref.trim().replace(/^#/, '');
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(trimmed)) return trimmed;
+  if (!/^\d{1,18}$/.test(trimmed)) return null;
+  const row = await db
+    .selectFrom('investigations')
+    .select('id')
+    .where('number', '=', trimmed as never)
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
+const actionName = (action: Pick<ActionView, 'kind' | 'target'>): string => {
+  const { displayName, key } = action.target;
+  const target = displayName === '' || displayName === key ? key : `${displayName} (${key})`;
+  return `${ACTION_LABELS[action.kind]} on ${inert(target, 200)}`;
+};
+
+/** What the person who clicked Approve or Reject is told when the decision was not taken, and why. */
+function refusalNotice(code: string, message: string): CardNotice {
+  switch (code) {
+    case ApprovalErrorCode.NotApprover:
+      return { style: 'warning', text: `Not decided: you are not an approver. ${message}` };
+    case ApprovalErrorCode.RequesterCannotApprove:
+      return { style: 'warning', text: `Not approved: the requester cannot approve. ${message}` };
+    case ApprovalErrorCode.NeedsSecondApprover:
+      return { style: 'good', text: `Approval recorded; a second approver is needed. ${message}` };
+    case ApprovalErrorCode.AlreadyDecided:
+      return { style: 'warning', text: `Not changed: already decided. ${message}` };
+    case ApprovalErrorCode.ReasonRequired:
+      return {
+        style: 'warning',
+        text: 'Not rejected: a reason is needed. Type why in the Reason box, then click Reject again.',
+      };
+    default:
+      return { style: 'warning', text: `Not changed: ${message}` };
+  }
+}
+
 function changeFor(
-  verb: CardActionId,
+  verb: AlertVerb,
   actor: TeamsUser,
   data: { version: number; classification?: string | undefined; comment?: string | undefined },
 ): AlertChange {
@@ -162,6 +218,9 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     if (action.verb === undefined || !isCardActionId(action.verb)) {
       return errorAnswer(400, 'BadRequest', `Vigil has no action '${action.verb ?? ''}'.`);
     }
+    if (action.verb === CARD_ACTIONS.approve || action.verb === CARD_ACTIONS.reject) {
+      return onDecision(activity, action.verb === CARD_ACTIONS.approve ? 'approve' : 'reject', action.data);
+    }
     const data = cardActionData.safeParse(action.data);
     if (!data.success)
       return errorAnswer(400, 'BadRequest', 'The card data does not name an alert and version.');
@@ -175,6 +234,28 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
 
     // Remembering the name and reading the role are independent; the invoke is on the clock (Teams waits ~5 s).
     const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    if (action.verb === CARD_ACTIONS.investigate) {
+      const started = await startInvestigation(handle, data.data.alertId, actor, role, clock);
+      if (!started.ok) {
+        if (started.error.code === AlertErrorCode.NotFound)
+          return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
+        return cardAnswer(
+          await alertCard(data.data.alertId, {
+            style: 'warning',
+            text: `Not started: ${started.error.message}`,
+          }),
+        );
+      }
+      const { number, created } = started.value;
+      return cardAnswer(
+        await alertCard(data.data.alertId, {
+          style: 'good',
+          text: created
+            ? `Investigation #${number} started: its proposed actions will appear on this card.`
+            : `Already under investigation: investigation #${number}.`,
+        }),
+      );
+    }
     const result = await changeAlertAs(
       handle,
       data.data.alertId,
@@ -183,14 +264,65 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       clock,
       changeFor(action.verb, actor, data.data),
     );
-    if (result.ok) return cardAnswer(renderAlertCard(result.value.alert, render));
+    if (result.ok)
+      return cardAnswer(
+        renderAlertCard(
+          { ...result.value.alert, investigations: await cardInvestigations(db, data.data.alertId) },
+          render,
+        ),
+      );
     if (result.error.code === AlertErrorCode.NotFound)
       return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
-    const current = await getAlert(db, data.data.alertId);
-    if (current === null) return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
     return cardAnswer(
-      renderAlertCard(current, render, { style: 'warning', text: `Not changed: ${result.error.message}` }),
+      await alertCard(data.data.alertId, { style: 'warning', text: `Not changed: ${result.error.message}` }),
     );
+  }
+
+  /** The alert card as it stands now, with its investigations, so an answer already shows a decision. */
+  async function alertCard(alertId: string, notice?: CardNotice): Promise<AdaptiveCard> {
+    const alert = await getAlert(db, alertId);
+    if (alert === null) return renderMessageCard('This alert no longer exists in Vigil.');
+    return renderAlertCard(
+      { ...alert, investigations: await cardInvestigations(db, alertId) },
+      render,
+      notice,
+    );
+  }
+
+  /** Approve or Reject on a card: the decision as the Teams user, answered with the refreshed card. */
+  async function onDecision(
+    activity: InboundActivity,
+    decision: 'approve' | 'reject',
+    raw: unknown,
+  ): Promise<InvokeAnswer> {
+    const data = decisionActionData.safeParse(raw);
+    if (!data.success) return errorAnswer(400, 'BadRequest', 'The card data does not name an action.');
+    const actor = userOf(activity);
+    if (actor === null)
+      return cardAnswer(
+        renderMessageCard(
+          'Vigil could not tell who you are (no Entra ID object ID), so nothing was decided.',
+        ),
+      );
+    const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    const reason = decision === 'reject' ? data.data.reason?.trim() || undefined : undefined;
+    const result = await decideAction(handle, data.data.actionId, actor, role, decision, reason, clock);
+    if (!result.ok && result.error.code === ApprovalErrorCode.NotFound)
+      return cardAnswer(renderMessageCard('This action no longer exists in Vigil.'));
+    const view = result.ok ? result.value : await getAction(db, data.data.actionId);
+    const alertId = data.data.alertId ?? view?.alertId;
+    if (alertId === undefined) return cardAnswer(renderMessageCard('This action no longer exists in Vigil.'));
+    let notice: CardNotice;
+    if (result.ok) {
+      const name = actionName(result.value);
+      notice =
+        result.value.status === 'rejected'
+          ? { style: 'good', text: `Rejected: ${name}.` }
+          : { style: 'good', text: `Approved: ${name}. It runs now.` };
+    } else {
+      notice = refusalNotice(result.error.code, result.error.message);
+    }
+    return cardAnswer(await alertCard(alertId, notice));
   }
 
   async function onMessage(activity: InboundActivity): Promise<void> {
@@ -227,8 +359,44 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           );
         return reply(activity, {
           type: 'message',
-          attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAlertCard(alert, render) }],
+          attachments: [
+            {
+              contentType: ADAPTIVE_CARD_CONTENT_TYPE,
+              content: renderAlertCard(
+                { ...alert, investigations: await cardInvestigations(db, alert.id) },
+                render,
+              ),
+            },
+          ],
         });
+      }
+      case 'investigate': {
+        const ref = args[0];
+        const id = ref === undefined ? null : await findAlertId(db, ref);
+        if (id === null)
+          return replyText(
+            activity,
+            `No alert ${inert(ref ?? '', 40)}. Type \`investigate <alert number>\`.`,
+          );
+        const actor = userOf(activity);
+        if (actor === null)
+          return replyText(activity, 'Vigil could not tell who you are, so nothing was started.');
+        const role = await roleOf(db, actor, deps.roles);
+        const started = await startInvestigation(handle, id, actor, role, clock);
+        if (!started.ok) return replyText(activity, `Not started: ${inert(started.error.message, 300)}`);
+        return replyText(
+          activity,
+          started.value.created
+            ? `Investigation #${started.value.number} started. Type \`investigation ${started.value.number}\` to follow it.`
+            : `Already under investigation: investigation #${started.value.number}.`,
+        );
+      }
+      case 'investigation': {
+        const ref = args[0];
+        const id = ref === undefined ? null : await findInvestigationId(db, ref);
+        const detail = id === null ? null : await getInvestigationDetail(db, id);
+        if (detail === null) return replyText(activity, `No investigation ${inert(ref ?? '', 40)}.`);
+        return replyText(activity, investigationSummary(detail));
       }
       case 'subscribe':
       case 'unsubscribe': {
@@ -324,6 +492,32 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         : undefined;
     }
   };
+}
+
+/** An investigation as a chat reply: status, alerts, findings, and what waits for approval. */
+function investigationSummary(
+  detail: NonNullable<Awaited<ReturnType<typeof getInvestigationDetail>>>,
+): string {
+  const lines = [`**Investigation #${detail.number}**: ${INVESTIGATION_STATUS_LABELS[detail.status]}`, ''];
+  const alerts = detail.alerts.slice(0, 5).map((alert) => `#${alert.number} ${inert(alert.title, 100)}`);
+  const more = detail.alerts.length - alerts.length;
+  lines.push(`- Alerts: ${alerts.join('; ')}${more > 0 ? ` and ${more} more` : ''}`);
+  lines.push(`- Entities: ${detail.entities.length}, findings: ${detail.findings.length}`);
+  if (detail.pendingActions.length > 0) {
+    lines.push('', 'Waiting for approval:');
+    for (const action of detail.pendingActions.slice(0, 5)) {
+      const approvals = action.decisions.filter((d) => d.decision === 'approve').length;
+      lines.push(
+        `- ${actionName(action)} (approvals ${approvals}/${action.approvalsNeeded}): ${inert(action.reason, 200)}`,
+      );
+    }
+    const rest = detail.pendingActions.length - 5;
+    if (rest > 0) lines.push(`- and ${rest} more`);
+    const trigger = detail.alerts.find((alert) => alert.id === detail.triggerAlertId) ?? detail.alerts[0];
+    if (trigger !== undefined)
+      lines.push('', `Approve or reject on the alert card: \`alert ${trigger.number}\`.`);
+  }
+  return lines.join('\n');
 }
 
 const cutWord = (text: string): string => text.split(' ').slice(0, 4).join(' ');

@@ -2,15 +2,25 @@ import { readFileSync } from 'node:fs';
 import * as AC from 'adaptivecards';
 import { describe, expect, it } from 'vitest';
 import { anAlert, anEntity, at, aUser } from '../../../test/builders/alert.js';
-import { ALERT_STATUSES, type CardAlert, SEVERITIES } from '../../domain/index.js';
+import {
+  ALERT_STATUSES,
+  type CardAction,
+  type CardAlert,
+  type CardInvestigation,
+  SEVERITIES,
+} from '../../domain/index.js';
 import { CARD_ACTIONS } from '../card-actions.js';
 import { neutralise } from './card-text.js';
 import { CARD_LIMITS, renderAlertCard, renderMessageCard } from './render.js';
 
 const options = { publicUrl: 'https://vigil.example' };
-const card = (overrides: Parameters<typeof anAlert>[0] = {}): CardAlert => ({
+const card = ({
+  investigations,
+  ...overrides
+}: Parameters<typeof anAlert>[0] & Pick<CardAlert, 'investigations'> = {}): CardAlert => ({
   ...anAlert(overrides),
   number: '42',
+  ...(investigations === undefined ? {} : { investigations }),
 });
 
 /** Parse + validate with the official Adaptive Cards library (1.5); every event is a problem. */
@@ -127,6 +137,7 @@ describe('renderAlertCard', () => {
     const open = card({ status: 'new', version: 3 });
     const executes = actionsOf(renderAlertCard(open, options)).filter((a) => a.type === 'Action.Execute');
     expect(executes.map((a) => a.verb)).toEqual([
+      CARD_ACTIONS.investigate,
       CARD_ACTIONS.startProgress,
       CARD_ACTIONS.resolve,
       CARD_ACTIONS.assignToMe,
@@ -145,7 +156,11 @@ describe('renderAlertCard', () => {
     const inProgress = actionsOf(renderAlertCard(card({ status: 'in_progress' }), options)).filter(
       (a) => a.type === 'Action.Execute',
     );
-    expect(inProgress.map((a) => a.verb)).toEqual([CARD_ACTIONS.resolve, CARD_ACTIONS.assignToMe]);
+    expect(inProgress.map((a) => a.verb)).toEqual([
+      CARD_ACTIONS.investigate,
+      CARD_ACTIONS.resolve,
+      CARD_ACTIONS.assignToMe,
+    ]);
     const resolved = actionsOf(
       renderAlertCard(card({ status: 'resolved', classification: 'true_positive' }), options),
     );
@@ -204,6 +219,101 @@ describe('renderAlertCard', () => {
     expect(cardProblems(json)).toEqual([]);
     expect(markdownStrings(json)[0]).toBe('Not changed: You need the responder role');
     expect(cardProblems(renderMessageCard('This alert no longer exists in Vigil.'))).toEqual([]);
+  });
+});
+
+const anAction = (overrides: Partial<CardAction> = {}): CardAction => ({
+  id: '11111111-1111-4111-8111-111111111111',
+  number: '3',
+  kind: 'disable_user',
+  targetDisplay: 'adele@contoso.com',
+  reason: 'Signed in from a watchlisted IP',
+  status: 'pending_approval',
+  approvalsNeeded: 2,
+  approvals: 1,
+  ...overrides,
+});
+const anInvestigation = (overrides: Partial<CardInvestigation> = {}): CardInvestigation => ({
+  id: '22222222-2222-4222-8222-222222222222',
+  number: '7',
+  status: 'pending_approval',
+  actions: [anAction()],
+  ...overrides,
+});
+
+describe('renderAlertCard: investigations', () => {
+  it('shows each investigation with its pending actions, Approve and Reject, and one reason box', () => {
+    const alert = card({ status: 'in_progress', investigations: [anInvestigation()] });
+    const json = renderAlertCard(alert, options);
+    expect(cardProblems(json)).toEqual([]);
+    const text = JSON.stringify(json);
+    for (const expected of [
+      'Investigation #7 · Pending approval',
+      'Disable user: ',
+      'adele@contoso.com',
+      'Signed in from a watchlisted IP',
+      'Approvals 1/2',
+      'Reason (needed to reject)',
+    ]) {
+      expect(text).toContain(expected);
+    }
+    const executes = actionsOf(json).filter((a) => a.type === 'Action.Execute');
+    const approve = executes.find((a) => a.verb === CARD_ACTIONS.approve);
+    const reject = executes.find((a) => a.verb === CARD_ACTIONS.reject);
+    expect(approve?.data).toEqual({ actionId: anAction().id, alertId: alert.id });
+    expect(approve?.associatedInputs).toBe('none');
+    expect(reject?.data).toEqual({ actionId: anAction().id, alertId: alert.id });
+    // An open investigation covers the alert: no second Investigate.
+    expect(executes.some((a) => a.verb === CARD_ACTIONS.investigate)).toBe(false);
+    // The top-level actions are unchanged.
+    expect((json.actions as { title: string }[]).map((a) => a.title)).toEqual([
+      'Resolve',
+      'Assign to me',
+      'Open in Vigil',
+    ]);
+  });
+
+  it('shows running or failed actions without buttons, offers Investigate after a finished one, and caps actions', () => {
+    const done = renderAlertCard(
+      card({
+        investigations: [anInvestigation({ status: 'failed', actions: [anAction({ status: 'failed' })] })],
+      }),
+      options,
+    );
+    expect(cardProblems(done)).toEqual([]);
+    expect(JSON.stringify(done)).toContain(' (Failed)');
+    expect(JSON.stringify(done)).not.toContain('Reason (needed to reject)');
+    const verbs = actionsOf(done).map((a) => a.verb);
+    expect(verbs).toContain(CARD_ACTIONS.investigate);
+    expect(verbs).not.toContain(CARD_ACTIONS.approve);
+
+    const many = renderAlertCard(
+      card({
+        title: '[x](https://evil.example)',
+        investigations: [
+          anInvestigation({
+            actions: Array.from({ length: 9 }, (_, i) =>
+              anAction({
+                id: `11111111-1111-4111-8111-11111111111${i}`,
+                targetDisplay: `<at>u${i}</at> ${'T'.repeat(1000)}`,
+                reason: 'R'.repeat(5000),
+              }),
+            ),
+          }),
+        ],
+      }),
+      options,
+    );
+    expect(cardProblems(many)).toEqual([]);
+    expect(actionsOf(many).filter((a) => a.verb === CARD_ACTIONS.approve)).toHaveLength(
+      CARD_LIMITS.actionsShown,
+    );
+    expect(JSON.stringify(many)).toContain(`and ${9 - CARD_LIMITS.actionsShown} more action(s)`);
+    expect(JSON.stringify(many).length).toBeLessThan(20_000);
+    for (const text of markdownStrings(many)) expect(text).not.toMatch(/<\/?at\b/i);
+
+    const resolved = renderAlertCard(card({ status: 'resolved', classification: 'true_positive' }), options);
+    expect(actionsOf(resolved).some((a) => a.verb === CARD_ACTIONS.investigate)).toBe(false);
   });
 });
 

@@ -1,10 +1,15 @@
 import {
+  ACTION_LABELS,
   type Actor,
   actorLabel,
+  type CardAction,
   type CardAlert,
+  type CardInvestigation,
   CLASSIFICATION_LABELS,
   CLASSIFICATIONS,
   type EntityKind,
+  INVESTIGATION_STATUS_LABELS,
+  OPEN_INVESTIGATION_STATUSES,
   type Severity,
   STATUS_LABELS,
 } from '../../domain/index.js';
@@ -40,7 +45,15 @@ export const CARD_LIMITS = {
   entitiesShown: 15,
   entityName: 200,
   comment: 500,
+  /** Actions shown across all of the alert's investigations; the rest are counted. */
+  actionsShown: 5,
+  investigationsShown: 3,
+  actionTarget: 200,
+  actionReason: 400,
 } as const;
+
+/** The Reject button's reason box: one per card, sent with whichever Reject is clicked. */
+export const REASON_INPUT_ID = 'reason';
 
 const SEVERITY_LOOK: Readonly<Record<Severity, { label: string; color: string; style: string }>> = {
   critical: { label: 'CRITICAL', color: 'Attention', style: 'attention' },
@@ -184,6 +197,133 @@ function entities(alert: CardAlert): Element[] {
   ];
 }
 
+const ACTION_STATUS_LABELS: Readonly<Record<CardAction['status'], string>> = {
+  pending_approval: 'Pending approval',
+  approved: 'Approved',
+  rejected: 'Rejected',
+  running: 'Running',
+  done: 'Done',
+  failed: 'Failed',
+};
+
+const isOpenInvestigation = (investigation: CardInvestigation): boolean =>
+  (OPEN_INVESTIGATION_STATUSES as readonly string[]).includes(investigation.status);
+
+/** Approve and Reject carry the action, and the alert whose card they are on (to answer with it). */
+const decisionData = (action: CardAction, alert: CardAlert): Element => ({
+  actionId: action.id,
+  alertId: alert.id,
+});
+
+function pendingAction(action: CardAction, alert: CardAlert): Element[] {
+  return [
+    {
+      type: 'RichTextBlock',
+      inlines: [
+        textRun(`${ACTION_LABELS[action.kind]}: `, { weight: 'Bolder' }),
+        textRun(cut(action.targetDisplay, CARD_LIMITS.actionTarget), { fontType: 'Monospace' }),
+      ],
+    },
+    ...(action.reason.trim() === ''
+      ? []
+      : [plain(cut(action.reason.replace(/\r\n?/g, '\n'), CARD_LIMITS.actionReason), { isSubtle: true })]),
+    plain(`Approvals ${action.approvals}/${action.approvalsNeeded}`, { size: 'Small' }),
+    {
+      type: 'ActionSet',
+      actions: [
+        {
+          type: 'Action.Execute',
+          title: 'Approve',
+          verb: CARD_ACTIONS.approve,
+          data: decisionData(action, alert),
+          style: 'positive',
+          // Approving needs no reason: the reason box is neither sent nor checked.
+          associatedInputs: 'none',
+        },
+        {
+          type: 'Action.Execute',
+          title: 'Reject',
+          verb: CARD_ACTIONS.reject,
+          data: decisionData(action, alert),
+          style: 'destructive',
+        },
+      ],
+    },
+  ];
+}
+
+function settlingAction(action: CardAction): Element {
+  return {
+    type: 'RichTextBlock',
+    inlines: [
+      textRun(`${ACTION_LABELS[action.kind]}: `, { weight: 'Bolder' }),
+      textRun(cut(action.targetDisplay, CARD_LIMITS.actionTarget), { fontType: 'Monospace' }),
+      textRun(` (${ACTION_STATUS_LABELS[action.status]})`, { isSubtle: true }),
+    ],
+  };
+}
+
+/**
+ * The alert's investigations: Investigate on an open alert no open investigation covers yet, and
+ * per investigation its status and unsettled actions, pending ones with Approve and Reject and
+ * one reason box for rejecting. At most `actionsShown` actions across the card.
+ */
+export function investigationSection(alert: CardAlert): Element[] {
+  const investigations = (alert.investigations ?? []).slice(0, CARD_LIMITS.investigationsShown);
+  const items: Element[] = [];
+  let shown = 0;
+  let hidden = 0;
+  let pending = 0;
+  for (const investigation of investigations) {
+    const lines: Element[] = [
+      {
+        type: 'TextBlock',
+        text: `Investigation #${investigation.number} · ${INVESTIGATION_STATUS_LABELS[investigation.status]}`,
+        weight: 'Bolder',
+        wrap: true,
+      },
+    ];
+    for (const action of investigation.actions) {
+      if (shown >= CARD_LIMITS.actionsShown) {
+        hidden++;
+        continue;
+      }
+      shown++;
+      if (action.status === 'pending_approval') {
+        pending++;
+        lines.push({
+          type: 'Container',
+          spacing: 'Small',
+          separator: true,
+          items: pendingAction(action, alert),
+        });
+      } else {
+        lines.push(settlingAction(action));
+      }
+    }
+    items.push({ type: 'Container', spacing: 'Medium', separator: true, items: lines });
+  }
+  if (hidden > 0)
+    items.push(plain(`and ${hidden} more action(s): open the investigation in Vigil`, { isSubtle: true }));
+  if (pending > 0) {
+    items.push({
+      type: 'Input.Text',
+      id: REASON_INPUT_ID,
+      label: 'Reason (needed to reject)',
+      placeholder: 'Why this action should not run',
+      maxLength: 500,
+    });
+  }
+  const investigating = investigations.some(isOpenInvestigation);
+  if (alert.status !== 'resolved' && !investigating) {
+    items.push({
+      type: 'ActionSet',
+      actions: [execute('Investigate', CARD_ACTIONS.investigate, alert)],
+    });
+  }
+  return items;
+}
+
 /** The one-line text Teams shows in notifications and where cards cannot render. */
 export const cardSummary = (alert: CardAlert): string =>
   cut(
@@ -226,6 +366,7 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions, notice
     });
   }
   body.push(...entities(alert));
+  body.push(...investigationSection(alert));
   return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
