@@ -11,6 +11,16 @@ export interface SlackCall {
 
 type Scripted = { readonly status: 429; readonly retryAfter: number } | { readonly error: string };
 
+/** A file of the external upload flow: reserved, then its bytes POSTed, then shared (completed). */
+export interface FakeFile {
+  readonly id: string;
+  readonly filename: string;
+  readonly length: number;
+  bytes: Buffer | null;
+  title: string | null;
+  channel: string | null;
+}
+
 /** A message the fake holds, as chat.postMessage and chat.update left it. */
 export interface FakeMessage {
   readonly channel: string;
@@ -29,6 +39,8 @@ export interface FakeMessage {
 export class FakeSlackApi {
   readonly calls: SlackCall[] = [];
   readonly messages = new Map<string, FakeMessage>();
+  /** Files of files.getUploadURLExternal, by file ID. */
+  readonly files = new Map<string, FakeFile>();
   private readonly scripted = new Map<string, Scripted[]>();
   private server: Server | null = null;
   private counter = 0;
@@ -92,6 +104,10 @@ export class FakeSlackApi {
   ): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
+    // The upload URL files.getUploadURLExternal hands out: a POST of the file's bytes, no token.
+    const upload = /^\/upload\/v1\/([A-Z0-9]+)$/.exec(request.url ?? '');
+    if (upload?.[1] !== undefined)
+      return this.receiveUpload(upload[1], request.method, Buffer.concat(chunks));
     const raw = Buffer.concat(chunks).toString('utf8');
     const method = (request.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
     const args = parseArgs(raw, request.headers['content-type'] ?? '');
@@ -113,6 +129,23 @@ export class FakeSlackApi {
       return { status: 200, body: { ok: false, error: scripted.error } };
     }
     return { status: 200, body: this.answer(method, args) };
+  }
+
+  private receiveUpload(
+    id: string,
+    method: string | undefined,
+    bytes: Buffer,
+  ): { status: number; body: unknown } {
+    const file = this.files.get(id);
+    this.calls.push({
+      method: 'upload',
+      token: null,
+      args: { fileId: id, bytes: bytes.length },
+      at: Date.now(),
+    });
+    if (method !== 'POST' || file === undefined) return { status: 404, body: 'not found' };
+    file.bytes = bytes;
+    return { status: 200, body: `OK - ${bytes.length}` };
   }
 
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
@@ -185,6 +218,43 @@ export class FakeSlackApi {
         };
       case 'users.conversations':
         return { ok: true, channels: [], response_metadata: { next_cursor: '' } };
+      case 'files.getUploadURLExternal': {
+        // docs.slack.dev/reference/methods/files.getUploadURLExternal: filename and length (bytes) required.
+        const length = Number(args.length);
+        if (
+          typeof args.filename !== 'string' ||
+          args.filename === '' ||
+          !Number.isInteger(length) ||
+          length < 1
+        )
+          return { ok: false, error: 'invalid_arguments' };
+        this.counter += 1;
+        const id = `F0FAKE${this.counter}`;
+        this.files.set(id, { id, filename: args.filename, length, bytes: null, title: null, channel: null });
+        return { ok: true, upload_url: `${this.url.replace(/\/api\/$/, '')}/upload/v1/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        // files: a JSON array of {id, title?}; channel_id shares the files there.
+        const files = args.files;
+        if (!Array.isArray(files) || files.length === 0) return { ok: false, error: 'invalid_arguments' };
+        const done: FakeFile[] = [];
+        for (const entry of files as { id?: unknown; title?: unknown }[]) {
+          const file = typeof entry.id === 'string' ? this.files.get(entry.id) : undefined;
+          if (file === undefined || file.bytes === null) return { ok: false, error: 'file_not_found' };
+          if (file.bytes.length !== file.length) return { ok: false, error: 'file_upload_size_mismatch' };
+          done.push(file);
+        }
+        const target = typeof args.channel_id === 'string' ? args.channel_id : null;
+        for (const [index, file] of done.entries()) {
+          const title = (files as { title?: unknown }[])[index]?.title;
+          file.title = typeof title === 'string' ? title : file.filename;
+          file.channel = target;
+        }
+        return {
+          ok: true,
+          files: done.map((file) => ({ id: file.id, title: file.title, name: file.filename })),
+        };
+      }
       default:
         return { ok: false, error: 'unknown_method' };
     }

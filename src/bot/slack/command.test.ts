@@ -53,7 +53,18 @@ describe('parseCommand', () => {
     });
   });
 
+  it('reads investigate and investigation', () => {
+    expect(parseCommand('investigate 42')).toEqual({ ok: true, value: { type: 'investigate', ref: '42' } });
+    const id = '6F1C1A52-4A8E-4D53-9D38-0D2F4F1F7E11';
+    expect(parseCommand(`investigation ${id}`)).toEqual({
+      ok: true,
+      value: { type: 'investigation', ref: id.toLowerCase() },
+    });
+  });
+
   it.each([
+    ['investigate', 'Usage: `/vigil investigate'],
+    ['investigation <script>', 'Usage: `/vigil investigation'],
     ['alerts severity=urgent', 'not a severity'],
     ['alerts colour=red', 'do not understand'],
     ['alert', 'Usage: `/vigil alert'],

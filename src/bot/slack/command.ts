@@ -32,6 +32,10 @@ export type VigilCommand =
   | { readonly type: 'route.list' }
   | { readonly type: 'route.remove'; readonly id: string }
   | { readonly type: 'role'; readonly userId: string; readonly role: Role }
+  | { readonly type: 'investigate'; readonly ref: string }
+  | { readonly type: 'investigation'; readonly ref: string }
+  | { readonly type: 'remediate' }
+  | { readonly type: 'remediations'; readonly export: boolean }
   | OnCallCommand;
 
 /** A route as typed: channel ID and matchers. */
@@ -49,6 +53,10 @@ export const USAGE = {
   route:
     '`/vigil route add #channel [source=graph,alertmanager] [severity>=high] [label:team=identity]`, `/vigil route list`, `/vigil route remove <id>`',
   role: `\`/vigil role @user <${ROLES.join('|')}>\``,
+  investigate: '`/vigil investigate <alert id or number>`',
+  investigation: '`/vigil investigation <id or number>`',
+  remediate: '`/vigil remediate`',
+  remediations: '`/vigil remediations [export]`',
 } as const;
 
 export const HELP_TEXT = [
@@ -56,6 +64,10 @@ export const HELP_TEXT = [
   `• ${USAGE.alerts} lists alerts (open ones by default)`,
   `• ${USAGE.alert} shows one alert's card, only to you`,
   `• ${USAGE.resolve} resolves an alert`,
+  `• ${USAGE.investigate} (responders) starts an investigation of an alert`,
+  `• ${USAGE.investigation} shows an investigation, only to you`,
+  `• ${USAGE.remediate} (responders) asks IT to fix devices, with a due date`,
+  `• ${USAGE.remediations} lists the active remediations, or posts them here as a CSV`,
   `• ${USAGE.route} (admins) choose which channels get which alerts`,
   `• ${USAGE.role} (admins) grants a role: viewers see, responders act, approvers approve, admins manage`,
   `• ${SILENCE_USAGE} (responders) mute matching alerts for a while`,
@@ -213,6 +225,20 @@ export function parseCommand(text: string): Result<VigilCommand> {
       }
       return ok({ type: 'role', userId, role: role.toLowerCase() as Role });
     }
+    case 'investigate':
+      if (args.length !== 1 || args[0] === undefined) return usage('investigate', 'Give one alert.');
+      return ok({ type: 'investigate', ref: args[0] });
+    case 'investigation':
+      if (args.length !== 1 || args[0] === undefined || !/^(\d{1,18}|[0-9a-f-]{36})$/i.test(args[0]))
+        return usage('investigation', 'Give one investigation.');
+      return ok({ type: 'investigation', ref: args[0].toLowerCase() });
+    case 'remediate':
+      return args.length === 0 ? ok({ type: 'remediate' }) : usage('remediate', 'It takes nothing more.');
+    case 'remediations':
+      if (args.length === 0) return ok({ type: 'remediations', export: false });
+      if (args.length === 1 && args[0]?.toLowerCase() === 'export')
+        return ok({ type: 'remediations', export: true });
+      return usage('remediations', `I do not understand "${args.join(' ')}".`);
     case 'silence':
       return parseSilenceCommand(args);
     case 'oncall':

@@ -3,11 +3,18 @@ import { authorize, severityRank } from '../../domain/index.js';
 import { changeAlertAs, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
 import { grantRole, rememberPerson, roleOf } from '../../storage/people.repository.js';
 import { addRoute, listRoutes, removeRoute } from '../../storage/slack-route.repository.js';
+import { findInvestigation, investigateAs, renderInvestigationDetail } from './approvals.js';
 import { HELP_TEXT, parseCommand, type VigilCommand } from './command.js';
 import { type SlackContext, type SlackUser, slackUser } from './context.js';
 import { refusalText } from './interactions.js';
 import { escapeMrkdwn } from './mrkdwn.js';
 import { runOnCallCommand } from './oncall-commands.js';
+import {
+  activeRemediationBlocks,
+  exportRemediations,
+  openRemediateModal,
+  remediationRefusal,
+} from './remediation.js';
 import { type Block, renderAlertCard, renderAlertList } from './render.js';
 
 /** What the command answers, only to the person who typed it. */
@@ -114,6 +121,28 @@ export async function runCommand(
       );
       return reply(`<@${command.userId}> is now ${command.role === 'admin' ? 'an' : 'a'} ${command.role}.`);
     }
+    case 'investigate': {
+      const id = await findAlertId(handle.db, command.ref);
+      if (id === null) return reply(`:warning: No alert ${escapeMrkdwn(command.ref)}.`);
+      return reply((await investigateAs(context, actor, id)).text);
+    }
+    case 'investigation': {
+      const detail = await findInvestigation(context, command.ref);
+      if (detail === null) return reply(`:warning: No investigation ${escapeMrkdwn(command.ref)}.`);
+      return reply(
+        `Investigation #${detail.number}`,
+        renderInvestigationDetail(detail, context.render.publicUrl),
+      );
+    }
+    case 'remediate':
+      // Opened by the listener, which has the trigger_id; here only the refusal is answered.
+      return reply((await remediationRefusal(context, actor)) ?? 'Use `/vigil remediate` to open the form.');
+    case 'remediations': {
+      if (command.export)
+        return reply(':hourglass_flowing_sand: Exporting the remediations to this channel…');
+      const list = await activeRemediationBlocks(context);
+      return reply(list.text, list.blocks);
+    }
     case 'silence.add':
     case 'silence.list':
     case 'silence.expire':
@@ -149,7 +178,20 @@ export function registerCommands(app: App, context: SlackContext): void {
         return;
       }
       await rememberPerson(context.handle.db, actor);
+      if (parsed.value.type === 'remediate' && (await remediationRefusal(context, actor)) === null) {
+        // An empty acknowledgement, then the form while the trigger_id is still valid (3 s).
+        await ack();
+        await openRemediateModal(context, command.trigger_id, command.channel_id ?? null);
+        return;
+      }
       await ack(await runCommand(context, actor, parsed.value));
+      if (parsed.value.type === 'remediations' && parsed.value.export) {
+        const problem = await exportRemediations(context, command.channel_id);
+        if (problem !== null)
+          await context.client.chat
+            .postEphemeral({ channel: command.channel_id, user: actor.id, text: problem })
+            .catch(() => undefined);
+      }
     },
   );
 }

@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import { openAlertsAssignedTo, openAlertsCardedIn } from '../../storage/slack-route.repository.js';
-import type { SlackContext } from './context.js';
+import { waitingForMeBlocks } from './approvals.js';
+import { type SlackContext, slackUser } from './context.js';
 import { renderHome } from './render.js';
 
 /**
@@ -33,14 +34,15 @@ async function channelsOf(context: SlackContext, userId: string): Promise<string
 export function registerHome(app: App, context: SlackContext): void {
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
-    const [mine, channels] = await Promise.all([
+    const [mine, channels, waiting] = await Promise.all([
       openAlertsAssignedTo(context.handle.db, event.user, 20),
       channelsOf(context, event.user),
+      waitingForMeBlocks(context, slackUser({ id: event.user })),
     ]);
     const open = await openAlertsCardedIn(context.handle.db, channels, 30);
     await context.client.views.publish({
       user_id: event.user,
-      view: renderHome(mine, open, context.render) as never,
+      view: renderHome(mine, open, context.render, waiting) as never,
     });
   });
 }

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { ChatIntegration, IntegrationContext } from '../../app.js';
 import { publicUrl } from '../../config.js';
 import type { Logger } from '../../logger.js';
+import { registerApprovals } from './approvals.js';
 import { SlackChannel, type SlackPacing } from './channel.js';
 import { registerCommands } from './commands.js';
 import type { SlackContext } from './context.js';
@@ -12,6 +13,7 @@ import { registerHome } from './home.js';
 import { registerInteractions } from './interactions.js';
 import { SlackPacer } from './pacer.js';
 import { FastifyReceiver } from './receiver.js';
+import { registerRemediation } from './remediation.js';
 
 /** Bolt's logger interface over Vigil's pino logger. */
 function boltLogger(logger: Logger): SlackLogger {
@@ -97,6 +99,8 @@ export function createSlackIntegration(
     render,
   };
   registerInteractions(app, slack);
+  registerApprovals(app, slack);
+  registerRemediation(app, slack);
   registerCommands(app, slack);
   registerHome(app, slack);
   app.error(async (error) => {

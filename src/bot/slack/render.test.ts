@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { anAlert, anEntity, at, aUser } from '../../../test/builders/alert.js';
-import type { CardAlert } from '../../domain/index.js';
+import type { CardAction, CardAlert } from '../../domain/index.js';
 import { CARD_ACTIONS, decodeCardActionValue } from '../card-actions.js';
 import { LIMITS, renderAlertCard, renderChangeNote, renderResolveModal } from './render.js';
 
@@ -129,6 +129,86 @@ describe('renderAlertCard', () => {
       }
     }
     expect(JSON.stringify(message.blocks)).toContain('and 245 more');
+  });
+});
+
+describe('investigations on the card', () => {
+  const actionsBlocks = (blocks: readonly Record<string, unknown>[]) =>
+    blocks.filter((block) => block.type === 'actions') as {
+      block_id: string;
+      elements: { action_id: string; value?: string; style?: string }[];
+    }[];
+  const pending = (i: number, overrides: Partial<CardAction> = {}): CardAction => ({
+    id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    number: String(i),
+    kind: 'disable_user',
+    targetDisplay: `user${i}@contoso.com`,
+    reason: `Reason ${i}`,
+    status: 'pending_approval',
+    approvalsNeeded: 1,
+    approvals: 0,
+    ...overrides,
+  });
+
+  it('offers Investigate on an open alert without an open investigation', () => {
+    const alert = card({ version: 2, id: '6f1c1a52-4a8e-4d53-9d38-0d2f4f1f7e11' });
+    const blocks = renderAlertCard(alert, options).blocks;
+    const investigate = actionsBlocks(blocks).find((block) => block.block_id.startsWith('investigate:'));
+    expect(investigate?.elements.map((element) => element.action_id)).toEqual([CARD_ACTIONS.investigate]);
+    expect(decodeCardActionValue(investigate?.elements[0]?.value)).toEqual({ alertId: alert.id, version: 2 });
+    // The first actions block stays the alert's own buttons.
+    expect(actionsBlocks(blocks)[0]?.block_id).toBe(`alert:${alert.id}`);
+    const resolved = renderAlertCard(
+      card({ status: 'resolved', classification: 'false_positive' }),
+      options,
+    ).blocks;
+    expect(JSON.stringify(resolved)).not.toContain(CARD_ACTIONS.investigate);
+  });
+
+  it('shows each investigation and up to five pending actions with Approve and Reject', () => {
+    const alert: CardAlert = {
+      ...card(),
+      investigations: [
+        {
+          id: '11111111-1111-4111-8111-111111111111',
+          number: '7',
+          status: 'pending_approval',
+          actions: [
+            pending(1, {
+              targetDisplay: '<!channel>',
+              reason: '<@U0EVIL> *bold*',
+              approvalsNeeded: 2,
+              approvals: 1,
+            }),
+            ...[2, 3, 4, 5, 6, 7].map((i) => pending(i)),
+            pending(8, { kind: 'isolate_device', status: 'running', targetDisplay: 'laptop-1' }),
+          ],
+        },
+      ],
+    };
+    const message = renderAlertCard(alert, options);
+    const json = JSON.stringify(message.blocks);
+    expect(json).toContain('Investigation #7');
+    expect(json).toContain('*Pending approval*');
+    expect(json).toContain('*Isolate device* `laptop-1` · running');
+    expect(json).toContain('*Disable user* `&lt;!channel&gt;` · approvals 1/2');
+    expect(json).toContain('&lt;@U0EVIL&gt;');
+    expect(json).toContain('+2 more waiting for approval in Vigil');
+    const approvals = actionsBlocks(message.blocks).filter((block) => block.block_id.startsWith('action:'));
+    expect(approvals).toHaveLength(5);
+    expect(approvals[0]?.elements.map((element) => [element.action_id, element.value])).toEqual([
+      [CARD_ACTIONS.approve, pending(1).id],
+      [CARD_ACTIONS.reject, pending(1).id],
+    ]);
+    // An investigation is open: Investigate would only find it again.
+    expect(json).not.toContain(CARD_ACTIONS.investigate);
+    for (const text of mrkdwnTexts(message.blocks)) {
+      for (const sequence of text.match(/<[^>]*>/g) ?? [])
+        expect(sequence).toMatch(/^<!date\^\d+\^|^<https:\/\/vigil\.example\//);
+    }
+    const ids = message.blocks.map((block) => block.block_id).filter((id) => id !== undefined);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(message.blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
   });
 });
 

@@ -1,12 +1,17 @@
 import {
+  ACTION_LABELS,
   type Actor,
   type AlertEntity,
   actorLabel,
+  type CardAction,
   type CardAlert,
+  type CardInvestigation,
   CLASSIFICATION_LABELS,
   CLASSIFICATIONS,
   type Classification,
   type EntityKind,
+  INVESTIGATION_STATUS_LABELS,
+  OPEN_INVESTIGATION_STATUSES,
   type Severity,
   STATUS_LABELS,
 } from '../../domain/index.js';
@@ -152,6 +157,113 @@ function escapeCutJoined(lines: readonly string[], max: number): string {
   return out;
 }
 
+/** Actions with Approve and Reject shown on one card, over all its investigations; the rest are counted. */
+export const CARD_ACTIONS_SHOWN = 5;
+
+const ACTION_STATUS_WORDS: Readonly<Record<CardAction['status'], string>> = {
+  pending_approval: 'waiting for approval',
+  approved: 'approved, about to run',
+  running: 'running',
+  done: 'done',
+  failed: 'failed',
+  rejected: 'rejected',
+};
+
+/** What one action is about, in one escaped line: kind, target and, where asked, why. */
+export function actionLine(action: CardAction, withReason = true): string {
+  const target = `\`${escapeAndCut(action.targetDisplay.replace(/`/g, "'"), 200)}\``;
+  let line = `*${ACTION_LABELS[action.kind] ?? escapeMrkdwn(action.kind)}* ${target}`;
+  if (action.status === 'pending_approval') {
+    line += ` · approvals ${action.approvals}/${action.approvalsNeeded}`;
+  } else {
+    line += ` · ${ACTION_STATUS_WORDS[action.status]}`;
+  }
+  if (withReason && action.reason.trim() !== '') line += `\n${escapeAndCut(action.reason.trim(), 1000)}`;
+  return line;
+}
+
+const isOpenInvestigation = (investigation: CardInvestigation): boolean =>
+  (OPEN_INVESTIGATION_STATUSES as readonly string[]).includes(investigation.status);
+
+/**
+ * The investigations of an alert on its card: a section per investigation (status, number, the
+ * actions that are running or failed), then each action waiting for approval with its Approve and
+ * Reject buttons, at most CARD_ACTIONS_SHOWN of them; and Investigate while none is open.
+ */
+export function investigationBlocks(alert: CardAlert, options: RenderOptions): Block[] {
+  const blocks: Block[] = [];
+  const investigations = alert.investigations ?? [];
+  let shown = 0;
+  let hidden = 0;
+  for (const investigation of investigations) {
+    const url = `${options.publicUrl}/api/investigations/${investigation.id}`;
+    const lines = [
+      `:mag: ${link(url, `Investigation #${investigation.number}`)} · *${INVESTIGATION_STATUS_LABELS[investigation.status] ?? escapeMrkdwn(investigation.status)}*`,
+      ...investigation.actions
+        .filter((action) => action.status !== 'pending_approval')
+        .slice(0, 5)
+        .map((action) => `• ${actionLine(action, false)}`),
+    ];
+    blocks.push({
+      type: 'section',
+      block_id: `investigation:${investigation.id}`,
+      text: { type: 'mrkdwn', text: escapeCutJoined(lines, LIMITS.sectionText) },
+    });
+    for (const action of investigation.actions) {
+      if (action.status !== 'pending_approval') continue;
+      if (shown >= CARD_ACTIONS_SHOWN) {
+        hidden += 1;
+        continue;
+      }
+      shown += 1;
+      blocks.push({
+        type: 'section',
+        block_id: `action-text:${action.id}`,
+        text: { type: 'mrkdwn', text: cutJoinedText(actionLine(action), LIMITS.sectionText) },
+      });
+      blocks.push({
+        type: 'actions',
+        block_id: `action:${action.id}`,
+        elements: [
+          {
+            type: 'button',
+            text: { type: 'plain_text', text: 'Approve' },
+            action_id: CARD_ACTIONS.approve,
+            value: action.id,
+            style: 'primary',
+          },
+          {
+            type: 'button',
+            text: { type: 'plain_text', text: 'Reject' },
+            action_id: CARD_ACTIONS.reject,
+            value: action.id,
+            style: 'danger',
+          },
+        ],
+      });
+    }
+  }
+  if (hidden > 0) {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `+${hidden} more waiting for approval in Vigil` }],
+    });
+  }
+  if (alert.status !== 'resolved' && !investigations.some(isOpenInvestigation)) {
+    blocks.push({
+      type: 'actions',
+      block_id: `investigate:${alert.id}`,
+      elements: [button('Investigate', CARD_ACTIONS.investigate, alert)],
+    });
+  }
+  return blocks;
+}
+
+/** An already-escaped text cut to `max` at a line end where possible. */
+function cutJoinedText(text: string, max: number): string {
+  return text.length <= max ? text : escapeCutJoined(text.split('\n'), max) || text.slice(0, max);
+}
+
 /** The alert card: a pure function of the stored alert, so every post and update shows the same thing. */
 export function renderAlertCard(alert: CardAlert, options: RenderOptions): SlackMessage {
   const severity = alert.severity.toUpperCase();
@@ -208,6 +320,7 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions): Slack
   if (links.length > 0)
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: links.join(' · ') }] });
   blocks.push({ type: 'actions', block_id: `alert:${alert.id}`, elements: cardButtons(alert, options) });
+  blocks.push(...investigationBlocks(alert, options));
   const text = escapeAndCut(
     `[${severity}] #${alert.number} ${alert.title} (${STATUS_LABELS[alert.status]})`,
     300,
@@ -326,9 +439,12 @@ export function renderHome(
   mine: readonly CardAlert[],
   open: readonly CardAlert[],
   options: RenderOptions,
+  /** Blocks shown first (the actions waiting for an approver's decision). */
+  first: readonly Block[] = [],
 ): Record<string, unknown> {
   const blocks = [
     { type: 'header', text: { type: 'plain_text', text: 'Vigil' } },
+    ...first,
     ...renderAlertList('Assigned to you', mine, options),
     { type: 'divider' },
     ...renderAlertList('Open alerts in Slack channels, most severe first', open, options),

@@ -1,0 +1,216 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeSlackApi } from '../fakes/slack-api.js';
+import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { commandBody, interactionBody, slackHeaders } from '../helpers/slack-signing.js';
+
+const SECRET = 'slack-signing-secret-for-tests';
+const ADMIN = 'U0ADMIN';
+const VIEWER = 'U0VIEWER';
+const CHANNEL = 'C0REMEDIATE';
+
+let fake: FakeSlackApi;
+let vigil: TestVigil;
+
+beforeAll(async () => {
+  fake = await new FakeSlackApi().start();
+  vigil = await startTestVigil({
+    env: {
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: fake.url,
+      SLACK_ALERT_CHANNEL: CHANNEL,
+      VIGIL_ADMINS: `slack:${ADMIN}`,
+      VIGIL_PUBLIC_URL: 'https://vigil.example',
+    },
+  });
+});
+afterAll(async () => {
+  await vigil?.close();
+  await fake?.stop();
+});
+
+const sendSlack = (body: string) =>
+  fetch(`${vigil.baseUrl}/slack/events`, {
+    method: 'POST',
+    headers: slackHeaders(SECRET, body, 'application/x-www-form-urlencoded'),
+    body,
+  });
+
+const command = async (text: string, user = ADMIN) => {
+  const response = await sendSlack(
+    commandBody({
+      token: 'gIkuvaNzQIHg97ATvDxqgjtO',
+      team_id: 'T0TEAM',
+      team_domain: 'example',
+      channel_id: CHANNEL,
+      channel_name: 'remediate',
+      user_id: user,
+      user_name: user.toLowerCase(),
+      command: '/vigil',
+      text,
+      response_url: `${fake.url}response`,
+      trigger_id: `trigger-${Math.random()}`,
+      api_app_id: 'A0VIGIL',
+    }),
+  );
+  expect(response.status).toBe(200);
+  const raw = await response.text();
+  return (raw === '' ? {} : JSON.parse(raw)) as { response_type?: string; text?: string; blocks?: unknown[] };
+};
+
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+function submission(
+  view: { callback_id: string; private_metadata: string; blocks: unknown[] },
+  values: { recommendation: string; devices: string; due: string | null; priority: string; notes?: string },
+  viewId = `V${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
+) {
+  return interactionBody({
+    type: 'view_submission',
+    team: { id: 'T0TEAM', domain: 'example' },
+    user: { id: ADMIN, username: 'admin', name: 'admin', team_id: 'T0TEAM' },
+    api_app_id: 'A0VIGIL',
+    token: 'verification_token',
+    trigger_id: '111.222.valid',
+    view: {
+      id: viewId,
+      team_id: 'T0TEAM',
+      type: 'modal',
+      blocks: view.blocks,
+      private_metadata: view.private_metadata,
+      callback_id: view.callback_id,
+      state: {
+        values: {
+          recommendation: { recommendation: { type: 'plain_text_input', value: values.recommendation } },
+          devices: { devices: { type: 'plain_text_input', value: values.devices } },
+          due: { due: { type: 'datepicker', selected_date: values.due } },
+          priority: {
+            priority: {
+              type: 'static_select',
+              selected_option: {
+                text: { type: 'plain_text', text: values.priority },
+                value: values.priority,
+              },
+            },
+          },
+          notes: { notes: { type: 'plain_text_input', value: values.notes ?? null } },
+        },
+      },
+      hash: '1596530361.3wRYuk3R',
+    },
+    response_urls: [],
+  });
+}
+
+describe('remediation from Slack', () => {
+  it('/vigil remediate opens the form; a submission creates the remediation and tells the requester', async () => {
+    expect((await command('remediate', VIEWER)).text).toContain('responder role');
+    const opened = fake.callsOf('views.open').length;
+    await command('remediate');
+    const call = await eventually(async () => fake.callsOf('views.open')[opened], 5000, 'views.open');
+    const view = call.args.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
+    expect(JSON.stringify(view.blocks)).toContain('datepicker');
+
+    const past = await sendSlack(
+      submission(view, { recommendation: 'Patch', devices: 'pc-1', due: inDays(-2), priority: 'high' }),
+    );
+    expect(await past.json()).toMatchObject({
+      response_action: 'errors',
+      errors: { due: expect.any(String) },
+    });
+    const noDevices = await sendSlack(
+      submission(view, { recommendation: 'Patch', devices: '\n  \n', due: inDays(5), priority: 'high' }),
+    );
+    expect(await noDevices.json()).toMatchObject({
+      response_action: 'errors',
+      errors: { devices: expect.any(String) },
+    });
+
+    const ephemerals = fake.callsOf('chat.postEphemeral').length;
+    const viewId = 'V0REMEDIATE1';
+    const body = submission(
+      view,
+      {
+        recommendation: 'Update Chrome to 131',
+        devices: 'pc-1\npc-2\n\npc-1\nLAPTOP-9',
+        due: inDays(10),
+        priority: 'critical',
+        notes: 'actively exploited',
+      },
+      viewId,
+    );
+    expect((await sendSlack(body)).status).toBe(200);
+    const told = await eventually(
+      async () =>
+        fake
+          .callsOf('chat.postEphemeral')
+          .slice(ephemerals)
+          .find((c) => c.args.user === ADMIN),
+      5000,
+      'the ephemeral answer',
+    );
+    expect(told.args.channel).toBe(CHANNEL);
+    expect(String(told.args.text)).toMatch(
+      /Remediation R-\d+ requested: 3 devices sent\. 2 blank or repeated lines ignored/,
+    );
+    const rows = await vigil.handle.db.selectFrom('remediations').selectAll().execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      recommendation: 'Update Chrome to 131',
+      device_count: 3,
+      devices_left: 0,
+      priority: 'critical',
+      notes: 'actively exploited',
+      requester_key: `slack:${ADMIN}`,
+    });
+    // Slack retries a submission it got no answer to: the same view creates nothing twice.
+    expect((await sendSlack(body)).status).toBe(200);
+    await eventually(
+      async () =>
+        fake
+          .callsOf('chat.postEphemeral')
+          .slice(ephemerals)
+          .filter((c) => c.args.user === ADMIN).length === 2,
+      5000,
+      'the second answer',
+    );
+    expect(await vigil.handle.db.selectFrom('remediations').selectAll().execute()).toHaveLength(1);
+  });
+
+  it('/vigil remediations lists the active ones with due dates; export uploads the CSV to the channel', async () => {
+    const created = await vigil.api('POST', '/api/remediations', {
+      recommendation: 'Remove <!channel> toolbar',
+      devices: ['pc-7'],
+      dueAt: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+      priority: 'low',
+    });
+    expect(created.status).toBe(201);
+    const list = await command('remediations', VIEWER);
+    const shown = JSON.stringify(list.blocks);
+    expect(shown).toContain('Active remediations (2)');
+    expect(shown).toContain('Update Chrome to 131');
+    expect(shown).toContain('&lt;!channel&gt;');
+    expect(shown).toMatch(/due <!date\^\d+\^/);
+    // Soonest due first.
+    expect(shown.indexOf('toolbar')).toBeLessThan(shown.indexOf('Chrome'));
+
+    const reply = await command('remediations export');
+    expect(reply.text).toContain('Exporting');
+    const complete = await eventually(
+      async () => fake.callsOf('files.completeUploadExternal')[0],
+      10_000,
+      'files.completeUploadExternal',
+    );
+    expect(complete.args.channel_id).toBe(CHANNEL);
+    const reserve = fake.callsOf('files.getUploadURLExternal')[0];
+    expect(reserve?.args.filename).toMatch(/^remediations-\d{4}-\d{2}-\d{2}\.csv$/);
+    const file = [...fake.files.values()][0];
+    expect(file?.channel).toBe(CHANNEL);
+    expect(file?.bytes?.length).toBe(Number(reserve?.args.length));
+    const csv = file?.bytes?.toString('utf8') ?? '';
+    expect(csv.split('\n')[0]).toContain('number,id,status,priority,recommendation');
+    expect(csv).toContain('Update Chrome to 131');
+    expect(csv).toContain('toolbar');
+    expect((await command('remediations maybe')).text).toContain('Usage');
+  });
+});
