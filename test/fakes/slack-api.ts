@@ -9,7 +9,10 @@ export interface SlackCall {
   readonly at: number;
 }
 
-type Scripted = { readonly status: 429; readonly retryAfter: number } | { readonly error: string };
+/** A scripted failure; with `when`, only for calls whose arguments it accepts (one card among many). */
+type Scripted = ({ readonly status: 429; readonly retryAfter: number } | { readonly error: string }) & {
+  readonly when?: (args: Record<string, unknown>) => boolean;
+};
 
 /** A file of the external upload flow: reserved, then its bytes POSTed, then shared (completed). */
 export interface FakeFile {
@@ -117,7 +120,9 @@ export class FakeSlackApi {
     this.calls.push({ method, token: auth, args, at: Date.now() });
     if (auth === null || !auth.startsWith('xox'))
       return { status: 200, body: { ok: false, error: 'not_authed' } };
-    const scripted = this.scripted.get(method)?.shift();
+    const queue = this.scripted.get(method) ?? [];
+    const index = queue.findIndex((entry) => entry.when === undefined || entry.when(args));
+    const scripted = index === -1 ? undefined : queue.splice(index, 1)[0];
     if (scripted !== undefined) {
       if ('status' in scripted) {
         return {

@@ -351,7 +351,8 @@ describe('clicks', () => {
   it('honours a 429 Retry-After and the update still lands', async () => {
     const { id } = await ingest({ title: 'Slow down', source: 'clicks' });
     const card = await cardOf(id);
-    fake.failNext('chat.update', { status: 429, retryAfter: 1 });
+    // Only this card's update: other tests' cards may be updated meanwhile.
+    fake.failNext('chat.update', { status: 429, retryAfter: 1, when: (args) => args.ts === card.ts });
     expect((await click(CARD_ACTIONS.startProgress, id, 1)).status).toBe(200);
     await eventually(
       async () => JSON.stringify(card.blocks).includes('*In progress*'),
