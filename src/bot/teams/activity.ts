@@ -68,6 +68,16 @@ export const decisionActionData = z.object({
   reason: z.string().max(2000).optional(),
 });
 
+/** What the remediation form sends: its inputs, as strings (Teams sends every input as one), all optional. */
+export const remediationFormData = z.object({
+  recommendation: z.string().optional(),
+  devices: z.string().optional(),
+  due: z.string().optional(),
+  priority: z.string().optional(),
+  notes: z.string().optional(),
+});
+export type RemediationFormData = z.output<typeof remediationFormData>;
+
 /** Where a conversation lives: `personal`, `groupChat` or `channel`. */
 export type ConversationKind = 'personal' | 'groupChat' | 'channel';
 

@@ -41,10 +41,19 @@ import {
   decisionActionData,
   type InboundActivity,
   inboundActivity,
+  remediationFormData,
 } from './activity.js';
 import { inert } from './card-text.js';
 import type { ConnectorClient, OutboundActivity } from './connector.js';
 import type { InvokeAnswer, TurnLogic } from './port.js';
+import {
+  activeRemediationsText,
+  createFromInvoke,
+  REMEDIATION_CREATE_VERB,
+  remediationRefusal,
+  renderExportCard,
+  renderRemediationForm,
+} from './remediation.js';
 import {
   ADAPTIVE_CARD_CONTENT_TYPE,
   type AdaptiveCard,
@@ -84,6 +93,9 @@ export const HELP_TEXT = [
   '- **alert** *number*: one alert as a card (for example `alert 42`)',
   '- **investigate** *alert number*: start an investigation of the alert (responders)',
   '- **investigation** *number*: where an investigation stands and what waits for approval',
+  '- **remediate**: a form to request remediation of devices (responders)',
+  '- **remediations**: the active remediations with their due dates',
+  '- **remediations export**: a link to export every remediation as CSV from the Vigil console',
   `- **subscribe** [severity>=high] [source=alertmanager]: post matching alerts in this conversation (admins; severities: ${SEVERITIES.join(', ')})`,
   '- **unsubscribe**: stop posting alerts here',
 ].join('\n');
@@ -186,6 +198,12 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
   const replyText = (activity: InboundActivity, text: string, threaded = true) =>
     reply(activity, { type: 'message', text, textFormat: 'markdown' }, threaded);
 
+  const replyCard = (activity: InboundActivity, card: AdaptiveCard) =>
+    reply(activity, {
+      type: 'message',
+      attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: card }],
+    });
+
   async function remember(activity: InboundActivity): Promise<string> {
     const id = conversationRoot(activity.conversation.id);
     const kind = conversationKind(activity);
@@ -215,6 +233,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     if (action.type !== 'Action.Execute') {
       return errorAnswer(400, 'NotSupported', `The action '${action.type}' is not supported.`);
     }
+    if (action.verb === REMEDIATION_CREATE_VERB) return onRemediationCreate(activity, action.data);
     if (action.verb === undefined || !isCardActionId(action.verb)) {
       return errorAnswer(400, 'BadRequest', `Vigil has no action '${action.verb ?? ''}'.`);
     }
@@ -275,6 +294,22 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
     return cardAnswer(
       await alertCard(data.data.alertId, { style: 'warning', text: `Not changed: ${result.error.message}` }),
+    );
+  }
+
+  /** The remediation form's Request: answered with the form again (naming what is wrong) or the result. */
+  async function onRemediationCreate(activity: InboundActivity, raw: unknown): Promise<InvokeAnswer> {
+    const data = remediationFormData.safeParse(raw ?? {});
+    if (!data.success) return errorAnswer(400, 'BadRequest', 'The form data is not understood.');
+    const actor = userOf(activity);
+    if (actor === null)
+      return cardAnswer(
+        renderMessageCard(
+          'Vigil could not tell who you are (no Entra ID object ID), so nothing was requested.',
+        ),
+      );
+    return cardAnswer(
+      await createFromInvoke({ handle, clock, roles: deps.roles }, actor, data.data, activity.id),
     );
   }
 
@@ -397,6 +432,21 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         const detail = id === null ? null : await getInvestigationDetail(db, id);
         if (detail === null) return replyText(activity, `No investigation ${inert(ref ?? '', 40)}.`);
         return replyText(activity, investigationSummary(detail));
+      }
+      case 'remediate': {
+        const actor = userOf(activity);
+        if (actor === null)
+          return replyText(activity, 'Vigil could not tell who you are, so it cannot take a request.');
+        const refused = await remediationRefusal(db, actor, deps.roles);
+        if (refused !== null) return replyText(activity, inert(refused, 300));
+        return replyCard(activity, renderRemediationForm(clock.now()));
+      }
+      case 'remediations': {
+        const sub = (args[0] ?? '').toLowerCase();
+        if (sub === '') return replyText(activity, await activeRemediationsText(db));
+        if (sub === 'export' && args.length === 1)
+          return replyCard(activity, renderExportCard(render.publicUrl));
+        return replyText(activity, 'Usage: `remediations` or `remediations export`.');
       }
       case 'subscribe':
       case 'unsubscribe': {

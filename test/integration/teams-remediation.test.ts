@@ -1,0 +1,248 @@
+import { readFileSync } from 'node:fs';
+import * as AC from 'adaptivecards';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeBotConnector } from '../fakes/bot-connector.js';
+import { fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+
+/** Parses and validates a card with the official Adaptive Cards library; returns every problem found. */
+function cardProblems(card: unknown): string[] {
+  const parsed = new AC.AdaptiveCard();
+  const context = new AC.SerializationContext(AC.Versions.v1_5);
+  parsed.parse(card as object, context);
+  const problems: string[] = [];
+  for (let i = 0; i < context.eventCount; i++) problems.push(`parse: ${context.getEventAt(i).message}`);
+  for (const event of parsed.validateProperties().validationEvents)
+    problems.push(`validate: ${event.message}`);
+  return problems;
+}
+const expectValidCard = (card: unknown) => expect(cardProblems(card)).toEqual([]);
+
+const recorded = (name: string) =>
+  JSON.parse(readFileSync(fixture(`teams/${name}`), 'utf8')) as Record<string, any>;
+const mention = recorded('message.channel-mention.recorded-vercel-chat.json');
+
+const ADMIN_AAD = '7a9b12a6-4f02-43f1-b6f9-fd10e047f903';
+const VIEWER_AAD = 'b15a9416-0ad3-4172-9210-7beb711d3f70';
+const BOT = mention.recipient as { id: string; name: string };
+const CHANNEL = mention.channelData.channel.id as string;
+const TENANT = mention.channelData.tenant.id as string;
+const PUBLIC_URL = 'https://vigil.example';
+
+let connector: FakeBotConnector;
+let vigil: TestVigil;
+
+const json = async (response: Response) => (await response.json()) as any;
+const cardJson = (card: unknown) => JSON.stringify(card);
+
+/** Every element or action of a card, however deep. */
+function elementsOf(value: unknown): Record<string, any>[] {
+  if (Array.isArray(value)) return value.flatMap(elementsOf);
+  if (typeof value !== 'object' || value === null) return [];
+  const record = value as Record<string, any>;
+  const own = typeof record.type === 'string' ? [record] : [];
+  return [...own, ...Object.values(record).flatMap(elementsOf)];
+}
+
+const post = (body: unknown) =>
+  fetch(`${vigil.baseUrl}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+let sequence = 0;
+const message = (text: string, aad = ADMIN_AAD) => ({
+  ...mention,
+  id: `${Date.now()}${sequence++}`,
+  serviceUrl: connector.url,
+  text: `<at>${BOT.name}</at> ${text}`,
+  from: { ...mention.from, aadObjectId: aad },
+  conversation: { ...mention.conversation, id: `${CHANNEL};messageid=1771290107407` },
+});
+
+/** Sends a text command and returns the bot's reply (the last call to the connector). */
+async function say(text: string, aad = ADMIN_AAD) {
+  const before = connector.calls.length;
+  expect((await post(message(text, aad))).status).toBe(200);
+  const replies = connector.calls.slice(before).filter((c) => c.status < 300);
+  expect(replies.length).toBeGreaterThan(0);
+  return replies.at(-1)?.body as Record<string, any>;
+}
+
+const invoke = (
+  data: Record<string, unknown>,
+  { aad = ADMIN_AAD, id = `f:${crypto.randomUUID()}` }: { aad?: string; id?: string } = {},
+) => ({
+  ...recorded('invoke.adaptiveCard-action.with-verb.semi-synthetic.json'),
+  id,
+  serviceUrl: connector.url,
+  from: { id: '29:clicker', name: aad === ADMIN_AAD ? 'Adele Vance' : 'Viewer Val', aadObjectId: aad },
+  conversation: { id: CHANNEL, conversationType: 'channel', tenantId: TENANT, isGroup: true },
+  value: { action: { type: 'Action.Execute', verb: 'remediation.create', data }, trigger: 'manual' },
+});
+
+/** Submits the form and returns the card Teams would show in place of it. */
+async function submit(data: Record<string, unknown>, options?: { aad?: string; id?: string }) {
+  const response = await post(invoke(data, options));
+  expect(response.status).toBe(200);
+  const answer = await json(response);
+  expect(answer.type).toBe('application/vnd.microsoft.card.adaptive');
+  expectValidCard(answer.value);
+  return answer.value as Record<string, any>;
+}
+
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+const remediations = () => vigil.handle.db.selectFrom('remediations').selectAll().execute();
+
+beforeAll(async () => {
+  connector = await new FakeBotConnector().start();
+  vigil = await startTestVigil({
+    env: { VIGIL_TEAMS_DEV: '1', VIGIL_ADMINS: `teams:${ADMIN_AAD}`, VIGIL_PUBLIC_URL: PUBLIC_URL },
+  });
+});
+afterAll(async () => {
+  await vigil?.close();
+  await connector?.stop();
+});
+
+describe('Teams: remediation requests', () => {
+  it('answers `remediate` with a valid form card', async () => {
+    const reply = await say('remediate');
+    const attachment = reply.attachments[0];
+    expect(attachment.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    const card = attachment.content;
+    expectValidCard(card);
+    expect(card.version).toBe('1.5');
+    const byId = Object.fromEntries(
+      elementsOf(card)
+        .filter((e) => typeof e.id === 'string')
+        .map((e) => [e.id, e]),
+    );
+    expect(byId.recommendation).toMatchObject({ type: 'Input.Text', isRequired: true });
+    expect(byId.devices).toMatchObject({ type: 'Input.Text', isMultiline: true, isRequired: true });
+    expect(byId.due).toMatchObject({ type: 'Input.Date', isRequired: true });
+    expect(byId.priority).toMatchObject({ type: 'Input.ChoiceSet', value: 'medium' });
+    expect(byId.priority.choices.map((c: { value: string }) => c.value)).toEqual([
+      'low',
+      'medium',
+      'high',
+      'critical',
+    ]);
+    expect(byId.notes).toMatchObject({ type: 'Input.Text', isMultiline: true });
+    expect(card.actions).toEqual([
+      expect.objectContaining({ type: 'Action.Execute', verb: 'remediation.create' }),
+    ]);
+  });
+
+  it('tells a viewer that `remediate` needs the responder role', async () => {
+    const reply = await say('remediate', VIEWER_AAD);
+    expect(reply.text).toContain('You need the responder role');
+  });
+
+  it('creates the remediation once per invoke and answers with what was sent and left', async () => {
+    const data = {
+      form: 'remediation',
+      recommendation: 'Patch OpenSSL to 3.0.15',
+      devices: 'LAPTOP-01\nLAPTOP-02\n\nlaptop-01\nSERVER-9',
+      due: inDays(10),
+      priority: 'high',
+      notes: 'CVE-2024-5535',
+    };
+    const id = `f:${crypto.randomUUID()}`;
+    const card = await submit(data, { id });
+    const text = cardJson(card);
+    const rows = await remediations();
+    expect(rows).toHaveLength(1);
+    const row = rows[0] as Record<string, any>;
+    expect(text).toContain(`Remediation R-${row.number} requested: 3 devices sent.`);
+    expect(text).toContain('"title":"Left","value":"0 devices"');
+    expect(text).toContain('2 blank or repeated lines');
+    expect(row.device_count).toBe(3);
+    expect(row.devices_left).toBe(0);
+    expect(row.priority).toBe('high');
+    expect(row.recommendation).toBe('Patch OpenSSL to 3.0.15');
+    expect(row.notes).toBe('CVE-2024-5535');
+    expect(row.requester_key).toBe(`teams:${ADMIN_AAD}`);
+
+    // Teams retries the same invoke: nothing new is created.
+    const again = await submit(data, { id });
+    expect(cardJson(again)).toContain(`Remediation R-${row.number} was already requested from this form`);
+    expect(await remediations()).toHaveLength(1);
+  });
+
+  it('refuses a submission with a missing or invalid field, naming it, and creates nothing', async () => {
+    const before = (await remediations()).length;
+    let card = await submit({ recommendation: 'Rotate keys', devices: ' \n ', due: inDays(5) });
+    expect(cardJson(card)).toContain('Not requested. Devices: name at least one device');
+    // The form comes back filled in, so the person only fixes the field.
+    expect(elementsOf(card).find((e) => e.id === 'recommendation')?.value).toBe('Rotate keys');
+    expect(card.actions[0].verb).toBe('remediation.create');
+
+    card = await submit({ recommendation: '  ', devices: 'HOST-1', due: inDays(5) });
+    expect(cardJson(card)).toContain('Recommendation: say what should be fixed');
+    card = await submit({ recommendation: 'Rotate keys', devices: 'HOST-1' });
+    expect(cardJson(card)).toContain('Due date: pick a due date');
+    card = await submit({ recommendation: 'Rotate keys', devices: 'HOST-1', due: inDays(-3) });
+    expect(cardJson(card)).toContain('Due date: The due date must be at least an hour from now');
+    card = await submit({
+      recommendation: 'Rotate keys',
+      devices: 'HOST-1',
+      due: inDays(5),
+      priority: 'urgent',
+    });
+    expect(cardJson(card)).toContain('Priority: choose Low, Medium, High or Critical');
+    expect(await remediations()).toHaveLength(before);
+  });
+
+  it("refuses a viewer's submission with a card saying why, and creates nothing", async () => {
+    const before = (await remediations()).length;
+    const card = await submit(
+      { recommendation: 'Wipe it', devices: 'HOST-1', due: inDays(5), priority: 'low' },
+      { aad: VIEWER_AAD },
+    );
+    expect(cardJson(card)).toContain('Not requested: You need the responder role');
+    expect(await remediations()).toHaveLength(before);
+  });
+
+  it('sends at most the per-request cap and says how many devices are left and how to send them', async () => {
+    const devices = Array.from({ length: 10_003 }, (_, i) => `HOST-${i}`).join('\n');
+    const card = await submit({ recommendation: 'Update agent', devices, due: inDays(20) });
+    const text = cardJson(card);
+    expect(text).toMatch(/Remediation R-\d+ requested: 10,000 devices sent\./);
+    expect(text).toContain('"title":"Left","value":"3 devices"');
+    expect(text).toContain('type **remediate** and request them again');
+    expect(text).toContain('HOST-10000');
+    const row = (await remediations()).find((r) => r.recommendation === 'Update agent') as Record<
+      string,
+      any
+    >;
+    expect(row.device_count).toBe(10_000);
+    expect(row.devices_left).toBe(3);
+  });
+
+  it('lists the active remediations with due dates, and links the console export', async () => {
+    const rows = await remediations();
+    const reply = await say('remediations', VIEWER_AAD);
+    expect(reply.text).toContain(`**Active remediations (${rows.length})**`);
+    for (const row of rows as Record<string, any>[]) {
+      expect(reply.text).toContain(`**R-${row.number}**`);
+      expect(reply.text).toContain(`due ${new Date(row.due_at).toISOString().slice(0, 10)}`);
+    }
+    expect(reply.text).toContain('Patch OpenSSL to 3.0.15 · High · ');
+
+    const exported = await say('remediations export', VIEWER_AAD);
+    const card = exported.attachments[0].content;
+    expectValidCard(card);
+    expect(card.actions).toEqual([
+      {
+        type: 'Action.OpenUrl',
+        title: 'Open remediations in Vigil',
+        url: `${PUBLIC_URL}/console/#/remediations`,
+      },
+    ]);
+    expect(cardJson(card)).toContain('Export CSV');
+
+    expect((await say('remediations maybe')).text).toContain('Usage');
+    expect((await say('help')).text).toContain('**remediations export**');
+  });
+});
