@@ -60,7 +60,7 @@ describe('ingest to Postgres to notify', () => {
         ).cards;
         return cards.length > 0 ? cards[0] : undefined;
       },
-      10_000,
+      20_000,
       'the card',
     );
     expect(card).toMatchObject({ platform: 'log', target: 'log', state: 'active' });

@@ -78,7 +78,7 @@ async function investigationOf(alertId: string): Promise<any> {
       const alert = await json(await vigil.api('GET', `/api/alerts/${alertId}`));
       return alert.investigations.length > 0 ? alert : undefined;
     },
-    10_000,
+    20_000,
     'an investigation of the alert',
   );
   return detail.investigations[0];
@@ -363,7 +363,7 @@ describe('automated investigations', () => {
     ]);
     await eventually(
       async () => executor.callsWithKey(`vigil-action-${revoke.id}`).length === 1,
-      10_000,
+      20_000,
       'the call',
     );
 

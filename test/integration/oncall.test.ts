@@ -122,7 +122,7 @@ async function pageAlert(vigil: TestVigil, title: string) {
   const page = await eventually(
     async () =>
       vigil.handle.db.selectFrom('pages').selectAll().where('alert_id', '=', alert.id).executeTakeFirst(),
-    10_000,
+    20_000,
     'the page',
   );
   return { ...alert, title, pageId: page.id };
@@ -157,7 +157,7 @@ describe('escalation', () => {
     const alert = await pageAlert(vigil, 'Ransomware on FIN-42');
     await eventually(
       async () => dmsTo(ANN, alert.title).length === 1 && teamsDms(alert.title).length === 1,
-      10_000,
+      20_000,
       'level 1 DMs',
     );
     expect(dmsTo(BOB, alert.title)).toHaveLength(0);
@@ -166,11 +166,11 @@ describe('escalation', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(dmsTo(BOB, alert.title)).toHaveLength(0);
     await advance(vigil, 1);
-    await eventually(async () => dmsTo(BOB, alert.title).length === 1, 10_000, 'level 2 DM');
+    await eventually(async () => dmsTo(BOB, alert.title).length === 1, 20_000, 'level 2 DM');
     expect(dmsTo(DEE, alert.title)).toHaveLength(0);
 
     await advance(vigil, 10);
-    await eventually(async () => dmsTo(DEE, alert.title).length === 1, 10_000, 'level 3 DM');
+    await eventually(async () => dmsTo(DEE, alert.title).length === 1, 20_000, 'level 3 DM');
     const steps = await eventually(async () => {
       const rows = await stepsOf(vigil, alert.pageId);
       return rows.length === 3 && rows.every((r) => r.finished_at !== null) ? rows : undefined;
@@ -207,7 +207,7 @@ describe('escalation', () => {
 
   it('stops at acknowledgement: Mark in progress before the next level means no next DM', async () => {
     const alert = await pageAlert(vigil, 'Impossible travel for CFO');
-    await eventually(async () => dmsTo(ANN, alert.title).length === 1, 10_000, 'level 1 DM');
+    await eventually(async () => dmsTo(ANN, alert.title).length === 1, 20_000, 'level 1 DM');
     const ack = await vigil.api('POST', `/api/alerts/${alert.id}/status`, { status: 'in_progress' });
     expect(ack.status).toBe(200);
     await advance(vigil, 5);
@@ -220,7 +220,7 @@ describe('escalation', () => {
           .executeTakeFirstOrThrow();
         return row.state === 'acknowledged' ? row : undefined;
       },
-      10_000,
+      20_000,
       'the page to stop',
     );
     expect(page.stopped_reason).toContain('in progress');
@@ -289,10 +289,10 @@ describe('a restart in the middle of a page', () => {
     try {
       await setUp(first);
       const alert = await pageAlert(first, 'Beaconing from build server');
-      await eventually(async () => dmsTo(ANN, alert.title).length === 1, 10_000, 'level 1 DM');
+      await eventually(async () => dmsTo(ANN, alert.title).length === 1, 20_000, 'level 1 DM');
       await eventually(
         async () => (await stepsOf(first, alert.pageId))[0]?.finished_at != null,
-        10_000,
+        20_000,
         'step 0 done',
       );
 

@@ -268,7 +268,7 @@ describe('applying policies at ingest', () => {
     });
     await eventually(
       async () => slack.cardsIn(DEFAULT_CHANNEL).length > 0,
-      10_000,
+      20_000,
       'a card in the default channel',
     );
     const row = await vigil.handle.db
@@ -336,7 +336,7 @@ describe('silences', () => {
     const loud = await ingest({ source: 'alertmanager', title: 'Prod disk', labels: { env: 'prod' } });
     await eventually(
       async () => slack.cardsIn(DEFAULT_CHANNEL).some((m) => m.text.includes('Prod disk')),
-      10_000,
+      20_000,
       'the prod card',
     );
     // The notify jobs of the muted alerts ran (completed) and posted nothing.
@@ -352,7 +352,7 @@ describe('silences', () => {
           .execute();
         return rows.length === 2 && rows.every((r) => r.completed_at !== null);
       },
-      10_000,
+      20_000,
       'the muted notify jobs to finish',
     );
     expect(
@@ -379,7 +379,7 @@ describe('silences', () => {
     await ingest({ source: 'alertmanager', title: 'Lab disk again', labels: { env: 'lab' } });
     await eventually(
       async () => slack.cardsIn(DEFAULT_CHANNEL).some((m) => m.text.includes('Lab disk again')),
-      10_000,
+      20_000,
       'the card after expiry',
     );
     const trail = await vigil.handle.db

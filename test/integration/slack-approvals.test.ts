@@ -184,7 +184,7 @@ const ephemeralTo = (user: string, from: number) =>
         .callsOf('chat.postEphemeral')
         .slice(from)
         .find((call) => call.args.user === user),
-    10_000,
+    20_000,
     `an ephemeral message to ${user}`,
   );
 
@@ -262,7 +262,7 @@ describe('investigations and approvals from Slack', () => {
     expect(fake.callsOf('views.open')).toHaveLength(opened);
 
     expect((await click(CARD_ACTIONS.reject, actionId, APPROVER)).status).toBe(200);
-    const call = await eventually(async () => fake.callsOf('views.open')[opened], 5000, 'views.open');
+    const call = await eventually(async () => fake.callsOf('views.open')[opened], 20_000, 'views.open');
     const view = call.args.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
     expect(JSON.stringify(view.blocks)).toContain('198.51.100.9');
     const submit = (reason: string) =>
@@ -297,7 +297,7 @@ describe('investigations and approvals from Slack', () => {
 
     ephemerals = fake.callsOf('chat.postEphemeral').length;
     expect((await submit('a CDN, not a C2 server')).status).toBe(200);
-    await eventually(async () => (await actionRow(actionId)).status === 'rejected', 5000, 'rejected');
+    await eventually(async () => (await actionRow(actionId)).status === 'rejected', 20_000, 'rejected');
     expect(String((await ephemeralTo(APPROVER, ephemerals)).args.text)).toContain('You rejected');
     const decision = await vigil.handle.db
       .selectFrom('action_decisions')
@@ -375,7 +375,8 @@ describe('investigations and approvals from Slack', () => {
       });
       expect(response.status).toBe(200);
       return JSON.stringify(
-        (await eventually(async () => fake.callsOf('views.publish')[index], 5000, 'views.publish')).args.view,
+        (await eventually(async () => fake.callsOf('views.publish')[index], 20_000, 'views.publish')).args
+          .view,
       );
     };
     const forApprover = await home(APPROVER, published);
@@ -418,7 +419,7 @@ describe('investigations and approvals from Slack', () => {
     await click(CARD_ACTIONS.approve, actionId, APPROVER2);
     await eventually(
       async () => ['approved', 'running', 'done'].includes((await actionRow(actionId)).status),
-      10_000,
+      20_000,
       'the action approved by the second approver',
     );
   });

@@ -107,7 +107,7 @@ describe('remediation from Slack', () => {
     expect((await command('remediate', VIEWER)).text).toContain('responder role');
     const opened = fake.callsOf('views.open').length;
     await command('remediate');
-    const call = await eventually(async () => fake.callsOf('views.open')[opened], 5000, 'views.open');
+    const call = await eventually(async () => fake.callsOf('views.open')[opened], 20_000, 'views.open');
     const view = call.args.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
     expect(JSON.stringify(view.blocks)).toContain('datepicker');
 
@@ -198,7 +198,7 @@ describe('remediation from Slack', () => {
     expect(reply.text).toContain('Exporting');
     const complete = await eventually(
       async () => fake.callsOf('files.completeUploadExternal')[0],
-      10_000,
+      20_000,
       'files.completeUploadExternal',
     );
     expect(complete.args.channel_id).toBe(CHANNEL);

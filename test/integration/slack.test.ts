@@ -176,7 +176,7 @@ describe('clicks', () => {
     const response = await click(CARD_ACTIONS.startProgress, id, 1);
     expect(response.status).toBe(200);
     expect(Date.now() - started).toBeLessThan(3000);
-    await eventually(async () => (await alertRow(id)).status === 'in_progress', 5000, 'in progress');
+    await eventually(async () => (await alertRow(id)).status === 'in_progress', 20_000, 'in progress');
     const updated = await eventually(
       async () => (JSON.stringify(card.blocks).includes('*In progress* by <@U0ADMIN>') ? card : undefined),
       15_000,
@@ -201,7 +201,7 @@ describe('clicks', () => {
     await cardOf(id);
     const opened = fake.callsOf('views.open').length;
     expect((await click(CARD_ACTIONS.resolve, id, 1)).status).toBe(200);
-    const call = await eventually(async () => fake.callsOf('views.open')[opened], 5000, 'views.open');
+    const call = await eventually(async () => fake.callsOf('views.open')[opened], 20_000, 'views.open');
     const view = call.args.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
     expect(JSON.stringify(view.blocks)).toContain('false_positive');
     const submission = {
@@ -238,7 +238,7 @@ describe('clicks', () => {
     };
     const response = await sendSlack(interactionBody(submission), 'application/x-www-form-urlencoded');
     expect(response.status).toBe(200);
-    await eventually(async () => (await alertRow(id)).status === 'resolved', 5000, 'resolved');
+    await eventually(async () => (await alertRow(id)).status === 'resolved', 20_000, 'resolved');
     const row = await alertRow(id);
     expect(row.classification).toBe('false_positive');
     expect(row.resolution_comment).toBe('pen test');
@@ -313,7 +313,7 @@ describe('clicks', () => {
       }),
     ]);
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
-    await eventually(async () => (await alertRow(id)).assignee !== null, 5000, 'assigned');
+    await eventually(async () => (await alertRow(id)).assignee !== null, 20_000, 'assigned');
     await new Promise((resolve) => setTimeout(resolve, 500));
     const audit = await auditOf(id);
     expect(audit.filter((entry) => entry.action === 'alert.assigned')).toHaveLength(1);
@@ -478,7 +478,7 @@ describe('events and commands', () => {
     const { id, number } = await ingest({ title: 'Mine', source: 'home', severity: 'high' });
     await cardOf(id);
     await click(CARD_ACTIONS.assignToMe, id, 1);
-    await eventually(async () => (await alertRow(id)).assignee !== null, 5000, 'assigned');
+    await eventually(async () => (await alertRow(id)).assignee !== null, 20_000, 'assigned');
     const before = fake.callsOf('views.publish').length;
     const event = {
       token: 'x',
@@ -496,7 +496,7 @@ describe('events and commands', () => {
       },
     };
     expect((await sendSlack(JSON.stringify(event), 'application/json')).status).toBe(200);
-    const call = await eventually(async () => fake.callsOf('views.publish')[before], 5000, 'views.publish');
+    const call = await eventually(async () => fake.callsOf('views.publish')[before], 20_000, 'views.publish');
     expect(call.args.user_id).toBe(ADMIN);
     expect(JSON.stringify(call.args.view)).toContain(`#${number}`);
   });

@@ -26,7 +26,7 @@ import { CARD_ACTIONS, decodeCardActionValue } from '../card-actions.js';
 import { type SlackContext, type SlackUser, slackUser } from './context.js';
 import { refusalText } from './interactions.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, link } from './mrkdwn.js';
-import type { Block } from './render.js';
+import { type Block, decisionButtons } from './render.js';
 
 export const REJECT_MODAL_CALLBACK = 'action.reject.modal';
 export const REJECT_BLOCKS = { reason: { block: 'reason', action: 'reason' } } as const;
@@ -278,26 +278,7 @@ export async function waitingForMeBlocks(context: SlackContext, actor: SlackUser
         ]),
       },
     });
-    blocks.push({
-      type: 'actions',
-      block_id: `action:${action.id}`,
-      elements: [
-        {
-          type: 'button',
-          text: { type: 'plain_text', text: 'Approve' },
-          action_id: CARD_ACTIONS.approve,
-          value: action.id,
-          style: 'primary',
-        },
-        {
-          type: 'button',
-          text: { type: 'plain_text', text: 'Reject' },
-          action_id: CARD_ACTIONS.reject,
-          value: action.id,
-          style: 'danger',
-        },
-      ],
-    });
+    blocks.push(decisionButtons(action.id));
   }
   if (waiting.length > HOME_ACTIONS_SHOWN) {
     blocks.push({

@@ -221,26 +221,7 @@ export function investigationBlocks(alert: CardAlert, options: RenderOptions): B
         block_id: `action-text:${action.id}`,
         text: { type: 'mrkdwn', text: cutJoinedText(actionLine(action), LIMITS.sectionText) },
       });
-      blocks.push({
-        type: 'actions',
-        block_id: `action:${action.id}`,
-        elements: [
-          {
-            type: 'button',
-            text: { type: 'plain_text', text: 'Approve' },
-            action_id: CARD_ACTIONS.approve,
-            value: action.id,
-            style: 'primary',
-          },
-          {
-            type: 'button',
-            text: { type: 'plain_text', text: 'Reject' },
-            action_id: CARD_ACTIONS.reject,
-            value: action.id,
-            style: 'danger',
-          },
-        ],
-      });
+      blocks.push(decisionButtons(action.id));
     }
   }
   if (hidden > 0) {
@@ -450,4 +431,28 @@ export function renderHome(
     ...renderAlertList('Open alerts in Slack channels, most severe first', open, options),
   ];
   return { type: 'home', blocks: blocks.slice(0, 100) };
+}
+
+/** Approve and Reject for one pending action; the same on the alert card and in App Home. */
+export function decisionButtons(actionId: string) {
+  return {
+    type: 'actions',
+    block_id: `action:${actionId}`,
+    elements: [
+      {
+        type: 'button',
+        text: { type: 'plain_text', text: 'Approve' },
+        action_id: CARD_ACTIONS.approve,
+        value: actionId,
+        style: 'primary',
+      },
+      {
+        type: 'button',
+        text: { type: 'plain_text', text: 'Reject' },
+        action_id: CARD_ACTIONS.reject,
+        value: actionId,
+        style: 'danger',
+      },
+    ],
+  } as const;
 }
