@@ -11,6 +11,7 @@ for (const run of [
   benchIngest,
   benchSlack,
   benchTeams,
+  benchCrossPlatform,
   benchRemediationCsv,
   benchTickets,
   benchInvestigations,
