@@ -203,13 +203,11 @@ export async function storeOccurrences(
     );
     await appendOutbox(
       trx,
-      handle.schema,
       outcomes.map((outcome) => notify(outcome.alertId, outcome.duplicate ? 'occurred' : 'created')),
     );
     // New alerts start or join investigations in this same transaction (one set-based query).
     await planInvestigations(
       trx,
-      handle.schema,
       outcomes.filter((outcome) => !outcome.duplicate).map((outcome) => outcome.alertId),
       now,
     );

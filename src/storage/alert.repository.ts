@@ -122,9 +122,7 @@ export async function changeAlert(
       .returningAll()
       .executeTakeFirstOrThrow();
     await appendAudit(trx, [audit]);
-    await appendOutbox(trx, handle.schema, [
-      notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
-    ]);
+    await appendOutbox(trx, [notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned')]);
     return ok({ changed: true, alert: toAlert(updated) });
   });
 }

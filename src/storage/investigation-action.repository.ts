@@ -252,7 +252,7 @@ export async function decideAction(
     ];
     if (decided.value.status === 'approved') {
       await createExecutions(trx, [actionId]);
-      await appendOutbox(trx, handle.schema, [actMessage(actionId)]);
+      await appendOutbox(trx, [actMessage(actionId)]);
     }
     await refreshStatus(trx, action.investigation_id, now, audit);
     await appendAudit(trx, audit);

@@ -54,7 +54,6 @@ interface Planned {
  */
 export async function planInvestigations(
   trx: Db,
-  schema: string,
   createdAlertIds: readonly string[],
   now: Date,
 ): Promise<void> {
@@ -141,7 +140,6 @@ export async function planInvestigations(
   }
   await appendOutbox(
     trx,
-    schema,
     [...rounds].map(([id, round]) => investigateMessage(id, round)),
   );
 }
@@ -260,7 +258,7 @@ export async function startInvestigation(
         at: now,
       },
     ]);
-    await appendOutbox(trx, handle.schema, [investigateMessage(created.id, 1)]);
+    await appendOutbox(trx, [investigateMessage(created.id, 1)]);
     return ok({ investigationId: created.id, number: created.number, created: true });
   });
 }

@@ -433,7 +433,7 @@ export async function settleRound(
     }
     const status = await refreshStatus(trx, investigationId, now, audit);
     await appendAudit(trx, audit);
-    await appendOutbox(trx, handle.schema, outbox);
+    await appendOutbox(trx, outbox);
     return status;
   });
 }

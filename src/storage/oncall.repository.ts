@@ -370,7 +370,7 @@ export async function beginStep(
       .where('id', '=', pageId)
       .execute();
     if (next !== null) {
-      await appendOutbox(trx, handle.schema, [
+      await appendOutbox(trx, [
         {
           topic: 'escalate',
           payload: { pageId, stepNo: next.stepNo, dueAt: next.dueAt.toISOString() },

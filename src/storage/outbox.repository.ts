@@ -6,14 +6,10 @@ import type { Db } from './db.js';
 export const outboxChannel = (schema: string): string => `vigil_outbox_${schema}`;
 
 /**
- * Writes outbox rows inside the caller's transaction and wakes the relays when it commits
- * (NOTIFY is delivered only on commit, so a rolled-back change wakes no one).
+ * Writes outbox rows inside the caller's transaction. A trigger (outbox_notify) wakes the relays
+ * when it commits; a rolled-back change wakes no one.
  */
-export async function appendOutbox(
-  trx: Db,
-  schema: string,
-  messages: readonly OutboxMessage[],
-): Promise<void> {
+export async function appendOutbox(trx: Db, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
   await trx
     .insertInto('outbox')
@@ -25,7 +21,6 @@ export async function appendOutbox(
       })),
     )
     .execute();
-  await sql`SELECT pg_notify(${outboxChannel(schema)}, '')`.execute(trx);
 }
 
 export interface OutboxRow {

@@ -457,7 +457,7 @@ export async function applyPoliciesAtIngest(
   }
   const started = await startPages(trx, pages, now);
   await appendAudit(trx, [...audit, ...started.audit]);
-  await appendOutbox(trx, schema, [...outbox, ...started.outbox]);
+  await appendOutbox(trx, [...outbox, ...started.outbox]);
 }
 
 /** Where policies sent an alert on one platform (read by the chat channels' `targetsFor`). */

@@ -190,7 +190,7 @@ export async function createRemediation(
         at: now,
       },
     ]);
-    await appendOutbox(trx, handle.schema, [
+    await appendOutbox(trx, [
       { topic: 'ticket', payload: { remediationId: remediation.id, kind: 'open' } },
       ...dueRows(remediation.id, request.dueAt, clock),
     ]);
@@ -342,7 +342,7 @@ export async function changeRemediation(
       at: now,
     };
     await appendAudit(trx, [audit]);
-    await appendOutbox(trx, handle.schema, followUps(change, clock));
+    await appendOutbox(trx, followUps(change, clock));
     return ok({ changed: true, remediation: toRemediation(updated) });
   });
 }
@@ -396,7 +396,7 @@ export async function recordTicket(
         at: now,
       },
     ]);
-    await appendOutbox(trx, handle.schema, [
+    await appendOutbox(trx, [
       notice(id, 'ticket_opened', message),
       ...(firstPollAt === null
         ? []
@@ -435,7 +435,7 @@ export async function recordTicketFailed(
         at: clock.now(),
       },
     ]);
-    await appendOutbox(trx, handle.schema, [
+    await appendOutbox(trx, [
       notice(id, 'ticket_failed', `The remediation ticket could not be opened: ${reason.slice(0, 300)}`),
     ]);
   });
@@ -455,7 +455,7 @@ export async function chainNextPoll(handle: DbHandle, id: string, seq: number, a
       .where('status', '<>', 'completed')
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 0) return false;
-    await appendOutbox(trx, handle.schema, [
+    await appendOutbox(trx, [
       { topic: 'ticket', payload: { remediationId: id, kind: 'poll', seq: seq + 1 }, availableAt: at },
     ]);
     return true;
@@ -469,9 +469,7 @@ export async function queueNotice(
   kind: string,
   message: string,
 ): Promise<void> {
-  await handle.db
-    .transaction()
-    .execute((trx) => appendOutbox(trx, handle.schema, [notice(id, kind, message)]));
+  await handle.db.transaction().execute((trx) => appendOutbox(trx, [notice(id, kind, message)]));
 }
 
 /** Audits a notice delivered, so the trail shows who was told what. */

@@ -176,7 +176,7 @@ export async function requestCardRefresh(handle: DbHandle, alertId: string, chan
       .where('target', '=', channel)
       .where('message_ref', 'is not', null)
       .execute();
-    await appendOutbox(trx, handle.schema, [notify(alertId, 'status_changed')]);
+    await appendOutbox(trx, [notify(alertId, 'status_changed')]);
   });
 }
 

@@ -192,7 +192,6 @@ describe('automated investigations', () => {
     // the first call is still in flight. The claim in Postgres lets one call through.
     await appendOutbox(
       vigil.handle.db,
-      vigil.schema,
       [1, 2, 3].map(() => actMessage(byKind.revoke_sessions.id)),
     );
     const call = await executor.nextCall((c) => c.body.actionId === byKind.revoke_sessions.id);
