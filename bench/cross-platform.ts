@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { CARD_ACTIONS } from '../src/bot/card-actions.js';
 import { freePort } from '../src/storage/embedded-postgres.js';
 import { FakeBotConnector } from '../test/fakes/bot-connector.js';
@@ -20,7 +19,7 @@ import {
   TEST_DATABASE_URL,
   TEST_REDIS_URL,
 } from '../test/helpers/harness.js';
-import { fmt, post, startVigilProcess, summarize } from './lib.js';
+import { fmt, post, runIfMain, startVigilProcess, summarize } from './lib.js';
 
 const CLICKS = 20;
 const SLACK_CHANNEL = 'C0BENCH';
@@ -126,12 +125,4 @@ export async function benchCrossPlatform(): Promise<void> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  benchCrossPlatform().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, benchCrossPlatform);

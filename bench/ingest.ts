@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { freePort } from '../src/storage/embedded-postgres.js';
 import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { closedLoop, fmt, openLoop, post, startVigilProcess, summarize } from './lib.js';
+import { closedLoop, fmt, openLoop, post, runIfMain, startVigilProcess, summarize } from './lib.js';
 
 const TOKEN = 'bench-ingest-token-0123456789';
 
@@ -101,12 +101,4 @@ export async function benchIngest(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  benchIngest().then(
-    () => process.exit(0),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, benchIngest);

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { FakeEnrichment } from '../test/fakes/enrichment.js';
 import { FakeExecutor } from '../test/fakes/executor.js';
 import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { fmt, post, startVigilProcess, summarize } from './lib.js';
+import { fmt, post, runIfMain, startVigilProcess, summarize } from './lib.js';
 
 const INGEST = 'bench-ingest-token-0123456789';
 const API = 'bench-api-token-0123456789abcdef';
@@ -146,12 +146,4 @@ export async function benchInvestigations(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  benchInvestigations().then(
-    () => process.exit(0),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, benchInvestigations);

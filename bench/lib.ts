@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 
 /** Percentile of sorted numbers (nearest rank). */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -140,4 +141,16 @@ export async function startVigilProcess(
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Runs `bench` when its module is the one started (`npx tsx bench/<name>.ts`), exiting 0 or 1. */
+export function runIfMain(moduleUrl: string, bench: () => Promise<unknown>): void {
+  if (moduleUrl !== pathToFileURL(process.argv[1] ?? '').href) return;
+  bench().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
 }

@@ -7,7 +7,6 @@
  *     the outbox relay's default poll (1 s) and with a 200 ms poll.
  * Uses the real Postgres 'test' database and Redis, like the tests. Run alone: `npx tsx bench/policies.ts`.
  */
-import { pathToFileURL } from 'node:url';
 import { sql } from 'kysely';
 import {
   type AlertEntity,
@@ -21,7 +20,7 @@ import {
 import { applyPoliciesFile } from '../src/storage/policy.repository.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { eventually, startTestVigil } from '../test/helpers/harness.js';
-import { fmt, summarize } from './lib.js';
+import { fmt, runIfMain, summarize } from './lib.js';
 
 const SOURCES = [
   'graph',
@@ -205,7 +204,4 @@ export async function benchPolicies(): Promise<void> {
   await benchEscalation(200);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await benchPolicies();
-  process.exit(0);
-}
+runIfMain(import.meta.url, benchPolicies);

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { FakeJira } from '../test/fakes/jira.js';
 import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { post, startVigilProcess } from './lib.js';
+import { post, runIfMain, startVigilProcess } from './lib.js';
 
 const INGEST_TOKEN = 'bench-ingest-token-0123456789';
 const API_TOKEN = 'bench-api-token-0123456789abcdef';
@@ -161,15 +161,7 @@ export async function benchTickets(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  (async () => {
-    await benchRemediationCsv();
-    await benchTickets();
-  })().then(
-    () => process.exit(0),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, async () => {
+  await benchRemediationCsv();
+  await benchTickets();
+});

@@ -7,7 +7,6 @@
  * Run alone: `npx tsx bench/slack.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { CARD_ACTIONS } from '../src/bot/card-actions.js';
 import { freePort } from '../src/storage/embedded-postgres.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
@@ -19,7 +18,7 @@ import {
   TEST_REDIS_URL,
 } from '../test/helpers/harness.js';
 import { interactionBody, slackHeaders } from '../test/helpers/slack-signing.js';
-import { fmt, post, startVigilProcess, summarize } from './lib.js';
+import { fmt, post, runIfMain, startVigilProcess, summarize } from './lib.js';
 
 const SECRET = 'bench-signing-secret';
 const ADMIN = 'U0BENCH';
@@ -154,12 +153,4 @@ export async function benchSlack(
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  benchSlack().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, benchSlack);

@@ -6,11 +6,10 @@
  *   npx tsx bench/teams.ts
  */
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { freePort } from '../src/storage/embedded-postgres.js';
 import { FakeBotConnector } from '../test/fakes/bot-connector.js';
 import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { fmt, post, startVigilProcess, summarize } from './lib.js';
+import { fmt, post, runIfMain, startVigilProcess, summarize } from './lib.js';
 
 const CONCURRENCY = 100;
 const ROUNDS = 3;
@@ -102,12 +101,4 @@ export async function benchTeams(): Promise<void> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  benchTeams().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, benchTeams);
