@@ -25,3 +25,24 @@ export const interactionBody = (payload: unknown): string =>
 
 /** A slash-command body as Slack sends it. */
 export const commandBody = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
+
+/** The signing secret the Slack test files sign with. */
+export const SLACK_TEST_SECRET = 'slack-signing-secret-for-tests';
+
+/** The environment of a Vigil talking to a fake Slack Web API, with one admin and a fallback channel. */
+export const slackTestEnv = (apiUrl: string, channel: string, admin: string): Record<string, string> => ({
+  SLACK_BOT_TOKEN: 'xoxb-test',
+  SLACK_SIGNING_SECRET: SLACK_TEST_SECRET,
+  SLACK_API_URL: apiUrl,
+  SLACK_ALERT_CHANNEL: channel,
+  VIGIL_ADMINS: `slack:${admin}`,
+  VIGIL_PUBLIC_URL: 'https://vigil.example',
+});
+
+/** Posts a form body to `/slack/events`, signed as Slack signs it. */
+export const postSignedForm = (baseUrl: string, body: string): Promise<Response> =>
+  fetch(`${baseUrl}/slack/events`, {
+    method: 'POST',
+    headers: slackHeaders(SLACK_TEST_SECRET, body, 'application/x-www-form-urlencoded'),
+    body,
+  });

@@ -5,9 +5,16 @@ import { grantRole } from '../../src/storage/people.repository.js';
 import { FakeExecutor } from '../fakes/executor.js';
 import { type FakeMessage, FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
-import { commandBody, interactionBody, slackHeaders } from '../helpers/slack-signing.js';
+import {
+  commandBody,
+  interactionBody,
+  postSignedForm,
+  SLACK_TEST_SECRET,
+  slackHeaders,
+  slackTestEnv,
+} from '../helpers/slack-signing.js';
 
-const SECRET = 'slack-signing-secret-for-tests';
+const SECRET = SLACK_TEST_SECRET;
 const EXECUTOR_SECRET = 'executor-secret-0123456789';
 const ADMIN = 'U0ADMIN';
 const APPROVER = 'U0APPROVER';
@@ -26,12 +33,7 @@ beforeAll(async () => {
   executor = await new FakeExecutor(EXECUTOR_SECRET).start();
   vigil = await startTestVigil({
     env: {
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.url,
-      SLACK_ALERT_CHANNEL: CHANNEL,
-      VIGIL_ADMINS: `slack:${ADMIN}`,
-      VIGIL_PUBLIC_URL: 'https://vigil.example',
+      ...slackTestEnv(fake.url, CHANNEL, ADMIN),
       VIGIL_EXECUTOR_WEBHOOK_URL: `${executor.url}/webhook`,
       VIGIL_EXECUTOR_WEBHOOK_SECRET: EXECUTOR_SECRET,
     },
@@ -60,12 +62,7 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-const sendSlack = (body: string) =>
-  fetch(`${vigil.baseUrl}/slack/events`, {
-    method: 'POST',
-    headers: slackHeaders(SECRET, body, 'application/x-www-form-urlencoded'),
-    body,
-  });
+const sendSlack = (body: string) => postSignedForm(vigil.baseUrl, body);
 
 /** A block_actions payload shaped like Slack's. */
 const click = (actionId: string, value: string, user: string) =>

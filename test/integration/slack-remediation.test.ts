@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
-import { commandBody, interactionBody, slackHeaders } from '../helpers/slack-signing.js';
+import {
+  commandBody,
+  interactionBody,
+  postSignedForm,
+  SLACK_TEST_SECRET,
+  slackTestEnv,
+} from '../helpers/slack-signing.js';
 
-const SECRET = 'slack-signing-secret-for-tests';
+const _SECRET = SLACK_TEST_SECRET;
 const ADMIN = 'U0ADMIN';
 const VIEWER = 'U0VIEWER';
 const CHANNEL = 'C0REMEDIATE';
@@ -15,12 +21,7 @@ beforeAll(async () => {
   fake = await new FakeSlackApi().start();
   vigil = await startTestVigil({
     env: {
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.url,
-      SLACK_ALERT_CHANNEL: CHANNEL,
-      VIGIL_ADMINS: `slack:${ADMIN}`,
-      VIGIL_PUBLIC_URL: 'https://vigil.example',
+      ...slackTestEnv(fake.url, CHANNEL, ADMIN),
     },
   });
 });
@@ -29,12 +30,7 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-const sendSlack = (body: string) =>
-  fetch(`${vigil.baseUrl}/slack/events`, {
-    method: 'POST',
-    headers: slackHeaders(SECRET, body, 'application/x-www-form-urlencoded'),
-    body,
-  });
+const sendSlack = (body: string) => postSignedForm(vigil.baseUrl, body);
 
 const command = async (text: string, user = ADMIN) => {
   const response = await sendSlack(

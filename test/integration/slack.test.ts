@@ -3,9 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CARD_ACTIONS } from '../../src/bot/card-actions.js';
 import { type FakeMessage, FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
-import { commandBody, interactionBody, slackHeaders } from '../helpers/slack-signing.js';
+import {
+  commandBody,
+  interactionBody,
+  SLACK_TEST_SECRET,
+  slackHeaders,
+  slackTestEnv,
+} from '../helpers/slack-signing.js';
 
-const SECRET = 'slack-signing-secret-for-tests';
+const SECRET = SLACK_TEST_SECRET;
 const ADMIN = 'U0ADMIN';
 const VIEWER = 'U0VIEWER';
 const CHANNEL = 'C0ALERTS';
@@ -17,12 +23,7 @@ beforeAll(async () => {
   fake = await new FakeSlackApi().start();
   vigil = await startTestVigil({
     env: {
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.url,
-      SLACK_ALERT_CHANNEL: CHANNEL,
-      VIGIL_ADMINS: `slack:${ADMIN}`,
-      VIGIL_PUBLIC_URL: 'https://vigil.example',
+      ...slackTestEnv(fake.url, CHANNEL, ADMIN),
     },
   });
 });
