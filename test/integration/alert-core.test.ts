@@ -64,8 +64,15 @@ describe('ingest to Postgres to notify', () => {
       'the card',
     );
     expect(card).toMatchObject({ platform: 'log', target: 'log', state: 'active' });
-    const outbox = await vigil.handle.db.selectFrom('outbox').selectAll().execute();
-    expect(outbox.some((row) => row.payload.alertId === stored.id && row.completed_at !== null)).toBe(true);
+    // The job marks its outbox row done just after the card is recorded.
+    await eventually(
+      async () => {
+        const outbox = await vigil.handle.db.selectFrom('outbox').selectAll().execute();
+        return outbox.some((row) => row.payload.alertId === stored.id && row.completed_at !== null);
+      },
+      20_000,
+      'the outbox row marked done',
+    );
   });
 
   it('folds 50 concurrent POSTs with one fingerprint into one alert counted 50 times', async () => {

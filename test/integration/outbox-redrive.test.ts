@@ -76,11 +76,19 @@ describe('the outbox survives Redis losing everything after a 202', () => {
     try {
       const card = await eventually(() => cardOf(alertId), 20_000, 'the card after FLUSHALL');
       expect(card?.platform).toBe('log');
-      const row = await web.handle.db
-        .selectFrom('outbox')
-        .selectAll()
-        .where('payload', '@>', JSON.stringify({ alertId }) as never)
-        .executeTakeFirstOrThrow();
+      // The job marks its outbox row done just after the card is recorded.
+      const row = await eventually(
+        async () => {
+          const found = await web.handle.db
+            .selectFrom('outbox')
+            .selectAll()
+            .where('payload', '@>', JSON.stringify({ alertId }) as never)
+            .executeTakeFirstOrThrow();
+          return found.completed_at === null ? undefined : found;
+        },
+        20_000,
+        'the outbox row marked done',
+      );
       expect(row.completed_at).not.toBeNull();
     } finally {
       await worker.close();
