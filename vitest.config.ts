@@ -6,9 +6,8 @@ export default defineConfig({
     // Files run in parallel: each integration file takes its own Postgres schema and Redis prefix.
     pool: 'forks',
     testTimeout: 60_000,
-    // CI runs every file in parallel on a 2-core machine shared with Postgres and Redis: one retry
-    // keeps a rare timing flake from blocking a landing, while a real failure still fails twice.
-    retry: process.env.CI ? 1 : 0,
+    // No retries: a flaky test is a bug to fix, not to hide.
+    retry: 0,
     hookTimeout: 60_000,
     reporters: ['default'],
   },

@@ -9,15 +9,15 @@ import { eventTime, pagerdutyFormat } from '../../src/bot/http/ingest/pagerduty.
 import type { AlertDraft, IngestEvent } from '../../src/domain/index.js';
 
 /**
- * Real payloads from /work/shared/fixtures (see its SOURCES.md) through each format's schema and
+ * Real payloads from test/fixtures (see its SOURCES.md) through each format's schema and
  * mapping, the way the ingest route uses them.
  */
 
 const RECEIVED = new Date('2026-11-23T10:00:00Z');
 
-/** The shared fixtures sit beside the repository: ../shared from its root. */
+/** The fixtures are copied into the repository (test/fixtures, sources in its SOURCES.md). */
 function fixture<T = Record<string, unknown>>(path: string): T {
-  return JSON.parse(readFileSync(new URL(`../../../shared/fixtures/${path}`, import.meta.url), 'utf8')) as T;
+  return JSON.parse(readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8')) as T;
 }
 
 function accept<S extends z.ZodType>(

@@ -152,4 +152,4 @@ export async function eventually<T>(
 }
 
 export const fixture = (relative: string): URL =>
-  new URL(`../../../shared/fixtures/${relative}`, import.meta.url);
+  new URL(`../fixtures/${relative}`, import.meta.url);

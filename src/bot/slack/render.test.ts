@@ -23,7 +23,7 @@ function mrkdwnTexts(value: unknown): string[] {
 const injection = JSON.parse(
   readFileSync(
     new URL(
-      '../../../../shared/fixtures/malformed/alertmanager.markup-and-mention-injection.HANDMADE.json',
+      '../../../test/fixtures/malformed/alertmanager.markup-and-mention-injection.HANDMADE.json',
       import.meta.url,
     ),
     'utf8',

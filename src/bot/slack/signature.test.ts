@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { signSlackBody } from '../../../test/helpers/slack-signing.js';
 import { verifySlackSignature } from './signature.js';
 
-const fixtures = new URL('../../../../shared/fixtures/', import.meta.url);
+const fixtures = new URL('../../../test/fixtures/', import.meta.url);
 interface Vector {
   signing_secret: string;
   'X-Slack-Request-Timestamp': string;

@@ -5,7 +5,7 @@ import { describeSubscription, parseSubscription, subscriptionMatches } from './
 
 const recorded = (name: string) =>
   inboundActivity.parse(
-    JSON.parse(readFileSync(new URL(`../../../../shared/fixtures/teams/${name}`, import.meta.url), 'utf8')),
+    JSON.parse(readFileSync(new URL(`../../../test/fixtures/teams/${name}`, import.meta.url), 'utf8')),
   );
 
 describe('recorded Teams activities', () => {

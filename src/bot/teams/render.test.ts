@@ -58,7 +58,7 @@ function actionsOf(value: unknown): Record<string, any>[] {
 const injection = JSON.parse(
   readFileSync(
     new URL(
-      '../../../../shared/fixtures/malformed/alertmanager.markup-and-mention-injection.HANDMADE.json',
+      '../../../test/fixtures/malformed/alertmanager.markup-and-mention-injection.HANDMADE.json',
       import.meta.url,
     ),
     'utf8',
