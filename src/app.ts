@@ -92,6 +92,8 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     url: options.databaseUrl,
     schema: config.VIGIL_DB_SCHEMA,
     poolSize: config.VIGIL_DB_POOL_SIZE,
+    applicationName: config.VIGIL_DB_APPLICATION_NAME,
+    logger,
   });
   const stops: (() => Promise<unknown>)[] = [() => handle.close()];
   const stop = async () => {
@@ -107,14 +109,14 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     const channels = integrations.map((integration) => integration.channel);
     configurePolicyLinks(handle.schema, publicUrl(config));
 
-    const producer = redisConnection(config.REDIS_URL, 'producer');
+    const producer = redisConnection(config.REDIS_URL, 'producer', logger);
     stops.push(async () => producer.quit());
-    const queues = createQueues(producer, config.VIGIL_QUEUE_PREFIX);
+    const queues = createQueues(producer, config.VIGIL_QUEUE_PREFIX, logger);
     stops.push(() => closeQueues(queues));
 
     let relay: OutboxRelay | null = null;
     if (roles.worker) {
-      const connection = redisConnection(config.REDIS_URL, 'worker');
+      const connection = redisConnection(config.REDIS_URL, 'worker', logger);
       stops.push(async () => connection.quit());
       const workers = startTopicWorkers({
         handle,
@@ -132,6 +134,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       relay = new OutboxRelay({
         handle,
         databaseUrl: options.databaseUrl,
+        applicationName: config.VIGIL_DB_APPLICATION_NAME,
         queues,
         logger,
         ...options.relayTimings,

@@ -49,6 +49,11 @@ function onShutdown(stop: () => Promise<void>, logger: Logger): void {
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
+  // A promise nobody awaited failed: log it and keep serving (Node's default is to exit).
+  process.on('unhandledRejection', (reason) => {
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    logger.error({ error: error.message, stack: error.stack }, 'unhandled promise rejection');
+  });
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -56,6 +56,14 @@ const environment = z.object({
     }),
   /** Connections per process. @defaultValue 10 */
   VIGIL_DB_POOL_SIZE: intInRange(10, 1, 200),
+  /** How Vigil's connections show in pg_stat_activity (tell processes or installs apart). @defaultValue vigil */
+  VIGIL_DB_APPLICATION_NAME: optionalString
+    .transform((value) => value ?? 'vigil')
+    .refine((value) => /^[A-Za-z0-9_.:-]{1,63}$/.test(value), {
+      message: 'must be 1 to 63 letters, digits, _ . : or -',
+    }),
+  /** Days completed outbox rows are kept before the worker deletes them. @defaultValue 7 */
+  VIGIL_OUTBOX_RETENTION_DAYS: intInRange(7, 1, 3650),
   /** Where `demo` and an embedded Postgres keep their files. @defaultValue ./.vigil */
   VIGIL_DATA_DIR: optionalString.transform((value) => value ?? './.vigil'),
   /** Redis for BullMQ. @defaultValue redis://127.0.0.1:6379 */

@@ -1,5 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { logConnectionErrors } from '../connection-log.js';
+import type { Logger } from '../logger.js';
 import type { Database } from './schema.js';
 
 // Bigints (identity columns, counts) come back as strings rather than lossy numbers; timestamps as Dates.
@@ -10,6 +12,10 @@ export interface DbOptions {
   /** The Postgres schema Vigil's tables live in; tests give each file its own. */
   readonly schema: string;
   readonly poolSize: number;
+  /** How the connections show in `pg_stat_activity`. @defaultValue vigil */
+  readonly applicationName?: string;
+  /** Where lost connections are reported; silent without one. */
+  readonly logger?: Logger;
 }
 
 export type Db = Kysely<Database>;
@@ -36,10 +42,15 @@ export function openDb(options: DbOptions): DbHandle {
     max: options.poolSize,
     // Every connection resolves unqualified names in Vigil's schema first.
     options: `-c search_path=${schema},public`,
-    application_name: 'vigil',
+    application_name: options.applicationName ?? 'vigil',
   });
-  // An idle client that loses its server must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
+  // A client that loses its server (a restart, a failover, pg_terminate_backend) emits 'error'.
+  // pg-pool listens only while the client is idle; one checked out between two queries (inside a
+  // transaction) would crash the process. Every client gets a handler for its whole life: its
+  // pending or next query fails instead, the job retries, and the pool drops the broken client.
+  const onError = options.logger === undefined ? () => {} : logConnectionErrors(options.logger, 'postgres');
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool, schema, close: () => db.destroy() };
 }
