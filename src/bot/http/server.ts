@@ -18,6 +18,7 @@ import { policyRoutes } from './api/policies.js';
 import { remediationRoutes } from './api/remediations.js';
 import { chatRouteRoutes } from './api/routes.js';
 import { bearerAuth } from './auth.js';
+import { BODY_LIMIT, boundRequestBodies, DISCARD_LIMIT } from './body-limit.js';
 import { consoleRoutes } from './console.js';
 import { sendError } from './errors.js';
 import { alertmanagerFormat } from './ingest/alertmanager.js';
@@ -26,8 +27,9 @@ import { genericFormat } from './ingest/generic.js';
 import { grafanaFormat } from './ingest/grafana.js';
 import { graphFormat } from './ingest/graph.js';
 import { pagerdutyFormat } from './ingest/pagerduty.js';
-import { INGEST_BODY_LIMIT, ingestRoutes } from './ingest/route.js';
+import { ingestRoutes } from './ingest/route.js';
 import { ticketIngestRoutes } from './ingest/tickets.js';
+import { guardJsonDepth } from './json-depth.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SourceRateLimiter } from './rate-limit.js';
 
@@ -73,11 +75,14 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines would dominate the log at ingest rates; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: INGEST_BODY_LIMIT,
+    // Bodies over BODY_LIMIT are refused by boundRequestBodies, after being drained up to this.
+    bodyLimit: DISCARD_LIMIT,
     // Ingest senders retry on their own; keep idle sockets open for them.
     keepAliveTimeout: 65_000,
   });
 
+  boundRequestBodies(app);
+  guardJsonDepth(app);
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe(
       {
@@ -104,9 +109,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
             ? 'request.invalid'
             : error.code;
     const message =
-      code === 'request.too_large'
-        ? `The request body is over ${INGEST_BODY_LIMIT} bytes (1 MiB).`
-        : error.message;
+      code === 'request.too_large' ? `The request body is over ${BODY_LIMIT} bytes (1 MiB).` : error.message;
     return sendError(reply, status, code, message);
   });
   app.setNotFoundHandler((request, reply) =>

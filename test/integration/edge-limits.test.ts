@@ -1,0 +1,137 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_TOKEN, INGEST_TOKEN, startTestVigil, type TestVigil } from '../helpers/harness.js';
+
+// Input that is within the documented limits, or just outside them, gets a clear answer.
+let vigil: TestVigil;
+
+beforeAll(async () => {
+  // The web role alone: these tests are about what the listener answers and what it stores.
+  vigil = await startTestVigil({ roles: { web: true, worker: false } });
+});
+afterAll(async () => {
+  await vigil?.close();
+});
+
+const INGEST_PATHS = [
+  '/ingest/generic',
+  '/ingest/alertmanager',
+  '/ingest/graph',
+  '/ingest/grafana',
+  '/ingest/pagerduty',
+  '/ingest/tickets/jira',
+];
+
+/**
+ * Sends a request as a slow sender does (the body in pieces, each written once the last has
+ * gone) and returns the answer's status line, or the socket error that ended the exchange.
+ */
+async function sendSlowly(path: string, bodyBytes: number): Promise<string> {
+  const url = new URL(vigil.baseUrl);
+  const socket = net.connect(Number(url.port), url.hostname);
+  let received = '';
+  const ended = new Promise<string>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(`socket error ${error.code}`));
+    socket.on('close', () => resolve(received.split('\r\n')[0] ?? ''));
+  });
+  const write = (data: string | Buffer) =>
+    new Promise<void>((resolve, reject) =>
+      socket.write(data, (error) => (error ? reject(error) : resolve())),
+    );
+  try {
+    await write(
+      `POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${INGEST_TOKEN}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${bodyBytes}\r\nConnection: close\r\n\r\n`,
+    );
+    const piece = Buffer.alloc(64 * 1024, 'x');
+    for (let sent = 0; sent < bodyBytes; sent += piece.length) {
+      await write(piece.subarray(0, Math.min(piece.length, bodyBytes - sent)));
+      // Give the server time to answer and close before the sender is done, as a slow link does.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } catch {
+    // A write refused because the server reset the connection: the answer says why.
+  }
+  return ended;
+}
+
+describe('a body over 1 MiB', () => {
+  it('is read to the end before the 413, so a slow sender gets the answer, not a reset', async () => {
+    for (const path of ['/ingest/generic', '/ingest/tickets/jira']) {
+      expect(await sendSlowly(path, 3 * 1024 * 1024), path).toBe('HTTP/1.1 413 Payload Too Large');
+    }
+  });
+
+  it('reaches a fetch client as a 413 answer, not a reset connection', async () => {
+    const body = JSON.stringify({ title: 'big', description: 'x'.repeat(3 * 1024 * 1024) });
+    for (const path of ['/ingest/generic', '/ingest/tickets/jira', '/api/policies']) {
+      const response = await fetch(`${vigil.baseUrl}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${path.startsWith('/api') ? API_TOKEN : INGEST_TOKEN}`,
+        },
+        body,
+      });
+      expect(response.status, path).toBe(413);
+      expect(await response.json()).toMatchObject({ error: { code: 'request.too_large' } });
+    }
+  });
+});
+
+describe('JSON nested 20,000 deep', () => {
+  const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+  const deepObject = `{"title":"deep","labels":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`;
+
+  it('gets a 400 naming the problem on every ingest endpoint', async () => {
+    for (const path of INGEST_PATHS) {
+      for (const raw of [deep, deepObject]) {
+        const response = await fetch(`${vigil.baseUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
+          body: raw,
+        });
+        expect(response.status, path).toBe(400);
+        const body = (await response.json()) as { error: { code: string; message: string } };
+        expect(body.error.code, path).toBe('request.too_deep');
+        expect(body.error.message).toContain('nested');
+      }
+    }
+  });
+
+  it('gets a 400 on the API', async () => {
+    for (const raw of [deep, deepObject]) {
+      const response = await fetch(`${vigil.baseUrl}/api/policies`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
+        body: raw,
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { code: 'request.too_deep' } });
+    }
+  });
+});
+
+describe('a batch within the documented limits', () => {
+  it('stores 30 alerts with 400 entities each (more bind parameters than Postgres takes in one statement)', async () => {
+    const alerts = Array.from({ length: 30 }, (_, a) => ({
+      title: `Wide alert ${a}`,
+      fingerprint: `wide-${a}`,
+      entities: Array.from({ length: 400 }, (_, e) => ({
+        kind: 'ip',
+        id: `10.${a}.${Math.floor(e / 256)}.${e % 256}`,
+        attributes: { seen: e },
+      })),
+    }));
+    const response = await vigil.ingest('generic', { alerts });
+    expect(response.status).toBe(202);
+    const stored = await vigil.handle.db
+      .selectFrom('alert_entities')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .executeTakeFirstOrThrow();
+    expect(Number(stored.count)).toBe(30 * 400);
+  });
+});
