@@ -3,6 +3,7 @@ import { buildServer } from './bot/http/server.js';
 import { logChannel } from './bot/log-channel.js';
 import { type Config, publicUrl } from './config.js';
 import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
+import { OutboxHousekeeper } from './jobs/outbox-housekeeper.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
 import { closeQueues, createQueues } from './jobs/queues.js';
 import { redisConnection } from './jobs/redis.js';
@@ -142,6 +143,13 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       await relay.start();
       const started = relay;
       stops.push(() => started.stop());
+      const housekeeper = new OutboxHousekeeper({
+        handle,
+        logger,
+        retentionDays: config.VIGIL_OUTBOX_RETENTION_DAYS,
+      });
+      housekeeper.start();
+      stops.push(() => housekeeper.stop());
     }
 
     let url: string | null = null;

@@ -3,6 +3,7 @@ import { startVigil, type VigilRoles } from './app.js';
 import { type Config, ConfigError, loadConfig, requireForServing } from './config.js';
 import { runDemo } from './demo/demo.js';
 import { createLogger, type Logger } from './logger.js';
+import { runOutboxCommand } from './outbox-command.js';
 import { runPoliciesCommand } from './policies-file.js';
 import { openDb } from './storage/db.js';
 import { startEmbeddedPostgres } from './storage/embedded-postgres.js';
@@ -16,6 +17,7 @@ Commands:
   worker    the outbox relay and job workers only
   migrate   apply database migrations (safe to run concurrently)
   policies  apply <policies.yaml> [--dry-run]: policies, schedules and escalation policies
+  outbox    failed [--topic T] [--limit N] | replay [--topic T] [--id ID]: work given up on
   demo      run Vigil on this machine with sample alerts; needs no Slack or Teams account
 
 Configuration comes from the environment; see README.md.`;
@@ -88,6 +90,15 @@ async function main(argv: readonly string[]): Promise<number> {
     const db = await database(config, logger);
     try {
       return await runPoliciesCommand(argv.slice(1), config, db.url);
+    } finally {
+      await db.stop();
+    }
+  }
+
+  if (command === 'outbox') {
+    const db = await database(config, logger);
+    try {
+      return await runOutboxCommand(argv.slice(1), config, db.url, logger);
     } finally {
       await db.stop();
     }

@@ -9,6 +9,7 @@ import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
 import { IngestBatcher } from '../../storage/ingest-batcher.js';
+import { outboxStats } from '../../storage/outbox-admin.repository.js';
 import { actionRoutes } from './api/actions.js';
 import { alertRoutes } from './api/alerts.js';
 import { cardPreviewRoutes } from './api/card-preview.js';
@@ -62,15 +63,7 @@ export interface Server {
 /** The one HTTP listener: ingest, API, health and metrics, and whatever chat adapters plug in. */
 export async function buildServer(deps: ServerDeps): Promise<Server> {
   const { handle, logger, clock } = deps;
-  const metrics = createMetrics(async () => {
-    const row = await handle.db
-      .selectFrom('outbox')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('completed_at', 'is', null)
-      .where('failed_at', 'is', null)
-      .executeTakeFirst();
-    return Number(row?.count ?? 0);
-  });
+  const metrics = createMetrics(() => outboxStats(handle.db));
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines would dominate the log at ingest rates; errors are logged by the error handler.
