@@ -135,3 +135,69 @@ describe('a batch within the documented limits', () => {
     expect(Number(stored.count)).toBe(30 * 400);
   });
 });
+
+describe('an alert with thousands of entities and audit entries', () => {
+  it('is read through the API in bounded pages', async () => {
+    const entities = Array.from({ length: 400 }, (_, e) => ({
+      kind: 'ip',
+      id: `192.0.${e >> 8}.${e & 255}`,
+    }));
+    const response = await vigil.ingest('generic', { title: 'Many entities', fingerprint: 'many', entities });
+    const alertId = ((await response.json()) as { alerts: { id: string }[] }).alerts[0]?.id as string;
+    await vigil.handle.db
+      .insertInto('audit_log')
+      .values(
+        Array.from({ length: 150 }, (_, n) => ({
+          alert_id: alertId,
+          actor: JSON.stringify({ kind: 'system' }),
+          actor_key: 'system',
+          action: 'alert.noted',
+          details: JSON.stringify({ n }),
+        })),
+      )
+      .execute();
+
+    const detail = (await (await vigil.api('GET', `/api/alerts/${alertId}`)).json()) as {
+      entities: unknown[];
+      entityCount: number;
+      entitiesTruncated: boolean;
+      audit: { details: { n?: number } }[];
+      auditTruncated: boolean;
+    };
+    expect(detail.entities).toHaveLength(100);
+    expect(detail).toMatchObject({ entityCount: 400, entitiesTruncated: true, auditTruncated: true });
+    expect(detail.audit).toHaveLength(100);
+    // The latest entries, oldest first.
+    expect(detail.audit.at(-1)?.details.n).toBe(149);
+
+    const keys: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query = cursor === null ? '' : `&cursor=${cursor}`;
+      const page = (await (
+        await vigil.api('GET', `/api/alerts/${alertId}/entities?limit=150${query}`)
+      ).json()) as {
+        entities: { key: string }[];
+        nextCursor: string | null;
+      };
+      expect(page.entities.length).toBeLessThanOrEqual(150);
+      keys.push(...page.entities.map((entity) => entity.key));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(new Set(keys).size).toBe(400);
+
+    const firstAudit = (await (await vigil.api('GET', `/api/alerts/${alertId}/audit?limit=100`)).json()) as {
+      audit: unknown[];
+      nextCursor: string;
+    };
+    const restAudit = (await (
+      await vigil.api('GET', `/api/alerts/${alertId}/audit?limit=100&cursor=${firstAudit.nextCursor}`)
+    ).json()) as { audit: unknown[]; nextCursor: string | null };
+    // The alert.created entry and the 150 added here.
+    expect(firstAudit.audit.length + restAudit.audit.length).toBe(151);
+    expect(restAudit.nextCursor).toBeNull();
+
+    const bad = await vigil.api('GET', `/api/alerts/${alertId}/audit?cursor=nonsense`);
+    expect(bad.status).toBe(400);
+  });
+});

@@ -11,6 +11,7 @@ import type { DbHandle } from '../../storage/db.js';
 import { IngestBatcher } from '../../storage/ingest-batcher.js';
 import { outboxStats } from '../../storage/outbox-admin.repository.js';
 import { actionRoutes } from './api/actions.js';
+import { alertPageRoutes } from './api/alert-pages.js';
 import { alertRoutes } from './api/alerts.js';
 import { cardPreviewRoutes } from './api/card-preview.js';
 import { investigationRoutes } from './api/investigations.js';
@@ -151,6 +152,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
       scope.addHook('onRequest', bearerAuth(deps.apiToken, 'vigil-api'));
     }
     await alertRoutes(scope, { handle, clock });
+    await alertPageRoutes(scope, { handle });
     await remediationRoutes(scope, { handle, clock });
     await cardPreviewRoutes(scope, { handle });
     await chatRouteRoutes(scope, { handle });
