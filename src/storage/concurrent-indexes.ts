@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import type { DbHandle } from './db.js';
 
 /**
- * Indexes added after a table is busy. Kysely's migrator runs each migration in a transaction,
- * where `CREATE INDEX CONCURRENTLY` is refused, and a plain `CREATE INDEX` would block every
+ * Indexes added after a table is busy. Kysely's migrator runs the pending migrations in a
+ * transaction, where `CREATE INDEX CONCURRENTLY` is refused, and a plain `CREATE INDEX` would block every
  * write to the table while it builds. So they are listed here instead of in a migration, and
  * `ensureConcurrentIndexes` builds whichever is missing or INVALID after the migrations, at
  * every start (see docs/operations.md). An entry is never edited: a changed index gets a new name.
