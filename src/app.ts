@@ -12,6 +12,7 @@ import type { Logger } from './logger.js';
 import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
 import { configurePolicyLinks } from './storage/policy.repository.js';
+import { waitForPostgres } from './storage/wait-for-postgres.js';
 
 export interface VigilRoles {
   /** The HTTP listener. */
@@ -102,6 +103,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       await step().catch((error) => logger.warn({ err: error }, 'error while stopping'));
   };
   try {
+    await waitForPostgres(handle, logger);
     const migrated = await migrate(handle);
     if (migrated.error !== undefined) throw new Error('database migration failed', { cause: migrated.error });
 

@@ -3,6 +3,8 @@ import net from 'node:net';
 export interface TcpProxy {
   /** `127.0.0.1:<port>` of the proxy. */
   readonly host: string;
+  /** Connections turned away while cut. */
+  readonly refused: () => number;
   /** Drops every connection and refuses new ones, as a dead server would. */
   cut(): void;
   /** Accepts and forwards connections again. */
@@ -18,8 +20,10 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let open = true;
+  let refused = 0;
   const server = net.createServer((inbound) => {
     if (!open) {
+      refused += 1;
       inbound.destroy();
       return;
     }
@@ -40,6 +44,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const address = server.address() as net.AddressInfo;
   return {
     host: `127.0.0.1:${address.port}`,
+    refused: () => refused,
     cut: () => {
       open = false;
       for (const socket of sockets) socket.destroy();

@@ -139,4 +139,25 @@ describe('Vigil rides out its dependencies going away', () => {
     await eventually(async () => (await readyz()).status === 200, 20_000, '/readyz after Redis is back');
     await eventually(() => delivered(alertId), 30_000, 'the card after the Redis outage');
   });
+
+  it('waits at start-up for a Postgres that is not reachable yet, instead of exiting', async () => {
+    const proxy = await startTcpProxy(hostPort(TEST_DATABASE_URL));
+    proxy.cut();
+    const databaseUrl = new URL(TEST_DATABASE_URL);
+    databaseUrl.host = proxy.host;
+    const starting = startTestVigil({
+      databaseUrl: databaseUrl.toString(),
+      roles: { web: true, worker: false },
+    });
+    try {
+      await eventually(async () => proxy.refused() >= 2, 20_000, 'two attempts to reach Postgres');
+      proxy.restore();
+      const late = await starting;
+      await eventually(async () => (await fetch(`${late.baseUrl}/readyz`)).status === 200, 20_000, 'ready');
+      await late.close();
+    } finally {
+      proxy.restore();
+      await proxy.close();
+    }
+  });
 });
