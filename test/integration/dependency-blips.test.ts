@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   eventually,
@@ -8,6 +7,7 @@ import {
   TEST_REDIS_URL,
   type TestVigil,
 } from '../helpers/harness.js';
+import { terminateConnections } from '../helpers/postgres-faults.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 // Vigil reaches the shared Postgres and Redis through proxies this file can cut, and its
@@ -41,21 +41,6 @@ afterAll(async () => {
   await redisProxy?.close();
 });
 
-/** What a Postgres restart or failover does to a server's sessions: 57P01 on every one of ours. */
-async function terminateOurConnections(): Promise<number> {
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  try {
-    const result = await admin.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
-      [applicationName],
-    );
-    return result.rowCount ?? 0;
-  } finally {
-    await admin.end();
-  }
-}
-
 async function ingest(title: string): Promise<string> {
   const response = await vigil.ingest('generic', { title, source: 'blips', fingerprint: title });
   expect(response.status).toBe(202);
@@ -88,7 +73,7 @@ describe('Vigil rides out its dependencies going away', () => {
     // of the pool, where pg-pool's idle error listener does not cover it.
     const client = await vigil.handle.pool.connect();
     await client.query('BEGIN');
-    expect(await terminateOurConnections()).toBeGreaterThan(0);
+    expect(await terminateConnections(applicationName)).toBeGreaterThan(0);
     const failure = await eventually(
       () =>
         client.query('SELECT 1').then(
@@ -106,8 +91,8 @@ describe('Vigil rides out its dependencies going away', () => {
 
   it('finishes the work of alerts whose jobs lost their connections mid-flight', async () => {
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => ingest(`Storm ${i}`)));
-    await terminateOurConnections();
-    await terminateOurConnections();
+    await terminateConnections(applicationName);
+    await terminateConnections(applicationName);
     for (const id of ids) await eventually(() => delivered(id), 30_000, `the card of ${id}`);
   });
 

@@ -11,6 +11,7 @@ import {
   TEST_DATABASE_URL,
   TEST_REDIS_URL,
 } from '../helpers/harness.js';
+import { terminateConnections } from '../helpers/postgres-faults.js';
 
 // A real `vigil serve` process: what a supervisor runs. Its connections carry an application_name
 // of their own, so terminating them touches no other test file.
@@ -67,20 +68,6 @@ async function ingest(title: string): Promise<string> {
   return ((await response.json()) as { alerts: { id: string }[] }).alerts[0]?.id as string;
 }
 
-async function terminateItsConnections(): Promise<number> {
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  try {
-    const result = await admin.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
-      [applicationName],
-    );
-    return result.rowCount ?? 0;
-  } finally {
-    await admin.end();
-  }
-}
-
 const allDelivered = async (ids: readonly string[]) => {
   const cards = await db.query('SELECT count(*)::int AS n FROM cards WHERE alert_id = ANY($1::uuid[])', [
     ids,
@@ -92,8 +79,8 @@ const allDelivered = async (ids: readonly string[]) => {
 describe('a Vigil process under a supervisor', () => {
   it('stays up when Postgres terminates its connections mid-work, and finishes the work', async () => {
     const ids = await Promise.all(Array.from({ length: 20 }, (_, n) => ingest(`Before ${n}`)));
-    expect(await terminateItsConnections()).toBeGreaterThan(0);
-    await terminateItsConnections();
+    expect(await terminateConnections(applicationName)).toBeGreaterThan(0);
+    await terminateConnections(applicationName);
     ids.push(await eventually(() => ingest('After').catch(() => undefined), 20_000));
     await eventually(() => allDelivered(ids), 30_000, 'every card after the terminations');
     expect(child.exitCode, output).toBeNull();
