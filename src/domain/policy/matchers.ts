@@ -1,3 +1,4 @@
+import { RE2JS, RE2JSException } from 're2js';
 import type { AlertEntity, EntityKind } from '../alert/alert.js';
 
 /** Alertmanager's four label operators: equal, not equal, regex match, regex non-match. */
@@ -24,9 +25,72 @@ export interface EntityMatcher {
 export type LabelTest = (labels: Readonly<Record<string, string>>) => boolean;
 export type EntityTest = (entities: readonly AlertEntity[]) => boolean;
 
+/** Longest pattern a person may give; RE2's program grows with it, and nobody needs more. */
+export const PATTERN_MAX_LENGTH = 1_000;
+
+const isRegexOp = (op: LabelOp): boolean => op === '=~' || op === '!~';
+
+/**
+ * Why RE2 cannot run `pattern`, or null. Patterns run on the ingest path against text alert
+ * senders choose, so they go through RE2 (linear time, whatever the input): JavaScript's own
+ * engine backtracks, and `(a|a)+$` against thirty letters froze Vigil for seconds. RE2 has no
+ * backreferences and no lookaround; such patterns are refused, not approximated.
+ */
+export function regexProblem(pattern: string): string | null {
+  if (pattern.length > PATTERN_MAX_LENGTH) return `longer than ${PATTERN_MAX_LENGTH} characters`;
+  try {
+    // The pattern alone first: `a)|(b` is only valid once wrapped, and must not be accepted.
+    RE2JS.compile(pattern);
+    RE2JS.compile(`(?:${pattern})`);
+    return null;
+  } catch (error) {
+    const reason = error instanceof RE2JSException ? error.message : String(error);
+    return `not an RE2 regular expression (${reason}); RE2 has no backreferences or lookaround`;
+  }
+}
+
+/** Every label and entity matcher problem of a silence or policy, with the field it is in. */
+export interface MatcherProblem {
+  /** The field as people read it: `labels[0].value`. */
+  readonly field: string;
+  readonly pattern: string;
+  readonly reason: string;
+}
+
+export function matcherProblems(
+  labels: readonly LabelMatcher[],
+  entities: readonly EntityMatcher[] = [],
+  prefix = '',
+): MatcherProblem[] {
+  const problems: MatcherProblem[] = [];
+  labels.forEach((matcher, index) => {
+    if (!isRegexOp(matcher.op)) return;
+    const reason = regexProblem(matcher.value);
+    if (reason !== null)
+      problems.push({ field: `${prefix}labels[${index}].value`, pattern: matcher.value, reason });
+  });
+  entities.forEach((matcher, index) => {
+    if (matcher.key !== undefined && matcher.key.length > PATTERN_MAX_LENGTH)
+      problems.push({
+        field: `${prefix}entities[${index}].key`,
+        pattern: matcher.key,
+        reason: `longer than ${PATTERN_MAX_LENGTH} characters`,
+      });
+  });
+  return problems;
+}
+
+/** A whole-string RE2 test (anchored at both ends, as in Alertmanager). */
+function fullMatch(pattern: string, flags = 0): (text: string) => boolean {
+  const regex = RE2JS.compile(`(?:${pattern})`, flags);
+  return (text) => regex.testExact(text);
+}
+
 /**
  * Compiles a label matcher once: the regex is built here, never per alert. A missing label reads
- * as the empty string, as in Alertmanager (so `team!=""` means "has a team label").
+ * as the empty string, as in Alertmanager (so `team!=""` means "has a team label"). A stored
+ * pattern RE2 cannot run (saved before RE2) matches nothing, for `=~` and `!~` alike: a broken
+ * silence mutes nothing and a broken policy acts on nothing; start-up disables and reports them.
  */
 export function compileLabelMatcher(matcher: LabelMatcher): LabelTest {
   const { name, op, value } = matcher;
@@ -35,39 +99,24 @@ export function compileLabelMatcher(matcher: LabelMatcher): LabelTest {
       return (labels) => (labels[name] ?? '') === value;
     case '!=':
       return (labels) => (labels[name] ?? '') !== value;
-    case '=~': {
-      const regex = new RegExp(`^(?:${value})$`);
-      return (labels) => regex.test(labels[name] ?? '');
-    }
+    case '=~':
     case '!~': {
-      const regex = new RegExp(`^(?:${value})$`);
-      return (labels) => !regex.test(labels[name] ?? '');
+      if (regexProblem(value) !== null) return () => false;
+      const test = fullMatch(value);
+      return op === '=~' ? (labels) => test(labels[name] ?? '') : (labels) => !test(labels[name] ?? '');
     }
   }
 }
 
-/** Turns a `*` glob into an anchored, case-insensitive regex; every other character is literal. */
-export function globToRegex(glob: string): RegExp {
-  const body = glob
-    .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`, 'i');
+/** Turns a `*` glob into a whole-string, case-insensitive RE2 test; every other character is literal. */
+export function globTest(glob: string): (text: string) => boolean {
+  const body = glob.split('*').map(RE2JS.quote).join('.*');
+  return fullMatch(body, RE2JS.CASE_INSENSITIVE);
 }
 
 export function compileEntityMatcher(matcher: EntityMatcher): EntityTest {
   const { kind, key } = matcher;
   if (key === undefined || key === '*') return (entities) => entities.some((entity) => entity.kind === kind);
-  const regex = globToRegex(key);
-  return (entities) => entities.some((entity) => entity.kind === kind && regex.test(entity.key));
-}
-
-/** Checks a regex before it is stored, so a bad policy or silence is refused with its path. */
-export function regexProblem(pattern: string): string | null {
-  try {
-    new RegExp(`^(?:${pattern})$`);
-    return null;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
+  const test = globTest(key);
+  return (entities) => entities.some((entity) => entity.kind === kind && test(entity.key));
 }
