@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePoliciesFile } from '../../src/policies-file.js';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
 import { commandBody, postSignedForm, slackTestEnv } from '../helpers/slack-signing.js';
@@ -147,6 +148,28 @@ describe('patterns RE2 cannot run are refused where they are written', () => {
     });
     expect(await auditRows('policy.refused')).toHaveLength(2);
     expect(await vigil.handle.db.selectFrom('policies').select('name').execute()).toEqual([]);
+  });
+
+  it('refuses a policies file for `vigil policies apply`, naming the path', () => {
+    const parsed = parsePoliciesFile(
+      [
+        'policies:',
+        '  - name: backreference',
+        '    conditions:',
+        '      labels:',
+        '        - { name: host, op: "=~", value: "(db)-\\\\1" }',
+        '    actions: [{ type: record }]',
+      ].join('\n'),
+    );
+    expect(parsed).toEqual({
+      ok: false,
+      problems: [
+        {
+          path: 'policies[0].conditions.labels[0].value',
+          message: expect.stringMatching(/^pattern refused: not an RE2 regular expression/),
+        },
+      ],
+    });
   });
 
   it('answers /vigil silence in Slack with the refused pattern and why, and audits it', async () => {
