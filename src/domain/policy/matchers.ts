@@ -31,22 +31,29 @@ export const PATTERN_MAX_LENGTH = 1_000;
 const isRegexOp = (op: LabelOp): boolean => op === '=~' || op === '!~';
 
 /**
- * Why RE2 cannot run `pattern`, or null. Patterns run on the ingest path against text alert
- * senders choose, so they go through RE2 (linear time, whatever the input): JavaScript's own
- * engine backtracks, and `(a|a)+$` against thirty letters froze Vigil for seconds. RE2 has no
- * backreferences and no lookaround; such patterns are refused, not approximated.
+ * A whole-string test of `pattern` (anchored at both ends, as in Alertmanager), or why RE2
+ * cannot run it. Patterns run on the ingest path against text alert senders choose, so they go
+ * through RE2 (linear time, whatever the input): JavaScript's own engine backtracks, and
+ * `(a|a)+$` against thirty letters froze Vigil for seconds. RE2 has no backreferences and no
+ * lookaround; such patterns are refused, not approximated.
  */
-export function regexProblem(pattern: string): string | null {
-  if (pattern.length > PATTERN_MAX_LENGTH) return `longer than ${PATTERN_MAX_LENGTH} characters`;
+function compileWhole(pattern: string, flags = 0): ((text: string) => boolean) | { problem: string } {
   try {
     // The pattern alone first: `a)|(b` is only valid once wrapped, and must not be accepted.
-    RE2JS.compile(pattern);
-    RE2JS.compile(`(?:${pattern})`);
-    return null;
+    RE2JS.compile(pattern, flags);
+    const regex = RE2JS.compile(`(?:${pattern})`, flags);
+    return (text) => regex.testExact(text);
   } catch (error) {
     const reason = error instanceof RE2JSException ? error.message : String(error);
-    return `not an RE2 regular expression (${reason}); RE2 has no backreferences or lookaround`;
+    return { problem: `not an RE2 regular expression (${reason}); RE2 has no backreferences or lookaround` };
   }
+}
+
+/** Why a person's pattern is refused (RE2 cannot run it, or it is too long), or null. */
+export function regexProblem(pattern: string): string | null {
+  if (pattern.length > PATTERN_MAX_LENGTH) return `longer than ${PATTERN_MAX_LENGTH} characters`;
+  const compiled = compileWhole(pattern);
+  return typeof compiled === 'function' ? null : compiled.problem;
 }
 
 /** Every label and entity matcher problem of a silence or policy, with the field it is in. */
@@ -80,12 +87,6 @@ export function matcherProblems(
   return problems;
 }
 
-/** A whole-string RE2 test (anchored at both ends, as in Alertmanager). */
-function fullMatch(pattern: string, flags = 0): (text: string) => boolean {
-  const regex = RE2JS.compile(`(?:${pattern})`, flags);
-  return (text) => regex.testExact(text);
-}
-
 /**
  * Compiles a label matcher once: the regex is built here, never per alert. A missing label reads
  * as the empty string, as in Alertmanager (so `team!=""` means "has a team label"). A stored
@@ -101,8 +102,8 @@ export function compileLabelMatcher(matcher: LabelMatcher): LabelTest {
       return (labels) => (labels[name] ?? '') !== value;
     case '=~':
     case '!~': {
-      if (regexProblem(value) !== null) return () => false;
-      const test = fullMatch(value);
+      const test = value.length > PATTERN_MAX_LENGTH ? null : compileWhole(value);
+      if (typeof test !== 'function') return () => false;
       return op === '=~' ? (labels) => test(labels[name] ?? '') : (labels) => !test(labels[name] ?? '');
     }
   }
@@ -111,7 +112,10 @@ export function compileLabelMatcher(matcher: LabelMatcher): LabelTest {
 /** Turns a `*` glob into a whole-string, case-insensitive RE2 test; every other character is literal. */
 export function globTest(glob: string): (text: string) => boolean {
   const body = glob.split('*').map(RE2JS.quote).join('.*');
-  return fullMatch(body, RE2JS.CASE_INSENSITIVE);
+  const test = compileWhole(body, RE2JS.CASE_INSENSITIVE);
+  // Every character but `*` is quoted, so RE2 always accepts it; a refusal would mean a bug here.
+  if (typeof test !== 'function') throw new Error(`glob ${JSON.stringify(glob)}: ${test.problem}`);
+  return test;
 }
 
 export function compileEntityMatcher(matcher: EntityMatcher): EntityTest {
