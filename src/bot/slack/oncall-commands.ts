@@ -129,6 +129,7 @@ export async function runOnCallCommand(
     },
     now,
   );
-  if (!created.ok) return `:warning: ${created.error.message}`;
+  // The refusal quotes the pattern as typed: escaped, so `<!channel>` in it pings nobody.
+  if (!created.ok) return `:warning: ${escapeMrkdwn(created.error.message)}`;
   return `:mute: Silence \`${created.value.id}\` mutes matching alerts until ${when(created.value.endsAt)}.`;
 }
