@@ -13,7 +13,7 @@ import * as outboxNotify from './migrations/2026-11-23T1400_outbox_notify.js';
 import * as entityKeys from './migrations/2026-12-01T1300_entity_keys.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
-const MIGRATIONS: Record<string, Migration> = {
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-23T0900_alerts': alerts,
   '2026-11-23T0930_people': people,
   '2026-11-23T1000_slack_routes': slackRoutes,

@@ -1,6 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { up as mergeEntityKeys } from '../../src/storage/migrations/2026-12-01T1300_entity_keys.js';
-import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { openDb } from '../../src/storage/db.js';
+import { MIGRATIONS, migrate } from '../../src/storage/migrate.js';
+import {
+  dropSchema,
+  eventually,
+  startTestVigil,
+  TEST_DATABASE_URL,
+  type TestVigil,
+} from '../helpers/harness.js';
 
 // Letter case must not defeat the rules: Entra ID compares user names without case, and so does
 // Vigil, for the watchlist, privileged users, investigations and the entities it stores.
@@ -128,141 +137,164 @@ describe('identity keys without case', () => {
 
 describe('the entity key migration', () => {
   it('merges rows that differ only in case, keeping the worst verdict and every reference valid', async () => {
-    const db = vigil.handle.db;
-    const alertId = await ingest({ title: 'Before the change', source: 'old', id: 'old-1' });
-    const started = await json(await vigil.api('POST', `/api/alerts/${alertId}/investigate`));
-    const investigationId = started.investigationId as string;
-    await settled(investigationId);
-    // Rows as Vigil stored them before keys were normalised.
-    await db
-      .insertInto('alert_entities')
-      .values(
-        ['CFO@Contoso.com', 'cfo@contoso.com', 'Cfo@CONTOSO.com'].map((key) => ({
-          alert_id: alertId,
-          kind: 'user',
-          key,
-          display_name: key,
-          roles: '[]',
-          attributes: '{}',
-        })),
-      )
-      .execute();
-    await db
-      .insertInto('investigation_entities')
-      .values([
-        {
-          investigation_id: investigationId,
-          kind: 'user',
-          key: 'CFO@Contoso.com',
-          display_name: 'CFO',
-          verdict: 'malicious',
-          why: 'watchlist',
-        },
-        {
-          investigation_id: investigationId,
-          kind: 'user',
-          key: 'cfo@contoso.com',
-          display_name: 'cfo',
-          verdict: 'clean',
-          why: 'history',
-        },
-        {
-          investigation_id: investigationId,
-          kind: 'url',
-          key: 'HTTPS://Evil.Example/Login',
-          display_name: 'u',
-        },
-      ])
-      .execute();
-    await db
-      .insertInto('findings')
-      .values({
-        investigation_id: investigationId,
-        step_key: 'watchlist',
-        attempt_scope: 'old',
-        key: 'user:CFO@Contoso.com',
-        title: 'on the watchlist',
-        verdict: 'malicious',
-        entity_kind: 'user',
-        entity_key: 'CFO@Contoso.com',
-      })
-      .execute();
-    const action = (target_key: string) => ({
-      investigation_id: investigationId,
-      kind: 'revoke_sessions',
-      target_kind: 'user',
-      target_key,
-      target_display: target_key,
-      reason: 'old',
-      status: 'rejected',
-      requested_by: JSON.stringify({ kind: 'system' }),
-      requested_by_key: 'system',
-    });
-    await db
-      .insertInto('actions')
-      .values([action('CFO@Contoso.com'), action('cFO@contoso.COM')])
-      .execute();
-    await db
-      .insertInto('watchlist')
-      .values([
-        {
-          kind: 'user',
-          value: 'CEO@Contoso.com',
-          verdict: 'suspicious',
-          reason: 'first',
-          created_by: 'api:x',
-        },
-        {
-          kind: 'user',
-          value: 'ceo@contoso.com',
-          verdict: 'malicious',
-          reason: 'second',
-          created_by: 'api:x',
-        },
-      ])
-      .execute();
-
-    // The migration's own statements, on one connection in one transaction, as the migrator runs them.
-    await db.transaction().execute((trx) => mergeEntityKeys(trx));
-
-    expect(
-      await db.selectFrom('alert_entities').select('key').where('alert_id', '=', alertId).execute(),
-    ).toEqual([{ key: 'cfo@contoso.com' }]);
-    const entities = await db
-      .selectFrom('investigation_entities')
-      .select(['kind', 'key', 'verdict', 'why'])
-      .where('investigation_id', '=', investigationId)
-      .where('kind', 'in', ['user', 'url'])
-      .orderBy('kind')
-      .execute();
-    expect(entities).toEqual([
-      { kind: 'url', key: 'https://evil.example/Login', verdict: 'unknown', why: '' },
-      { kind: 'user', key: 'cfo@contoso.com', verdict: 'malicious', why: 'watchlist' },
-    ]);
-    expect(
-      await db.selectFrom('findings').select('entity_key').where('attempt_scope', '=', 'old').execute(),
-    ).toEqual([{ entity_key: 'cfo@contoso.com' }]);
-    // Actions are history: one takes the normal key, the other keeps its own rather than collide.
-    const actions = await db
-      .selectFrom('actions')
-      .select('target_key')
-      .where('investigation_id', '=', investigationId)
-      .where('reason', '=', 'old')
-      .orderBy('target_key')
-      .execute();
-    expect(actions.map((a) => a.target_key)).toEqual(['cFO@contoso.COM', 'cfo@contoso.com']);
-    expect(
+    // A database at the migration before this one, holding rows as Vigil stored them then.
+    const schema = `t_keys_${randomBytes(4).toString('hex')}`;
+    const handle = openDb({ url: TEST_DATABASE_URL, schema, poolSize: 2 });
+    try {
+      await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(handle.db);
+      const before = Object.fromEntries(
+        Object.entries(MIGRATIONS).filter(([name]) => name < '2026-12-01T1300_entity_keys'),
+      );
+      const migrator = new Migrator({
+        db: handle.db.withSchema(schema),
+        provider: { getMigrations: async () => before },
+        migrationTableSchema: schema,
+      });
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      const db = handle.db;
+      const alert = await db
+        .insertInto('alerts')
+        .values({
+          source: 'old',
+          fingerprint: 'old:1',
+          title: 'Before the change',
+          description: '',
+          severity: 'high',
+          labels: '{}',
+          links: '[]',
+          first_seen_at: new Date(),
+          last_seen_at: new Date(),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const investigation = await db
+        .insertInto('investigations')
+        .values({
+          trigger_alert_id: alert.id,
+          rule_id: null,
+          playbook: '{}',
+          automation: 'semi',
+          started_by: JSON.stringify({ kind: 'system' }),
+          started_by_key: 'system',
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       await db
-        .selectFrom('watchlist')
-        .select(['value', 'verdict', 'reason'])
-        .where('value', 'ilike', 'ceo@%')
-        .execute(),
-    ).toEqual([{ value: 'ceo@contoso.com', verdict: 'malicious', reason: 'second' }]);
+        .insertInto('alert_entities')
+        .values(
+          ['CFO@Contoso.com', 'cfo@contoso.com', 'Cfo@CONTOSO.com'].map((key) => ({
+            alert_id: alert.id,
+            kind: 'user',
+            key,
+            display_name: key,
+            roles: '[]',
+            attributes: '{}',
+          })),
+        )
+        .execute();
+      await db
+        .insertInto('investigation_entities')
+        .values([
+          {
+            investigation_id: investigation.id,
+            kind: 'user',
+            key: 'CFO@Contoso.com',
+            display_name: 'CFO',
+            verdict: 'malicious',
+            why: 'watchlist',
+          },
+          {
+            investigation_id: investigation.id,
+            kind: 'user',
+            key: 'cfo@contoso.com',
+            display_name: 'cfo',
+            verdict: 'clean',
+            why: 'history',
+          },
+          {
+            investigation_id: investigation.id,
+            kind: 'url',
+            key: 'HTTPS://Evil.Example/Login',
+            display_name: 'u',
+          },
+        ])
+        .execute();
+      await db
+        .insertInto('findings')
+        .values({
+          investigation_id: investigation.id,
+          step_key: 'watchlist',
+          attempt_scope: 'r1',
+          key: 'user:CFO@Contoso.com',
+          title: 'on the watchlist',
+          verdict: 'malicious',
+          entity_kind: 'user',
+          entity_key: 'CFO@Contoso.com',
+        })
+        .execute();
+      const action = (target_key: string) => ({
+        investigation_id: investigation.id,
+        kind: 'revoke_sessions',
+        target_kind: 'user',
+        target_key,
+        target_display: target_key,
+        reason: 'old',
+        status: 'rejected',
+        requested_by: JSON.stringify({ kind: 'system' }),
+        requested_by_key: 'system',
+      });
+      await db
+        .insertInto('actions')
+        .values([action('CFO@Contoso.com'), action('cFO@contoso.COM')])
+        .execute();
+      await db
+        .insertInto('watchlist')
+        .values([
+          {
+            kind: 'user',
+            value: 'CEO@Contoso.com',
+            verdict: 'suspicious',
+            reason: 'first',
+            created_by: 'api:x',
+          },
+          {
+            kind: 'user',
+            value: 'ceo@contoso.com',
+            verdict: 'malicious',
+            reason: 'second',
+            created_by: 'api:x',
+          },
+        ])
+        .execute();
 
-    // Running it again changes nothing.
-    await db.transaction().execute((trx) => mergeEntityKeys(trx));
-    expect(
-      await db.selectFrom('alert_entities').select('key').where('alert_id', '=', alertId).execute(),
-    ).toEqual([{ key: 'cfo@contoso.com' }]);
+      // Then Vigil starts with this change: the migration runs as every start-up runs it.
+      expect((await migrate(handle)).error).toBeUndefined();
+
+      expect(await db.selectFrom('alert_entities').select('key').execute()).toEqual([
+        { key: 'cfo@contoso.com' },
+      ]);
+      expect(
+        await db
+          .selectFrom('investigation_entities')
+          .select(['kind', 'key', 'verdict', 'why'])
+          .orderBy('kind')
+          .execute(),
+      ).toEqual([
+        { kind: 'url', key: 'https://evil.example/Login', verdict: 'unknown', why: '' },
+        { kind: 'user', key: 'cfo@contoso.com', verdict: 'malicious', why: 'watchlist' },
+      ]);
+      expect(await db.selectFrom('findings').select('entity_key').execute()).toEqual([
+        { entity_key: 'cfo@contoso.com' },
+      ]);
+      // Actions are history: the first takes the normal key, the other keeps its own rather than collide.
+      const actions = await db.selectFrom('actions').select('target_key').orderBy('target_key').execute();
+      expect(actions.map((a) => a.target_key)).toEqual(['cFO@contoso.COM', 'cfo@contoso.com']);
+      expect(await db.selectFrom('watchlist').select(['value', 'verdict', 'reason']).execute()).toEqual([
+        { value: 'ceo@contoso.com', verdict: 'malicious', reason: 'second' },
+      ]);
+    } finally {
+      await handle.close();
+      await dropSchema(schema);
+    }
   });
 });

@@ -63,7 +63,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     FROM (
       SELECT id, pg_temp.vigil_entity_key(target_kind, target_key) AS normal, row_number() OVER (
         PARTITION BY investigation_id, kind, pg_temp.vigil_entity_key(target_kind, target_key)
-        ORDER BY (target_key = pg_temp.vigil_entity_key(target_kind, target_key)) DESC, created_at, id) AS n
+        ORDER BY (target_key = pg_temp.vigil_entity_key(target_kind, target_key)) DESC, number) AS n
       FROM actions) ranked
     WHERE a.id = ranked.id AND ranked.n = 1 AND a.target_key <> ranked.normal`.execute(db);
 
