@@ -27,7 +27,7 @@ import { grafanaFormat } from './ingest/grafana.js';
 import { graphFormat } from './ingest/graph.js';
 import { pagerdutyFormat } from './ingest/pagerduty.js';
 import { INGEST_BODY_LIMIT, ingestRoutes } from './ingest/route.js';
-import { ticketIngestRoutes } from './ingest/tickets.js';
+import { type TicketWebhookSecrets, ticketIngestRoutes } from './ingest/tickets.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SourceRateLimiter } from './rate-limit.js';
 
@@ -46,6 +46,8 @@ export interface ServerDeps {
   readonly ingestToken: string;
   readonly apiToken: string | undefined;
   readonly ingestRateLimit: number;
+  /** Each ticketing connector's inbound webhook secret. */
+  readonly ticketWebhookSecrets: TicketWebhookSecrets;
   /** Is Redis reachable? For /readyz. */
   readonly redisReady: () => Promise<boolean>;
   /** More routes (Slack, Teams, the console), each in its own encapsulated scope. */
@@ -144,7 +146,9 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
       metrics,
     }),
   );
-  await app.register(async (scope) => ticketIngestRoutes(scope, { token: deps.ingestToken, handle, clock }));
+  await app.register(async (scope) =>
+    ticketIngestRoutes(scope, { secrets: deps.ticketWebhookSecrets, handle, clock }),
+  );
 
   await app.register(async (scope) => {
     if (deps.apiToken === undefined) {
