@@ -32,6 +32,7 @@ import {
   unsubscribeTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
+import { exportRefusal } from '../remediation-export.js';
 import {
   adaptiveCardInvokeValue,
   cardActionData,
@@ -95,7 +96,7 @@ export const HELP_TEXT = [
   '- **investigation** *number*: where an investigation stands and what waits for approval',
   '- **remediate**: a form to request remediation of devices (responders)',
   '- **remediations**: the active remediations with their due dates',
-  '- **remediations export**: a link to export every remediation as CSV from the Vigil console',
+  '- **remediations export**: a link to export every remediation as CSV from the Vigil console (approvers)',
   `- **subscribe** [severity>=high] [source=alertmanager]: post matching alerts in this conversation (admins; severities: ${SEVERITIES.join(', ')})`,
   '- **unsubscribe**: stop posting alerts here',
 ].join('\n');
@@ -444,8 +445,17 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       case 'remediations': {
         const sub = (args[0] ?? '').toLowerCase();
         if (sub === '') return replyText(activity, await activeRemediationsText(db));
-        if (sub === 'export' && args.length === 1)
+        if (sub === 'export' && args.length === 1) {
+          const actor = userOf(activity);
+          if (actor === null)
+            return replyText(activity, 'Vigil could not tell who you are, so it cannot export.');
+          const refused = await exportRefusal(db, actor, deps.roles, clock, {
+            platform: 'teams',
+            conversationId: conversationRoot(activity.conversation.id),
+          });
+          if (refused !== null) return replyText(activity, `Not exported: ${refused.message}`);
           return replyCard(activity, renderExportCard(render.publicUrl));
+        }
         return replyText(activity, 'Usage: `remediations` or `remediations export`.');
       }
       case 'subscribe':
