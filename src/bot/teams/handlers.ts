@@ -19,6 +19,7 @@ import {
   getAlert,
   listAlerts,
 } from '../../storage/alert.repository.js';
+import { appendAudit } from '../../storage/audit.repository.js';
 import type { Db, DbHandle } from '../../storage/db.js';
 import { type ActionView, decideAction, getAction } from '../../storage/investigation-action.repository.js';
 import { startInvestigation } from '../../storage/investigation-plan.repository.js';
@@ -46,6 +47,7 @@ import {
 } from './activity.js';
 import { inert } from './card-text.js';
 import type { ConnectorClient, OutboundActivity } from './connector.js';
+import { type GateRefusal, gateRefusal, type TeamsGate } from './gate.js';
 import type { InvokeAnswer, TurnLogic } from './port.js';
 import {
   activeRemediationsText,
@@ -72,6 +74,7 @@ export interface TeamsHandlerDeps {
   readonly connector: ConnectorClient;
   readonly render: RenderOptions;
   readonly roles: RolePolicy;
+  readonly gate: TeamsGate;
 }
 
 type TeamsUser = Extract<Actor, { kind: 'user' }>;
@@ -513,6 +516,19 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     }
   }
 
+  /** An activity the gate turns away: 403, a log line, and an audit row when the sender is known. */
+  async function refuse(activity: InboundActivity, refusal: GateRefusal): Promise<InvokeAnswer> {
+    const details = { code: refusal.code, tenantId: refusal.tenantId, type: activity.type };
+    logger.warn(details, 'teams activity refused');
+    const actor = userOf(activity);
+    if (actor !== null) {
+      await appendAudit(db, [
+        { alertId: null, actor, action: 'teams.activity_refused', details, at: clock.now() },
+      ]);
+    }
+    return errorAnswer(403, 'Forbidden', refusal.message);
+  }
+
   return async (raw) => {
     const parsed = inboundActivity.safeParse(raw);
     const type = (raw as { type?: unknown } | null)?.type;
@@ -524,6 +540,8 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       return type === 'invoke' ? errorAnswer(400, 'BadRequest', 'Activity not understood') : undefined;
     }
     const activity = parsed.data;
+    const refusal = gateRefusal(deps.gate, activity);
+    if (refusal !== null) return refuse(activity, refusal);
     try {
       switch (activity.type) {
         case 'invoke':
