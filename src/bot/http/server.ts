@@ -29,7 +29,7 @@ import { pagerdutyFormat } from './ingest/pagerduty.js';
 import { INGEST_BODY_LIMIT, ingestRoutes } from './ingest/route.js';
 import { type TicketWebhookSecrets, ticketIngestRoutes } from './ingest/tickets.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { SourceRateLimiter } from './rate-limit.js';
+import { SenderRateLimiter } from './rate-limit.js';
 
 export const INGEST_FORMATS: readonly IngestFormat[] = [
   genericFormat,
@@ -134,7 +134,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
   });
 
   const batcher = new IngestBatcher(handle, clock);
-  const limiter = new SourceRateLimiter(deps.ingestRateLimit);
+  const limiter = new SenderRateLimiter(deps.ingestRateLimit);
   await app.register(async (scope) =>
     ingestRoutes(scope, {
       token: deps.ingestToken,
