@@ -160,7 +160,7 @@ describe('alertmanager format', () => {
   });
 
   it('maps a resolved alert to a source resolve at its endsAt', () => {
-    const { payload, events } = accept(alertmanagerFormat, resolved);
+    const { events } = accept(alertmanagerFormat, resolved);
     expect(events).toEqual([
       {
         kind: 'source_status',
@@ -292,7 +292,7 @@ describe('grafana format', () => {
   const docs = fixture<WebhookBody>('alerts/grafana/webhook.firing-2-alerts.docs.json');
 
   it('maps the documented webhook: two alerts, their links and offsets', () => {
-    const { payload, events } = accept(grafanaFormat, docs);
+    const { events } = accept(grafanaFormat, docs);
     const [memory, cpu] = drafts(events);
     expect(events).toHaveLength(2);
     expect(memory?.title).toBe('This alert was triggered for zone us-1');
@@ -383,7 +383,7 @@ describe('graph format', () => {
   );
 
   it('maps a Defender for Endpoint alert and its device, file, process and registry evidence', () => {
-    const { payload, events } = accept(graphFormat, mde);
+    const { events } = accept(graphFormat, mde);
     const draft = only(drafts(events));
     expect(events).toHaveLength(1); // status new: the occurrence only
     expect(draft.title).toBe('Suspicious execution of hidden file');
@@ -441,7 +441,7 @@ describe('graph format', () => {
   });
 
   it('maps an app governance alert with OAuth application evidence', () => {
-    const { payload, events } = accept(graphFormat, appGovernance);
+    const { events } = accept(graphFormat, appGovernance);
     const draft = only(drafts(events));
     expect(draft.title).toBe('Dormant OAuth App with no recent MS Graph activity');
     expect(draft.severity).toBe('medium');
@@ -672,7 +672,7 @@ describe('pagerduty format', () => {
   const routingKey = 'e93facc04764012d7bfb002500d5d1a6';
 
   it('maps a trigger to an occurrence', () => {
-    const { payload, events } = accept(pagerdutyFormat, triggerEvent);
+    const { events } = accept(pagerdutyFormat, triggerEvent);
     const draft = only(drafts(events));
     expect(draft.source).toBe('pagerduty');
     expect(draft.title).toBe('DISK at 99% on machine prod-datapipe03.example.com');

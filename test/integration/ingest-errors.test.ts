@@ -154,7 +154,7 @@ describe('flood control', () => {
     const limited = flood.filter((response) => response.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     expect(Number(limited[0]?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(((await limited[0]?.json()) as any).error.code).toBe('ingest.rate_limited');
+    expect(((await (limited[0] as Response).json()) as any).error.code).toBe('ingest.rate_limited');
     // A burst of two seconds' worth (40) passes, plus what refills while the flood lasts.
     const refilled = Math.ceil(((performance.now() - started) / 1000) * 20);
     expect(flood.filter((response) => response.status === 202).length).toBeLessThanOrEqual(40 + refilled);

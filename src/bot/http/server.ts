@@ -46,6 +46,8 @@ export interface ServerDeps {
   readonly ingestToken: string;
   readonly apiToken: string | undefined;
   readonly ingestRateLimit: number;
+  /** Bearer token `/metrics` requires; undefined leaves it open. */
+  readonly metricsToken: string | undefined;
   /** Each ticketing connector's inbound webhook secret. */
   readonly ticketWebhookSecrets: TicketWebhookSecrets;
   /** Is Redis reachable? For /readyz. */
@@ -128,7 +130,9 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
       .code(postgres && redis ? 200 : 503)
       .send({ status: postgres && redis ? 'ready' : 'not_ready', postgres, redis });
   });
-  app.get('/metrics', async (_request, reply) => {
+  // Open unless VIGIL_METRICS_TOKEN is set: a scraper then sends it as a bearer token.
+  const metricsAuth = deps.metricsToken === undefined ? [] : [bearerAuth(deps.metricsToken, 'vigil-metrics')];
+  app.get('/metrics', { onRequest: metricsAuth }, async (_request, reply) => {
     reply.header('Content-Type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -2,17 +2,23 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, INGEST_TOKEN, startTestVigil, type TestVigil } from '../helpers/harness.js';
 
-// Abuse cases of the inbound ticket webhooks: an alert source (holding the ingest token) or one
-// ticketing system (holding its own secret) must not move remediations it does not track.
+// Requests from people and systems holding one credential, trying to do another's work: an alert
+// source (the ingest token) or one ticketing system (its own secret) moving remediations it does
+// not track, anyone reading /metrics.
 const JIRA_SECRET = 'jira-webhook-secret-0123456789';
 const SERVICENOW_SECRET = 'servicenow-webhook-secret-0123';
+const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
 let vigil: TestVigil;
 
 beforeAll(async () => {
   // The built-in tracker; the Jira and ServiceNow webhooks are on, the generic one is not.
   vigil = await startTestVigil({
-    env: { VIGIL_JIRA_WEBHOOK_SECRET: JIRA_SECRET, VIGIL_SERVICENOW_WEBHOOK_SECRET: SERVICENOW_SECRET },
+    env: {
+      VIGIL_JIRA_WEBHOOK_SECRET: JIRA_SECRET,
+      VIGIL_SERVICENOW_WEBHOOK_SECRET: SERVICENOW_SECRET,
+      VIGIL_METRICS_TOKEN: METRICS_TOKEN,
+    },
     relayTimings: { pollMs: 100 },
   });
 });
@@ -106,5 +112,18 @@ describe('ticket webhooks', () => {
       code: 'ticket_webhook.off',
       message: 'The webhook ticket webhook is off: set VIGIL_TICKET_WEBHOOK_SECRET to turn it on.',
     });
+  });
+});
+
+describe('/metrics with VIGIL_METRICS_TOKEN', () => {
+  it('requires the bearer token', async () => {
+    const metrics = (headers: Record<string, string> = {}) => fetch(`${vigil.baseUrl}/metrics`, { headers });
+    const anonymous = await metrics();
+    expect(anonymous.status).toBe(401);
+    expect((await json(anonymous)).error.message).toBe('Missing bearer token for vigil-metrics.');
+    expect((await metrics({ authorization: `Bearer ${INGEST_TOKEN}` })).status).toBe(401);
+    const scraper = await metrics({ authorization: `Bearer ${METRICS_TOKEN}` });
+    expect(scraper.status).toBe(200);
+    expect(await scraper.text()).toContain('vigil_');
   });
 });
