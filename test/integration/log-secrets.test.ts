@@ -2,17 +2,22 @@ import { Writable } from 'node:stream';
 import { WebClient } from '@slack/web-api';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { webClientOptions } from '../../src/bot/slack/index.js';
+import { createSlackIntegration, webClientOptions } from '../../src/bot/slack/index.js';
+import { loadConfig } from '../../src/config.js';
+import { systemClock } from '../../src/domain/index.js';
 import { graphExecutor } from '../../src/integrations/executors/graph.js';
 import { webhookExecutor } from '../../src/integrations/executors/webhook.js';
 import { jiraTickets } from '../../src/integrations/ticketing/jira.js';
 import { serviceNowTickets } from '../../src/integrations/ticketing/servicenow.js';
 import { createLogger } from '../../src/logger.js';
+import type { DbHandle } from '../../src/storage/db.js';
 import { freePort } from '../../src/storage/embedded-postgres.js';
+import { eventually, TEST_REDIS_URL } from '../helpers/harness.js';
 
 // Every client is pointed at a port nothing listens on, fails on the network, and its error is
 // logged the way Vigil's workers log it; the captured lines must not hold any secret.
 const SLACK_TOKEN = 'xoxb-1111-2222-slacksecretvalue';
+const APP_TOKEN = 'xapp-1-A111-222-appsecretvalue';
 const GRAPH_TOKEN = 'graph-secret-token-value';
 const JIRA_TOKEN = 'jira-api-token-secret';
 const SERVICENOW_PASSWORD = 'servicenow-password-secret';
@@ -79,6 +84,29 @@ describe('no secret in any log', () => {
     const log = captured();
     log.logger.error({ err: error }, 'slack call failed');
     expect(log.text()).toContain('slack_webapi_request_error');
+    expect(log.text()).not.toContain(SLACK_TOKEN);
+  });
+
+  it('Socket Mode: a failed connection logs neither the app token nor the bot token', async () => {
+    const log = captured();
+    const config = loadConfig({
+      SLACK_BOT_TOKEN: SLACK_TOKEN,
+      SLACK_APP_TOKEN: APP_TOKEN,
+      SLACK_API_URL: await closedUrl(),
+      REDIS_URL: TEST_REDIS_URL,
+    });
+    const slack = createSlackIntegration({
+      config,
+      handle: {} as DbHandle,
+      logger: log.logger,
+      clock: systemClock,
+    });
+    try {
+      await eventually(async () => log.text().includes('Socket Mode failed to start'), 20_000, 'the failure');
+    } finally {
+      await slack.stop?.();
+    }
+    expect(log.text()).not.toContain(APP_TOKEN);
     expect(log.text()).not.toContain(SLACK_TOKEN);
   });
 

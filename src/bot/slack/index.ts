@@ -81,7 +81,12 @@ export function createSlackIntegration(
   const socketMode = config.SLACK_APP_TOKEN !== undefined;
   let receiver: FastifyReceiver | SocketModeReceiver;
   if (socketMode) {
-    receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN as string, logger: slackLogger });
+    // Its own Web API client (apps.connections.open, with the app token) takes the same options.
+    receiver = new SocketModeReceiver({
+      appToken: config.SLACK_APP_TOKEN as string,
+      logger: slackLogger,
+      installerOptions: { clientOptions },
+    });
   } else {
     if (config.SLACK_SIGNING_SECRET === undefined) {
       throw new Error(
