@@ -49,16 +49,17 @@ const hardening = {
   /** Bearer token `/metrics` requires; unset leaves it open. */
   VIGIL_METRICS_TOKEN: secret(16),
   /** Tenant IDs whose Teams activities are served (comma-separated), or `*` for every tenant. */
-  VIGIL_TEAMS_TENANTS: optionalString.transform((value): readonly string[] | '*' | undefined =>
-    value === undefined
-      ? undefined
-      : value === '*'
-        ? '*'
-        : value
-            .split(',')
-            .map((tenant) => tenant.trim().toLowerCase())
-            .filter(Boolean),
-  ),
+  VIGIL_TEAMS_TENANTS: optionalString.transform((value, ctx): readonly string[] | '*' | undefined => {
+    if (value === undefined || value === '*') return value;
+    const tenants = value
+      .split(',')
+      .map((tenant) => tenant.trim().toLowerCase())
+      .filter(Boolean);
+    if (tenants.includes('*') || tenants.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be tenant IDs separated by commas, or * alone' });
+    }
+    return tenants;
+  }),
   /** Calls one http enrichment step may make per investigation round; further entities are skipped. @defaultValue 50 */
   VIGIL_ENRICHMENT_MAX_CALLS: intInRange(50, 1, 10_000),
 };
