@@ -5,6 +5,7 @@ import { FakeServiceNow } from '../fakes/servicenow.js';
 import { eventually, INGEST_TOKEN, startTestVigil, type TestVigil } from '../helpers/harness.js';
 
 const JIRA_WEBHOOK_SECRET = 'jira-webhook-secret-0123456789';
+const SERVICENOW_WEBHOOK_SECRET = 'servicenow-webhook-secret-0123';
 
 const jira = new FakeJira();
 const servicenow = new FakeServiceNow();
@@ -34,6 +35,7 @@ beforeAll(async () => {
       SERVICENOW_INSTANCE_URL: servicenow.url,
       SERVICENOW_USER: servicenow.options.user,
       SERVICENOW_PASSWORD: servicenow.options.password,
+      VIGIL_SERVICENOW_WEBHOOK_SECRET: SERVICENOW_WEBHOOK_SECRET,
     },
   });
 });
@@ -194,5 +196,16 @@ describe('ServiceNow', () => {
     servicenow.setState(opened.ticket.externalId, '6');
     const done = await statusOf(snVigil, remediation.id, 'completed');
     expect(done.completedBy).toBe('source:ticketing:servicenow');
+  });
+
+  it('completes the remediation from the business rule webhook, with its own secret only', async () => {
+    const remediation = await create(snVigil, { recommendation: 'Rotate the service account' });
+    const opened = await ticketOf(snVigil, remediation.id);
+    const body = { sys_id: opened.ticket.externalId, state: '6', table: 'incident' };
+    expect((await snVigil.ingest('tickets/servicenow', body)).status).toBe(401);
+    const response = await snVigil.ingest('tickets/servicenow', body, { token: SERVICENOW_WEBHOOK_SECRET });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ remediationId: remediation.id, outcome: 'changed' });
+    expect((await detail(snVigil, remediation.id)).completedBy).toBe('source:ticketing:servicenow');
   });
 });
