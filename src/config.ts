@@ -260,12 +260,7 @@ function ticketingProblems(config: z.output<typeof environment>): string[] {
 /** An address only this machine can reach: 127.0.0.0/8, ::1 or localhost. */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  return (
-    bare === 'localhost' ||
-    bare === '::1' ||
-    bare === '::ffff:127.0.0.1' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare)
-  );
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
 
 /** Combinations that would open a door: unauthenticated Teams off this machine, any tenant by default, unsigned actions. */
