@@ -27,41 +27,53 @@ export function scrubText(text: string): string {
 }
 
 /** A copy of `value` that is safe to log (see above). */
-export function scrub(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
+export function scrub(value: unknown, depth = 0, ancestors: Set<object> = new Set()): unknown {
   if (typeof value === 'string') return scrubText(value);
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return value;
   if (value instanceof URL) return scrubText(value.href);
-  if (seen.has(value)) return '[circular]';
+  // `ancestors` holds the objects on the way down only: the same object twice side by side is
+  // fine, an object inside itself is a cycle.
+  if (ancestors.has(value)) return '[circular]';
   if (depth >= MAX_DEPTH) return '[deep]';
-  seen.add(value);
-  if (value instanceof Error) return scrub(pino.stdSerializers.err(value), depth, seen);
+  if (value instanceof Error)
+    return within(value, ancestors, () => scrub(pino.stdSerializers.err(value), depth, ancestors));
   if (Array.isArray(value)) {
-    const items = value.slice(0, MAX_ITEMS).map((item) => scrub(item, depth + 1, seen));
-    if (value.length > MAX_ITEMS) items.push(`[${value.length - MAX_ITEMS} more]`);
-    return items;
+    return within(value, ancestors, () => {
+      const items = value.slice(0, MAX_ITEMS).map((item) => scrub(item, depth + 1, ancestors));
+      if (value.length > MAX_ITEMS) items.push(`[${value.length - MAX_ITEMS} more]`);
+      return items;
+    });
   }
   const proto = Object.getPrototypeOf(value) as object | null;
   // A serialized error's prototype is pino's own; plain data has Object's or none.
   const plain = proto === null || proto === Object.prototype || 'raw' in value;
   if (!plain) return `[${(value as object).constructor?.name ?? 'object'}]`;
-  return scrubFields(value, depth, seen);
+  return scrubFields(value, depth, ancestors);
+}
+
+function within<T>(value: object, ancestors: Set<object>, walk: () => T): T {
+  ancestors.add(value);
+  try {
+    return walk();
+  } finally {
+    ancestors.delete(value);
+  }
 }
 
 /** The object's own fields, each scrubbed; secret-sounding keys keep their place with the value replaced. */
-function scrubFields(
-  value: object,
-  depth = 0,
-  seen: WeakSet<object> = new WeakSet(),
-): Record<string, unknown> {
-  seen.add(value);
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    const item = (value as Record<string, unknown>)[key];
-    copy[key] =
-      SECRET_KEY.test(key) && item !== undefined && item !== null ? REDACTED : scrub(item, depth + 1, seen);
-  }
-  return copy;
+function scrubFields(value: object, depth = 0, ancestors: Set<object> = new Set()): Record<string, unknown> {
+  return within(value, ancestors, () => {
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      const item = (value as Record<string, unknown>)[key];
+      copy[key] =
+        SECRET_KEY.test(key) && item !== undefined && item !== null
+          ? REDACTED
+          : scrub(item, depth + 1, ancestors);
+    }
+    return copy;
+  });
 }
 
 /** pino options that scrub every line: the merged object, the `err` key and the message. */

@@ -170,12 +170,14 @@ describe('no secret in any log', () => {
     const log = captured();
     const cyclic: Record<string, unknown> = { name: 'loop' };
     cyclic.self = cyclic;
+    const shared = { id: 'shared' };
     log.logger.info(
       {
         a: { b: { c: { d: { config: { headers: { Authorization: 'Bearer abc.def.ghi' } } } } } },
         apiKey: 'k-123456',
         note: 'called with Bearer very-secret-bearer and xoxb-9-9-zzz',
         cyclic,
+        pair: [shared, shared],
       },
       'sent Basic dXNlcjpwYXNz',
     );
@@ -186,6 +188,7 @@ describe('no secret in any log', () => {
     const line = JSON.parse(text) as Record<string, any>;
     expect(line.a.b.c.d.config.headers.Authorization).toBe('[redacted]');
     expect(line.cyclic.self).toBe('[circular]');
+    expect(line.pair).toEqual([{ id: 'shared' }, { id: 'shared' }]);
     expect(line.msg).toBe('sent Basic [redacted]');
   });
 });
