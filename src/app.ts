@@ -172,6 +172,12 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         ingestToken: config.VIGIL_INGEST_TOKEN,
         apiToken: config.VIGIL_API_TOKEN,
         ingestRateLimit: config.VIGIL_INGEST_RATE_LIMIT,
+        metricsToken: config.VIGIL_METRICS_TOKEN,
+        ticketWebhookSecrets: {
+          jira: config.VIGIL_JIRA_WEBHOOK_SECRET,
+          servicenow: config.VIGIL_SERVICENOW_WEBHOOK_SECRET,
+          webhook: config.VIGIL_TICKET_WEBHOOK_SECRET,
+        },
         redisReady: async () => (await producer.ping()) === 'PONG',
         plugins: integrations.flatMap((integration) =>
           integration.routes === undefined ? [] : [integration.routes],
