@@ -1,8 +1,9 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import { logConnectionErrors } from '../connection-log.js';
 import type { Logger } from '../logger.js';
 import type { Database } from './schema.js';
+import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 
 // Bigints (identity columns, counts) come back as strings rather than lossy numbers; timestamps as Dates.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
@@ -51,6 +52,6 @@ export function openDb(options: DbOptions): DbHandle {
   const onError = options.logger === undefined ? () => {} : logConnectionErrors(options.logger, 'postgres');
   pool.on('error', onError);
   pool.on('connect', (client) => client.on('error', onError));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema) });
   return { db, pool, schema, close: () => db.destroy() };
 }

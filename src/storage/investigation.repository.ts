@@ -9,6 +9,7 @@ import {
   type Clock,
   deriveStatus,
   type EntityVerdict,
+  entityKey,
   type Finding,
   type InvestigationEntity,
   type InvestigationEntityKind,
@@ -231,7 +232,10 @@ export async function recordStep(
       .returning('id')
       .executeTakeFirst();
     if (logged === undefined) return false;
-    const merged = mergeByEntity(result.verdicts);
+    // A provider may answer with a key in another case than the entity's: it is the same entity.
+    const merged = mergeByEntity(
+      result.verdicts.map((verdict) => ({ ...verdict, key: entityKey(verdict.kind, verdict.key) })),
+    );
     // A scope of thousands of entities needs more than one statement (chunks.ts).
     for (const chunk of inChunks(merged, 8)) {
       await trx
@@ -275,7 +279,7 @@ export async function recordStep(
             title: finding.title,
             verdict: finding.verdict,
             entity_kind: finding.entity?.kind ?? null,
-            entity_key: finding.entity?.key ?? null,
+            entity_key: finding.entity === null ? null : entityKey(finding.entity.kind, finding.entity.key),
             details: json(finding.details),
           })),
         )
