@@ -4,10 +4,17 @@ import { API_TOKEN, INGEST_TOKEN, startTestVigil, type TestVigil } from '../help
 
 // Input that is within the documented limits, or just outside them, gets a clear answer.
 let vigil: TestVigil;
+const JIRA_SECRET = 'jira-webhook-secret-0123456789';
+/** The bearer token each endpoint takes. */
+const tokenFor = (path: string) =>
+  path.startsWith('/api') ? API_TOKEN : path.startsWith('/ingest/tickets') ? JIRA_SECRET : INGEST_TOKEN;
 
 beforeAll(async () => {
   // The web role alone: these tests are about what the listener answers and what it stores.
-  vigil = await startTestVigil({ roles: { web: true, worker: false } });
+  vigil = await startTestVigil({
+    roles: { web: true, worker: false },
+    env: { VIGIL_JIRA_WEBHOOK_SECRET: JIRA_SECRET },
+  });
 });
 afterAll(async () => {
   await vigil?.close();
@@ -43,7 +50,7 @@ async function sendSlowly(path: string, bodyBytes: number): Promise<string> {
     );
   try {
     await write(
-      `POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${INGEST_TOKEN}\r\n` +
+      `POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${tokenFor(path)}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${bodyBytes}\r\nConnection: close\r\n\r\n`,
     );
     const piece = Buffer.alloc(64 * 1024, 'x');
@@ -72,7 +79,7 @@ describe('a body over 1 MiB', () => {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          authorization: `Bearer ${path.startsWith('/api') ? API_TOKEN : INGEST_TOKEN}`,
+          authorization: `Bearer ${tokenFor(path)}`,
         },
         body,
       });
@@ -91,7 +98,7 @@ describe('JSON nested 20,000 deep', () => {
       for (const raw of [deep, deepObject]) {
         const response = await fetch(`${vigil.baseUrl}${path}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenFor(path)}` },
           body: raw,
         });
         expect(response.status, path).toBe(400);
