@@ -87,6 +87,25 @@ describe('a body over 1 MiB', () => {
       expect(await response.json()).toMatchObject({ error: { code: 'request.too_large' } });
     }
   });
+
+  it('is refused the same when sent chunked, without a Content-Length', async () => {
+    const body = new TextEncoder().encode(JSON.stringify({ title: 'big', description: 'x'.repeat(2 << 20) }));
+    const response = await fetch(`${vigil.baseUrl}/ingest/generic`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
+      body: new Blob([body]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    // Within the limit, a chunked body goes through as usual.
+    const small = await fetch(`${vigil.baseUrl}/ingest/generic`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
+      body: new Blob([JSON.stringify({ title: 'chunked but small' })]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(small.status).toBe(202);
+  });
 });
 
 describe('JSON nested 20,000 deep', () => {

@@ -167,6 +167,35 @@ describe('outbox housekeeping', () => {
     expect(left.map((row) => row.id).sort()).toEqual([recent.id, failedLongAgo.id].sort());
     await housekeeper.stop();
   });
+
+  it('is run by the worker role, with the retention it is configured with', async () => {
+    const expired = await vigil.handle.db
+      .insertInto('outbox')
+      .values({
+        topic: 'remediation_due',
+        payload: JSON.stringify({}),
+        enqueued_at: sql<Date>`now()`,
+        completed_at: sql<Date>`now() - interval '3 days'`,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const worker = await startTestVigil({
+      joining: vigil,
+      roles: { web: false, worker: true },
+      env: { VIGIL_OUTBOX_RETENTION_DAYS: '2' },
+    });
+    try {
+      await eventually(
+        async () =>
+          (await vigil.handle.db.selectFrom('outbox').select('id').where('id', '=', expired.id).execute())
+            .length === 0,
+        20_000,
+        'the expired row to be deleted',
+      );
+    } finally {
+      await worker.close();
+    }
+  });
 });
 
 describe('indexes built concurrently', () => {

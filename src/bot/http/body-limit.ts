@@ -57,7 +57,15 @@ class BoundedBody extends Transform {
 
 /** Registers the bound on every route of `app` (call before any route is registered). */
 export function boundRequestBodies(app: FastifyInstance): void {
-  app.addHook('preParsing', async (_request, _reply, payload) => {
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    // Without chunked encoding a body is exactly its Content-Length (none: no body), so one
+    // declared within the limit needs no counting.
+    const length = request.headers['content-length'];
+    if (
+      request.headers['transfer-encoding'] === undefined &&
+      (length === undefined || Number(length) <= BODY_LIMIT)
+    )
+      return payload;
     const bounded = new BoundedBody();
     payload.on('error', (error) => bounded.destroy(error));
     return payload.pipe(bounded);
