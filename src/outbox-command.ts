@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Config } from './config.js';
 import type { OutboxTopic } from './domain/index.js';
 import { closeQueues, createQueues, jobIdFor, TOPICS } from './jobs/queues.js';
-import { redisConnection } from './jobs/redis.js';
+import { redisAnswers, redisConnection } from './jobs/redis.js';
 import type { Logger } from './logger.js';
 import { openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
@@ -122,6 +122,11 @@ async function replay(
   out: Output,
   flags: Flags,
 ): Promise<number> {
+  // BullMQ waits for a Redis that is away rather than failing: check it answers first.
+  if (!(await redisAnswers(config.REDIS_URL))) {
+    out.error('Redis (REDIS_URL) does not answer: nothing was replayed.');
+    return 1;
+  }
   const producer = redisConnection(config.REDIS_URL, 'producer', logger);
   const queues = createQueues(producer, config.VIGIL_QUEUE_PREFIX, logger);
   let replayed = 0;
@@ -137,7 +142,7 @@ async function replay(
       if (rows.length === 0) break;
       for (const row of rows) {
         const queue = queues[row.topic as OutboxTopic];
-        if (queue !== undefined) await queue.remove(jobIdFor(row.id));
+        if (queue !== undefined) await withDeadline(queue.remove(jobIdFor(row.id)), 10_000);
       }
       replayed += (
         await replayFailed(
@@ -157,6 +162,19 @@ async function replay(
   }
   if (replayed > 0) await sql`SELECT pg_notify(${outboxChannel(handle.schema)}, '')`.execute(handle.db);
   logger.info({ replayed, topic: flags.topic ?? null, id: flags.id ?? null }, 'replayed failed outbox rows');
-  out.log(`Replayed ${replayed} failed outbox row(s); the relay sends them again.`);
+  out.log(`Replayed ${replayed} failed outbox row(s)${replayed > 0 ? '; the relay sends them again' : ''}.`);
   return 0;
+}
+
+/** `promise`, or an error once `ms` have passed (Redis went away mid-replay). */
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -3,9 +3,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startVigil } from '../app.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { redisAnswers } from '../jobs/redis.js';
 import { createLogger } from '../logger.js';
 import { startEmbeddedPostgres } from '../storage/embedded-postgres.js';
-import { redisAnswers, startPrivateRedis } from './redis-server.js';
+import { startPrivateRedis } from './redis-server.js';
 import { sampleAlerts } from './samples.js';
 
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';

@@ -1,25 +1,6 @@
 import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../jobs/redis.js';
 import { freePort } from '../storage/embedded-postgres.js';
-
-/** Does a Redis answer PING at this URL within a second? */
-export async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /**
  * Starts a private `redis-server` for the demo (nothing kept on disk: the demo's Postgres holds

@@ -22,7 +22,10 @@ afterAll(async () => {
 });
 
 /** Runs `vigil <args>` against this file's schema and queue prefix. */
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
       env: {
@@ -31,6 +34,7 @@ function cli(args: string[]): Promise<{ status: number | null; stdout: string; s
         REDIS_URL: TEST_REDIS_URL,
         VIGIL_DB_SCHEMA: vigil.schema,
         VIGIL_QUEUE_PREFIX: vigil.prefix,
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -119,6 +123,24 @@ describe('failed outbox rows', () => {
     const after = await (await fetch(`${vigil.baseUrl}/metrics`)).text();
     expect(after).not.toContain('vigil_outbox_failed{topic="notify"} 1');
   }, 60_000);
+
+  it('refuses to replay while Redis does not answer, changing nothing', async () => {
+    const row = await vigil.handle.db
+      .insertInto('outbox')
+      .values({
+        topic: 'remediation_due',
+        payload: JSON.stringify({}),
+        enqueued_at: sql<Date>`now()`,
+        failed_at: sql<Date>`now()`,
+        last_error: 'gave up',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const result = await cli(['outbox', 'replay', '--id', row.id], { REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Redis (REDIS_URL) does not answer: nothing was replayed.');
+    expect((await outboxRow(row.id)).failed_at).not.toBeNull();
+  });
 
   it('explains a bad command line', async () => {
     const result = await cli(['outbox', 'replay', '--topic', 'nope']);
