@@ -18,11 +18,19 @@ const UNREACHABLE = new Set([
   '53300', // too_many_connections
 ]);
 
-function unreachable(error: unknown): boolean {
+/** pg's errors without a code for a connection that broke or could not be had. */
+const UNREACHABLE_MESSAGES = [
+  'Connection terminated',
+  'connection error and is not queryable',
+  'timeout exceeded when trying to connect',
+];
+
+/** Is this the error of a Postgres that is down, restarting, or out of connections for now? */
+export function isPostgresUnreachable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === 'string' && UNREACHABLE.has(code)) return true;
-  // pg reports a server that closed the socket during the handshake without a code.
-  return typeof message === 'string' && message.includes('Connection terminated');
+  return typeof message === 'string' && UNREACHABLE_MESSAGES.some((part) => message.includes(part));
 }
 
 /**
@@ -37,7 +45,7 @@ export async function waitForPostgres(handle: DbHandle, logger: Logger): Promise
       if (attempt > 1) logger.info({ attempt }, 'Postgres is reachable');
       return;
     } catch (error) {
-      if (!unreachable(error)) throw error;
+      if (!isPostgresUnreachable(error)) throw error;
       const retryInMs = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
       logger.warn(
         { code: (error as { code?: string }).code, error: (error as Error).message, attempt, retryInMs },

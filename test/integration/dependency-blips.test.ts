@@ -103,6 +103,11 @@ describe('Vigil rides out its dependencies going away', () => {
       return probe.status === 503 ? probe : undefined;
     });
     expect(down.body).toMatchObject({ postgres: false, redis: true });
+    // An alert sent meanwhile gets an answer that says to retry, not a 500.
+    const refused = await vigil.ingest('generic', { title: 'During the Postgres outage', source: 'blips' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.json()).toMatchObject({ error: { code: 'service.unavailable' } });
 
     postgresProxy.restore();
     await eventually(async () => (await readyz()).status === 200, 20_000, '/readyz after Postgres is back');

@@ -5,11 +5,13 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { sql } from 'kysely';
+import { logConnectionErrors } from '../../connection-log.js';
 import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
 import { IngestBatcher } from '../../storage/ingest-batcher.js';
 import { outboxStats } from '../../storage/outbox-admin.repository.js';
+import { isPostgresUnreachable } from '../../storage/wait-for-postgres.js';
 import { actionRoutes } from './api/actions.js';
 import { alertPageRoutes } from './api/alert-pages.js';
 import { alertRoutes } from './api/alerts.js';
@@ -92,8 +94,15 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
     );
   });
 
+  const logUnavailable = logConnectionErrors(logger, 'postgres (HTTP request)');
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
+    if (status >= 500 && isPostgresUnreachable(error)) {
+      // An outage, not a bug: one log line per outage, and an answer senders know to retry.
+      logUnavailable(error);
+      reply.header('Retry-After', '5');
+      return sendError(reply, 503, 'service.unavailable', 'Vigil cannot reach its database; retry shortly.');
+    }
     if (status >= 500) {
       request.log.error({ err: error, url: request.url }, 'request failed');
       return sendError(reply, 500, 'internal', 'Vigil could not handle this request; it has been logged.');
