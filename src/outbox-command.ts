@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { OutboxTopic } from './domain/index.js';
 import { closeQueues, createQueues, jobIdFor, TOPICS } from './jobs/queues.js';
 import { redisAnswers, redisConnection } from './jobs/redis.js';
+import { scrubText } from './log-scrub.js';
 import type { Logger } from './logger.js';
 import { openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
@@ -27,9 +28,8 @@ const REPLAY_BATCH = 500;
  * token or a signed URL. What the command prints is masked, whatever the source wrote.
  */
 export function maskSecrets(text: string): string {
-  return text
-    .replace(/\bxox[a-z]-[A-Za-z0-9-]+/g, 'xox?-[redacted]')
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
+  // Tokens and credentials as the log scrubber finds them, then those URLs carry.
+  return scrubText(text)
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1[redacted]@')
     .replace(/([?&](?:token|key|secret|sig|signature|password|code|access_token)=)[^&\s]+/gi, '$1[redacted]');
 }
