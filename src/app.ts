@@ -9,6 +9,7 @@ import { closeQueues, createQueues } from './jobs/queues.js';
 import { redisConnection } from './jobs/redis.js';
 import { startTopicWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
+import { maintainConcurrentIndexes } from './storage/concurrent-indexes.js';
 import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
 import { configurePolicyLinks } from './storage/policy.repository.js';
@@ -171,6 +172,8 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       });
       housekeeper.start();
       stops.push(() => housekeeper.stop());
+      const indexes = maintainConcurrentIndexes(handle, logger);
+      stops.push(() => indexes.stop());
     }
 
     let url: string | null = null;

@@ -5,6 +5,7 @@ import { runDemo } from './demo/demo.js';
 import { createLogger, type Logger } from './logger.js';
 import { runOutboxCommand } from './outbox-command.js';
 import { runPoliciesCommand } from './policies-file.js';
+import { ensureConcurrentIndexes } from './storage/concurrent-indexes.js';
 import { openDb } from './storage/db.js';
 import { startEmbeddedPostgres } from './storage/embedded-postgres.js';
 import { migrate } from './storage/migrate.js';
@@ -81,6 +82,10 @@ async function main(argv: readonly string[]): Promise<number> {
         console.error('Migration failed:', result.error);
         return 1;
       }
+      // Indexes on busy tables, built without blocking writes (docs/operations.md).
+      const indexes = await ensureConcurrentIndexes(handle);
+      for (const name of indexes.built) console.log(`Built index ${name}`);
+      if (indexes.skipped) console.log('Another process is building indexes; it finishes them.');
       console.log('Database is up to date.');
       return 0;
     } finally {

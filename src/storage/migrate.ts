@@ -1,5 +1,4 @@
 import { type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
-import { ensureConcurrentIndexes } from './concurrent-indexes.js';
 import type { DbHandle } from './db.js';
 import * as alerts from './migrations/2026-11-23T0900_alerts.js';
 import * as people from './migrations/2026-11-23T0930_people.js';
@@ -34,23 +33,6 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
  * failed migration (the caller reports `error`).
  */
 export async function migrate(handle: DbHandle): Promise<MigrationResultSet> {
-  const migrated = await runMigrations(handle);
-  if (migrated.error !== undefined) return migrated;
-  // After the migrations and outside their lock (see concurrent-indexes.ts).
-  try {
-    const indexes = await ensureConcurrentIndexes(handle);
-    const built = indexes.built.map((name) => ({
-      migrationName: `index ${name}`,
-      direction: 'Up' as const,
-      status: 'Success' as const,
-    }));
-    return { ...migrated, results: [...(migrated.results ?? []), ...built] };
-  } catch (error) {
-    return { ...migrated, error };
-  }
-}
-
-async function runMigrations(handle: DbHandle): Promise<MigrationResultSet> {
   return handle.db.connection().execute(async (conn) => {
     const lockKey = `vigil.migrate.${handle.schema}`;
     await sql`SELECT pg_advisory_lock(hashtext(${lockKey}))`.execute(conn);
