@@ -114,6 +114,16 @@ const environment = z.object({
   VIGIL_EXECUTOR_WEBHOOK_URL: urlWithProtocols(['http:', 'https:']),
   /** HMAC-SHA256 key for the action webhook's X-Vigil-Signature. */
   VIGIL_EXECUTOR_WEBHOOK_SECRET: secret(16),
+  /** Entra ID tenant (directory) ID of the app registration Vigil signs in as (client credentials). */
+  VIGIL_GRAPH_TENANT_ID: optionalString,
+  /** Application (client) ID of that app registration. */
+  VIGIL_GRAPH_CLIENT_ID: optionalString,
+  /** A client secret of that app registration: gives Graph and Defender tokens, refreshed before they expire. */
+  VIGIL_GRAPH_CLIENT_SECRET: secret(8),
+  /** Token endpoint base: `{authority}/{tenant}/oauth2/v2.0/token`. @defaultValue https://login.microsoftonline.com */
+  VIGIL_GRAPH_AUTHORITY_URL: urlWithProtocols(['http:', 'https:']),
+  /** Seconds between pulls of Graph security alerts (0: no pull); needs app credentials or VIGIL_GRAPH_TOKEN. @defaultValue 60 */
+  VIGIL_GRAPH_POLL_SECONDS: intInRange(60, 0, 86_400),
   /** Microsoft Graph base URL for identity actions. @defaultValue https://graph.microsoft.com/v1.0 */
   VIGIL_GRAPH_API_URL: urlWithProtocols(['http:', 'https:']),
   /** Bearer token for Graph: turns on revoke sessions, disable user and revoke OAuth consent through Graph. */
@@ -209,7 +219,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     if (config.MICROSOFT_APP_TYPE === 'SingleTenant' && config.MICROSOFT_APP_TENANT_ID === undefined) {
       problems.push('MICROSOFT_APP_TENANT_ID: is required when MICROSOFT_APP_TYPE is SingleTenant');
     }
-    problems.push(...ticketingProblems(config));
+    problems.push(...ticketingProblems(config), ...appCredentialProblems(config));
     if (problems.length === 0) return config;
   }
   throw new ConfigError(problems);
@@ -226,6 +236,16 @@ function ticketingProblems(config: z.output<typeof environment>): string[] {
   return needed[config.VIGIL_TICKETING]
     .filter((name) => config[name] === undefined)
     .map((name) => `${name}: is required when VIGIL_TICKETING is ${config.VIGIL_TICKETING}`);
+}
+
+/** Client credentials come as a set: naming some but not all is a mistake worth stopping for. */
+function appCredentialProblems(config: z.output<typeof environment>): string[] {
+  const set = ['VIGIL_GRAPH_TENANT_ID', 'VIGIL_GRAPH_CLIENT_ID', 'VIGIL_GRAPH_CLIENT_SECRET'] as const;
+  const missing = set.filter((name) => config[name] === undefined);
+  if (missing.length === 0 || missing.length === set.length) return [];
+  return missing.map(
+    (name) => `${name}: is required with ${set.filter((other) => !missing.includes(other)).join(' and ')} (app credentials come as a set of three)`,
+  );
 }
 
 /** What a role needs that is optional in general: `serve` and `web` must protect ingest. */

@@ -8,7 +8,8 @@ import {
   type RemediationNotifier,
   systemClock,
 } from '../domain/index.js';
-import { executorFor } from '../integrations/executors/index.js';
+import { executorFor, hasExecutors } from '../integrations/executors/index.js';
+import { type MicrosoftAccess, microsoftAccess } from '../integrations/microsoft/access.js';
 import { builtinTickets, ticketGatewayFor } from '../integrations/ticketing/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
@@ -52,24 +53,21 @@ export interface WorkerDeps {
 }
 
 /**
- * Auto-remediating policies run their steps through the configured executors; an install with
- * none configured records the steps in the audit trail only (the demo, a first trial).
+ * Auto-remediating policies run their steps through the configured executors (a webhook, or
+ * Graph and Defender with app credentials or static tokens); an install with none configured
+ * records the steps in the audit trail only (the demo, a first trial).
  */
-function defaultPolicyRunner(config: Config | undefined): PolicyActionRunner {
-  const configured =
-    config !== undefined &&
-    (config.VIGIL_EXECUTOR_WEBHOOK_URL !== undefined ||
-      config.VIGIL_GRAPH_TOKEN !== undefined ||
-      config.VIGIL_DEFENDER_TOKEN !== undefined);
-  if (!configured) return recordOnlyRunner;
-  const timeoutMs = config.VIGIL_EXECUTOR_TIMEOUT_MS;
-  return executorRunner(executorFor({ ...config, VIGIL_EXECUTOR_TIMEOUT_MS: timeoutMs }), timeoutMs * 3);
+function defaultPolicyRunner(config: Config | undefined, microsoft: MicrosoftAccess): PolicyActionRunner {
+  if (config === undefined || !hasExecutors(config, microsoft)) return recordOnlyRunner;
+  return executorRunner(executorFor(config, microsoft), config.VIGIL_EXECUTOR_TIMEOUT_MS * 3);
 }
 
 /** One BullMQ worker per outbox topic; a new topic adds its worker here and its name to TOPICS. */
 export function startTopicWorkers(deps: WorkerDeps): Worker[] {
   const { handle, connection, prefix, logger, channels } = deps;
   const common = { handle, connection, prefix, logger };
+  // One token cache per process for every worker that calls Microsoft.
+  const microsoft = microsoftAccess(deps.config ?? {});
   return [
     topicWorker({
       ...common,
@@ -79,8 +77,8 @@ export function startTopicWorkers(deps: WorkerDeps): Worker[] {
       process: (payload) => deliverAlert({ handle, channels, logger }, payload.alertId),
     }),
     ...remediationWorkers(deps),
-    ...policyWorkers(deps),
-    ...investigationWorkers(deps),
+    ...policyWorkers(deps, microsoft),
+    ...investigationWorkers({ ...deps, microsoft }),
   ];
 }
 
@@ -128,7 +126,7 @@ function remediationWorkers(deps: WorkerDeps): Worker[] {
 }
 
 /** Policies' work after ingest: escalation steps at their due time, and auto-remediation. */
-function policyWorkers(deps: WorkerDeps): Worker[] {
+function policyWorkers(deps: WorkerDeps, microsoft: MicrosoftAccess): Worker[] {
   const { handle, connection, prefix, logger, config } = deps;
   const common = { handle, connection, prefix, logger };
   const clock = deps.clock ?? systemClock;
@@ -158,7 +156,7 @@ function policyWorkers(deps: WorkerDeps): Worker[] {
             handle,
             clock,
             logger,
-            runner: deps.policyActionRunner ?? defaultPolicyRunner(deps.config),
+            runner: deps.policyActionRunner ?? defaultPolicyRunner(deps.config, microsoft),
           },
           payload,
         ),

@@ -4,6 +4,7 @@ import { defenderExecutor } from '../../src/integrations/executors/defender.js';
 import { graphExecutor } from '../../src/integrations/executors/graph.js';
 import { executorFor, PermanentExecutionError } from '../../src/integrations/executors/index.js';
 import { webhookExecutor } from '../../src/integrations/executors/webhook.js';
+import { staticBearer } from '../../src/integrations/http-retry.js';
 import { FakeExecutor } from '../fakes/executor.js';
 
 let remote: FakeExecutor;
@@ -76,7 +77,7 @@ describe('action executors against a local remote', () => {
   });
 
   it('Graph: revokes sessions, disables the account, deletes an app’s grants', async () => {
-    const graph = graphExecutor({ baseUrl: remote.url, token: 'graph-token', timeoutMs: 2_000, retries: 0 });
+    const graph = graphExecutor({ baseUrl: remote.url, bearer: staticBearer('graph-token'), timeoutMs: 2_000, retries: 0 });
     const user = target('user', 'adele@contoso.com');
     for (const [kind, on] of [
       ['revoke_sessions', user],
@@ -104,7 +105,7 @@ describe('action executors against a local remote', () => {
   it('Defender: isolates machines, quarantines files, blocks indicators', async () => {
     const defender = defenderExecutor({
       baseUrl: remote.url,
-      token: 'mde-token',
+      bearer: staticBearer('mde-token'),
       timeoutMs: 2_000,
       retries: 0,
     });
