@@ -244,7 +244,8 @@ function appCredentialProblems(config: z.output<typeof environment>): string[] {
   const missing = set.filter((name) => config[name] === undefined);
   if (missing.length === 0 || missing.length === set.length) return [];
   return missing.map(
-    (name) => `${name}: is required with ${set.filter((other) => !missing.includes(other)).join(' and ')} (app credentials come as a set of three)`,
+    (name) =>
+      `${name}: is required with ${set.filter((other) => !missing.includes(other)).join(' and ')} (app credentials come as a set of three)`,
   );
 }
 

@@ -109,7 +109,9 @@ export async function sendWithRetries(
       if (!(error instanceof Error) || !isTransportError(error)) throw error;
       last = {
         reason:
-          error.name === 'TimeoutError' ? `timed out after ${policy.timeoutMs} ms` : `${describe}: ${error.message}`,
+          error.name === 'TimeoutError'
+            ? `timed out after ${policy.timeoutMs} ms`
+            : `${describe}: ${error.message}`,
         status: null,
         retryAfterMs: null,
       };

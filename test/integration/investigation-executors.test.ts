@@ -77,7 +77,12 @@ describe('action executors against a local remote', () => {
   });
 
   it('Graph: revokes sessions, disables the account, deletes an app’s grants', async () => {
-    const graph = graphExecutor({ baseUrl: remote.url, bearer: staticBearer('graph-token'), timeoutMs: 2_000, retries: 0 });
+    const graph = graphExecutor({
+      baseUrl: remote.url,
+      bearer: staticBearer('graph-token'),
+      timeoutMs: 2_000,
+      retries: 0,
+    });
     const user = target('user', 'adele@contoso.com');
     for (const [kind, on] of [
       ['revoke_sessions', user],

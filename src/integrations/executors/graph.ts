@@ -1,6 +1,6 @@
 import type { ActionKind } from '../../domain/index.js';
-import { type ActionExecutor, type ExecutionRequest, PermanentExecutionError } from './port.js';
 import type { BearerSource } from '../http-retry.js';
+import { type ActionExecutor, type ExecutionRequest, PermanentExecutionError } from './port.js';
 import { callJson } from './request.js';
 
 export interface GraphOptions {

@@ -23,7 +23,9 @@ export interface ExecutorSettings extends MicrosoftSettings {
 
 /** Does this configuration reach any real executor (else policies only record their steps)? */
 export function hasExecutors(settings: ExecutorSettings, access: MicrosoftAccess): boolean {
-  return settings.VIGIL_EXECUTOR_WEBHOOK_URL !== undefined || access.graph !== null || access.defender !== null;
+  return (
+    settings.VIGIL_EXECUTOR_WEBHOOK_URL !== undefined || access.graph !== null || access.defender !== null
+  );
 }
 
 /**

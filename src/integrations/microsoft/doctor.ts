@@ -14,7 +14,10 @@ const AUDIENCES = [
  * allowed or exactly which permission to grant. Prints no token and no secret. Returns the exit
  * code: 1 when a token could not be had, else 0 (a missing permission turns only its feature off).
  */
-export async function doctorGraph(settings: MicrosoftSettings, print: (line: string) => void): Promise<number> {
+export async function doctorGraph(
+  settings: MicrosoftSettings,
+  print: (line: string) => void,
+): Promise<number> {
   const access = microsoftAccess(settings);
   if (access.graph === null && access.defender === null) {
     print(

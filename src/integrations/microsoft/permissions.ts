@@ -23,8 +23,16 @@ export interface MicrosoftFeature {
  *   Machine.StopAndQuarantine, "Submit or update indicator" Ti.ReadWrite or Ti.ReadWrite.All.
  */
 export const MICROSOFT_FEATURES: readonly MicrosoftFeature[] = [
-  { name: 'pull alerts', scope: GRAPH_SCOPE, anyOf: ['SecurityAlert.Read.All', 'SecurityAlert.ReadWrite.All'] },
-  { name: 'write back alert status and comments', scope: GRAPH_SCOPE, anyOf: ['SecurityAlert.ReadWrite.All'] },
+  {
+    name: 'pull alerts',
+    scope: GRAPH_SCOPE,
+    anyOf: ['SecurityAlert.Read.All', 'SecurityAlert.ReadWrite.All'],
+  },
+  {
+    name: 'write back alert status and comments',
+    scope: GRAPH_SCOPE,
+    anyOf: ['SecurityAlert.ReadWrite.All'],
+  },
   {
     name: 'pull incidents',
     scope: GRAPH_SCOPE,
@@ -48,7 +56,11 @@ export const MICROSOFT_FEATURES: readonly MicrosoftFeature[] = [
   },
   { name: 'isolate device', scope: DEFENDER_SCOPE, anyOf: ['Machine.Isolate'] },
   { name: 'quarantine file on a device', scope: DEFENDER_SCOPE, anyOf: ['Machine.StopAndQuarantine'] },
-  { name: 'block indicator (and quarantine tenant-wide)', scope: DEFENDER_SCOPE, anyOf: ['Ti.ReadWrite', 'Ti.ReadWrite.All'] },
+  {
+    name: 'block indicator (and quarantine tenant-wide)',
+    scope: DEFENDER_SCOPE,
+    anyOf: ['Ti.ReadWrite', 'Ti.ReadWrite.All'],
+  },
 ];
 
 export interface FeatureCheck {
