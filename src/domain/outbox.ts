@@ -12,7 +12,15 @@ export type OutboxMessage =
   | ActMessage
   | EscalateMessage
   | PolicyRemediateMessage
-  | PolicyInvestigateMessage;
+  | PolicyInvestigateMessage
+  | GraphPullMessage;
+
+/** Pull changed alerts from Microsoft Graph; each run schedules the next (one chain per install). */
+export interface GraphPullMessage {
+  readonly topic: 'graph_pull';
+  readonly payload: Record<string, never>;
+  readonly availableAt?: Date;
+}
 
 /** Run (or resume) an investigation's playbook for its current scope round. */
 export interface InvestigateMessage {

@@ -13,6 +13,7 @@ export const TOPICS = [
   'policy_investigate',
   'investigate',
   'act',
+  'graph_pull',
 ] as const satisfies readonly OutboxTopic[];
 
 /** Job data as the relay writes it: the outbox row's ID and its payload. */

@@ -14,6 +14,7 @@ import { builtinTickets, ticketGatewayFor } from '../integrations/ticketing/inde
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import { escalatePayload, runEscalationStep } from './escalate.worker.js';
+import { graphWorkers } from './graph-workers.js';
 import { investigationWorkers } from './investigate.worker.js';
 import { deliverAlert, notifyPayload } from './notify.worker.js';
 import {
@@ -79,6 +80,7 @@ export function startTopicWorkers(deps: WorkerDeps): Worker[] {
     ...remediationWorkers(deps),
     ...policyWorkers(deps, microsoft),
     ...investigationWorkers({ ...deps, microsoft }),
+    ...graphWorkers(deps, microsoft),
   ];
 }
 

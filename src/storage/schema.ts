@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { GraphTables } from './graph.tables.js';
 import type { InvestigationTables } from './investigation.tables.js';
 import type { PolicyTables } from './policy.tables.js';
 
@@ -178,7 +179,7 @@ export interface RemediationsTable {
 }
 
 /** Vigil's tables; investigations' tables live beside their repository (investigation.tables.ts). */
-export interface Database extends InvestigationTables, PolicyTables {
+export interface Database extends InvestigationTables, PolicyTables, GraphTables {
   people: PeopleTable;
   alerts: AlertsTable;
   alert_entities: AlertEntitiesTable;

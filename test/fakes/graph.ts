@@ -75,9 +75,9 @@ export class FakeGraph {
     await new Promise<void>((resolve) => this.#server?.close(() => resolve()));
   }
 
-  /** Adds or replaces an alert as Defender would: `lastUpdateDateTime` is now unless the alert says otherwise. */
-  putAlert(alert: Json): Json {
-    const stored = { lastUpdateDateTime: new Date().toISOString(), ...alert };
+  /** Adds or replaces an alert as Defender would: its `lastUpdateDateTime` is now (or `at`). */
+  putAlert(alert: Json, at: Date = new Date()): Json {
+    const stored = { ...alert, lastUpdateDateTime: at.toISOString() };
     this.alerts.set(String(alert.id), stored);
     return stored;
   }

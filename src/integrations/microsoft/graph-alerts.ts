@@ -1,0 +1,57 @@
+import { type GraphAlert, graphClassification, graphFormat } from '../../bot/http/ingest/graph.js';
+import type { AlertDraft, AlertStatus, SourceAlertState } from '../../domain/index.js';
+
+/** One alert as the pull read it: the draft `/ingest/graph` would store, and the state to sync. */
+export interface PulledAlert {
+  readonly graphId: string;
+  /** Graph's `lastUpdateDateTime`; null when unreadable (then the alert is compared field by field every time). */
+  readonly lastUpdate: Date | null;
+  readonly draft: AlertDraft;
+  readonly state: SourceAlertState;
+}
+
+/** Graph's alert status in Vigil's words; `unknown` and future values have none. */
+export function graphStatus(value: string | null | undefined): AlertStatus | null {
+  switch (value?.toLowerCase()) {
+    case 'new':
+      return 'new';
+    case 'inprogress':
+      return 'in_progress';
+    case 'resolved':
+      return 'resolved';
+    default:
+      return null;
+  }
+}
+
+const readableDate = (value: string | null | undefined): Date | null => {
+  if (value === null || value === undefined) return null;
+  const parsed = new Date(value);
+  return Number.isNaN(parsed.getTime()) ? null : parsed;
+};
+
+/** Determination `unknown` says nothing: it is no determination. */
+const determinationOf = (value: string | null | undefined): string | null =>
+  value === null || value === undefined || value === '' || value.toLowerCase() === 'unknown' ? null : value;
+
+/**
+ * Maps a Graph alert with the mapping of `/ingest/graph` (same draft, same fingerprint
+ * `graph:<id>`, same evidence entities) plus the state a pull syncs.
+ */
+export function pulledAlert(alert: GraphAlert, receivedAt: Date): PulledAlert {
+  const occurrence = graphFormat.toEvents([alert], receivedAt).find((event) => event.kind === 'occurrence');
+  if (occurrence?.kind !== 'occurrence') throw new Error(`no occurrence for Graph alert ${alert.id}`);
+  const assignedTo =
+    typeof alert.assignedTo === 'string' && alert.assignedTo.trim() !== '' ? alert.assignedTo : null;
+  return {
+    graphId: alert.id,
+    lastUpdate: readableDate(alert.lastUpdateDateTime),
+    draft: { ...occurrence.draft, determination: determinationOf(alert.determination) },
+    state: {
+      status: graphStatus(alert.status),
+      classification: graphClassification(alert.classification),
+      determination: determinationOf(alert.determination),
+      assignedTo: assignedTo?.toLowerCase() ?? null,
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { type Clock, systemClock } from '../domain/index.js';
+import type { MicrosoftAccess } from '../integrations/microsoft/access.js';
+import { GraphApi } from '../integrations/microsoft/graph-api.js';
+import type { Logger } from '../logger.js';
+import type { DbHandle } from '../storage/db.js';
+import { schedulePull } from '../storage/graph-sync.repository.js';
+import { graphPullPayload, pullOwner, runGraphPull } from './graph-pull.worker.js';
+import { topicWorker } from './worker.js';
+
+export const DEFAULT_GRAPH_API_URL = 'https://graph.microsoft.com/v1.0';
+
+/**
+ * The Microsoft Graph workers: the alert pull, when VIGIL_GRAPH_POLL_SECONDS is not 0 and Vigil
+ * has a Graph token (app credentials or VIGIL_GRAPH_TOKEN). Every start puts the pull back in the
+ * outbox unless it is already there, so neither a Redis wipe nor a crash loses the schedule.
+ */
+export function graphWorkers(
+  deps: {
+    readonly handle: DbHandle;
+    readonly connection: Redis;
+    readonly prefix: string;
+    readonly logger: Logger;
+    readonly config?: Config | undefined;
+    readonly clock?: Clock | undefined;
+  },
+  microsoft: MicrosoftAccess,
+): Worker[] {
+  const { handle, connection, prefix, logger, config } = deps;
+  if (config === undefined || config.VIGIL_GRAPH_POLL_SECONDS === 0 || microsoft.graph === null) return [];
+  const clock = deps.clock ?? systemClock;
+  const graph = new GraphApi({
+    baseUrl: config.VIGIL_GRAPH_API_URL ?? DEFAULT_GRAPH_API_URL,
+    bearer: microsoft.graph,
+  });
+  const pullDeps = {
+    handle,
+    graph,
+    clock,
+    logger,
+    pollMs: config.VIGIL_GRAPH_POLL_SECONDS * 1000,
+    owner: pullOwner(),
+  };
+  schedulePull(handle, clock.now(), null).catch((error: unknown) =>
+    logger.warn({ err: error }, 'could not schedule the Graph pull; the next start will'),
+  );
+  return [
+    topicWorker({
+      handle,
+      connection,
+      prefix,
+      logger,
+      topic: 'graph_pull',
+      concurrency: 1,
+      payload: graphPullPayload,
+      process: (_payload, job) => runGraphPull(pullDeps, job),
+    }),
+  ];
+}
