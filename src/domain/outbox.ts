@@ -13,7 +13,20 @@ export type OutboxMessage =
   | EscalateMessage
   | PolicyRemediateMessage
   | PolicyInvestigateMessage
-  | GraphPullMessage;
+  | GraphPullMessage
+  | GraphWriteBackMessage;
+
+/** Write a Graph-sourced alert's state (and new comments) back to Microsoft Graph. */
+export interface GraphWriteBackMessage {
+  readonly topic: 'graph_writeback';
+  readonly payload: { readonly alertId: string };
+  readonly availableAt?: Date;
+}
+
+export const graphWriteBack = (alertId: string): OutboxMessage => ({
+  topic: 'graph_writeback',
+  payload: { alertId },
+});
 
 /** Pull changed alerts from Microsoft Graph; each run schedules the next (one chain per install). */
 export interface GraphPullMessage {

@@ -50,7 +50,8 @@ export interface GraphPullDeps {
   readonly onSkipped?: (reason: string) => void;
 }
 
-export const pullOwner = (): string => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+/** This process, as leases name it (the pull's, an alert's write-back). */
+export const processOwner = (): string => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
 export type PullOutcome =
   | { readonly kind: 'busy' }

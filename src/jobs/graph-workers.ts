@@ -7,15 +7,18 @@ import { GraphApi } from '../integrations/microsoft/graph-api.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import { schedulePull } from '../storage/graph-sync.repository.js';
-import { graphPullPayload, pullOwner, runGraphPull } from './graph-pull.worker.js';
+import { graphPullPayload, processOwner, runGraphPull } from './graph-pull.worker.js';
+import { graphWriteBackPayload, writeBackAlert } from './graph-writeback.worker.js';
 import { topicWorker } from './worker.js';
 
 export const DEFAULT_GRAPH_API_URL = 'https://graph.microsoft.com/v1.0';
 
 /**
- * The Microsoft Graph workers: the alert pull, when VIGIL_GRAPH_POLL_SECONDS is not 0 and Vigil
- * has a Graph token (app credentials or VIGIL_GRAPH_TOKEN). Every start puts the pull back in the
- * outbox unless it is already there, so neither a Redis wipe nor a crash loses the schedule.
+ * The Microsoft Graph workers. The write-back worker always runs (without a Graph token its jobs
+ * end at once, so no outbox row waits forever). The alert pull runs when VIGIL_GRAPH_POLL_SECONDS
+ * is not 0 and Vigil has a Graph token (app credentials or VIGIL_GRAPH_TOKEN); every start puts
+ * it back in the outbox unless it is already there, so neither a Redis wipe nor a crash loses
+ * the schedule.
  */
 export function graphWorkers(
   deps: {
@@ -29,29 +32,32 @@ export function graphWorkers(
   microsoft: MicrosoftAccess,
 ): Worker[] {
   const { handle, connection, prefix, logger, config } = deps;
-  if (config === undefined || config.VIGIL_GRAPH_POLL_SECONDS === 0 || microsoft.graph === null) return [];
   const clock = deps.clock ?? systemClock;
-  const graph = new GraphApi({
-    baseUrl: config.VIGIL_GRAPH_API_URL ?? DEFAULT_GRAPH_API_URL,
-    bearer: microsoft.graph,
+  const owner = processOwner();
+  const graph =
+    microsoft.graph === null
+      ? null
+      : new GraphApi({
+          baseUrl: config?.VIGIL_GRAPH_API_URL ?? DEFAULT_GRAPH_API_URL,
+          bearer: microsoft.graph,
+        });
+  const common = { handle, connection, prefix, logger };
+  const writeBack = topicWorker({
+    ...common,
+    topic: 'graph_writeback',
+    concurrency: 8,
+    payload: graphWriteBackPayload,
+    process: (payload) => writeBackAlert({ handle, graph, clock, logger, owner }, payload.alertId),
   });
-  const pullDeps = {
-    handle,
-    graph,
-    clock,
-    logger,
-    pollMs: config.VIGIL_GRAPH_POLL_SECONDS * 1000,
-    owner: pullOwner(),
-  };
+  if (config === undefined || config.VIGIL_GRAPH_POLL_SECONDS === 0 || graph === null) return [writeBack];
+  const pullDeps = { handle, graph, clock, logger, pollMs: config.VIGIL_GRAPH_POLL_SECONDS * 1000, owner };
   schedulePull(handle, clock.now(), null).catch((error: unknown) =>
     logger.warn({ err: error }, 'could not schedule the Graph pull; the next start will'),
   );
   return [
+    writeBack,
     topicWorker({
-      handle,
-      connection,
-      prefix,
-      logger,
+      ...common,
       topic: 'graph_pull',
       concurrency: 1,
       payload: graphPullPayload,

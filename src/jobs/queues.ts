@@ -14,6 +14,7 @@ export const TOPICS = [
   'investigate',
   'act',
   'graph_pull',
+  'graph_writeback',
 ] as const satisfies readonly OutboxTopic[];
 
 /** Job data as the relay writes it: the outbox row's ID and its payload. */

@@ -29,6 +29,13 @@ export interface GraphAlertStateTable {
   classification: string | null;
   determination: string | null;
   assigned_to: string | null;
+  /** The write-back job that holds this alert, and until when (2026-12-01T1610). */
+  writeback_owner: string | null;
+  writeback_until: NullableTimestamp;
+  /** The last audit row whose comment is on the Graph alert. */
+  comments_through: ColumnType<string, string | number | undefined, string | number>;
+  /** Why the last write-back failed for good (a missing permission...), or null. */
+  writeback_error: string | null;
   updated_at: DefaultTimestamp;
 }
 

@@ -11,6 +11,7 @@ import * as outboxDue from './migrations/2026-11-23T1300_outbox_due.js';
 import * as investigationCards from './migrations/2026-11-23T1330_investigation_cards.js';
 import * as outboxNotify from './migrations/2026-11-23T1400_outbox_notify.js';
 import * as graphSync from './migrations/2026-12-01T1600_graph_sync.js';
+import * as graphWriteBack from './migrations/2026-12-01T1610_graph_writeback.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T1330_investigation_cards': investigationCards,
   '2026-11-23T1400_outbox_notify': outboxNotify,
   '2026-12-01T1600_graph_sync': graphSync,
+  '2026-12-01T1610_graph_writeback': graphWriteBack,
 };
 
 /**

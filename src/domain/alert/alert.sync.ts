@@ -93,3 +93,10 @@ export function syncFromSource(
   if (audit.length === 0) return { changed: false, alert, audit };
   return { changed: true, alert: { ...next, version: alert.version + 1, updatedAt: now }, audit };
 }
+
+/**
+ * Does a change to this alert go back to its source? Graph-sourced alerts changed by people and
+ * policies do; changes the source itself made (a push, a pull) never do, so nothing echoes.
+ */
+export const writesBackToSource = (alert: { readonly source: string }, actor: Actor): boolean =>
+  alert.source === 'graph' && actor.kind !== 'source';

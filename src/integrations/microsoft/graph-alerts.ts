@@ -1,5 +1,5 @@
 import { type GraphAlert, graphClassification, graphFormat } from '../../bot/http/ingest/graph.js';
-import type { AlertDraft, AlertStatus, SourceAlertState } from '../../domain/index.js';
+import type { AlertDraft, AlertStatus, Classification, SourceAlertState } from '../../domain/index.js';
 
 /** One alert as the pull read it: the draft `/ingest/graph` would store, and the state to sync. */
 export interface PulledAlert {
@@ -55,3 +55,19 @@ export function pulledAlert(alert: GraphAlert, receivedAt: Date): PulledAlert {
     },
   };
 }
+
+const GRAPH_STATUS: Readonly<Record<AlertStatus, string>> = {
+  new: 'new',
+  in_progress: 'inProgress',
+  resolved: 'resolved',
+};
+const GRAPH_CLASSIFICATION: Readonly<Record<Classification, string>> = {
+  true_positive: 'truePositive',
+  false_positive: 'falsePositive',
+  informational_expected_activity: 'informationalExpectedActivity',
+};
+
+/** Vigil's status and classification in Graph's words, for `PATCH /security/alerts_v2/{id}`. */
+export const toGraphStatus = (status: AlertStatus): string => GRAPH_STATUS[status];
+export const toGraphClassification = (classification: Classification | null): string =>
+  classification === null ? 'unknown' : GRAPH_CLASSIFICATION[classification];

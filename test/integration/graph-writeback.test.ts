@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/domain/index.js';
+import { EntraTokenClient, GRAPH_SCOPE } from '../../src/integrations/microsoft/entra-token.js';
+import { GraphApi } from '../../src/integrations/microsoft/graph-api.js';
+import { pullAlerts } from '../../src/jobs/graph-pull.worker.js';
+import { writeBackAlert } from '../../src/jobs/graph-writeback.worker.js';
+import { createLogger } from '../../src/logger.js';
+import { FakeEntraToken } from '../fakes/entra-token.js';
+import { FakeGraph } from '../fakes/graph.js';
+import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+
+// Write-back to Microsoft Graph, end to end: a click (here the API) → outbox → PATCH and comment at the fake Graph.
+let entra: FakeEntraToken;
+let graph: FakeGraph;
+let vigil: TestVigil;
+
+const FIXTURE = JSON.parse(
+  readFileSync(fixture('alerts/graph-security/alert.mde-device-file-process-registry.docs.json'), 'utf8'),
+) as Record<string, unknown>;
+const anAlert = (id: string) => ({
+  ...FIXTURE,
+  id,
+  status: 'new',
+  classification: 'unknown',
+  determination: 'unknown',
+});
+
+const logger = createLogger('silent');
+const graphApi = (roles?: string[]) => {
+  const tokens = new EntraTokenClient({
+    authorityUrl: entra.url,
+    tenantId: entra.tenantId,
+    clientId: entra.clientId,
+    clientSecret: entra.clientSecret,
+  });
+  if (roles !== undefined) entra.roles.set('https://graph.microsoft.com', roles);
+  return new GraphApi({
+    baseUrl: graph.url,
+    bearer: tokens.bearer(GRAPH_SCOPE),
+    retries: 1,
+    timeoutMs: 5_000,
+  });
+};
+const pull = () =>
+  pullAlerts(
+    {
+      handle: vigil.handle,
+      graph: graphApi(),
+      clock: systemClock,
+      logger,
+      pollMs: 60_000,
+      owner: 'test-pull',
+    },
+    AbortSignal.timeout(30_000),
+  );
+const writeBackDeps = (api: GraphApi) => ({
+  handle: vigil.handle,
+  graph: api,
+  clock: systemClock,
+  logger,
+  owner: 'test-writer',
+});
+const alertOf = async (graphId: string) =>
+  vigil.handle.db.selectFrom('alerts').selectAll().where('source_id', '=', graphId).executeTakeFirstOrThrow();
+const auditCount = async (alertId: string) =>
+  (await vigil.handle.db.selectFrom('audit_log').select('id').where('alert_id', '=', alertId).execute())
+    .length;
+
+beforeAll(async () => {
+  entra = await new FakeEntraToken().start();
+  entra.roles.set('https://graph.microsoft.com', ['SecurityAlert.ReadWrite.All']);
+  graph = await new FakeGraph({ entra }).start();
+  vigil = await startTestVigil({
+    env: {
+      VIGIL_GRAPH_TENANT_ID: entra.tenantId,
+      VIGIL_GRAPH_CLIENT_ID: entra.clientId,
+      VIGIL_GRAPH_CLIENT_SECRET: entra.clientSecret,
+      VIGIL_GRAPH_AUTHORITY_URL: entra.url,
+      VIGIL_GRAPH_API_URL: graph.url,
+      // Pulls are driven by the tests; write-back jobs run on their own.
+      VIGIL_GRAPH_POLL_SECONDS: '0',
+    },
+    relayTimings: { pollMs: 100, redriveAfterMs: 2_000, redriveEveryMs: 1_000 },
+  });
+});
+afterAll(async () => {
+  await vigil?.close();
+  await graph?.stop();
+  await entra?.stop();
+});
+
+describe('writing back to Microsoft Graph', () => {
+  it('resolving in Vigil PATCHes the Graph alert and comments once, and the next pull echoes nothing', async () => {
+    graph.putAlert(anAlert('wb-1'));
+    await pull();
+    const alert = await alertOf('wb-1');
+    const response = await vigil.api(
+      'POST',
+      `/api/alerts/${alert.id}/status`,
+      { status: 'resolved', classification: 'true_positive', comment: 'Confirmed with the user' },
+      { 'X-Vigil-User': 'dana' },
+    );
+    expect(response.status).toBe(200);
+
+    const written = await eventually(
+      async () => {
+        const remote = graph.alerts.get('wb-1');
+        return remote?.status === 'resolved' && (remote.comments as unknown[]).length > 0
+          ? remote
+          : undefined;
+      },
+      20_000,
+      'the write-back to reach the fake Graph',
+    );
+    expect(written).toMatchObject({ status: 'resolved', classification: 'truePositive' });
+    expect(graph.callsTo('PATCH', /alerts_v2\/wb-1$/).map((call) => call.body)).toEqual([
+      { status: 'resolved', classification: 'truePositive' },
+    ]);
+    const comments = graph.callsTo('POST', /alerts_v2\/wb-1\/comments$/);
+    expect(comments).toHaveLength(1);
+    const text = (comments[0]?.body as { comment: string }).comment;
+    expect(text).toContain(
+      'dana (api) set this alert to Resolved, True positive in Vigil: Confirmed with the user',
+    );
+    expect(text).toMatch(/\[Vigil change \d+\]$/);
+    await eventually(
+      async () =>
+        (
+          await vigil.handle.db
+            .selectFrom('outbox')
+            .select('completed_at')
+            .where('topic', '=', 'graph_writeback')
+            .executeTakeFirstOrThrow()
+        ).completed_at !== null,
+      10_000,
+      'the write-back job to be marked done',
+    );
+
+    // A job run again (a retry after a crash) finds nothing left to do: no second PATCH, no second comment.
+    await writeBackAlert(writeBackDeps(graphApi()), alert.id);
+    // Even if the comment was posted but not recorded, its marker keeps it from being posted twice.
+    await vigil.handle.db
+      .updateTable('graph_alert_state')
+      .set({ comments_through: 0 })
+      .where('graph_id', '=', 'wb-1')
+      .execute();
+    await writeBackAlert(writeBackDeps(graphApi()), alert.id);
+    expect(graph.callsTo('PATCH', /alerts_v2\/wb-1$/)).toHaveLength(1);
+    expect(graph.callsTo('POST', /alerts_v2\/wb-1\/comments$/)).toHaveLength(1);
+
+    // Vigil's own change comes back in the next pull: recognised, nothing changes, dana stays the actor.
+    const before = { audit: await auditCount(alert.id), row: await alertOf('wb-1') };
+    await pull();
+    const after = await alertOf('wb-1');
+    expect(await auditCount(alert.id)).toBe(before.audit);
+    expect(after.revision).toBe(before.row.revision);
+    expect(after.status_changed_by).toMatchObject({ kind: 'user', platform: 'api', id: 'dana' });
+  });
+
+  it('does not write back a change pulled from Defender', async () => {
+    graph.putAlert(anAlert('wb-2'));
+    await pull();
+    const writeBacks = async () =>
+      (
+        await vigil.handle.db
+          .selectFrom('outbox')
+          .select('id')
+          .where('topic', '=', 'graph_writeback')
+          .execute()
+      ).length;
+    const before = await writeBacks();
+    graph.changeAlert('wb-2', { status: 'inProgress' });
+    await pull();
+    expect((await alertOf('wb-2')).status).toBe('in_progress');
+    expect(await writeBacks()).toBe(before);
+    expect(graph.callsTo('PATCH', /alerts_v2\/wb-2$/)).toHaveLength(0);
+  });
+
+  it('puts a refusal for want of permission on the alert’s trail, naming the permission', async () => {
+    graph.putAlert(anAlert('wb-3'));
+    await pull();
+    const alert = await alertOf('wb-3');
+    await vigil.handle.db
+      .updateTable('alerts')
+      .set({ status: 'in_progress' })
+      .where('id', '=', alert.id)
+      .execute();
+    const readOnly = graphApi(['SecurityAlert.Read.All']);
+    try {
+      await writeBackAlert(writeBackDeps(readOnly), alert.id);
+    } finally {
+      entra.roles.set('https://graph.microsoft.com', ['SecurityAlert.ReadWrite.All']);
+    }
+    const failed = await vigil.handle.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('alert_id', '=', alert.id)
+      .where('action', '=', 'alert.write_back_failed')
+      .executeTakeFirstOrThrow();
+    expect(String(failed.details.reason)).toContain('SecurityAlert.ReadWrite.All');
+    expect(graph.alerts.get('wb-3')?.status).toBe('new');
+  });
+});
