@@ -119,7 +119,7 @@ describe('writing back to Microsoft Graph', () => {
     ]);
     const comments = graph.callsTo('POST', /alerts_v2\/wb-1\/comments$/);
     expect(comments).toHaveLength(1);
-    const text = (comments[0]?.body as { comment: string }).comment;
+    const text = String((comments[0]?.body as { comment?: string } | undefined)?.comment);
     expect(text).toContain(
       'dana (api) set this alert to Resolved, True positive in Vigil: Confirmed with the user',
     );
