@@ -177,6 +177,40 @@ describe('writing back to Microsoft Graph', () => {
     expect(graph.callsTo('PATCH', /alerts_v2\/wb-2$/)).toHaveLength(0);
   });
 
+  it('runs a policy’s remediation through Graph with app credentials alone, and writes its resolution back', async () => {
+    const policy = await vigil.api('POST', '/api/policies', {
+      name: 'Disable users with anomalous tokens',
+      conditions: { sources: ['graph'], categories: ['InitialAccess'], entities: [{ kind: 'user' }] },
+      actions: [{ type: 'remediate', steps: [{ action: 'disable_user' }] }],
+    });
+    expect(policy.status).toBe(201);
+    const mdca = JSON.parse(
+      readFileSync(
+        fixture('alerts/graph-security/alert.mdca-user-ip-evidence.sumologic-sample.json'),
+        'utf8',
+      ),
+    ) as Record<string, unknown>;
+    graph.putAlert({ ...mdca, id: 'wb-policy', status: 'new', classification: 'unknown' });
+    await pull();
+    // The executor is real: the user is disabled at (fake) Graph with the app's own token.
+    await eventually(
+      async () => graph.callsTo('PATCH', /\/users\/mike%40odata\.com$/).length > 0,
+      20_000,
+      'the policy to disable the user through Graph',
+    );
+    expect(graph.callsTo('PATCH', /\/users\/mike%40odata\.com$/)[0]?.body).toEqual({ accountEnabled: false });
+    // Resolved by the policy in Vigil, then in Defender, with a comment naming the policy.
+    await eventually(
+      async () => graph.alerts.get('wb-policy')?.status === 'resolved',
+      20_000,
+      'the policy’s resolution to be written back',
+    );
+    const comment = graph.callsTo('POST', /alerts_v2\/wb-policy\/comments$/)[0]?.body as { comment?: string };
+    expect(comment?.comment).toMatch(
+      /^policy Disable users with anomalous tokens set this alert to Resolved in Vigil/,
+    );
+  });
+
   it('puts a refusal for want of permission on the alert’s trail, naming the permission', async () => {
     graph.putAlert(anAlert('wb-3'));
     await pull();
