@@ -1,4 +1,5 @@
 import { benchCrossPlatform } from './cross-platform.js';
+import { benchGraph } from './graph.js';
 import { benchIngest } from './ingest.js';
 import { benchInvestigations } from './investigations.js';
 import { benchPolicies } from './policies.js';
@@ -16,6 +17,7 @@ for (const run of [
   benchTickets,
   benchInvestigations,
   benchPolicies,
+  benchGraph,
 ]) {
   await run();
 }

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Job } from 'bullmq';
 import { z } from 'zod';
-import { parseGraphAlert } from '../bot/http/ingest/graph.js';
+import { type GraphAlert, parseGraphAlert } from '../bot/http/ingest/graph.js';
 import type { Clock } from '../domain/index.js';
 import { RetriesExhaustedError } from '../integrations/http-retry.js';
-import { type PulledAlert, pulledAlert } from '../integrations/microsoft/graph-alerts.js';
+import { pulledAlert, readableDate } from '../integrations/microsoft/graph-alerts.js';
 import type { GraphApi } from '../integrations/microsoft/graph-api.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
@@ -13,6 +13,7 @@ import {
   ALERTS_STREAM,
   applyPulledPage,
   claimPull,
+  lastApplied,
   releasePull,
   schedulePull,
 } from '../storage/graph-sync.repository.js';
@@ -86,28 +87,40 @@ export async function pullAlerts(deps: GraphPullDeps, signal: AbortSignal): Prom
     for (;;) {
       const page = await deps.graph.page(link, signal);
       const receivedAt = clock.now();
-      const pulled: PulledAlert[] = [];
+      const valid: GraphAlert[] = [];
       let skipped = 0;
       for (const [index, item] of page.value.entries()) {
         const parsed = parseGraphAlert(item);
         if (parsed.ok) {
-          pulled.push(pulledAlert(parsed.alert, receivedAt));
+          valid.push(parsed.alert);
           continue;
         }
         skipped += 1;
         deps.onSkipped?.(parsed.reason);
         logger.warn({ page: pages, index, reason: parsed.reason }, 'skipped a malformed Graph alert');
       }
+      // Overlapping windows list many alerts again: only those updated since are mapped and synced.
+      const applied = await lastApplied(
+        handle.db,
+        valid.map((alert) => alert.id),
+      );
+      const pulled = valid
+        .map((alert) => ({ alert, lastUpdate: readableDate(alert.lastUpdateDateTime) }))
+        .filter(({ alert, lastUpdate }) => {
+          const known = applied.get(alert.id);
+          return known === undefined || known === null || lastUpdate === null || lastUpdate > known;
+        })
+        .map(({ alert }) => pulledAlert(alert, receivedAt));
       const next = page['@odata.nextLink'] ?? null;
       await applyPulledPage(
         handle,
         ALERTS_STREAM,
         pulled,
-        { owner, leaseMs, nextLink: next, chainUntil, pulled: pulled.length, skipped },
+        { owner, leaseMs, nextLink: next, chainUntil, pulled: valid.length, skipped },
         clock,
       );
       pages += 1;
-      items += pulled.length;
+      items += valid.length;
       skippedTotal += skipped;
       if (next === null) break;
       link = next;

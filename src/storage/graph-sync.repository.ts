@@ -2,10 +2,12 @@ import { sql } from 'kysely';
 import {
   type Actor,
   type AlertStatus,
+  type AuditEntry,
   type Classification,
   type Clock,
   groupOccurrences,
   notify,
+  type OutboxMessage,
   type SourceAlertState,
   syncFromSource,
   UNSEEN_SOURCE_STATE,
@@ -94,12 +96,13 @@ export interface PageOutcome {
 /**
  * Applies one page of pulled alerts as a state sync keyed by the Graph alert ID, then records
  * the chain's position. Alerts Vigil has never seen are stored first as occurrences (the same
- * path as `/ingest/graph`: policies, investigations, cards). Then one transaction syncs the rest:
+ * path as `/ingest/graph`: policies, investigations, cards). Then one transaction syncs the page:
  * an alert whose Graph `lastUpdateDateTime` is not newer than the one last applied is left
  * alone (no revision, no audit row, no card refresh); a newer one has its status,
  * classification, determination, assignee and evidence brought over (see `syncFromSource`),
  * with Defender as actor; and the same transaction stores the nextLink (or, after the chain's
- * last page, the new watermark), so a crash resumes at the first page not committed.
+ * last page, the new watermark), so a crash resumes at the first page not committed. Set-based:
+ * a handful of statements per page, whatever its size.
  */
 export async function applyPulledPage(
   handle: DbHandle,
@@ -114,12 +117,7 @@ export async function applyPulledPage(
     await storeOccurrences(handle, groupOccurrences(fresh.map((alert) => alert.draft)), clock);
   const now = clock.now();
   return handle.db.transaction().execute(async (trx) => {
-    let changed = 0;
-    let unchanged = 0;
-    for (const pulled of latest) {
-      if (await syncOne(trx, pulled, now)) changed += 1;
-      else unchanged += 1;
-    }
+    const changed = await syncPage(trx, latest, now);
     const recorded = await trx
       .updateTable('graph_sync')
       .set({
@@ -137,8 +135,22 @@ export async function applyPulledPage(
       .executeTakeFirst();
     if (Number(recorded.numUpdatedRows) === 0)
       throw new PullLeaseLostError(`the ${stream} pull lease passed to another runner`);
-    return { created: fresh.length, changed, unchanged };
+    return { created: fresh.length, changed, unchanged: latest.length - changed };
   });
+}
+
+/**
+ * Graph's `lastUpdateDateTime` last applied, per Graph ID, read without locks: the pull maps
+ * only the alerts that may have changed (the sync checks again under lock).
+ */
+export async function lastApplied(db: Db, graphIds: readonly string[]): Promise<Map<string, Date | null>> {
+  if (graphIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('graph_alert_state')
+    .select(['graph_id', 'last_update_at'])
+    .where('graph_id', 'in', graphIds)
+    .execute();
+  return new Map(rows.map((row) => [row.graph_id, row.last_update_at]));
 }
 
 /** One item per Graph ID (a page may repeat one when Graph's offsets shift): the latest update wins. */
@@ -149,89 +161,155 @@ function latestPerId(alerts: readonly PulledAlert[]): PulledAlert[] {
     if (known === undefined || (alert.lastUpdate?.getTime() ?? 0) >= (known.lastUpdate?.getTime() ?? 0))
       byId.set(alert.graphId, alert);
   }
-  // Locked in ID order, so two runners (or a runner and a write-back) never deadlock.
-  return [...byId.values()].sort((a, b) => (a.graphId < b.graphId ? -1 : a.graphId > b.graphId ? 1 : 0));
+  return [...byId.values()];
 }
 
-/** The pulled alerts no Vigil alert stands for yet (no state row, no alert of fingerprint `graph:<id>`). */
+/** The pulled alerts no Vigil alert stands for yet (no alert of fingerprint `graph:<id>`). */
 async function unseen(db: Db, alerts: readonly PulledAlert[]): Promise<PulledAlert[]> {
   if (alerts.length === 0) return [];
-  const fingerprints = alerts.map((alert) => alert.draft.fingerprint);
   const known = await db
     .selectFrom('alerts')
     .select('fingerprint')
     .distinct()
-    .where('fingerprint', 'in', fingerprints)
+    .where(
+      'fingerprint',
+      'in',
+      alerts.map((alert) => alert.draft.fingerprint),
+    )
     .execute();
   const seen = new Set(known.map((row) => row.fingerprint));
   return alerts.filter((alert) => !seen.has(alert.draft.fingerprint));
 }
 
-/** Syncs one alert inside the page's transaction; true when the alert changed. */
-async function syncOne(trx: Db, pulled: PulledAlert, now: Date): Promise<boolean> {
-  const state = await trx
+const asSeen = (
+  state:
+    | {
+        status: string | null;
+        classification: string | null;
+        determination: string | null;
+        assigned_to: string | null;
+      }
+    | undefined,
+): SourceAlertState =>
+  state === undefined
+    ? UNSEEN_SOURCE_STATE
+    : {
+        status: state.status as AlertStatus | null,
+        classification: state.classification as Classification | null,
+        determination: state.determination,
+        assignedTo: state.assigned_to,
+      };
+
+/** Rows per statement for the page's multi-row writes, well under Postgres's 65,535 parameters. */
+const CHUNK = 1_000;
+const chunks = <T>(items: readonly T[]): T[][] =>
+  Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, index) =>
+    items.slice(index * CHUNK, (index + 1) * CHUNK),
+  );
+
+/** Syncs the page inside its transaction; returns how many alerts changed. */
+async function syncPage(trx: Db, latest: readonly PulledAlert[], now: Date): Promise<number> {
+  if (latest.length === 0) return 0;
+  // Locked in ID order, so two writers (the pull, a write-back) always lock alike.
+  const states = await trx
     .selectFrom('graph_alert_state')
     .selectAll()
-    .where('graph_id', '=', pulled.graphId)
+    .where(
+      'graph_id',
+      'in',
+      latest.map((alert) => alert.graphId),
+    )
+    .orderBy('graph_id')
     .forUpdate()
-    .executeTakeFirst();
-  if (
-    state !== undefined &&
-    state.last_update_at !== null &&
-    pulled.lastUpdate !== null &&
-    pulled.lastUpdate.getTime() <= state.last_update_at.getTime()
-  )
-    return false;
-  const row = await trx
+    .execute();
+  const stateBy = new Map(states.map((state) => [state.graph_id, state]));
+  const todo = latest.filter((pulled) => {
+    const applied = stateBy.get(pulled.graphId)?.last_update_at ?? null;
+    return applied === null || pulled.lastUpdate === null || pulled.lastUpdate.getTime() > applied.getTime();
+  });
+  if (todo.length === 0) return 0;
+
+  // The Vigil alert of each: the state row's, else the latest alert of fingerprint graph:<id>.
+  const byFingerprint = new Map<string, string>();
+  const withoutState = todo.filter((pulled) => !stateBy.has(pulled.graphId));
+  if (withoutState.length > 0) {
+    const rows = await trx
+      .selectFrom('alerts')
+      .select(['id', 'fingerprint'])
+      .where(
+        'fingerprint',
+        'in',
+        withoutState.map((pulled) => pulled.draft.fingerprint),
+      )
+      .orderBy('created_at')
+      .execute();
+    for (const row of rows) byFingerprint.set(row.fingerprint, row.id);
+  }
+  const alertIdOf = (pulled: PulledAlert) =>
+    stateBy.get(pulled.graphId)?.alert_id ?? byFingerprint.get(pulled.draft.fingerprint);
+  const alertIds = [...new Set(todo.flatMap((pulled) => alertIdOf(pulled) ?? []))].sort();
+  if (alertIds.length === 0) return 0;
+  const rows = await trx
     .selectFrom('alerts')
     .selectAll()
-    .$if(state !== undefined, (query) => query.where('id', '=', state?.alert_id as string))
-    .$if(state === undefined, (query) =>
-      query.where('fingerprint', '=', pulled.draft.fingerprint).orderBy('created_at', 'desc').limit(1),
-    )
+    .where('id', 'in', alertIds)
+    .orderBy('id')
     .forUpdate()
-    .executeTakeFirst();
-  if (row === undefined) return false;
-  const seen: SourceAlertState =
-    state === undefined
-      ? UNSEEN_SOURCE_STATE
-      : {
-          status: state.status as AlertStatus | null,
-          classification: state.classification as Classification | null,
-          determination: state.determination,
-          assignedTo: state.assigned_to,
-        };
-  const sync = syncFromSource(toAlert(row), seen, pulled.state, DEFENDER_ACTOR, now);
-  const evidenceChanged = await upsertEvidence(trx, row.id, pulled);
-  if (sync.changed || evidenceChanged) {
-    const next = sync.alert;
-    await trx
-      .updateTable('alerts')
-      .set({
+    .execute();
+  const alertBy = new Map(rows.map((row) => [row.id, row]));
+
+  const evidenceChanged = await upsertEvidence(
+    trx,
+    todo.flatMap((pulled) => {
+      const alertId = alertIdOf(pulled);
+      return alertId === undefined ? [] : [{ alertId, pulled }];
+    }),
+  );
+  const updates: Record<string, unknown>[] = [];
+  const audit: AuditEntry[] = [];
+  const outbox: OutboxMessage[] = [];
+  const seenRows = [];
+  for (const pulled of todo) {
+    const row = alertBy.get(alertIdOf(pulled) ?? '');
+    if (row === undefined) continue;
+    const sync = syncFromSource(
+      toAlert(row),
+      asSeen(stateBy.get(pulled.graphId)),
+      pulled.state,
+      DEFENDER_ACTOR,
+      now,
+    );
+    const evidence = evidenceChanged.has(row.id);
+    if (sync.changed || evidence) {
+      const next = sync.alert;
+      updates.push({
+        id: row.id,
         status: next.status,
         classification: next.classification,
         resolution_comment: next.resolutionComment,
         determination: next.determination,
-        status_changed_by: next.statusChangedBy === null ? null : json(next.statusChangedBy),
-        status_changed_at: next.statusChangedAt,
-        assignee: next.assignee === null ? null : json(next.assignee),
+        status_changed_by: next.statusChangedBy,
+        status_changed_at: next.statusChangedAt?.toISOString() ?? null,
+        assignee: next.assignee,
         version: next.version,
-        revision: sql`revision + 1`,
-        updated_at: now,
-      })
-      .where('id', '=', row.id)
-      .execute();
-    await appendAudit(trx, [
-      ...sync.audit,
-      ...(evidenceChanged
-        ? [{ alertId: row.id, actor: DEFENDER_ACTOR, action: 'alert.evidence_updated', details: {}, at: now }]
-        : []),
-    ]);
-    await appendOutbox(trx, [notify(row.id, sync.changed ? 'status_changed' : 'occurred')]);
-  }
-  await trx
-    .insertInto('graph_alert_state')
-    .values({
+      });
+      audit.push(
+        ...sync.audit,
+        ...(evidence
+          ? [
+              {
+                alertId: row.id,
+                actor: DEFENDER_ACTOR,
+                action: 'alert.evidence_updated',
+                details: {},
+                at: now,
+              },
+            ]
+          : []),
+      );
+      outbox.push(notify(row.id, sync.changed ? 'status_changed' : 'occurred'));
+    }
+    seenRows.push({
       graph_id: pulled.graphId,
       alert_id: row.id,
       last_update_at: pulled.lastUpdate,
@@ -240,54 +318,81 @@ async function syncOne(trx: Db, pulled: PulledAlert, now: Date): Promise<boolean
       determination: pulled.state.determination,
       assigned_to: pulled.state.assignedTo,
       updated_at: now,
-    })
-    .onConflict((oc) =>
-      oc.column('graph_id').doUpdateSet({
-        alert_id: row.id,
-        last_update_at: pulled.lastUpdate,
-        status: pulled.state.status,
-        classification: pulled.state.classification,
-        determination: pulled.state.determination,
-        assigned_to: pulled.state.assignedTo,
-        updated_at: now,
-      }),
-    )
-    .execute();
-  return sync.changed || evidenceChanged;
+    });
+  }
+  if (updates.length > 0) {
+    await sql`UPDATE alerts SET
+        status = v.status, classification = v.classification, resolution_comment = v.resolution_comment,
+        determination = v.determination, status_changed_by = v.status_changed_by,
+        status_changed_at = v.status_changed_at, assignee = v.assignee, version = v.version,
+        revision = alerts.revision + 1, updated_at = ${now}
+      FROM jsonb_to_recordset(${json(updates)}::jsonb) AS v(id uuid, status text, classification text,
+        resolution_comment text, determination text, status_changed_by jsonb, status_changed_at timestamptz,
+        assignee jsonb, version integer)
+      WHERE alerts.id = v.id`.execute(trx);
+  }
+  for (const part of chunks(audit)) await appendAudit(trx, part);
+  for (const part of chunks(outbox)) await appendOutbox(trx, part);
+  for (const part of chunks(seenRows)) {
+    await trx
+      .insertInto('graph_alert_state')
+      .values(part)
+      .onConflict((oc) =>
+        oc.column('graph_id').doUpdateSet({
+          alert_id: sql`excluded.alert_id`,
+          last_update_at: sql`excluded.last_update_at`,
+          status: sql`excluded.status`,
+          classification: sql`excluded.classification`,
+          determination: sql`excluded.determination`,
+          assigned_to: sql`excluded.assigned_to`,
+          updated_at: sql`excluded.updated_at`,
+        }),
+      )
+      .execute();
+  }
+  return updates.length;
 }
 
-/** Evidence Graph added or changed (a verdict, a remediation status) since last seen; true when any. */
-async function upsertEvidence(trx: Db, alertId: string, pulled: PulledAlert): Promise<boolean> {
-  const entities = pulled.draft.entities;
-  if (entities.length === 0) return false;
-  const touched = await trx
-    .insertInto('alert_entities')
-    .values(
-      entities.map((entity) => ({
-        alert_id: alertId,
-        kind: entity.kind,
-        key: entity.key,
-        display_name: entity.displayName,
-        roles: json(entity.roles),
-        attributes: json(entity.attributes),
-      })),
-    )
-    .onConflict((oc) =>
-      oc
-        .columns(['alert_id', 'kind', 'key'])
-        .doUpdateSet({
-          display_name: sql`excluded.display_name`,
-          roles: sql`excluded.roles`,
-          attributes: sql`excluded.attributes`,
-        })
-        .where(
-          sql<boolean>`(alert_entities.display_name, alert_entities.roles, alert_entities.attributes)
-            IS DISTINCT FROM (excluded.display_name, excluded.roles, excluded.attributes)`,
-        ),
-    )
-    .returning('key')
-    .execute();
-  return touched.length > 0;
+/** Evidence Graph added or changed (a verdict, a remediation status) since last seen: the alerts it touched. */
+async function upsertEvidence(
+  trx: Db,
+  items: readonly { readonly alertId: string; readonly pulled: PulledAlert }[],
+): Promise<Set<string>> {
+  const rows = items.flatMap(({ alertId, pulled }) =>
+    pulled.draft.entities.map((entity) => ({
+      alert_id: alertId,
+      kind: entity.kind,
+      key: entity.key,
+      display_name: entity.displayName,
+      roles: json(entity.roles),
+      attributes: json(entity.attributes),
+    })),
+  );
+  // Sorted, so concurrent writers lock entity rows alike.
+  rows.sort((a, b) => (a.alert_id + a.kind + a.key < b.alert_id + b.kind + b.key ? -1 : 1));
+  const touched = new Set<string>();
+  for (const part of chunks(rows)) {
+    const changed = await trx
+      .insertInto('alert_entities')
+      .values(part)
+      .onConflict((oc) =>
+        oc
+          .columns(['alert_id', 'kind', 'key'])
+          .doUpdateSet({
+            display_name: sql`excluded.display_name`,
+            roles: sql`excluded.roles`,
+            attributes: sql`excluded.attributes`,
+          })
+          .where(
+            sql<boolean>`(alert_entities.display_name, alert_entities.roles, alert_entities.attributes)
+              IS DISTINCT FROM (excluded.display_name, excluded.roles, excluded.attributes)`,
+          ),
+      )
+      .returning('alert_id')
+      .execute();
+    for (const row of changed) touched.add(row.alert_id);
+  }
+  return touched;
 }
 
 /** Gives the lease back (the run ended) and records why it ended early, if it did. */

@@ -9,6 +9,8 @@ export interface GraphCall {
   readonly url: string;
   readonly status: number;
   readonly body: unknown;
+  /** performance.now() when the request arrived. */
+  readonly at: number;
 }
 
 export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
@@ -115,10 +117,11 @@ export class FakeGraph {
     } catch {
       body = text;
     }
+    const at = performance.now();
     const method = request.method ?? 'GET';
     const rawUrl = request.url ?? '/';
     const send = (status: number, answer: unknown, headers: Record<string, string> = {}) => {
-      this.calls.push({ method, url: rawUrl, status, body });
+      this.calls.push({ method, url: rawUrl, status, body, at });
       response.writeHead(status, {
         ...(answer === undefined ? {} : { 'content-type': 'application/json; odata.metadata=minimal' }),
         ...headers,

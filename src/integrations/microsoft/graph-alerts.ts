@@ -24,7 +24,8 @@ export function graphStatus(value: string | null | undefined): AlertStatus | nul
   }
 }
 
-const readableDate = (value: string | null | undefined): Date | null => {
+/** A Graph date, or null when missing or unreadable. */
+export const readableDate = (value: string | null | undefined): Date | null => {
   if (value === null || value === undefined) return null;
   const parsed = new Date(value);
   return Number.isNaN(parsed.getTime()) ? null : parsed;
