@@ -117,7 +117,7 @@ export async function applyPulledPage(
     await storeOccurrences(handle, groupOccurrences(fresh.map((alert) => alert.draft)), clock);
   const now = clock.now();
   return handle.db.transaction().execute(async (trx) => {
-    const changed = await syncPage(trx, latest, now);
+    const changed = await syncPage(trx, latest, new Set(fresh.map((alert) => alert.graphId)), now);
     const recorded = await trx
       .updateTable('graph_sync')
       .set({
@@ -208,7 +208,12 @@ const chunks = <T>(items: readonly T[]): T[][] =>
   );
 
 /** Syncs the page inside its transaction; returns how many alerts changed. */
-async function syncPage(trx: Db, latest: readonly PulledAlert[], now: Date): Promise<number> {
+async function syncPage(
+  trx: Db,
+  latest: readonly PulledAlert[],
+  fresh: ReadonlySet<string>,
+  now: Date,
+): Promise<number> {
   if (latest.length === 0) return 0;
   // Locked in ID order, so two writers (the pull, a write-back) always lock alike.
   const states = await trx
@@ -258,11 +263,14 @@ async function syncPage(trx: Db, latest: readonly PulledAlert[], now: Date): Pro
     .execute();
   const alertBy = new Map(rows.map((row) => [row.id, row]));
 
+  // Evidence is rewritten only where its digest moved; alerts just stored have theirs already.
   const evidenceChanged = await upsertEvidence(
     trx,
     todo.flatMap((pulled) => {
       const alertId = alertIdOf(pulled);
-      return alertId === undefined ? [] : [{ alertId, pulled }];
+      const known = stateBy.get(pulled.graphId)?.evidence_hash ?? null;
+      if (alertId === undefined || fresh.has(pulled.graphId) || known === pulled.evidenceHash) return [];
+      return [{ alertId, pulled }];
     }),
   );
   const updates: Record<string, unknown>[] = [];
@@ -317,6 +325,7 @@ async function syncPage(trx: Db, latest: readonly PulledAlert[], now: Date): Pro
       classification: pulled.state.classification,
       determination: pulled.state.determination,
       assigned_to: pulled.state.assignedTo,
+      evidence_hash: pulled.evidenceHash,
       updated_at: now,
     });
   }
@@ -345,6 +354,7 @@ async function syncPage(trx: Db, latest: readonly PulledAlert[], now: Date): Pro
           classification: sql`excluded.classification`,
           determination: sql`excluded.determination`,
           assigned_to: sql`excluded.assigned_to`,
+          evidence_hash: sql`excluded.evidence_hash`,
           updated_at: sql`excluded.updated_at`,
         }),
       )

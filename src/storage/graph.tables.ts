@@ -36,6 +36,8 @@ export interface GraphAlertStateTable {
   comments_through: ColumnType<string, string | number | undefined, string | number>;
   /** Why the last write-back failed for good (a missing permission...), or null. */
   writeback_error: string | null;
+  /** Digest of the evidence last applied (2026-12-01T1620): the same evidence is not rewritten. */
+  evidence_hash: string | null;
   updated_at: DefaultTimestamp;
 }
 

@@ -12,6 +12,7 @@ import * as investigationCards from './migrations/2026-11-23T1330_investigation_
 import * as outboxNotify from './migrations/2026-11-23T1400_outbox_notify.js';
 import * as graphSync from './migrations/2026-12-01T1600_graph_sync.js';
 import * as graphWriteBack from './migrations/2026-12-01T1610_graph_writeback.js';
+import * as graphEvidenceHash from './migrations/2026-12-01T1620_graph_evidence_hash.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T1400_outbox_notify': outboxNotify,
   '2026-12-01T1600_graph_sync': graphSync,
   '2026-12-01T1610_graph_writeback': graphWriteBack,
+  '2026-12-01T1620_graph_evidence_hash': graphEvidenceHash,
 };
 
 /**

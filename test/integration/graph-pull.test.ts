@@ -206,6 +206,27 @@ describe('pulling alerts from Microsoft Graph', () => {
     expect(
       notified.filter((row) => row.payload.alertId === id && row.payload.reason === 'status_changed'),
     ).toHaveLength(2);
+
+    // New evidence from Defender (a verdict) reaches the alert's entities, with Defender on the trail.
+    const evidence = (graph.alerts.get('pull-1')?.evidence as Record<string, unknown>[]).map((item) =>
+      String(item['@odata.type']).endsWith('ipEvidence') ? { ...item, verdict: 'suspicious' } : item,
+    );
+    graph.changeAlert('pull-1', { evidence });
+    await pull();
+    const ip = await vigil.handle.db
+      .selectFrom('alert_entities')
+      .select('attributes')
+      .where('alert_id', '=', id)
+      .where('kind', '=', 'ip')
+      .executeTakeFirstOrThrow();
+    expect(ip.attributes.verdict).toBe('suspicious');
+    const last = await vigil.handle.db
+      .selectFrom('audit_log')
+      .select(['action', 'actor_key'])
+      .where('alert_id', '=', id)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(last).toEqual({ action: 'alert.evidence_updated', actor_key: 'source:defender' });
   });
 
   it('skips malformed items one by one, says why in the log, and counts them in /metrics', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type GraphAlert, graphClassification, graphFormat } from '../../bot/http/ingest/graph.js';
 import type { AlertDraft, AlertStatus, Classification, SourceAlertState } from '../../domain/index.js';
 
@@ -8,6 +9,8 @@ export interface PulledAlert {
   readonly lastUpdate: Date | null;
   readonly draft: AlertDraft;
   readonly state: SourceAlertState;
+  /** Digest of the mapped evidence: equal digests, equal entities. */
+  readonly evidenceHash: string;
 }
 
 /** Graph's alert status in Vigil's words; `unknown` and future values have none. */
@@ -44,10 +47,12 @@ export function pulledAlert(alert: GraphAlert, receivedAt: Date): PulledAlert {
   if (occurrence?.kind !== 'occurrence') throw new Error(`no occurrence for Graph alert ${alert.id}`);
   const assignedTo =
     typeof alert.assignedTo === 'string' && alert.assignedTo.trim() !== '' ? alert.assignedTo : null;
+  const draft = { ...occurrence.draft, determination: determinationOf(alert.determination) };
   return {
     graphId: alert.id,
+    evidenceHash: createHash('sha256').update(JSON.stringify(draft.entities)).digest('base64url'),
     lastUpdate: readableDate(alert.lastUpdateDateTime),
-    draft: { ...occurrence.draft, determination: determinationOf(alert.determination) },
+    draft,
     state: {
       status: graphStatus(alert.status),
       classification: graphClassification(alert.classification),
