@@ -208,8 +208,9 @@ describe('pulling alerts from Microsoft Graph', () => {
     ).toHaveLength(2);
 
     // New evidence from Defender (a verdict) reaches the alert's entities, with Defender on the trail.
-    const evidence = (graph.alerts.get('pull-1')?.evidence as Record<string, unknown>[]).map((item) =>
-      String(item['@odata.type']).endsWith('ipEvidence') ? { ...item, verdict: 'suspicious' } : item,
+    const evidence = ((graph.alerts.get('pull-1')?.evidence ?? []) as Record<string, unknown>[]).map(
+      (item) =>
+        String(item['@odata.type']).endsWith('ipEvidence') ? { ...item, verdict: 'suspicious' } : item,
     );
     graph.changeAlert('pull-1', { evidence });
     await pull();
