@@ -47,7 +47,7 @@ export function graphWorkers(
     topic: 'graph_writeback',
     concurrency: 8,
     payload: graphWriteBackPayload,
-    process: (payload) => writeBackAlert({ handle, graph, clock, logger, owner }, payload.alertId),
+    process: (payload, job) => writeBackAlert({ handle, graph, clock, logger, owner }, payload.alertId, job),
   });
   if (config === undefined || config.VIGIL_GRAPH_POLL_SECONDS === 0 || graph === null) return [writeBack];
   const pullDeps = { handle, graph, clock, logger, pollMs: config.VIGIL_GRAPH_POLL_SECONDS * 1000, owner };

@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import { z } from 'zod';
 import {
   type AlertStatus,
@@ -18,8 +19,10 @@ import {
   type RecordedState,
   recordWriteBack,
   releaseWriteBack,
+  retryWriteBackLater,
   type WriteBackClaim,
 } from '../storage/graph-writeback.repository.js';
+import type { OutboxJobData } from './queues.js';
 
 export const graphWriteBackPayload = z.object({ alertId: z.uuid() });
 
@@ -98,7 +101,11 @@ const lastUpdateOf = (alert: unknown): Date | null => {
  * last; a job that runs again after success finds nothing to do. Refusals that retrying cannot
  * mend (400, 403 with the permission it needs, 404) are put on the alert's trail and logged.
  */
-export async function writeBackAlert(deps: GraphWriteBackDeps, alertId: string): Promise<void> {
+export async function writeBackAlert(
+  deps: GraphWriteBackDeps,
+  alertId: string,
+  job?: Job<OutboxJobData>,
+): Promise<void> {
   const { handle, graph, clock, logger, owner } = deps;
   if (graph === null) return;
   const leaseMs = deps.leaseMs ?? 2 * 60_000;
@@ -152,6 +159,16 @@ export async function writeBackAlert(deps: GraphWriteBackDeps, alertId: string):
       return;
     }
     await releaseWriteBack(handle, claim.graphId, owner);
-    throw error;
+    const lastAttempt = job !== undefined && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (!lastAttempt) throw error;
+    // Graph (or the token endpoint) has been down through every attempt: try again later rather than lose it.
+    logger.warn(
+      { alertId, err: error },
+      'writing back to Microsoft Graph keeps failing; will try again later',
+    );
+    await retryWriteBackLater(handle, alertId, new Date(clock.now().getTime() + RETRY_LATER_MS));
   }
 }
+
+/** When a write-back that used up its attempts is tried again. */
+export const RETRY_LATER_MS = 5 * 60_000;

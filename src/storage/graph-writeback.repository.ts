@@ -4,11 +4,13 @@ import {
   type AlertStatus,
   type Classification,
   type Clock,
+  graphWriteBack,
   systemActor,
   UNSEEN_SOURCE_STATE,
 } from '../domain/index.js';
 import { appendAudit } from './audit.repository.js';
 import type { DbHandle } from './db.js';
+import { appendOutbox } from './outbox.repository.js';
 
 /** The Graph-side state Vigil last wrote or saw. */
 export interface RecordedState {
@@ -203,4 +205,9 @@ export async function failWriteBack(
       },
     ]);
   });
+}
+
+/** Puts the alert's write-back back in the outbox for `at` (every attempt of the last one failed). */
+export async function retryWriteBackLater(handle: DbHandle, alertId: string, at: Date): Promise<void> {
+  await appendOutbox(handle.db, [{ ...graphWriteBack(alertId), availableAt: at }]);
 }

@@ -54,7 +54,7 @@ export class FakeGraph {
   readonly incidents = new Map<string, Json>();
   /** Page size when the client gives no `$top`. */
   defaultPageSize = 2_000;
-  #throttle = { count: 0, retryAfter: '1', match: (_url: string) => true };
+  #throttle = { count: 0, retryAfter: '1', match: (_url: string, _method: string) => true };
   #server: Server | null = null;
   #raw: unknown[] = [];
   url = '';
@@ -99,7 +99,11 @@ export class FakeGraph {
   }
 
   /** The next `count` requests matching `match` answer 429 with `Retry-After: seconds`. */
-  throttleNext(count: number, seconds = 1, match: (url: string) => boolean = () => true): void {
+  throttleNext(
+    count: number,
+    seconds = 1,
+    match: (url: string, method: string) => boolean = () => true,
+  ): void {
     this.#throttle = { count, retryAfter: String(seconds), match };
   }
 
@@ -147,7 +151,7 @@ export class FakeGraph {
     const forbidden = () =>
       send(403, graphError('Forbidden', 'Missing application roles. API required roles were not granted.'));
 
-    if (this.#throttle.count > 0 && this.#throttle.match(rawUrl)) {
+    if (this.#throttle.count > 0 && this.#throttle.match(rawUrl, method)) {
       this.#throttle.count -= 1;
       return send(429, graphError('TooManyRequests', 'Too many requests.'), {
         'retry-after': this.#throttle.retryAfter,

@@ -158,6 +158,45 @@ describe('writing back to Microsoft Graph', () => {
     expect(after.status_changed_by).toMatchObject({ kind: 'user', platform: 'api', id: 'dana' });
   });
 
+  it('retries a throttled write-back until it lands, applying it once', async () => {
+    graph.putAlert(anAlert('wb-retry'));
+    await pull();
+    const alert = await alertOf('wb-retry');
+    // More 429s than one job's attempts: the job fails, BullMQ runs it again, and it lands.
+    graph.throttleNext(8, 0, (url, method) => method === 'PATCH' && url.includes('wb-retry'));
+    const response = await vigil.api(
+      'POST',
+      `/api/alerts/${alert.id}/status`,
+      { status: 'resolved', classification: 'false_positive' },
+      { 'X-Vigil-User': 'erin' },
+    );
+    expect(response.status).toBe(200);
+    await eventually(
+      async () => graph.alerts.get('wb-retry')?.status === 'resolved',
+      30_000,
+      'the write-back to land after the throttling',
+    );
+    const patches = graph.callsTo('PATCH', /alerts_v2\/wb-retry$/).map((call) => call.status);
+    expect(patches.filter((status) => status === 429)).toHaveLength(8);
+    expect(patches.filter((status) => status === 200)).toHaveLength(1);
+    await eventually(
+      async () => {
+        const rows = await vigil.handle.db
+          .selectFrom('outbox')
+          .select(['completed_at', 'payload'])
+          .where('topic', '=', 'graph_writeback')
+          .execute();
+        return rows
+          .filter((row) => row.payload.alertId === alert.id)
+          .every((row) => row.completed_at !== null);
+      },
+      10_000,
+      'the write-back job to be done',
+    );
+    expect(graph.callsTo('POST', /alerts_v2\/wb-retry\/comments$/)).toHaveLength(1);
+    expect(graph.alerts.get('wb-retry')?.classification).toBe('falsePositive');
+  });
+
   it('does not write back a change pulled from Defender', async () => {
     graph.putAlert(anAlert('wb-2'));
     await pull();
