@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CARD_ACTIONS } from '../../src/bot/card-actions.js';
 import { systemClock } from '../../src/domain/index.js';
 import { EntraTokenClient, GRAPH_SCOPE } from '../../src/integrations/microsoft/entra-token.js';
 import { GraphApi } from '../../src/integrations/microsoft/graph-api.js';
@@ -8,12 +9,15 @@ import { writeBackAlert } from '../../src/jobs/graph-writeback.worker.js';
 import { createLogger } from '../../src/logger.js';
 import { FakeEntraToken } from '../fakes/entra-token.js';
 import { FakeGraph } from '../fakes/graph.js';
+import { FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { interactionBody, postSignedForm, slackTestEnv } from '../helpers/slack-signing.js';
 
 // Write-back to Microsoft Graph, end to end: a click (here the API) → outbox → PATCH and comment at the fake Graph.
 let entra: FakeEntraToken;
 let graph: FakeGraph;
 let vigil: TestVigil;
+let slack: FakeSlackApi;
 
 const FIXTURE = JSON.parse(
   readFileSync(fixture('alerts/graph-security/alert.mde-device-file-process-registry.docs.json'), 'utf8'),
@@ -71,8 +75,10 @@ beforeAll(async () => {
   entra = await new FakeEntraToken().start();
   entra.roles.set('https://graph.microsoft.com', ['SecurityAlert.ReadWrite.All']);
   graph = await new FakeGraph({ entra }).start();
+  slack = await new FakeSlackApi().start();
   vigil = await startTestVigil({
     env: {
+      ...slackTestEnv(slack.url, 'C0ALERTS', 'U0DANA'),
       VIGIL_GRAPH_TENANT_ID: entra.tenantId,
       VIGIL_GRAPH_CLIENT_ID: entra.clientId,
       VIGIL_GRAPH_CLIENT_SECRET: entra.clientSecret,
@@ -86,6 +92,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await vigil?.close();
+  await slack?.stop();
   await graph?.stop();
   await entra?.stop();
 });
@@ -156,6 +163,44 @@ describe('writing back to Microsoft Graph', () => {
     expect(await auditCount(alert.id)).toBe(before.audit);
     expect(after.revision).toBe(before.row.revision);
     expect(after.status_changed_by).toMatchObject({ kind: 'user', platform: 'api', id: 'dana' });
+  });
+
+  it('writes back a click on the Slack card, naming the person and the platform', async () => {
+    graph.putAlert(anAlert('wb-slack'));
+    await pull();
+    const alert = await alertOf('wb-slack');
+    const clicked = await postSignedForm(
+      vigil.baseUrl,
+      interactionBody({
+        type: 'block_actions',
+        user: { id: 'U0DANA', username: 'dana', name: 'dana', team_id: 'T0TEAM' },
+        team: { id: 'T0TEAM', domain: 'contoso' },
+        container: { type: 'message', message_ts: '1700000001.000001', channel_id: 'C0ALERTS' },
+        channel: { id: 'C0ALERTS', name: 'alerts' },
+        trigger_id: 'trigger-wb-slack',
+        response_url: `${slack.url}response`,
+        actions: [
+          {
+            action_id: CARD_ACTIONS.startProgress,
+            block_id: 'alert:x',
+            value: `${alert.id}:${alert.version}`,
+            type: 'button',
+            action_ts: '1700000002.000002',
+          },
+        ],
+      }),
+    );
+    expect(clicked.status).toBe(200);
+    await eventually(
+      async () => graph.callsTo('POST', /alerts_v2\/wb-slack\/comments$/).length > 0,
+      20_000,
+      'the Slack click to reach the fake Graph',
+    );
+    expect(graph.alerts.get('wb-slack')?.status).toBe('inProgress');
+    const comment = graph.callsTo('POST', /alerts_v2\/wb-slack\/comments$/)[0]?.body as { comment?: string };
+    expect(comment?.comment).toMatch(
+      /\(slack\) set this alert to In progress in Vigil \[Vigil change \d+\]$/,
+    );
   });
 
   it('retries a throttled write-back until it lands, applying it once', async () => {
