@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { z } from 'zod';
+import { graphClassification } from '../bot/http/ingest/graph.js';
 import {
   type AlertStatus,
   actorLabel,
@@ -8,7 +9,12 @@ import {
   type Clock,
   STATUS_LABELS,
 } from '../domain/index.js';
-import { toGraphClassification, toGraphStatus } from '../integrations/microsoft/graph-alerts.js';
+import {
+  determinationOf,
+  graphStatus,
+  toGraphClassification,
+  toGraphStatus,
+} from '../integrations/microsoft/graph-alerts.js';
 import { type GraphApi, GraphApiError } from '../integrations/microsoft/graph-api.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
@@ -20,7 +26,6 @@ import {
   recordWriteBack,
   releaseWriteBack,
   retryWriteBackLater,
-  type WriteBackClaim,
 } from '../storage/graph-writeback.repository.js';
 import type { OutboxJobData } from './queues.js';
 
@@ -65,18 +70,29 @@ export function commentText(change: PendingComment): string {
 const sameState = (a: RecordedState, b: RecordedState) =>
   a.status === b.status && a.classification === b.classification && a.determination === b.determination;
 
-/** The PATCH body that brings Graph to Vigil's state, or null when Graph already says it. */
-function patchFor(claim: WriteBackClaim): Record<string, string> | null {
-  const { wanted, recorded } = claim;
-  if (sameState(wanted, recorded) || wanted.status === null) return null;
+/** The PATCH body that brings Graph from `remote` to Vigil's state. */
+function patchFor(wanted: RecordedState, remote: RecordedState): Record<string, string> {
   return {
-    status: toGraphStatus(wanted.status),
-    ...(wanted.classification !== recorded.classification
+    ...(wanted.status !== null && wanted.status !== remote.status
+      ? { status: toGraphStatus(wanted.status) }
+      : {}),
+    ...(wanted.classification !== remote.classification
       ? { classification: toGraphClassification(wanted.classification) }
       : {}),
-    ...(wanted.determination !== null && wanted.determination !== recorded.determination
+    ...(wanted.determination !== null && wanted.determination !== remote.determination
       ? { determination: wanted.determination }
       : {}),
+  };
+}
+
+/** What a Graph alert says, in Vigil's words. */
+function remoteState(alert: unknown): RecordedState {
+  const fields = (alert ?? {}) as { status?: unknown; classification?: unknown; determination?: unknown };
+  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  return {
+    status: graphStatus(text(fields.status)),
+    classification: graphClassification(text(fields.classification)),
+    determination: determinationOf(text(fields.determination)),
   };
 }
 
@@ -119,33 +135,54 @@ export async function writeBackAlert(
   const path = `/security/alerts_v2/${encodeURIComponent(claim.graphId)}`;
   const signal = AbortSignal.timeout(Math.floor(leaseMs * 0.8));
   try {
-    const patch = patchFor(claim);
-    let alert: unknown = null;
-    if (patch !== null) alert = await graph.call('PATCH', path, patch, signal);
-    let through: string | null = null;
-    if (claim.comments.length > 0) {
-      if (alert === null) alert = await graph.call('GET', path, undefined, signal);
-      const posted = alertComments(alert);
-      for (const change of claim.comments) {
-        if (!posted.some((text) => text.includes(commentMarker(change.auditId)))) {
-          await graph.call(
-            'POST',
-            `${path}/comments`,
-            { '@odata.type': '#microsoft.graph.security.alertComment', comment: commentText(change) },
-            signal,
-          );
-        }
-        through = change.auditId;
+    // Read Graph first: what it holds decides whether to write, and shows a change made in Defender meanwhile.
+    let alert = await graph.call('GET', path, undefined, signal);
+    const remote = remoteState(alert);
+    const remoteAt = lastUpdateOf(alert);
+    let written: RecordedState | null = sameState(claim.wanted, remote) ? remote : null;
+    const conflict: Record<string, unknown>[] = [];
+    let patch: Record<string, string> | null = null;
+    if (written === null) {
+      // Defender changed the alert since Vigil last saw it, and Vigil changed it too: the later change wins.
+      const defenderMoved = !sameState(remote, claim.recorded);
+      const defenderLater =
+        defenderMoved && remoteAt !== null && claim.changedAt !== null && remoteAt > claim.changedAt;
+      if (defenderMoved)
+        conflict.push({
+          winner: defenderLater ? 'defender' : 'vigil',
+          vigil: { ...claim.wanted, at: claim.changedAt?.toISOString() ?? null },
+          defender: { ...remote, at: remoteAt?.toISOString() ?? null },
+        });
+      if (!defenderLater) {
+        patch = patchFor(claim.wanted, remote);
+        alert = await graph.call('PATCH', path, patch, signal);
+        written = claim.wanted;
       }
     }
+    let through: string | null = null;
+    const posted = alertComments(alert);
+    for (const change of claim.comments) {
+      if (!posted.some((text) => text.includes(commentMarker(change.auditId)))) {
+        await graph.call(
+          'POST',
+          `${path}/comments`,
+          { '@odata.type': '#microsoft.graph.security.alertComment', comment: commentText(change) },
+          signal,
+        );
+      }
+      through = change.auditId;
+    }
+    // When Defender's later change won, what Vigil last saw stays as it was: the next pull takes that change.
     await recordWriteBack(handle, claim.graphId, owner, {
-      state: patch === null ? null : claim.wanted,
-      lastUpdate: lastUpdateOf(alert),
+      state: written,
+      lastUpdate: written === null ? null : lastUpdateOf(alert),
       commentsThrough: through,
+      conflict:
+        conflict[0] === undefined ? null : { alertId: claim.alertId, details: conflict[0], at: clock.now() },
     });
-    if (patch !== null || through !== null)
+    if (patch !== null || through !== null || conflict.length > 0)
       logger.info(
-        { alertId, graphId: claim.graphId, patch, comments: claim.comments.length },
+        { alertId, graphId: claim.graphId, patch, comments: claim.comments.length, conflict: conflict[0] },
         'wrote the alert back to Microsoft Graph',
       );
   } catch (error) {

@@ -34,6 +34,8 @@ export interface WriteBackClaim {
   readonly wanted: RecordedState;
   readonly recorded: RecordedState;
   readonly comments: readonly PendingComment[];
+  /** When Vigil's state last changed (its clock), to weigh against Graph's `lastUpdateDateTime`. */
+  readonly changedAt: Date | null;
 }
 
 export type WriteBackClaimOutcome =
@@ -58,7 +60,7 @@ export async function claimWriteBack(
   return handle.db.transaction().execute(async (trx) => {
     const alert = await trx
       .selectFrom('alerts')
-      .select(['id', 'source', 'source_id', 'status', 'classification', 'determination'])
+      .select(['id', 'source', 'source_id', 'status', 'classification', 'determination', 'status_changed_at'])
       .where('id', '=', alertId)
       .executeTakeFirst();
     if (alert === undefined || alert.source !== 'graph' || alert.source_id === null)
@@ -120,6 +122,7 @@ export async function claimWriteBack(
           classification: state.classification as Classification | null,
           determination: state.determination,
         },
+        changedAt: alert.status_changed_at,
         comments: comments.map((row) => ({
           auditId: row.id,
           actor: row.actor as Actor,
@@ -134,7 +137,7 @@ export async function claimWriteBack(
 /**
  * Records what reached Graph and gives the alert back: the written state becomes what Vigil last
  * saw of Graph (so the pull recognises it coming back as Vigil's own), with Graph's
- * `lastUpdateDateTime` of the write (never moved backwards).
+ * `lastUpdateDateTime` of the write (never moved backwards); a conflict goes on the alert's trail.
  */
 export async function recordWriteBack(
   handle: DbHandle,
@@ -144,30 +147,47 @@ export async function recordWriteBack(
     readonly state: RecordedState | null;
     readonly lastUpdate: Date | null;
     readonly commentsThrough: string | null;
+    readonly conflict: {
+      readonly alertId: string;
+      readonly details: Readonly<Record<string, unknown>>;
+      readonly at: Date;
+    } | null;
   },
 ): Promise<void> {
-  await handle.db
-    .updateTable('graph_alert_state')
-    .set({
-      ...(written.state === null
-        ? {}
-        : {
-            status: written.state.status,
-            classification: written.state.classification,
-            determination: written.state.determination,
-          }),
-      ...(written.lastUpdate === null
-        ? {}
-        : { last_update_at: sql`greatest(last_update_at, ${written.lastUpdate})` }),
-      ...(written.commentsThrough === null ? {} : { comments_through: written.commentsThrough }),
-      writeback_owner: null,
-      writeback_until: null,
-      writeback_error: null,
-      updated_at: sql`now()`,
-    })
-    .where('graph_id', '=', graphId)
-    .where('writeback_owner', '=', owner)
-    .execute();
+  await handle.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('graph_alert_state')
+      .set({
+        ...(written.state === null
+          ? {}
+          : {
+              status: written.state.status,
+              classification: written.state.classification,
+              determination: written.state.determination,
+            }),
+        ...(written.lastUpdate === null
+          ? {}
+          : { last_update_at: sql`greatest(last_update_at, ${written.lastUpdate})` }),
+        ...(written.commentsThrough === null ? {} : { comments_through: written.commentsThrough }),
+        writeback_owner: null,
+        writeback_until: null,
+        writeback_error: null,
+        updated_at: sql`now()`,
+      })
+      .where('graph_id', '=', graphId)
+      .where('writeback_owner', '=', owner)
+      .execute();
+    if (written.conflict !== null)
+      await appendAudit(trx, [
+        {
+          alertId: written.conflict.alertId,
+          actor: systemActor,
+          action: 'alert.write_back_conflict',
+          details: written.conflict.details,
+          at: written.conflict.at,
+        },
+      ]);
+  });
 }
 
 /** Gives the alert back after a failure worth retrying. */

@@ -242,6 +242,61 @@ describe('writing back to Microsoft Graph', () => {
     expect(graph.alerts.get('wb-retry')?.classification).toBe('falsePositive');
   });
 
+  it('settles a conflict with Defender by the later change, and puts it on the trail', async () => {
+    const conflictOf = async (alertId: string) =>
+      vigil.handle.db
+        .selectFrom('audit_log')
+        .select('details')
+        .where('alert_id', '=', alertId)
+        .where('action', '=', 'alert.write_back_conflict')
+        .execute();
+    // Defender moves the alert, then (later) a person resolves it in Vigil before any pull: Vigil wins.
+    graph.putAlert(anAlert('wb-conflict-vigil'));
+    await pull();
+    const first = await alertOf('wb-conflict-vigil');
+    graph.changeAlert('wb-conflict-vigil', { status: 'inProgress' });
+    await vigil.api(
+      'POST',
+      `/api/alerts/${first.id}/status`,
+      { status: 'resolved', classification: 'true_positive' },
+      { 'X-Vigil-User': 'dana' },
+    );
+    await eventually(
+      async () => (await conflictOf(first.id)).length > 0,
+      20_000,
+      'the conflict to be recorded',
+    );
+    expect((await conflictOf(first.id))[0]?.details).toMatchObject({
+      winner: 'vigil',
+      defender: { status: 'in_progress' },
+      vigil: { status: 'resolved' },
+    });
+    expect(graph.alerts.get('wb-conflict-vigil')?.status).toBe('resolved');
+
+    // Vigil's change is older than Defender's: Graph keeps Defender's, and the next pull brings it to Vigil.
+    graph.putAlert(anAlert('wb-conflict-defender'));
+    await pull();
+    const second = await alertOf('wb-conflict-defender');
+    await vigil.handle.db
+      .updateTable('alerts')
+      .set({
+        status: 'resolved',
+        classification: 'false_positive',
+        status_changed_at: new Date(Date.now() - 60_000),
+      })
+      .where('id', '=', second.id)
+      .execute();
+    graph.changeAlert('wb-conflict-defender', { status: 'inProgress' });
+    await writeBackAlert(writeBackDeps(graphApi()), second.id);
+    expect(graph.callsTo('PATCH', /alerts_v2\/wb-conflict-defender$/)).toHaveLength(0);
+    expect((await conflictOf(second.id))[0]?.details).toMatchObject({ winner: 'defender' });
+    await pull();
+    expect(await alertOf('wb-conflict-defender')).toMatchObject({
+      status: 'in_progress',
+      status_changed_by: { kind: 'source', source: 'defender' },
+    });
+  });
+
   it('does not write back a change pulled from Defender', async () => {
     graph.putAlert(anAlert('wb-2'));
     await pull();

@@ -35,7 +35,7 @@ export const readableDate = (value: string | null | undefined): Date | null => {
 };
 
 /** Determination `unknown` says nothing: it is no determination. */
-const determinationOf = (value: string | null | undefined): string | null =>
+export const determinationOf = (value: string | null | undefined): string | null =>
   value === null || value === undefined || value === '' || value.toLowerCase() === 'unknown' ? null : value;
 
 /**
