@@ -14,11 +14,11 @@ import { topicWorker } from './worker.js';
 export const DEFAULT_GRAPH_API_URL = 'https://graph.microsoft.com/v1.0';
 
 /**
- * The Microsoft Graph workers. The write-back worker always runs (without a Graph token its jobs
- * end at once, so no outbox row waits forever). The alert pull runs when VIGIL_GRAPH_POLL_SECONDS
- * is not 0 and Vigil has a Graph token (app credentials or VIGIL_GRAPH_TOKEN); every start puts
- * it back in the outbox unless it is already there, so neither a Redis wipe nor a crash loses
- * the schedule.
+ * The Microsoft Graph workers, always registered (without a Graph token, or with the pull off,
+ * their jobs end at once, so no outbox row waits forever). The alert pull runs when
+ * VIGIL_GRAPH_POLL_SECONDS is not 0 and Vigil has a Graph token (app credentials or
+ * VIGIL_GRAPH_TOKEN); every start puts it back in the outbox unless it is already there, so
+ * neither a Redis wipe nor a crash loses the schedule.
  */
 export function graphWorkers(
   deps: {
@@ -49,19 +49,24 @@ export function graphWorkers(
     payload: graphWriteBackPayload,
     process: (payload, job) => writeBackAlert({ handle, graph, clock, logger, owner }, payload.alertId, job),
   });
-  if (config === undefined || config.VIGIL_GRAPH_POLL_SECONDS === 0 || graph === null) return [writeBack];
-  const pullDeps = { handle, graph, clock, logger, pollMs: config.VIGIL_GRAPH_POLL_SECONDS * 1000, owner };
-  schedulePull(handle, clock.now(), null).catch((error: unknown) =>
-    logger.warn({ err: error }, 'could not schedule the Graph pull; the next start will'),
-  );
+  const pollMs = (config?.VIGIL_GRAPH_POLL_SECONDS ?? 0) * 1000;
+  const pullDeps = graph === null || pollMs === 0 ? null : { handle, graph, clock, logger, pollMs, owner };
+  if (pullDeps !== null) {
+    schedulePull(handle, clock.now(), null).catch((error: unknown) =>
+      logger.warn({ err: error }, 'could not schedule the Graph pull; the next start will'),
+    );
+  }
   return [
     writeBack,
+    // Always there: with the pull turned off, a pull left in the outbox ends the chain instead of waiting forever.
     topicWorker({
       ...common,
       topic: 'graph_pull',
       concurrency: 1,
       payload: graphPullPayload,
-      process: (_payload, job) => runGraphPull(pullDeps, job),
+      process: async (_payload, job) => {
+        if (pullDeps !== null) await runGraphPull(pullDeps, job);
+      },
     }),
   ];
 }
