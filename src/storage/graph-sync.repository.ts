@@ -234,34 +234,32 @@ async function syncPage(
   });
   if (todo.length === 0) return 0;
 
-  // The Vigil alert of each: the state row's, else the latest alert of fingerprint graph:<id>.
+  // The Vigil alert of each is the latest of fingerprint graph:<id>: if that Graph alert fired again
+  // after a resolution and opened a new Vigil alert, the sync goes there (reopening the old one
+  // would make two open alerts of one fingerprint).
   const byFingerprint = new Map<string, string>();
-  const withoutState = todo.filter((pulled) => !stateBy.has(pulled.graphId));
-  if (withoutState.length > 0) {
-    const rows = await trx
-      .selectFrom('alerts')
-      .select(['id', 'fingerprint'])
-      .where(
-        'fingerprint',
-        'in',
-        withoutState.map((pulled) => pulled.draft.fingerprint),
-      )
-      .orderBy('created_at')
-      .execute();
-    for (const row of rows) byFingerprint.set(row.fingerprint, row.id);
-  }
-  const alertIdOf = (pulled: PulledAlert) =>
-    stateBy.get(pulled.graphId)?.alert_id ?? byFingerprint.get(pulled.draft.fingerprint);
+  const rows = await trx
+    .selectFrom('alerts')
+    .select(['id', 'fingerprint'])
+    .where(
+      'fingerprint',
+      'in',
+      todo.map((pulled) => pulled.draft.fingerprint),
+    )
+    .orderBy('created_at')
+    .execute();
+  for (const row of rows) byFingerprint.set(row.fingerprint, row.id);
+  const alertIdOf = (pulled: PulledAlert) => byFingerprint.get(pulled.draft.fingerprint);
   const alertIds = [...new Set(todo.flatMap((pulled) => alertIdOf(pulled) ?? []))].sort();
   if (alertIds.length === 0) return 0;
-  const rows = await trx
+  const locked = await trx
     .selectFrom('alerts')
     .selectAll()
     .where('id', 'in', alertIds)
     .orderBy('id')
     .forUpdate()
     .execute();
-  const alertBy = new Map(rows.map((row) => [row.id, row]));
+  const alertBy = new Map(locked.map((row) => [row.id, row]));
 
   // Evidence is rewritten only where its digest moved; alerts just stored have theirs already.
   const evidenceChanged = await upsertEvidence(

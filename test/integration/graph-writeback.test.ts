@@ -340,9 +340,11 @@ describe('writing back to Microsoft Graph', () => {
     expect(graph.callsTo('PATCH', /\/users\/mike%40odata\.com$/)[0]?.body).toEqual({ accountEnabled: false });
     // Resolved by the policy in Vigil, then in Defender, with a comment naming the policy.
     await eventually(
-      async () => graph.alerts.get('wb-policy')?.status === 'resolved',
+      async () =>
+        graph.alerts.get('wb-policy')?.status === 'resolved' &&
+        graph.callsTo('POST', /alerts_v2\/wb-policy\/comments$/).length > 0,
       20_000,
-      'the policy’s resolution to be written back',
+      'the policy’s resolution and its comment to be written back',
     );
     const comment = graph.callsTo('POST', /alerts_v2\/wb-policy\/comments$/)[0]?.body as { comment?: string };
     expect(comment?.comment).toMatch(
