@@ -11,6 +11,7 @@ export const PERMISSIONS = {
   'alert.assign': 'responder',
   'alert.investigate': 'responder',
   'action.decide': 'approver',
+  'investigation.terminate': 'approver',
   'admin.manage': 'admin',
 } as const satisfies Record<string, Role>;
 export type Permission = keyof typeof PERMISSIONS;

@@ -166,6 +166,16 @@ export async function decideAction(
   if (!/^[0-9a-f-]{36}$/i.test(actionId)) return fail(ApprovalErrorCode.NotFound, `No action ${actionId}.`);
   const outcome = await handle.db.transaction().execute(async (trx) => {
     const now = clock.now();
+    // The investigation's lock first, as terminating takes it: a decision and a termination never
+    // interleave (an action approved while its investigation is terminated would still run).
+    await trx
+      .selectFrom('investigations')
+      .select('id')
+      .where('id', '=', (eb) =>
+        eb.selectFrom('actions').select('investigation_id').where('id', '=', actionId),
+      )
+      .forUpdate()
+      .execute();
     const action = await trx
       .selectFrom('actions as a')
       .innerJoin('investigations as i', 'i.id', 'a.investigation_id')

@@ -147,6 +147,7 @@ describe('investigations on the card', () => {
     status: 'pending_approval',
     approvalsNeeded: 1,
     approvals: 0,
+    error: null,
     ...overrides,
   });
 
@@ -182,6 +183,7 @@ describe('investigations on the card', () => {
             }),
             ...[2, 3, 4, 5, 6, 7].map((i) => pending(i)),
             pending(8, { kind: 'isolate_device', status: 'running', targetDisplay: 'laptop-1' }),
+            pending(9, { kind: 'revoke_sessions', status: 'failed', error: 'remote said <!here> 403' }),
           ],
         },
       ],
@@ -191,6 +193,8 @@ describe('investigations on the card', () => {
     expect(json).toContain('Investigation #7');
     expect(json).toContain('*Pending approval*');
     expect(json).toContain('*Isolate device* `laptop-1` · running');
+    // A failure says why, escaped like every other text from outside.
+    expect(json).toContain('*Revoke sessions* `user9@contoso.com` · failed: remote said &lt;!here&gt; 403');
     expect(json).toContain('*Disable user* `&lt;!channel&gt;` · approvals 1/2');
     expect(json).toContain('&lt;@U0EVIL&gt;');
     expect(json).toContain('+2 more waiting for approval in Vigil');

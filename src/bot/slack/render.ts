@@ -167,6 +167,7 @@ const ACTION_STATUS_WORDS: Readonly<Record<CardAction['status'], string>> = {
   done: 'done',
   failed: 'failed',
   rejected: 'rejected',
+  cancelled: 'cancelled',
 };
 
 /** What one action is about, in one escaped line: kind, target and, where asked, why. */
@@ -177,6 +178,10 @@ export function actionLine(action: CardAction, withReason = true): string {
     line += ` · approvals ${action.approvals}/${action.approvalsNeeded}`;
   } else {
     line += ` · ${ACTION_STATUS_WORDS[action.status]}`;
+  }
+  // A failure says why on the card itself: people should not need the server's log to know.
+  if (action.status === 'failed' && action.error !== null && action.error.trim() !== '') {
+    line += `: ${escapeAndCut(action.error.trim(), 500)}`;
   }
   if (withReason && action.reason.trim() !== '') line += `\n${escapeAndCut(action.reason.trim(), 1000)}`;
   return line;

@@ -231,6 +231,7 @@ const anAction = (overrides: Partial<CardAction> = {}): CardAction => ({
   status: 'pending_approval',
   approvalsNeeded: 2,
   approvals: 1,
+  error: null,
   ...overrides,
 });
 const anInvestigation = (overrides: Partial<CardInvestigation> = {}): CardInvestigation => ({
@@ -276,12 +277,19 @@ describe('renderAlertCard: investigations', () => {
   it('shows running or failed actions without buttons, offers Investigate after a finished one, and caps actions', () => {
     const done = renderAlertCard(
       card({
-        investigations: [anInvestigation({ status: 'failed', actions: [anAction({ status: 'failed' })] })],
+        investigations: [
+          anInvestigation({
+            status: 'failed',
+            actions: [anAction({ status: 'failed', error: 'no executor is configured for disable_user' })],
+          }),
+        ],
       }),
       options,
     );
     expect(cardProblems(done)).toEqual([]);
     expect(JSON.stringify(done)).toContain(' (Failed)');
+    // The failure says why.
+    expect(JSON.stringify(done)).toContain(': no executor is configured for disable_user');
     expect(JSON.stringify(done)).not.toContain('Reason (needed to reject)');
     const verbs = actionsOf(done).map((a) => a.verb);
     expect(verbs).toContain(CARD_ACTIONS.investigate);

@@ -204,6 +204,7 @@ const ACTION_STATUS_LABELS: Readonly<Record<CardAction['status'], string>> = {
   running: 'Running',
   done: 'Done',
   failed: 'Failed',
+  cancelled: 'Cancelled',
 };
 
 const isOpenInvestigation = (investigation: CardInvestigation): boolean =>
@@ -259,6 +260,10 @@ function settlingAction(action: CardAction): Element {
       textRun(`${ACTION_LABELS[action.kind]}: `, { weight: 'Bolder' }),
       textRun(cut(action.targetDisplay, CARD_LIMITS.actionTarget), { fontType: 'Monospace' }),
       textRun(` (${ACTION_STATUS_LABELS[action.status]})`, { isSubtle: true }),
+      // A failure says why on the card itself: people should not need the server's log to know.
+      ...(action.status === 'failed' && action.error !== null && action.error.trim() !== ''
+        ? [textRun(`: ${cut(action.error.trim(), CARD_LIMITS.actionReason)}`, { isSubtle: true })]
+        : []),
     ],
   };
 }

@@ -1,0 +1,25 @@
+import { type Kysely, sql } from 'kysely';
+
+// Frozen in time: uses Kysely<any> and raw SQL, never the app's current types.
+
+/**
+ * The action center: terminating an investigation cancels its actions that have not started
+ * (a new action status), and the investigations list pages newest first by (created_at, id).
+ */
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql`ALTER TABLE actions DROP CONSTRAINT actions_status_check`.execute(db);
+  await sql`ALTER TABLE actions ADD CONSTRAINT actions_status_check CHECK (status IN
+    ('pending_approval','approved','rejected','running','done','failed','cancelled'))`.execute(db);
+  await sql`CREATE INDEX investigations_newest ON investigations (created_at DESC, id DESC)`.execute(db);
+  // The list filters by triggering alert.
+  await sql`CREATE INDEX investigations_trigger ON investigations (trigger_alert_id)`.execute(db);
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await sql`DROP INDEX IF EXISTS investigations_trigger`.execute(db);
+  await sql`DROP INDEX IF EXISTS investigations_newest`.execute(db);
+  await sql`UPDATE actions SET status = 'rejected' WHERE status = 'cancelled'`.execute(db);
+  await sql`ALTER TABLE actions DROP CONSTRAINT actions_status_check`.execute(db);
+  await sql`ALTER TABLE actions ADD CONSTRAINT actions_status_check CHECK (status IN
+    ('pending_approval','approved','rejected','running','done','failed'))`.execute(db);
+}
