@@ -111,6 +111,9 @@ export interface Action {
   approvalsNeeded?: number;
   decisions?: { approverKey: string; decision: string; reason: string | null; at: string }[];
   error?: string | null;
+  /** What the executor answered, once done. */
+  result?: unknown;
+  updatedAt?: string;
 }
 
 export interface Finding {
@@ -129,6 +132,28 @@ export interface LogEntry {
   endedAt?: string;
   message?: string;
   at?: string;
+}
+
+/** One line of `GET /api/investigations`. */
+export interface InvestigationListItem {
+  id: string;
+  number: string;
+  status: string;
+  automation: string;
+  startedBy: Actor;
+  triggerAlert: { id: string; number: string; title: string; severity: Severity };
+  alertCount: number;
+  entityCount: number;
+  pendingActionCount: number;
+  failedActionCount: number;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface InvestigationPage {
+  investigations: InvestigationListItem[];
+  nextCursor: string | null;
 }
 
 export interface Investigation {

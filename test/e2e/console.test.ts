@@ -67,6 +67,28 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     return !(response.status === 404 && body.error?.code === 'route.not_found');
   };
 
+  /** A page of the action center says nothing is missing: every API it needs is here. */
+  const expectNothingUnavailable = async () => {
+    expect(await page.getByTestId('not-available').count()).toBe(0);
+    expect(await page.locator('main').textContent()).not.toMatch(/not available|not in this release/i);
+  };
+
+  /** Actions of the API, any status. */
+  const actionNow = async (id: string) => {
+    const response = await vigil.api('GET', `/api/actions/${id}`);
+    expect(response.status).toBe(200);
+    return (
+      (await response.json()) as {
+        action: {
+          id: string;
+          status: string;
+          error: string | null;
+          decisions: { approverKey: string; reason: string | null }[];
+        };
+      }
+    ).action;
+  };
+
   beforeAll(async () => {
     await ensureConsoleBuilt();
     executor = await new FakeExecutor('executor-secret-0123456789').start();
@@ -246,16 +268,11 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     await page.getByLabel('In progress').check();
   });
 
-  it('pending actions: approve from the console, or "not available yet" without the API', async () => {
+  it('pending actions: approve and reject from the console; the history shows who decided and the outcome', async () => {
     await page.goto(`${vigil.baseUrl}/console/#/actions`);
-    if (!(await hasApi('/api/actions'))) {
-      await page.getByTestId('not-available').waitFor();
-      await shot('actions');
-      return;
-    }
-    // With the API: Adele's account is on the watchlist, so an investigation of the travel alert
-    // finds her malicious and proposes actions that wait for approval. Someone else starts it:
-    // whoever requested an action may not approve it.
+    // Adele's account is on the watchlist, so an investigation of the travel alert finds her
+    // malicious and proposes actions that wait for approval. Someone else starts it: whoever
+    // requested an action may not approve it.
     await vigil.api('POST', '/api/watchlist', {
       kind: 'user',
       value: 'adele.vance@contoso.com',
@@ -267,35 +284,23 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     expect(started.status).toBeLessThan(300);
     const pending = await eventually(
       async () => {
-        const body = (await (await vigil.api('GET', '/api/actions')).json()) as
-          | { actions: { id: string }[] }
-          | { id: string }[];
-        const actions = Array.isArray(body) ? body : body.actions;
-        return actions[0];
+        const body = (await (await vigil.api('GET', '/api/actions')).json()) as { actions: { id: string }[] };
+        return body.actions.length === 2 ? body.actions[0] : undefined;
       },
       20_000,
-      'a pending action',
+      'two pending actions',
     );
     const row = page.locator(`tr[data-action-id="${pending.id}"]`);
     await row.waitFor({ timeout: 10_000 });
+    await expectNothingUnavailable();
     await shot('actions');
     await row.getByRole('button', { name: 'Approve' }).click();
     // Approved, it leaves the pending list, and the act worker runs it.
     await row.waitFor({ state: 'detached', timeout: 10_000 });
-    const actionNow = async (id: string) => {
-      const body = (await (await vigil.api('GET', '/api/actions?status=all')).json()) as {
-        actions: {
-          id: string;
-          status: string;
-          decisions: { approverKey: string; reason: string | null }[];
-        }[];
-      };
-      return body.actions.find((action) => action.id === id);
-    };
     const ran = await eventually(
       async () => {
         const action = await actionNow(pending.id);
-        return action !== undefined && ['done', 'failed'].includes(action.status) ? action : undefined;
+        return ['done', 'failed'].includes(action.status) ? action : undefined;
       },
       15_000,
       'the approved action to run',
@@ -304,37 +309,131 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     expect(executor.calls.length).toBeGreaterThanOrEqual(1);
     expect(ran.decisions.map((decision) => decision.approverKey)).toEqual(['api:e2e.tester']);
 
-    // Another of its actions, rejected with a reason.
+    // The other, rejected with a reason.
     const other = page.locator('tr[data-action-id]').first();
-    const otherId = await other.getAttribute('data-action-id');
-    if (otherId !== null) {
-      await other.getByRole('button', { name: 'Reject' }).click();
-      await other.locator('input[name="reason"]').fill('User is travelling, confirmed by phone');
-      await other.getByRole('button', { name: 'Reject' }).click();
-      await page.locator(`tr[data-action-id="${otherId}"]`).waitFor({ state: 'detached', timeout: 10_000 });
-      const rejected = await actionNow(otherId);
-      expect(rejected?.status).toBe('rejected');
-      expect(rejected?.decisions[0]?.reason).toBe('User is travelling, confirmed by phone');
-    }
+    const otherId = (await other.getAttribute('data-action-id')) ?? '';
+    await other.getByRole('button', { name: 'Reject' }).click();
+    await other.locator('input[name="reason"]').fill('User is travelling, confirmed by phone');
+    await other.getByRole('button', { name: 'Reject' }).click();
+    await page.locator(`tr[data-action-id="${otherId}"]`).waitFor({ state: 'detached', timeout: 10_000 });
+    const rejected = await actionNow(otherId);
+    expect(rejected.status).toBe('rejected');
+    expect(rejected.decisions[0]?.reason).toBe('User is travelling, confirmed by phone');
+
+    // The history: both, with who decided and how each ended.
+    await page.getByRole('tab', { name: 'History' }).click();
+    const done = page.locator(`tr[data-action-id="${pending.id}"]`);
+    await done.waitFor();
+    expect(await done.locator('[data-status]').getAttribute('data-status')).toBe('done');
+    expect(await done.getByTestId('decisions').textContent()).toContain('Approved by api:e2e.tester');
+    const refused = page.locator(`tr[data-action-id="${otherId}"]`);
+    expect(await refused.getByTestId('decisions').textContent()).toContain('Rejected by api:e2e.tester');
+    expect(await refused.textContent()).toContain('User is travelling, confirmed by phone');
+    await expectNothingUnavailable();
+    await shot('actions-history');
+
+    // One action on its own page.
+    await done.getByRole('link').first().click();
+    await page.getByRole('heading', { name: /Revoke sessions|Disable user/ }).waitFor();
+    expect(await page.locator('main').textContent()).toContain('Approved by api:e2e.tester');
+    await expectNothingUnavailable();
   }, 60_000);
 
-  it('investigations page: a graph when the API exists, "not available yet" otherwise', async () => {
+  it('a failed action shows its reason; the investigations list shows it; Terminate cancels the rest', async () => {
+    await vigil.api('POST', '/api/watchlist', {
+      kind: 'user',
+      value: 'megan.bowen@contoso.com',
+      reason: 'phished',
+    });
+    const meganId = await ingest({
+      title: 'Mass mail forwarding rule for megan.bowen@contoso.com',
+      severity: 'medium',
+      source: 'exchange',
+      entities: [{ kind: 'user', id: 'megan.bowen@contoso.com', name: 'Megan Bowen' }],
+    });
+    const started = (await (
+      await vigil.api('POST', `/api/alerts/${meganId}/investigate`, undefined, { 'x-vigil-user': 'soc.lead' })
+    ).json()) as { investigationId: string };
+    const investigationId = started.investigationId;
+    const actions = await eventually(
+      async () => {
+        const body = (await (
+          await vigil.api('GET', `/api/actions?investigationId=${investigationId}`)
+        ).json()) as { actions: { id: string }[] };
+        return body.actions.length === 2 ? body.actions : undefined;
+      },
+      20_000,
+      'two pending actions for Megan',
+    );
+
+    // The active view lists it, with its triggering alert and counts.
     await page.goto(`${vigil.baseUrl}/console/#/investigations`);
-    if (!(await hasApi('/api/investigations'))) {
-      await page.getByTestId('not-available').waitFor();
-    } else {
-      await page.locator('main table, main p.muted').first().waitFor();
-    }
+    const line = page.locator(`tr[data-investigation-id="${investigationId}"]`);
+    await line.waitFor({ timeout: 10_000 });
+    expect(await line.textContent()).toContain('Mass mail forwarding rule for megan.bowen@contoso.com');
+    expect(await line.getByTestId('pending-count').textContent()).toBe('2');
+    await expectNothingUnavailable();
     await shot('investigations');
-    const detail = (await (await vigil.api('GET', `/api/alerts/${travelId}`)).json()) as {
-      investigations?: { id: string }[];
+
+    // The entity filter narrows the list to Megan's investigation.
+    await page.locator('input[name="entityKey"]').fill('megan.bowen@contoso.com');
+    await page.locator('input[name="entityKey"]').press('Tab');
+    await expect.poll(() => page.locator('tr[data-investigation-id]').count()).toBe(1);
+    await page.locator('input[name="entityKey"]').fill('');
+    await page.locator('input[name="entityKey"]').press('Tab');
+
+    // The executor refuses the first approved action: it fails, and says why everywhere.
+    executor.failNext(1, 400);
+    await page.goto(`${vigil.baseUrl}/console/#/investigations/${investigationId}`);
+    const first = page.locator(`tr[data-action-id="${actions[0]!.id}"]`);
+    await first.getByRole('button', { name: 'Approve' }).click();
+    await first.getByTestId('action-error').waitFor({ timeout: 15_000 });
+    expect(await first.getByTestId('action-error').textContent()).toMatch(/answered 400/);
+    expect((await actionNow(actions[0]!.id)).status).toBe('failed');
+
+    await page.goto(`${vigil.baseUrl}/console/#/alerts/${meganId}`);
+    await expect
+      .poll(() => page.getByTestId('audit-trail').textContent())
+      .toMatch(/Action failed.*answered 400/);
+    await expect.poll(() => page.getByTestId('slack-card').textContent()).toMatch(/failed: .*answered 400/);
+
+    await page.goto(`${vigil.baseUrl}/console/#/investigations`);
+    await expect.poll(() => line.textContent()).toContain('1 action failed');
+
+    // Terminate, asked twice on the page.
+    await page.goto(`${vigil.baseUrl}/console/#/investigations/${investigationId}`);
+    await page.getByTestId('terminate').getByRole('button', { name: 'Terminate' }).click();
+    await page.getByRole('button', { name: 'Terminate investigation' }).click();
+    await expect.poll(() => page.getByTestId('investigation-status').textContent()).toBe('Terminated');
+    expect(await page.getByTestId('terminate').count()).toBe(0);
+    expect((await actionNow(actions[1]!.id)).status).toBe('cancelled');
+    const detail = (await (await vigil.api('GET', `/api/alerts/${meganId}`)).json()) as {
+      audit: { action: string; actorKey: string }[];
     };
-    const investigation = detail.investigations?.[0];
-    if (investigation !== undefined) {
-      await page.goto(`${vigil.baseUrl}/console/#/investigations/${investigation.id}`);
-      await page.getByTestId('investigation-graph').waitFor();
-      await shot('investigation');
-    }
+    expect(detail.audit).toContainEqual(
+      expect.objectContaining({ action: 'investigation.terminated', actorKey: 'api:e2e.tester' }),
+    );
+    await expectNothingUnavailable();
+    await shot('investigation-terminated');
+
+    // It has left the active view; the All view still has it.
+    await page.goto(`${vigil.baseUrl}/console/#/investigations`);
+    await page.getByRole('tab', { name: 'Active investigations' }).waitFor();
+    await expect.poll(() => line.count()).toBe(0);
+    await page.getByRole('tab', { name: 'All investigations' }).click();
+    await line.waitFor();
+    expect(await line.locator('[data-status]').getAttribute('data-status')).toBe('terminated');
+  }, 90_000);
+
+  it('investigation page draws the graph of a real investigation', async () => {
+    const detail = (await (await vigil.api('GET', `/api/alerts/${travelId}`)).json()) as {
+      investigations: { id: string }[];
+    };
+    const investigation = detail.investigations[0]!;
+    await page.goto(`${vigil.baseUrl}/console/#/investigations/${investigation.id}`);
+    await page.getByTestId('investigation-graph').waitFor();
+    await expectNothingUnavailable();
+    await shot('investigation');
   });
 
   it('draws an investigation as a graph (the API answer stubbed in the browser, to pin the page)', async () => {

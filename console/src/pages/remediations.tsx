@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, download } from '../api';
 import { ErrorLine, Loadable } from '../components/status';
+import { Tabs } from '../components/tabs';
 import { EXCEPTION_REASONS, humanize, safeHref, when } from '../format';
 import { useAction, usePolling } from '../hooks';
 import { href } from '../route';
@@ -26,19 +27,7 @@ export function RemediationsPage() {
   return (
     <section>
       <h1>Remediation activity</h1>
-      <div class="tabs" role="tablist">
-        {(Object.keys(TABS) as Tab[]).map((key) => (
-          <button
-            key={key}
-            type="button"
-            role="tab"
-            aria-selected={tab === key}
-            class={tab === key ? 'tab selected' : 'tab'}
-            onClick={() => setTab(key)}
-          >
-            {TABS[key].label}
-          </button>
-        ))}
+      <Tabs tabs={TABS} selected={tab} onSelect={setTab}>
         <span class="spacer" />
         <button
           type="button"
@@ -52,7 +41,7 @@ export function RemediationsPage() {
         >
           Export CSV
         </button>
-      </div>
+      </Tabs>
       <ErrorLine message={exporting.error} />
       <Loadable data={list.data} error={list.error} what="Remediations">
         {(items) =>
