@@ -4,6 +4,7 @@ import { ActionPage, ActionsPage } from './pages/actions';
 import { AlertPage } from './pages/alert';
 import { InvestigationPage, InvestigationsPage } from './pages/investigations';
 import { OnCallPage, PoliciesPage } from './pages/placeholders';
+import { PolicyPage } from './pages/policy';
 import { QueuePage } from './pages/queue';
 import { RemediationsPage } from './pages/remediations';
 import { SignIn } from './pages/sign-in';
@@ -34,7 +35,7 @@ function Page({ route }: { route: Route }) {
     case 'remediations':
       return <RemediationsPage />;
     case 'policies':
-      return <PoliciesPage />;
+      return route.id === undefined ? <PoliciesPage /> : <PolicyPage key={route.id} id={route.id} />;
     case 'on-call':
       return <OnCallPage />;
     default:

@@ -26,6 +26,8 @@ export interface Alert {
   fingerprint: string;
   policyName: string | null;
   policyUrl: string | null;
+  /** The Vigil policy that acted on it, beside the source's policy. */
+  vigilPolicy?: { id: string; name: string } | null;
   labels: Record<string, string>;
   links: { title: string; url: string }[];
   classification: Classification | null;
@@ -151,7 +153,7 @@ export interface InvestigationListItem {
   finishedAt: string | null;
 }
 
-export interface InvestigationPage {
+export interface InvestigationListPage {
   investigations: InvestigationListItem[];
   nextCursor: string | null;
 }

@@ -19,6 +19,8 @@ export interface AlertsTable {
   category: string | null;
   policy_name: string | null;
   policy_url: string | null;
+  vigil_policy_id: ColumnType<string | null, string | null | undefined, string | null>;
+  vigil_policy_name: ColumnType<string | null, string | null | undefined, string | null>;
   /** A silence matched at ingest: stored and counted, never posted or paged (2026-11-23T1200). */
   muted: Generated<boolean>;
   silence_id: string | null;

@@ -553,6 +553,57 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     await page.getByRole('heading', { name: 'On-call' }).waitFor();
   });
 
+  it('card links open console pages, asking to sign in first; a Vigil policy has its page', async () => {
+    const created = await vigil.api('POST', '/api/policies', {
+      name: 'Identity alerts on record',
+      description: 'Keeps identity alerts on record.',
+      conditions: { sources: ['idp'] },
+      actions: [{ type: 'record' }],
+    });
+    expect(created.status).toBe(201);
+    const policy = (await created.json()) as { id: string };
+
+    // The links on both cards, as the chat platforms would show them.
+    const preview = (await (await vigil.api('GET', `/api/alerts/${travelId}/cards/preview`)).json()) as {
+      slack: { blocks: unknown[] };
+      teams: unknown;
+    };
+    const slackJson = JSON.stringify(preview.slack.blocks);
+    const teamsJson = JSON.stringify(preview.teams);
+    const alertLink = `${vigil.baseUrl}/console/#/alerts/${travelId}`;
+    expect(slackJson).toContain(`"url":"${alertLink}"`);
+    expect(teamsJson).toContain(`"url":"${alertLink}"`);
+    expect(slackJson).not.toContain('/api/');
+    expect(teamsJson).not.toContain('/api/');
+    const investigationLink = slackJson.match(
+      /https?:\/\/[^"|>]+\/console\/#\/investigations\/[0-9a-f-]{36}/,
+    )?.[0];
+    expect(investigationLink).toBeDefined();
+    expect(teamsJson).toContain(investigationLink);
+
+    // Someone opens the card's link in a new tab: the console asks them to sign in, then shows the alert.
+    const reader = await browser.context.newPage();
+    try {
+      await reader.goto(alertLink);
+      await reader.getByLabel('API token').fill(API_TOKEN);
+      await reader.getByLabel('Your name').fill('card.reader');
+      await reader.getByRole('button', { name: 'Sign in' }).click();
+      await reader.getByTestId('alert-title').waitFor();
+      expect(await reader.getByTestId('alert-title').textContent()).toContain('Impossible travel');
+      await reader.goto(investigationLink as string);
+      await reader.getByTestId('investigation-graph').waitFor();
+      await reader.goto(`${vigil.baseUrl}/console/#/policies/${policy.id}`);
+      await reader.getByTestId('policy-name').waitFor();
+      expect(await reader.getByTestId('policy-name').textContent()).toBe('Identity alerts on record');
+      expect(await reader.locator('main').textContent()).toContain('"record"');
+      await reader.screenshot({ path: await artifactPath('console-policy.png'), fullPage: true });
+      await reader.goto(`${vigil.baseUrl}/console/#/policies`);
+      await reader.locator(`tr[data-policy-id="${policy.id}"]`).waitFor();
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('a refused token sends the console back to sign-in', async () => {
     await page.evaluate(() => (globalThis as any).sessionStorage.setItem('vigil.token', 'wrong-token'));
     await page.goto(`${vigil.baseUrl}/console/#/alerts`);

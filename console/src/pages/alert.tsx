@@ -79,6 +79,14 @@ function AlertView({ alert, refresh }: { alert: AlertDetail; refresh: () => Prom
                 </dd>
               </>
             )}
+            {alert.vigilPolicy != null && (
+              <>
+                <dt>Vigil policy</dt>
+                <dd>
+                  <a href={href('policies', alert.vigilPolicy.id)}>{alert.vigilPolicy.name}</a>
+                </dd>
+              </>
+            )}
             {Object.entries(alert.labels).map(([key, value]) => (
               <Fragment key={key}>
                 <dt>{key}</dt>

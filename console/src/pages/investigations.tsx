@@ -6,7 +6,7 @@ import { Tabs } from '../components/tabs';
 import { actorLabel, humanize, when } from '../format';
 import { useAction, usePolling } from '../hooks';
 import { href } from '../route';
-import type { Entity, Investigation, InvestigationListItem, InvestigationPage } from '../types';
+import type { Entity, Investigation, InvestigationListItem, InvestigationListPage } from '../types';
 import { ActionTable } from './actions';
 
 const OPEN_STATUSES = ['queued', 'running', 'pending_approval'];
@@ -69,7 +69,7 @@ export function InvestigationsPage() {
   const cursor = cursors.at(-1);
   if (cursor !== undefined) query.set('cursor', cursor);
   const path = `/api/investigations?${query}`;
-  const list = usePolling(() => api<InvestigationPage>('GET', path), [path], 5000);
+  const list = usePolling(() => api<InvestigationListPage>('GET', path), [path], 5000);
   // A changed filter starts from the newest again.
   const filtered =
     <T,>(set: (value: T) => void) =>

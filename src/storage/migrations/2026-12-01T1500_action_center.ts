@@ -4,7 +4,8 @@ import { type Kysely, sql } from 'kysely';
 
 /**
  * The action center: terminating an investigation cancels its actions that have not started
- * (a new action status), and the investigations list pages newest first by (created_at, id).
+ * (a new action status), the investigations list pages newest first by (created_at, id), and an
+ * alert keeps the policy its source named beside the Vigil policy that acted on it.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`ALTER TABLE actions DROP CONSTRAINT actions_status_check`.execute(db);
@@ -13,9 +14,16 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE INDEX investigations_newest ON investigations (created_at DESC, id DESC)`.execute(db);
   // The list filters by triggering alert.
   await sql`CREATE INDEX investigations_trigger ON investigations (trigger_alert_id)`.execute(db);
+  // The Vigil policy that acted on an alert, kept apart from the policy the source named.
+  await sql`ALTER TABLE alerts ADD COLUMN vigil_policy_id uuid, ADD COLUMN vigil_policy_name text`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`ALTER TABLE alerts DROP COLUMN IF EXISTS vigil_policy_id, DROP COLUMN IF EXISTS vigil_policy_name`.execute(
+    db,
+  );
   await sql`DROP INDEX IF EXISTS investigations_trigger`.execute(db);
   await sql`DROP INDEX IF EXISTS investigations_newest`.execute(db);
   await sql`UPDATE actions SET status = 'rejected' WHERE status = 'cancelled'`.execute(db);
