@@ -39,6 +39,12 @@ function Decisions({ action }: { action: Action }) {
   );
 }
 
+/** Done by `vigil demo`'s stand-in executor, which only says what it would have done. */
+const simulated = (action: Action): boolean =>
+  typeof action.result === 'object' &&
+  action.result !== null &&
+  (action.result as { simulated?: unknown }).simulated === true;
+
 /** The outcome of an action, with the reason when it failed or was cancelled. */
 function Outcome({ action }: { action: Action }) {
   return (
@@ -54,6 +60,11 @@ function Outcome({ action }: { action: Action }) {
           {action.error}
         </div>
       ) : null}
+      {simulated(action) && (
+        <div class="muted small" data-testid="simulated">
+          Simulated by the demo executor: nothing was changed anywhere.
+        </div>
+      )}
     </>
   );
 }

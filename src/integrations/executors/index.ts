@@ -1,5 +1,6 @@
 import type { ActionKind } from '../../domain/index.js';
 import { defenderExecutor } from './defender.js';
+import { demoExecutor } from './demo.js';
 import { graphExecutor } from './graph.js';
 import { type ActionExecutor, NoExecutorError } from './port.js';
 import { webhookExecutor } from './webhook.js';
@@ -20,11 +21,14 @@ export interface ExecutorSettings {
   readonly VIGIL_DEFENDER_API_URL?: string | undefined;
   readonly VIGIL_DEFENDER_TOKEN?: string | undefined;
   readonly VIGIL_EXECUTOR_TIMEOUT_MS: number;
+  /** `vigil demo`: kinds no executor does are simulated (see demoExecutor) instead of failing. */
+  readonly VIGIL_DEMO_EXECUTOR?: boolean | undefined;
 }
 
 /**
  * Chooses the executor of each action kind: Graph and Defender where their tokens are set,
- * the webhook for the rest; a kind no one does fails with a reason that says what to set.
+ * the webhook for the rest; a kind no one does fails with a reason that says what to set (in the
+ * demo, the demo executor simulates it).
  */
 export function executorFor(settings: ExecutorSettings): (kind: ActionKind) => ActionExecutor {
   const common = { timeoutMs: settings.VIGIL_EXECUTOR_TIMEOUT_MS, retries: 2 };
@@ -56,6 +60,7 @@ export function executorFor(settings: ExecutorSettings): (kind: ActionKind) => A
       }),
     );
   }
+  if (settings.VIGIL_DEMO_EXECUTOR === true) executors.push(demoExecutor());
   return (kind) => {
     const executor = executors.find((candidate) => candidate.supports(kind));
     if (executor === undefined) {
