@@ -12,6 +12,8 @@ export const PERMISSIONS = {
   'alert.investigate': 'responder',
   'action.decide': 'approver',
   'investigation.terminate': 'approver',
+  /** Every remediation, with devices and notes, into a channel: not for every responder. */
+  'remediation.export': 'approver',
   'admin.manage': 'admin',
 } as const satisfies Record<string, Role>;
 export type Permission = keyof typeof PERMISSIONS;

@@ -1,6 +1,7 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 
 // Bigints (identity columns, counts) come back as strings rather than lossy numbers; timestamps as Dates.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
@@ -43,6 +44,6 @@ export function openDb(options: DbOptions): DbHandle {
   // Nor one that is checked out (the pool listens on idle clients only): a transaction between two
   // queries when Postgres stops or restarts learns of it from its next query, which fails.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema) });
   return { db, pool, schema, close: () => db.destroy() };
 }
