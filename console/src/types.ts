@@ -204,5 +204,6 @@ export interface Remediation {
   } | null;
   completedAt?: string | null;
   completedBy?: string | null;
+  completionComment?: string | null;
   createdAt?: string;
 }

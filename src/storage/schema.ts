@@ -172,6 +172,7 @@ export interface RemediationsTable {
   exception_filed_at: NullableTimestamp;
   completed_at: NullableTimestamp;
   completed_by: Json | null;
+  completion_comment: ColumnType<string | null, string | null | undefined, string | null>;
   /** The poll chain's current link: a poll job whose seq is behind is a duplicate and stops. */
   poll_seq: Generated<number>;
   version: Generated<number>;

@@ -542,6 +542,28 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     expect(download.suggestedFilename()).toBe('vigil-remediations-exceptions.csv');
     const csv = await readFile(await download.path(), 'utf8');
     expect(csv).toContain('Patch CVE-2026-1234');
+
+    // Complete, with a comment on how: stored, and shown on the Completed tab.
+    const other = await vigil.api('POST', '/api/remediations', {
+      recommendation: 'Disable SMBv1 on finance file servers',
+      devices: ['fin-fs-01'],
+      dueAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+    });
+    const otherId = ((await other.json()) as { remediation: { id: string } }).remediation.id;
+    await page.getByRole('tab', { name: 'Active' }).click();
+    const active = page.locator(`tr[data-remediation-id="${otherId}"]`);
+    await active.waitFor({ timeout: 10_000 });
+    await active.getByRole('button', { name: 'Complete' }).click();
+    await active.locator('input[name="comment"]').fill('Disabled by GPO, verified with a scan');
+    await active.getByRole('button', { name: 'Mark completed' }).click();
+    await active.waitFor({ state: 'detached', timeout: 10_000 });
+    await page.getByRole('tab', { name: 'Completed' }).click();
+    const completed = page.locator(`tr[data-remediation-id="${otherId}"]`);
+    await completed.getByTestId('completion').waitFor();
+    expect(await completed.getByTestId('completion').textContent()).toBe(
+      'Completed by api:e2e.tester: Disabled by GPO, verified with a scan',
+    );
+    await shot('remediation-completed');
   });
 
   it('policies and on-call pages render', async () => {

@@ -5,7 +5,8 @@ import { type Kysely, sql } from 'kysely';
 /**
  * The action center: terminating an investigation cancels its actions that have not started
  * (a new action status), the investigations list pages newest first by (created_at, id), and an
- * alert keeps the policy its source named beside the Vigil policy that acted on it.
+ * alert keeps the policy its source named beside the Vigil policy that acted on it, and a
+ * completed remediation keeps its completion comment.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`ALTER TABLE actions DROP CONSTRAINT actions_status_check`.execute(db);
@@ -18,9 +19,12 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`ALTER TABLE alerts ADD COLUMN vigil_policy_id uuid, ADD COLUMN vigil_policy_name text`.execute(
     db,
   );
+  // What the person who marked a remediation completed said about it.
+  await sql`ALTER TABLE remediations ADD COLUMN completion_comment text`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`ALTER TABLE remediations DROP COLUMN IF EXISTS completion_comment`.execute(db);
   await sql`ALTER TABLE alerts DROP COLUMN IF EXISTS vigil_policy_id, DROP COLUMN IF EXISTS vigil_policy_name`.execute(
     db,
   );
