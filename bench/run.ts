@@ -1,5 +1,6 @@
 import { benchCrossPlatform } from './cross-platform.js';
 import { benchIngest } from './ingest.js';
+import { benchInvestigationList } from './investigation-list.js';
 import { benchInvestigations } from './investigations.js';
 import { benchPolicies } from './policies.js';
 import { benchRemediationCsv, benchTickets } from './remediation.js';
@@ -15,6 +16,7 @@ for (const run of [
   benchRemediationCsv,
   benchTickets,
   benchInvestigations,
+  benchInvestigationList,
   benchPolicies,
 ]) {
   await run();
