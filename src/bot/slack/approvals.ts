@@ -173,7 +173,7 @@ function joined(lines: readonly string[], max = 2900): string {
   return out;
 }
 
-/** One investigation as `/vigil investigation` shows it: status, alerts, entities by verdict, findings, pending actions. */
+/** One investigation as `/vigil investigation` shows it: status, alerts, entities by verdict, findings, pending and failed actions. */
 export function renderInvestigationDetail(detail: InvestigationDetail, publicUrl: string): Block[] {
   const status = INVESTIGATION_STATUS_LABELS[detail.status as InvestigationStatus] ?? detail.status;
   const url = consoleInvestigationUrl(publicUrl, detail.id);
@@ -217,6 +217,23 @@ export function renderInvestigationDetail(detail: InvestigationDetail, publicUrl
       ]),
     ),
   ];
+  // Why an action failed belongs where people look, not only in the server's log.
+  const failed = detail.actions.filter((action) => action.status === 'failed');
+  if (failed.length > 0) {
+    blocks.push(
+      section(
+        joined([
+          `*Failed (${failed.length})*`,
+          ...failed
+            .slice(0, 10)
+            .map(
+              (action) =>
+                `• ${describeAction(action)}: ${escapeAndCut(action.error ?? 'no reason given', 300)}`,
+            ),
+        ]),
+      ),
+    );
+  }
   return blocks;
 }
 
