@@ -49,7 +49,11 @@ export async function startPrivateRedis(dir: string): Promise<{ url: string; sto
   });
   if (!spawned) return null;
   const url = `redis://127.0.0.1:${port}`;
+  // Out of the terminal's process group, it would outlive a demo that crashed: it goes with it.
+  const orphanGuard = () => child.kill('SIGTERM');
+  process.once('exit', orphanGuard);
   const stop = async () => {
+    process.off('exit', orphanGuard);
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
@@ -59,6 +63,7 @@ export async function startPrivateRedis(dir: string): Promise<{ url: string; sto
     if (await redisAnswers(url)) return { url, stop };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  process.off('exit', orphanGuard);
   child.kill('SIGKILL');
   return null;
 }

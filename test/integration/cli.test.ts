@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -154,6 +154,7 @@ describe('vigil command line', () => {
       expect(await demo.stop(), demo.output()).toBe(0);
       expect(demo.output()).toContain('Stopped.');
       expect(demo.output()).not.toMatch(STACK_FRAME);
+      await rm(dataDir, { recursive: true, force: true });
     }
   }, 120_000);
 
@@ -256,6 +257,7 @@ describe('vigil command line', () => {
       await client.connect();
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await client.end();
+      await rm(env.VIGIL_DATA_DIR, { recursive: true, force: true });
     }
   }, 240_000);
 });
