@@ -12,12 +12,10 @@ import {
 } from '../domain/index.js';
 import { appendAudit } from './audit.repository.js';
 import type { DbHandle } from './db.js';
+import { retryOnDeadlock } from './deadlock.js';
 
 /** Why a cancelled action never ran, on its execution row and in the trail. */
 const CANCELLED = 'cancelled: the investigation was terminated';
-
-/** Postgres gave up one of two transactions that waited on each other; the other went through. */
-const isDeadlock = (error: unknown): boolean => (error as { code?: string } | null)?.code === '40P01';
 
 /**
  * Terminates an investigation: in one transaction, the investigation becomes `terminated`, its
@@ -40,13 +38,7 @@ export async function terminateInvestigation(
   if (!/^[0-9a-f-]{36}$/i.test(investigationId)) {
     return fail(InvestigationErrorCode.NotFound, `No investigation ${investigationId}.`);
   }
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await terminateOnce(handle, investigationId, actor, role, clock);
-    } catch (error) {
-      if (!isDeadlock(error) || attempt >= 3) throw error;
-    }
-  }
+  return retryOnDeadlock(() => terminateOnce(handle, investigationId, actor, role, clock));
 }
 
 async function terminateOnce(
