@@ -1,6 +1,7 @@
 import { benchCrossPlatform } from './cross-platform.js';
 import { benchGraph } from './graph.js';
 import { benchIngest } from './ingest.js';
+import { benchInvestigationList } from './investigation-list.js';
 import { benchInvestigations } from './investigations.js';
 import { benchPolicies } from './policies.js';
 import { benchRemediationCsv, benchTickets } from './remediation.js';
@@ -16,6 +17,7 @@ for (const run of [
   benchRemediationCsv,
   benchTickets,
   benchInvestigations,
+  benchInvestigationList,
   benchPolicies,
   benchGraph,
 ]) {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
 import { logChannel } from './bot/log-channel.js';
-import { type Config, publicUrl } from './config.js';
+import type { Config } from './config.js';
 import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
 import { closeQueues, createQueues } from './jobs/queues.js';
@@ -10,7 +10,6 @@ import { startTopicWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
 import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
-import { configurePolicyLinks } from './storage/policy.repository.js';
 import { disableUnrunnablePatterns } from './storage/stored-patterns.repository.js';
 
 export interface VigilRoles {
@@ -124,7 +123,6 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     const integrations = options.integrations ?? (await chatIntegrations({ config, handle, logger, clock }));
     stops.push(() => Promise.all(integrations.map((integration) => integration.stop?.())));
     const channels = integrations.map((integration) => integration.channel);
-    configurePolicyLinks(handle.schema, publicUrl(config));
 
     const producer = redisConnection(config.REDIS_URL, 'producer');
     stops.push(async () => producer.quit());

@@ -19,6 +19,7 @@ Commands:
   policies  apply <policies.yaml> [--dry-run]: policies, schedules and escalation policies
   doctor    graph: request the Graph and Defender tokens and say which permissions are missing
   demo      run Vigil on this machine with sample alerts; needs no Slack or Teams account
+            (--reset: delete the data of an earlier demo run first)
 
 Configuration comes from the environment; see README.md.`;
 
@@ -59,7 +60,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 1 : 0;
   }
-  if (command === 'demo') return runDemo(process.env);
+  if (command === 'demo') return runDemo(process.env, argv.slice(1));
 
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);

@@ -27,6 +27,8 @@ export interface CardAction {
   readonly status: ActionStatus;
   readonly approvalsNeeded: number;
   readonly approvals: number;
+  /** Why a failed action failed (the executor's answer); null otherwise. */
+  readonly error: string | null;
 }
 
 /** An investigation of the alert as its card shows it: status, and the actions not yet settled. */

@@ -41,6 +41,9 @@ export function openDb(options: DbOptions): DbHandle {
   });
   // An idle client that loses its server must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // Nor one that is checked out (the pool listens on idle clients only): a transaction between two
+  // queries when Postgres stops or restarts learns of it from its next query, which fails.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema) });
   return { db, pool, schema, close: () => db.destroy() };
 }

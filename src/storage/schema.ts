@@ -20,6 +20,8 @@ export interface AlertsTable {
   category: string | null;
   policy_name: string | null;
   policy_url: string | null;
+  vigil_policy_id: ColumnType<string | null, string | null | undefined, string | null>;
+  vigil_policy_name: ColumnType<string | null, string | null | undefined, string | null>;
   /** A silence matched at ingest: stored and counted, never posted or paged (2026-11-23T1200). */
   muted: Generated<boolean>;
   silence_id: string | null;
@@ -171,6 +173,7 @@ export interface RemediationsTable {
   exception_filed_at: NullableTimestamp;
   completed_at: NullableTimestamp;
   completed_by: Json | null;
+  completion_comment: ColumnType<string | null, string | null | undefined, string | null>;
   /** The poll chain's current link: a poll job whose seq is behind is a duplicate and stops. */
   poll_seq: Generated<number>;
   version: Generated<number>;

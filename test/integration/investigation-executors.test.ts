@@ -158,4 +158,20 @@ describe('action executors against a local remote', () => {
       /VIGIL_EXECUTOR_WEBHOOK_URL/,
     );
   });
+
+  it('demo: simulates only what no configured executor does, and says so', async () => {
+    const demo = executorFor({ VIGIL_EXECUTOR_TIMEOUT_MS: 1_000, VIGIL_DEMO_EXECUTOR: true });
+    expect(demo('isolate_device').name).toBe('demo');
+    await expect(
+      demo('isolate_device').execute(request('isolate_device', target('device', 'FIN-WS-17')), signal()),
+    ).resolves.toMatchObject({ executor: 'demo', simulated: true, wouldHave: 'Isolate device: FIN-WS-17' });
+    // A configured executor is never replaced by the simulation.
+    const real = executorFor({
+      VIGIL_EXECUTOR_TIMEOUT_MS: 1_000,
+      VIGIL_DEMO_EXECUTOR: true,
+      VIGIL_GRAPH_TOKEN: 'graph-token',
+    });
+    expect(real('disable_user').name).toBe('graph');
+    expect(real('isolate_device').name).toBe('demo');
+  });
 });

@@ -180,6 +180,10 @@ describe('Teams: installation, subscription and alert cards', () => {
       'Assign to me',
       'Open in Vigil',
     ]);
+    // A page of the console people can open (the API would answer their browser 401).
+    expect(card.actions.at(-1).url).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:\\d+/console/#/alerts/${high.id}$`),
+    );
     // The low alert's notify job ran (outbox completed) without a Teams card.
     await eventually(async () => {
       const rows = await vigil.handle.db.selectFrom('outbox').selectAll().execute();

@@ -1,6 +1,7 @@
 import type { ActionKind } from '../../domain/index.js';
 import { type MicrosoftAccess, type MicrosoftSettings, microsoftAccess } from '../microsoft/access.js';
 import { defenderExecutor } from './defender.js';
+import { demoExecutor } from './demo.js';
 import { graphExecutor } from './graph.js';
 import { type ActionExecutor, NoExecutorError } from './port.js';
 import { webhookExecutor } from './webhook.js';
@@ -19,6 +20,8 @@ export interface ExecutorSettings extends MicrosoftSettings {
   readonly VIGIL_GRAPH_API_URL?: string | undefined;
   readonly VIGIL_DEFENDER_API_URL?: string | undefined;
   readonly VIGIL_EXECUTOR_TIMEOUT_MS: number;
+  /** `vigil demo`: kinds no executor does are simulated (see demoExecutor) instead of failing. */
+  readonly VIGIL_DEMO_EXECUTOR?: boolean | undefined;
 }
 
 /** Does this configuration reach any real executor (else policies only record their steps)? */
@@ -31,7 +34,8 @@ export function hasExecutors(settings: ExecutorSettings, access: MicrosoftAccess
 /**
  * Chooses the executor of each action kind: Graph and Defender where Vigil has tokens for them
  * (app credentials, else static tokens), the webhook for the rest; a kind no one does fails with
- * a reason that says what to set. Pass the process's `access` so every user shares its tokens.
+ * a reason that says what to set (in the demo, the demo executor simulates it). Pass the
+ * process's `access` so every user shares its tokens.
  */
 export function executorFor(
   settings: ExecutorSettings,
@@ -69,6 +73,7 @@ export function executorFor(
       }),
     );
   }
+  if (settings.VIGIL_DEMO_EXECUTOR === true) executors.push(demoExecutor());
   return (kind) => {
     const executor = executors.find((candidate) => candidate.supports(kind));
     if (executor === undefined) {
