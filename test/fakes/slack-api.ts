@@ -50,6 +50,8 @@ export class FakeSlackApi {
   /** Files of files.getUploadURLExternal, by file ID. */
   readonly files = new Map<string, FakeFile>();
   private readonly scripted = new Map<string, Scripted[]>();
+  /** Every Web API answer waits this long (a slow Slack). */
+  latencyMs = 0;
   /** While set, every Web API call is refused this way (and still recorded in `calls`). */
   outage: Outage | null = null;
   /**
@@ -135,6 +137,7 @@ export class FakeSlackApi {
       /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ??
       (typeof args.token === 'string' ? args.token : null);
     this.calls.push({ method, token: auth, args, at: Date.now() });
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     if (this.outage === 'reset') return { status: 0, body: null, drop: true };
     if (this.outage === 'status_500') return { status: 500, body: { ok: false, error: 'internal_error' } };
     if (auth === null || !auth.startsWith('xox'))
