@@ -3,10 +3,10 @@ import { buildServer } from './bot/http/server.js';
 import { logChannel } from './bot/log-channel.js';
 import { type Config, publicUrl } from './config.js';
 import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
+import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
 import { closeQueues, createQueues, type DeliveryRetry } from './jobs/queues.js';
 import { redisConnection } from './jobs/redis.js';
-import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
 import { startTopicWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
 import { type DbHandle, openDb } from './storage/db.js';
@@ -125,7 +125,10 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         channels.map((channel) => channel.platform),
       );
       if (scheduled > 0)
-        logger.info({ alerts: scheduled }, 'chat platform turned on: open alerts stored before it get their cards');
+        logger.info(
+          { alerts: scheduled },
+          'chat platform turned on: open alerts stored before it get their cards',
+        );
       const workers = startTopicWorkers({
         handle,
         connection,

@@ -92,7 +92,8 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
     try {
       await renderCard(deps, alert, item);
     } catch (error) {
-      if (error instanceof ChatRateLimitedError) waitMs = Math.min(waitMs ?? error.retryAfterMs, error.retryAfterMs);
+      if (error instanceof ChatRateLimitedError)
+        waitMs = Math.min(waitMs ?? error.retryAfterMs, error.retryAfterMs);
       else failure ??= error;
     }
   }
@@ -127,7 +128,10 @@ async function renderCard(deps: NotifyDeps, alert: RenderedAlert, item: CardWork
   try {
     const messageRef = await sendCard(deps, alert, channel, target, claimed, kind);
     if (!(await recordCardRendered(handle.db, claimed, messageRef, alert.revision))) {
-      logger.warn({ alertId: alert.id, platform: channel.platform, target }, 'card taken over while rendering');
+      logger.warn(
+        { alertId: alert.id, platform: channel.platform, target },
+        'card taken over while rendering',
+      );
     }
   } catch (error) {
     if (error instanceof PermanentChatError) {
@@ -140,7 +144,10 @@ async function renderCard(deps: NotifyDeps, alert: RenderedAlert, item: CardWork
     }
     // A rate limit means the platform did not take the call; anything else may have gone through.
     await releaseCard(handle.db, claimed, error instanceof ChatRateLimitedError).catch((releaseError) =>
-      logger.warn({ err: releaseError, cardId: claimed.card.id }, 'could not release a card; its lease will run out'),
+      logger.warn(
+        { err: releaseError, cardId: claimed.card.id },
+        'could not release a card; its lease will run out',
+      ),
     );
     throw error;
   }
@@ -187,7 +194,10 @@ async function sendCard(
  * worker start-up, once per platform (the first process to record the platform does it); each
  * alert costs one coalesced notify row, and alerts with no target there cost one cheap check.
  */
-export async function scheduleForNewPlatforms(handle: DbHandle, platforms: readonly string[]): Promise<number> {
+export async function scheduleForNewPlatforms(
+  handle: DbHandle,
+  platforms: readonly string[],
+): Promise<number> {
   if (platforms.length === 0) return 0;
   return handle.db.transaction().execute(async (trx) => {
     const fresh = await trx

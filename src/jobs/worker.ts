@@ -74,7 +74,11 @@ export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>)
       connection: options.connection,
       prefix: options.prefix,
       concurrency: jobSlots(options.concurrency, handle),
-      ...(options.retry === undefined ? {} : { settings: { backoffStrategy: deliveryBackoff(options.retry) } }),
+      // A job whose worker died is taken over (stalled); survive a few crashes before BullMQ gives up on it.
+      maxStalledCount: 10,
+      ...(options.retry === undefined
+        ? {}
+        : { settings: { backoffStrategy: deliveryBackoff(options.retry) } }),
     },
   );
   worker.on('failed', (job, error) => {

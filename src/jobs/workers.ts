@@ -24,6 +24,7 @@ import {
   runPolicyRemediation,
   startPolicyInvestigation,
 } from './policy-remediate.worker.js';
+import type { DeliveryRetry } from './queues.js';
 import { remediationDue, remediationDuePayload } from './remediation-due.worker.js';
 import {
   deliverRemediationNotice,
@@ -31,7 +32,6 @@ import {
   remediationNoticePayload,
 } from './remediation-notice.worker.js';
 import { openTicket, pollTicket, ticketPayload } from './ticket.worker.js';
-import type { DeliveryRetry } from './queues.js';
 import { topicWorker } from './worker.js';
 
 export interface WorkerDeps {

@@ -85,7 +85,9 @@ export async function claimCard(
           state: sql`CASE WHEN cards.message_ref IS NULL THEN 'posting' ELSE 'active' END`,
         })
         .where('cards.rendered_revision', '<', revision)
-        .where((eb) => eb.or([eb('cards.lease_until', 'is', null), eb('cards.lease_until', '<', sql<Date>`now()`)])),
+        .where((eb) =>
+          eb.or([eb('cards.lease_until', 'is', null), eb('cards.lease_until', '<', sql<Date>`now()`)]),
+        ),
     )
     .returningAll()
     .executeTakeFirst();

@@ -11,7 +11,9 @@ export const outboxChannel = (schema: string): string => `vigil_outbox_${schema}
  * keep their own rows (each is due at its own time).
  */
 const dedupeKeyOf = (message: OutboxMessage): string | null =>
-  message.topic === 'notify' && message.availableAt === undefined ? `notify:${message.payload.alertId}` : null;
+  message.topic === 'notify' && message.availableAt === undefined
+    ? `notify:${message.payload.alertId}`
+    : null;
 
 /**
  * Writes outbox rows inside the caller's transaction, in one statement. A message whose key is
@@ -36,14 +38,15 @@ export async function appendOutbox(trx: Db, messages: readonly OutboxMessage[]):
   await trx
     .insertInto('outbox')
     .values(
-      [...keyed.map(([key, message]) => ({ key, message })), ...plain.map((message) => ({ key: null, message }))].map(
-        ({ key, message }) => ({
-          topic: message.topic,
-          payload: json(message.payload),
-          dedupe_key: key,
-          ...(message.availableAt === undefined ? {} : { available_at: message.availableAt }),
-        }),
-      ),
+      [
+        ...keyed.map(([key, message]) => ({ key, message })),
+        ...plain.map((message) => ({ key: null, message })),
+      ].map(({ key, message }) => ({
+        topic: message.topic,
+        payload: json(message.payload),
+        dedupe_key: key,
+        ...(message.availableAt === undefined ? {} : { available_at: message.availableAt }),
+      })),
     )
     .onConflict((oc) =>
       oc

@@ -116,7 +116,10 @@ export class SlackChannel implements ChatChannel {
         channel: target,
         text: message.text,
         blocks: [...message.blocks] as never,
-        metadata: { event_type: CARD_EVENT_TYPE, event_payload: { alertId: alert.id, cardId: attempt.cardId } },
+        metadata: {
+          event_type: CARD_EVENT_TYPE,
+          event_payload: { alertId: alert.id, cardId: attempt.cardId },
+        },
         unfurl_links: false,
         unfurl_media: false,
       }),
@@ -136,7 +139,11 @@ export class SlackChannel implements ChatChannel {
     const oldest = ((since.getTime() - LOOKBACK_MS) / 1000).toFixed(6);
     let cursor: string | undefined;
     for (let page = 0; page < HISTORY_PAGES; page += 1) {
-      let result: { messages?: HistoryMessage[]; has_more?: boolean; response_metadata?: { next_cursor?: string } };
+      let result: {
+        messages?: HistoryMessage[];
+        has_more?: boolean;
+        response_metadata?: { next_cursor?: string };
+      };
       try {
         result = await this.call('history', () =>
           this.deps.client.conversations.history({
@@ -157,7 +164,8 @@ export class SlackChannel implements ChatChannel {
       }
       const found = (result.messages ?? []).find(
         (message) =>
-          message.metadata?.event_type === CARD_EVENT_TYPE && message.metadata.event_payload?.cardId === cardId,
+          message.metadata?.event_type === CARD_EVENT_TYPE &&
+          message.metadata.event_payload?.cardId === cardId,
       );
       if (found?.ts !== undefined) return found.ts;
       cursor = result.response_metadata?.next_cursor;
