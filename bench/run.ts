@@ -1,3 +1,4 @@
+import { benchCards } from './cards.js';
 import { benchCrossPlatform } from './cross-platform.js';
 import { benchIngest } from './ingest.js';
 import { benchInvestigations } from './investigations.js';
@@ -10,6 +11,7 @@ import { benchTeams } from './teams.js';
 for (const run of [
   benchIngest,
   benchSlack,
+  benchCards,
   benchTeams,
   benchCrossPlatform,
   benchRemediationCsv,
