@@ -143,14 +143,14 @@ describe('card delivery under a storm', () => {
       'the card showing 31 occurrences',
     );
     fake.latencyMs = 0;
-    // 31 changes: a handful of outbox rows and chat calls, not 31 of each.
+    // 31 changes: a few outbox rows and chat calls (about one per chat.update slot), not 31 of each.
     const rows = await notifyRows(id);
-    expect(rows.length).toBeLessThanOrEqual(8);
+    expect(rows.length).toBeLessThan(16);
     expect(rows.reduce((sum, row) => sum + row.requested, 0)).toBe(31);
     const calls = fake.calls.filter(
       (call) => ['chat.postMessage', 'chat.update'].includes(call.method) && call.args.channel === channel,
     );
-    expect(calls.length).toBeLessThanOrEqual(8);
+    expect(calls.length).toBeLessThan(16);
   }, 90_000);
 
   it('an alert with no target costs a check and no card', async () => {
