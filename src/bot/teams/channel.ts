@@ -111,7 +111,8 @@ export function teamsChannel(deps: TeamsChannelDeps): ChatChannel {
     /**
      * Teams cannot look for a post whose answer was lost: the Bot Connector API has no way for a
      * bot to list a conversation's activities, and it assigns activity IDs itself (a client-chosen
-     * ID is not honoured). So the window is kept as small as it can be (the activity ID is
+     * ID is not honoured; reading channel messages would take Microsoft Graph and a resource-specific
+     * consent Vigil does not ask for). So the window is kept as small as it can be (the activity ID is
      * recorded in the statement right after Teams answers) and, when an earlier attempt may have
      * posted, the card is posted again (a second card beats none) and the log says so.
      */
