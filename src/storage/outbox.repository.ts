@@ -185,10 +185,14 @@ export async function markCompleted(db: Db, id: string, requested: number): Prom
   return result.numUpdatedRows > 0n;
 }
 
+/**
+ * Gives a row up. It stops coalescing (its key is dropped): later requests start a new row, and a
+ * replay of this one can never collide with a row pending under the same key.
+ */
 export async function markFailed(db: Db, id: string, error: string): Promise<void> {
   await db
     .updateTable('outbox')
-    .set({ failed_at: sql`now()`, last_error: error.slice(0, 2000) })
+    .set({ failed_at: sql`now()`, last_error: error.slice(0, 2000), dedupe_key: null })
     .where('id', '=', id)
     .execute();
 }
