@@ -30,8 +30,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   /** Timings of the outbox relay (tests shorten them). */
   readonly relayTimings?: Pick<OutboxRelayOptions, 'pollMs' | 'redriveAfterMs' | 'redriveEveryMs'>;
-  /** Backoff of chat and ticket deliveries (tests shorten it); the window is VIGIL_DELIVERY_RETRY_HOURS. */
-  readonly deliveryBackoff?: Pick<DeliveryRetry, 'baseMs' | 'capMs'>;
+  /** Retry timings of chat and ticket deliveries (tests shorten them); the window defaults to VIGIL_DELIVERY_RETRY_HOURS. */
+  readonly deliveryTimings?: Partial<DeliveryRetry>;
   /** Replaces the integrations the configuration would choose (tests). */
   readonly integrations?: readonly ChatIntegration[];
 }
@@ -156,7 +156,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         channels,
         config,
         clock,
-        ...(options.deliveryBackoff === undefined ? {} : { deliveryBackoff: options.deliveryBackoff }),
+        ...(options.deliveryTimings === undefined ? {} : { deliveryTimings: options.deliveryTimings }),
         directMessengers: integrations.flatMap((integration) =>
           integration.directMessenger === undefined ? [] : [integration.directMessenger],
         ),

@@ -48,8 +48,8 @@ export interface WorkerDeps {
   readonly directMessengers?: readonly DirectMessenger[];
   /** Runs auto-remediating policies' steps; records them in the audit trail when none is given. */
   readonly policyActionRunner?: PolicyActionRunner;
-  /** Backoff of chat and ticket deliveries; the window comes from the configuration. */
-  readonly deliveryBackoff?: Pick<DeliveryRetry, 'baseMs' | 'capMs'>;
+  /** Retry timings of chat and ticket deliveries (tests shorten them); the window defaults to the configuration's. */
+  readonly deliveryTimings?: Partial<DeliveryRetry>;
   /** Where remediation notices go (Slack, Teams); a log line when none is given. */
   readonly remediationNotifiers?: readonly RemediationNotifier[];
 }
@@ -70,11 +70,11 @@ function defaultPolicyRunner(config: Config | undefined): PolicyActionRunner {
 }
 
 /** Chat cards and tickets are retried this way until VIGIL_DELIVERY_RETRY_HOURS have passed. */
-export function deliveryRetry(deps: Pick<WorkerDeps, 'config' | 'deliveryBackoff'>): DeliveryRetry {
+export function deliveryRetry(deps: Pick<WorkerDeps, 'config' | 'deliveryTimings'>): DeliveryRetry {
   return {
-    windowMs: (deps.config?.VIGIL_DELIVERY_RETRY_HOURS ?? 24) * 3_600_000,
-    baseMs: deps.deliveryBackoff?.baseMs ?? 1_000,
-    capMs: deps.deliveryBackoff?.capMs ?? 300_000,
+    windowMs: deps.deliveryTimings?.windowMs ?? (deps.config?.VIGIL_DELIVERY_RETRY_HOURS ?? 24) * 3_600_000,
+    baseMs: deps.deliveryTimings?.baseMs ?? 1_000,
+    capMs: deps.deliveryTimings?.capMs ?? 300_000,
   };
 }
 

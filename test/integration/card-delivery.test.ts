@@ -26,7 +26,7 @@ beforeAll(async () => {
   vigil = await startTestVigil({
     env: { ...slackTestEnv(fake.url, '', 'U0ADMIN'), VIGIL_CARD_LEASE_MS: '1000' },
     // Retries come quickly here, so a test can outlast many more attempts than the old limit of ten.
-    deliveryBackoff: { baseMs: 50, capMs: 200 },
+    deliveryTimings: { baseMs: 50, capMs: 200 },
   });
 });
 afterAll(async () => {

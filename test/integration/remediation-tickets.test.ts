@@ -18,7 +18,7 @@ beforeAll(async () => {
   vigil = await startTestVigil({
     relayTimings,
     // Retries come quickly here, so the outage test outlasts many more attempts than the old ten.
-    deliveryBackoff: { baseMs: 50, capMs: 200 },
+    deliveryTimings: { baseMs: 50, capMs: 200 },
     env: {
       VIGIL_TICKETING: 'jira',
       VIGIL_TICKET_POLL_SECONDS: '1',

@@ -142,3 +142,46 @@ describe('a platform turned on later', () => {
     }
   }, 90_000);
 });
+
+describe('the delivery window', () => {
+  it('marks a card delivery failed once Slack has refused for longer than the window; the next change posts it', async () => {
+    const vigil = await startTestVigil({
+      env: slackTestEnv(fake.url, 'C0WINDOW', ADMIN),
+      deliveryTimings: { windowMs: 1_500, baseMs: 50, capMs: 100 },
+    });
+    try {
+      fake.outage = 'status_500';
+      const body = { title: 'Outlasted the window', fingerprint: 'window-1', source: 'window' };
+      const alertId = await ingestOne(vigil, body);
+      const rows = () =>
+        vigil.handle.db
+          .selectFrom('outbox')
+          .selectAll()
+          .where('topic', '=', 'notify')
+          .where('payload', '@>', JSON.stringify({ alertId }) as never)
+          .orderBy('id')
+          .execute();
+      const [failed] = await eventually(
+        async () => {
+          const found = await rows();
+          return found[0]?.failed_at == null ? undefined : found;
+        },
+        30_000,
+        'the notify row given up on',
+      );
+      expect(failed?.last_error).toContain('delivery window');
+      fake.outage = null;
+      // A later occurrence asks again, in a row of its own: the card arrives.
+      await ingestOne(vigil, body);
+      await eventually(
+        async () => fake.cardsIn('C0WINDOW').map(alertOf).includes(alertId),
+        30_000,
+        'the card after the outage',
+      );
+      expect(fake.cardsIn('C0WINDOW')).toHaveLength(1);
+    } finally {
+      fake.outage = null;
+      await vigil.close();
+    }
+  }, 60_000);
+});
