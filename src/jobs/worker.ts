@@ -62,7 +62,7 @@ export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>)
           await options.process(parsed.data, job);
         } catch (error) {
           if (error instanceof ChatRateLimitedError) await comeBackIn(job, error.retryAfterMs);
-          throw giveUpAfterWindow(error, row.createdAt, options.retry);
+          throw giveUpAfterWindow(error, row.dueAt, options.retry);
         }
         // Requests folded into the row while this pass ran are served by another pass.
         if (await markCompleted(handle.db, job.data.outboxId, row.requested)) return;

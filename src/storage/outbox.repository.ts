@@ -153,22 +153,23 @@ export async function requeue(db: Db, ids: readonly string[]): Promise<number> {
   return Number(result.numUpdatedRows);
 }
 
-/** A row as its job sees it: how many requests it holds, and since when it waits. */
+/** A row as its job sees it: how many requests it holds, and since when it is due. */
 export interface PendingRow {
   readonly requested: number;
-  readonly createdAt: Date;
+  /** When it fell due (its creation, its delay's end, or a replay): deliveries are retried for a window from here. */
+  readonly dueAt: Date;
 }
 
 /** Where a job's row stands: null if the row is gone or already finished. */
 export async function pendingRow(db: Db, id: string): Promise<PendingRow | null> {
   const row = await db
     .selectFrom('outbox')
-    .select(['requested', 'created_at'])
+    .select(['requested', 'available_at'])
     .where('id', '=', id)
     .where('completed_at', 'is', null)
     .where('failed_at', 'is', null)
     .executeTakeFirst();
-  return row === undefined ? null : { requested: row.requested, createdAt: row.created_at };
+  return row === undefined ? null : { requested: row.requested, dueAt: row.available_at };
 }
 
 /**

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis } from '../../src/demo/redis-server.js';
 import { OutboxRelay } from '../../src/jobs/outbox-relay.js';
-import { closeQueues, createQueues } from '../../src/jobs/queues.js';
+import { closeQueues, createQueues, NEW_CARD_PRIORITY } from '../../src/jobs/queues.js';
 import { redisConnection } from '../../src/jobs/redis.js';
 import { createLogger } from '../../src/logger.js';
 import { eventually, startTestVigil, TEST_DATABASE_URL, type TestVigil } from '../helpers/harness.js';
@@ -61,6 +61,7 @@ describe('the outbox survives Redis losing everything after a 202', () => {
     await relay.relayNow();
     // A new alert's card job waits among the prioritized ones (new cards before refreshes).
     expect((await queues.notify.getJobCounts('prioritized')).prioritized).toBe(1);
+    expect((await queues.notify.getJobs(['prioritized']))[0]?.opts.priority).toBe(NEW_CARD_PRIORITY);
     await relay.stop();
     await closeQueues(queues);
     producer.disconnect();
