@@ -98,8 +98,8 @@ const environment = z.object({
   VIGIL_DB_ACQUIRE_TIMEOUT_MS: intInRange(10_000, 100, 600_000),
   /** How long chat cards and tickets are retried (capped backoff) before they are marked failed. @defaultValue 24 */
   VIGIL_DELIVERY_RETRY_HOURS: numberInRange(24, 0.01, 720),
-  /** How long a worker holds a card it posts or updates before another may take it over. @defaultValue 60000 */
-  VIGIL_CARD_LEASE_MS: intInRange(60_000, 1_000, 3_600_000),
+  /** How long a worker holds a card it posts or updates before another may take it over. @defaultValue 30000 */
+  VIGIL_CARD_LEASE_MS: intInRange(30_000, 1_000, 3_600_000),
   /** Where `demo` and an embedded Postgres keep their files. @defaultValue ./.vigil */
   VIGIL_DATA_DIR: optionalString.transform((value) => value ?? './.vigil'),
   /** Redis for BullMQ. @defaultValue redis://127.0.0.1:6379 */

@@ -29,8 +29,8 @@ export const notifyPayload = z.object({
   reason: z.enum(['created', 'occurred', 'status_changed', 'assigned', 'investigation']),
 });
 
-/** How long a worker holds a card it renders before another may take it over. @defaultValue 60000 */
-export const DEFAULT_CARD_LEASE_MS = 60_000;
+/** How long a worker holds a card it renders before another may take it over. @defaultValue 30000 */
+export const DEFAULT_CARD_LEASE_MS = 30_000;
 
 export interface NotifyDeps {
   readonly handle: DbHandle;
