@@ -12,8 +12,9 @@ export interface ChatChannel {
   /** Where this alert's cards go on this platform (channel IDs, conversation IDs). */
   targetsFor(alert: CardAlert): Promise<readonly string[]>;
   /**
-   * Takes the platform's pace for one post or update of this card, before the card is claimed:
-   * throws ChatRateLimitedError with the wait when the slot is not free, so the job comes back.
+   * Checks the platform's pace for one post or update of this card before the card is claimed:
+   * throws ChatRateLimitedError with the wait when the slot is not free, so the job comes back
+   * without claiming. (`post` and `update` still honour the pace themselves when they call.)
    */
   pace(kind: 'post' | 'update', alert: CardAlert, target: string): Promise<void>;
   /**

@@ -82,13 +82,13 @@ export class SlackChannel implements ChatChannel {
     return this.deps.defaultChannel === undefined ? [] : [this.deps.defaultChannel];
   }
 
-  async pace(kind: 'post' | 'update', alert: CardAlert, target: string): Promise<void> {
-    // chat.postMessage is paced per channel, chat.update per workspace.
-    if (kind === 'post') {
-      await this.deps.pacer.take(postKey(target), this.pacing.postIntervalMs, cardKey(alert, target));
-    } else {
-      await this.deps.pacer.take(UPDATE_KEY, this.pacing.updateIntervalMs, cardKey(alert, target));
-    }
+  /**
+   * Looks at the slot (chat.postMessage per channel, chat.update per workspace) before the card is
+   * claimed; the slot itself is taken right before the call, so calls keep their spacing.
+   */
+  async pace(kind: 'post' | 'update', _alert: CardAlert, target: string): Promise<void> {
+    if (kind === 'post') await this.deps.pacer.peek(postKey(target), this.pacing.postIntervalMs);
+    else await this.deps.pacer.peek(UPDATE_KEY, this.pacing.updateIntervalMs);
   }
 
   /**
@@ -111,6 +111,7 @@ export class SlackChannel implements ChatChannel {
     const baseline = await lastChangeId(handle.db, alert.id);
     const message = renderAlertCard(alert, this.deps.render);
     await attempt.sending();
+    await this.deps.pacer.take(postKey(target), this.pacing.postIntervalMs, cardKey(alert, target));
     const result = await this.call(postKey(target), () =>
       client.chat.postMessage({
         channel: target,
@@ -178,6 +179,8 @@ export class SlackChannel implements ChatChannel {
     const { client, handle, logger } = this.deps;
     const noted = await threadNotedUpTo(handle.db, alert.id, target);
     const changes = noted === null ? [] : await changesSince(handle.db, alert.id, noted);
+    // The slots last, right before the calls, so the calls keep their spacing.
+    await this.deps.pacer.take(UPDATE_KEY, this.pacing.updateIntervalMs, cardKey(alert, target));
     if (changes.length > 0)
       await this.deps.pacer.take(postKey(target), this.pacing.postIntervalMs, cardKey(alert, target));
     const message = renderAlertCard(alert, this.deps.render);
