@@ -1,3 +1,4 @@
+import { benchCards } from './cards.js';
 import { benchCrossPlatform } from './cross-platform.js';
 import { benchGraph } from './graph.js';
 import { benchIngest } from './ingest.js';
@@ -12,6 +13,7 @@ import { benchTeams } from './teams.js';
 for (const run of [
   benchIngest,
   benchSlack,
+  benchCards,
   benchTeams,
   benchCrossPlatform,
   benchRemediationCsv,

@@ -3,8 +3,9 @@ import { buildServer } from './bot/http/server.js';
 import { logChannel } from './bot/log-channel.js';
 import type { Config } from './config.js';
 import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
+import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
-import { closeQueues, createQueues } from './jobs/queues.js';
+import { closeQueues, createQueues, type DeliveryRetry } from './jobs/queues.js';
 import { redisConnection } from './jobs/redis.js';
 import { startTopicWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
@@ -28,6 +29,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   /** Timings of the outbox relay (tests shorten them). */
   readonly relayTimings?: Pick<OutboxRelayOptions, 'pollMs' | 'redriveAfterMs' | 'redriveEveryMs'>;
+  /** Retry timings of chat and ticket deliveries (tests shorten them); the window defaults to VIGIL_DELIVERY_RETRY_HOURS. */
+  readonly deliveryTimings?: Partial<DeliveryRetry>;
   /** Replaces the integrations the configuration would choose (tests). */
   readonly integrations?: readonly ChatIntegration[];
 }
@@ -109,6 +112,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     url: options.databaseUrl,
     schema: config.VIGIL_DB_SCHEMA,
     poolSize: config.VIGIL_DB_POOL_SIZE,
+    acquireTimeoutMs: config.VIGIL_DB_ACQUIRE_TIMEOUT_MS,
   });
   const stops: (() => Promise<unknown>)[] = [() => handle.close()];
   const stop = async () => {
@@ -133,6 +137,15 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     if (roles.worker) {
       const connection = redisConnection(config.REDIS_URL, 'worker');
       stops.push(async () => connection.quit());
+      const scheduled = await scheduleForNewPlatforms(
+        handle,
+        channels.map((channel) => channel.platform),
+      );
+      if (scheduled > 0)
+        logger.info(
+          { alerts: scheduled },
+          'chat platform turned on: open alerts stored before it get their cards',
+        );
       const workers = startTopicWorkers({
         handle,
         connection,
@@ -141,6 +154,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         channels,
         config,
         clock,
+        ...(options.deliveryTimings === undefined ? {} : { deliveryTimings: options.deliveryTimings }),
         directMessengers: integrations.flatMap((integration) =>
           integration.directMessenger === undefined ? [] : [integration.directMessenger],
         ),

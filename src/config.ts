@@ -37,6 +37,17 @@ const intInRange = (fallback: number, min: number, max: number) =>
     return parsed;
   });
 
+const numberInRange = (fallback: number, min: number, max: number) =>
+  optionalString.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
 /**
  * Secrets and limits that keep holders of one credential from doing another's work (see
  * `hardeningProblems` for how they combine with the rest).
@@ -83,6 +94,12 @@ const environment = z.object({
     }),
   /** Connections per process. @defaultValue 10 */
   VIGIL_DB_POOL_SIZE: intInRange(10, 1, 200),
+  /** How long a query waits for a free pooled connection before it fails (and its job retries). @defaultValue 10000 */
+  VIGIL_DB_ACQUIRE_TIMEOUT_MS: intInRange(10_000, 100, 600_000),
+  /** How long chat cards and tickets are retried (capped backoff) before they are marked failed. @defaultValue 24 */
+  VIGIL_DELIVERY_RETRY_HOURS: numberInRange(24, 0.01, 720),
+  /** How long a worker holds a card it posts or updates before another may take it over. @defaultValue 30000 */
+  VIGIL_CARD_LEASE_MS: intInRange(30_000, 1_000, 3_600_000),
   /** Where `demo` and an embedded Postgres keep their files. @defaultValue ./.vigil */
   VIGIL_DATA_DIR: optionalString.transform((value) => value ?? './.vigil'),
   /** Redis for BullMQ. @defaultValue redis://127.0.0.1:6379 */

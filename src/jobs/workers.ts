@@ -16,7 +16,7 @@ import type { DbHandle } from '../storage/db.js';
 import { escalatePayload, runEscalationStep } from './escalate.worker.js';
 import { graphWorkers } from './graph-workers.js';
 import { investigationWorkers } from './investigate.worker.js';
-import { deliverAlert, notifyPayload } from './notify.worker.js';
+import { DEFAULT_CARD_LEASE_MS, deliverAlert, notifyPayload } from './notify.worker.js';
 import {
   executorRunner,
   type PolicyActionRunner,
@@ -26,6 +26,7 @@ import {
   runPolicyRemediation,
   startPolicyInvestigation,
 } from './policy-remediate.worker.js';
+import type { DeliveryRetry } from './queues.js';
 import { remediationDue, remediationDuePayload } from './remediation-due.worker.js';
 import {
   deliverRemediationNotice,
@@ -49,6 +50,8 @@ export interface WorkerDeps {
   readonly directMessengers?: readonly DirectMessenger[];
   /** Runs auto-remediating policies' steps; records them in the audit trail when none is given. */
   readonly policyActionRunner?: PolicyActionRunner;
+  /** Retry timings of chat and ticket deliveries (tests shorten them); the window defaults to the configuration's. */
+  readonly deliveryTimings?: Partial<DeliveryRetry>;
   /** Where remediation notices go (Slack, Teams); a log line when none is given. */
   readonly remediationNotifiers?: readonly RemediationNotifier[];
 }
@@ -63,25 +66,50 @@ function defaultPolicyRunner(config: Config | undefined, microsoft: MicrosoftAcc
   return executorRunner(executorFor(config, microsoft), config.VIGIL_EXECUTOR_TIMEOUT_MS * 3);
 }
 
+/** Chat cards and tickets are retried this way until VIGIL_DELIVERY_RETRY_HOURS have passed. */
+export function deliveryRetry(deps: Pick<WorkerDeps, 'config' | 'deliveryTimings'>): DeliveryRetry {
+  return {
+    windowMs: deps.deliveryTimings?.windowMs ?? (deps.config?.VIGIL_DELIVERY_RETRY_HOURS ?? 24) * 3_600_000,
+    baseMs: deps.deliveryTimings?.baseMs ?? 1_000,
+    capMs: deps.deliveryTimings?.capMs ?? 300_000,
+  };
+}
+
 /** One BullMQ worker per outbox topic; a new topic adds its worker here and its name to TOPICS. */
 export function startTopicWorkers(deps: WorkerDeps): Worker[] {
   const { handle, connection, prefix, logger, channels } = deps;
   const common = { handle, connection, prefix, logger };
   // One token cache per process for every worker that calls Microsoft.
   const microsoft = microsoftAccess(deps.config ?? {});
-  return [
+  const notifyDeps = {
+    handle,
+    channels,
+    logger,
+    cardLeaseMs: deps.config?.VIGIL_CARD_LEASE_MS ?? DEFAULT_CARD_LEASE_MS,
+  };
+  const workers = [
     topicWorker({
       ...common,
       topic: 'notify',
       concurrency: 16,
       payload: notifyPayload,
-      process: (payload) => deliverAlert({ handle, channels, logger }, payload.alertId),
+      retry: deliveryRetry(deps),
+      process: (payload) => deliverAlert(notifyDeps, payload.alertId),
     }),
     ...remediationWorkers(deps),
     ...policyWorkers(deps, microsoft),
     ...investigationWorkers({ ...deps, microsoft }),
     ...graphWorkers(deps, microsoft),
   ];
+  logger.info(
+    {
+      poolSize: handle.pool.options.max,
+      acquireTimeoutMs: handle.pool.options.connectionTimeoutMillis,
+      concurrency: Object.fromEntries(workers.map((worker) => [worker.name, worker.concurrency])),
+    },
+    'job workers started: concurrency per topic is capped below the Postgres pool size (no job holds two connections at once)',
+  );
+  return workers;
 }
 
 /** The remediation topics: tickets (open, poll), the due-date clock, and notices to people. */
@@ -105,6 +133,7 @@ function remediationWorkers(deps: WorkerDeps): Worker[] {
       topic: 'ticket',
       concurrency: 16,
       payload: ticketPayload,
+      retry: deliveryRetry(deps),
       process: (payload) =>
         payload.kind === 'open'
           ? openTicket(ticketDeps, payload.remediationId)

@@ -76,6 +76,10 @@ export interface OutboxTable {
   completed_at: NullableTimestamp;
   failed_at: NullableTimestamp;
   last_error: string | null;
+  /** Pending rows with one key coalesce (notify: `notify:<alertId>`); null never coalesces. */
+  dedupe_key: string | null;
+  /** Requests folded into this row; the job completes it only if this has not moved meanwhile. */
+  requested: Generated<number>;
 }
 
 export interface CardsTable {
@@ -85,10 +89,22 @@ export interface CardsTable {
   target: string;
   message_ref: string | null;
   rendered_revision: Generated<number>;
+  /** `posting` (claimed for its first post, no message yet), `active`, `failed`. */
   state: Generated<string>;
   error: string | null;
+  /** The token of the claim in progress (one per claim), with its lease. */
+  claimed_by: string | null;
+  lease_until: NullableTimestamp;
+  /** Set just before the platform was first asked to post: a message may exist from then on. */
+  post_attempted_at: NullableTimestamp;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
+}
+
+/** Chat platforms this install has delivered to (see the 2026-12-01T1000 migration). */
+export interface NotifyPlatformsTable {
+  platform: string;
+  first_seen_at: DefaultTimestamp;
 }
 
 export interface PeopleTable {
@@ -189,6 +205,7 @@ export interface Database extends InvestigationTables, PolicyTables, GraphTables
   audit_log: AuditLogTable;
   outbox: OutboxTable;
   cards: CardsTable;
+  notify_platforms: NotifyPlatformsTable;
   teams_conversations: TeamsConversationsTable;
   chat_routes: ChatRoutesTable;
   slack_thread_notes: SlackThreadNotesTable;

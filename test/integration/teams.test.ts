@@ -328,15 +328,16 @@ describe('Teams: installation, subscription and alert cards', () => {
       15_000,
       'inactive',
     );
-    const card = await eventually(
-      async () =>
-        (await vigil.handle.db
-          .selectFrom('cards')
-          .selectAll()
-          .where('alert_id', '=', alert.id)
-          .where('target', '=', GROUP_CHAT)
-          .executeTakeFirst()) ?? undefined,
-    );
+    // The card is `posting` while the refused post is in flight, then recorded as failed.
+    const card = await eventually(async () => {
+      const row = await vigil.handle.db
+        .selectFrom('cards')
+        .selectAll()
+        .where('alert_id', '=', alert.id)
+        .where('target', '=', GROUP_CHAT)
+        .executeTakeFirst();
+      return row?.state === 'posting' ? undefined : row;
+    });
     expect(card.state).toBe('failed');
     const next = await ingest('After removal', 'medium');
     await eventually(async () => {
