@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import type { Config } from './config.js';
+import { redisAnswers } from './demo/redis-server.js';
 import type { OutboxTopic } from './domain/index.js';
 import { closeQueues, createQueues, jobIdFor, TOPICS } from './jobs/queues.js';
-import { redisAnswers, redisConnection } from './jobs/redis.js';
+import { redisConnection } from './jobs/redis.js';
 import { scrubText } from './log-scrub.js';
 import type { Logger } from './logger.js';
 import { openDb } from './storage/db.js';

@@ -16,22 +16,3 @@ export function redisConnection(url: string, role: 'producer' | 'worker', logger
   redis.on('error', logConnectionErrors(logger, `redis ${role}`));
   return redis;
 }
-
-/** Does a Redis answer PING at this URL within a second? */
-export async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}

@@ -17,6 +17,8 @@ export interface DbOptions {
   readonly applicationName?: string;
   /** Where lost connections are reported; silent without one. */
   readonly logger?: Logger;
+  /** How long a query waits for a free connection before it fails. @defaultValue 10000 */
+  readonly acquireTimeoutMs?: number;
 }
 
 export type Db = Kysely<Database>;
@@ -41,6 +43,8 @@ export function openDb(options: DbOptions): DbHandle {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,
+    // A starved pool fails the query (its job retries, its request answers 5xx) rather than hanging for ever.
+    connectionTimeoutMillis: options.acquireTimeoutMs ?? 10_000,
     // Every connection resolves unqualified names in Vigil's schema first.
     options: `-c search_path=${schema},public`,
     application_name: options.applicationName ?? 'vigil',

@@ -44,6 +44,7 @@ export async function startTestVigil(
     relayTimings?: StartOptions['relayTimings'];
     /** Another way to the test Postgres (a proxy the test can cut). @defaultValue TEST_DATABASE_URL */
     databaseUrl?: string;
+    deliveryTimings?: StartOptions['deliveryTimings'];
     /** Join the schema and queue prefix of another test Vigil (a second process of one install). */
     joining?: TestVigil;
   } = {},
@@ -70,6 +71,7 @@ export async function startTestVigil(
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.integrations === undefined ? {} : { integrations: options.integrations }),
     ...(options.relayTimings === undefined ? {} : { relayTimings: options.relayTimings }),
+    ...(options.deliveryTimings === undefined ? {} : { deliveryTimings: options.deliveryTimings }),
   });
   const baseUrl = vigil.url ?? options.joining?.baseUrl ?? '';
   return {

@@ -2,7 +2,13 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { OutboxTopicStats } from '../../storage/outbox-admin.repository.js';
 
 /** Vigil's Prometheus metrics; one registry per server, so tests can run several in one process. */
-export function createMetrics(collectOutbox: () => Promise<readonly OutboxTopicStats[]>) {
+export function createMetrics(
+  collectOutbox: () => Promise<readonly OutboxTopicStats[]>,
+  collectGraphPull: () => Promise<{ pulled: number; skipped: number }> = async () => ({
+    pulled: 0,
+    skipped: 0,
+  }),
+) {
   const registry = new Registry();
   // The outbox gauges share one query per scrape (prom-client collects them in parallel).
   let scrape: Promise<readonly OutboxTopicStats[]> | null = null;
@@ -65,6 +71,25 @@ export function createMetrics(collectOutbox: () => Promise<readonly OutboxTopicS
       async collect() {
         this.reset();
         for (const row of await outbox()) this.set({ topic: row.topic }, row.oldestDueSeconds);
+      },
+    }),
+    // Read from Postgres: the pull runs in whichever worker process holds its lease, not in this one.
+    graphPulled: new Counter({
+      name: 'vigil_graph_pull_alerts_total',
+      help: 'Alerts read by the Microsoft Graph pull since the install began',
+      registers: [registry],
+      async collect() {
+        this.reset();
+        this.inc((await collectGraphPull()).pulled);
+      },
+    }),
+    graphSkipped: new Counter({
+      name: 'vigil_graph_pull_skipped_total',
+      help: 'Malformed items the Microsoft Graph pull skipped since the install began (reasons in the log)',
+      registers: [registry],
+      async collect() {
+        this.reset();
+        this.inc((await collectGraphPull()).skipped);
       },
     }),
   };

@@ -9,6 +9,7 @@ import { logConnectionErrors } from '../../connection-log.js';
 import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
+import { pullCounters } from '../../storage/graph-sync.repository.js';
 import { IngestBatcher } from '../../storage/ingest-batcher.js';
 import { outboxStats } from '../../storage/outbox-admin.repository.js';
 import { isPostgresUnreachable } from '../../storage/wait-for-postgres.js';
@@ -70,7 +71,10 @@ export interface Server {
 /** The one HTTP listener: ingest, API, health and metrics, and whatever chat adapters plug in. */
 export async function buildServer(deps: ServerDeps): Promise<Server> {
   const { handle, logger, clock } = deps;
-  const metrics = createMetrics(() => outboxStats(handle.db));
+  const metrics = createMetrics(
+    () => outboxStats(handle.db),
+    () => pullCounters(handle.db),
+  );
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines would dominate the log at ingest rates; errors are logged by the error handler.
