@@ -105,7 +105,12 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
       // An outage, not a bug: one log line per outage, and an answer senders know to retry.
       logUnavailable(error);
       reply.header('Retry-After', '5');
-      return sendError(reply, 503, 'service.unavailable', 'Vigil cannot reach its database; retry shortly.');
+      return sendError(
+        reply,
+        503,
+        'service.unavailable',
+        'Vigil cannot reach its database, or has no free connection to it; retry shortly.',
+      );
     }
     if (status >= 500) {
       request.log.error({ err: error, url: request.url }, 'request failed');
