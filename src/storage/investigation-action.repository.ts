@@ -6,15 +6,14 @@ import {
   type Actor,
   ApprovalErrorCode,
   type AuditEntry,
-  actorKey,
   type Clock,
   type Decision,
   decideOn,
   fail,
   type InvestigationEntityKind,
   ok,
+  principalKey,
   type Result,
-  type Role,
 } from '../domain/index.js';
 import { json } from './alert.mapper.js';
 import { appendAudit } from './audit.repository.js';
@@ -147,7 +146,7 @@ export async function getAction(db: Db, actionId: string): Promise<ActionView | 
 }
 
 /**
- * Approve or reject one action: what chat buttons and the API call. In one transaction, under
+ * Approve or reject one action, for the decide-action command (which checked the permission). In one transaction, under
  * the action's row lock (so double clicks and two approvers at once serialise): the domain's
  * approval rules, the decision row (unique per action and approver), the action's status, its
  * execution row and `act` outbox row when approved, the investigation's status, and audit rows
@@ -158,7 +157,6 @@ export async function decideAction(
   handle: DbHandle,
   actionId: string,
   actor: Actor,
-  role: Role,
   decision: Decision,
   reason: string | undefined,
   clock: Clock,
@@ -197,7 +195,6 @@ export async function decideAction(
         })),
       },
       actor,
-      role,
       decision,
       reason,
     );
@@ -208,7 +205,7 @@ export async function decideAction(
         .values({
           action_id: actionId,
           approver: json(actor),
-          approver_key: actorKey(actor),
+          approver_key: principalKey(actor),
           decision,
           reason: reason?.trim() || null,
           at: now,
@@ -225,7 +222,7 @@ export async function decideAction(
           details: {
             ...base,
             code: decided.error.code,
-            ...(recorded ? {} : { reason: decided.error.message, role }),
+            ...(recorded ? {} : { reason: decided.error.message }),
           },
           at: now,
         },

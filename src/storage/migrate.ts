@@ -10,6 +10,7 @@ import * as policies from './migrations/2026-11-23T1200_policies.js';
 import * as outboxDue from './migrations/2026-11-23T1300_outbox_due.js';
 import * as investigationCards from './migrations/2026-11-23T1330_investigation_cards.js';
 import * as outboxNotify from './migrations/2026-11-23T1400_outbox_notify.js';
+import * as persons from './migrations/2026-12-01T1700_persons.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T1300_outbox_due': outboxDue,
   '2026-11-23T1330_investigation_cards': investigationCards,
   '2026-11-23T1400_outbox_notify': outboxNotify,
+  '2026-12-01T1700_persons': persons,
 };
 
 /**

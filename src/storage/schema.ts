@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { InvestigationTables } from './investigation.tables.js';
+import type { PersonTables } from './person.tables.js';
 import type { PolicyTables } from './policy.tables.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -58,6 +59,8 @@ export interface AuditLogTable {
   alert_id: string | null;
   actor: Json;
   actor_key: string;
+  /** The person behind a user actor (2026-12-01T1700_persons). */
+  person_id: string | null;
   action: string;
   details: Json<Record<string, unknown>>;
   at: DefaultTimestamp;
@@ -178,7 +181,7 @@ export interface RemediationsTable {
 }
 
 /** Vigil's tables; investigations' tables live beside their repository (investigation.tables.ts). */
-export interface Database extends InvestigationTables, PolicyTables {
+export interface Database extends InvestigationTables, PolicyTables, PersonTables {
   people: PeopleTable;
   alerts: AlertsTable;
   alert_entities: AlertEntitiesTable;

@@ -9,15 +9,17 @@ import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
 import { IngestBatcher } from '../../storage/ingest-batcher.js';
+import type { RolePolicy } from '../../storage/person.repository.js';
 import { actionRoutes } from './api/actions.js';
 import { alertRoutes } from './api/alerts.js';
 import { cardPreviewRoutes } from './api/card-preview.js';
+import { apiAuthentication, apiPermissions } from './api/identity.js';
 import { investigationRoutes } from './api/investigations.js';
 import { oncallRoutes } from './api/oncall.js';
+import { peopleRoutes } from './api/people.js';
 import { policyRoutes } from './api/policies.js';
 import { remediationRoutes } from './api/remediations.js';
 import { chatRouteRoutes } from './api/routes.js';
-import { bearerAuth } from './auth.js';
 import { consoleRoutes } from './console.js';
 import { sendError } from './errors.js';
 import { alertmanagerFormat } from './ingest/alertmanager.js';
@@ -44,7 +46,10 @@ export interface ServerDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly ingestToken: string;
+  /** VIGIL_API_TOKEN: the API service identity; personal tokens work without it. */
   readonly apiToken: string | undefined;
+  /** VIGIL_ADMINS and VIGIL_DEFAULT_ROLE, for the roles of personal tokens. */
+  readonly roles: RolePolicy;
   readonly ingestRateLimit: number;
   /** Is Redis reachable? For /readyz. */
   readonly redisReady: () => Promise<boolean>;
@@ -147,13 +152,8 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
   await app.register(async (scope) => ticketIngestRoutes(scope, { token: deps.ingestToken, handle, clock }));
 
   await app.register(async (scope) => {
-    if (deps.apiToken === undefined) {
-      scope.addHook('onRequest', async (_request, reply) => {
-        await sendError(reply, 401, 'auth.unauthorized', 'The API is off: set VIGIL_API_TOKEN to use it.');
-      });
-    } else {
-      scope.addHook('onRequest', bearerAuth(deps.apiToken, 'vigil-api'));
-    }
+    apiAuthentication(scope, { handle, serviceToken: deps.apiToken, roles: deps.roles });
+    apiPermissions(scope, { handle, clock });
     await alertRoutes(scope, { handle, clock });
     await remediationRoutes(scope, { handle, clock });
     await cardPreviewRoutes(scope, { handle });
@@ -162,6 +162,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
     await oncallRoutes(scope, { handle, clock });
     await investigationRoutes(scope, { handle, clock });
     await actionRoutes(scope, { handle, clock });
+    await peopleRoutes(scope, { handle, clock });
   });
 
   // The web console: static files, outside the API scope (they hold no data; the page asks for the token).

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { startInvestigation } from '../../../app/commands/start-investigation.js';
 import {
   AUTOMATION_LEVELS,
   type Clock,
@@ -21,14 +22,13 @@ import {
   removeWatch,
   type WatchlistEntry,
 } from '../../../storage/investigation-config.repository.js';
-import { startInvestigation } from '../../../storage/investigation-plan.repository.js';
 import {
   getInvestigationDetail,
   type InvestigationDetail,
 } from '../../../storage/investigation-view.repository.js';
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
 import { actionView } from './actions.js';
-import { apiActor } from './alerts.js';
+import { apiActor, apiPerson } from './identity.js';
 
 const ruleBody = z
   .object({
@@ -78,7 +78,7 @@ export function investigationView(detail: InvestigationDetail) {
 
 /**
  * `/api/alerts/:id/investigate`, `/api/investigations/:id`, `/api/investigation-rules` and
- * `/api/watchlist`. API callers act as admins, named by X-Vigil-User.
+ * `/api/watchlist`, as the calling person.
  */
 export async function investigationRoutes(
   app: FastifyInstance,
@@ -89,7 +89,7 @@ export async function investigationRoutes(
   app.post<{ Params: { id: string } }>('/api/alerts/:id/investigate', async (request, reply) => {
     const id = await findAlertId(handle.db, request.params.id);
     if (id === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
-    const started = await startInvestigation(handle, id, apiActor(request), 'admin', clock);
+    const started = await startInvestigation({ handle, clock }, apiPerson(request), { alertId: id });
     if (!started.ok) return sendDomainError(reply, started.error);
     return reply.code(started.value.created ? 202 : 200).send(started.value);
   });
