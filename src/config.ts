@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseUserKey, ROLES } from './domain/index.js';
+import { entityKey, parseUserKey, ROLES } from './domain/index.js';
 
 const optionalString = z
   .string()
@@ -132,7 +132,7 @@ const environment = z.object({
   VIGIL_PRIVILEGED_USERS: optionalString.transform((value) =>
     (value ?? '')
       .split(',')
-      .map((key) => key.trim().toLowerCase())
+      .map((key) => entityKey('user', key))
       .filter(Boolean),
   ),
   /** Where remediation tickets go. @defaultValue builtin (tracked in Vigil, no external system) */

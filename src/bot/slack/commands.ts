@@ -124,7 +124,9 @@ export async function runCommand(
       if (!target.ok) return reply(refusalText(target.error));
       const granted = await grantRole(deps, person, { personId: target.value.personId, role: command.role });
       if (!granted.ok) return reply(refusalText(granted.error));
-      return reply(`<@${command.userId}> is now ${/^[aeiou]/.test(command.role) ? 'an' : 'a'} ${command.role}.`);
+      return reply(
+        `<@${command.userId}> is now ${/^[aeiou]/.test(command.role) ? 'an' : 'a'} ${command.role}.`,
+      );
     }
     case 'link':
     case 'unlink': {
