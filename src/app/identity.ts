@@ -12,7 +12,7 @@ import {
 import { findLiveToken, touchToken } from '../storage/api-token.repository.js';
 import type { Db } from '../storage/db.js';
 import {
-  completeIdentityKey,
+  addFullIdentityKey,
   createPersonFor,
   findIdentity,
   type RolePolicy,
@@ -43,8 +43,8 @@ export async function identify(db: Db, actor: UserActor, policy: RolePolicy): Pr
   let found = await findIdentity(db, keys);
   if (found === null) {
     found = await createPersonFor(db, key, actor.name ?? null);
-  } else if (found.key !== key && keys.length > 1) {
-    await completeIdentityKey(db, found.key, key);
+  } else if (found.key !== key) {
+    await addFullIdentityKey(db, found.key, key);
   }
   if (found.revoked || found.disabled) return refused(found.disabled);
   if (actor.name !== undefined && actor.name !== '' && actor.name !== found.displayName) {

@@ -87,12 +87,14 @@ export async function createPersonFor(db: Db, key: string, name: string | null):
 }
 
 /**
- * Completes an identity recorded before Vigil knew its workspace or tenant (`slack:U0123` becomes
- * `slack:T01:U0123`) on its first use that names one. A key taken meanwhile stays as it is.
+ * Adds the full key of an identity recorded before Vigil knew its workspace or tenant
+ * (`slack:T01:U0123` beside `slack:U0123`) on its first use that names one; the short key stays,
+ * since audit rows and VIGIL_ADMINS name it.
  */
-export async function completeIdentityKey(db: Db, from: string, to: string): Promise<void> {
-  await sql`UPDATE person_identities SET key = ${to} WHERE key = ${from}
-    AND NOT EXISTS (SELECT 1 FROM person_identities WHERE key = ${to})`.execute(db);
+export async function addFullIdentityKey(db: Db, short: string, full: string): Promise<void> {
+  await sql`INSERT INTO person_identities (key, person_id, display_name, linked_by)
+    SELECT ${full}, person_id, display_name, 'vigil' FROM person_identities WHERE key = ${short}
+    ON CONFLICT (key) DO NOTHING`.execute(db);
 }
 
 /** Records a name the platform reports for a person who has none yet, or a changed one. */
@@ -163,9 +165,10 @@ export async function liveIdentityKeys(trx: Db, personId: string): Promise<strin
 }
 
 /**
- * Moves everything recorded for person `from` to person `into`: identities, tokens, the requester
- * and approver keys the approval rules compare, and the audit trail's person. Call inside the
- * command's transaction, after checking that the two never decided on the same action.
+ * Moves everything recorded for person `from` to person `into`: identities, tokens, and the
+ * requester and approver keys the approval rules compare. The audit trail is append-only: `from`
+ * stays as a row pointing at `into`. Call inside the command's transaction, after checking that
+ * the two never decided on the same action.
  */
 export async function mergePersonInto(trx: Db, from: string, into: string): Promise<void> {
   const fromKey = `person:${from}`;
@@ -187,8 +190,11 @@ export async function mergePersonInto(trx: Db, from: string, into: string): Prom
     .set({ approver_key: intoKey })
     .where('approver_key', '=', fromKey)
     .execute();
-  await trx.updateTable('audit_log').set({ person_id: into }).where('person_id', '=', from).execute();
-  await trx.deleteFrom('persons').where('id', '=', from).execute();
+  await trx
+    .updateTable('persons')
+    .set({ merged_into: into, role: null, updated_at: sql`now()` })
+    .where('id', '=', from)
+    .execute();
 }
 
 /** Actions on which both people decided: linking them would count one person twice. */

@@ -13,6 +13,8 @@ export interface PersonsTable {
   role_granted_by: string | null;
   disabled_at: NullableTimestamp;
   disabled_by: string | null;
+  /** Linked into another person: this one has no identities left; older audit rows still name it. */
+  merged_into: string | null;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
 }

@@ -1,4 +1,12 @@
-import { type ActingPerson, fail, ok, PersonErrorCode, type Result, type Role } from '../../domain/index.js';
+import {
+  type ActingPerson,
+  fail,
+  ok,
+  PersonErrorCode,
+  type Result,
+  type Role,
+  shortIdentityKey,
+} from '../../domain/index.js';
 import { appendAudit } from '../../storage/audit.repository.js';
 import {
   attachIdentity,
@@ -83,12 +91,15 @@ export async function linkIdentity(
         PersonErrorCode.LinkConflict,
         'Identities cannot be linked to a service or a disabled person.',
       );
-    const existing = await findIdentity(trx, [command.key]);
+    // The account may be known under its older short key (`slack:U0123`): that is the same account.
+    const short = shortIdentityKey(command.key);
+    const keys = short === null ? [command.key] : [command.key, short];
+    const existing = await findIdentity(trx, keys);
     let merged = false;
     if (existing !== null && existing.personId !== command.personId) {
       if (existing.personKind === 'service')
         return fail(PersonErrorCode.LinkConflict, 'The API service identity cannot be linked to a person.');
-      const others = (await liveIdentityKeys(trx, existing.personId)).filter((key) => key !== command.key);
+      const others = (await liveIdentityKeys(trx, existing.personId)).filter((key) => !keys.includes(key));
       if (others.length > 0)
         return fail(
           PersonErrorCode.LinkConflict,

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { identityKeys, lesserRole, roleFrom } from './person.js';
+import { identityKeys, lesserRole, roleFrom, shortIdentityKey } from './person.js';
 
 describe('identity keys', () => {
   it('names the workspace or tenant first, then the older short form', () => {
     expect(identityKeys({ platform: 'slack', id: 'U1', tenant: 'T1' })).toEqual(['slack:T1:U1', 'slack:U1']);
     expect(identityKeys({ platform: 'teams', id: 'oid' })).toEqual(['teams:oid']);
+    expect(shortIdentityKey('teams:tid:oid')).toBe('teams:oid');
+    expect(shortIdentityKey('oidc:https://idp:sub')).toBeNull();
   });
 });
 

@@ -27,6 +27,15 @@ export function identityKeys(actor: Pick<UserActor, 'platform' | 'id' | 'tenant'
     : [`${actor.platform}:${actor.tenant}:${actor.id}`, short];
 }
 
+/**
+ * The older short form of a full Slack or Teams identity key (`slack:T01:U0123` → `slack:U0123`),
+ * under which the same account may be recorded; null for other keys.
+ */
+export function shortIdentityKey(key: string): string | null {
+  const match = /^(slack|teams):[^:]+:([^:]+)$/.exec(key);
+  return match === null ? null : `${match[1]}:${match[2]}`;
+}
+
 /** What decides a person's role, most authoritative first. */
 export interface RoleSources {
   /** VIGIL_ADMINS names one of the person's identities. */

@@ -10,9 +10,10 @@ import { type Kysely, sql } from 'kysely';
  * Existing data keeps its meaning: every `people` row becomes a person with its identity under
  * the key it had (`slack:U0123`, `teams:<object ID>`; the first Slack or Teams click naming the
  * workspace or tenant completes the key). Everything done under the one API token (`api:<name>`,
- * a name the caller typed) belongs to the API service person. Audit rows learn their person;
- * the requester and approver keys of investigations, actions and decisions become `person:<id>`,
- * the key the approval rules compare.
+ * a name the caller typed) belongs to the API service person. Audit rows stay as written (the
+ * trail is append-only): each actor key now names an identity of one person. The requester and
+ * approver keys of investigations, actions and decisions become `person:<id>`, the key the
+ * approval rules compare.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
@@ -24,6 +25,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       role_granted_by text,
       disabled_at timestamptz,
       disabled_by text,
+      merged_into uuid REFERENCES persons(id),
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now()
     )`.execute(db);
@@ -71,40 +73,37 @@ export async function up(db: Kysely<any>): Promise<void> {
     SELECT legacy_key, id, display_name, created_at FROM persons WHERE legacy_key IS NOT NULL`.execute(db);
   await sql`ALTER TABLE persons DROP COLUMN legacy_key`.execute(db);
 
-  // Who each recorded key was: a known identity, or (any api:<name>) the API service.
+  // Everything done under the one API token, whatever name the caller typed (api:<name>), was the
+  // API service: those keys become identities of the service person, revoked (no one acts by them).
   await sql`
-    CREATE TEMPORARY TABLE legacy_principals AS
-    SELECT key, person_id FROM person_identities
-    UNION ALL
-    SELECT DISTINCT k.key, s.person_id
+    INSERT INTO person_identities (key, person_id, revoked_at)
+    SELECT k.key, s.person_id, now()
     FROM (SELECT actor_key AS key FROM audit_log WHERE actor_key LIKE 'api:%'
           UNION SELECT requested_by_key FROM actions WHERE requested_by_key LIKE 'api:%'
           UNION SELECT approver_key FROM action_decisions WHERE approver_key LIKE 'api:%'
           UNION SELECT started_by_key FROM investigations WHERE started_by_key LIKE 'api:%') k
-    CROSS JOIN (SELECT person_id FROM person_identities WHERE key = 'service:api') s`.execute(db);
+    CROSS JOIN (SELECT person_id FROM person_identities WHERE key = 'service:api') s
+    ON CONFLICT (key) DO NOTHING`.execute(db);
 
+  // The audit trail is append-only evidence: its rows keep their actor key, which now names one
+  // identity of one person; rows written from now on carry their person too.
   await sql`ALTER TABLE audit_log ADD COLUMN person_id uuid`.execute(db);
   await sql`
-    UPDATE audit_log a SET person_id = l.person_id FROM legacy_principals l WHERE a.actor_key = l.key`.execute(
-    db,
-  );
-  await sql`
     UPDATE investigations i SET started_by_key = 'person:' || l.person_id
-    FROM legacy_principals l WHERE i.started_by_key = l.key`.execute(db);
+    FROM person_identities l WHERE i.started_by_key = l.key`.execute(db);
   await sql`
     UPDATE actions a SET requested_by_key = 'person:' || l.person_id
-    FROM legacy_principals l WHERE a.requested_by_key = l.key`.execute(db);
+    FROM person_identities l WHERE a.requested_by_key = l.key`.execute(db);
   // One decision per person and action: where one person decided twice under two keys (only the
   // API service could, under two typed names), the first keeps the person, the later ones their key.
   await sql`
     UPDATE action_decisions d SET approver_key = 'person:' || first.person_id
     FROM (
       SELECT DISTINCT ON (d.action_id, l.person_id) d.id, l.person_id
-      FROM action_decisions d JOIN legacy_principals l ON l.key = d.approver_key
+      FROM action_decisions d JOIN person_identities l ON l.key = d.approver_key
       ORDER BY d.action_id, l.person_id, d.id
     ) first
     WHERE d.id = first.id`.execute(db);
-  await sql`DROP TABLE legacy_principals`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
