@@ -173,6 +173,12 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         apiToken: config.VIGIL_API_TOKEN,
         roles: { admins: config.VIGIL_ADMINS, defaultRole: config.VIGIL_DEFAULT_ROLE },
         ingestRateLimit: config.VIGIL_INGEST_RATE_LIMIT,
+        metricsToken: config.VIGIL_METRICS_TOKEN,
+        ticketWebhookSecrets: {
+          jira: config.VIGIL_JIRA_WEBHOOK_SECRET,
+          servicenow: config.VIGIL_SERVICENOW_WEBHOOK_SECRET,
+          webhook: config.VIGIL_TICKET_WEBHOOK_SECRET,
+        },
         redisReady: async () => (await producer.ping()) === 'PONG',
         plugins: integrations.flatMap((integration) =>
           integration.routes === undefined ? [] : [integration.routes],

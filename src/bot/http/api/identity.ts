@@ -96,6 +96,8 @@ export function routePermission(method: string, url: string): Permission | null 
   const route = `${method} ${url}`;
   if (COMMAND_ROUTES.has(route)) return null;
   if (route === 'GET /api/people/:id') return 'admin.manage';
+  // An export carries every device and note: approvers and up, as in Slack and Teams.
+  if (route === 'GET /api/remediations.csv') return 'remediation.export';
   if (method === 'GET' || method === 'HEAD') return 'alert.view';
   if (RESPONDER_ROUTES.has(route)) return 'alert.investigate';
   return 'admin.manage';

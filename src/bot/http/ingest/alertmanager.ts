@@ -202,7 +202,6 @@ export const alertmanagerFormat = defineFormat({
     externalURL: z.string().optional(),
     alerts: z.array(webhookAlert).min(1),
   }),
-  sourceKey: (payload) => firstText(payload.receiver) ?? 'alertmanager',
   toEvents: (payload, receivedAt) =>
     webhookAlertEvents('alertmanager', payload.alerts, receivedAt, (alert) => [
       ...linkTo('Source', alert.generatorURL),

@@ -21,8 +21,6 @@ export interface IngestFormat<S extends z.ZodType = z.ZodType> {
   readonly name: string;
   readonly schema: S;
   toEvents(payload: z.infer<S>, receivedAt: Date): IngestEvent[];
-  /** Who is sending, for per-source flood control (a receiver, a routing key); the format name if unknown. */
-  sourceKey?(payload: z.infer<S>): string;
 }
 
 export const defineFormat = <S extends z.ZodType>(format: IngestFormat<S>): IngestFormat<S> => format;

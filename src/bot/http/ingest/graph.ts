@@ -360,7 +360,6 @@ function graphLabels(alert: GraphAlert): Record<string, string> {
 export const graphFormat = defineFormat({
   name: 'graph',
   schema: graphBody,
-  sourceKey: (alerts) => firstText(alerts[0]?.tenantId) ?? 'graph',
   toEvents: (alerts, receivedAt) =>
     alerts.flatMap((alert): IngestEvent[] => {
       const fingerprint = `graph:${alert.id}`;
