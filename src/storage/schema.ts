@@ -91,18 +91,6 @@ export interface CardsTable {
   updated_at: DefaultTimestamp;
 }
 
-export interface PeopleTable {
-  user_key: string;
-  platform: string;
-  platform_id: string;
-  display_name: string | null;
-  /** Null until an admin grants one: the person then has the default role. */
-  role: string | null;
-  granted_by: string | null;
-  created_at: DefaultTimestamp;
-  updated_at: DefaultTimestamp;
-}
-
 /** Which chat channels get which alerts (Slack today); empty matchers match everything. */
 export interface ChatRoutesTable {
   id: Generated<string>;
@@ -182,7 +170,6 @@ export interface RemediationsTable {
 
 /** Vigil's tables; investigations' tables live beside their repository (investigation.tables.ts). */
 export interface Database extends InvestigationTables, PolicyTables, PersonTables {
-  people: PeopleTable;
   alerts: AlertsTable;
   alert_entities: AlertEntitiesTable;
   audit_log: AuditLogTable;

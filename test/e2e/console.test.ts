@@ -17,6 +17,7 @@ import {
   TEST_DATABASE_URL,
   type TestVigil,
 } from '../helpers/harness.js';
+import { personWithToken } from '../helpers/people.js';
 
 /**
  * The web console in a real Chromium against a whole Vigil (real Postgres and Redis): sign-in by
@@ -214,12 +215,7 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
       return 42;
     });
     // Someone else (a Slack click, another analyst) moves the alert; a new alert arrives.
-    const changed = await vigil.api(
-      'POST',
-      `/api/alerts/${travelId}/status`,
-      { status: 'in_progress' },
-      { 'x-vigil-user': 'someone.else' },
-    );
+    const changed = await vigil.api('POST', `/api/alerts/${travelId}/status`, { status: 'in_progress' });
     expect(changed.status).toBe(200);
     const lateId = await ingest({ title: 'Late arrival: mass download from SharePoint', severity: 'medium' });
     await page
@@ -254,16 +250,16 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
       return;
     }
     // With the API: Adele's account is on the watchlist, so an investigation of the travel alert
-    // finds her malicious and proposes actions that wait for approval. Someone else starts it:
-    // whoever requested an action may not approve it.
+    // finds her malicious and proposes actions that wait for approval. Someone else (the SOC lead,
+    // with their own token) starts it: whoever requested an action may not approve it, and the
+    // console here acts as the API service.
     await vigil.api('POST', '/api/watchlist', {
       kind: 'user',
       value: 'adele.vance@contoso.com',
       reason: 'credentials for sale',
     });
-    const started = await vigil.api('POST', `/api/alerts/${travelId}/investigate`, undefined, {
-      'x-vigil-user': 'soc.lead',
-    });
+    const lead = await personWithToken(vigil, 'soc.lead', 'responder');
+    const started = await vigil.api('POST', `/api/alerts/${travelId}/investigate`, undefined, lead.as);
     expect(started.status).toBeLessThan(300);
     const pending = await eventually(
       async () => {
@@ -302,7 +298,8 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     );
     expect(ran.status).toBe('done');
     expect(executor.calls.length).toBeGreaterThanOrEqual(1);
-    expect(ran.decisions.map((decision) => decision.approverKey)).toEqual(['api:e2e.tester']);
+    const service = (await (await vigil.api('GET', '/api/me')).json()) as { personId: string };
+    expect(ran.decisions.map((decision) => decision.approverKey)).toEqual([`person:${service.personId}`]);
 
     // Another of its actions, rejected with a reason.
     const other = page.locator('tr[data-action-id]').first();

@@ -101,7 +101,7 @@ describe('GET /api/remediations.csv', () => {
       devices: '2',
       devices_left: '0',
     });
-    expect(byId[id1]?.requester).toBe('api:api-token');
+    expect(byId[id1]?.requester).toBe('api:service');
   });
 
   it('applies the filters and lists exceptions apart', async () => {

@@ -72,6 +72,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     INSERT INTO person_identities (key, person_id, display_name, created_at)
     SELECT legacy_key, id, display_name, created_at FROM persons WHERE legacy_key IS NOT NULL`.execute(db);
   await sql`ALTER TABLE persons DROP COLUMN legacy_key`.execute(db);
+  // Roles now belong to persons; a write to the old table would silently grant nothing.
+  await sql`DROP TABLE people`.execute(db);
 
   // Everything done under the one API token, whatever name the caller typed (api:<name>), was the
   // API service: those keys become identities of the service person, revoked (no one acts by them).
