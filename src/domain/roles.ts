@@ -10,6 +10,8 @@ export const PERMISSIONS = {
   'alert.change_status': 'responder',
   'alert.assign': 'responder',
   'alert.investigate': 'responder',
+  /** Ask IT to fix devices, mark a remediation done, file an exception. */
+  'remediation.request': 'responder',
   'action.decide': 'approver',
   /** Every remediation, with devices and notes, into a channel: not for every responder. */
   'remediation.export': 'approver',

@@ -1,5 +1,6 @@
 import type { App, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
+import { fileRemediation } from '../../app/commands/remediation.js';
 import {
   type ActingPerson,
   authorize,
@@ -11,7 +12,7 @@ import {
   type Result,
   splitDevices,
 } from '../../domain/index.js';
-import { createRemediation, listRemediations } from '../../storage/remediation.repository.js';
+import { listRemediations } from '../../storage/remediation.repository.js';
 import { remediationCsv } from '../http/api/remediations.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import { refusalText } from './interactions.js';
@@ -110,11 +111,14 @@ export function renderRemediateModal(channel: string | null, today: Date): Recor
   };
 }
 
-/** The person requesting remediation, who needs the responder role; else why not. */
+/**
+ * The person requesting remediation, when their role allows it (checked before the form opens and
+ * before it is accepted, so a refusal shows in the form; the command checks again and audits).
+ */
 async function remediationPerson(context: SlackContext, actor: SlackUser): Promise<Result<ActingPerson>> {
   const person = await slackPerson(context, actor);
   if (!person.ok) return person;
-  const allowed = authorize(person.value.role, 'alert.investigate');
+  const allowed = authorize(person.value.role, 'remediation.request');
   return allowed.ok ? person : allowed;
 }
 
@@ -280,22 +284,23 @@ export function registerRemediation(app: App, context: SlackContext): void {
     })();
     // The view's ID is stable across Slack's retries of one submission: it makes the request idempotent.
     const key = `slack-${view.id.replace(/[^A-Za-z0-9_-]/g, '')}`.slice(0, 100);
-    const { created, remediation } = await createRemediation(context.handle, context.clock, {
+    const filed = await fileRemediation({ handle: context.handle, clock: context.clock }, person.value, {
       request: {
         subject: { kind: 'recommendation', text: recommendation.slice(0, 4000) },
         devices,
         dueAt: due,
         priority,
         notes: notes.slice(0, 10_000),
-        requester: person.value.actor,
         alertId: null,
       },
       split,
       idempotencyKey: key.length >= 8 ? key : `slack-${crypto.randomUUID()}`,
     });
-    const answer = created
-      ? requestedText(remediation.number, split.sent.length, split.left, split.ignored)
-      : `Remediation R-${remediation.number} was already requested from this form; nothing new was created.`;
+    const answer = !filed.ok
+      ? refusalText(filed.error)
+      : filed.value.created
+        ? requestedText(filed.value.remediation.number, split.sent.length, split.left, split.ignored)
+        : `Remediation R-${filed.value.remediation.number} was already requested from this form; nothing new was created.`;
     try {
       if (channel === null) await context.client.chat.postMessage({ channel: actor.id, text: answer });
       else await context.client.chat.postEphemeral({ channel, user: actor.id, text: answer });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { fileRemediation } from '../../app/commands/remediation.js';
 import { identify } from '../../app/identity.js';
 import {
   type ActingPerson,
@@ -16,7 +17,7 @@ import {
 } from '../../domain/index.js';
 import type { Db, DbHandle } from '../../storage/db.js';
 import type { RolePolicy } from '../../storage/person.repository.js';
-import { createRemediation, listRemediations } from '../../storage/remediation.repository.js';
+import { listRemediations } from '../../storage/remediation.repository.js';
 import type { RemediationFormData } from './activity.js';
 import { cut, httpUrl, inert, neutralise } from './card-text.js';
 import type { AdaptiveCard, CardNotice } from './render.js';
@@ -172,11 +173,14 @@ export function renderRemediationForm(
   );
 }
 
-/** The person requesting remediation, who needs the responder role as in Slack; else why not. */
+/**
+ * The person requesting remediation, when their role allows it (checked before the form opens and
+ * before it is accepted, as in Slack; the command checks again and audits).
+ */
 async function remediationPerson(db: Db, actor: TeamsUser, roles: RolePolicy): Promise<Result<ActingPerson>> {
   const person = await identify(db, actor, roles);
   if (!person.ok) return person;
-  const allowed = authorize(person.value.role, 'alert.investigate');
+  const allowed = authorize(person.value.role, 'remediation.request');
   return allowed.ok ? person : allowed;
 }
 
@@ -294,19 +298,20 @@ export async function createFromInvoke(
   if (problems.length > 0 || due === null || !priority.success)
     return refuse(`Not requested. ${problems.join(' ')}`);
 
-  const { created, remediation } = await createRemediation(handle, clock, {
+  const filed = await fileRemediation({ handle, clock }, person.value, {
     request: {
       subject: { kind: 'recommendation', text: recommendation.slice(0, LIMITS.recommendation) },
       devices,
       dueAt: due,
       priority: priority.data,
       notes: notes.slice(0, LIMITS.notes),
-      requester: person.value.actor,
       alertId: null,
     },
     split,
     idempotencyKey: invokeIdempotencyKey(activityId),
   });
+  if (!filed.ok) return refuse(`Not requested: ${filed.error.message}`);
+  const { created, remediation } = filed.value;
   return renderRequestedCard(remediation.number, split.sent.length, split.left, split.ignored, created);
 }
 

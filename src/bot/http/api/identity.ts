@@ -78,19 +78,15 @@ const COMMAND_ROUTES = new Set([
   'POST /api/people/:id/links',
   'DELETE /api/people/:id/links/:key',
   'POST /api/people/:id/disable',
-]);
-
-/** Changes responders may ask for that are not in the command layer yet. */
-const RESPONDER_ROUTES = new Set([
   'POST /api/remediations',
   'POST /api/remediations/:id/complete',
   'POST /api/remediations/:id/exception',
 ]);
 
 /**
- * The permission an API route needs when no command checks it yet: reading needs a viewer,
- * remediation requests a responder, every other change an admin (what every API caller was
- * before personal tokens). Null: the route's command decides.
+ * The permission an API route needs when no command checks it yet: reading needs a viewer, every
+ * other change an admin (what every API caller was before personal tokens). Null: the route's
+ * command decides.
  */
 export function routePermission(method: string, url: string): Permission | null {
   const route = `${method} ${url}`;
@@ -99,7 +95,6 @@ export function routePermission(method: string, url: string): Permission | null 
   // An export carries every device and note: approvers and up, as in Slack and Teams.
   if (route === 'GET /api/remediations.csv') return 'remediation.export';
   if (method === 'GET' || method === 'HEAD') return 'alert.view';
-  if (RESPONDER_ROUTES.has(route)) return 'alert.investigate';
   return 'admin.manage';
 }
 
