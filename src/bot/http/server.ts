@@ -166,7 +166,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
     await alertRoutes(scope, { handle, clock });
     await remediationRoutes(scope, { handle, clock });
     await cardPreviewRoutes(scope, { handle });
-    await chatRouteRoutes(scope, { handle });
+    await chatRouteRoutes(scope, { handle, clock });
     await policyRoutes(scope, { handle, clock });
     await oncallRoutes(scope, { handle, clock });
     await investigationRoutes(scope, { handle, clock });

@@ -1,10 +1,11 @@
 import type { App, SlashCommand } from '@slack/bolt';
 import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
 import { grantRole, linkIdentity, unlinkIdentity } from '../../app/commands/people.js';
+import { addRoute, removeRoute } from '../../app/commands/routes.js';
 import { createToken, listTokens, revokeToken } from '../../app/commands/tokens.js';
 import { type ActingPerson, authorize, type Result, severityRank } from '../../domain/index.js';
 import { findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
-import { addRoute, listRoutes, removeRoute } from '../../storage/slack-route.repository.js';
+import { listRoutes } from '../../storage/slack-route.repository.js';
 import { exportRefusal } from '../remediation-export.js';
 import { findInvestigation, investigateAs, renderInvestigationDetail } from './approvals.js';
 import { HELP_TEXT, parseCommand, type VigilCommand } from './command.js';
@@ -48,7 +49,7 @@ export async function runCommand(
   const person = identified.value;
   const role = person.role;
   const deps = { handle, clock };
-  // Route commands are not in the command layer yet: their admin check stays here for now.
+  // Listing routes reads configuration only admins manage: not a change, so no command.
   const adminOnly = () => {
     const allowed = authorize(role, 'admin.manage');
     return allowed.ok ? null : reply(refusalText(allowed.error));
@@ -98,10 +99,9 @@ export async function runCommand(
       );
     }
     case 'route.add': {
-      const refused = adminOnly();
-      if (refused !== null) return refused;
-      const route = await addRoute(handle.db, command.route, person.actor);
-      return reply(`:white_check_mark: Route ${route.id} added: ${describeRoute(route)}`);
+      const route = await addRoute(deps, person, command.route);
+      if (!route.ok) return reply(refusalText(route.error));
+      return reply(`:white_check_mark: Route ${route.value.id} added: ${describeRoute(route.value)}`);
     }
     case 'route.list': {
       const refused = adminOnly();
@@ -112,13 +112,8 @@ export async function runCommand(
       return reply(routes.map((route) => `• ${route.id}: ${describeRoute(route)}`).join('\n'));
     }
     case 'route.remove': {
-      const refused = adminOnly();
-      if (refused !== null) return refused;
-      return reply(
-        (await removeRoute(handle.db, command.id))
-          ? `Route ${command.id} removed.`
-          : `:warning: No route ${command.id}.`,
-      );
+      const removed = await removeRoute(deps, person, { routeId: command.id });
+      return reply(removed.ok ? `Route ${command.id} removed.` : refusalText(removed.error));
     }
     case 'role': {
       const target = await mentioned(command.userId);
@@ -201,7 +196,7 @@ export async function runCommand(
     case 'silence.list':
     case 'silence.expire':
     case 'oncall':
-      return reply(await runOnCallCommand(context, person.actor, role, command));
+      return reply(await runOnCallCommand(context, person, command));
   }
 }
 

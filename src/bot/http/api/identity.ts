@@ -81,6 +81,14 @@ const COMMAND_ROUTES = new Set([
   'POST /api/remediations',
   'POST /api/remediations/:id/complete',
   'POST /api/remediations/:id/exception',
+  'POST /api/policies',
+  'PUT /api/policies/:id',
+  'DELETE /api/policies/:id',
+  'POST /api/silences',
+  'PUT /api/silences/:id',
+  'DELETE /api/silences/:id',
+  'POST /api/routes',
+  'DELETE /api/routes/:id',
 ]);
 
 /**
