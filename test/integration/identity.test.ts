@@ -219,6 +219,50 @@ describe('two people, two surfaces; one person, two identities', () => {
   });
 });
 
+describe('linking an account Vigil already met', () => {
+  it('merges it, so its earlier approvals count as the person; refuses when both decided on one action', async () => {
+    const { revoke, disable } = await privilegedActions('root5@contoso.com');
+    const FRANK = 'U0FRANK';
+    expect(await command(`role <@${FRANK}> approver`)).toContain('approver');
+    // Frank's Teams account acted before anyone linked it: Vigil met it as a person of its own.
+    const frankOnTeams = await personOf(vigil, {
+      kind: 'user',
+      platform: 'teams',
+      id: 'oid-frank',
+      tenant: 't-5',
+    });
+    expect(
+      (await vigil.api('POST', `/api/people/${frankOnTeams.personId}/role`, { role: 'approver' })).status,
+    ).toBe(200);
+    const deps = { handle: vigil.handle, clock: systemClock };
+    const onTeams = await decideAction(
+      deps,
+      { ...frankOnTeams, role: 'approver' },
+      { actionId: revoke, decision: 'approve' },
+    );
+    expect(!onTeams.ok && onTeams.error.code).toBe('action.needs_second_approver');
+
+    expect(await command(`link <@${FRANK}> teams:t-5:oid-frank`)).toContain('one person');
+    // The Teams approval is now Frank's: his Slack click on the same action is his second decision.
+    const ephemerals = fake.callsOf('chat.postEphemeral').length;
+    await click(CARD_ACTIONS.approve, revoke, FRANK);
+    expect(String((await ephemeralTo(FRANK, ephemerals)).args.text)).toContain('already decided');
+
+    // Two accounts that both decided on one action cannot be made one person afterwards.
+    const greta = await personOf(vigil, { kind: 'user', platform: 'teams', id: 'oid-greta', tenant: 't-5' });
+    await vigil.api('POST', `/api/people/${greta.personId}/role`, { role: 'approver' });
+    await decideAction(deps, { ...greta, role: 'approver' }, { actionId: disable, decision: 'approve' });
+    await click(CARD_ACTIONS.approve, disable, FRANK);
+    await eventually(async () => (await decisionsOf(disable)).length === 2, 20_000, 'two decisions');
+    const me = await personOf(vigil, { kind: 'user', platform: 'slack', id: FRANK, tenant: 'T0TEAM' });
+    const refused = await vigil.api('POST', `/api/people/${me.personId}/links`, {
+      key: 'teams:t-5:oid-greta',
+    });
+    expect(refused.status).toBe(409);
+    expect((await json(refused)).error.code).toBe('person.link_conflict');
+  });
+});
+
 describe('personal tokens', () => {
   it('is shown once, stored as a hash, acts with at most its creation role, records its use, and revokes', async () => {
     const created = await vigil.api('POST', '/api/tokens', { name: 'ci' }, carol.as);

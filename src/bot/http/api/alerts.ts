@@ -35,6 +35,7 @@ const statusBody = z
   })
   .strict();
 
+// Kept where API routes have always found it; who acts comes from the token (./identity.ts).
 export { apiActor } from './identity.js';
 
 /** `/api/alerts`: list, detail, and status changes through the same commands chat buttons use. */
