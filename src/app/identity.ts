@@ -82,6 +82,7 @@ export async function identifyService(db: Db): Promise<Result<ActingPerson>> {
       name: found.displayName ?? 'API service',
       personId: found.personId,
     },
+    credential: { kind: 'service' },
   });
 }
 
@@ -112,5 +113,6 @@ export async function identifyToken(db: Db, token: string, policy: RolePolicy): 
       ...(holder.displayName === null ? {} : { name: holder.displayName }),
       personId: holder.personId,
     },
+    credential: { kind: 'token', tokenId: holder.tokenId, expiresAt: holder.expiresAt },
   };
 }

@@ -43,12 +43,20 @@ const viewColumns = [
 
 export async function insertToken(
   trx: Db,
-  token: { personId: string; name: string; hash: string; roleCap: Role; expiresAt: Date },
+  token: {
+    personId: string;
+    parentId: string | null;
+    name: string;
+    hash: string;
+    roleCap: Role;
+    expiresAt: Date;
+  },
 ): Promise<TokenView> {
   const row = await trx
     .insertInto('api_tokens')
     .values({
       person_id: token.personId,
+      parent_id: token.parentId,
       name: token.name,
       token_hash: token.hash,
       role_cap: token.roleCap,
@@ -69,18 +77,20 @@ export async function listTokens(db: Db, personId: string): Promise<TokenView[]>
   return rows.map(toView);
 }
 
-/** Revokes one of a person's tokens; false when they have no such live token. */
+/**
+ * Revokes one of a person's tokens and every token created with it (a leaked token cannot leave
+ * heirs behind); false when they have no such live token.
+ */
 export async function revokeTokenRow(trx: Db, personId: string, tokenId: string): Promise<boolean> {
   if (!/^[0-9a-f-]{36}$/i.test(tokenId)) return false;
-  const row = await trx
-    .updateTable('api_tokens')
-    .set({ revoked_at: sql`now()` })
-    .where('id', '=', tokenId)
-    .where('person_id', '=', personId)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .executeTakeFirst();
-  return row !== undefined;
+  const revoked = await sql<{ id: string }>`
+    WITH RECURSIVE tree AS (
+      SELECT id FROM api_tokens WHERE id = ${tokenId} AND person_id = ${personId} AND revoked_at IS NULL
+      UNION SELECT t.id FROM api_tokens t JOIN tree ON t.parent_id = tree.id
+    )
+    UPDATE api_tokens SET revoked_at = now() WHERE id IN (SELECT id FROM tree) AND revoked_at IS NULL
+    RETURNING id`.execute(trx);
+  return revoked.rows.some((row) => row.id === tokenId);
 }
 
 /** A live token by its hash, with what its person is now and their live identity keys. */
@@ -92,6 +102,7 @@ export interface TokenHolder {
   readonly roleCap: Role;
   readonly identityKeys: readonly string[];
   readonly lastUsedAt: Date | null;
+  readonly expiresAt: Date;
 }
 
 export async function findLiveToken(db: Db, hash: string): Promise<TokenHolder | null> {
@@ -103,6 +114,7 @@ export async function findLiveToken(db: Db, hash: string): Promise<TokenHolder |
       't.person_id',
       't.role_cap',
       't.last_used_at',
+      't.expires_at',
       'p.display_name',
       'p.role',
       sql<
@@ -125,6 +137,7 @@ export async function findLiveToken(db: Db, hash: string): Promise<TokenHolder |
     roleCap: row.role_cap as Role,
     identityKeys: row.keys,
     lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
   };
 }
 

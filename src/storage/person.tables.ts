@@ -34,6 +34,8 @@ export interface PersonIdentitiesTable {
 export interface ApiTokensTable {
   id: Generated<string>;
   person_id: string;
+  /** The token this one was created with, if any: revoking it revokes this one too. */
+  parent_id: string | null;
   name: string;
   token_hash: string;
   role_cap: string;

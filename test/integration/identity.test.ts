@@ -299,7 +299,16 @@ describe('personal tokens', () => {
       200,
     );
 
+    // A token made with this one dies with it; the API service mints none.
+    const child = await json(await vigil.api('POST', '/api/tokens', { name: 'child' }, as));
+    const childAs = { authorization: `Bearer ${child.token}` };
+    expect((await vigil.api('GET', '/api/me', undefined, childAs)).status).toBe(200);
+    const byService = await vigil.api('POST', '/api/tokens', { name: 'service' });
+    expect(byService.status).toBe(403);
+    expect((await json(byService)).error.code).toBe('token.service_refused');
+
     expect((await vigil.api('DELETE', `/api/tokens/${body.id}`, undefined, as)).status).toBe(204);
+    expect((await vigil.api('GET', '/api/me', undefined, childAs)).status).toBe(401);
     const after = await vigil.api('GET', '/api/alerts', undefined, as);
     expect(after.status).toBe(401);
     expect((await vigil.api('POST', '/api/tokens', { name: '' }, carol.as)).status).toBe(400);

@@ -21,7 +21,8 @@ export interface CreateToken {
 /**
  * A personal API token for the person asking, for themselves only: shown once (only its SHA-256
  * is kept), expiring, acting with its person's role at the time of use but never more than the
- * role they act with now.
+ * role they act with now. One made with another token expires with it at the latest and is
+ * revoked with it. The API service mints none: they would outlive a rotation of VIGIL_API_TOKEN.
  */
 export async function createToken(
   deps: CommandDeps,
@@ -30,17 +31,28 @@ export async function createToken(
 ): Promise<Result<{ readonly token: string; readonly view: TokenView }>> {
   const allowed = await permit(deps, person, 'alert.view', { alertId: null, action: 'token.create_refused' });
   if (!allowed.ok) return allowed;
+  const { credential } = person;
+  if (credential?.kind === 'service')
+    return fail(
+      PersonErrorCode.ServiceToken,
+      'The API service cannot create personal tokens; create yours with /vigil token, as yourself.',
+    );
   const days = Math.min(command.expiresInDays ?? TOKEN_DAYS.default, TOKEN_DAYS.max);
   const now = deps.clock.now();
+  const asked = now.getTime() + days * 86_400_000;
+  const expiresAt = new Date(
+    credential?.kind === 'token' ? Math.min(asked, credential.expiresAt.getTime()) : asked,
+  );
   const token = newTokenSecret(randomBytes(32));
   const roleCap: Role = person.role;
   const view = await deps.handle.db.transaction().execute(async (trx) => {
     const created = await insertToken(trx, {
       personId: person.personId,
+      parentId: credential?.kind === 'token' ? credential.tokenId : null,
       name: command.name,
       hash: tokenDigest(token),
       roleCap,
-      expiresAt: new Date(now.getTime() + days * 86_400_000),
+      expiresAt,
     });
     await appendAudit(trx, [
       {

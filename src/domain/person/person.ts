@@ -13,6 +13,10 @@ export interface ActingPerson {
   readonly role: Role;
   /** The identity used, carrying `personId`. */
   readonly actor: UserActor;
+  /** Acting through a credential rather than a chat platform: the API service, or a personal token. */
+  readonly credential?:
+    | { readonly kind: 'service' }
+    | { readonly kind: 'token'; readonly tokenId: string; readonly expiresAt: Date };
 }
 
 /**
@@ -70,4 +74,5 @@ export const PersonErrorCode = {
   NotFound: 'person.not_found',
   LinkConflict: 'person.link_conflict',
   TokenNotFound: 'token.not_found',
+  ServiceToken: 'token.service_refused',
 } as const;

@@ -43,6 +43,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     CREATE TABLE api_tokens (
       id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
       person_id uuid NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
+      parent_id uuid REFERENCES api_tokens(id),
       name text NOT NULL,
       token_hash text NOT NULL UNIQUE,
       role_cap text NOT NULL CHECK (role_cap IN ('viewer','responder','approver','admin')),
