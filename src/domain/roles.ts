@@ -15,6 +15,7 @@ export const PERMISSIONS = {
   /** Ask IT to fix devices, mark a remediation done, file an exception. */
   'remediation.request': 'responder',
   'action.decide': 'approver',
+  'investigation.terminate': 'approver',
   /** Every remediation, with devices and notes, into a channel: not for every responder. */
   'remediation.export': 'approver',
   'admin.manage': 'admin',

@@ -42,7 +42,7 @@ export async function fileRemediation(
 export async function completeRemediation(
   deps: CommandDeps,
   person: ActingPerson,
-  command: { readonly remediationId: string },
+  command: { readonly remediationId: string; readonly comment?: string | undefined },
 ): Promise<Changed> {
   const allowed = await permit(deps, person, 'remediation.request', {
     alertId: null,
@@ -51,7 +51,7 @@ export async function completeRemediation(
   });
   if (!allowed.ok) return allowed;
   return changeRemediation(deps.handle, command.remediationId, deps.clock, person.actor, (current, now) =>
-    markCompleted(current, person.actor, now),
+    markCompleted(current, person.actor, now, command.comment),
   );
 }
 

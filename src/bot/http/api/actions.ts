@@ -9,8 +9,8 @@ import {
   type DomainError,
 } from '../../../domain/index.js';
 import type { DbHandle } from '../../../storage/db.js';
-import { type ActionView, listActions } from '../../../storage/investigation-action.repository.js';
-import { sendInvalid } from '../errors.js';
+import { type ActionView, getAction, listActions } from '../../../storage/investigation-action.repository.js';
+import { sendError, sendInvalid } from '../errors.js';
 import { apiPerson } from './identity.js';
 
 /** An action as the API shows it: dates as ISO strings. */
@@ -60,7 +60,7 @@ const sendApprovalError = (reply: FastifyReply, error: DomainError) =>
     },
   });
 
-/** `/api/actions`: pending remediation actions, approve and reject as the calling person. */
+/** `/api/actions`: remediation actions (pending ones by default), one action, approve and reject as the calling person. */
 export async function actionRoutes(
   app: FastifyInstance,
   deps: { handle: DbHandle; clock: Clock },
@@ -76,6 +76,13 @@ export async function actionRoutes(
       ...(query.data.investigationId === undefined ? {} : { investigationId: query.data.investigationId }),
     });
     return { actions: actions.map(actionView) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/actions/:id', async (request, reply) => {
+    const action = await getAction(handle.db, request.params.id);
+    if (action === null)
+      return sendError(reply, 404, ApprovalErrorCode.NotFound, `No action ${request.params.id}.`);
+    return { action: actionView(action) };
   });
 
   for (const decision of ['approve', 'reject'] as const satisfies readonly Decision[]) {

@@ -68,6 +68,7 @@ export const apiActor = (request: FastifyRequest): Actor => apiPerson(request).a
 const COMMAND_ROUTES = new Set([
   'POST /api/alerts/:id/status',
   'POST /api/alerts/:id/investigate',
+  'POST /api/investigations/:id/terminate',
   'POST /api/actions/:id/approve',
   'POST /api/actions/:id/reject',
   'GET /api/me',
