@@ -206,7 +206,7 @@ describe('GET /api/investigations', () => {
       entityCount: 1,
       pendingActionCount: 0,
       failedActionCount: 1,
-      startedBy: { kind: 'user', platform: 'api', id: 'soc.lead' },
+      startedBy: { kind: 'user', platform: 'api', personId: lead.personId, name: 'soc.lead' },
     });
     expect(failed.triggerAlert.number).toMatch(/^\d+$/);
 
