@@ -1,10 +1,15 @@
-import { type ActingPerson, fail, ok, type Result } from '../../domain/index.js';
+import { type ActingPerson, actorKey, fail, ok, type Result } from '../../domain/index.js';
 import {
   addRoute as add,
   type ChatRoute,
   type NewRoute,
   removeRoute as remove,
 } from '../../storage/slack-route.repository.js';
+import {
+  subscribeTeamsConversation,
+  type TeamsSubscription,
+  unsubscribeTeamsConversation,
+} from '../../storage/teams-conversation.repository.js';
 import { type CommandDeps, permit } from './command.js';
 
 /** Sends matching alerts to a Slack channel: admins only. */
@@ -37,4 +42,40 @@ export async function removeRoute(
   return (await remove(deps.handle.db, command.routeId))
     ? ok(true)
     : fail('route.not_found', `No route ${command.routeId}.`);
+}
+
+/** Posts matching alerts in a Teams conversation (`subscribe` there): admins only. */
+export async function subscribeConversation(
+  deps: CommandDeps,
+  person: ActingPerson,
+  command: { readonly conversationId: string; readonly subscription: TeamsSubscription },
+): Promise<Result<true>> {
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: 'route.refused',
+    details: { conversationId: command.conversationId },
+  });
+  if (!allowed.ok) return allowed;
+  await subscribeTeamsConversation(
+    deps.handle.db,
+    command.conversationId,
+    command.subscription,
+    actorKey(person.actor),
+  );
+  return ok(true);
+}
+
+/** Stops posting alerts in a Teams conversation: admins only; false when it was not subscribed. */
+export async function unsubscribeConversation(
+  deps: CommandDeps,
+  person: ActingPerson,
+  command: { readonly conversationId: string },
+): Promise<Result<boolean>> {
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: 'route.refused',
+    details: { conversationId: command.conversationId },
+  });
+  if (!allowed.ok) return allowed;
+  return ok(await unsubscribeTeamsConversation(deps.handle.db, command.conversationId));
 }

@@ -1,6 +1,7 @@
 import { assignAlert } from '../../app/commands/assign-alert.js';
 import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
 import { decideAction } from '../../app/commands/decide-action.js';
+import { subscribeConversation, unsubscribeConversation } from '../../app/commands/routes.js';
 import { startInvestigation } from '../../app/commands/start-investigation.js';
 import { identify } from '../../app/identity.js';
 import {
@@ -8,7 +9,6 @@ import {
   type Actor,
   AlertErrorCode,
   ApprovalErrorCode,
-  authorize,
   CLASSIFICATIONS,
   type Classification,
   type Clock,
@@ -27,8 +27,6 @@ import {
   deactivateTeamsConversation,
   getTeamsConversation,
   saveTeamsConversation,
-  subscribeTeamsConversation,
-  unsubscribeTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
 import { exportRefusal } from '../remediation-export.js';
@@ -480,28 +478,27 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       case 'subscribe':
       case 'unsubscribe': {
         const actor = userOf(activity);
-        // Subscriptions (routes) are not in the command layer yet: their admin check stays here for now.
-        const person = actor === null ? null : await identify(db, actor, deps.roles);
-        const role = person?.ok === true ? person.value.role : 'viewer';
-        const allowed = authorize(role, 'admin.manage');
-        if (!allowed.ok) return replyText(activity, allowed.error.message);
+        if (actor === null)
+          return replyText(activity, 'Vigil could not tell who you are, so nothing was changed.');
+        const person = await identify(db, actor, deps.roles);
+        if (!person.ok) return replyText(activity, inert(person.error.message, 300));
         if (command === 'unsubscribe') {
-          const was = await unsubscribeTeamsConversation(db, conversationId);
+          const was = await unsubscribeConversation({ handle, clock }, person.value, { conversationId });
+          if (!was.ok) return replyText(activity, was.error.message);
           return replyText(
             activity,
-            was
+            was.value
               ? 'Unsubscribed: alerts will no longer be posted here.'
               : 'This conversation was not subscribed.',
           );
         }
         const parsed = parseSubscription(args);
         if (!parsed.ok) return replyText(activity, inert(parsed.message, 300));
-        await subscribeTeamsConversation(
-          db,
+        const subscribed = await subscribeConversation({ handle, clock }, person.value, {
           conversationId,
-          parsed.value,
-          actor === null ? 'teams:unknown' : `teams:${actor.id}`,
-        );
+          subscription: parsed.value,
+        });
+        if (!subscribed.ok) return replyText(activity, subscribed.error.message);
         return replyText(activity, `Subscribed: ${describeSubscription(parsed.value)} will be posted here.`);
       }
       default:
