@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
+import { OidcClient } from './bot/http/sign-in/oidc-client.js';
 import { logChannel } from './bot/log-channel.js';
-import type { Config } from './config.js';
+import { type Config, publicUrl } from './config.js';
 import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
 import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
 import { OutboxHousekeeper } from './jobs/outbox-housekeeper.js';
@@ -93,6 +94,17 @@ async function reportUnrunnablePatterns(handle: DbHandle, logger: Logger, clock:
       `${disabled.kind} disabled: RE2 cannot run its pattern; fix it and save it again`,
     );
   }
+}
+
+/** Console sign-in with OpenID Connect, when VIGIL_OIDC_* configure it (the config checks they come together). */
+function oidcClient(config: Config): OidcClient | null {
+  const {
+    VIGIL_OIDC_ISSUER: issuer,
+    VIGIL_OIDC_CLIENT_ID: clientId,
+    VIGIL_OIDC_CLIENT_SECRET: clientSecret,
+  } = config;
+  if (issuer === undefined || clientId === undefined || clientSecret === undefined) return null;
+  return new OidcClient({ issuer, clientId, clientSecret, roleClaim: config.VIGIL_OIDC_ROLE_CLAIM });
 }
 
 export interface Vigil {
@@ -191,6 +203,9 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     let url: string | null = null;
     let app: FastifyInstance | null = null;
     if (roles.web) {
+      // Without VIGIL_PUBLIC_URL, the address the listener got (PORT=0 picks one).
+      const configuredUrl = config.VIGIL_PUBLIC_URL === undefined ? null : publicUrl(config);
+      const listenerUrl = () => configuredUrl ?? url ?? publicUrl(config);
       if (config.VIGIL_INGEST_TOKEN === undefined)
         throw new Error('VIGIL_INGEST_TOKEN is required for the web role');
       const server = await buildServer({
@@ -208,6 +223,9 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
           webhook: config.VIGIL_TICKET_WEBHOOK_SECRET,
         },
         redisReady: async () => (await producer.ping()) === 'PONG',
+        publicUrl: listenerUrl,
+        oidc: oidcClient(config),
+        sessionHours: config.VIGIL_SESSION_HOURS,
         plugins: integrations.flatMap((integration) =>
           integration.routes === undefined ? [] : [integration.routes],
         ),

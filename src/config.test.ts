@@ -54,3 +54,29 @@ describe('configuration hardening', () => {
     expect(loadConfig({}).VIGIL_ENRICHMENT_MAX_CALLS).toBe(50);
   });
 });
+
+describe('OpenID Connect sign-in', () => {
+  const oidc = {
+    VIGIL_OIDC_ISSUER: 'https://idp.example.com',
+    VIGIL_OIDC_CLIENT_ID: 'vigil',
+    VIGIL_OIDC_CLIENT_SECRET: 'client-secret',
+  };
+
+  it('takes the issuer, client ID and secret together, naming each one missing', () => {
+    expect(problemsOf(oidc)).toEqual([]);
+    expect(problemsOf({ VIGIL_OIDC_ISSUER: oidc.VIGIL_OIDC_ISSUER })).toEqual([
+      expect.stringMatching(/^VIGIL_OIDC_CLIENT_ID: is required with VIGIL_OIDC_ISSUER/),
+      expect.stringMatching(/^VIGIL_OIDC_CLIENT_SECRET: is required with VIGIL_OIDC_ISSUER/),
+    ]);
+    expect(problemsOf({ VIGIL_OIDC_ROLE_CLAIM: 'roles' })).toEqual([
+      expect.stringMatching(/^VIGIL_OIDC_ROLE_CLAIM: needs VIGIL_OIDC_ISSUER/),
+    ]);
+    expect(problemsOf({ ...oidc, VIGIL_OIDC_ISSUER: 'http://idp.example.com' })).toEqual([
+      expect.stringMatching(/^VIGIL_OIDC_ISSUER: must use https:\/\//),
+    ]);
+    expect(problemsOf({ ...oidc, VIGIL_OIDC_ISSUER: 'http://127.0.0.1:4000' })).toEqual([]);
+    expect(problemsOf({ ...oidc, VIGIL_OIDC_ISSUER: 'ftp://idp' })).toEqual([
+      expect.stringMatching(/^VIGIL_OIDC_ISSUER: must be a URL/),
+    ]);
+  });
+});

@@ -233,6 +233,16 @@ const environment = z.object({
   VIGIL_TICKET_WEBHOOK_URL: urlWithProtocols(['http:', 'https:']),
   /** HMAC-SHA256 key for X-Vigil-Signature; also the bearer token `/ingest/tickets/webhook` requires. */
   VIGIL_TICKET_WEBHOOK_SECRET: secret(16),
+  /** OpenID Connect issuer the console signs people in with (its discovery document is read from it). */
+  VIGIL_OIDC_ISSUER: urlWithProtocols(['http:', 'https:']),
+  /** Client ID of Vigil's registration at the issuer. */
+  VIGIL_OIDC_CLIENT_ID: optionalString,
+  /** Client secret of that registration. */
+  VIGIL_OIDC_CLIENT_SECRET: secret(1),
+  /** Name of the ID token (or UserInfo) claim whose values grant Vigil roles, e.g. `roles` or `groups`. */
+  VIGIL_OIDC_ROLE_CLAIM: optionalString,
+  /** Hours a console session lasts after sign-in. @defaultValue 12 */
+  VIGIL_SESSION_HOURS: intInRange(12, 1, 720),
   ...hardening,
 });
 
@@ -277,6 +287,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     problems.push(...ticketingProblems(config));
     problems.push(...hardeningProblems(config));
     problems.push(...appCredentialProblems(config));
+    problems.push(...oidcProblems(config));
     if (problems.length === 0) return config;
   }
   throw new ConfigError(problems);
@@ -303,6 +314,23 @@ function appCredentialProblems(config: z.output<typeof environment>): string[] {
   return missing.map(
     (name) =>
       `${name}: is required with ${set.filter((other) => !missing.includes(other)).join(' and ')} (app credentials come as a set of three)`,
+  );
+}
+
+/** Console sign-in needs the issuer and the client's ID and secret together; a role claim needs them. */
+function oidcProblems(config: z.output<typeof environment>): string[] {
+  const set = ['VIGIL_OIDC_ISSUER', 'VIGIL_OIDC_CLIENT_ID', 'VIGIL_OIDC_CLIENT_SECRET'] as const;
+  const missing = set.filter((name) => config[name] === undefined);
+  const issuer = config.VIGIL_OIDC_ISSUER === undefined ? null : new URL(config.VIGIL_OIDC_ISSUER);
+  if (issuer !== null && issuer.protocol === 'http:' && !isLoopbackHost(issuer.hostname))
+    return ['VIGIL_OIDC_ISSUER: must use https:// (plain http only for a provider on this machine)'];
+  if (missing.length === set.length)
+    return config.VIGIL_OIDC_ROLE_CLAIM === undefined
+      ? []
+      : [`VIGIL_OIDC_ROLE_CLAIM: needs ${set.join(', ')} (console sign-in with OpenID Connect)`];
+  return missing.map(
+    (name) =>
+      `${name}: is required with ${set.filter((other) => !missing.includes(other)).join(' and ')} (OpenID Connect sign-in needs all three)`,
   );
 }
 

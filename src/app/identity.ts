@@ -53,7 +53,7 @@ export async function identify(db: Db, actor: UserActor, policy: RolePolicy): Pr
   const role = roleFrom({
     listedAdmin: keys.some((candidate) => policy.admins.includes(candidate)),
     granted: found.role,
-    claimed: null,
+    claimed: found.claimedRole,
     defaultRole: policy.defaultRole,
   });
   return ok({ personId: found.personId, role, actor: { ...actor, personId: found.personId } });
@@ -99,7 +99,7 @@ export async function identifyToken(db: Db, token: string, policy: RolePolicy): 
   const role = roleFrom({
     listedAdmin: holder.identityKeys.some((key) => policy.admins.includes(key)),
     granted: holder.role,
-    claimed: null,
+    claimed: holder.claimedRole,
     defaultRole: policy.defaultRole,
     cap: holder.roleCap,
   });

@@ -1,7 +1,10 @@
 import { fail, ok, type Result } from './result.js';
 
-/** The chat or web surface a person acted from; named in every audit row. */
-export const PLATFORMS = ['slack', 'teams', 'console', 'api'] as const;
+/**
+ * The chat or web surface a person acted from; named in every audit row. `oidc` is the console
+ * signed in through OpenID Connect: its ID is `<issuer>:<subject>`, so the key is the identity's.
+ */
+export const PLATFORMS = ['slack', 'teams', 'console', 'api', 'oidc'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
 /**

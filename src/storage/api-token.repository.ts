@@ -99,6 +99,7 @@ export interface TokenHolder {
   readonly personId: string;
   readonly displayName: string | null;
   readonly role: Role | null;
+  readonly claimedRole: Role | null;
   readonly roleCap: Role;
   readonly identityKeys: readonly string[];
   readonly lastUsedAt: Date | null;
@@ -117,6 +118,7 @@ export async function findLiveToken(db: Db, hash: string): Promise<TokenHolder |
       't.expires_at',
       'p.display_name',
       'p.role',
+      'p.claimed_role',
       sql<
         string[]
       >`array(SELECT key FROM person_identities i WHERE i.person_id = p.id AND i.revoked_at IS NULL)`.as(
@@ -134,6 +136,7 @@ export async function findLiveToken(db: Db, hash: string): Promise<TokenHolder |
     personId: row.person_id,
     displayName: row.display_name,
     role: row.role as Role | null,
+    claimedRole: row.claimed_role as Role | null,
     roleCap: row.role_cap as Role,
     identityKeys: row.keys,
     lastUsedAt: row.last_used_at,

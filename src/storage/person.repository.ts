@@ -15,6 +15,8 @@ export interface IdentityRecord {
   readonly personKind: 'person' | 'service';
   readonly displayName: string | null;
   readonly role: Role | null;
+  /** The role the identity provider's claim mapped to at the last sign-in. */
+  readonly claimedRole: Role | null;
   readonly disabled: boolean;
   readonly revoked: boolean;
 }
@@ -26,6 +28,7 @@ const identityColumns = [
   'p.kind',
   'p.display_name',
   'p.role',
+  'p.claimed_role',
   'p.disabled_at',
 ] as const;
 
@@ -36,6 +39,7 @@ type IdentityRow = {
   kind: string;
   display_name: string | null;
   role: string | null;
+  claimed_role: string | null;
   disabled_at: Date | null;
 };
 
@@ -45,6 +49,7 @@ const toIdentity = (row: IdentityRow): IdentityRecord => ({
   personKind: row.kind === 'service' ? 'service' : 'person',
   displayName: row.display_name,
   role: row.role as Role | null,
+  claimedRole: row.claimed_role as Role | null,
   disabled: row.disabled_at !== null,
   revoked: row.revoked_at !== null,
 });
@@ -175,6 +180,7 @@ export async function mergePersonInto(trx: Db, from: string, into: string): Prom
   const intoKey = `person:${into}`;
   await trx.updateTable('person_identities').set({ person_id: into }).where('person_id', '=', from).execute();
   await trx.updateTable('api_tokens').set({ person_id: into }).where('person_id', '=', from).execute();
+  await trx.updateTable('console_sessions').set({ person_id: into }).where('person_id', '=', from).execute();
   await trx
     .updateTable('investigations')
     .set({ started_by_key: intoKey })
@@ -230,10 +236,21 @@ export async function revokeIdentity(trx: Db, key: string, personId: string): Pr
     .where('revoked_at', 'is', null)
     .returning('person_id')
     .executeTakeFirst();
-  return row?.person_id ?? null;
+  if (row === undefined) return null;
+  // Console sessions signed in with it end too; linking it again does not bring them back.
+  await trx
+    .updateTable('console_sessions')
+    .set({ revoked_at: sql`now()` })
+    .where('identity_key', '=', key)
+    .where('revoked_at', 'is', null)
+    .execute();
+  // The identity provider's word on the role goes with the provider's identity.
+  if (key.startsWith('oidc:'))
+    await trx.updateTable('persons').set({ claimed_role: null }).where('id', '=', personId).execute();
+  return row.person_id;
 }
 
-/** Offboarding: the person, every identity and every token stop acting at once. */
+/** Offboarding: the person, every identity, every token and every console session stop acting at once. */
 export async function disablePersonRows(trx: Db, personId: string, by: Actor): Promise<boolean> {
   const person = await trx
     .updateTable('persons')
@@ -251,6 +268,12 @@ export async function disablePersonRows(trx: Db, personId: string, by: Actor): P
     .execute();
   await trx
     .updateTable('api_tokens')
+    .set({ revoked_at: sql`now()` })
+    .where('person_id', '=', personId)
+    .where('revoked_at', 'is', null)
+    .execute();
+  await trx
+    .updateTable('console_sessions')
     .set({ revoked_at: sql`now()` })
     .where('person_id', '=', personId)
     .where('revoked_at', 'is', null)

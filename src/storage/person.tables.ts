@@ -11,6 +11,8 @@ export interface PersonsTable {
   /** Null until an admin grants one. */
   role: string | null;
   role_granted_by: string | null;
+  /** The role the identity provider's claim mapped to at the last sign-in (2026-12-01T2100_console_sessions). */
+  claimed_role: string | null;
   disabled_at: NullableTimestamp;
   disabled_by: string | null;
   /** Linked into another person: this one has no identities left; older audit rows still name it. */
@@ -45,8 +47,32 @@ export interface ApiTokensTable {
   created_at: DefaultTimestamp;
 }
 
+/** A console sign-in under way: what the callback checks, keyed by the hash of the login cookie. */
+export interface OidcLoginsTable {
+  id_hash: string;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+/** A console session, keyed by the SHA-256 of its cookie. */
+export interface ConsoleSessionsTable {
+  id: Generated<string>;
+  id_hash: string;
+  person_id: string;
+  /** The identity signed in with (`oidc:<issuer>:<sub>`): unlinking it ends the session. */
+  identity_key: string;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  revoked_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+}
+
 export interface PersonTables {
   persons: PersonsTable;
   person_identities: PersonIdentitiesTable;
   api_tokens: ApiTokensTable;
+  oidc_logins: OidcLoginsTable;
+  console_sessions: ConsoleSessionsTable;
 }

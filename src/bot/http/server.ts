@@ -40,6 +40,8 @@ import { type TicketWebhookSecrets, ticketIngestRoutes } from './ingest/tickets.
 import { guardJsonDepth } from './json-depth.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SenderRateLimiter } from './rate-limit.js';
+import type { OidcClient } from './sign-in/oidc-client.js';
+import { signInRoutes } from './sign-in/routes.js';
 
 export const INGEST_FORMATS: readonly IngestFormat[] = [
   genericFormat,
@@ -65,6 +67,12 @@ export interface ServerDeps {
   readonly ticketWebhookSecrets: TicketWebhookSecrets;
   /** Is Redis reachable? For /readyz. */
   readonly redisReady: () => Promise<boolean>;
+  /** VIGIL_PUBLIC_URL, or the listener's address once it listens: sign-in redirects and CSRF origin. */
+  readonly publicUrl: () => string;
+  /** Console sign-in with OpenID Connect; null without VIGIL_OIDC_ISSUER. */
+  readonly oidc: OidcClient | null;
+  /** VIGIL_SESSION_HOURS. */
+  readonly sessionHours: number;
   /** More routes (Slack, Teams, the console), each in its own encapsulated scope. */
   readonly plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
 }
@@ -176,7 +184,12 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
   );
 
   await app.register(async (scope) => {
-    apiAuthentication(scope, { handle, serviceToken: deps.apiToken, roles: deps.roles });
+    apiAuthentication(scope, {
+      handle,
+      serviceToken: deps.apiToken,
+      roles: deps.roles,
+      publicUrl: deps.publicUrl,
+    });
     apiPermissions(scope, { handle, clock });
     await alertRoutes(scope, { handle, clock });
     await alertPageRoutes(scope, { handle });
@@ -190,8 +203,18 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
     await peopleRoutes(scope, { handle, clock });
   });
 
-  // The web console: static files, outside the API scope (they hold no data; the page asks for the token).
+  // The web console: static files, outside the API scope (they hold no data; the page signs in).
   await app.register(async (scope) => consoleRoutes(scope));
+  await app.register(async (scope) =>
+    signInRoutes(scope, {
+      handle,
+      clock,
+      roles: deps.roles,
+      oidc: deps.oidc,
+      publicUrl: deps.publicUrl,
+      sessionHours: deps.sessionHours,
+    }),
+  );
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return { app, metrics };
 }

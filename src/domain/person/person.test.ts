@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identityKeys, lesserRole, roleFrom, shortIdentityKey } from './person.js';
+import { identityKeys, lesserRole, roleFrom, roleFromClaim, shortIdentityKey } from './person.js';
 
 describe('identity keys', () => {
   it('names the workspace or tenant first, then the older short form', () => {
@@ -22,5 +22,19 @@ describe('the role rule', () => {
     expect(roleFrom({ ...base, granted: 'admin', cap: 'responder' })).toBe('responder');
     expect(roleFrom({ ...base, granted: 'viewer', cap: 'admin' })).toBe('viewer');
     expect(lesserRole('approver', 'admin')).toBe('approver');
+  });
+});
+
+describe('roleFromClaim', () => {
+  it('takes the highest role a claim names, bare or with a vigil prefix, case ignored', () => {
+    expect(roleFromClaim('approver')).toBe('approver');
+    expect(roleFromClaim(['Vigil.Responder', 'vigil-admin', 'viewer'])).toBe('admin');
+    expect(roleFromClaim(['vigil:approver', 'VIEWER'])).toBe('approver');
+  });
+
+  it('grants nothing for other values, other applications’ groups or a missing claim', () => {
+    expect(roleFromClaim(undefined)).toBeNull();
+    expect(roleFromClaim(['company-admin', 'owners', 42])).toBeNull();
+    expect(roleFromClaim({ role: 'admin' })).toBeNull();
   });
 });

@@ -16,7 +16,8 @@ export interface ActingPerson {
   /** Acting through a credential rather than a chat platform: the API service, or a personal token. */
   readonly credential?:
     | { readonly kind: 'service' }
-    | { readonly kind: 'token'; readonly tokenId: string; readonly expiresAt: Date };
+    | { readonly kind: 'token'; readonly tokenId: string; readonly expiresAt: Date }
+    | { readonly kind: 'session'; readonly sessionId: string };
 }
 
 /**
@@ -68,6 +69,30 @@ export function roleFrom(sources: RoleSources): Role {
   return sources.cap === undefined ? role : lesserRole(role, sources.cap);
 }
 
+/** The identity an OpenID Connect subject is linked under: `oidc:<issuer>:<sub>`. */
+export const oidcIdentityKey = (issuer: string, subject: string): string => `oidc:${issuer}:${subject}`;
+
+/**
+ * The role an identity provider's claim (VIGIL_OIDC_ROLE_CLAIM) grants: the highest role it names,
+ * as a string or a list of strings, written as the role (`approver`) or with a `vigil` prefix
+ * (`Vigil.Approver`, `vigil-approver`, `vigil:approver`), case ignored. Anything else (another
+ * application's `admin` group, say) grants nothing.
+ */
+export function roleFromClaim(value: unknown): Role | null {
+  const values = Array.isArray(value) ? value : [value];
+  let best: Role | null = null;
+  for (const entry of values) {
+    if (typeof entry !== 'string') continue;
+    const name = entry
+      .trim()
+      .toLowerCase()
+      .replace(/^vigil[.:_-]/, '');
+    const role = ROLES.find((candidate) => candidate === name);
+    if (role !== undefined && (best === null || rank(role) > rank(best))) best = role;
+  }
+  return best;
+}
+
 export const PersonErrorCode = {
   Disabled: 'person.disabled',
   IdentityRevoked: 'person.identity_revoked',
@@ -75,4 +100,5 @@ export const PersonErrorCode = {
   LinkConflict: 'person.link_conflict',
   TokenNotFound: 'token.not_found',
   ServiceToken: 'token.service_refused',
+  SignInFailed: 'auth.sign_in_failed',
 } as const;

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { identifyService, identifyToken, looksLikePersonalToken } from '../../../app/identity.js';
+import { identifySession } from '../../../app/sessions.js';
 import {
   type ActingPerson,
   type Actor,
@@ -12,6 +13,8 @@ import { appendAudit } from '../../../storage/audit.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
 import type { RolePolicy } from '../../../storage/person.repository.js';
 import { sendError } from '../errors.js';
+import { readCookie, SESSION_COOKIE } from '../sign-in/cookies.js';
+import { sessionCsrfProblem } from '../sign-in/csrf.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,13 +26,19 @@ declare module 'fastify' {
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /**
- * Authenticates every `/api` call by its bearer token alone: VIGIL_API_TOKEN is the API service
- * (one person, an admin), a personal token is its person. No header changes who acts
- * (`X-Vigil-User` is ignored).
+ * Authenticates every `/api` call by its bearer token, or else by the console's session cookie:
+ * VIGIL_API_TOKEN is the API service (one person, an admin), a personal token is its person, a
+ * session the person who signed in. No header changes who acts (`X-Vigil-User` is ignored). A
+ * state-changing call made with the cookie must pass the CSRF checks (`sessionCsrfProblem`).
  */
 export function apiAuthentication(
   scope: FastifyInstance,
-  deps: { handle: DbHandle; serviceToken: string | undefined; roles: RolePolicy },
+  deps: {
+    handle: DbHandle;
+    serviceToken: string | undefined;
+    roles: RolePolicy;
+    publicUrl: () => string;
+  },
 ): void {
   const service = deps.serviceToken === undefined ? null : digest(deps.serviceToken);
   scope.decorateRequest('person', null);
@@ -40,7 +49,17 @@ export function apiAuthentication(
       reply.header('WWW-Authenticate', 'Bearer realm="vigil-api"');
       return sendError(reply, 401, 'auth.unauthorized', message);
     };
-    if (token === undefined) return unauthorized('Missing bearer token for vigil-api.');
+    if (token === undefined) {
+      const secret = readCookie(request.headers.cookie, SESSION_COOKIE);
+      if (secret === undefined) return unauthorized('Missing bearer token for vigil-api.');
+      const person = await identifySession(deps.handle.db, secret, deps.roles);
+      if (person === null)
+        return unauthorized('Your console session has expired or was ended; sign in again.');
+      const refused = sessionCsrfProblem(request, secret, deps.publicUrl());
+      if (refused !== null) return sendError(reply, 403, 'auth.csrf', refused);
+      request.person = person;
+      return;
+    }
     if (looksLikePersonalToken(token)) {
       const person = await identifyToken(deps.handle.db, token, deps.roles);
       if (person === null) return unauthorized('This personal token is unknown, expired or revoked.');
