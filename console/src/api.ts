@@ -23,14 +23,15 @@ export const setUnauthorizedHandler = (handler: () => void): void => {
   onUnauthorized = handler;
 };
 
-function headers(json: boolean): Record<string, string> {
+/** Who the call is from: the bearer token, or the session cookie with its CSRF token. */
+function credentials(json: boolean): { headers: Record<string, string>; credentials: RequestCredentials } {
   const session = loadSession();
   if (session === null) throw new ApiError(401, 'auth.unauthorized', 'Not signed in.');
-  return {
-    // The token alone says who acts: a personal token is its person, VIGIL_API_TOKEN the API service.
-    authorization: `Bearer ${session.token}`,
-    ...(json ? { 'content-type': 'application/json' } : {}),
-  };
+  const type = json ? { 'content-type': 'application/json' } : {};
+  return session.kind === 'token'
+    ? // The token alone says who acts: a personal token is its person, VIGIL_API_TOKEN the API service.
+      { headers: { authorization: `Bearer ${session.token}`, ...type }, credentials: 'omit' }
+    : { headers: { 'x-vigil-csrf': session.csrf, ...type }, credentials: 'same-origin' };
 }
 
 async function fail(response: Response): Promise<never> {
@@ -51,15 +52,14 @@ async function fail(response: Response): Promise<never> {
 }
 
 /**
- * One call to Vigil's API with the signed-in token. State changes are JSON bodies with a bearer
- * header and no cookies: another site cannot forge them (it has no token, and a cross-origin
- * JSON POST with an Authorization header needs a CORS preflight Vigil never grants).
+ * One call to Vigil's API as the signed-in person. Another site cannot forge one: it has neither
+ * the token nor the session's CSRF token, and a cross-origin request with either header needs a
+ * CORS preflight Vigil never grants.
  */
 export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const response = await fetch(path, {
     method,
-    headers: headers(body !== undefined),
-    credentials: 'omit',
+    ...credentials(body !== undefined),
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   if (!response.ok) return fail(response);
@@ -68,7 +68,7 @@ export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknow
 
 /** Fetches a file from the API (with the token) and hands it to the browser as a download. */
 export async function download(path: string, filename: string): Promise<void> {
-  const response = await fetch(path, { headers: headers(false), credentials: 'omit' });
+  const response = await fetch(path, credentials(false));
   if (!response.ok) return fail(response);
   const url = URL.createObjectURL(await response.blob());
   const anchor = document.createElement('a');

@@ -7,9 +7,9 @@ import { OnCallPage, PoliciesPage } from './pages/placeholders';
 import { PolicyPage } from './pages/policy';
 import { QueuePage } from './pages/queue';
 import { RemediationsPage } from './pages/remediations';
-import { SignIn } from './pages/sign-in';
+import { ProviderSignIn, SignIn } from './pages/sign-in';
 import { href, type Route, useRoute } from './route';
-import { loadSession, type Session, signOut } from './session';
+import { endSession, loadSession, type Session, saveSession, serverSession } from './session';
 
 const NAV: readonly { page: string; label: string }[] = [
   { page: 'alerts', label: 'Alerts' },
@@ -46,15 +46,29 @@ function Page({ route }: { route: Route }) {
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
   const [reason, setReason] = useState<string | undefined>(undefined);
+  /** Whether OpenID Connect sign-in is on; null until /auth/session answers. */
+  const [oidc, setOidc] = useState<boolean | null>(null);
   const route = useRoute();
 
   useEffect(() => {
     setUnauthorizedHandler(() => {
-      setReason('Vigil refused the token. Sign in again.');
+      setReason('Vigil refused your sign-in (it expired or was ended). Sign in again.');
       setSession(null);
     });
+    serverSession()
+      .then((answer) => {
+        setOidc(answer.oidc);
+        if (answer.session !== null && loadSession() === null) {
+          saveSession(answer.session);
+          setSession(answer.session);
+        }
+      })
+      .catch(() => setOidc(false));
   }, []);
 
+  if (session === null && oidc === null) return <p class="notice">Loading…</p>;
+  if (session === null && oidc === true)
+    return <ProviderSignIn {...(reason === undefined ? {} : { reason })} />;
   if (session === null) {
     return (
       <SignIn
@@ -79,14 +93,16 @@ export function App() {
         ))}
         <span class="spacer" />
         <span class="muted" data-testid="signed-in-as">
-          {session.user}
+          {session.kind === 'cookie' ? `${session.user} (${session.role})` : session.user}
         </span>
         <button
           type="button"
           class="link"
           onClick={() => {
-            signOut();
-            setSession(null);
+            void endSession(session).then(() => {
+              setReason(undefined);
+              setSession(null);
+            });
           }}
         >
           Sign out

@@ -1,5 +1,26 @@
 import { useState } from 'preact/hooks';
-import { pendingToken, type Session, saveSession, USER_PATTERN } from '../session';
+import { pendingToken, type Session, saveSession, signInWithProvider, USER_PATTERN } from '../session';
+
+/**
+ * With OpenID Connect configured: one button to the identity provider, which brings the person
+ * back, signed in, to the page they asked for.
+ */
+export function ProviderSignIn({ reason }: { reason?: string }) {
+  return (
+    <main class="sign-in">
+      <div class="card sign-in-form">
+        <h1>Vigil console</h1>
+        {reason !== undefined && <p class="notice error">{reason}</p>}
+        <button type="button" class="primary" onClick={signInWithProvider}>
+          Sign in
+        </button>
+        <p class="muted small">
+          You sign in with your organisation's account; Vigil keeps you signed in with a cookie.
+        </p>
+      </div>
+    </main>
+  );
+}
 
 /**
  * Asks for an API token (your personal token acts as you; VIGIL_API_TOKEN as the API service)
@@ -18,7 +39,7 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn: (session: Session) 
     if (!USER_PATTERN.test(user)) {
       return setProblem('Your name: letters, digits and . _ @ : - only, up to 100 characters.');
     }
-    const session = { token: token.trim(), user };
+    const session = { kind: 'token' as const, token: token.trim(), user };
     saveSession(session);
     onSignedIn(session);
   };
