@@ -49,6 +49,12 @@ export class FakeSlackApi {
   private counter = 0;
   url = '';
 
+  /**
+   * @param options.latencyMs answer every Web API call after a delay drawn from this range, as a
+   *   real Slack does (calls are recorded when they arrive).
+   */
+  constructor(private readonly options: { readonly latencyMs?: readonly [number, number] } = {}) {}
+
   async start(): Promise<this> {
     this.server = createServer((request, response) => {
       this.handle(request).then(
@@ -97,6 +103,19 @@ export class FakeSlackApi {
     );
   }
 
+  /** Arrival times of the cards (top-level chat.postMessage calls) sent to a channel, in order. */
+  postTimesIn(channel: string): number[] {
+    return this.callsOf('chat.postMessage')
+      .filter((call) => call.args.channel === channel && call.args.thread_ts === undefined)
+      .map((call) => call.at);
+  }
+
+  private async delay(): Promise<void> {
+    if (this.options.latencyMs === undefined) return;
+    const [min, max] = this.options.latencyMs;
+    await new Promise((resolve) => setTimeout(resolve, min + Math.random() * (max - min)));
+  }
+
   private nextTs(): string {
     this.counter += 1;
     return `${1700000000 + this.counter}.${String(this.counter).padStart(6, '0')}`;
@@ -118,6 +137,7 @@ export class FakeSlackApi {
       /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ??
       (typeof args.token === 'string' ? args.token : null);
     this.calls.push({ method, token: auth, args, at: Date.now() });
+    await this.delay();
     if (auth === null || !auth.startsWith('xox'))
       return { status: 200, body: { ok: false, error: 'not_authed' } };
     const queue = this.scripted.get(method) ?? [];

@@ -151,5 +151,4 @@ export async function eventually<T>(
   }
 }
 
-export const fixture = (relative: string): URL =>
-  new URL(`../fixtures/${relative}`, import.meta.url);
+export const fixture = (relative: string): URL => new URL(`../fixtures/${relative}`, import.meta.url);
