@@ -67,11 +67,16 @@ export class ManagedProcess {
     return this.lines.slice(-count).join('\n');
   }
 
+  /** The first line of output matching `pattern`, if any (the start of an error, say). */
+  firstLine(pattern: RegExp): string | undefined {
+    return this.lines.find((line) => pattern.test(line));
+  }
+
   /** Resolves with the first line (already printed or still to come) matching `pattern`. */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<string> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const found = this.lines.find((line) => pattern.test(line));
+        const found = this.firstLine(pattern);
         if (found !== undefined) return done(() => resolve(found));
         if (this.exit !== null) return done(() => reject(this.failure(`exited before printing ${pattern}`)));
       };

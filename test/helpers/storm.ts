@@ -78,6 +78,8 @@ const FAULTS_AT = { worker: 0.2, web: 0.35, redis: 0.5, postgres: 0.7 } as const
  * call may leave a few hundred milliseconds after its slot: that is not a burst.
  */
 const EARLY_GAP_MS = 700;
+/** The storm goes on this long after the last fault, so ingest and delivery meet the recovering processes. */
+const AFTER_FAULTS_MS = 2_000;
 /** A replacement for a process that died on its own, as systemd's Restart=always would, within reason. */
 const MAX_RESTARTS = 5;
 
@@ -124,6 +126,7 @@ export class StormRig {
   private restarts = 0;
   private closing = false;
   private stormStart = 0;
+  private faultsOverAt: number | null = null;
 
   constructor(private readonly options: StormOptions) {
     this.slack = new FakeSlackApi({ latencyMs: options.slackLatencyMs ?? [50, 100] });
@@ -162,6 +165,7 @@ export class StormRig {
     let faultsDone = false;
     const faults = this.faults().finally(() => {
       faultsDone = true;
+      this.faultsOverAt = performance.now();
     });
     const outcomes = await this.storm(() => faultsDone);
     await faults;
@@ -207,13 +211,18 @@ export class StormRig {
     const inFlight: Promise<Outcome>[] = [];
     for (let i = 0; ; i += 1) {
       const due = this.stormStart + (i * 1000) / ratePerSecond;
-      if (due - this.stormStart >= seconds * 1000 && faultsDone()) break;
+      if (due - this.stormStart >= seconds * 1000 && faultsDone() && this.faultsOverSince() > AFTER_FAULTS_MS)
+        break;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       const web = this.webs[i % Math.max(1, this.webs.length)];
       inFlight.push(this.send(web?.url ?? null, i % fingerprints));
     }
     return Promise.all(inFlight);
+  }
+
+  private faultsOverSince(): number {
+    return this.faultsOverAt === null ? 0 : performance.now() - this.faultsOverAt;
   }
 
   private async send(url: string | null, fingerprint: number): Promise<Outcome> {
@@ -309,13 +318,17 @@ export class StormRig {
   private supervise(vigil: VigilProcess): void {
     void vigil.exited.then(({ code, signal }) => {
       if (vigil.killedByUs || this.closing) return;
-      this.exits.push(`${vigil.name} exited on its own (code ${code}, signal ${signal}):\n${vigil.tail(15)}`);
+      const why = vigil.firstLine(/error|Error|ERR|fatal/) ?? 'no error printed';
+      this.exits.push(`${vigil.name} exited on its own (code ${code}, signal ${signal}): ${why}`);
       this.note(`${vigil.name} exited on its own`);
       const list = vigil.role === 'web' ? this.webs : this.workers;
       list.splice(list.indexOf(vigil), 1);
       if (this.restarts >= MAX_RESTARTS) return;
       this.restarts += 1;
-      this.startVigil(vigil.role).catch((error: unknown) => this.note(`restart failed: ${String(error)}`));
+      this.startVigil(vigil.role).then(
+        (replacement) => this.note(`${replacement.name} ready in place of ${vigil.name}`),
+        (error: unknown) => this.note(`restart failed: ${String(error)}`),
+      );
     });
   }
 
