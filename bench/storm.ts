@@ -27,7 +27,7 @@ export async function benchStorm(options: Partial<StormOptions> = {}): Promise<v
     const { problems } = report;
     console.log(
       [
-        `\n## Storm (${report.sent} alerts at 100/s, 200 fingerprints, 20 channels; kill -9 worker and web, Redis wiped, Postgres connections terminated)`,
+        `\n## Storm (${report.sent} alerts at ${rig.options.ratePerSecond}/s, ${rig.options.fingerprints} fingerprints, ${rig.options.channels} channels; kill -9 of a worker and a web process, Redis wiped, Postgres connections terminated)`,
         `accepted ${report.accepted}, not accepted ${report.notAccepted}, ${report.alerts} alerts stored`,
         `ingest during the faults: p50 ${fmt(report.ingestMs.p50)}, p99 ${fmt(report.ingestMs.p99)}, max ${fmt(report.ingestMs.max)}`,
         `every alert has its card: ${seconds(report.allPostedAfterMs)} after the storm; every card current: ${seconds(report.allCurrentAfterMs)}`,

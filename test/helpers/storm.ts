@@ -128,7 +128,7 @@ export class StormRig {
   private stormStart = 0;
   private faultsOverAt: number | null = null;
 
-  constructor(private readonly options: StormOptions) {
+  constructor(readonly options: StormOptions) {
     this.slack = new FakeSlackApi({ latencyMs: options.slackLatencyMs ?? [50, 100] });
   }
 
@@ -318,7 +318,8 @@ export class StormRig {
   private supervise(vigil: VigilProcess): void {
     void vigil.exited.then(({ code, signal }) => {
       if (vigil.killedByUs || this.closing) return;
-      const why = vigil.firstLine(/error|Error|ERR|fatal/) ?? 'no error printed';
+      // A crash prints its error outside the JSON log lines, e.g. "error: terminating connection ...".
+      const why = vigil.firstLine(/^\w*(Error|error)\b[^{]*: /) ?? 'no error printed';
       this.exits.push(`${vigil.name} exited on its own (code ${code}, signal ${signal}): ${why}`);
       this.note(`${vigil.name} exited on its own`);
       const list = vigil.role === 'web' ? this.webs : this.workers;
