@@ -45,15 +45,11 @@ export class FakeSlackApi {
   /** Files of files.getUploadURLExternal, by file ID. */
   readonly files = new Map<string, FakeFile>();
   private readonly scripted = new Map<string, Scripted[]>();
+  /** Every Web API answer waits this long (a slow Slack). */
+  latencyMs = 0;
   private server: Server | null = null;
   private counter = 0;
   url = '';
-
-  /**
-   * @param options.latencyMs answer every Web API call after a delay drawn from this range, as a
-   *   real Slack does (calls are recorded when they arrive).
-   */
-  constructor(private readonly options: { readonly latencyMs?: readonly [number, number] } = {}) {}
 
   async start(): Promise<this> {
     this.server = createServer((request, response) => {
@@ -110,12 +106,6 @@ export class FakeSlackApi {
       .map((call) => call.at);
   }
 
-  private async delay(): Promise<void> {
-    if (this.options.latencyMs === undefined) return;
-    const [min, max] = this.options.latencyMs;
-    await new Promise((resolve) => setTimeout(resolve, min + Math.random() * (max - min)));
-  }
-
   private nextTs(): string {
     this.counter += 1;
     return `${1700000000 + this.counter}.${String(this.counter).padStart(6, '0')}`;
@@ -137,7 +127,7 @@ export class FakeSlackApi {
       /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ??
       (typeof args.token === 'string' ? args.token : null);
     this.calls.push({ method, token: auth, args, at: Date.now() });
-    await this.delay();
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     if (auth === null || !auth.startsWith('xox'))
       return { status: 200, body: { ok: false, error: 'not_authed' } };
     const queue = this.scripted.get(method) ?? [];

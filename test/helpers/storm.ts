@@ -25,8 +25,8 @@ export interface StormOptions {
   readonly seconds: number;
   /** How long to wait, after the storm, for every card to show its alert's latest state. */
   readonly settleTimeoutMs: number;
-  /** How long the fake Slack takes to answer. @defaultValue [50, 100] */
-  readonly slackLatencyMs?: readonly [number, number];
+  /** How long the fake Slack takes to answer. @defaultValue 75 */
+  readonly slackLatencyMs?: number;
   /** More environment for every Vigil process (defaults otherwise). */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -113,7 +113,7 @@ interface ShownCard {
 export class StormRig {
   readonly group = new ProcessGroup();
   private readonly runId = `storm_${randomBytes(4).toString('hex')}`;
-  private readonly slack: FakeSlackApi;
+  private readonly slack = new FakeSlackApi();
   private redis: KillableRedis | null = null;
   private redisDir: string | null = null;
   private probe: pg.Pool | null = null;
@@ -129,7 +129,7 @@ export class StormRig {
   private faultsOverAt: number | null = null;
 
   constructor(readonly options: StormOptions) {
-    this.slack = new FakeSlackApi({ latencyMs: options.slackLatencyMs ?? [50, 100] });
+    this.slack.latencyMs = options.slackLatencyMs ?? 75;
   }
 
   /** The database, Redis, fake Slack, two processes of each role, and a route per channel. */
@@ -418,6 +418,12 @@ export class StormRig {
     const known = new Set(alerts.map((alert) => alert.id));
     const strays = cards.filter((card) => card.alertId === null || !known.has(card.alertId));
     if (strays.length > 0) problems.cards.push(`${strays.length} cards of no stored alert`);
+
+    const { rows: unposted } = await this.db().query<{ count: string }>(
+      `SELECT count(*) AS count FROM ${SCHEMA}.cards WHERE state <> 'active' OR message_ref IS NULL`,
+    );
+    if (Number(unposted[0]?.count) > 0)
+      problems.cards.push(`${unposted[0]?.count} cards not recorded as posted in Postgres`);
 
     const outbox = await this.unfinishedOutbox();
     if (outbox.unfinished > 0 || outbox.failed > 0)
