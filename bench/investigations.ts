@@ -34,6 +34,7 @@ export async function benchInvestigations(): Promise<void> {
       VIGIL_INGEST_RATE_LIMIT: '1000000',
       VIGIL_DB_POOL_SIZE: '24',
       VIGIL_EXECUTOR_WEBHOOK_URL: `${executor.url}/webhook`,
+      VIGIL_EXECUTOR_WEBHOOK_SECRET: 'executor-secret-0123456789',
     },
     'serve',
   );

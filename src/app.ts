@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
 import { configurePolicyLinks } from './storage/policy.repository.js';
+import { disableUnrunnablePatterns } from './storage/stored-patterns.repository.js';
 
 export interface VigilRoles {
   /** The HTTP listener. */
@@ -72,6 +73,23 @@ async function chatIntegrations(context: IntegrationContext): Promise<ChatIntegr
   return integrations;
 }
 
+/**
+ * Silences and policies saved before patterns went through RE2 may hold one it cannot run: they
+ * are disabled (audited) and each is reported here, so nobody finds out from a missed alert.
+ */
+async function reportUnrunnablePatterns(handle: DbHandle, logger: Logger, clock: Clock): Promise<void> {
+  for (const disabled of await disableUnrunnablePatterns(handle.db, clock.now())) {
+    logger.warn(
+      {
+        [disabled.kind === 'silence' ? 'silenceId' : 'policyId']: disabled.id,
+        name: disabled.name,
+        problems: disabled.problems.map(({ field, reason }) => ({ field, reason })),
+      },
+      `${disabled.kind} disabled: RE2 cannot run its pattern; fix it and save it again`,
+    );
+  }
+}
+
 export interface Vigil {
   readonly handle: DbHandle;
   /** `http://host:port` of the listener, when the web role runs. */
@@ -101,6 +119,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
   try {
     const migrated = await migrate(handle);
     if (migrated.error !== undefined) throw new Error('database migration failed', { cause: migrated.error });
+    await reportUnrunnablePatterns(handle, logger, clock);
 
     const integrations = options.integrations ?? (await chatIntegrations({ config, handle, logger, clock }));
     stops.push(() => Promise.all(integrations.map((integration) => integration.stop?.())));
@@ -153,6 +172,12 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         ingestToken: config.VIGIL_INGEST_TOKEN,
         apiToken: config.VIGIL_API_TOKEN,
         ingestRateLimit: config.VIGIL_INGEST_RATE_LIMIT,
+        metricsToken: config.VIGIL_METRICS_TOKEN,
+        ticketWebhookSecrets: {
+          jira: config.VIGIL_JIRA_WEBHOOK_SECRET,
+          servicenow: config.VIGIL_SERVICENOW_WEBHOOK_SECRET,
+          webhook: config.VIGIL_TICKET_WEBHOOK_SECRET,
+        },
         redisReady: async () => (await producer.ping()) === 'PONG',
         plugins: integrations.flatMap((integration) =>
           integration.routes === undefined ? [] : [integration.routes],

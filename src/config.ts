@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseUserKey, ROLES } from './domain/index.js';
+import { entityKey, parseUserKey, ROLES } from './domain/index.js';
 
 const optionalString = z
   .string()
@@ -36,6 +36,33 @@ const intInRange = (fallback: number, min: number, max: number) =>
     }
     return parsed;
   });
+
+/**
+ * Secrets and limits that keep holders of one credential from doing another's work (see
+ * `hardeningProblems` for how they combine with the rest).
+ */
+const hardening = {
+  /** Jira's inbound webhook secret (`X-Hub-Signature` key, or bearer token); the endpoint is off without it. */
+  VIGIL_JIRA_WEBHOOK_SECRET: secret(16),
+  /** Bearer token ServiceNow's outbound REST message carries; the endpoint is off without it. */
+  VIGIL_SERVICENOW_WEBHOOK_SECRET: secret(16),
+  /** Bearer token `/metrics` requires; unset leaves it open. */
+  VIGIL_METRICS_TOKEN: secret(16),
+  /** Tenant IDs whose Teams activities are served (comma-separated), or `*` for every tenant. */
+  VIGIL_TEAMS_TENANTS: optionalString.transform((value, ctx): readonly string[] | '*' | undefined => {
+    if (value === undefined || value === '*') return value;
+    const tenants = value
+      .split(',')
+      .map((tenant) => tenant.trim().toLowerCase())
+      .filter(Boolean);
+    if (tenants.includes('*') || tenants.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be tenant IDs separated by commas, or * alone' });
+    }
+    return tenants;
+  }),
+  /** Calls one http enrichment step may make per investigation round; further entities are skipped. @defaultValue 50 */
+  VIGIL_ENRICHMENT_MAX_CALLS: intInRange(50, 1, 10_000),
+};
 
 /**
  * Vigil's environment, parsed once at start-up. Every problem is reported at once, by variable
@@ -132,7 +159,7 @@ const environment = z.object({
   VIGIL_PRIVILEGED_USERS: optionalString.transform((value) =>
     (value ?? '')
       .split(',')
-      .map((key) => key.trim().toLowerCase())
+      .map((key) => entityKey('user', key))
       .filter(Boolean),
   ),
   /** Where remediation tickets go. @defaultValue builtin (tracked in Vigil, no external system) */
@@ -167,8 +194,9 @@ const environment = z.object({
   ),
   /** Receiver of the signed generic ticket webhook. */
   VIGIL_TICKET_WEBHOOK_URL: urlWithProtocols(['http:', 'https:']),
-  /** HMAC-SHA256 key for X-Vigil-Signature. */
+  /** HMAC-SHA256 key for X-Vigil-Signature; also the bearer token `/ingest/tickets/webhook` requires. */
   VIGIL_TICKET_WEBHOOK_SECRET: secret(16),
+  ...hardening,
 });
 
 export type Config = z.output<typeof environment>;
@@ -210,6 +238,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       problems.push('MICROSOFT_APP_TENANT_ID: is required when MICROSOFT_APP_TYPE is SingleTenant');
     }
     problems.push(...ticketingProblems(config));
+    problems.push(...hardeningProblems(config));
     if (problems.length === 0) return config;
   }
   throw new ConfigError(problems);
@@ -226,6 +255,33 @@ function ticketingProblems(config: z.output<typeof environment>): string[] {
   return needed[config.VIGIL_TICKETING]
     .filter((name) => config[name] === undefined)
     .map((name) => `${name}: is required when VIGIL_TICKETING is ${config.VIGIL_TICKETING}`);
+}
+
+/** An address only this machine can reach: 127.0.0.0/8, ::1 or localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+/** Combinations that would open a door: unauthenticated Teams off this machine, any tenant by default, unsigned actions. */
+function hardeningProblems(config: z.output<typeof environment>): string[] {
+  const problems: string[] = [];
+  if (config.VIGIL_TEAMS_DEV && !isLoopbackHost(config.HOST)) {
+    problems.push(
+      'VIGIL_TEAMS_DEV: opens /api/messages without authentication, so HOST must be a loopback address (127.0.0.1, ::1 or localhost)',
+    );
+  }
+  if (config.MICROSOFT_APP_ID !== undefined && config.VIGIL_TEAMS_TENANTS === undefined) {
+    problems.push(
+      'VIGIL_TEAMS_TENANTS: is required with MICROSOFT_APP_ID: list the tenant IDs whose activities Vigil serves (comma-separated), or * to serve every tenant',
+    );
+  }
+  if (config.VIGIL_EXECUTOR_WEBHOOK_URL !== undefined && config.VIGIL_EXECUTOR_WEBHOOK_SECRET === undefined) {
+    problems.push(
+      'VIGIL_EXECUTOR_WEBHOOK_SECRET: is required with VIGIL_EXECUTOR_WEBHOOK_URL (every action webhook is signed)',
+    );
+  }
+  return problems;
 }
 
 /** What a role needs that is optional in general: `serve` and `web` must protect ingest. */

@@ -1,18 +1,10 @@
 import { pino } from 'pino';
-
-/** Headers and fields that carry secrets; pino replaces them before anything is written. */
-const REDACT = [
-  'req.headers.authorization',
-  'req.headers["x-slack-signature"]',
-  'req.headers.cookie',
-  '*.token',
-  '*.password',
-  '*.secret',
-  '*.routing_key',
-];
+import { scrubbingOptions } from './log-scrub.js';
 
 export type Logger = pino.Logger;
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { app: 'vigil' } });
+/** Vigil's logger: JSON lines, and no secret in them at any depth (see log-scrub.ts). */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = { level, base: { app: 'vigil' }, ...scrubbingOptions };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }

@@ -11,6 +11,8 @@ export const PERMISSIONS = {
   'alert.assign': 'responder',
   'alert.investigate': 'responder',
   'action.decide': 'approver',
+  /** Every remediation, with devices and notes, into a channel: not for every responder. */
+  'remediation.export': 'approver',
   'admin.manage': 'admin',
 } as const satisfies Record<string, Role>;
 export type Permission = keyof typeof PERMISSIONS;

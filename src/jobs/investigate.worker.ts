@@ -137,7 +137,9 @@ export function investigationWorkers(deps: {
     handle,
     logger,
     clock,
-    providers: enrichmentProviders(handle.db, envSecrets),
+    providers: enrichmentProviders(handle.db, envSecrets, {
+      maxCalls: config?.VIGIL_ENRICHMENT_MAX_CALLS ?? 50,
+    }),
     policy: approvalPolicyOf(config),
   };
   const actDeps = {

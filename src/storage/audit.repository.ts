@@ -20,6 +20,20 @@ export async function appendAudit(trx: Db, entries: readonly AuditEntry[]): Prom
     .execute();
 }
 
+/**
+ * Records a refused change (`silence.refused`, `policy.refused`): nothing else changed, so the
+ * row is written on its own. Details say what was asked and why it was refused.
+ */
+export async function auditRefused(
+  db: Db,
+  actor: Actor,
+  action: `${string}.refused`,
+  details: Readonly<Record<string, unknown>>,
+  at: Date,
+): Promise<void> {
+  await appendAudit(db, [{ alertId: null, actor, action, details, at }]);
+}
+
 export interface AuditView {
   readonly id: string;
   readonly actor: Actor;

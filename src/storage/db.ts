@@ -1,6 +1,7 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 
 // Bigints (identity columns, counts) come back as strings rather than lossy numbers; timestamps as Dates.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
@@ -40,6 +41,6 @@ export function openDb(options: DbOptions): DbHandle {
   });
   // An idle client that loses its server must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema) });
   return { db, pool, schema, close: () => db.destroy() };
 }

@@ -3,6 +3,7 @@ import {
   type AutomationLevel,
   actorKey,
   type Clock,
+  entityKey,
   type InvestigationEntityKind,
   type Playbook,
   type Severity,
@@ -130,17 +131,19 @@ export async function addWatch(
   by: Actor,
   clock: Clock,
 ): Promise<WatchlistEntry> {
+  // Stored under the entity's key, so it meets the entity whatever case either was written in.
+  const value = entityKey(entry.kind, entry.value);
   return handle.db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto('watchlist')
-      .values({ ...entry, created_by: actorKey(by), created_at: clock.now() })
+      .values({ ...entry, value, created_by: actorKey(by), created_at: clock.now() })
       .onConflict((oc) =>
         oc.columns(['kind', 'value']).doUpdateSet({ verdict: entry.verdict, reason: entry.reason }),
       )
       .returningAll()
       .executeTakeFirstOrThrow();
     await appendAudit(trx, [
-      { alertId: null, actor: by, action: 'watchlist.added', details: { ...entry }, at: clock.now() },
+      { alertId: null, actor: by, action: 'watchlist.added', details: { ...entry, value }, at: clock.now() },
     ]);
     return {
       id: row.id,

@@ -9,6 +9,7 @@ import {
   type Clock,
   deriveStatus,
   type EntityVerdict,
+  entityKey,
   type Finding,
   type InvestigationEntity,
   type InvestigationEntityKind,
@@ -230,7 +231,10 @@ export async function recordStep(
       .returning('id')
       .executeTakeFirst();
     if (logged === undefined) return false;
-    const merged = mergeByEntity(result.verdicts);
+    // A provider may answer with a key in another case than the entity's: it is the same entity.
+    const merged = mergeByEntity(
+      result.verdicts.map((verdict) => ({ ...verdict, key: entityKey(verdict.kind, verdict.key) })),
+    );
     if (merged.length > 0) {
       await trx
         .insertInto('investigation_entities')
@@ -273,7 +277,7 @@ export async function recordStep(
             title: finding.title,
             verdict: finding.verdict,
             entity_kind: finding.entity?.kind ?? null,
-            entity_key: finding.entity?.key ?? null,
+            entity_key: finding.entity === null ? null : entityKey(finding.entity.kind, finding.entity.key),
             details: json(finding.details),
           })),
         )

@@ -10,9 +10,10 @@ import * as policies from './migrations/2026-11-23T1200_policies.js';
 import * as outboxDue from './migrations/2026-11-23T1300_outbox_due.js';
 import * as investigationCards from './migrations/2026-11-23T1330_investigation_cards.js';
 import * as outboxNotify from './migrations/2026-11-23T1400_outbox_notify.js';
+import * as entityKeys from './migrations/2026-12-01T1300_entity_keys.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
-const MIGRATIONS: Record<string, Migration> = {
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-23T0900_alerts': alerts,
   '2026-11-23T0930_people': people,
   '2026-11-23T1000_slack_routes': slackRoutes,
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T1300_outbox_due': outboxDue,
   '2026-11-23T1330_investigation_cards': investigationCards,
   '2026-11-23T1400_outbox_notify': outboxNotify,
+  '2026-12-01T1300_entity_keys': entityKeys,
 };
 
 /**

@@ -114,6 +114,8 @@ export async function putPolicy(
   position: number | null,
   actor: Actor,
   now: Date,
+  /** Names the audit row and adds to its details, when the change has a reason of its own. */
+  audit?: { readonly action: string; readonly details: Readonly<Record<string, unknown>> },
 ): Promise<Policy | null> {
   const before = await trx
     .selectFrom('policies')
@@ -174,12 +176,13 @@ export async function putPolicy(
     {
       alertId: null,
       actor,
-      action: `policy.${change}`,
+      action: audit?.action ?? `policy.${change}`,
       details: {
         policyId: id,
         name,
         version,
         ...(before === undefined ? {} : { previousVersion: before.version }),
+        ...audit?.details,
       },
       at: now,
     },

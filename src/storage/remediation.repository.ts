@@ -280,7 +280,8 @@ function followUps(change: RemediationChange, clock: Clock): OutboxMessage[] {
 /**
  * Applies one command in one transaction: the row is locked, the domain decides, and the new
  * state, its audit row and its outbox rows are written together. A refusal changes nothing but
- * is audited when a person asked (a late clock job that finds nothing to do is not news).
+ * is audited when a person asked, or when `auditRefusal` says a sender's refusal is news (a late
+ * clock job that finds nothing to do is not).
  */
 export async function changeRemediation(
   handle: DbHandle,
@@ -288,6 +289,7 @@ export async function changeRemediation(
   clock: Clock,
   actor: Actor,
   decide: (remediation: StoredRemediation, now: Date) => Result<RemediationChange>,
+  options: { readonly auditRefusal?: boolean } = {},
 ): Promise<Result<{ readonly changed: boolean; readonly remediation: StoredRemediation }>> {
   return handle.db.transaction().execute(async (trx) => {
     const row = await trx
@@ -301,7 +303,7 @@ export async function changeRemediation(
     const now = clock.now();
     const decided = decide(current, now);
     if (!decided.ok) {
-      if (actor.kind === 'user') {
+      if (actor.kind === 'user' || options.auditRefusal === true) {
         await appendAudit(trx, [
           {
             alertId: current.alertId,

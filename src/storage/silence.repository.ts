@@ -8,7 +8,7 @@ import {
   silenceProblem,
 } from '../domain/index.js';
 import { json } from './alert.mapper.js';
-import { appendAudit } from './audit.repository.js';
+import { appendAudit, auditRefused } from './audit.repository.js';
 import type { Db } from './db.js';
 import { bumpPolicyGeneration, type StoredSilence, toSilence } from './policy.repository.js';
 
@@ -21,7 +21,17 @@ export async function createSilence(
   now: Date,
 ): Promise<Result<StoredSilence>> {
   const problem = silenceProblem(silence);
-  if (problem !== null) return fail('silence.invalid', problem);
+  if (problem !== null) {
+    const { labels, entities, comment } = silence;
+    await auditRefused(
+      db,
+      silence.createdBy,
+      'silence.refused',
+      { reason: problem, labels, entities, comment },
+      now,
+    );
+    return fail('silence.invalid', problem);
+  }
   return db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto('silences')

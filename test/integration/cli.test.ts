@@ -30,6 +30,24 @@ describe('vigil command line', () => {
     expect(result.stderr).not.toContain('super-secret');
   });
 
+  it('refuses to start with an open door: Teams dev mode off loopback, Teams without a tenant list, an unsigned action webhook', () => {
+    const result = cli(['serve'], {
+      HOST: '0.0.0.0',
+      VIGIL_TEAMS_DEV: '1',
+      MICROSOFT_APP_ID: '00000000-0000-0000-0000-000000000001',
+      MICROSOFT_APP_PASSWORD: 'app-password-secret',
+      VIGIL_EXECUTOR_WEBHOOK_URL: 'https://soar.example.com/hook',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('VIGIL_TEAMS_DEV: opens /api/messages without authentication');
+    expect(result.stderr).toContain('HOST must be a loopback address');
+    expect(result.stderr).toContain('VIGIL_TEAMS_TENANTS: is required with MICROSOFT_APP_ID');
+    expect(result.stderr).toContain(
+      'VIGIL_EXECUTOR_WEBHOOK_SECRET: is required with VIGIL_EXECUTOR_WEBHOOK_URL',
+    );
+    expect(result.stderr).not.toContain('app-password-secret');
+  });
+
   it('refuses to serve without an ingest token', () => {
     const result = cli(['serve'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' });
     expect(result.status).toBe(1);

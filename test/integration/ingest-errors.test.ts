@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { fixture, INGEST_TOKEN, startTestVigil, type TestVigil } from '../helpers/harness.js';
 
 let vigil: TestVigil;
 
@@ -142,20 +143,53 @@ describe('hostile but valid text is stored verbatim', () => {
 });
 
 describe('flood control', () => {
-  it('answers 429 with Retry-After when one source floods, and other sources still pass', async () => {
+  it('answers 429 with Retry-After when one sender floods, whatever source it names, before reading the body; other senders still pass', async () => {
     const started = performance.now();
+    // A fresh `source` per request used to be a fresh bucket: the key is now the sender's address.
     const flood = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        vigil.ingest('generic', { title: `flood ${i}`, source: 'flooder' }),
+        vigil.ingest('generic', { title: `flood ${i}`, source: `flooder-${i}` }),
       ),
     );
     const limited = flood.filter((response) => response.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     expect(Number(limited[0]?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await (limited[0] as Response).json()) as any).error.code).toBe('ingest.rate_limited');
     // A burst of two seconds' worth (40) passes, plus what refills while the flood lasts.
     const refilled = Math.ceil(((performance.now() - started) / 1000) * 20);
     expect(flood.filter((response) => response.status === 202).length).toBeLessThanOrEqual(40 + refilled);
-    const other = await vigil.ingest('generic', { title: 'calm', source: 'calm' });
+    // Refused before the body is read: bodies that are not even JSON get 429 once the bucket is
+    // empty, not 400 (only what refilled meanwhile gets as far as the parser).
+    const unread = await Promise.all(
+      Array.from({ length: 100 }, () => vigil.ingest('generic', null, { raw: '{not json' })),
+    );
+    expect(unread.filter((response) => response.status === 429).length).toBeGreaterThan(0);
+    const parsed = unread.filter((response) => response.status === 400).length;
+    expect(parsed).toBeLessThanOrEqual(Math.ceil(((performance.now() - started) / 1000) * 20));
+
+    // Another sender (another address) still passes.
+    const other = await postFrom('127.0.0.2', '/ingest/generic', { title: 'calm', source: 'calm' });
     expect(other.status).toBe(202);
   });
 });
+
+/** A POST from a given local address: 127.0.0.0/8 is all loopback, so each is another sender. */
+function postFrom(localAddress: string, path: string, body: unknown): Promise<{ status: number }> {
+  const url = new URL(path, vigil.baseUrl);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      {
+        method: 'POST',
+        localAddress,
+        headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve({ status: response.statusCode ?? 0 }));
+      },
+    );
+    request.on('error', reject);
+    request.end(JSON.stringify(body));
+  });
+}

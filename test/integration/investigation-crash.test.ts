@@ -23,6 +23,7 @@ let executor: FakeExecutor;
 
 const workerEnv = () => ({
   VIGIL_EXECUTOR_WEBHOOK_URL: `${executor.url}/webhook`,
+  VIGIL_EXECUTOR_WEBHOOK_SECRET: 'executor-secret-0123456789',
   VIGIL_ACTION_LEASE_MS: '3000',
   VIGIL_EXECUTOR_TIMEOUT_MS: '2000',
 });

@@ -61,7 +61,7 @@ describe('action executors against a local remote', () => {
   it('webhook: gives up on a remote slower than its timeout', async () => {
     const webhook = webhookExecutor({
       url: `${remote.url}/hook`,
-      secret: undefined,
+      secret: 'webhook-secret-0123456789',
       timeoutMs: 200,
       retries: 0,
     });
@@ -137,12 +137,14 @@ describe('action executors against a local remote', () => {
       VIGIL_GRAPH_TOKEN: 'graph-token',
       VIGIL_DEFENDER_TOKEN: 'mde-token',
       VIGIL_EXECUTOR_WEBHOOK_URL: `${remote.url}/hook`,
+      VIGIL_EXECUTOR_WEBHOOK_SECRET: 'executor-secret-0123456789',
     });
     expect(all('disable_user').name).toBe('graph');
     expect(all('isolate_device').name).toBe('defender');
     const webhookOnly = executorFor({
       VIGIL_EXECUTOR_TIMEOUT_MS: 1_000,
       VIGIL_EXECUTOR_WEBHOOK_URL: `${remote.url}/hook`,
+      VIGIL_EXECUTOR_WEBHOOK_SECRET: 'executor-secret-0123456789',
     });
     expect(webhookOnly('disable_user').name).toBe('webhook');
     const none = executorFor({ VIGIL_EXECUTOR_TIMEOUT_MS: 1_000 })('isolate_device');

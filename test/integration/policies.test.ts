@@ -30,6 +30,7 @@ beforeAll(async () => {
   vigil = await startTestVigil({
     env: {
       VIGIL_EXECUTOR_WEBHOOK_URL: `${executor.url}/actions`,
+      VIGIL_EXECUTOR_WEBHOOK_SECRET: 'executor-secret-0123456789',
       SLACK_BOT_TOKEN: 'xoxb-test',
       SLACK_SIGNING_SECRET: 'slack-signing-secret-for-tests',
       SLACK_API_URL: slack.url,

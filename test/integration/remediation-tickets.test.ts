@@ -4,6 +4,9 @@ import { FakeJira } from '../fakes/jira.js';
 import { FakeServiceNow } from '../fakes/servicenow.js';
 import { eventually, INGEST_TOKEN, startTestVigil, type TestVigil } from '../helpers/harness.js';
 
+const JIRA_WEBHOOK_SECRET = 'jira-webhook-secret-0123456789';
+const SERVICENOW_WEBHOOK_SECRET = 'servicenow-webhook-secret-0123';
+
 const jira = new FakeJira();
 const servicenow = new FakeServiceNow();
 let vigil: TestVigil;
@@ -21,6 +24,7 @@ beforeAll(async () => {
       JIRA_EMAIL: jira.options.email,
       JIRA_API_TOKEN: jira.options.apiToken,
       JIRA_PROJECT_KEY: jira.options.projectKey,
+      VIGIL_JIRA_WEBHOOK_SECRET: JIRA_WEBHOOK_SECRET,
     },
   });
   snVigil = await startTestVigil({
@@ -31,6 +35,7 @@ beforeAll(async () => {
       SERVICENOW_INSTANCE_URL: servicenow.url,
       SERVICENOW_USER: servicenow.options.user,
       SERVICENOW_PASSWORD: servicenow.options.password,
+      VIGIL_SERVICENOW_WEBHOOK_SECRET: SERVICENOW_WEBHOOK_SECRET,
     },
   });
 });
@@ -121,18 +126,23 @@ describe('Jira', () => {
     const opened = await ticketOf(vigil, remediation.id);
     const issue = jira.transition(opened.ticket.externalId, 'done');
     const body = { timestamp: Date.now(), webhookEvent: 'jira:issue_updated', issue };
-    const response = await vigil.ingest('tickets/jira', body);
+    const response = await vigil.ingest('tickets/jira', body, { token: JIRA_WEBHOOK_SECRET });
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ remediationId: remediation.id, outcome: 'changed' });
     expect((await detail(vigil, remediation.id)).status).toBe('completed');
 
-    const unknown = await vigil.ingest('tickets/jira', { ...body, issue: { key: 'OTHER-1', fields: {} } });
+    const unknown = await vigil.ingest(
+      'tickets/jira',
+      { ...body, issue: { key: 'OTHER-1', fields: {} } },
+      { token: JIRA_WEBHOOK_SECRET },
+    );
     expect(await unknown.json()).toEqual({ outcome: 'unknown_ticket' });
   });
 
   it('accepts a webhook signed with X-Hub-Signature and refuses a wrong one', async () => {
     const raw = JSON.stringify({ webhookEvent: 'jira:issue_updated', issue: { key: 'NOPE-1', fields: {} } });
-    const signature = `sha256=${createHmac('sha256', INGEST_TOKEN).update(raw).digest('hex')}`;
+    const sign = (secret: string) => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+    const signature = sign(JIRA_WEBHOOK_SECRET);
     const good = await vigil.ingest('tickets/jira', null, {
       token: null,
       raw,
@@ -147,6 +157,14 @@ describe('Jira', () => {
     expect(bad.status).toBe(401);
     const none = await vigil.ingest('tickets/jira', null, { token: null, raw });
     expect(none.status).toBe(401);
+    // The ingest token, which every alert source holds, is not the Jira webhook's secret.
+    const withIngestToken = await vigil.ingest('tickets/jira', null, {
+      token: null,
+      raw,
+      headers: { 'x-hub-signature': sign(INGEST_TOKEN) },
+    });
+    expect(withIngestToken.status).toBe(401);
+    expect((await vigil.ingest('tickets/jira', null, { raw })).status).toBe(401);
   });
 
   it('comments on the issue when an exception is filed in Vigil', async () => {
@@ -178,5 +196,16 @@ describe('ServiceNow', () => {
     servicenow.setState(opened.ticket.externalId, '6');
     const done = await statusOf(snVigil, remediation.id, 'completed');
     expect(done.completedBy).toBe('source:ticketing:servicenow');
+  });
+
+  it('completes the remediation from the business rule webhook, with its own secret only', async () => {
+    const remediation = await create(snVigil, { recommendation: 'Rotate the service account' });
+    const opened = await ticketOf(snVigil, remediation.id);
+    const body = { sys_id: opened.ticket.externalId, state: '6', table: 'incident' };
+    expect((await snVigil.ingest('tickets/servicenow', body)).status).toBe(401);
+    const response = await snVigil.ingest('tickets/servicenow', body, { token: SERVICENOW_WEBHOOK_SECRET });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ remediationId: remediation.id, outcome: 'changed' });
+    expect((await detail(snVigil, remediation.id)).completedBy).toBe('source:ticketing:servicenow');
   });
 });

@@ -190,6 +190,23 @@ describe('remediation from Slack', () => {
     // Soonest due first.
     expect(shown.indexOf('toolbar')).toBeLessThan(shown.indexOf('Chrome'));
 
+    // Exporting every remediation into a channel needs the approver role: a viewer is refused and audited.
+    const refused = await command('remediations export', VIEWER);
+    expect(refused.text).toBe(
+      ':no_entry: You need the approver role to do that; you are a viewer. Ask a Vigil admin.',
+    );
+    const audit = await vigil.handle.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'remediation.export_refused')
+      .execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      actor_key: `slack:${VIEWER}`,
+      details: { platform: 'slack', channel: CHANNEL, role: 'viewer', needed: 'approver' },
+    });
+    expect(fake.callsOf('files.getUploadURLExternal')).toEqual([]);
+
     const reply = await command('remediations export');
     expect(reply.text).toContain('Exporting');
     const complete = await eventually(

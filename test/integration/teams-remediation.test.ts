@@ -230,7 +230,22 @@ describe('Teams: remediation requests', () => {
     }
     expect(reply.text).toContain('Patch OpenSSL to 3.0.15 · High · ');
 
-    const exported = await say('remediations export', VIEWER_AAD);
+    // Exporting every remediation needs the approver role: a viewer is refused, and it is audited.
+    const refused = await say('remediations export', VIEWER_AAD);
+    expect(refused.attachments).toBeUndefined();
+    expect(refused.text).toContain('Not exported: You need the approver role to do that; you are a viewer.');
+    const audit = await vigil.handle.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'remediation.export_refused')
+      .execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      actor_key: `teams:${VIEWER_AAD}`,
+      details: { platform: 'teams', conversationId: CHANNEL, role: 'viewer', needed: 'approver' },
+    });
+
+    const exported = await say('remediations export', ADMIN_AAD);
     const card = exported.attachments[0].content;
     expectValidCard(card);
     expect(card.actions).toEqual([

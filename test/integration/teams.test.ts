@@ -28,6 +28,9 @@ const BOT = mention.recipient as { id: string; name: string };
 const CHANNEL = mention.channelData.channel.id as string;
 const TEAM = mention.channelData.team.id as string;
 const TENANT = mention.channelData.tenant.id as string;
+// The recorded invokes come from a second tenant, which this Vigil serves too.
+const INVOKE_TENANT = recorded('invoke.adaptiveCard-action.recorded-teams-net-test.json').channelData.tenant
+  .id as string;
 const GROUP_CHAT = '19:group-chat-0001@thread.v2';
 
 let connector: FakeBotConnector;
@@ -113,7 +116,13 @@ const postedCardFor = (alertId: string, conversationId = CHANNEL) =>
 
 beforeAll(async () => {
   connector = await new FakeBotConnector().start();
-  vigil = await startTestVigil({ env: { VIGIL_TEAMS_DEV: '1', VIGIL_ADMINS: `teams:${ADMIN_AAD}` } });
+  vigil = await startTestVigil({
+    env: {
+      VIGIL_TEAMS_DEV: '1',
+      VIGIL_ADMINS: `teams:${ADMIN_AAD}`,
+      VIGIL_TEAMS_TENANTS: `${TENANT}, ${INVOKE_TENANT.toUpperCase()}`,
+    },
+  });
 });
 afterAll(async () => {
   await vigil?.close();
@@ -358,6 +367,7 @@ describe('Teams: authentication', () => {
       env: {
         MICROSOFT_APP_ID: '00000000-0000-0000-0000-000000000001',
         MICROSOFT_APP_PASSWORD: 'not-a-real-secret',
+        VIGIL_TEAMS_TENANTS: TENANT,
       },
     });
     try {
@@ -377,5 +387,56 @@ describe('Teams: authentication', () => {
     } finally {
       await off.close();
     }
+  });
+});
+
+describe('Teams: tenants and dev mode', () => {
+  const refusals = () =>
+    vigil.handle.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'teams.activity_refused')
+      .execute();
+
+  it('refuses activities from a tenant not in VIGIL_TEAMS_TENANTS: 403, nothing stored or answered, audited', async () => {
+    const foreign = 'f0000000-0000-4000-8000-00000000e71c';
+    const conversationId = '19:foreign-channel@thread.tacv2';
+    const before = connector.calls.length;
+    const activity = {
+      ...message('subscribe', { conversationId }),
+      conversation: { ...mention.conversation, id: conversationId, tenantId: foreign },
+      channelData: { ...mention.channelData, tenant: { id: foreign }, channel: { id: conversationId } },
+    };
+    const response = await post(vigil.baseUrl, activity);
+    expect(response.status).toBe(403);
+    expect(await getTeamsConversation(vigil.handle.db, conversationId)).toBeNull();
+    expect(connector.calls.slice(before)).toEqual([]);
+    // The channel data cannot vouch for a conversation of another tenant either.
+    const mixed = { ...activity, conversation: { ...activity.conversation, tenantId: TENANT } };
+    expect((await post(vigil.baseUrl, mixed)).status).toBe(403);
+    const audited = await refusals();
+    expect(audited.at(-1)).toMatchObject({
+      actor_key: `teams:${ADMIN_AAD}`,
+      details: { code: 'teams.tenant_not_allowed', tenantId: TENANT, type: 'message' },
+    });
+    expect(audited.some((row) => row.details.tenantId === foreign)).toBe(true);
+  });
+
+  it('in dev mode, refuses a serviceUrl off loopback, so a request cannot make Vigil call out', async () => {
+    for (const serviceUrl of [
+      'http://attacker.example:8080',
+      'http://127.0.0.1.nip.io/',
+      'file:///etc/passwd',
+    ]) {
+      const conversationId = `19:dev-${Math.random().toString(36).slice(2)}@thread.tacv2`;
+      const response = await post(vigil.baseUrl, { ...message('help', { conversationId }), serviceUrl });
+      expect(response.status).toBe(403);
+      expect((await response.json()) as unknown).toMatchObject({
+        statusCode: 403,
+        value: { message: expect.stringContaining('loopback serviceUrl') },
+      });
+      expect(await getTeamsConversation(vigil.handle.db, conversationId)).toBeNull();
+    }
+    expect((await refusals()).at(-1)?.details).toMatchObject({ code: 'teams.service_url_not_allowed' });
   });
 });

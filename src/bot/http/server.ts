@@ -27,9 +27,9 @@ import { grafanaFormat } from './ingest/grafana.js';
 import { graphFormat } from './ingest/graph.js';
 import { pagerdutyFormat } from './ingest/pagerduty.js';
 import { INGEST_BODY_LIMIT, ingestRoutes } from './ingest/route.js';
-import { ticketIngestRoutes } from './ingest/tickets.js';
+import { type TicketWebhookSecrets, ticketIngestRoutes } from './ingest/tickets.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { SourceRateLimiter } from './rate-limit.js';
+import { SenderRateLimiter } from './rate-limit.js';
 
 export const INGEST_FORMATS: readonly IngestFormat[] = [
   genericFormat,
@@ -46,6 +46,10 @@ export interface ServerDeps {
   readonly ingestToken: string;
   readonly apiToken: string | undefined;
   readonly ingestRateLimit: number;
+  /** Bearer token `/metrics` requires; undefined leaves it open. */
+  readonly metricsToken: string | undefined;
+  /** Each ticketing connector's inbound webhook secret. */
+  readonly ticketWebhookSecrets: TicketWebhookSecrets;
   /** Is Redis reachable? For /readyz. */
   readonly redisReady: () => Promise<boolean>;
   /** More routes (Slack, Teams, the console), each in its own encapsulated scope. */
@@ -126,13 +130,15 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
       .code(postgres && redis ? 200 : 503)
       .send({ status: postgres && redis ? 'ready' : 'not_ready', postgres, redis });
   });
-  app.get('/metrics', async (_request, reply) => {
+  // Open unless VIGIL_METRICS_TOKEN is set: a scraper then sends it as a bearer token.
+  const metricsAuth = deps.metricsToken === undefined ? [] : [bearerAuth(deps.metricsToken, 'vigil-metrics')];
+  app.get('/metrics', { onRequest: metricsAuth }, async (_request, reply) => {
     reply.header('Content-Type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
 
   const batcher = new IngestBatcher(handle, clock);
-  const limiter = new SourceRateLimiter(deps.ingestRateLimit);
+  const limiter = new SenderRateLimiter(deps.ingestRateLimit);
   await app.register(async (scope) =>
     ingestRoutes(scope, {
       token: deps.ingestToken,
@@ -144,7 +150,9 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
       metrics,
     }),
   );
-  await app.register(async (scope) => ticketIngestRoutes(scope, { token: deps.ingestToken, handle, clock }));
+  await app.register(async (scope) =>
+    ticketIngestRoutes(scope, { secrets: deps.ticketWebhookSecrets, handle, clock }),
+  );
 
   await app.register(async (scope) => {
     if (deps.apiToken === undefined) {

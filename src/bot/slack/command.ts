@@ -67,7 +67,7 @@ export const HELP_TEXT = [
   `• ${USAGE.investigate} (responders) starts an investigation of an alert`,
   `• ${USAGE.investigation} shows an investigation, only to you`,
   `• ${USAGE.remediate} (responders) asks IT to fix devices, with a due date`,
-  `• ${USAGE.remediations} lists the active remediations, or posts them here as a CSV`,
+  `• ${USAGE.remediations} lists the active remediations, or (approvers) posts them all here as a CSV`,
   `• ${USAGE.route} (admins) choose which channels get which alerts`,
   `• ${USAGE.role} (admins) grants a role: viewers see, responders act, approvers approve, admins manage`,
   `• ${SILENCE_USAGE} (responders) mute matching alerts for a while`,

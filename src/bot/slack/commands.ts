@@ -3,6 +3,7 @@ import { authorize, severityRank } from '../../domain/index.js';
 import { changeAlertAs, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
 import { grantRole, rememberPerson, roleOf } from '../../storage/people.repository.js';
 import { addRoute, listRoutes, removeRoute } from '../../storage/slack-route.repository.js';
+import { exportRefusal } from '../remediation-export.js';
 import { findInvestigation, investigateAs, renderInvestigationDetail } from './approvals.js';
 import { HELP_TEXT, parseCommand, type VigilCommand } from './command.js';
 import { type SlackContext, type SlackUser, slackUser } from './context.js';
@@ -183,6 +184,16 @@ export function registerCommands(app: App, context: SlackContext): void {
         await ack();
         await openRemediateModal(context, command.trigger_id, command.channel_id ?? null);
         return;
+      }
+      if (parsed.value.type === 'remediations' && parsed.value.export) {
+        const refused = await exportRefusal(context.handle.db, actor, context.roles, context.clock, {
+          platform: 'slack',
+          channel: command.channel_id,
+        });
+        if (refused !== null) {
+          await ack(reply(refusalText(refused)));
+          return;
+        }
       }
       await ack(await runCommand(context, actor, parsed.value));
       if (parsed.value.type === 'remediations' && parsed.value.export) {

@@ -3,6 +3,7 @@ import { WebClient, type WebClientOptions } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import type { ChatIntegration, IntegrationContext } from '../../app.js';
 import { publicUrl } from '../../config.js';
+import { scrub } from '../../log-scrub.js';
 import type { Logger } from '../../logger.js';
 import { registerApprovals } from './approvals.js';
 import { SlackChannel, type SlackPacing } from './channel.js';
@@ -18,8 +19,9 @@ import { registerRemediation } from './remediation.js';
 /** Bolt's logger interface over Vigil's pino logger. */
 function boltLogger(logger: Logger): SlackLogger {
   const child = logger.child({ component: 'slack' });
+  // Objects Bolt logs (errors with their request attached) are scrubbed before they become text.
   const line = (messages: unknown[]) =>
-    messages.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+    messages.map((m) => (typeof m === 'string' ? m : JSON.stringify(scrub(m)))).join(' ');
   return {
     debug: (...messages) => child.debug(line(messages)),
     info: (...messages) => child.info(line(messages)),
@@ -33,8 +35,9 @@ function boltLogger(logger: Logger): SlackLogger {
 
 /**
  * Web API options: `SLACK_API_URL` when set (tests point it at a fake), 429s thrown rather than
- * waited out (a wait would pause this client's whole queue, every channel with it), and no
- * client retries: the job queue retries, and a blind retry of chat.postMessage could post twice.
+ * waited out (a wait would pause this client's whole queue, every channel with it), no client
+ * retries (the job queue retries, and a blind retry of chat.postMessage could post twice), and no
+ * request attached to errors. Bolt's App gets the same options, so both clients behave alike.
  */
 export function webClientOptions(apiUrl: string | undefined, logger: SlackLogger): WebClientOptions {
   return {
@@ -43,6 +46,8 @@ export function webClientOptions(apiUrl: string | undefined, logger: SlackLogger
     retryConfig: { retries: 0 },
     timeout: 10_000,
     logger,
+    // Otherwise a network failure's error carries the original request, bot token header included.
+    attachOriginalToWebAPIRequestError: false,
   };
 }
 
@@ -76,7 +81,12 @@ export function createSlackIntegration(
   const socketMode = config.SLACK_APP_TOKEN !== undefined;
   let receiver: FastifyReceiver | SocketModeReceiver;
   if (socketMode) {
-    receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN as string, logger: slackLogger });
+    // Its own Web API client (apps.connections.open, with the app token) takes the same options.
+    receiver = new SocketModeReceiver({
+      appToken: config.SLACK_APP_TOKEN as string,
+      logger: slackLogger,
+      installerOptions: { clientOptions },
+    });
   } else {
     if (config.SLACK_SIGNING_SECRET === undefined) {
       throw new Error(

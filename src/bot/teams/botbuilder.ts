@@ -72,17 +72,22 @@ export function createBotbuilderPort(credentials: BotCredentials, logger: Logger
       const header = request.headers.authorization;
       const authorization = typeof header === 'string' ? header : '';
       try {
+        let refusal: BotResponse | undefined;
         const invokeResponse = await adapter.run(
           authorization,
           body as Activity,
           async (context: TurnContext) => {
             const answer = await logic(context.activity);
-            if (answer !== undefined) {
+            if (answer === undefined) return;
+            if (context.activity.type === ActivityTypes.Invoke) {
               // botbuilder keeps an `invokeResponse` activity in the turn state and returns it from processActivity.
               await context.sendActivity({ type: ActivityTypes.InvokeResponse, value: answer });
+            } else {
+              refusal = { status: answer.status, body: answer.body };
             }
           },
         );
+        if (refusal !== undefined) return refusal;
         if (invokeResponse === undefined) return { status: 200 };
         return invokeResponse.body === undefined
           ? { status: invokeResponse.status }

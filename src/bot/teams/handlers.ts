@@ -19,6 +19,7 @@ import {
   getAlert,
   listAlerts,
 } from '../../storage/alert.repository.js';
+import { appendAudit } from '../../storage/audit.repository.js';
 import type { Db, DbHandle } from '../../storage/db.js';
 import { type ActionView, decideAction, getAction } from '../../storage/investigation-action.repository.js';
 import { startInvestigation } from '../../storage/investigation-plan.repository.js';
@@ -32,6 +33,7 @@ import {
   unsubscribeTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
+import { exportRefusal } from '../remediation-export.js';
 import {
   adaptiveCardInvokeValue,
   cardActionData,
@@ -45,6 +47,7 @@ import {
 } from './activity.js';
 import { inert } from './card-text.js';
 import type { ConnectorClient, OutboundActivity } from './connector.js';
+import { type GateRefusal, gateRefusal, type TeamsGate } from './gate.js';
 import type { InvokeAnswer, TurnLogic } from './port.js';
 import {
   activeRemediationsText,
@@ -71,6 +74,7 @@ export interface TeamsHandlerDeps {
   readonly connector: ConnectorClient;
   readonly render: RenderOptions;
   readonly roles: RolePolicy;
+  readonly gate: TeamsGate;
 }
 
 type TeamsUser = Extract<Actor, { kind: 'user' }>;
@@ -95,7 +99,7 @@ export const HELP_TEXT = [
   '- **investigation** *number*: where an investigation stands and what waits for approval',
   '- **remediate**: a form to request remediation of devices (responders)',
   '- **remediations**: the active remediations with their due dates',
-  '- **remediations export**: a link to export every remediation as CSV from the Vigil console',
+  '- **remediations export**: a link to export every remediation as CSV from the Vigil console (approvers)',
   `- **subscribe** [severity>=high] [source=alertmanager]: post matching alerts in this conversation (admins; severities: ${SEVERITIES.join(', ')})`,
   '- **unsubscribe**: stop posting alerts here',
 ].join('\n');
@@ -444,8 +448,17 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       case 'remediations': {
         const sub = (args[0] ?? '').toLowerCase();
         if (sub === '') return replyText(activity, await activeRemediationsText(db));
-        if (sub === 'export' && args.length === 1)
+        if (sub === 'export' && args.length === 1) {
+          const actor = userOf(activity);
+          if (actor === null)
+            return replyText(activity, 'Vigil could not tell who you are, so it cannot export.');
+          const refused = await exportRefusal(db, actor, deps.roles, clock, {
+            platform: 'teams',
+            conversationId: conversationRoot(activity.conversation.id),
+          });
+          if (refused !== null) return replyText(activity, `Not exported: ${refused.message}`);
           return replyCard(activity, renderExportCard(render.publicUrl));
+        }
         return replyText(activity, 'Usage: `remediations` or `remediations export`.');
       }
       case 'subscribe':
@@ -503,6 +516,19 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     }
   }
 
+  /** An activity the gate turns away: 403, a log line, and an audit row when the sender is known. */
+  async function refuse(activity: InboundActivity, refusal: GateRefusal): Promise<InvokeAnswer> {
+    const details = { code: refusal.code, tenantId: refusal.tenantId, type: activity.type };
+    logger.warn(details, 'teams activity refused');
+    const actor = userOf(activity);
+    if (actor !== null) {
+      await appendAudit(db, [
+        { alertId: null, actor, action: 'teams.activity_refused', details, at: clock.now() },
+      ]);
+    }
+    return errorAnswer(403, 'Forbidden', refusal.message);
+  }
+
   return async (raw) => {
     const parsed = inboundActivity.safeParse(raw);
     const type = (raw as { type?: unknown } | null)?.type;
@@ -514,6 +540,8 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       return type === 'invoke' ? errorAnswer(400, 'BadRequest', 'Activity not understood') : undefined;
     }
     const activity = parsed.data;
+    const refusal = gateRefusal(deps.gate, activity);
+    if (refusal !== null) return refuse(activity, refusal);
     try {
       switch (activity.type) {
         case 'invoke':

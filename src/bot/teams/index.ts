@@ -14,8 +14,9 @@ export type { BotFrameworkPort } from './port.js';
 
 /**
  * Microsoft Teams, when configured: MICROSOFT_APP_ID turns it on with Bot Framework
- * authentication; VIGIL_TEAMS_DEV=1 without an app ID turns it on with none (local testing
- * against the Emulator or a fake connector only). Otherwise null, and `/api/messages` is a 404.
+ * authentication, for the tenants VIGIL_TEAMS_TENANTS lists; VIGIL_TEAMS_DEV=1 without an app ID
+ * turns it on with none (local testing against the Emulator or a fake connector, on a loopback
+ * HOST only). Otherwise null, and `/api/messages` is a 404.
  */
 export function createTeamsIntegration(
   context: IntegrationContext,
@@ -25,8 +26,8 @@ export function createTeamsIntegration(
   if (config.MICROSOFT_APP_ID === undefined && !config.VIGIL_TEAMS_DEV) return null;
   if (config.MICROSOFT_APP_ID === undefined) {
     logger.warn(
-      'VIGIL_TEAMS_DEV=1 without MICROSOFT_APP_ID: /api/messages accepts UNAUTHENTICATED Teams activities. ' +
-        'Anyone who can reach this port can act as any Teams user. Never use this outside local testing.',
+      'VIGIL_TEAMS_DEV=1 without MICROSOFT_APP_ID: /api/messages accepts UNAUTHENTICATED Teams activities ' +
+        'on this loopback address, with loopback serviceUrls only. Never use this outside local testing.',
     );
   }
   const port =
@@ -52,6 +53,8 @@ export function createTeamsIntegration(
     connector,
     render,
     roles: { admins: config.VIGIL_ADMINS, defaultRole: config.VIGIL_DEFAULT_ROLE },
+    // Without an app ID (dev mode) config.ts allows no tenant list: every tenant, on loopback only.
+    gate: { tenants: config.VIGIL_TEAMS_TENANTS ?? '*', loopbackServiceUrlOnly: !port.authenticates },
   });
   return {
     channel: teamsChannel({ db: handle.db, connector, pacer, render, logger }),

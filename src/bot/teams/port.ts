@@ -23,7 +23,10 @@ export interface InvokeAnswer {
   readonly body: unknown;
 }
 
-/** Runs Vigil's logic for one authenticated activity; returns the invoke answer for invokes. */
+/**
+ * Runs Vigil's logic for one authenticated activity; returns the invoke answer for invokes. For
+ * any other activity an answer is a refusal: its status (403) replaces the plain 200.
+ */
 export type TurnLogic = (activity: unknown) => Promise<InvokeAnswer | undefined>;
 
 export interface BotFrameworkPort {

@@ -75,6 +75,11 @@ describe('proposals', () => {
     expect(isHighImpact(wide!, { maxTargets: 100, privilegedUsers: [] })).toBe(false);
   });
 
+  it('compares privileged users as Entra ID does, without case', () => {
+    const [cfo] = proposeActions([anEntity({ key: 'cfo@CONTOSO.com' })]);
+    expect(isHighImpact(cfo!, { maxTargets: 50, privilegedUsers: ['CFO@contoso.com'] })).toBe(true);
+  });
+
   it('starts actions by automation level', () => {
     const [plain] = proposeActions([anEntity({})]);
     const [admin] = proposeActions([anEntity({ attributes: { privileged: true } })]);

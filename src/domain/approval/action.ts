@@ -1,3 +1,4 @@
+import { entityKey } from '../alert/entity-key.js';
 import type { InvestigationEntity, InvestigationEntityKind } from '../investigation/investigation.js';
 import type { AutomationLevel } from '../investigation/rule.js';
 
@@ -69,7 +70,7 @@ export interface ProposedAction {
 export interface ApprovalPolicy {
   /** An action reaching more than this many targets is high-impact. @defaultValue 50 */
   readonly maxTargets: number;
-  /** User keys (UPNs) that are privileged whatever the alert says. */
+  /** User keys (UPNs) that are privileged whatever the alert says; compared as `entityKey` does. */
   readonly privilegedUsers: readonly string[];
 }
 
@@ -79,7 +80,8 @@ export function isHighImpact(action: Pick<ProposedAction, 'target'>, policy: App
   return (
     action.target.count > policy.maxTargets ||
     action.target.privileged ||
-    (action.target.kind === 'user' && policy.privilegedUsers.includes(action.target.key))
+    (action.target.kind === 'user' &&
+      policy.privilegedUsers.some((user) => entityKey('user', user) === entityKey('user', action.target.key)))
   );
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ENTITY_KINDS, SEVERITIES } from '../alert/alert.js';
 import { ACTION_KINDS } from '../approval/action.js';
 import { AUTOMATION_LEVELS } from '../investigation/rule.js';
-import { LABEL_OPS, regexProblem } from './matchers.js';
+import { LABEL_OPS, PATTERN_MAX_LENGTH, regexProblem } from './matchers.js';
 import { CONSENT_SCOPES } from './policy.js';
 
 /** Names people type in files and chat: letters, digits and `._ -`. */
@@ -14,18 +14,18 @@ export const labelMatcherSchema = z
   .object({
     name: z.string().min(1).max(200),
     op: z.enum(LABEL_OPS).default('='),
-    value: z.string().max(1_000),
+    value: z.string().max(PATTERN_MAX_LENGTH),
   })
   .superRefine((matcher, ctx) => {
     if (matcher.op !== '=~' && matcher.op !== '!~') return;
     const problem = regexProblem(matcher.value);
     if (problem !== null)
-      ctx.addIssue({ code: 'custom', path: ['value'], message: `not a regular expression: ${problem}` });
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `pattern refused: ${problem}` });
   });
 
 export const entityMatcherSchema = z.object({
   kind: z.enum(ENTITY_KINDS),
-  key: z.string().min(1).max(1_000).optional(),
+  key: z.string().min(1).max(PATTERN_MAX_LENGTH).optional(),
 });
 
 export const policyConditionsSchema = z

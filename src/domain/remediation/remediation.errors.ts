@@ -10,5 +10,6 @@ export const RemediationErrorCode = {
   ExpiryTooFar: 'remediation.exception_expiry_too_far',
   JustificationRequired: 'remediation.justification_required',
   ExceptionNotExpired: 'remediation.exception_not_expired',
+  WrongConnector: 'remediation.wrong_connector',
 } as const;
 export type RemediationErrorCode = (typeof RemediationErrorCode)[keyof typeof RemediationErrorCode];

@@ -12,6 +12,7 @@ import {
   ticketingActor,
 } from './remediation.js';
 import {
+  applyTicketStatus,
   COMMAND_TARGET,
   exceptionExpired,
   fileException,
@@ -156,6 +157,24 @@ describe('markCompleted', () => {
   it('ends an exception in force', () => {
     const excepted = aRemediation({ status: 'exception', exception: anException() });
     expect(expectOk(markCompleted(excepted, person, at(DAY))).remediation.exception).toBeNull();
+  });
+});
+
+describe('applyTicketStatus', () => {
+  it('lets only the ticketing system that tracks the remediation move it', () => {
+    const onJira = aRemediation({ connector: 'jira', externalId: 'SEC-1' });
+    const done = expectOk(applyTicketStatus(onJira, 'jira', 'done', at(DAY)));
+    expect(done.remediation.completedBy).toEqual(ticketingActor('jira'));
+    expect(expectOk(applyTicketStatus(onJira, 'jira', 'in_progress', at(DAY))).to).toBe('in_progress');
+    expectFail(applyTicketStatus(onJira, 'servicenow', 'done', at(DAY)), RemediationErrorCode.WrongConnector);
+    expectFail(
+      applyTicketStatus(aRemediation({ connector: 'builtin' }), 'webhook', 'done', at(DAY)),
+      RemediationErrorCode.WrongConnector,
+    );
+    expectFail(
+      applyTicketStatus(aRemediation({ connector: null }), 'jira', 'done', at(DAY)),
+      RemediationErrorCode.WrongConnector,
+    );
   });
 });
 

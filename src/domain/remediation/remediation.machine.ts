@@ -7,6 +7,8 @@ import {
   REMEDIATION_STATUS_LABELS,
   type Remediation,
   type RemediationStatus,
+  type TicketConnector,
+  ticketingActor,
 } from './remediation.js';
 
 /** What can happen to a remediation. */
@@ -126,6 +128,28 @@ export function markCompleted(remediation: Remediation, actor: Actor, now: Date)
       ? 'The remediation ticket was closed; the remediation is completed.'
       : 'The remediation was marked as completed.',
   );
+}
+
+/**
+ * A ticketing system reports its ticket started or done. Only the system that tracks the
+ * remediation may move it: a ServiceNow update cannot complete a Jira or built-in remediation,
+ * nor one whose ticket is not recorded yet.
+ */
+export function applyTicketStatus(
+  remediation: Remediation,
+  connector: TicketConnector,
+  status: 'in_progress' | 'done',
+  now: Date,
+): Result<RemediationChange> {
+  if (remediation.connector !== connector) {
+    return fail(
+      RemediationErrorCode.WrongConnector,
+      `This remediation is tracked by ${remediation.connector ?? 'no ticketing system yet'}, not ${connector}; the update was refused.`,
+      { connector: remediation.connector, sender: connector },
+    );
+  }
+  const actor = ticketingActor(connector);
+  return status === 'done' ? markCompleted(remediation, actor, now) : markInProgress(remediation, actor, now);
 }
 
 /** The clock says the due date has passed and the work is not done. */

@@ -4,6 +4,7 @@ import {
   compileLabelMatcher,
   type EntityMatcher,
   type LabelMatcher,
+  matcherProblems,
 } from '../policy/matchers.js';
 import type { PolicySubject } from '../policy/policy.evaluate.js';
 
@@ -59,5 +60,8 @@ export function silenceProblem(silence: Omit<Silence, 'id'>): string | null {
     return 'A silence needs at least one label or entity matcher.';
   }
   if (silence.endsAt.getTime() <= silence.startsAt.getTime()) return 'A silence must end after it starts.';
+  const [pattern] = matcherProblems(silence.labels, silence.entities);
+  if (pattern !== undefined)
+    return `The pattern \`${pattern.pattern}\` (${pattern.field}) is refused: ${pattern.reason}.`;
   return null;
 }

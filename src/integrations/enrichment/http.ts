@@ -124,8 +124,46 @@ async function lookup(
   );
 }
 
-/** The configurable HTTP lookup step; any failure fails the step (logged), never the investigation. */
-export function httpProvider(secrets: SecretSource): EnrichmentProvider {
+/** A key decoded until decoding changes nothing more (`%252e` is `%2e` is `.`), as a lenient server might. */
+function decodedFully(key: string): string {
+  let current = key;
+  for (let round = 0; round < 8; round += 1) {
+    let next: string;
+    try {
+      next = decodeURIComponent(current);
+    } catch {
+      return current;
+    }
+    if (next === current) return current;
+    current = next;
+  }
+  return current;
+}
+
+/**
+ * Why a key may not go into the URL's path, or null. Entity keys come from alert senders: `..` or
+ * a slash, even percent-encoded once or twice, could climb the service's path and send the
+ * step's secret header to another of its endpoints. In the query string a key is only data.
+ */
+function unsafeKeyReason(urlTemplate: string, key: string): string | null {
+  const inPath = urlTemplate.split('?')[0]?.includes('{key}') ?? false;
+  if (!inPath) return null;
+  const decoded = decodedFully(key);
+  if (decoded === '.' || decoded === '..') return 'the key is a relative path segment (. or ..)';
+  if (/[/\\]/.test(decoded)) return 'the key holds a path separator (/ or \\)';
+  return null;
+}
+
+/** Keys skipped in the step log: enough to see what happened without storing a flood. */
+const SKIPPED_LISTED = 100;
+
+/**
+ * The configurable HTTP lookup step; any failure fails the step (logged), never the investigation.
+ * At most `maxCalls` entities are looked up per round (VIGIL_ENRICHMENT_MAX_CALLS): an alert naming
+ * thousands of entities must not become thousands of calls. Skipped entities are listed in the
+ * step's summary with the reason.
+ */
+export function httpProvider(secrets: SecretSource, maxCalls: number): EnrichmentProvider {
   return {
     name: 'http',
     async run(context: EnrichmentContext): Promise<EnrichmentResult> {
@@ -136,9 +174,21 @@ export function httpProvider(secrets: SecretSource): EnrichmentProvider {
         );
       }
       const params = parsed.data;
-      const entities = context.entities.filter(
-        (e) => params.kinds === undefined || params.kinds.includes(e.kind),
-      );
+      const skipped: { kind: string; key: string; reason: string }[] = [];
+      let skippedCount = 0;
+      const skip = (entity: InvestigationEntity, reason: string) => {
+        skippedCount += 1;
+        if (skipped.length < SKIPPED_LISTED) skipped.push({ kind: entity.kind, key: entity.key, reason });
+      };
+      const entities: InvestigationEntity[] = [];
+      for (const entity of context.entities) {
+        if (params.kinds !== undefined && !params.kinds.includes(entity.kind)) continue;
+        const unsafe = unsafeKeyReason(params.url, entity.key);
+        if (unsafe !== null) skip(entity, unsafe);
+        else if (entities.length >= maxCalls)
+          skip(entity, `over the cap of ${maxCalls} lookups per round (VIGIL_ENRICHMENT_MAX_CALLS)`);
+        else entities.push(entity);
+      }
       const answers = await Promise.all(
         entities.map((entity) => lookup(params, entity, secrets, context.signal)),
       );
@@ -162,7 +212,7 @@ export function httpProvider(secrets: SecretSource): EnrichmentProvider {
                 },
               ];
         }),
-        summary: { lookedUp: entities.length },
+        summary: { lookedUp: entities.length, ...(skippedCount > 0 ? { skippedCount, skipped } : {}) },
       };
       return result;
     },

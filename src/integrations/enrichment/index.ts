@@ -14,13 +14,14 @@ export type { EnrichmentContext, EnrichmentProvider, EnrichmentResult } from './
 export function enrichmentProviders(
   db: Db,
   secrets: SecretSource,
+  limits: { readonly maxCalls: number },
 ): ReadonlyMap<EnrichmentProviderName, EnrichmentProvider> {
   const providers = [
     relatedAlertsProvider(db),
     entityHistoryProvider(db),
     watchlistProvider(db),
     oauthAppRiskProvider(),
-    httpProvider(secrets),
+    httpProvider(secrets, limits.maxCalls),
   ];
   return new Map(providers.map((provider) => [provider.name, provider]));
 }

@@ -1,4 +1,4 @@
-import type { InvestigationEntityKind, Verdict } from '../../domain/index.js';
+import { entityKey, type InvestigationEntityKind, type Verdict } from '../../domain/index.js';
 import type { Db } from '../../storage/db.js';
 import type { EnrichmentContext, EnrichmentProvider, EnrichmentResult } from './port.js';
 
@@ -14,7 +14,7 @@ export function watchlistProvider(db: Db): EnrichmentProvider {
         .where((eb) =>
           eb.or(
             context.entities.map((entity) =>
-              eb.and([eb('kind', '=', entity.kind), eb('value', '=', entity.key)]),
+              eb.and([eb('kind', '=', entity.kind), eb('value', '=', entityKey(entity.kind, entity.key))]),
             ),
           ),
         )

@@ -48,6 +48,9 @@ export function executorFor(settings: ExecutorSettings): (kind: ActionKind) => A
     );
   }
   if (settings.VIGIL_EXECUTOR_WEBHOOK_URL !== undefined) {
+    // config.ts refuses this at start-up; an unsigned action webhook would take orders from anyone.
+    if (settings.VIGIL_EXECUTOR_WEBHOOK_SECRET === undefined)
+      throw new Error('VIGIL_EXECUTOR_WEBHOOK_SECRET: is required with VIGIL_EXECUTOR_WEBHOOK_URL');
     executors.push(
       webhookExecutor({
         url: settings.VIGIL_EXECUTOR_WEBHOOK_URL,

@@ -6,7 +6,7 @@ import { callJson } from './request.js';
 export interface WebhookOptions {
   readonly url: string;
   /** HMAC-SHA256 key: `X-Vigil-Signature: v1=<hex of HMAC("<timestamp>.<body>")>`, with `X-Vigil-Timestamp`. */
-  readonly secret: string | undefined;
+  readonly secret: string;
   readonly timeoutMs: number;
   readonly retries: number;
   readonly now?: () => number;
@@ -42,7 +42,6 @@ export function webhookExecutor(options: WebhookOptions): ActionExecutor {
         retries: options.retries,
         signal,
         sign: (body) => {
-          if (options.secret === undefined) return {};
           const timestamp = String(Math.floor(now() / 1000));
           return {
             'X-Vigil-Timestamp': timestamp,

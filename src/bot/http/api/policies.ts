@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type Clock, type Policy, policySpecSchema, silenceSpecSchema } from '../../../domain/index.js';
+import { auditRefused } from '../../../storage/audit.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
 import { getPolicy, listPolicies, policyVersions, savePolicy } from '../../../storage/policy.repository.js';
 import {
@@ -11,7 +12,7 @@ import {
   moveSilenceEnd,
   type StoredSilence,
 } from '../../../storage/silence.repository.js';
-import { sendError, sendInvalid } from '../errors.js';
+import { fieldIssues, sendError, sendInvalid } from '../errors.js';
 import { apiActor } from './alerts.js';
 
 const policyView = (policy: Policy) => ({
@@ -46,6 +47,17 @@ export async function policyRoutes(
 ): Promise<void> {
   const { handle, clock } = deps;
 
+  // A refused policy or silence is audited (who tried what, which fields were wrong), then answered 400.
+  const refuse = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    action: 'policy.refused' | 'silence.refused',
+    error: z.ZodError,
+  ) => {
+    await auditRefused(handle.db, apiActor(request), action, { issues: fieldIssues(error) }, clock.now());
+    return sendInvalid(reply, error);
+  };
+
   app.get('/api/policies', async () => ({ policies: (await listPolicies(handle.db)).map(policyView) }));
 
   app.get<{ Params: { id: string } }>('/api/policies/:id', async (request, reply) => {
@@ -66,7 +78,7 @@ export async function policyRoutes(
 
   app.post('/api/policies', async (request, reply) => {
     const body = policySpecSchema.safeParse(request.body);
-    if (!body.success) return sendInvalid(reply, body.error);
+    if (!body.success) return refuse(request, reply, 'policy.refused', body.error);
     if ((await getPolicy(handle.db, body.data.name)) !== null) {
       return sendError(
         reply,
@@ -81,7 +93,7 @@ export async function policyRoutes(
 
   app.put<{ Params: { id: string } }>('/api/policies/:id', async (request, reply) => {
     const body = policySpecSchema.safeParse(request.body);
-    if (!body.success) return sendInvalid(reply, body.error);
+    if (!body.success) return refuse(request, reply, 'policy.refused', body.error);
     const current = await getPolicy(handle.db, request.params.id);
     if (current === null) return sendError(reply, 404, 'policy.not_found', `No policy ${request.params.id}.`);
     if (body.data.name !== current.name) {
@@ -125,7 +137,7 @@ export async function policyRoutes(
 
   app.post('/api/silences', async (request, reply) => {
     const body = silenceSpecSchema.safeParse(request.body);
-    if (!body.success) return sendInvalid(reply, body.error);
+    if (!body.success) return refuse(request, reply, 'silence.refused', body.error);
     const now = clock.now();
     const created = await createSilence(
       handle.db,

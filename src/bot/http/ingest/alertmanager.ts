@@ -113,10 +113,11 @@ export function labelEntities(labels: Readonly<Record<string, string>>): AlertEn
     entities.push({ kind, key, displayName: key, roles: [], attributes: { label, value } });
   };
   for (const label of DEVICE_LABELS) add('device', label, hostOf(labels[label] ?? ''));
-  for (const label of USER_LABELS) add('user', label, labels[label]?.trim().toLowerCase() ?? null);
+  // Keys are normalised (case, IPv6 form) by `draft`, as for every format.
+  for (const label of USER_LABELS) add('user', label, labels[label]?.trim() ?? null);
   for (const label of IP_LABELS) {
     const ip = labels[label]?.trim() ?? '';
-    add('ip', label, isIP(ip) === 0 ? null : ip.toLowerCase());
+    add('ip', label, isIP(ip) === 0 ? null : ip);
   }
   return entities;
 }
@@ -201,7 +202,6 @@ export const alertmanagerFormat = defineFormat({
     externalURL: z.string().optional(),
     alerts: z.array(webhookAlert).min(1),
   }),
-  sourceKey: (payload) => firstText(payload.receiver) ?? 'alertmanager',
   toEvents: (payload, receivedAt) =>
     webhookAlertEvents('alertmanager', payload.alerts, receivedAt, (alert) => [
       ...linkTo('Source', alert.generatorURL),

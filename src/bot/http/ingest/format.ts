@@ -6,6 +6,7 @@ import {
   cleanJson,
   cleanText,
   DESCRIPTION_MAX,
+  entityKey,
   httpUrl,
   type IngestEvent,
   TITLE_MAX,
@@ -20,8 +21,6 @@ export interface IngestFormat<S extends z.ZodType = z.ZodType> {
   readonly name: string;
   readonly schema: S;
   toEvents(payload: z.infer<S>, receivedAt: Date): IngestEvent[];
-  /** Who is sending, for per-source flood control (a receiver, a routing key); the format name if unknown. */
-  sourceKey?(payload: z.infer<S>): string;
 }
 
 export const defineFormat = <S extends z.ZodType>(format: IngestFormat<S>): IngestFormat<S> => format;
@@ -36,7 +35,7 @@ export const canonicalLabels = (labels: Readonly<Record<string, string>>): strin
   JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 /**
- * Builds a draft with text cleaned (see `cleanText`), entities de-duplicated and the payload
+ * Builds a draft with text cleaned (see `cleanText`), entity keys normalised and de-duplicated, and the payload
  * kept. Every format goes through here so none forgets a step.
  */
 export function draft(
@@ -49,7 +48,8 @@ export function draft(
   const entities = (fields.entities ?? [])
     .map((entity) => ({
       ...entity,
-      key: cleanText(entity.key, 1_000),
+      // One key per identity, whatever the case the source wrote it in (see `entityKey`).
+      key: entityKey(entity.kind, cleanText(entity.key, 1_000)),
       displayName: cleanText(entity.displayName, 500),
       attributes: cleanJson(entity.attributes) as Record<string, unknown>,
     }))

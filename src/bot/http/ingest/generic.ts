@@ -39,7 +39,6 @@ const alert = z.object({
 export const genericFormat = defineFormat({
   name: 'generic',
   schema: eitherShape(hasKey('alerts'), alert, z.object({ alerts: z.array(alert).min(1).max(1_000) })),
-  sourceKey: (payload) => ('alerts' in payload ? payload.alerts[0]?.source : payload.source) ?? 'generic',
   toEvents(payload, receivedAt) {
     const alerts = 'alerts' in payload ? payload.alerts : [payload];
     return alerts.map((item) => {

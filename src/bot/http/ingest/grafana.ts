@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { firstText, linkTo, webhookAlert, webhookAlertEvents } from './alertmanager.js';
+import { linkTo, webhookAlert, webhookAlertEvents } from './alertmanager.js';
 import { defineFormat } from './format.js';
 
 /** The URLs Grafana adds to each alert; empty strings (no dashboard, no panel) are common. */
@@ -24,11 +24,6 @@ export const grafanaFormat = defineFormat({
     orgId: z.number().int().optional(),
     alerts: z.array(grafanaAlert).min(1),
   }),
-  // Receiver names are only unique within a Grafana organisation.
-  sourceKey: (payload) => {
-    const receiver = firstText(payload.receiver) ?? 'grafana';
-    return payload.orgId === undefined ? receiver : `${payload.orgId}/${receiver}`;
-  },
   toEvents: (payload, receivedAt) =>
     webhookAlertEvents('grafana', payload.alerts, receivedAt, (alert) => [
       ...linkTo('Alert rule', alert.generatorURL),

@@ -150,7 +150,11 @@ const joined = (separator: string, ...parts: (string | undefined)[]): string | u
 
 interface Identity {
   readonly kind: EntityKind;
-  /** Case-insensitive identifiers (UPNs, DNS names, GUIDs, registry paths) are lower-cased. */
+  /**
+   * Normalised by kind in `draft` (`entityKey`: UPNs, DNS names, app IDs, registry paths lower
+   * case); lower-cased here only where Graph's identifiers ignore case beyond that rule (Windows
+   * file paths, group and Azure resource IDs, message IDs).
+   */
   readonly key: string | undefined;
   readonly displayName?: string | undefined;
 }
@@ -165,7 +169,7 @@ const EVIDENCE_TYPES: ReadonlyMap<string, (e: Evidence) => Identity> = new Map([
     'deviceEvidence',
     (e: Evidence): Identity => ({
       kind: 'device',
-      key: lower(text(e.deviceDnsName) ?? text(e.mdeDeviceId) ?? text(e.azureAdDeviceId)),
+      key: text(e.deviceDnsName) ?? text(e.mdeDeviceId) ?? text(e.azureAdDeviceId),
       displayName: text(e.deviceDnsName) ?? text(e.hostName),
     }),
   ],
@@ -177,22 +181,21 @@ const EVIDENCE_TYPES: ReadonlyMap<string, (e: Evidence) => Identity> = new Map([
       const domain = text(field(account, 'domainName'));
       return {
         kind: 'user',
-        key: lower(
+        key:
           text(field(account, 'userPrincipalName')) ??
-            (accountName === undefined
-              ? undefined
-              : domain === undefined
-                ? accountName
-                : `${domain}\\${accountName}`) ??
-            text(field(account, 'azureAdUserId')) ??
-            text(field(account, 'userSid')),
-        ),
+          (accountName === undefined
+            ? undefined
+            : domain === undefined
+              ? accountName
+              : `${domain}\\${accountName}`) ??
+          text(field(account, 'azureAdUserId')) ??
+          text(field(account, 'userSid')),
         displayName:
           text(field(account, 'displayName')) ?? text(field(account, 'userPrincipalName')) ?? accountName,
       };
     },
   ],
-  ['ipEvidence', (e: Evidence): Identity => ({ kind: 'ip', key: lower(text(e.ipAddress)) })],
+  ['ipEvidence', (e: Evidence): Identity => ({ kind: 'ip', key: text(e.ipAddress) })],
   [
     'fileEvidence',
     (e: Evidence): Identity => {
@@ -225,7 +228,7 @@ const EVIDENCE_TYPES: ReadonlyMap<string, (e: Evidence) => Identity> = new Map([
     'mailboxEvidence',
     (e: Evidence): Identity => ({
       kind: 'mailbox',
-      key: lower(text(e.primaryAddress)),
+      key: text(e.primaryAddress),
       displayName: text(e.displayName),
     }),
   ],
@@ -241,7 +244,7 @@ const EVIDENCE_TYPES: ReadonlyMap<string, (e: Evidence) => Identity> = new Map([
     'oauthApplicationEvidence',
     (e: Evidence): Identity => ({
       kind: 'oauth_application',
-      key: lower(text(e.appId) ?? text(e.objectId)),
+      key: text(e.appId) ?? text(e.objectId),
       displayName: text(e.displayName),
     }),
   ],
@@ -249,7 +252,7 @@ const EVIDENCE_TYPES: ReadonlyMap<string, (e: Evidence) => Identity> = new Map([
     'cloudApplicationEvidence',
     (e: Evidence): Identity => ({
       kind: 'cloud_application',
-      key: lower(text(e.appId) ?? text(e.displayName)),
+      key: text(e.appId) ?? text(e.displayName),
       displayName: text(e.displayName),
     }),
   ],
@@ -257,14 +260,14 @@ const EVIDENCE_TYPES: ReadonlyMap<string, (e: Evidence) => Identity> = new Map([
     'registryKeyEvidence',
     (e: Evidence): Identity => {
       const path = joined('\\', text(e.registryHive), text(e.registryKey));
-      return { kind: 'registry_key', key: lower(path), displayName: path };
+      return { kind: 'registry_key', key: path, displayName: path };
     },
   ],
   [
     'registryValueEvidence',
     (e: Evidence): Identity => {
       const path = joined('\\', text(e.registryHive), text(e.registryKey), text(e.registryValueName));
-      return { kind: 'registry_value', key: lower(path), displayName: path };
+      return { kind: 'registry_value', key: path, displayName: path };
     },
   ],
   [
@@ -357,7 +360,6 @@ function graphLabels(alert: GraphAlert): Record<string, string> {
 export const graphFormat = defineFormat({
   name: 'graph',
   schema: graphBody,
-  sourceKey: (alerts) => firstText(alerts[0]?.tenantId) ?? 'graph',
   toEvents: (alerts, receivedAt) =>
     alerts.flatMap((alert): IngestEvent[] => {
       const fingerprint = `graph:${alert.id}`;

@@ -82,7 +82,6 @@ function detailsText(details: unknown): string {
 export const pagerdutyFormat = defineFormat({
   name: 'pagerduty',
   schema: z.discriminatedUnion('event_action', [trigger, followUp]),
-  sourceKey: (event) => fingerprintOf('routing-key', event.routing_key),
   toEvents(event, receivedAt): IngestEvent[] {
     const fingerprint = pagerdutyFingerprint(event);
     if (event.event_action !== 'trigger') {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock, IngestEvent } from '../../../domain/index.js';
 import { applySourceStatus } from '../../../storage/alert-ingest.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
@@ -6,7 +6,7 @@ import type { IngestBatcher } from '../../../storage/ingest-batcher.js';
 import { bearerAuth } from '../auth.js';
 import { sendError, sendInvalid } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import type { SourceRateLimiter } from '../rate-limit.js';
+import type { SenderRateLimiter } from '../rate-limit.js';
 import type { IngestFormat } from './format.js';
 
 export interface IngestDeps {
@@ -14,7 +14,7 @@ export interface IngestDeps {
   readonly formats: readonly IngestFormat[];
   readonly handle: DbHandle;
   readonly batcher: IngestBatcher;
-  readonly limiter: SourceRateLimiter;
+  readonly limiter: SenderRateLimiter;
   readonly clock: Clock;
   readonly metrics: Metrics;
 }
@@ -36,11 +36,19 @@ export type IngestItem =
 export const INGEST_BODY_LIMIT = 1024 * 1024;
 
 /**
- * `POST /ingest/<format>`: token first (before the body is read), then size, JSON, schema, flood
- * control, and storage. A 202 is sent only once every event is committed to Postgres.
+ * `POST /ingest/<format>`: token and flood control first (before the body is read), then size,
+ * JSON, schema, flood control for the rest of a batch, and storage. A 202 is sent only once every
+ * event is committed to Postgres.
  */
 export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Promise<void> {
   app.addHook('onRequest', bearerAuth(deps.token, 'vigil-ingest'));
+  // Every request costs one alert's worth before its body is read, so a flood is refused for the
+  // price of a header; a batch pays for the rest once its size is known. The key is the client's
+  // address under this scope's one token, never a field the sender writes.
+  app.addHook('onRequest', async (request, reply) => {
+    const wait = deps.limiter.take(senderOf(request), 1);
+    if (wait > 0) return tooManyAlerts(deps, reply, formatOf(request), wait);
+  });
   // Senders are not always careful with Content-Type: read any body as JSON text.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
@@ -84,18 +92,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         return sendInvalid(reply, parsed.error, `${format.name} payload`);
       }
       const events = format.toEvents(parsed.data, deps.clock.now());
-      const source = `${format.name}:${format.sourceKey?.(parsed.data) ?? format.name}`;
-      const wait = deps.limiter.take(source, Math.max(1, events.length));
-      if (wait > 0) {
-        deps.metrics.ingestRejected.inc({ format: format.name, reason: 'rate_limited' });
-        reply.header('Retry-After', String(wait));
-        return sendError(
-          reply,
-          429,
-          'ingest.rate_limited',
-          `Too many alerts from this source; retry in ${wait} s.`,
-        );
-      }
+      const wait = events.length > 1 ? deps.limiter.take(senderOf(request), events.length - 1) : 0;
+      if (wait > 0) return tooManyAlerts(deps, reply, format.name, wait);
       const items = await storeEvents(deps, events);
       for (const item of items) {
         if ('duplicate' in item)
@@ -104,6 +102,23 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       return reply.code(202).send({ accepted: items.length, alerts: items });
     });
   }
+}
+
+/** Who floods: the client's address (the token is the same for every sender of this scope). */
+const senderOf = (request: FastifyRequest): string => request.ip;
+
+const formatOf = (request: FastifyRequest): string =>
+  (request.routeOptions.url ?? '').replace(/^\/ingest\//, '') || 'unmatched';
+
+function tooManyAlerts(deps: IngestDeps, reply: FastifyReply, format: string, wait: number): FastifyReply {
+  deps.metrics.ingestRejected.inc({ format, reason: 'rate_limited' });
+  reply.header('Retry-After', String(wait));
+  return sendError(
+    reply,
+    429,
+    'ingest.rate_limited',
+    `Too many alerts from this sender; retry in ${wait} s.`,
+  );
 }
 
 /** Occurrences first (one batched write), then the source's own status changes, in order. */

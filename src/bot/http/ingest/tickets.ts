@@ -2,9 +2,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
+  applyTicketStatus,
   type Clock,
-  markCompleted,
-  markInProgress,
+  RemediationErrorCode,
   type TicketConnector,
   ticketingActor,
 } from '../../../domain/index.js';
@@ -95,30 +95,57 @@ const PARSERS: Record<Exclude<TicketConnector, 'builtin'>, (body: unknown) => Pa
   },
 };
 
+/** The secret each connector's inbound webhook requires; a connector without one has no webhook. */
+export interface TicketWebhookSecrets {
+  readonly jira: string | undefined;
+  readonly servicenow: string | undefined;
+  readonly webhook: string | undefined;
+}
+
+type InboundConnector = keyof TicketWebhookSecrets;
+
+const SECRET_VARIABLES: Readonly<Record<InboundConnector, string>> = {
+  jira: 'VIGIL_JIRA_WEBHOOK_SECRET',
+  servicenow: 'VIGIL_SERVICENOW_WEBHOOK_SECRET',
+  webhook: 'VIGIL_TICKET_WEBHOOK_SECRET',
+};
+
 /**
  * Jira Cloud webhooks registered with a secret sign the body (`X-Hub-Signature: sha256=<hex>`),
- * and cannot send a bearer token; either proves the sender here, with the ingest token as secret.
+ * and cannot send a bearer token.
  */
-function signedWithToken(request: FastifyRequest, token: string): boolean {
+function signedWith(request: FastifyRequest, secret: string): boolean {
   const header = request.headers['x-hub-signature'];
   const raw = (request as FastifyRequest & { rawBody?: string }).rawBody;
   if (typeof header !== 'string' || raw === undefined) return false;
-  const expected = Buffer.from(`sha256=${createHmac('sha256', token).update(raw).digest('hex')}`);
+  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`);
   const given = Buffer.from(header);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+const connectorOf = (request: FastifyRequest): InboundConnector | null => {
+  const connector = (request.params as { connector?: string }).connector ?? '';
+  return Object.hasOwn(PARSERS, connector) ? (connector as InboundConnector) : null;
+};
+
 /**
- * `POST /ingest/tickets/<connector>`: a ticketing system reports a ticket's change. A ticket that
- * is done completes its remediation (as the ticketing system); a started one moves it to In
- * progress. Unknown tickets are acknowledged and ignored, so the sender does not retry them.
+ * `POST /ingest/tickets/<connector>`: a ticketing system reports a ticket's change. Each
+ * connector proves itself with its own secret (never the ingest token, which every alert source
+ * holds), and may move only the remediations it tracks. A ticket that is done completes its
+ * remediation (as the ticketing system); a started one moves it to In progress. Unknown tickets
+ * are acknowledged and ignored, so the sender does not retry them.
  */
 export async function ticketIngestRoutes(
   app: FastifyInstance,
-  deps: { token: string; handle: DbHandle; clock: Clock },
+  deps: { secrets: TicketWebhookSecrets; handle: DbHandle; clock: Clock },
 ): Promise<void> {
   const { handle, clock } = deps;
-  const bearer = bearerAuth(deps.token, 'vigil-ingest');
+  const bearers = Object.fromEntries(
+    Object.entries(deps.secrets).map(([connector, secret]) => [
+      connector,
+      secret === undefined ? undefined : bearerAuth(secret, `vigil-tickets-${connector}`),
+    ]),
+  ) as Record<InboundConnector, ReturnType<typeof bearerAuth> | undefined>;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     (request as FastifyRequest & { rawBody?: string }).rawBody = body as string;
@@ -133,39 +160,61 @@ export async function ticketIngestRoutes(
       );
     }
   });
-  // The signature needs the body, so it is checked once the body is read; a bearer token first.
-  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.headers['x-hub-signature'] !== undefined) {
-      if (!signedWithToken(request, deps.token)) {
-        await sendError(reply, 401, 'auth.unauthorized', 'The X-Hub-Signature does not match.');
-      }
-      return;
-    }
-    await bearer(request, reply);
-  });
-
-  app.post<{ Params: { connector: string } }>('/ingest/tickets/:connector', async (request, reply) => {
-    const connector = request.params.connector;
-    if (!Object.hasOwn(PARSERS, connector)) {
+  // A bearer token is checked before the body is read; only Jira's signature needs the body.
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const connector = connectorOf(request);
+    if (connector === null) {
+      const named = (request.params as { connector?: string }).connector ?? '';
       return sendError(
         reply,
         404,
         'route.not_found',
-        `No ticket connector ${connector}: jira, servicenow or webhook.`,
+        `No ticket connector ${named.slice(0, 40)}: jira, servicenow or webhook.`,
       );
     }
-    const parsed = PARSERS[connector as keyof typeof PARSERS](request.body);
+    const bearer = bearers[connector];
+    if (bearer === undefined) {
+      return sendError(
+        reply,
+        404,
+        'ticket_webhook.off',
+        `The ${connector} ticket webhook is off: set ${SECRET_VARIABLES[connector]} to turn it on.`,
+      );
+    }
+    if (connector === 'jira' && request.headers['x-hub-signature'] !== undefined) return;
+    await bearer(request, reply);
+  });
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    const secret = deps.secrets.jira;
+    if (connectorOf(request) !== 'jira' || request.headers['x-hub-signature'] === undefined) return;
+    if (secret === undefined || !signedWith(request, secret)) {
+      await sendError(reply, 401, 'auth.unauthorized', 'The X-Hub-Signature does not match.');
+    }
+  });
+
+  app.post<{ Params: { connector: string } }>('/ingest/tickets/:connector', async (request, reply) => {
+    const connector = connectorOf(request) as InboundConnector;
+    const parsed = PARSERS[connector](request.body);
     if (!parsed.ok) return sendInvalid(reply, parsed.error);
     const update = parsed.update;
     if (update === null) return reply.code(202).send({ outcome: 'ignored' });
-    const id = await findByTicket(handle.db, connector as TicketConnector, update.ref);
+    const id = await findByTicket(handle.db, connector, update.ref);
     if (id === null) return reply.code(202).send({ outcome: 'unknown_ticket' });
     if (update.status === 'open') return reply.code(202).send({ remediationId: id, outcome: 'unchanged' });
-    const actor = ticketingActor(connector as TicketConnector);
-    const result = await changeRemediation(handle, id, clock, actor, (current, now) =>
-      update.status === 'done' ? markCompleted(current, actor, now) : markInProgress(current, actor, now),
+    const status = update.status;
+    const result = await changeRemediation(
+      handle,
+      id,
+      clock,
+      ticketingActor(connector),
+      (current, now) => applyTicketStatus(current, connector, status, now),
+      { auditRefusal: true },
     );
-    // A refusal (an overdue remediation whose ticket was merely started) is not the sender's fault.
+    if (!result.ok && result.error.code === RemediationErrorCode.WrongConnector) {
+      request.log.warn({ connector, remediationId: id }, 'ticket update refused: another connector');
+      return sendError(reply, 403, result.error.code, result.error.message);
+    }
+    // Other refusals (an overdue remediation whose ticket was merely started) are not the sender's fault.
     const outcome = result.ok ? (result.value.changed ? 'changed' : 'unchanged') : result.error.code;
     return reply.code(202).send({ remediationId: id, outcome });
   });

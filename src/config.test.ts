@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const problemsOf = (env: Record<string, string>): readonly string[] => {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+};
+
+describe('configuration hardening', () => {
+  it('allows Teams dev mode on loopback hosts only', () => {
+    for (const HOST of ['127.0.0.1', '127.0.0.2', 'localhost', '::1'])
+      expect(problemsOf({ HOST, VIGIL_TEAMS_DEV: '1' })).toEqual([]);
+    for (const HOST of ['0.0.0.0', '::', '192.168.1.4', 'vigil.example.com'])
+      expect(problemsOf({ HOST, VIGIL_TEAMS_DEV: '1' })).toEqual([
+        expect.stringMatching(/^VIGIL_TEAMS_DEV: .*HOST must be a loopback address/),
+      ]);
+  });
+
+  it('wants a tenant list, or * on purpose, with a Teams app ID', () => {
+    const app = { MICROSOFT_APP_ID: 'app-id', MICROSOFT_APP_PASSWORD: 'password' };
+    expect(problemsOf(app)).toEqual([
+      expect.stringMatching(/^VIGIL_TEAMS_TENANTS: is required with MICROSOFT_APP_ID/),
+    ]);
+    expect(loadConfig({ ...app, VIGIL_TEAMS_TENANTS: '*' }).VIGIL_TEAMS_TENANTS).toBe('*');
+    expect(loadConfig({ ...app, VIGIL_TEAMS_TENANTS: ' AAA-1, bbb-2 ' }).VIGIL_TEAMS_TENANTS).toEqual([
+      'aaa-1',
+      'bbb-2',
+    ]);
+    expect(problemsOf({ ...app, VIGIL_TEAMS_TENANTS: 'aaa-1,*' })).toEqual([
+      'VIGIL_TEAMS_TENANTS: must be tenant IDs separated by commas, or * alone',
+    ]);
+  });
+
+  it('wants the action webhook signed and webhook secrets long enough', () => {
+    expect(problemsOf({ VIGIL_EXECUTOR_WEBHOOK_URL: 'https://soar.example.com/hook' })).toEqual([
+      'VIGIL_EXECUTOR_WEBHOOK_SECRET: is required with VIGIL_EXECUTOR_WEBHOOK_URL (every action webhook is signed)',
+    ]);
+    expect(
+      problemsOf({
+        VIGIL_JIRA_WEBHOOK_SECRET: 'short',
+        VIGIL_SERVICENOW_WEBHOOK_SECRET: 'short',
+        VIGIL_METRICS_TOKEN: 'x',
+      }),
+    ).toEqual([
+      'VIGIL_JIRA_WEBHOOK_SECRET: must be at least 16 characters',
+      'VIGIL_SERVICENOW_WEBHOOK_SECRET: must be at least 16 characters',
+      'VIGIL_METRICS_TOKEN: must be at least 16 characters',
+    ]);
+    expect(loadConfig({}).VIGIL_ENRICHMENT_MAX_CALLS).toBe(50);
+  });
+});
