@@ -151,4 +151,5 @@ export async function eventually<T>(
   }
 }
 
-export const fixture = (relative: string): URL => new URL(`../fixtures/${relative}`, import.meta.url);
+export const fixture = (relative: string): URL =>
+  new URL(`../fixtures/${relative}`, import.meta.url);
