@@ -18,10 +18,11 @@ export const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-/** One POST over a kept-alive socket; resolves with the status and the time it took. */
-export function post(
+/** One request over a kept-alive socket; resolves with the status and the time it took. */
+function send(
+  method: 'GET' | 'POST',
   url: string,
-  body: string,
+  body: string | null,
   headers: Record<string, string>,
 ): Promise<{ status: number; ms: number }> {
   const started = performance.now();
@@ -29,11 +30,12 @@ export function post(
     const request = http.request(
       url,
       {
-        method: 'POST',
+        method,
         agent,
         headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
+          ...(body === null
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
           ...headers,
         },
       },
@@ -45,9 +47,16 @@ export function post(
       },
     );
     request.on('error', reject);
-    request.end(body);
+    request.end(body ?? undefined);
   });
 }
+
+/** One POST over a kept-alive socket; resolves with the status and the time it took. */
+export const post = (url: string, body: string, headers: Record<string, string>) =>
+  send('POST', url, body, headers);
+
+/** One GET over a kept-alive socket, the whole answer read; resolves with the status and the time it took. */
+export const get = (url: string, headers: Record<string, string>) => send('GET', url, null, headers);
 
 /** Open loop: starts `rate` requests per second for `seconds`, whatever the answers' speed. */
 export async function openLoop(

@@ -1,5 +1,8 @@
+import { benchCards } from './cards.js';
 import { benchCrossPlatform } from './cross-platform.js';
+import { benchGraph } from './graph.js';
 import { benchIngest } from './ingest.js';
+import { benchInvestigationList } from './investigation-list.js';
 import { benchInvestigations } from './investigations.js';
 import { benchPolicies } from './policies.js';
 import { benchRemediationCsv, benchTickets } from './remediation.js';
@@ -11,12 +14,15 @@ import { benchTeams } from './teams.js';
 for (const run of [
   benchIngest,
   benchSlack,
+  benchCards,
   benchTeams,
   benchCrossPlatform,
   benchRemediationCsv,
   benchTickets,
   benchInvestigations,
+  benchInvestigationList,
   benchPolicies,
+  benchGraph,
   benchStorm,
 ]) {
   await run();

@@ -1,16 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
 import { logChannel } from './bot/log-channel.js';
-import { type Config, publicUrl } from './config.js';
+import type { Config } from './config.js';
 import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
+import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
-import { closeQueues, createQueues } from './jobs/queues.js';
+import { closeQueues, createQueues, type DeliveryRetry } from './jobs/queues.js';
 import { redisConnection } from './jobs/redis.js';
 import { startTopicWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
 import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
-import { configurePolicyLinks } from './storage/policy.repository.js';
 import { disableUnrunnablePatterns } from './storage/stored-patterns.repository.js';
 
 export interface VigilRoles {
@@ -29,6 +29,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   /** Timings of the outbox relay (tests shorten them). */
   readonly relayTimings?: Pick<OutboxRelayOptions, 'pollMs' | 'redriveAfterMs' | 'redriveEveryMs'>;
+  /** Retry timings of chat and ticket deliveries (tests shorten them); the window defaults to VIGIL_DELIVERY_RETRY_HOURS. */
+  readonly deliveryTimings?: Partial<DeliveryRetry>;
   /** Replaces the integrations the configuration would choose (tests). */
   readonly integrations?: readonly ChatIntegration[];
 }
@@ -110,6 +112,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     url: options.databaseUrl,
     schema: config.VIGIL_DB_SCHEMA,
     poolSize: config.VIGIL_DB_POOL_SIZE,
+    acquireTimeoutMs: config.VIGIL_DB_ACQUIRE_TIMEOUT_MS,
   });
   const stops: (() => Promise<unknown>)[] = [() => handle.close()];
   const stop = async () => {
@@ -124,7 +127,6 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     const integrations = options.integrations ?? (await chatIntegrations({ config, handle, logger, clock }));
     stops.push(() => Promise.all(integrations.map((integration) => integration.stop?.())));
     const channels = integrations.map((integration) => integration.channel);
-    configurePolicyLinks(handle.schema, publicUrl(config));
 
     const producer = redisConnection(config.REDIS_URL, 'producer');
     stops.push(async () => producer.quit());
@@ -135,6 +137,15 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     if (roles.worker) {
       const connection = redisConnection(config.REDIS_URL, 'worker');
       stops.push(async () => connection.quit());
+      const scheduled = await scheduleForNewPlatforms(
+        handle,
+        channels.map((channel) => channel.platform),
+      );
+      if (scheduled > 0)
+        logger.info(
+          { alerts: scheduled },
+          'chat platform turned on: open alerts stored before it get their cards',
+        );
       const workers = startTopicWorkers({
         handle,
         connection,
@@ -143,6 +154,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         channels,
         config,
         clock,
+        ...(options.deliveryTimings === undefined ? {} : { deliveryTimings: options.deliveryTimings }),
         directMessengers: integrations.flatMap((integration) =>
           integration.directMessenger === undefined ? [] : [integration.directMessenger],
         ),

@@ -2,6 +2,7 @@
 import { startVigil, type VigilRoles } from './app.js';
 import { type Config, ConfigError, loadConfig, requireForServing } from './config.js';
 import { runDemo } from './demo/demo.js';
+import { doctorGraph } from './integrations/microsoft/doctor.js';
 import { createLogger, type Logger } from './logger.js';
 import { runPoliciesCommand } from './policies-file.js';
 import { openDb } from './storage/db.js';
@@ -16,7 +17,9 @@ Commands:
   worker    the outbox relay and job workers only
   migrate   apply database migrations (safe to run concurrently)
   policies  apply <policies.yaml> [--dry-run]: policies, schedules and escalation policies
+  doctor    graph: request the Graph and Defender tokens and say which permissions are missing
   demo      run Vigil on this machine with sample alerts; needs no Slack or Teams account
+            (--reset: delete the data of an earlier demo run first)
 
 Configuration comes from the environment; see README.md.`;
 
@@ -57,7 +60,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 1 : 0;
   }
-  if (command === 'demo') return runDemo(process.env);
+  if (command === 'demo') return runDemo(process.env, argv.slice(1));
 
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);
@@ -77,6 +80,14 @@ async function main(argv: readonly string[]): Promise<number> {
       await handle.close();
       await db.stop();
     }
+  }
+
+  if (command === 'doctor') {
+    if (argv[1] !== 'graph') {
+      console.error('Usage: vigil doctor graph');
+      return 2;
+    }
+    return doctorGraph(config, (line) => console.log(line));
   }
 
   if (command === 'policies') {

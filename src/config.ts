@@ -37,6 +37,17 @@ const intInRange = (fallback: number, min: number, max: number) =>
     return parsed;
   });
 
+const numberInRange = (fallback: number, min: number, max: number) =>
+  optionalString.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
 /**
  * Secrets and limits that keep holders of one credential from doing another's work (see
  * `hardeningProblems` for how they combine with the rest).
@@ -83,6 +94,12 @@ const environment = z.object({
     }),
   /** Connections per process. @defaultValue 10 */
   VIGIL_DB_POOL_SIZE: intInRange(10, 1, 200),
+  /** How long a query waits for a free pooled connection before it fails (and its job retries). @defaultValue 10000 */
+  VIGIL_DB_ACQUIRE_TIMEOUT_MS: intInRange(10_000, 100, 600_000),
+  /** How long chat cards and tickets are retried (capped backoff) before they are marked failed. @defaultValue 24 */
+  VIGIL_DELIVERY_RETRY_HOURS: numberInRange(24, 0.01, 720),
+  /** How long a worker holds a card it posts or updates before another may take it over. @defaultValue 30000 */
+  VIGIL_CARD_LEASE_MS: intInRange(30_000, 1_000, 3_600_000),
   /** Where `demo` and an embedded Postgres keep their files. @defaultValue ./.vigil */
   VIGIL_DATA_DIR: optionalString.transform((value) => value ?? './.vigil'),
   /** Redis for BullMQ. @defaultValue redis://127.0.0.1:6379 */
@@ -137,10 +154,22 @@ const environment = z.object({
   ),
   MICROSOFT_APP_TENANT_ID: optionalString,
   VIGIL_TEAMS_DEV: flag,
+  /** Set by `vigil demo`: actions no executor is configured for are simulated and marked done. */
+  VIGIL_DEMO_EXECUTOR: flag,
   /** Receiver of signed remediation-action webhooks (every action kind no other executor does). */
   VIGIL_EXECUTOR_WEBHOOK_URL: urlWithProtocols(['http:', 'https:']),
   /** HMAC-SHA256 key for the action webhook's X-Vigil-Signature. */
   VIGIL_EXECUTOR_WEBHOOK_SECRET: secret(16),
+  /** Entra ID tenant (directory) ID of the app registration Vigil signs in as (client credentials). */
+  VIGIL_GRAPH_TENANT_ID: optionalString,
+  /** Application (client) ID of that app registration. */
+  VIGIL_GRAPH_CLIENT_ID: optionalString,
+  /** A client secret of that app registration: gives Graph and Defender tokens, refreshed before they expire. */
+  VIGIL_GRAPH_CLIENT_SECRET: secret(8),
+  /** Token endpoint base: `{authority}/{tenant}/oauth2/v2.0/token`. @defaultValue https://login.microsoftonline.com */
+  VIGIL_GRAPH_AUTHORITY_URL: urlWithProtocols(['http:', 'https:']),
+  /** Seconds between pulls of Graph security alerts (0: no pull); needs app credentials or VIGIL_GRAPH_TOKEN. @defaultValue 60 */
+  VIGIL_GRAPH_POLL_SECONDS: intInRange(60, 0, 86_400),
   /** Microsoft Graph base URL for identity actions. @defaultValue https://graph.microsoft.com/v1.0 */
   VIGIL_GRAPH_API_URL: urlWithProtocols(['http:', 'https:']),
   /** Bearer token for Graph: turns on revoke sessions, disable user and revoke OAuth consent through Graph. */
@@ -239,6 +268,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     }
     problems.push(...ticketingProblems(config));
     problems.push(...hardeningProblems(config));
+    problems.push(...appCredentialProblems(config));
     if (problems.length === 0) return config;
   }
   throw new ConfigError(problems);
@@ -255,6 +285,17 @@ function ticketingProblems(config: z.output<typeof environment>): string[] {
   return needed[config.VIGIL_TICKETING]
     .filter((name) => config[name] === undefined)
     .map((name) => `${name}: is required when VIGIL_TICKETING is ${config.VIGIL_TICKETING}`);
+}
+
+/** Client credentials come as a set: naming some but not all is a mistake worth stopping for. */
+function appCredentialProblems(config: z.output<typeof environment>): string[] {
+  const set = ['VIGIL_GRAPH_TENANT_ID', 'VIGIL_GRAPH_CLIENT_ID', 'VIGIL_GRAPH_CLIENT_SECRET'] as const;
+  const missing = set.filter((name) => config[name] === undefined);
+  if (missing.length === 0 || missing.length === set.length) return [];
+  return missing.map(
+    (name) =>
+      `${name}: is required with ${set.filter((other) => !missing.includes(other)).join(' and ')} (app credentials come as a set of three)`,
+  );
 }
 
 /** An address only this machine can reach: 127.0.0.0/8, ::1 or localhost. */

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { setUnauthorizedHandler } from './api';
-import { ActionsPage } from './pages/actions';
+import { ActionPage, ActionsPage } from './pages/actions';
 import { AlertPage } from './pages/alert';
 import { InvestigationPage, InvestigationsPage } from './pages/investigations';
 import { OnCallPage, PoliciesPage } from './pages/placeholders';
+import { PolicyPage } from './pages/policy';
 import { QueuePage } from './pages/queue';
 import { RemediationsPage } from './pages/remediations';
 import { SignIn } from './pages/sign-in';
@@ -13,7 +14,7 @@ import { loadSession, type Session, signOut } from './session';
 const NAV: readonly { page: string; label: string }[] = [
   { page: 'alerts', label: 'Alerts' },
   { page: 'investigations', label: 'Investigations' },
-  { page: 'actions', label: 'Pending actions' },
+  { page: 'actions', label: 'Actions' },
   { page: 'remediations', label: 'Remediation' },
   { page: 'policies', label: 'Policies' },
   { page: 'on-call', label: 'On-call' },
@@ -30,11 +31,11 @@ function Page({ route }: { route: Route }) {
         <InvestigationPage key={route.id} id={route.id} />
       );
     case 'actions':
-      return <ActionsPage />;
+      return route.id === undefined ? <ActionsPage /> : <ActionPage key={route.id} id={route.id} />;
     case 'remediations':
       return <RemediationsPage />;
     case 'policies':
-      return <PoliciesPage />;
+      return route.id === undefined ? <PoliciesPage /> : <PolicyPage key={route.id} id={route.id} />;
     case 'on-call':
       return <OnCallPage />;
     default:

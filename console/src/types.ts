@@ -26,6 +26,8 @@ export interface Alert {
   fingerprint: string;
   policyName: string | null;
   policyUrl: string | null;
+  /** The Vigil policy that acted on it, beside the source's policy. */
+  vigilPolicy?: { id: string; name: string } | null;
   labels: Record<string, string>;
   links: { title: string; url: string }[];
   classification: Classification | null;
@@ -111,6 +113,9 @@ export interface Action {
   approvalsNeeded?: number;
   decisions?: { approverKey: string; decision: string; reason: string | null; at: string }[];
   error?: string | null;
+  /** What the executor answered, once done. */
+  result?: unknown;
+  updatedAt?: string;
 }
 
 export interface Finding {
@@ -129,6 +134,28 @@ export interface LogEntry {
   endedAt?: string;
   message?: string;
   at?: string;
+}
+
+/** One line of `GET /api/investigations`. */
+export interface InvestigationListItem {
+  id: string;
+  number: string;
+  status: string;
+  automation: string;
+  startedBy: Actor;
+  triggerAlert: { id: string; number: string; title: string; severity: Severity };
+  alertCount: number;
+  entityCount: number;
+  pendingActionCount: number;
+  failedActionCount: number;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface InvestigationListPage {
+  investigations: InvestigationListItem[];
+  nextCursor: string | null;
 }
 
 export interface Investigation {
@@ -177,5 +204,6 @@ export interface Remediation {
   } | null;
   completedAt?: string | null;
   completedBy?: string | null;
+  completionComment?: string | null;
   createdAt?: string;
 }

@@ -18,9 +18,11 @@ export function logChannel(logger: Logger): ChatChannel {
   return {
     platform: 'log',
     targetsFor: async () => ['log'],
-    post: async (alert) => {
+    pace: async () => {},
+    post: async (alert, _target, attempt) => {
+      await attempt.sending();
       logger.info({ card: summary(alert) }, 'would post alert card');
-      return { messageRef: `log-${randomUUID()}` };
+      return { messageRef: `log-${randomUUID()}`, found: false };
     },
     update: async (alert) => {
       logger.info({ card: summary(alert) }, 'would update alert card');

@@ -1,20 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import pg from 'pg';
 import { startVigil } from '../app.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import type { Db } from '../storage/db.js';
 import { startEmbeddedPostgres } from '../storage/embedded-postgres.js';
-import { redisAnswers, startPrivateRedis } from './redis-server.js';
+import { demoRedis } from './redis-server.js';
 import { sampleAlerts } from './samples.js';
-
-const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
-
-const REDIS_HELP = `Vigil needs Redis for its job queues, and none could be had:
-  - nothing answers at ${DEFAULT_REDIS}, and
-  - there is no redis-server on the PATH to start a private one.
-Install Redis (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis),
-or point REDIS_URL at one you have, then run npm run demo again.`;
 
 /** Tokens made once per data directory, so a restarted demo keeps its curl lines valid. */
 async function demoTokens(dataDir: string): Promise<{ ingest: string; api: string }> {
@@ -72,7 +66,7 @@ async function demoWorkItems(base: string, apiToken: string): Promise<string[]> 
       if (status !== 'queued' && status !== 'running') break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    lines.push('  investigation  started; its actions wait for approval (Pending actions page)');
+    lines.push('  investigation  started; its actions wait for approval (Actions page)');
   } catch (error) {
     lines.push(`  investigation  skipped: ${(error as Error).message}`);
   }
@@ -96,12 +90,69 @@ async function demoWorkItems(base: string, apiToken: string): Promise<string[]> 
   return lines;
 }
 
+/** Alerts already in the demo's database: a second run reuses them and sends nothing again. */
+async function storedAlerts(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('alerts')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** `--reset` on DATABASE_URL: the demo's schema goes, and the next migration makes it afresh. */
+async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The chat platforms this configuration turns on, as the summary names them. */
+function chatPlatforms(config: Config): string[] {
+  const platforms: string[] = [];
+  if (config.SLACK_BOT_TOKEN !== undefined) platforms.push('Slack');
+  if (config.MICROSOFT_APP_ID !== undefined || config.VIGIL_TEAMS_DEV) platforms.push('Microsoft Teams');
+  return platforms;
+}
+
+/** Sends one sample alert per ingest format; says, per format, whether it was stored. */
+async function sendSamples(base: string, ingestToken: string): Promise<string[]> {
+  const sent: string[] = [];
+  for (const sample of sampleAlerts(new Date())) {
+    const response = await fetch(`${base}/ingest/${sample.format}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ingestToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(sample.body),
+    });
+    sent.push(
+      `  ${sample.format.padEnd(13)} ${response.status === 202 ? 'stored' : `refused (${response.status}: ${await response.text()})`}`,
+    );
+  }
+  return sent;
+}
+
+const USAGE = 'Usage: vigil demo [--reset]   (--reset deletes the demo data of an earlier run first)';
+
 /**
  * `vigil demo`: Vigil on a fresh machine with no chat account. Embedded Postgres unless
- * DATABASE_URL is set, a private redis-server unless REDIS_URL is set or one answers locally,
- * sample alerts from every format, and a summary of what to try. Runs until Ctrl-C.
+ * DATABASE_URL is set, a private redis-server unless REDIS_URL is set (the local Redis only when
+ * there is no redis-server), sample alerts from every format on the first run (a later run
+ * reuses the data; `--reset` starts afresh), the demo executor for actions no real executor is
+ * configured for, and a summary of what to try. Runs until Ctrl-C.
  */
-export async function runDemo(env: Readonly<Record<string, string | undefined>>): Promise<number> {
+export async function runDemo(
+  env: Readonly<Record<string, string | undefined>>,
+  args: readonly string[] = [],
+): Promise<number> {
+  const unknown = args.find((arg) => arg !== '--reset');
+  if (unknown !== undefined) {
+    console.error(`Unknown option "${unknown}".\n${USAGE}`);
+    return 2;
+  }
+  const reset = args.includes('--reset');
   const dataDir = path.resolve(env.VIGIL_DATA_DIR ?? './.vigil');
   await mkdir(dataDir, { recursive: true });
   const tokens = await demoTokens(dataDir);
@@ -111,39 +162,45 @@ export async function runDemo(env: Readonly<Record<string, string | undefined>>)
   };
 
   try {
-    let redisUrl = env.REDIS_URL;
-    if (redisUrl === undefined || redisUrl === '') {
-      if (await redisAnswers(DEFAULT_REDIS)) {
-        redisUrl = DEFAULT_REDIS;
-      } else {
-        const redis = await startPrivateRedis(dataDir);
-        if (redis === null) {
-          console.error(REDIS_HELP);
-          return 1;
-        }
-        stops.push(redis.stop);
-        redisUrl = redis.url;
-      }
-    }
+    const ownPrefix = env.VIGIL_QUEUE_PREFIX === undefined || env.VIGIL_QUEUE_PREFIX === '';
+    // Demos on one Redis must not take each other's jobs.
+    const prefix = ownPrefix
+      ? `vigil-demo-${randomBytes(3).toString('hex')}`
+      : (env.VIGIL_QUEUE_PREFIX as string);
+    const redis = await demoRedis(env, dataDir, { value: prefix, ownedByDemo: ownPrefix });
+    if (redis === null) return 1;
+    stops.push(redis.stop);
 
     const config = loadConfig({
       VIGIL_INGEST_TOKEN: tokens.ingest,
       VIGIL_API_TOKEN: tokens.api,
       ...env,
-      REDIS_URL: redisUrl,
-      // Demos on one Redis must not take each other's jobs.
-      VIGIL_QUEUE_PREFIX: env.VIGIL_QUEUE_PREFIX ?? `vigil-demo-${randomBytes(3).toString('hex')}`,
+      REDIS_URL: redis.url,
+      VIGIL_QUEUE_PREFIX: prefix,
       LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
       VIGIL_DATA_DIR: dataDir,
+      VIGIL_DEMO_EXECUTOR: '1',
     });
     const logger = createLogger(config.LOG_LEVEL);
 
     let databaseUrl = config.DATABASE_URL;
+    let where: string;
     if (databaseUrl === undefined) {
-      console.log(`Starting an embedded Postgres under ${path.join(dataDir, 'postgres')} ...`);
+      where = path.join(dataDir, 'postgres');
+      if (reset) {
+        await rm(where, { recursive: true, force: true });
+        console.log(`--reset: removed the demo's Postgres data under ${where}.`);
+      }
+      console.log(`Starting an embedded Postgres under ${where} ...`);
       const postgres = await startEmbeddedPostgres(dataDir);
       stops.push(postgres.stop);
       databaseUrl = postgres.url;
+    } else {
+      where = `schema "${config.VIGIL_DB_SCHEMA}" of the database at DATABASE_URL`;
+      if (reset) {
+        await dropSchema(databaseUrl, config.VIGIL_DB_SCHEMA);
+        console.log(`--reset: dropped the ${where}.`);
+      }
     }
 
     const vigil = await startVigil({ config, databaseUrl, logger, roles: { web: true, worker: true } });
@@ -152,19 +209,21 @@ export async function runDemo(env: Readonly<Record<string, string | undefined>>)
     const ingestToken = config.VIGIL_INGEST_TOKEN ?? tokens.ingest;
     const apiToken = config.VIGIL_API_TOKEN ?? tokens.api;
 
-    const sent: string[] = [];
-    for (const sample of sampleAlerts(new Date())) {
-      const response = await fetch(`${base}/ingest/${sample.format}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ingestToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(sample.body),
-      });
-      sent.push(
-        `  ${sample.format.padEnd(13)} ${response.status === 202 ? 'stored' : `refused (${response.status}: ${await response.text()})`}`,
-      );
-    }
+    const earlier = await storedAlerts(vigil.handle.db);
+    const seeded =
+      earlier > 0
+        ? `Reusing the data in ${where}: ${earlier} alert(s) from an earlier run.
+No sample was sent again (vigil demo --reset starts afresh).`
+        : `Sample alerts sent, one per ingest format:
+${(await sendSamples(base, ingestToken)).join('\n')}
+Work for the console:
+${(await demoWorkItems(base, apiToken)).join('\n')}`;
 
-    const work = await demoWorkItems(base, apiToken);
+    const chats = chatPlatforms(config);
+    const chat =
+      chats.length === 0
+        ? "No chat platform is configured: the console shows each alert's card as Teams and Slack would draw it."
+        : `Chat: ${chats.join(' and ')} (cards go where your routes and policies send them).`;
 
     // The token rides in the URL fragment, which browsers never send to a server; the page moves it
     // to sessionStorage and strips it from the address bar.
@@ -174,29 +233,49 @@ Open the web console (signs you in):
   ${consoleLink}
 
 Vigil demo is running at ${base}
-Sample alerts sent, one per ingest format:
-${sent.join('\n')}
-Work for the console:
-${work.join('\n')}
+${seeded}
+
+Redis: ${redis.description}.
+Actions: approved ones run through the demo executor (labelled "demo", simulated: it changes nothing
+  anywhere) unless VIGIL_EXECUTOR_WEBHOOK_URL, VIGIL_GRAPH_TOKEN or VIGIL_DEFENDER_TOKEN is set.
 
 Try:
   List alerts:       curl -s -H 'Authorization: Bearer ${apiToken}' ${base}/api/alerts
   One alert:         curl -s -H 'Authorization: Bearer ${apiToken}' ${base}/api/alerts/1
+  Investigations:    curl -s -H 'Authorization: Bearer ${apiToken}' ${base}/api/investigations
   Mark in progress:  curl -s -X POST -H 'Authorization: Bearer ${apiToken}' -H 'Content-Type: application/json' \\
                        -d '{"status":"in_progress"}' ${base}/api/alerts/1/status
   Send an alert:     curl -s -X POST -H 'Authorization: Bearer ${ingestToken}' -H 'Content-Type: application/json' \\
                        -d '{"title":"Test alert from curl","severity":"high"}' ${base}/ingest/generic
   Health:            ${base}/healthz   ${base}/readyz   ${base}/metrics
 
-No chat platform is configured: the console shows each alert's card as Teams and Slack would draw it.
-Data lives in ${dataDir}. Press Ctrl-C to stop.`);
+${chat}
+Data lives in ${where}. Press Ctrl-C to stop.`);
 
+    // The handler stays while the demo stops: a second Ctrl-C forces the exit, and nothing else
+    // (a loader's default handler) exits half-way through stopping.
+    let stopping = false;
+    const onSignal = (resolve: () => void) => () => {
+      if (stopping) {
+        console.log('Stopping at once.');
+        process.exit(130);
+      }
+      stopping = true;
+      resolve();
+    };
+    let handler: () => void = () => {};
     await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
+      handler = onSignal(resolve);
+      process.on('SIGINT', handler);
+      process.on('SIGTERM', handler);
     });
     console.log('Stopping the demo ...');
+    // From here on, connections closing as Postgres and Redis stop are expected, not news.
+    logger.level = 'silent';
     await stopAll();
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+    console.log('Stopped.');
     return 0;
   } catch (error) {
     await stopAll();

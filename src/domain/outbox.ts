@@ -12,7 +12,28 @@ export type OutboxMessage =
   | ActMessage
   | EscalateMessage
   | PolicyRemediateMessage
-  | PolicyInvestigateMessage;
+  | PolicyInvestigateMessage
+  | GraphPullMessage
+  | GraphWriteBackMessage;
+
+/** Write a Graph-sourced alert's state (and new comments) back to Microsoft Graph. */
+export interface GraphWriteBackMessage {
+  readonly topic: 'graph_writeback';
+  readonly payload: { readonly alertId: string };
+  readonly availableAt?: Date;
+}
+
+export const graphWriteBack = (alertId: string): OutboxMessage => ({
+  topic: 'graph_writeback',
+  payload: { alertId },
+});
+
+/** Pull changed alerts from Microsoft Graph; each run schedules the next (one chain per install). */
+export interface GraphPullMessage {
+  readonly topic: 'graph_pull';
+  readonly payload: Record<string, never>;
+  readonly availableAt?: Date;
+}
 
 /** Run (or resume) an investigation's playbook for its current scope round. */
 export interface InvestigateMessage {

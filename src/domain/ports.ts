@@ -11,10 +11,38 @@ export interface ChatChannel {
   readonly platform: string;
   /** Where this alert's cards go on this platform (channel IDs, conversation IDs). */
   targetsFor(alert: CardAlert): Promise<readonly string[]>;
-  /** Posts a new card; returns the platform's reference to it (Slack `ts`, Teams activity ID). */
-  post(alert: CardAlert, target: string): Promise<{ readonly messageRef: string }>;
+  /**
+   * Checks the platform's pace for one post or update of this card before the card is claimed:
+   * throws ChatRateLimitedError with the wait when the slot is not free, so the job comes back
+   * without claiming. (`post` and `update` still honour the pace themselves when they call.)
+   */
+  pace(kind: 'post' | 'update', alert: CardAlert, target: string): Promise<void>;
+  /**
+   * Posts a new card; returns the platform's reference to it (Slack `ts`, Teams activity ID).
+   * `found`: the card was already there, posted by an earlier attempt whose answer was lost; it
+   * may show an older state.
+   */
+  post(
+    alert: CardAlert,
+    target: string,
+    attempt: PostAttempt,
+  ): Promise<{ readonly messageRef: string; readonly found: boolean }>;
   /** Replaces the card in place. */
   update(alert: CardAlert, target: string, messageRef: string): Promise<void>;
+}
+
+/** What the pipeline tells an adapter about a card it asks to post. */
+export interface PostAttempt {
+  /** The card's ID: adapters carry it in the message so a post whose answer was lost can be found. */
+  readonly cardId: string;
+  /**
+   * Set when an earlier attempt may have posted this card without its answer being recorded (a
+   * worker died, or the call failed after sending): look for that message, from this time on,
+   * before posting again.
+   */
+  readonly earlierAttemptAt: Date | null;
+  /** To call just before asking the platform to post: notes that a message may exist from now on. */
+  readonly sending: () => Promise<void>;
 }
 
 /** An action of an investigation as a card shows it, with its approval progress. */
@@ -27,6 +55,8 @@ export interface CardAction {
   readonly status: ActionStatus;
   readonly approvalsNeeded: number;
   readonly approvals: number;
+  /** Why a failed action failed (the executor's answer); null otherwise. */
+  readonly error: string | null;
 }
 
 /** An investigation of the alert as its card shows it: status, and the actions not yet settled. */

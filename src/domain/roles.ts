@@ -11,6 +11,7 @@ export const PERMISSIONS = {
   'alert.assign': 'responder',
   'alert.investigate': 'responder',
   'action.decide': 'approver',
+  'investigation.terminate': 'approver',
   /** Every remediation, with devices and notes, into a channel: not for every responder. */
   'remediation.export': 'approver',
   'admin.manage': 'admin',

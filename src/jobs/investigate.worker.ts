@@ -16,6 +16,7 @@ import {
   enrichmentProviders,
 } from '../integrations/enrichment/index.js';
 import { executorFor } from '../integrations/executors/index.js';
+import { type MicrosoftAccess, microsoftAccess } from '../integrations/microsoft/access.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import { loadRun, markRunning, recordStep, settleRound } from '../storage/investigation.repository.js';
@@ -129,6 +130,8 @@ export function investigationWorkers(deps: {
   readonly logger: Logger;
   readonly config?: Config | undefined;
   readonly clock?: Clock | undefined;
+  /** The process's Graph and Defender tokens. @defaultValue built from `config` */
+  readonly microsoft?: MicrosoftAccess;
 }): Worker[] {
   const { handle, connection, prefix, logger, config } = deps;
   const clock = deps.clock ?? systemClock;
@@ -146,7 +149,10 @@ export function investigationWorkers(deps: {
     handle,
     logger,
     clock,
-    executorFor: executorFor({ VIGIL_EXECUTOR_TIMEOUT_MS: 10_000, ...config }),
+    executorFor: executorFor(
+      { VIGIL_EXECUTOR_TIMEOUT_MS: 10_000, ...config },
+      deps.microsoft ?? microsoftAccess(config ?? {}),
+    ),
     leaseMs: config?.VIGIL_ACTION_LEASE_MS ?? 60_000,
   };
   return [

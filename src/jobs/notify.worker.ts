@@ -1,65 +1,240 @@
 import { z } from 'zod';
-import { type ChatChannel, PermanentChatError } from '../domain/index.js';
+import {
+  type CardAlert,
+  type ChatChannel,
+  ChatRateLimitedError,
+  notify,
+  PermanentChatError,
+} from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import { getAlert } from '../storage/alert.repository.js';
-import { recordCardFailed, recordCardRendered, withCardLock } from '../storage/card.repository.js';
+import { getAlert, type StoredAlert } from '../storage/alert.repository.js';
+import {
+  type ClaimedCard,
+  cardRowsOf,
+  claimCard,
+  notePostAttempt,
+  recordCardFailed,
+  recordCardRendered,
+  recordMessageRef,
+  releaseCard,
+} from '../storage/card.repository.js';
 import type { DbHandle } from '../storage/db.js';
 import { cardInvestigations } from '../storage/investigation-view.repository.js';
+import { appendOutbox } from '../storage/outbox.repository.js';
 import { isMuted } from '../storage/policy.repository.js';
+import type { CardRow } from '../storage/schema.js';
 
 export const notifyPayload = z.object({
   alertId: z.uuid(),
   reason: z.enum(['created', 'occurred', 'status_changed', 'assigned', 'investigation']),
 });
 
+/** How long a worker holds a card it renders before another may take it over. @defaultValue 30000 */
+export const DEFAULT_CARD_LEASE_MS = 30_000;
+
+export interface NotifyDeps {
+  readonly handle: DbHandle;
+  readonly channels: readonly ChatChannel[];
+  readonly logger: Logger;
+  /** Must exceed one chat call with its pacing (Slack's client times out after 10 s). */
+  readonly cardLeaseMs: number;
+}
+
+/** The alert as rendered: its card content and the revision that content is. */
+type RenderedAlert = CardAlert & Pick<StoredAlert, 'revision'>;
+
+interface CardWork {
+  readonly channel: ChatChannel;
+  readonly target: string;
+  readonly card: CardRow | undefined;
+}
+
 /**
  * Brings every card of an alert up to date on every platform: posts where there is none yet,
- * updates where the card shows an older revision, and does nothing where it is current. Many
- * notify jobs for one alert therefore coalesce: whichever runs first renders the latest state,
- * the rest find nothing to do. A permanent platform refusal is recorded on the card and logged,
- * never retried; any other failure retries the job (the cards already current are skipped).
+ * updates where the card shows an older revision, and does nothing where it is current. The job
+ * is one per alert however many changes asked for it (the outbox coalesces them), and it renders
+ * the state committed when it runs.
+ *
+ * No transaction is open while a platform is called: each card is claimed in one statement (a
+ * lease), the platform is called, and the result is recorded only while the claim is still ours.
+ * Targets are handled one by one and independently: a target that must wait (rate limit, a claim
+ * held elsewhere) or fails does not hold back the others; the job then comes back for it.
  */
-export async function deliverAlert(
-  deps: { handle: DbHandle; channels: readonly ChatChannel[]; logger: Logger },
-  alertId: string,
-): Promise<void> {
-  const { handle, channels, logger } = deps;
+export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<void> {
+  const { handle, channels } = deps;
   // A silenced alert is stored and counted (on the alert and its silence) but never posted.
   if (await isMuted(handle.db, alertId)) return;
   const stored = await getAlert(handle.db, alertId);
   if (stored === null) return;
-  const alert = { ...stored, investigations: await cardInvestigations(handle.db, alertId) };
+  // Targets follow from the alert's own fields; investigations are read only if a card needs them.
+  const targeting: CardAlert = { ...stored, investigations: [] };
+  const wanted: { channel: ChatChannel; target: string }[] = [];
   for (const channel of channels) {
-    for (const target of await channel.targetsFor(alert)) {
-      await withCardLock(handle.db, { alertId, platform: channel.platform, target }, async (card, trx) => {
-        // Under the card's lock, render the state committed now: re-read only if it moved since.
-        const revision = await trx
-          .selectFrom('alerts')
-          .select('revision')
-          .where('id', '=', alertId)
-          .executeTakeFirst();
-        if (revision === undefined || card.rendered_revision >= revision.revision) return;
-        const reread = revision.revision === alert.revision ? null : await getAlert(trx, alertId);
-        // The revision moved: its investigations may have too, and this render is recorded as the latest.
-        const latest =
-          reread === null ? alert : { ...reread, investigations: await cardInvestigations(trx, alertId) };
-        try {
-          let messageRef = card.message_ref;
-          if (messageRef === null) {
-            messageRef = (await channel.post(latest, target)).messageRef;
-          } else {
-            await channel.update(latest, target, messageRef);
-          }
-          await recordCardRendered(trx, card.id, messageRef, latest.revision);
-        } catch (error) {
-          if (!(error instanceof PermanentChatError)) throw error;
-          logger.error(
-            { alertId, platform: channel.platform, target, platformError: error.platformError },
-            'chat platform refused the card permanently; not retrying',
-          );
-          await recordCardFailed(trx, card.id, error.platformError, latest.revision);
-        }
-      });
+    for (const target of await channel.targetsFor(targeting)) wanted.push({ channel, target });
+  }
+  if (wanted.length === 0) return;
+  const cards = await cardRowsOf(handle.db, alertId);
+  const work: CardWork[] = wanted
+    .map(({ channel, target }) => ({
+      channel,
+      target,
+      card: cards.find((card) => card.platform === channel.platform && card.target === target),
+    }))
+    .filter(({ card }) => card === undefined || card.rendered_revision < stored.revision)
+    // New cards first: in a storm every alert shows up before older cards are refreshed.
+    .sort((a, b) => Number(hasMessage(a.card)) - Number(hasMessage(b.card)));
+  if (work.length === 0) return;
+  const alert: RenderedAlert = { ...stored, investigations: await cardInvestigations(handle.db, alertId) };
+
+  let waitMs: number | null = null;
+  let failure: unknown = null;
+  for (const item of work) {
+    try {
+      await renderCard(deps, alert, item);
+    } catch (error) {
+      if (error instanceof ChatRateLimitedError)
+        waitMs = Math.min(waitMs ?? error.retryAfterMs, error.retryAfterMs);
+      else failure ??= error;
     }
   }
+  // A failure retries the job with backoff; a wait only delays it. Cards done meanwhile are skipped then.
+  if (failure !== null) throw failure;
+  if (waitMs !== null) throw new ChatRateLimitedError(waitMs);
+}
+
+const hasMessage = (card: CardRow | undefined): boolean => card?.message_ref != null;
+
+/** A claim held by another worker: come back when its lease ends (it may have died mid-call). */
+function heldElsewhere(card: CardRow | undefined): number | null {
+  if (card?.lease_until == null) return null;
+  const left = card.lease_until.getTime() - Date.now();
+  return left > 0 ? left + 250 : null;
+}
+
+/** Renders one card: pace, claim, call the platform outside any transaction, record if still ours. */
+async function renderCard(deps: NotifyDeps, alert: RenderedAlert, item: CardWork): Promise<void> {
+  const { handle, logger, cardLeaseMs } = deps;
+  const { channel, target } = item;
+  const held = heldElsewhere(item.card);
+  if (held !== null) throw new ChatRateLimitedError(held);
+  const kind = hasMessage(item.card) ? 'update' : 'post';
+  await channel.pace(kind, alert, target);
+  const key = { alertId: alert.id, platform: channel.platform, target };
+  const claimed = await claimCard(handle.db, key, alert.revision, cardLeaseMs);
+  if ('busy' in claimed) {
+    if (claimed.busy) throw new ChatRateLimitedError(1_000);
+    return;
+  }
+  try {
+    const messageRef = await sendCard(deps, alert, channel, target, claimed, kind);
+    if (!(await recordCardRendered(handle.db, claimed, messageRef, alert.revision))) {
+      logger.warn(
+        { alertId: alert.id, platform: channel.platform, target },
+        'card taken over while rendering',
+      );
+    }
+  } catch (error) {
+    if (error instanceof PermanentChatError) {
+      logger.error(
+        { alertId: alert.id, platform: channel.platform, target, platformError: error.platformError },
+        'chat platform refused the card permanently; not retrying',
+      );
+      await recordCardFailed(handle.db, claimed, error.platformError, alert.revision);
+      return;
+    }
+    // A rate limit means the platform did not take the call; anything else may have gone through.
+    await releaseCard(handle.db, claimed, error instanceof ChatRateLimitedError).catch((releaseError) =>
+      logger.warn(
+        { err: releaseError, cardId: claimed.card.id },
+        'could not release a card; its lease will run out',
+      ),
+    );
+    throw error;
+  }
+}
+
+async function sendCard(
+  deps: NotifyDeps,
+  alert: CardAlert,
+  channel: ChatChannel,
+  target: string,
+  claimed: ClaimedCard,
+  paced: 'post' | 'update',
+): Promise<string> {
+  const { handle } = deps;
+  const existing = claimed.card.message_ref;
+  if (existing !== null) {
+    // The card got its message since we looked (another worker posted it): pace as an update.
+    if (paced !== 'update') await channel.pace('update', alert, target);
+    await channel.update(alert, target, existing);
+    return existing;
+  }
+  if (paced !== 'post') await channel.pace('post', alert, target);
+  const posted = await channel.post(alert, target, {
+    cardId: claimed.card.id,
+    earlierAttemptAt: claimed.card.post_attempted_at,
+    sending: () => notePostAttempt(handle.db, claimed),
+  });
+  if (posted.found) {
+    // An earlier attempt posted it but died before recording: keep that message, bring it current.
+    await recordMessageRef(handle.db, claimed, posted.messageRef);
+    deps.logger.info(
+      { alertId: alert.id, platform: channel.platform, target },
+      'found a card an earlier attempt posted; updating it instead of posting again',
+    );
+    await channel.pace('update', alert, target);
+    await channel.update(alert, target, posted.messageRef);
+  }
+  return posted.messageRef;
+}
+
+/**
+ * Schedules a card for open alerts stored before a platform was turned on: a platform this
+ * install has not delivered to before gets every open alert that has no card on it yet. Runs at
+ * worker start-up, once per platform (the first process to record the platform does it); each
+ * alert costs one coalesced notify row, and alerts with no target there cost one cheap check.
+ */
+export async function scheduleForNewPlatforms(
+  handle: DbHandle,
+  platforms: readonly string[],
+): Promise<number> {
+  if (platforms.length === 0) return 0;
+  return handle.db.transaction().execute(async (trx) => {
+    const fresh = await trx
+      .insertInto('notify_platforms')
+      .values(platforms.map((platform) => ({ platform })))
+      .onConflict((oc) => oc.column('platform').doNothing())
+      .returning('platform')
+      .execute();
+    if (fresh.length === 0) return 0;
+    const alerts = await trx
+      .selectFrom('alerts')
+      .select('id')
+      .where('status', '<>', 'resolved')
+      .where('muted', '=', false)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('cards')
+              .select('cards.id')
+              .whereRef('cards.alert_id', '=', 'alerts.id')
+              .where(
+                'cards.platform',
+                'in',
+                fresh.map((row) => row.platform),
+              ),
+          ),
+        ),
+      )
+      .execute();
+    // Chunks keep each statement well under Postgres's bind-parameter limit.
+    for (let start = 0; start < alerts.length; start += 5_000) {
+      await appendOutbox(
+        trx,
+        alerts.slice(start, start + 5_000).map((row) => notify(row.id, 'created')),
+      );
+    }
+    return alerts.length;
+  });
 }

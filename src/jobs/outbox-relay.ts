@@ -11,7 +11,7 @@ import {
   requeue,
   unfinishedSince,
 } from '../storage/outbox.repository.js';
-import { jobIdFor, type Queues, TOPICS } from './queues.js';
+import { CARD_REFRESH_PRIORITY, jobIdFor, NEW_CARD_PRIORITY, type Queues, TOPICS } from './queues.js';
 
 export interface OutboxRelayOptions {
   readonly handle: DbHandle;
@@ -30,7 +30,8 @@ export interface OutboxRelayOptions {
 
 /**
  * Moves outbox rows into BullMQ. Postgres is the source of truth: a row is handed over once
- * (marked in the transaction that locked it), woken by NOTIFY on commit and by a poll. Rows whose
+ * (marked enqueued in one statement, then added to Redis outside any transaction), woken by
+ * NOTIFY on commit and by a poll. Rows whose
  * job vanished (Redis flushed or restarted without persistence) go back to the relay; the job ID
  * derived from the row keeps a row that is still queued from being added twice.
  */
@@ -174,8 +175,14 @@ async function enqueue(queues: Queues, rows: readonly OutboxRow[]): Promise<void
       .map((row) => ({
         name: topic,
         data: { outboxId: row.id, payload: row.payload },
-        opts: { jobId: jobIdFor(row.id) },
+        opts: { jobId: jobIdFor(row.id), ...priorityOf(row) },
       }));
     if (jobs.length > 0) await queues[topic].addBulk(jobs);
   }
+}
+
+/** New cards before refreshes of cards already posted (BullMQ runs lower priorities first). */
+function priorityOf(row: OutboxRow): { priority?: number } {
+  if (row.topic !== 'notify') return {};
+  return { priority: row.payload.reason === 'created' ? NEW_CARD_PRIORITY : CARD_REFRESH_PRIORITY };
 }

@@ -13,6 +13,8 @@ export const TOPICS = [
   'policy_investigate',
   'investigate',
   'act',
+  'graph_pull',
+  'graph_writeback',
 ] as const satisfies readonly OutboxTopic[];
 
 /** Job data as the relay writes it: the outbox row's ID and its payload. */
@@ -29,6 +31,40 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { count: 10_000 },
 };
 
+/**
+ * Deliveries to the outside world (chat cards, tickets) outlast a long outage: they are retried
+ * with capped exponential backoff (the `delivery` strategy of `deliveryBackoff`) until their
+ * outbox row is older than the delivery window, however many attempts that takes.
+ */
+export const DELIVERY_TOPICS: ReadonlySet<OutboxTopic> = new Set(['notify', 'ticket']);
+
+export const DELIVERY_JOB_OPTIONS: JobsOptions = {
+  ...DEFAULT_JOB_OPTIONS,
+  attempts: 1_000_000,
+  backoff: { type: 'delivery' },
+};
+
+export interface DeliveryRetry {
+  /** How long a delivery is retried before it is marked failed. @defaultValue 24 h (VIGIL_DELIVERY_RETRY_HOURS) */
+  readonly windowMs: number;
+  /** The first retry's delay; each further one doubles it. @defaultValue 1000 */
+  readonly baseMs: number;
+  /** The longest delay between two retries. @defaultValue 300000 */
+  readonly capMs: number;
+}
+
+/** Capped exponential backoff with a little jitter, so a recovered platform is not hit by every job at once. */
+export const deliveryBackoff =
+  (retry: DeliveryRetry) =>
+  (attemptsMade: number): number => {
+    const delay = Math.min(retry.capMs, retry.baseMs * 2 ** Math.min(Math.max(attemptsMade - 1, 0), 30));
+    return Math.round(delay * (0.8 + Math.random() * 0.2));
+  };
+
+/** Job priorities (lower runs first): a storm shows every alert's first card before refreshing older ones. */
+export const NEW_CARD_PRIORITY = 1;
+export const CARD_REFRESH_PRIORITY = 2;
+
 /** The job ID of an outbox row: BullMQ ignores a second add while the first job exists. */
 export const jobIdFor = (outboxId: string): string => `outbox-${outboxId}`;
 
@@ -38,7 +74,11 @@ export function createQueues(connection: Redis, prefix: string): Queues {
   return Object.fromEntries(
     TOPICS.map((topic) => [
       topic,
-      new Queue<OutboxJobData>(topic, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS }),
+      new Queue<OutboxJobData>(topic, {
+        connection,
+        prefix,
+        defaultJobOptions: DELIVERY_TOPICS.has(topic) ? DELIVERY_JOB_OPTIONS : DEFAULT_JOB_OPTIONS,
+      }),
     ]),
   ) as unknown as Queues;
 }

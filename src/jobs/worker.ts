@@ -4,8 +4,8 @@ import type { z } from 'zod';
 import { ChatRateLimitedError, type OutboxTopic } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
-import { markCompleted, markFailed } from '../storage/outbox.repository.js';
-import type { OutboxJobData } from './queues.js';
+import { markCompleted, markFailed, pendingRow } from '../storage/outbox.repository.js';
+import { type DeliveryRetry, deliveryBackoff, type OutboxJobData } from './queues.js';
 
 export interface TopicWorkerOptions<S extends z.ZodType> {
   readonly topic: OutboxTopic;
@@ -17,6 +17,26 @@ export interface TopicWorkerOptions<S extends z.ZodType> {
   /** The payload's schema: a job with a payload that does not parse fails at once, without retries. */
   readonly payload: S;
   readonly process: (payload: z.output<S>, job: Job<OutboxJobData>) => Promise<void>;
+  /** For deliveries (DELIVERY_TOPICS): retried with capped backoff until the row is this old. */
+  readonly retry?: DeliveryRetry;
+}
+
+/** Passes over one row in one run when more requests keep folding into it; then it comes back shortly. */
+const MAX_PASSES = 3;
+
+/**
+ * A topic's concurrency, capped so its jobs alone cannot take the whole Postgres pool (two
+ * connections stay free for the relay and, in `serve`, for ingest). No job holds a connection
+ * while it waits for another, so the pool may be busy but never deadlocks; the acquire timeout
+ * turns a long wait into a retried error.
+ */
+export const jobSlots = (wanted: number, handle: DbHandle): number =>
+  Math.max(1, Math.min(wanted, (handle.pool.options.max ?? 10) - 2));
+
+/** Come back after `ms` without spending one of the job's attempts. */
+async function comeBackIn(job: Job<OutboxJobData>, ms: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + ms, job.token);
+  throw new DelayedError();
 }
 
 /**
@@ -35,19 +55,31 @@ export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>)
           `bad ${topic} payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
         );
       }
-      try {
-        await options.process(parsed.data, job);
-      } catch (error) {
-        if (error instanceof ChatRateLimitedError) {
-          // Come back when the platform allows, without spending one of the job's attempts.
-          await job.moveToDelayed(Date.now() + error.retryAfterMs, job.token);
-          throw new DelayedError();
+      // A duplicate job of a row already done (or given up on) has nothing to do.
+      let row = await pendingRow(handle.db, job.data.outboxId);
+      for (let pass = 1; row !== null; pass += 1) {
+        try {
+          await options.process(parsed.data, job);
+        } catch (error) {
+          if (error instanceof ChatRateLimitedError) await comeBackIn(job, error.retryAfterMs);
+          throw giveUpAfterWindow(error, row.dueAt, options.retry);
         }
-        throw error;
+        // Requests folded into the row while this pass ran are served by another pass.
+        if (await markCompleted(handle.db, job.data.outboxId, row.requested)) return;
+        if (pass >= MAX_PASSES) await comeBackIn(job, 500);
+        row = await pendingRow(handle.db, job.data.outboxId);
       }
-      await markCompleted(handle.db, job.data.outboxId);
     },
-    { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency },
+    {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: jobSlots(options.concurrency, handle),
+      // A job whose worker died is taken over (stalled); survive a few crashes before BullMQ gives up on it.
+      maxStalledCount: 10,
+      ...(options.retry === undefined
+        ? {}
+        : { settings: { backoffStrategy: deliveryBackoff(options.retry) } }),
+    },
   );
   worker.on('failed', (job, error) => {
     if (job === undefined || error instanceof DelayedError) return;
@@ -61,4 +93,15 @@ export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>)
   });
   worker.on('error', (error) => logger.warn({ topic, err: error }, 'worker error'));
   return worker;
+}
+
+/**
+ * A delivery keeps being retried (the job's attempts are practically unbounded) until its row is
+ * older than the window; the failure that comes after that is the last.
+ */
+function giveUpAfterWindow(error: unknown, since: Date, retry: DeliveryRetry | undefined): unknown {
+  if (retry === undefined || error instanceof UnrecoverableError) return error;
+  if (Date.now() - since.getTime() <= retry.windowMs) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new UnrecoverableError(`still failing after the delivery window: ${reason}`);
 }

@@ -8,13 +8,15 @@ import {
   type RemediationNotifier,
   systemClock,
 } from '../domain/index.js';
-import { executorFor } from '../integrations/executors/index.js';
+import { executorFor, hasExecutors } from '../integrations/executors/index.js';
+import { type MicrosoftAccess, microsoftAccess } from '../integrations/microsoft/access.js';
 import { builtinTickets, ticketGatewayFor } from '../integrations/ticketing/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import { escalatePayload, runEscalationStep } from './escalate.worker.js';
+import { graphWorkers } from './graph-workers.js';
 import { investigationWorkers } from './investigate.worker.js';
-import { deliverAlert, notifyPayload } from './notify.worker.js';
+import { DEFAULT_CARD_LEASE_MS, deliverAlert, notifyPayload } from './notify.worker.js';
 import {
   executorRunner,
   type PolicyActionRunner,
@@ -24,6 +26,7 @@ import {
   runPolicyRemediation,
   startPolicyInvestigation,
 } from './policy-remediate.worker.js';
+import type { DeliveryRetry } from './queues.js';
 import { remediationDue, remediationDuePayload } from './remediation-due.worker.js';
 import {
   deliverRemediationNotice,
@@ -47,41 +50,66 @@ export interface WorkerDeps {
   readonly directMessengers?: readonly DirectMessenger[];
   /** Runs auto-remediating policies' steps; records them in the audit trail when none is given. */
   readonly policyActionRunner?: PolicyActionRunner;
+  /** Retry timings of chat and ticket deliveries (tests shorten them); the window defaults to the configuration's. */
+  readonly deliveryTimings?: Partial<DeliveryRetry>;
   /** Where remediation notices go (Slack, Teams); a log line when none is given. */
   readonly remediationNotifiers?: readonly RemediationNotifier[];
 }
 
 /**
- * Auto-remediating policies run their steps through the configured executors; an install with
- * none configured records the steps in the audit trail only (the demo, a first trial).
+ * Auto-remediating policies run their steps through the configured executors (a webhook, or
+ * Graph and Defender with app credentials or static tokens); an install with none configured
+ * records the steps in the audit trail only (the demo, a first trial).
  */
-function defaultPolicyRunner(config: Config | undefined): PolicyActionRunner {
-  const configured =
-    config !== undefined &&
-    (config.VIGIL_EXECUTOR_WEBHOOK_URL !== undefined ||
-      config.VIGIL_GRAPH_TOKEN !== undefined ||
-      config.VIGIL_DEFENDER_TOKEN !== undefined);
-  if (!configured) return recordOnlyRunner;
-  const timeoutMs = config.VIGIL_EXECUTOR_TIMEOUT_MS;
-  return executorRunner(executorFor({ ...config, VIGIL_EXECUTOR_TIMEOUT_MS: timeoutMs }), timeoutMs * 3);
+function defaultPolicyRunner(config: Config | undefined, microsoft: MicrosoftAccess): PolicyActionRunner {
+  if (config === undefined || !hasExecutors(config, microsoft)) return recordOnlyRunner;
+  return executorRunner(executorFor(config, microsoft), config.VIGIL_EXECUTOR_TIMEOUT_MS * 3);
+}
+
+/** Chat cards and tickets are retried this way until VIGIL_DELIVERY_RETRY_HOURS have passed. */
+export function deliveryRetry(deps: Pick<WorkerDeps, 'config' | 'deliveryTimings'>): DeliveryRetry {
+  return {
+    windowMs: deps.deliveryTimings?.windowMs ?? (deps.config?.VIGIL_DELIVERY_RETRY_HOURS ?? 24) * 3_600_000,
+    baseMs: deps.deliveryTimings?.baseMs ?? 1_000,
+    capMs: deps.deliveryTimings?.capMs ?? 300_000,
+  };
 }
 
 /** One BullMQ worker per outbox topic; a new topic adds its worker here and its name to TOPICS. */
 export function startTopicWorkers(deps: WorkerDeps): Worker[] {
   const { handle, connection, prefix, logger, channels } = deps;
   const common = { handle, connection, prefix, logger };
-  return [
+  // One token cache per process for every worker that calls Microsoft.
+  const microsoft = microsoftAccess(deps.config ?? {});
+  const notifyDeps = {
+    handle,
+    channels,
+    logger,
+    cardLeaseMs: deps.config?.VIGIL_CARD_LEASE_MS ?? DEFAULT_CARD_LEASE_MS,
+  };
+  const workers = [
     topicWorker({
       ...common,
       topic: 'notify',
       concurrency: 16,
       payload: notifyPayload,
-      process: (payload) => deliverAlert({ handle, channels, logger }, payload.alertId),
+      retry: deliveryRetry(deps),
+      process: (payload) => deliverAlert(notifyDeps, payload.alertId),
     }),
     ...remediationWorkers(deps),
-    ...policyWorkers(deps),
-    ...investigationWorkers(deps),
+    ...policyWorkers(deps, microsoft),
+    ...investigationWorkers({ ...deps, microsoft }),
+    ...graphWorkers(deps, microsoft),
   ];
+  logger.info(
+    {
+      poolSize: handle.pool.options.max,
+      acquireTimeoutMs: handle.pool.options.connectionTimeoutMillis,
+      concurrency: Object.fromEntries(workers.map((worker) => [worker.name, worker.concurrency])),
+    },
+    'job workers started: concurrency per topic is capped below the Postgres pool size (no job holds two connections at once)',
+  );
+  return workers;
 }
 
 /** The remediation topics: tickets (open, poll), the due-date clock, and notices to people. */
@@ -105,6 +133,7 @@ function remediationWorkers(deps: WorkerDeps): Worker[] {
       topic: 'ticket',
       concurrency: 16,
       payload: ticketPayload,
+      retry: deliveryRetry(deps),
       process: (payload) =>
         payload.kind === 'open'
           ? openTicket(ticketDeps, payload.remediationId)
@@ -128,7 +157,7 @@ function remediationWorkers(deps: WorkerDeps): Worker[] {
 }
 
 /** Policies' work after ingest: escalation steps at their due time, and auto-remediation. */
-function policyWorkers(deps: WorkerDeps): Worker[] {
+function policyWorkers(deps: WorkerDeps, microsoft: MicrosoftAccess): Worker[] {
   const { handle, connection, prefix, logger, config } = deps;
   const common = { handle, connection, prefix, logger };
   const clock = deps.clock ?? systemClock;
@@ -158,7 +187,7 @@ function policyWorkers(deps: WorkerDeps): Worker[] {
             handle,
             clock,
             logger,
-            runner: deps.policyActionRunner ?? defaultPolicyRunner(deps.config),
+            runner: deps.policyActionRunner ?? defaultPolicyRunner(deps.config, microsoft),
           },
           payload,
         ),

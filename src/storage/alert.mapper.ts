@@ -41,6 +41,8 @@ export function toAlert(
     statusChangedBy: row.status_changed_by as Actor | null,
     statusChangedAt: row.status_changed_at,
     previousAlertId: row.previous_alert_id,
+    vigilPolicy:
+      row.vigil_policy_id === null ? null : { id: row.vigil_policy_id, name: row.vigil_policy_name ?? '' },
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -10,12 +10,14 @@ import {
   type Clock,
   changeStatus,
   fail,
+  graphWriteBack,
   notify,
   ok,
   type Result,
   type Role,
   type Severity,
   type StatusChangeRequest,
+  writesBackToSource,
 } from '../domain/index.js';
 import { json, toAlert, toEntity } from './alert.mapper.js';
 import { appendAudit } from './audit.repository.js';
@@ -122,7 +124,10 @@ export async function changeAlert(
       .returningAll()
       .executeTakeFirstOrThrow();
     await appendAudit(trx, [audit]);
-    await appendOutbox(trx, [notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned')]);
+    await appendOutbox(trx, [
+      notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
+      ...(writesBackToSource(current, actor) ? [graphWriteBack(alertId)] : []),
+    ]);
     return ok({ changed: true, alert: toAlert(updated) });
   });
 }

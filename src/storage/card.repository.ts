@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import type { CardRow } from './schema.js';
@@ -33,57 +34,174 @@ export async function cardsOf(db: Db, alertId: string): Promise<CardView[]> {
   return rows.map(toView);
 }
 
-/**
- * Runs `work` holding the lock of one card (created if missing), so two notify jobs for the same
- * card take turns: the second finds the card already at the latest revision and does nothing.
- */
-export async function withCardLock<T>(
-  db: Db,
-  key: { alertId: string; platform: string; target: string },
-  work: (card: CardRow, trx: Db) => Promise<T>,
-): Promise<T> {
-  return db.transaction().execute(async (trx) => {
-    // One statement creates the card if missing and locks it either way (ON CONFLICT DO UPDATE locks the row).
-    const card = await trx
-      .insertInto('cards')
-      .values({ alert_id: key.alertId, platform: key.platform, target: key.target })
-      .onConflict((oc) =>
-        oc.columns(['alert_id', 'platform', 'target']).doUpdateSet({ platform: key.platform }),
-      )
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return work(card, trx);
-  });
+/** The cards of an alert, as the notify worker judges what each target needs. */
+export async function cardRowsOf(db: Db, alertId: string): Promise<CardRow[]> {
+  return db.selectFrom('cards').selectAll().where('alert_id', '=', alertId).execute();
 }
 
+export interface CardKey {
+  readonly alertId: string;
+  readonly platform: string;
+  readonly target: string;
+}
+
+/** A card claimed for one render: `token` proves the claim when the result is recorded. */
+export interface ClaimedCard {
+  readonly card: CardRow;
+  readonly token: string;
+}
+
+/**
+ * Claims a card (created if missing) to render `revision` on it, in one statement and no
+ * transaction: taken only if the card shows an older revision and no live claim holds it (a claim
+ * whose lease ran out belonged to a worker that died or hung). A card without a message is in
+ * state `posting` while claimed. Returns null when there is nothing to do or another worker holds
+ * it; `busy` says which.
+ */
+export async function claimCard(
+  db: Db,
+  key: CardKey,
+  revision: number,
+  leaseMs: number,
+): Promise<ClaimedCard | { readonly busy: boolean }> {
+  const token = randomUUID();
+  const lease = sql<Date>`now() + make_interval(secs => ${leaseMs / 1000})`;
+  const card = await db
+    .insertInto('cards')
+    .values({
+      alert_id: key.alertId,
+      platform: key.platform,
+      target: key.target,
+      state: 'posting',
+      claimed_by: token,
+      lease_until: lease,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['alert_id', 'platform', 'target'])
+        .doUpdateSet({
+          claimed_by: token,
+          lease_until: lease,
+          state: sql`CASE WHEN cards.message_ref IS NULL THEN 'posting' ELSE 'active' END`,
+        })
+        .where('cards.rendered_revision', '<', revision)
+        .where((eb) =>
+          eb.or([eb('cards.lease_until', 'is', null), eb('cards.lease_until', '<', sql<Date>`now()`)]),
+        ),
+    )
+    .returningAll()
+    .executeTakeFirst();
+  if (card !== undefined) return { card, token };
+  // Not taken: find out whether it is current (nothing to do) or held by another claim (come back).
+  const current = await db
+    .selectFrom('cards')
+    .select(['rendered_revision'])
+    .where('alert_id', '=', key.alertId)
+    .where('platform', '=', key.platform)
+    .where('target', '=', key.target)
+    .executeTakeFirst();
+  return { busy: current !== undefined && current.rendered_revision < revision };
+}
+
+/**
+ * Notes, just before the platform is asked to post, that a message may exist from now on (the
+ * first such moment is kept: a message to look for is at most this old). Fails if the claim
+ * was lost meanwhile, so the caller does not post under someone else's claim.
+ */
+export async function notePostAttempt(db: Db, claim: ClaimedCard): Promise<void> {
+  const result = await db
+    .updateTable('cards')
+    .set({ post_attempted_at: sql`coalesce(post_attempted_at, now())` })
+    .where('id', '=', claim.card.id)
+    .where('claimed_by', '=', claim.token)
+    .executeTakeFirst();
+  if (result.numUpdatedRows === 0n) throw new CardClaimLostError(claim.card.id);
+}
+
+/** Another worker took the card over (our lease ran out mid-call); its render wins. */
+export class CardClaimLostError extends Error {
+  constructor(cardId: string) {
+    super(`the claim on card ${cardId} was lost`);
+    this.name = 'CardClaimLostError';
+  }
+}
+
+/**
+ * Records a render and ends the claim, only while the claim is still ours: a worker whose lease
+ * ran out while it waited on the platform must not overwrite the one that took over. Returns
+ * whether it was recorded.
+ */
 export async function recordCardRendered(
-  trx: Db,
-  cardId: string,
+  db: Db,
+  claim: ClaimedCard,
   messageRef: string,
   revision: number,
-): Promise<void> {
-  await trx
+): Promise<boolean> {
+  const result = await db
     .updateTable('cards')
     .set({
       message_ref: messageRef,
-      rendered_revision: revision,
+      rendered_revision: sql`greatest(rendered_revision, ${revision})`,
       state: 'active',
       error: null,
+      claimed_by: null,
+      lease_until: null,
       updated_at: sql`now()`,
     })
-    .where('id', '=', cardId)
+    .where('id', '=', claim.card.id)
+    .where('claimed_by', '=', claim.token)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Records the message a post left behind (found again after a lost answer), keeping the claim. */
+export async function recordMessageRef(db: Db, claim: ClaimedCard, messageRef: string): Promise<void> {
+  const result = await db
+    .updateTable('cards')
+    .set({ message_ref: messageRef, state: 'active', updated_at: sql`now()` })
+    .where('id', '=', claim.card.id)
+    .where('claimed_by', '=', claim.token)
+    .executeTakeFirst();
+  if (result.numUpdatedRows === 0n) throw new CardClaimLostError(claim.card.id);
+}
+
+/**
+ * Ends a claim without a render (the platform said wait, or the call failed), so the retry need
+ * not wait out the lease. `notPosted`: the platform certainly did not post (a refusal, a rate
+ * limit), so a post attempt noted by this claim is forgotten and the retry need not look for it.
+ */
+export async function releaseCard(db: Db, claim: ClaimedCard, notPosted: boolean): Promise<void> {
+  await db
+    .updateTable('cards')
+    .set({
+      claimed_by: null,
+      lease_until: null,
+      ...(notPosted ? { post_attempted_at: claim.card.post_attempted_at } : {}),
+    })
+    .where('id', '=', claim.card.id)
+    .where('claimed_by', '=', claim.token)
     .execute();
 }
 
+/** The platform refused the card for good: recorded at the revision tried, so a later change tries again. */
 export async function recordCardFailed(
-  trx: Db,
-  cardId: string,
+  db: Db,
+  claim: ClaimedCard,
   error: string,
   revision: number,
 ): Promise<void> {
-  await trx
+  await db
     .updateTable('cards')
-    .set({ state: 'failed', error, rendered_revision: revision, updated_at: sql`now()` })
-    .where('id', '=', cardId)
+    .set({
+      state: 'failed',
+      error,
+      rendered_revision: sql`greatest(rendered_revision, ${revision})`,
+      claimed_by: null,
+      lease_until: null,
+      post_attempted_at: claim.card.post_attempted_at,
+      updated_at: sql`now()`,
+    })
+    .where('id', '=', claim.card.id)
+    .where('claimed_by', '=', claim.token)
     .execute();
 }

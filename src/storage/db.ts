@@ -11,6 +11,8 @@ export interface DbOptions {
   /** The Postgres schema Vigil's tables live in; tests give each file its own. */
   readonly schema: string;
   readonly poolSize: number;
+  /** How long a query waits for a free connection before it fails. @defaultValue 10000 */
+  readonly acquireTimeoutMs?: number;
 }
 
 export type Db = Kysely<Database>;
@@ -35,12 +37,17 @@ export function openDb(options: DbOptions): DbHandle {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,
+    // A starved pool fails the query (its job retries, its request answers 5xx) rather than hanging for ever.
+    connectionTimeoutMillis: options.acquireTimeoutMs ?? 10_000,
     // Every connection resolves unqualified names in Vigil's schema first.
     options: `-c search_path=${schema},public`,
     application_name: 'vigil',
   });
   // An idle client that loses its server must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // Nor one that is checked out (the pool listens on idle clients only): a transaction between two
+  // queries when Postgres stops or restarts learns of it from its next query, which fails.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema) });
   return { db, pool, schema, close: () => db.destroy() };
 }

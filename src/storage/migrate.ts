@@ -10,7 +10,12 @@ import * as policies from './migrations/2026-11-23T1200_policies.js';
 import * as outboxDue from './migrations/2026-11-23T1300_outbox_due.js';
 import * as investigationCards from './migrations/2026-11-23T1330_investigation_cards.js';
 import * as outboxNotify from './migrations/2026-11-23T1400_outbox_notify.js';
+import * as cardClaims from './migrations/2026-12-01T1000_card_claims.js';
 import * as entityKeys from './migrations/2026-12-01T1300_entity_keys.js';
+import * as actionCenter from './migrations/2026-12-01T1500_action_center.js';
+import * as graphSync from './migrations/2026-12-01T1600_graph_sync.js';
+import * as graphWriteBack from './migrations/2026-12-01T1610_graph_writeback.js';
+import * as graphEvidenceHash from './migrations/2026-12-01T1620_graph_evidence_hash.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -24,7 +29,12 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-11-23T1300_outbox_due': outboxDue,
   '2026-11-23T1330_investigation_cards': investigationCards,
   '2026-11-23T1400_outbox_notify': outboxNotify,
+  '2026-12-01T1000_card_claims': cardClaims,
   '2026-12-01T1300_entity_keys': entityKeys,
+  '2026-12-01T1500_action_center': actionCenter,
+  '2026-12-01T1600_graph_sync': graphSync,
+  '2026-12-01T1610_graph_writeback': graphWriteBack,
+  '2026-12-01T1620_graph_evidence_hash': graphEvidenceHash,
 };
 
 /**

@@ -6,19 +6,58 @@ import type { Db } from './db.js';
 export const outboxChannel = (schema: string): string => `vigil_outbox_${schema}`;
 
 /**
- * Writes outbox rows inside the caller's transaction. A trigger (outbox_notify) wakes the relays
- * when it commits; a rolled-back change wakes no one.
+ * The key under which pending rows of a message coalesce: one pending card refresh per alert,
+ * however many occurrences, status changes or investigation steps asked for it. Delayed messages
+ * keep their own rows (each is due at its own time).
+ */
+const dedupeKeyOf = (message: OutboxMessage): string | null =>
+  message.topic === 'notify' && message.availableAt === undefined
+    ? `notify:${message.payload.alertId}`
+    : null;
+
+/**
+ * Writes outbox rows inside the caller's transaction, in one statement. A message whose key is
+ * already pending is folded into that row (its `requested` count rises, so a job already running
+ * for it goes round once more) instead of adding a row and a job. A new card asked for while only
+ * a refresh was pending makes the row a `created` one, so it keeps the priority of new cards.
+ * A trigger (outbox_notify) wakes the relays when it commits; a rolled-back change wakes no one.
  */
 export async function appendOutbox(trx: Db, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
+  // One statement may not fold two rows into the same pending row: keep one message per key.
+  const byKey = new Map<string, OutboxMessage>();
+  const plain: OutboxMessage[] = [];
+  for (const message of messages) {
+    const key = dedupeKeyOf(message);
+    if (key === null) plain.push(message);
+    else if (!byKey.has(key) || (message.payload as { reason?: string }).reason === 'created')
+      byKey.set(key, message);
+  }
+  // Keys in order, so concurrent writers fold into pending rows in one order and cannot deadlock.
+  const keyed = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   await trx
     .insertInto('outbox')
     .values(
-      messages.map((message) => ({
+      [
+        ...keyed.map(([key, message]) => ({ key, message })),
+        ...plain.map((message) => ({ key: null, message })),
+      ].map(({ key, message }) => ({
         topic: message.topic,
         payload: json(message.payload),
+        dedupe_key: key,
         ...(message.availableAt === undefined ? {} : { available_at: message.availableAt }),
       })),
+    )
+    .onConflict((oc) =>
+      oc
+        .column('dedupe_key')
+        .where('dedupe_key', 'is not', null)
+        .where('completed_at', 'is', null)
+        .where('failed_at', 'is', null)
+        .doUpdateSet({
+          requested: sql`outbox.requested + 1`,
+          payload: sql`CASE WHEN excluded.payload->>'reason' = 'created' THEN excluded.payload ELSE outbox.payload END`,
+        }),
     )
     .execute();
 }
@@ -30,39 +69,47 @@ export interface OutboxRow {
 }
 
 /**
- * Claims a batch of rows not yet handed to the queue and hands them over with `enqueue`; the
- * rows are marked enqueued only if `enqueue` succeeds, in the same transaction that locked them,
- * so concurrent relays (SKIP LOCKED) never take the same row and a failed hand-over is retried.
+ * Claims a batch of rows not yet handed to the queue (marks them enqueued in one statement,
+ * SKIP LOCKED so concurrent relays never take the same row) and hands them over with `enqueue`,
+ * outside any transaction: Redis is never called with a transaction open. If the hand-over fails
+ * the rows are un-marked for the next pass; if the process dies in between, the re-drive finds
+ * rows marked enqueued whose job does not exist and sends them back.
  */
 export async function relayPending(
   db: Db,
   limit: number,
   enqueue: (rows: readonly OutboxRow[]) => Promise<void>,
 ): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    const rows = await trx
-      .selectFrom('outbox')
-      .select(['id', 'topic', 'payload'])
-      .where('enqueued_at', 'is', null)
-      .where('available_at', '<=', sql<Date>`now()`)
-      .orderBy('id')
-      .limit(limit)
-      .forUpdate()
-      .skipLocked()
-      .execute();
-    if (rows.length === 0) return 0;
+  const claimed = await db
+    .updateTable('outbox')
+    .set({ enqueued_at: sql`now()` })
+    .where(
+      'id',
+      'in',
+      db
+        .selectFrom('outbox')
+        .select('id')
+        .where('enqueued_at', 'is', null)
+        .where('available_at', '<=', sql<Date>`now()`)
+        .orderBy('id')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returning(['id', 'topic', 'payload'])
+    .execute();
+  if (claimed.length === 0) return 0;
+  const rows = claimed.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  try {
     await enqueue(rows);
-    await trx
-      .updateTable('outbox')
-      .set({ enqueued_at: sql`now()` })
-      .where(
-        'id',
-        'in',
-        rows.map((row) => row.id),
-      )
-      .execute();
-    return rows.length;
-  });
+  } catch (error) {
+    await requeue(
+      db,
+      rows.map((row) => row.id),
+    );
+    throw error;
+  }
+  return rows.length;
 }
 
 /** Milliseconds, by the database's clock, until the next delayed row falls due; null if none waits. */
@@ -106,14 +153,47 @@ export async function requeue(db: Db, ids: readonly string[]): Promise<number> {
   return Number(result.numUpdatedRows);
 }
 
-export async function markCompleted(db: Db, id: string): Promise<void> {
-  await db.updateTable('outbox').set({ completed_at: sql`now()` }).where('id', '=', id).execute();
+/** A row as its job sees it: how many requests it holds, and since when it is due. */
+export interface PendingRow {
+  readonly requested: number;
+  /** When it fell due (its creation, its delay's end, or a replay): deliveries are retried for a window from here. */
+  readonly dueAt: Date;
 }
 
+/** Where a job's row stands: null if the row is gone or already finished. */
+export async function pendingRow(db: Db, id: string): Promise<PendingRow | null> {
+  const row = await db
+    .selectFrom('outbox')
+    .select(['requested', 'available_at'])
+    .where('id', '=', id)
+    .where('completed_at', 'is', null)
+    .where('failed_at', 'is', null)
+    .executeTakeFirst();
+  return row === undefined ? null : { requested: row.requested, dueAt: row.available_at };
+}
+
+/**
+ * Marks a row done, unless another request was folded into it since the job read `requested`
+ * (the job then runs again, so that request is not lost). Returns whether it was marked.
+ */
+export async function markCompleted(db: Db, id: string, requested: number): Promise<boolean> {
+  const result = await db
+    .updateTable('outbox')
+    .set({ completed_at: sql`now()` })
+    .where('id', '=', id)
+    .where('requested', '=', requested)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/**
+ * Gives a row up. It stops coalescing (its key is dropped): later requests start a new row, and a
+ * replay of this one can never collide with a row pending under the same key.
+ */
 export async function markFailed(db: Db, id: string, error: string): Promise<void> {
   await db
     .updateTable('outbox')
-    .set({ failed_at: sql`now()`, last_error: error.slice(0, 2000) })
+    .set({ failed_at: sql`now()`, last_error: error.slice(0, 2000), dedupe_key: null })
     .where('id', '=', id)
     .execute();
 }

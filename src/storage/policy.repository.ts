@@ -311,12 +311,6 @@ interface PolicyRuntime {
 // Per schema (tests run many installs in one process); a process-local cache of Postgres state,
 // checked against the generation each batch, so no process ever acts on stale policies.
 const runtimes = new Map<string, PolicyRuntime>();
-const linkBases = new Map<string, string>();
-
-/** Where the View policy link points (VIGIL_PUBLIC_URL); without one the alert gets no link. */
-export function configurePolicyLinks(schema: string, publicUrl: string): void {
-  linkBases.set(schema, publicUrl.replace(/\/$/, ''));
-}
 
 async function runtimeFor(trx: Db, schema: string, now: Date): Promise<PolicyRuntime> {
   const row = await trx.selectFrom('policy_generation').select('generation').executeTakeFirstOrThrow();
@@ -340,7 +334,7 @@ async function runtimeFor(trx: Db, schema: string, now: Date): Promise<PolicyRun
 /**
  * The policy and silence hook of ingest, called inside its transaction for newly created alerts.
  * Matching is in memory against the compiled cache (one query to check its generation); when
- * anything matched, a few set-based statements record it: the policy name and link and the muted
+ * anything matched, a few set-based statements record it: the Vigil policy (beside the source's) and the muted
  * flag on the alerts, the silences' counts, route targets, pages (first step due now), auto
  * remediation jobs, and audit rows. Muted alerts are neither posted nor paged.
  */
@@ -353,8 +347,8 @@ export async function applyPoliciesAtIngest(
   if (created.length === 0) return;
   const runtime = await runtimeFor(trx, schema, now);
   if (runtime.index.size === 0 && runtime.silences.length === 0) return;
-  const base = linkBases.get(schema);
-  const updates: { id: string; name: string | null; url: string | null; silenceId: string | null }[] = [];
+  const updates: { id: string; policyId: string | null; name: string | null; silenceId: string | null }[] =
+    [];
   const routes: { alert_id: string; platform: string; target: string; policy_id: string }[] = [];
   const pages: { alertId: string; policyId: string; escalation: EscalationPolicy }[] = [];
   const outbox: OutboxMessage[] = [];
@@ -367,8 +361,8 @@ export async function applyPoliciesAtIngest(
     if (primary === null && silence === null) continue;
     updates.push({
       id: alertId,
+      policyId: primary?.id ?? null,
       name: primary?.name ?? null,
-      url: primary === null || base === undefined ? null : `${base}/api/policies/${primary.id}`,
       silenceId: silence?.id ?? null,
     });
     if (silence !== null) {
@@ -438,13 +432,14 @@ export async function applyPoliciesAtIngest(
     }
   }
   if (updates.length === 0) return;
+  // The source's policy name and link stay as it sent them; the Vigil policy goes beside them.
   await sql`UPDATE alerts SET
-      policy_name = coalesce(v.name, alerts.policy_name),
-      policy_url = CASE WHEN v.name IS NULL THEN alerts.policy_url ELSE v.url END,
+      vigil_policy_id = coalesce(v.policy_id::uuid, alerts.vigil_policy_id),
+      vigil_policy_name = coalesce(v.name, alerts.vigil_policy_name),
       muted = v.silence_id IS NOT NULL,
       silence_id = v.silence_id::uuid
-    FROM (VALUES ${sql.join(updates.map((u) => sql`(${u.id}::uuid, ${u.name}, ${u.url}, ${u.silenceId})`))})
-      AS v(id, name, url, silence_id)
+    FROM (VALUES ${sql.join(updates.map((u) => sql`(${u.id}::uuid, ${u.policyId}, ${u.name}, ${u.silenceId})`))})
+      AS v(id, policy_id, name, silence_id)
     WHERE alerts.id = v.id`.execute(trx);
   if (mutedBy.size > 0) {
     await sql`UPDATE silences SET muted_count = muted_count + v.n

@@ -55,6 +55,7 @@ const COLUMNS = [
   'exception_filed_at',
   'completed_at',
   'completed_by',
+  'completion_comment',
   'poll_seq',
   'version',
   'created_at',
@@ -94,6 +95,7 @@ export function toRemediation(row: ListedRow): StoredRemediation {
           },
     completedAt: row.completed_at,
     completedBy: row.completed_by as Actor | null,
+    completionComment: row.completion_comment,
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -330,6 +332,7 @@ export async function changeRemediation(
         exception_filed_at: next.exception?.filedAt ?? null,
         completed_at: next.completedAt,
         completed_by: next.completedBy === null ? null : json(next.completedBy),
+        completion_comment: next.completionComment,
         version: next.version,
         updated_at: now,
       })

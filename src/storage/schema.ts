@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { GraphTables } from './graph.tables.js';
 import type { InvestigationTables } from './investigation.tables.js';
 import type { PolicyTables } from './policy.tables.js';
 
@@ -19,6 +20,8 @@ export interface AlertsTable {
   category: string | null;
   policy_name: string | null;
   policy_url: string | null;
+  vigil_policy_id: ColumnType<string | null, string | null | undefined, string | null>;
+  vigil_policy_name: ColumnType<string | null, string | null | undefined, string | null>;
   /** A silence matched at ingest: stored and counted, never posted or paged (2026-11-23T1200). */
   muted: Generated<boolean>;
   silence_id: string | null;
@@ -73,6 +76,10 @@ export interface OutboxTable {
   completed_at: NullableTimestamp;
   failed_at: NullableTimestamp;
   last_error: string | null;
+  /** Pending rows with one key coalesce (notify: `notify:<alertId>`); null never coalesces. */
+  dedupe_key: string | null;
+  /** Requests folded into this row; the job completes it only if this has not moved meanwhile. */
+  requested: Generated<number>;
 }
 
 export interface CardsTable {
@@ -82,10 +89,22 @@ export interface CardsTable {
   target: string;
   message_ref: string | null;
   rendered_revision: Generated<number>;
+  /** `posting` (claimed for its first post, no message yet), `active`, `failed`. */
   state: Generated<string>;
   error: string | null;
+  /** The token of the claim in progress (one per claim), with its lease. */
+  claimed_by: string | null;
+  lease_until: NullableTimestamp;
+  /** Set just before the platform was first asked to post: a message may exist from then on. */
+  post_attempted_at: NullableTimestamp;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
+}
+
+/** Chat platforms this install has delivered to (see the 2026-12-01T1000 migration). */
+export interface NotifyPlatformsTable {
+  platform: string;
+  first_seen_at: DefaultTimestamp;
 }
 
 export interface PeopleTable {
@@ -170,6 +189,7 @@ export interface RemediationsTable {
   exception_filed_at: NullableTimestamp;
   completed_at: NullableTimestamp;
   completed_by: Json | null;
+  completion_comment: ColumnType<string | null, string | null | undefined, string | null>;
   /** The poll chain's current link: a poll job whose seq is behind is a duplicate and stops. */
   poll_seq: Generated<number>;
   version: Generated<number>;
@@ -178,13 +198,14 @@ export interface RemediationsTable {
 }
 
 /** Vigil's tables; investigations' tables live beside their repository (investigation.tables.ts). */
-export interface Database extends InvestigationTables, PolicyTables {
+export interface Database extends InvestigationTables, PolicyTables, GraphTables {
   people: PeopleTable;
   alerts: AlertsTable;
   alert_entities: AlertEntitiesTable;
   audit_log: AuditLogTable;
   outbox: OutboxTable;
   cards: CardsTable;
+  notify_platforms: NotifyPlatformsTable;
   teams_conversations: TeamsConversationsTable;
   chat_routes: ChatRoutesTable;
   slack_thread_notes: SlackThreadNotesTable;

@@ -70,6 +70,7 @@ export function anAlert(overrides: Partial<Alert> = {}): Alert {
     statusChangedBy: null,
     statusChangedAt: null,
     previousAlertId: null,
+    vigilPolicy: null,
     version: 1,
     createdAt: at(0),
     updatedAt: at(0),

@@ -67,6 +67,28 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     return !(response.status === 404 && body.error?.code === 'route.not_found');
   };
 
+  /** A page of the action center says nothing is missing: every API it needs is here. */
+  const expectNothingUnavailable = async () => {
+    expect(await page.getByTestId('not-available').count()).toBe(0);
+    expect(await page.locator('main').textContent()).not.toMatch(/not available|not in this release/i);
+  };
+
+  /** Actions of the API, any status. */
+  const actionNow = async (id: string) => {
+    const response = await vigil.api('GET', `/api/actions/${id}`);
+    expect(response.status).toBe(200);
+    return (
+      (await response.json()) as {
+        action: {
+          id: string;
+          status: string;
+          error: string | null;
+          decisions: { approverKey: string; reason: string | null }[];
+        };
+      }
+    ).action;
+  };
+
   beforeAll(async () => {
     await ensureConsoleBuilt();
     executor = await new FakeExecutor('executor-secret-0123456789').start();
@@ -246,16 +268,11 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     await page.getByLabel('In progress').check();
   });
 
-  it('pending actions: approve from the console, or "not available yet" without the API', async () => {
+  it('pending actions: approve and reject from the console; the history shows who decided and the outcome', async () => {
     await page.goto(`${vigil.baseUrl}/console/#/actions`);
-    if (!(await hasApi('/api/actions'))) {
-      await page.getByTestId('not-available').waitFor();
-      await shot('actions');
-      return;
-    }
-    // With the API: Adele's account is on the watchlist, so an investigation of the travel alert
-    // finds her malicious and proposes actions that wait for approval. Someone else starts it:
-    // whoever requested an action may not approve it.
+    // Adele's account is on the watchlist, so an investigation of the travel alert finds her
+    // malicious and proposes actions that wait for approval. Someone else starts it: whoever
+    // requested an action may not approve it.
     await vigil.api('POST', '/api/watchlist', {
       kind: 'user',
       value: 'adele.vance@contoso.com',
@@ -267,35 +284,23 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     expect(started.status).toBeLessThan(300);
     const pending = await eventually(
       async () => {
-        const body = (await (await vigil.api('GET', '/api/actions')).json()) as
-          | { actions: { id: string }[] }
-          | { id: string }[];
-        const actions = Array.isArray(body) ? body : body.actions;
-        return actions[0];
+        const body = (await (await vigil.api('GET', '/api/actions')).json()) as { actions: { id: string }[] };
+        return body.actions.length === 2 ? body.actions[0] : undefined;
       },
       20_000,
-      'a pending action',
+      'two pending actions',
     );
     const row = page.locator(`tr[data-action-id="${pending.id}"]`);
     await row.waitFor({ timeout: 10_000 });
+    await expectNothingUnavailable();
     await shot('actions');
     await row.getByRole('button', { name: 'Approve' }).click();
     // Approved, it leaves the pending list, and the act worker runs it.
     await row.waitFor({ state: 'detached', timeout: 10_000 });
-    const actionNow = async (id: string) => {
-      const body = (await (await vigil.api('GET', '/api/actions?status=all')).json()) as {
-        actions: {
-          id: string;
-          status: string;
-          decisions: { approverKey: string; reason: string | null }[];
-        }[];
-      };
-      return body.actions.find((action) => action.id === id);
-    };
     const ran = await eventually(
       async () => {
         const action = await actionNow(pending.id);
-        return action !== undefined && ['done', 'failed'].includes(action.status) ? action : undefined;
+        return ['done', 'failed'].includes(action.status) ? action : undefined;
       },
       15_000,
       'the approved action to run',
@@ -304,37 +309,131 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     expect(executor.calls.length).toBeGreaterThanOrEqual(1);
     expect(ran.decisions.map((decision) => decision.approverKey)).toEqual(['api:e2e.tester']);
 
-    // Another of its actions, rejected with a reason.
+    // The other, rejected with a reason.
     const other = page.locator('tr[data-action-id]').first();
-    const otherId = await other.getAttribute('data-action-id');
-    if (otherId !== null) {
-      await other.getByRole('button', { name: 'Reject' }).click();
-      await other.locator('input[name="reason"]').fill('User is travelling, confirmed by phone');
-      await other.getByRole('button', { name: 'Reject' }).click();
-      await page.locator(`tr[data-action-id="${otherId}"]`).waitFor({ state: 'detached', timeout: 10_000 });
-      const rejected = await actionNow(otherId);
-      expect(rejected?.status).toBe('rejected');
-      expect(rejected?.decisions[0]?.reason).toBe('User is travelling, confirmed by phone');
-    }
+    const otherId = (await other.getAttribute('data-action-id')) ?? '';
+    await other.getByRole('button', { name: 'Reject' }).click();
+    await other.locator('input[name="reason"]').fill('User is travelling, confirmed by phone');
+    await other.getByRole('button', { name: 'Reject' }).click();
+    await page.locator(`tr[data-action-id="${otherId}"]`).waitFor({ state: 'detached', timeout: 10_000 });
+    const rejected = await actionNow(otherId);
+    expect(rejected.status).toBe('rejected');
+    expect(rejected.decisions[0]?.reason).toBe('User is travelling, confirmed by phone');
+
+    // The history: both, with who decided and how each ended.
+    await page.getByRole('tab', { name: 'History' }).click();
+    const done = page.locator(`tr[data-action-id="${pending.id}"]`);
+    await done.waitFor();
+    expect(await done.locator('[data-status]').getAttribute('data-status')).toBe('done');
+    expect(await done.getByTestId('decisions').textContent()).toContain('Approved by api:e2e.tester');
+    const refused = page.locator(`tr[data-action-id="${otherId}"]`);
+    expect(await refused.getByTestId('decisions').textContent()).toContain('Rejected by api:e2e.tester');
+    expect(await refused.textContent()).toContain('User is travelling, confirmed by phone');
+    await expectNothingUnavailable();
+    await shot('actions-history');
+
+    // One action on its own page.
+    await done.getByRole('link').first().click();
+    await page.getByRole('heading', { name: /Revoke sessions|Disable user/ }).waitFor();
+    expect(await page.locator('main').textContent()).toContain('Approved by api:e2e.tester');
+    await expectNothingUnavailable();
   }, 60_000);
 
-  it('investigations page: a graph when the API exists, "not available yet" otherwise', async () => {
+  it('a failed action shows its reason; the investigations list shows it; Terminate cancels the rest', async () => {
+    await vigil.api('POST', '/api/watchlist', {
+      kind: 'user',
+      value: 'megan.bowen@contoso.com',
+      reason: 'phished',
+    });
+    const meganId = await ingest({
+      title: 'Mass mail forwarding rule for megan.bowen@contoso.com',
+      severity: 'medium',
+      source: 'exchange',
+      entities: [{ kind: 'user', id: 'megan.bowen@contoso.com', name: 'Megan Bowen' }],
+    });
+    const started = (await (
+      await vigil.api('POST', `/api/alerts/${meganId}/investigate`, undefined, { 'x-vigil-user': 'soc.lead' })
+    ).json()) as { investigationId: string };
+    const investigationId = started.investigationId;
+    const actions = await eventually(
+      async () => {
+        const body = (await (
+          await vigil.api('GET', `/api/actions?investigationId=${investigationId}`)
+        ).json()) as { actions: { id: string }[] };
+        return body.actions.length === 2 ? body.actions : undefined;
+      },
+      20_000,
+      'two pending actions for Megan',
+    );
+
+    // The active view lists it, with its triggering alert and counts.
     await page.goto(`${vigil.baseUrl}/console/#/investigations`);
-    if (!(await hasApi('/api/investigations'))) {
-      await page.getByTestId('not-available').waitFor();
-    } else {
-      await page.locator('main table, main p.muted').first().waitFor();
-    }
+    const line = page.locator(`tr[data-investigation-id="${investigationId}"]`);
+    await line.waitFor({ timeout: 10_000 });
+    expect(await line.textContent()).toContain('Mass mail forwarding rule for megan.bowen@contoso.com');
+    expect(await line.getByTestId('pending-count').textContent()).toBe('2');
+    await expectNothingUnavailable();
     await shot('investigations');
-    const detail = (await (await vigil.api('GET', `/api/alerts/${travelId}`)).json()) as {
-      investigations?: { id: string }[];
+
+    // The entity filter narrows the list to Megan's investigation.
+    await page.locator('input[name="entityKey"]').fill('megan.bowen@contoso.com');
+    await page.locator('input[name="entityKey"]').press('Tab');
+    await expect.poll(() => page.locator('tr[data-investigation-id]').count()).toBe(1);
+    await page.locator('input[name="entityKey"]').fill('');
+    await page.locator('input[name="entityKey"]').press('Tab');
+
+    // The executor refuses the first approved action: it fails, and says why everywhere.
+    executor.failNext(1, 400);
+    await page.goto(`${vigil.baseUrl}/console/#/investigations/${investigationId}`);
+    const first = page.locator(`tr[data-action-id="${actions[0]!.id}"]`);
+    await first.getByRole('button', { name: 'Approve' }).click();
+    await first.getByTestId('action-error').waitFor({ timeout: 15_000 });
+    expect(await first.getByTestId('action-error').textContent()).toMatch(/answered 400/);
+    expect((await actionNow(actions[0]!.id)).status).toBe('failed');
+
+    await page.goto(`${vigil.baseUrl}/console/#/alerts/${meganId}`);
+    await expect
+      .poll(() => page.getByTestId('audit-trail').textContent())
+      .toMatch(/Action failed.*answered 400/);
+    await expect.poll(() => page.getByTestId('slack-card').textContent()).toMatch(/failed: .*answered 400/);
+
+    await page.goto(`${vigil.baseUrl}/console/#/investigations`);
+    await expect.poll(() => line.textContent()).toContain('1 action failed');
+
+    // Terminate, asked twice on the page.
+    await page.goto(`${vigil.baseUrl}/console/#/investigations/${investigationId}`);
+    await page.getByTestId('terminate').getByRole('button', { name: 'Terminate' }).click();
+    await page.getByRole('button', { name: 'Terminate investigation' }).click();
+    await expect.poll(() => page.getByTestId('investigation-status').textContent()).toBe('Terminated');
+    expect(await page.getByTestId('terminate').count()).toBe(0);
+    expect((await actionNow(actions[1]!.id)).status).toBe('cancelled');
+    const detail = (await (await vigil.api('GET', `/api/alerts/${meganId}`)).json()) as {
+      audit: { action: string; actorKey: string }[];
     };
-    const investigation = detail.investigations?.[0];
-    if (investigation !== undefined) {
-      await page.goto(`${vigil.baseUrl}/console/#/investigations/${investigation.id}`);
-      await page.getByTestId('investigation-graph').waitFor();
-      await shot('investigation');
-    }
+    expect(detail.audit).toContainEqual(
+      expect.objectContaining({ action: 'investigation.terminated', actorKey: 'api:e2e.tester' }),
+    );
+    await expectNothingUnavailable();
+    await shot('investigation-terminated');
+
+    // It has left the active view; the All view still has it.
+    await page.goto(`${vigil.baseUrl}/console/#/investigations`);
+    await page.getByRole('tab', { name: 'Active investigations' }).waitFor();
+    await expect.poll(() => line.count()).toBe(0);
+    await page.getByRole('tab', { name: 'All investigations' }).click();
+    await line.waitFor();
+    expect(await line.locator('[data-status]').getAttribute('data-status')).toBe('terminated');
+  }, 90_000);
+
+  it('investigation page draws the graph of a real investigation', async () => {
+    const detail = (await (await vigil.api('GET', `/api/alerts/${travelId}`)).json()) as {
+      investigations: { id: string }[];
+    };
+    const investigation = detail.investigations[0]!;
+    await page.goto(`${vigil.baseUrl}/console/#/investigations/${investigation.id}`);
+    await page.getByTestId('investigation-graph').waitFor();
+    await expectNothingUnavailable();
+    await shot('investigation');
   });
 
   it('draws an investigation as a graph (the API answer stubbed in the browser, to pin the page)', async () => {
@@ -443,6 +542,28 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     expect(download.suggestedFilename()).toBe('vigil-remediations-exceptions.csv');
     const csv = await readFile(await download.path(), 'utf8');
     expect(csv).toContain('Patch CVE-2026-1234');
+
+    // Complete, with a comment on how: stored, and shown on the Completed tab.
+    const other = await vigil.api('POST', '/api/remediations', {
+      recommendation: 'Disable SMBv1 on finance file servers',
+      devices: ['fin-fs-01'],
+      dueAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+    });
+    const otherId = ((await other.json()) as { remediation: { id: string } }).remediation.id;
+    await page.getByRole('tab', { name: 'Active' }).click();
+    const active = page.locator(`tr[data-remediation-id="${otherId}"]`);
+    await active.waitFor({ timeout: 10_000 });
+    await active.getByRole('button', { name: 'Complete' }).click();
+    await active.locator('input[name="comment"]').fill('Disabled by GPO, verified with a scan');
+    await active.getByRole('button', { name: 'Mark completed' }).click();
+    await active.waitFor({ state: 'detached', timeout: 10_000 });
+    await page.getByRole('tab', { name: 'Completed' }).click();
+    const completed = page.locator(`tr[data-remediation-id="${otherId}"]`);
+    await completed.getByTestId('completion').waitFor();
+    expect(await completed.getByTestId('completion').textContent()).toBe(
+      'Completed by api:e2e.tester: Disabled by GPO, verified with a scan',
+    );
+    await shot('remediation-completed');
   });
 
   it('policies and on-call pages render', async () => {
@@ -452,6 +573,57 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     await shot('policies');
     await page.goto(`${vigil.baseUrl}/console/#/on-call`);
     await page.getByRole('heading', { name: 'On-call' }).waitFor();
+  });
+
+  it('card links open console pages, asking to sign in first; a Vigil policy has its page', async () => {
+    const created = await vigil.api('POST', '/api/policies', {
+      name: 'Identity alerts on record',
+      description: 'Keeps identity alerts on record.',
+      conditions: { sources: ['idp'] },
+      actions: [{ type: 'record' }],
+    });
+    expect(created.status).toBe(201);
+    const policy = (await created.json()) as { id: string };
+
+    // The links on both cards, as the chat platforms would show them.
+    const preview = (await (await vigil.api('GET', `/api/alerts/${travelId}/cards/preview`)).json()) as {
+      slack: { blocks: unknown[] };
+      teams: unknown;
+    };
+    const slackJson = JSON.stringify(preview.slack.blocks);
+    const teamsJson = JSON.stringify(preview.teams);
+    const alertLink = `${vigil.baseUrl}/console/#/alerts/${travelId}`;
+    expect(slackJson).toContain(`"url":"${alertLink}"`);
+    expect(teamsJson).toContain(`"url":"${alertLink}"`);
+    expect(slackJson).not.toContain('/api/');
+    expect(teamsJson).not.toContain('/api/');
+    const investigationLink = slackJson.match(
+      /https?:\/\/[^"|>]+\/console\/#\/investigations\/[0-9a-f-]{36}/,
+    )?.[0];
+    expect(investigationLink).toBeDefined();
+    expect(teamsJson).toContain(investigationLink);
+
+    // Someone opens the card's link in a new tab: the console asks them to sign in, then shows the alert.
+    const reader = await browser.context.newPage();
+    try {
+      await reader.goto(alertLink);
+      await reader.getByLabel('API token').fill(API_TOKEN);
+      await reader.getByLabel('Your name').fill('card.reader');
+      await reader.getByRole('button', { name: 'Sign in' }).click();
+      await reader.getByTestId('alert-title').waitFor();
+      expect(await reader.getByTestId('alert-title').textContent()).toContain('Impossible travel');
+      await reader.goto(investigationLink as string);
+      await reader.getByTestId('investigation-graph').waitFor();
+      await reader.goto(`${vigil.baseUrl}/console/#/policies/${policy.id}`);
+      await reader.getByTestId('policy-name').waitFor();
+      expect(await reader.getByTestId('policy-name').textContent()).toBe('Identity alerts on record');
+      expect(await reader.locator('main').textContent()).toContain('"record"');
+      await reader.screenshot({ path: await artifactPath('console-policy.png'), fullPage: true });
+      await reader.goto(`${vigil.baseUrl}/console/#/policies`);
+      await reader.locator(`tr[data-policy-id="${policy.id}"]`).waitFor();
+    } finally {
+      await reader.close();
+    }
   });
 
   it('a refused token sends the console back to sign-in', async () => {

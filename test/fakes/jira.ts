@@ -21,7 +21,8 @@ export interface FakeJiraIssue {
  * shapes: Basic auth (email:API token), POST /rest/api/3/issue answering 201 `{ id, key, self }`,
  * POST /rest/api/3/search/jql with `{ jql, fields, maxResults }` answering `{ issues, isLast }`
  * (only `project = "X" AND labels = "Y"` is understood), GET /rest/api/3/issue/{key}, and
- * POST .../comment. Answers can be slowed (`latencyMs`) and a create can lose its answer.
+ * POST .../comment. Answers can be slowed (`latencyMs`), a create can lose its answer, and the
+ * whole site can be down (`unavailable`).
  */
 export class FakeJira {
   readonly issues = new Map<string, FakeJiraIssue>();
@@ -29,6 +30,8 @@ export class FakeJira {
   latencyMs: number;
   /** Creates whose answer is lost: the issue is made, then the connection is cut. */
   dropCreateAnswers = 0;
+  /** While set, every request is answered 503 (an outage), as Atlassian's edge does. */
+  unavailable = false;
   private server: Server | null = null;
   private counter = 0;
   url = '';
@@ -86,6 +89,7 @@ export class FakeJira {
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(body === undefined ? '' : JSON.stringify(body));
     };
+    if (this.unavailable) return send(503, { errorMessages: ['Service Unavailable'] });
     const expected = `Basic ${Buffer.from(`${this.options.email}:${this.options.apiToken}`).toString('base64')}`;
     if (request.headers.authorization !== expected) return send(401, { errorMessages: ['Unauthorized'] });
     const body = text === '' ? {} : (JSON.parse(text) as Record<string, any>);

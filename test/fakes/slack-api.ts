@@ -31,7 +31,12 @@ export interface FakeMessage {
   readonly threadTs: string | null;
   text: string;
   blocks: unknown[];
+  /** Message metadata (`event_type`, `event_payload`) as posted; Slack returns it only when asked. */
+  metadata: Record<string, unknown> | null;
 }
+
+/** How the fake refuses every Web API call during an outage: HTTP 500, or the connection reset. */
+export type Outage = 'status_500' | 'reset';
 
 /**
  * A local stand-in for the Slack Web API (node:http on 127.0.0.1), following Slack's documented
@@ -47,6 +52,13 @@ export class FakeSlackApi {
   private readonly scripted = new Map<string, Scripted[]>();
   /** Every Web API answer waits this long (a slow Slack). */
   latencyMs = 0;
+  /** While set, every Web API call is refused this way (and still recorded in `calls`). */
+  outage: Outage | null = null;
+  /**
+   * Called once a chat.postMessage is stored, before it is answered; `drop` resets the connection
+   * instead of answering (the message is posted, the caller never learns its ts).
+   */
+  afterPost: ((message: FakeMessage) => 'answer' | 'drop' | Promise<'answer' | 'drop'>) | null = null;
   private server: Server | null = null;
   private counter = 0;
   url = '';
@@ -54,7 +66,11 @@ export class FakeSlackApi {
   async start(): Promise<this> {
     this.server = createServer((request, response) => {
       this.handle(request).then(
-        ({ status, body, headers }) => {
+        ({ status, body, headers, drop }) => {
+          if (drop === true) {
+            request.socket.destroy();
+            return;
+          }
           response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
           response.end(JSON.stringify(body));
         },
@@ -106,14 +122,15 @@ export class FakeSlackApi {
       .map((call) => call.at);
   }
 
+  /** A ts as Slack makes them: epoch seconds now, and a unique, rising fraction. */
   private nextTs(): string {
     this.counter += 1;
-    return `${1700000000 + this.counter}.${String(this.counter).padStart(6, '0')}`;
+    return `${Math.floor(Date.now() / 1000)}.${String(this.counter).padStart(6, '0')}`;
   }
 
   private async handle(
     request: IncomingMessage,
-  ): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+  ): Promise<{ status: number; body: unknown; headers?: Record<string, string>; drop?: boolean }> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     // The upload URL files.getUploadURLExternal hands out: a POST of the file's bytes, no token.
@@ -128,6 +145,8 @@ export class FakeSlackApi {
       (typeof args.token === 'string' ? args.token : null);
     this.calls.push({ method, token: auth, args, at: Date.now() });
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    if (this.outage === 'reset') return { status: 0, body: null, drop: true };
+    if (this.outage === 'status_500') return { status: 500, body: { ok: false, error: 'internal_error' } };
     if (auth === null || !auth.startsWith('xox'))
       return { status: 200, body: { ok: false, error: 'not_authed' } };
     const queue = this.scripted.get(method) ?? [];
@@ -143,7 +162,48 @@ export class FakeSlackApi {
       }
       return { status: 200, body: { ok: false, error: scripted.error } };
     }
-    return { status: 200, body: this.answer(method, args) };
+    const body = this.answer(method, args);
+    if (method === 'chat.postMessage' && body.ok === true && this.afterPost !== null) {
+      const message = this.messages.get(`${body.channel}/${body.ts}`);
+      if (message !== undefined && (await this.afterPost(message)) === 'drop')
+        return { status: 0, body: null, drop: true };
+    }
+    return { status: 200, body };
+  }
+
+  /**
+   * conversations.history as Slack documents it: top-level messages of the channel, newest first,
+   * after `oldest` (exclusive) and up to `latest`, `limit` per page (default 100, at most 999)
+   * with a `next_cursor`; message metadata only with `include_all_metadata`.
+   */
+  private history(args: Record<string, unknown>): Record<string, unknown> {
+    const channel = typeof args.channel === 'string' ? args.channel : '';
+    if (channel === '') return { ok: false, error: 'channel_not_found' };
+    const oldest = Number(args.oldest ?? 0);
+    const latest = args.latest === undefined ? Number.POSITIVE_INFINITY : Number(args.latest);
+    const limit = Math.min(999, Math.max(1, Number(args.limit ?? 100)));
+    const offset = typeof args.cursor === 'string' && args.cursor !== '' ? Number(atobSafe(args.cursor)) : 0;
+    const withMetadata = args.include_all_metadata === true || args.include_all_metadata === 'true';
+    const all = this.cardsIn(channel)
+      .filter((message) => Number(message.ts) > oldest && Number(message.ts) <= latest)
+      .sort((a, b) => compareTs(b.ts, a.ts));
+    const page = all.slice(offset, offset + limit);
+    const more = offset + limit < all.length;
+    return {
+      ok: true,
+      messages: page.map((message) => ({
+        type: 'message',
+        subtype: 'bot_message',
+        bot_id: 'B0VIGIL',
+        text: message.text,
+        blocks: message.blocks,
+        ts: message.ts,
+        ...(withMetadata && message.metadata !== null ? { metadata: message.metadata } : {}),
+      })),
+      has_more: more,
+      pin_count: 0,
+      response_metadata: { next_cursor: more ? Buffer.from(String(offset + limit)).toString('base64') : '' },
+    };
   }
 
   private receiveUpload(
@@ -187,6 +247,7 @@ export class FakeSlackApi {
           threadTs,
           text: String(args.text ?? ''),
           blocks: Array.isArray(args.blocks) ? args.blocks : [],
+          metadata: isRecord(args.metadata) ? args.metadata : null,
         };
         this.messages.set(`${channel}/${ts}`, message);
         return {
@@ -209,6 +270,7 @@ export class FakeSlackApi {
         if (message === undefined) return { ok: false, error: 'message_not_found' };
         message.text = String(args.text ?? message.text);
         if (Array.isArray(args.blocks)) message.blocks = args.blocks;
+        if (isRecord(args.metadata)) message.metadata = args.metadata;
         return {
           ok: true,
           channel,
@@ -231,6 +293,8 @@ export class FakeSlackApi {
           ok: true,
           user: { id: args.user, name: `user-${String(args.user).toLowerCase()}`, real_name: 'Fake User' },
         };
+      case 'conversations.history':
+        return this.history(args);
       case 'users.conversations':
         return { ok: true, channels: [], response_metadata: { next_cursor: '' } };
       case 'files.getUploadURLExternal': {
@@ -293,4 +357,18 @@ function safeJson(value: string): unknown {
   } catch {
     return value;
   }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Orders two ts strings by time (seconds, then the fraction), as Slack does. */
+function compareTs(a: string, b: string): number {
+  const [aSeconds = 0, aFraction = 0] = a.split('.').map(Number);
+  const [bSeconds = 0, bFraction = 0] = b.split('.').map(Number);
+  return aSeconds === bSeconds ? aFraction - bFraction : aSeconds - bSeconds;
+}
+
+function atobSafe(cursor: string): string {
+  return Buffer.from(cursor, 'base64').toString('utf8');
 }

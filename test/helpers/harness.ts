@@ -42,6 +42,7 @@ export async function startTestVigil(
     clock?: Clock;
     integrations?: readonly ChatIntegration[];
     relayTimings?: StartOptions['relayTimings'];
+    deliveryTimings?: StartOptions['deliveryTimings'];
     /** Join the schema and queue prefix of another test Vigil (a second process of one install). */
     joining?: TestVigil;
   } = {},
@@ -68,6 +69,7 @@ export async function startTestVigil(
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.integrations === undefined ? {} : { integrations: options.integrations }),
     ...(options.relayTimings === undefined ? {} : { relayTimings: options.relayTimings }),
+    ...(options.deliveryTimings === undefined ? {} : { deliveryTimings: options.deliveryTimings }),
   });
   const baseUrl = vigil.url ?? options.joining?.baseUrl ?? '';
   return {
@@ -151,5 +153,4 @@ export async function eventually<T>(
   }
 }
 
-export const fixture = (relative: string): URL =>
-  new URL(`../fixtures/${relative}`, import.meta.url);
+export const fixture = (relative: string): URL => new URL(`../fixtures/${relative}`, import.meta.url);

@@ -52,13 +52,13 @@ describe('ingest to Postgres to notify', () => {
       expect.objectContaining({ action: 'alert.created', actorKey: 'source:idp' }),
     ]);
 
-    // The outbox row is relayed to BullMQ and the notify worker records the card.
+    // The outbox row is relayed to BullMQ and the notify worker records the card (`posting` until then).
     const card = await eventually(
       async () => {
         const cards = (
           (await (await vigil.api('GET', `/api/alerts/${stored.id}`)).json()) as Record<string, any>
         ).cards;
-        return cards.length > 0 ? cards[0] : undefined;
+        return cards[0]?.messageRef == null ? undefined : cards[0];
       },
       20_000,
       'the card',

@@ -1,9 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { redisAnswers } from '../../src/demo/redis-server.js';
 import { freePort } from '../../src/storage/embedded-postgres.js';
+import { eventually, TEST_DATABASE_URL } from '../helpers/harness.js';
 
 const cli = (args: string[], env: Record<string, string>) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
@@ -11,6 +14,40 @@ const cli = (args: string[], env: Record<string, string>) =>
     encoding: 'utf8',
     timeout: 30_000,
   });
+
+/** A Java-style or Node stack frame line: what a person must never see when the demo stops. */
+const STACK_FRAME = /^\s+at\s/m;
+
+/**
+ * Runs `vigil demo` in a process group of its own, as a terminal does, until it says it runs.
+ * `stop` sends SIGINT to the whole group, as Ctrl-C does (the demo's children get it too).
+ */
+async function startDemo(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'demo', ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 90_000;
+  while (!output.includes('Press Ctrl-C to stop') && Date.now() < deadline && child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    output: () => output,
+    stop: async (): Promise<number | null> => {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGINT');
+      return exited;
+    },
+  };
+}
 
 describe('vigil command line', () => {
   it('lists every configuration problem at once, by name, without printing secrets', () => {
@@ -90,27 +127,9 @@ describe('vigil command line', () => {
   it('runs the demo on an embedded Postgres, stores the sample alerts, and stops on Ctrl-C', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'vigil-demo-'));
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'demo'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/root',
-        VIGIL_DATA_DIR: dataDir,
-        PORT: String(port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const demo = await startDemo([], { VIGIL_DATA_DIR: dataDir, PORT: String(port) });
+    const output = demo.output();
     try {
-      const deadline = Date.now() + 90_000;
-      while (!output.includes('Press Ctrl-C to stop') && Date.now() < deadline && child.exitCode === null) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
       expect(output).toContain('Vigil demo is running');
       for (const format of ['graph', 'alertmanager', 'grafana', 'pagerduty', 'generic']) {
         expect(output).toMatch(new RegExp(`${format}\\s+stored`));
@@ -131,12 +150,114 @@ describe('vigil command line', () => {
         'pagerduty',
       ]);
     } finally {
-      const exited =
-        child.exitCode === null
-          ? new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-          : Promise.resolve(child.exitCode);
-      child.kill('SIGINT');
-      expect(await exited, output).toBe(0);
+      // Ctrl-C reaches the embedded Postgres too: the demo still stops cleanly, without a stack trace.
+      expect(await demo.stop(), demo.output()).toBe(0);
+      expect(demo.output()).toContain('Stopped.');
+      expect(demo.output()).not.toMatch(STACK_FRAME);
+      await rm(dataDir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('demo on DATABASE_URL: approve works with the demo executor; a second run reuses the data and counts each sample once; --reset starts afresh', async () => {
+    const schema = `demo_${process.pid}_${Date.now()}`;
+    const port = await freePort();
+    const env = {
+      DATABASE_URL: TEST_DATABASE_URL,
+      VIGIL_DB_SCHEMA: schema,
+      VIGIL_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'vigil-demo-db-')),
+      PORT: String(port),
+    };
+    const base = `http://127.0.0.1:${port}`;
+    const tokens = async () =>
+      JSON.parse(await readFile(path.join(env.VIGIL_DATA_DIR, 'demo-tokens.json'), 'utf8')) as {
+        api: string;
+      };
+    const api = async (method: string, route: string, body?: unknown) => {
+      const response = await fetch(`${base}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${(await tokens()).api}`,
+          'x-vigil-user': 'soc.approver',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return (await response.json()) as any;
+    };
+    const occurrences = async () =>
+      ((await api('GET', '/api/alerts?limit=100')).alerts as { source: string; occurrenceCount: number }[])
+        .map((alert) => `${alert.source}:${alert.occurrenceCount}`)
+        .sort();
+    const ONCE = ['alertmanager:1', 'grafana:1', 'graph:1', 'idp:1', 'pagerduty:1'];
+    try {
+      // First run: samples stored, a private redis-server, no chat platform.
+      const first = await startDemo([], env);
+      let redisUrl = '';
+      try {
+        expect(first.output()).toContain('Vigil demo is running');
+        for (const format of ['graph', 'alertmanager', 'grafana', 'pagerduty', 'generic']) {
+          expect(first.output()).toMatch(new RegExp(`${format}\\s+stored`));
+        }
+        redisUrl =
+          first.output().match(/Redis: a private redis-server at (redis:\/\/127\.0\.0\.1:\d+)/)?.[1] ?? '';
+        expect(redisUrl, first.output()).not.toBe('');
+        expect(first.output()).toContain('No chat platform is configured');
+        expect(await occurrences()).toEqual(ONCE);
+        // Approve works end to end: the demo executor marks the action done, labelled simulated.
+        const { actions } = await api('GET', '/api/actions');
+        expect(actions.length).toBeGreaterThan(0);
+        const approved = await api('POST', `/api/actions/${actions[0].id}/approve`, {});
+        expect(approved.action.status).toBe('approved');
+        const done = await eventually(
+          async () => {
+            const { action } = await api('GET', `/api/actions/${actions[0].id}`);
+            return ['done', 'failed'].includes(action.status) ? action : undefined;
+          },
+          20_000,
+          'the approved action to run',
+        );
+        expect(done).toMatchObject({
+          status: 'done',
+          error: null,
+          result: { executor: 'demo', simulated: true },
+        });
+      } finally {
+        expect(await first.stop(), first.output()).toBe(0);
+      }
+      expect(first.output()).not.toMatch(STACK_FRAME);
+      // Its private Redis went with it.
+      expect(await redisAnswers(redisUrl)).toBe(false);
+
+      // Second run: the same data, nothing sent again, each sample counted once; Teams turned on.
+      const second = await startDemo([], { ...env, VIGIL_TEAMS_DEV: '1' });
+      try {
+        expect(second.output()).toContain(`Reusing the data in schema "${schema}"`);
+        expect(second.output()).not.toMatch(/\bstored\b/);
+        expect(second.output()).toContain('Chat: Microsoft Teams');
+        expect(second.output()).not.toContain('No chat platform is configured');
+        expect(await occurrences()).toEqual(ONCE);
+        // The first run's investigation, and no second one.
+        expect((await api('GET', '/api/investigations')).investigations).toHaveLength(1);
+      } finally {
+        expect(await second.stop(), second.output()).toBe(0);
+      }
+
+      // --reset: afresh, the samples stored again, once each, and one new investigation.
+      const third = await startDemo(['--reset'], env);
+      try {
+        expect(third.output()).toContain(`--reset: dropped the schema "${schema}"`);
+        expect(third.output()).toMatch(/graph\s+stored/);
+        expect(await occurrences()).toEqual(ONCE);
+        expect((await api('GET', '/api/investigations')).investigations).toHaveLength(1);
+      } finally {
+        expect(await third.stop(), third.output()).toBe(0);
+      }
+    } finally {
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+      await rm(env.VIGIL_DATA_DIR, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

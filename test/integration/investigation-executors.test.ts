@@ -4,6 +4,7 @@ import { defenderExecutor } from '../../src/integrations/executors/defender.js';
 import { graphExecutor } from '../../src/integrations/executors/graph.js';
 import { executorFor, PermanentExecutionError } from '../../src/integrations/executors/index.js';
 import { webhookExecutor } from '../../src/integrations/executors/webhook.js';
+import { staticBearer } from '../../src/integrations/http-retry.js';
 import { FakeExecutor } from '../fakes/executor.js';
 
 let remote: FakeExecutor;
@@ -76,7 +77,12 @@ describe('action executors against a local remote', () => {
   });
 
   it('Graph: revokes sessions, disables the account, deletes an app’s grants', async () => {
-    const graph = graphExecutor({ baseUrl: remote.url, token: 'graph-token', timeoutMs: 2_000, retries: 0 });
+    const graph = graphExecutor({
+      baseUrl: remote.url,
+      bearer: staticBearer('graph-token'),
+      timeoutMs: 2_000,
+      retries: 0,
+    });
     const user = target('user', 'adele@contoso.com');
     for (const [kind, on] of [
       ['revoke_sessions', user],
@@ -104,7 +110,7 @@ describe('action executors against a local remote', () => {
   it('Defender: isolates machines, quarantines files, blocks indicators', async () => {
     const defender = defenderExecutor({
       baseUrl: remote.url,
-      token: 'mde-token',
+      bearer: staticBearer('mde-token'),
       timeoutMs: 2_000,
       retries: 0,
     });
@@ -151,5 +157,21 @@ describe('action executors against a local remote', () => {
     await expect(none.execute(request('isolate_device', target('device', 'x')), signal())).rejects.toThrow(
       /VIGIL_EXECUTOR_WEBHOOK_URL/,
     );
+  });
+
+  it('demo: simulates only what no configured executor does, and says so', async () => {
+    const demo = executorFor({ VIGIL_EXECUTOR_TIMEOUT_MS: 1_000, VIGIL_DEMO_EXECUTOR: true });
+    expect(demo('isolate_device').name).toBe('demo');
+    await expect(
+      demo('isolate_device').execute(request('isolate_device', target('device', 'FIN-WS-17')), signal()),
+    ).resolves.toMatchObject({ executor: 'demo', simulated: true, wouldHave: 'Isolate device: FIN-WS-17' });
+    // A configured executor is never replaced by the simulation.
+    const real = executorFor({
+      VIGIL_EXECUTOR_TIMEOUT_MS: 1_000,
+      VIGIL_DEMO_EXECUTOR: true,
+      VIGIL_GRAPH_TOKEN: 'graph-token',
+    });
+    expect(real('disable_user').name).toBe('graph');
+    expect(real('isolate_device').name).toBe('demo');
   });
 });

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { systemClock } from '../../src/domain/index.js';
 import { graphExecutor } from '../../src/integrations/executors/graph.js';
 import { webhookExecutor } from '../../src/integrations/executors/webhook.js';
+import { staticBearer } from '../../src/integrations/http-retry.js';
 import { jiraTickets } from '../../src/integrations/ticketing/jira.js';
 import { serviceNowTickets } from '../../src/integrations/ticketing/servicenow.js';
 import { createLogger } from '../../src/logger.js';
@@ -128,7 +129,7 @@ describe('no secret in any log', () => {
     };
     const common = { timeoutMs: 2_000, retries: 0 };
     const failures = await Promise.allSettled([
-      graphExecutor({ baseUrl: await closedUrl(), token: GRAPH_TOKEN, ...common }).execute(
+      graphExecutor({ baseUrl: await closedUrl(), bearer: staticBearer(GRAPH_TOKEN), ...common }).execute(
         request,
         AbortSignal.timeout(10_000),
       ),

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis } from '../../src/demo/redis-server.js';
 import { OutboxRelay } from '../../src/jobs/outbox-relay.js';
-import { closeQueues, createQueues } from '../../src/jobs/queues.js';
+import { closeQueues, createQueues, NEW_CARD_PRIORITY } from '../../src/jobs/queues.js';
 import { redisConnection } from '../../src/jobs/redis.js';
 import { createLogger } from '../../src/logger.js';
 import { eventually, startTestVigil, TEST_DATABASE_URL, type TestVigil } from '../helpers/harness.js';
@@ -59,7 +59,9 @@ describe('the outbox survives Redis losing everything after a 202', () => {
       logger: createLogger('silent'),
     });
     await relay.relayNow();
-    expect((await queues.notify.getJobCounts('waiting')).waiting).toBe(1);
+    // A new alert's card job waits among the prioritized ones (new cards before refreshes).
+    expect((await queues.notify.getJobCounts('prioritized')).prioritized).toBe(1);
+    expect((await queues.notify.getJobs(['prioritized']))[0]?.opts.priority).toBe(NEW_CARD_PRIORITY);
     await relay.stop();
     await closeQueues(queues);
     producer.disconnect();
@@ -74,7 +76,11 @@ describe('the outbox survives Redis losing everything after a 202', () => {
       relayTimings: { redriveAfterMs: 0, redriveEveryMs: 100 },
     });
     try {
-      const card = await eventually(() => cardOf(alertId), 20_000, 'the card after FLUSHALL');
+      const card = await eventually(
+        async () => ((await cardOf(alertId))?.message_ref == null ? undefined : cardOf(alertId)),
+        20_000,
+        'the card after FLUSHALL',
+      );
       expect(card?.platform).toBe('log');
       // The job marks its outbox row done just after the card is recorded.
       const row = await eventually(
@@ -104,7 +110,11 @@ describe('the outbox survives Redis losing everything after a 202', () => {
       roles: { web: false, worker: true },
     });
     try {
-      const card = await eventually(() => cardOf(alertId), 20_000, 'the card');
+      const card = await eventually(
+        async () => ((await cardOf(alertId))?.message_ref == null ? undefined : cardOf(alertId)),
+        20_000,
+        'the card',
+      );
       expect(card?.state).toBe('active');
     } finally {
       await worker.close();

@@ -194,6 +194,8 @@ describe('applying policies at ingest', () => {
   it('auto-remediates a matching alert: actions run, then Resolved by the policy, on its card', async () => {
     const id = await ingest({
       title: 'Unverified app with mail access consented by a user',
+      // The source's own policy: kept and shown, the Vigil policy beside it.
+      policy: { name: 'Defender: app governance', url: 'https://security.microsoft.com/policies/9' },
       entities: [
         {
           kind: 'oauth_application',
@@ -219,8 +221,10 @@ describe('applying policies at ingest', () => {
       15_000,
       'the policy to resolve the alert',
     );
-    expect(alert.policy_name).toBe('Risky unverified mail apps');
-    expect(alert.policy_url).toMatch(/^https:\/\/vigil\.example\.com\/api\/policies\/[0-9a-f-]{36}$/);
+    expect(alert.policy_name).toBe('Defender: app governance');
+    expect(alert.policy_url).toBe('https://security.microsoft.com/policies/9');
+    expect(alert.vigil_policy_name).toBe('Risky unverified mail apps');
+    expect(alert.vigil_policy_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(alert.status_changed_by).toMatchObject({ kind: 'policy', name: 'Risky unverified mail apps' });
     const trail = await vigil.handle.db
       .selectFrom('audit_log')
@@ -253,7 +257,15 @@ describe('applying policies at ingest', () => {
     );
     const blocks = JSON.stringify(card.blocks);
     expect(blocks).toContain('by policy Risky unverified mail apps');
-    expect(blocks).toContain('View policy');
+    // Both policies, each with a link people can open: the source's, and the console's page of Vigil's.
+    expect(blocks).toContain(
+      'Defender: app governance (<https://security.microsoft.com/policies/9|View policy>)',
+    );
+    expect(blocks).toContain(
+      `Risky unverified mail apps (<https://vigil.example.com/console/#/policies/${alert.vigil_policy_id}|View policy>)`,
+    );
+    expect(blocks).toContain(`"url":"https://vigil.example.com/console/#/alerts/${id}"`);
+    expect(blocks).not.toContain('/api/');
   });
 
   it('leaves an alert that does not match the remediating policy alone, naming the recording policy', async () => {
@@ -277,7 +289,8 @@ describe('applying policies at ingest', () => {
       .selectAll()
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
-    expect(row.policy_name).toBe('Record everything from graph');
+    expect(row.vigil_policy_name).toBe('Record everything from graph');
+    expect(row.policy_name).toBeNull();
     expect(row.status).toBe('new');
   });
 

@@ -104,7 +104,7 @@ describe('GET /api/remediations.csv', () => {
     expect(byId[id1]?.requester).toBe('api:api-token');
   });
 
-  it('applies the filters and lists exceptions apart', async () => {
+  it('exports all remediation activity by default, exceptions included, and lists them apart on request', async () => {
     const low = await create({ recommendation: 'Low one', priority: 'low', dueAt: inDays(40) });
     const excepted = await create({ recommendation: 'Excepted one', priority: 'low' });
     await vigil.api('POST', `/api/remediations/${excepted}/exception`, {
@@ -112,18 +112,46 @@ describe('GET /api/remediations.csv', () => {
       justification: 'Line-of-business app needs it',
       expiresAt: inDays(10),
     });
+    // Seed 003: the export is of *all* remediation activity, exceptions too.
     const lowRows = (await exportCsv('?priority=low')).rows;
-    expect(lowRows.map((row) => row.id)).toEqual([low]);
+    expect(lowRows.map((row) => row.id)).toEqual([excepted, low]);
+    const withoutExceptions = (await exportCsv('?priority=low&view=remediations')).rows;
+    expect(withoutExceptions.map((row) => row.id)).toEqual([low]);
     const exceptions = (await exportCsv('?view=exceptions')).rows;
     expect(exceptions.map((row) => row.id)).toEqual([excepted]);
     expect(exceptions[0]).toMatchObject({
       exception_reason: 'business_justification',
       exception_justification: 'Line-of-business app needs it',
     });
-    const dueLater = (await exportCsv(`?dueAfter=${encodeURIComponent(inDays(30))}`)).rows;
+    const dueLater = (await exportCsv(`?dueAfter=${encodeURIComponent(inDays(30))}&view=remediations`)).rows;
     expect(dueLater.map((row) => row.id)).toEqual([low]);
     const bad = await vigil.api('GET', '/api/remediations.csv?status=done');
     expect(bad.status).toBe(400);
+  });
+
+  it('stores the completion comment, shows it in the API and exports it', async () => {
+    const id = await create({ recommendation: 'Rotate the service principal secret', priority: 'high' });
+    const done = await vigil.api('POST', `/api/remediations/${id}/complete`, {
+      comment: '  Rotated by IT on the 3rd; old secret revoked  ',
+    });
+    expect(done.status).toBe(200);
+    const { remediation } = (await done.json()) as {
+      remediation: { status: string; completionComment: string };
+    };
+    expect(remediation).toMatchObject({
+      status: 'completed',
+      completionComment: 'Rotated by IT on the 3rd; old secret revoked',
+    });
+    const stored = (await (await vigil.api('GET', `/api/remediations/${id}`)).json()) as {
+      completionComment: string;
+      audit: { action: string; details: Record<string, unknown> }[];
+    };
+    expect(stored.completionComment).toBe('Rotated by IT on the 3rd; old secret revoked');
+    expect(stored.audit.find((row) => row.action === 'remediation.complete')?.details.comment).toBe(
+      'Rotated by IT on the 3rd; old secret revoked',
+    );
+    const row = (await exportCsv('?status=completed')).rows.find((item) => item.id === id);
+    expect(row?.completion_comment).toBe('Rotated by IT on the 3rd; old secret revoked');
   });
 
   it('streams 100,000 rows in bounded memory', async () => {

@@ -17,6 +17,8 @@ beforeAll(async () => {
   const relayTimings = { pollMs: 100, redriveAfterMs: 2_000, redriveEveryMs: 500 };
   vigil = await startTestVigil({
     relayTimings,
+    // Retries come quickly here, so the outage test outlasts many more attempts than the old ten.
+    deliveryTimings: { baseMs: 50, capMs: 200 },
     env: {
       VIGIL_TICKETING: 'jira',
       VIGIL_TICKET_POLL_SECONDS: '1',
@@ -109,6 +111,28 @@ describe('Jira', () => {
     expect(opened.ticket.externalId).toBe(matching[0]?.key);
     const recorded = opened.audit.find((row: any) => row.action === 'remediation.ticket_opened');
     expect(recorded.details.reused).toBe(true);
+  });
+
+  it('keeps retrying through a Jira outage longer than ten attempts, then opens the issue once', async () => {
+    // Each attempt to open the issue first looks for it or creates it (polls of other tickets are GETs).
+    const attempts = () =>
+      jira.count('POST', '/rest/api/3/search/jql') + jira.count('POST', '/rest/api/3/issue');
+    const before = attempts();
+    jira.unavailable = true;
+    try {
+      const remediation = await create(vigil, { recommendation: 'Patch the VPN appliance' });
+      // Ten attempts was where a ticket job used to give up for good; each attempt asks Jira once here.
+      await eventually(async () => attempts() - before >= 12, 30_000, 'twelve refused attempts');
+      expect((await detail(vigil, remediation.id)).ticket.externalId).toBeNull();
+      jira.unavailable = false;
+      const opened = await ticketOf(vigil, remediation.id);
+      const matching = [...jira.issues.values()].filter((issue) =>
+        issue.fields.summary.includes('VPN appliance'),
+      );
+      expect(matching.map((issue) => issue.key)).toEqual([opened.ticket.externalId]);
+    } finally {
+      jira.unavailable = false;
+    }
   });
 
   it('completes the remediation when the issue is closed in Jira (poll)', async () => {

@@ -51,7 +51,7 @@ beforeAll(async () => {
     automation: 'semi',
   });
   expect(rule.status).toBe(201);
-  for (const ip of ['198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.100.10']) {
+  for (const ip of ['198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.100.10', '203.0.113.66']) {
     const added = await vigil.api('POST', '/api/watchlist', { kind: 'ip', value: ip, reason: 'C2 server' });
     expect(added.status).toBeLessThan(300);
   }
@@ -225,6 +225,39 @@ describe('investigations and approvals from Slack', () => {
     await click(CARD_ACTIONS.approve, actionId, APPROVER2);
     expect(String((await ephemeralTo(APPROVER2, ephemerals)).args.text)).toContain('already decided');
     expect(executor.callsWithKey(`vigil-action-${actionId}`)).toHaveLength(1);
+  });
+
+  it('a failed action says why on the card and in /vigil investigation; links open the console', async () => {
+    const { id } = await ingest({
+      title: 'Beacon to another C2 server',
+      source: 'slk',
+      severity: 'high',
+      id: 'slk-fail-1',
+      entities: [{ kind: 'ip', id: '203.0.113.66' }],
+    });
+    const { actionId } = await pendingOnCard(id);
+    executor.failNext(1, 400);
+    expect((await click(CARD_ACTIONS.approve, actionId, APPROVER)).status).toBe(200);
+    await eventually(
+      async () => (await actionRow(actionId)).status === 'failed',
+      20_000,
+      'the action failed',
+    );
+    const card = await cardWhen(
+      id,
+      (c) => JSON.stringify(c.blocks).includes('· failed: '),
+      'the card to say why the action failed',
+    );
+    const blocks = JSON.stringify(card.blocks);
+    expect(blocks).toMatch(/\*Block indicator\* `203\.0\.113\.66` · failed: POST \/webhook answered 400/);
+    // The investigation's link on the card opens its console page, not the API.
+    const investigationId = (await actionRow(actionId)).investigation_id;
+    expect(blocks).toContain(`/console/#/investigations/${investigationId}|Investigation #`);
+    expect(blocks).toContain(`/console/#/alerts/${id}"`);
+    expect(blocks).not.toContain('/api/');
+    const detail = JSON.stringify((await command(`investigation ${investigationId}`, VIEWER)).blocks);
+    expect(detail).toContain('*Failed (1)*');
+    expect(detail).toContain('answered 400');
   });
 
   it("refuses a viewer's Approve ephemerally and audits it; Reject opens a modal whose reason rejects", async () => {

@@ -354,4 +354,67 @@ describe('Teams: investigations and approvals on the alert card', () => {
     expect(cardJson(card)).toMatch(/Investigation #\d+ · /);
     expect(actionsOf(card).some((a) => a.verb === CARD_ACTIONS.investigate)).toBe(false);
   });
+
+  it('a failed action says why on the card and in the investigation reply; its links open the console', async () => {
+    const ip = '203.0.113.77';
+    expect(
+      (await vigil.api('POST', '/api/watchlist', { kind: 'ip', value: ip, reason: 'C2 server' })).status,
+    ).toBe(201);
+    const ingested = await vigil.ingest('generic', {
+      title: 'Beacon to a fresh C2 server',
+      severity: 'high',
+      source: SOURCE,
+      id: `approvals-fail-${Math.random()}`,
+      entities: [{ kind: 'ip', id: ip }],
+    });
+    const failing = (await json(ingested)).alerts[0] as { id: string; number: string };
+    const investigation = await eventually(
+      async () =>
+        (await json(await vigil.api('GET', `/api/investigations?triggerAlert=${failing.number}`)))
+          .investigations[0] as { id: string; number: string; pendingActionCount: number } | undefined,
+      15_000,
+      'the investigation of the new alert',
+    );
+    const actionId = await eventually(
+      async () =>
+        (await json(await vigil.api('GET', `/api/actions?investigationId=${investigation.id}`))).actions[0]
+          ?.id as string | undefined,
+      15_000,
+      'its pending action',
+    );
+    executor.failNext(1, 400);
+    await click(CARD_ACTIONS.approve, { actionId, alertId: failing.id });
+    await eventually(
+      async () => (await json(await vigil.api('GET', `/api/actions/${actionId}`))).action.status === 'failed',
+      15_000,
+      'the action failed',
+    );
+    const update = await eventually(
+      async () =>
+        connector
+          .updates(CHANNEL)
+          .find((c) => cardJson(c.body).includes(failing.id) && cardJson(c.body).includes('answered 400')),
+      15_000,
+      'the card update saying why the action failed',
+    );
+    const card = cardOf(update);
+    expectValidCard(card);
+    expect(cardJson(card)).toContain('(Failed)');
+    // Links people open go to console pages, never to the API.
+    const urls = actionsOf(card)
+      .filter((a) => a.type === 'Action.OpenUrl')
+      .map((a) => a.url as string);
+    expect(urls).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`/console/#/alerts/${failing.id}$`)),
+        expect.stringMatching(new RegExp(`/console/#/investigations/${investigation.id}$`)),
+      ]),
+    );
+    expect(urls.some((url) => url.includes('/api/'))).toBe(false);
+
+    await post(message(`investigation ${investigation.number}`));
+    const reply = connector.calls.filter((c) => typeof c.body.text === 'string').at(-1)?.body.text as string;
+    expect(reply).toContain('Failed:');
+    expect(reply).toContain('answered 400');
+  });
 });

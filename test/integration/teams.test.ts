@@ -180,6 +180,10 @@ describe('Teams: installation, subscription and alert cards', () => {
       'Assign to me',
       'Open in Vigil',
     ]);
+    // A page of the console people can open (the API would answer their browser 401).
+    expect(card.actions.at(-1).url).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:\\d+/console/#/alerts/${high.id}$`),
+    );
     // The low alert's notify job ran (outbox completed) without a Teams card.
     await eventually(async () => {
       const rows = await vigil.handle.db.selectFrom('outbox').selectAll().execute();
@@ -324,15 +328,16 @@ describe('Teams: installation, subscription and alert cards', () => {
       15_000,
       'inactive',
     );
-    const card = await eventually(
-      async () =>
-        (await vigil.handle.db
-          .selectFrom('cards')
-          .selectAll()
-          .where('alert_id', '=', alert.id)
-          .where('target', '=', GROUP_CHAT)
-          .executeTakeFirst()) ?? undefined,
-    );
+    // The card is `posting` while the refused post is in flight, then recorded as failed.
+    const card = await eventually(async () => {
+      const row = await vigil.handle.db
+        .selectFrom('cards')
+        .selectAll()
+        .where('alert_id', '=', alert.id)
+        .where('target', '=', GROUP_CHAT)
+        .executeTakeFirst();
+      return row?.state === 'posting' ? undefined : row;
+    });
     expect(card.state).toBe('failed');
     const next = await ingest('After removal', 'medium');
     await eventually(async () => {

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { ErrorLine, Loadable } from '../components/status';
-import { humanize, when } from '../format';
+import { Tabs } from '../components/tabs';
+import { actorLabel, humanize, when } from '../format';
 import { useAction, usePolling } from '../hooks';
 import { href } from '../route';
 import type { Action } from '../types';
@@ -18,27 +19,64 @@ function targetOf(action: Action): string {
   return '—';
 }
 
-/** Who decided so far (two-person approval records the first approval and waits). */
-function decisionNote(action: Action): string {
+const isPending = (action: Action): boolean =>
+  action.status === undefined || action.status === 'pending' || action.status === 'pending_approval';
+
+/** Who decided, with their reasons (two-person approval records the first approval and waits). */
+function Decisions({ action }: { action: Action }) {
   const decisions = action.decisions ?? [];
-  const shown = decisions.map(
-    (item) =>
-      `${item.decision === 'approve' ? 'approved' : 'rejected'} by ${item.approverKey}${item.reason ? `: ${item.reason}` : ''}`,
+  if (decisions.length === 0) return <span class="muted">—</span>;
+  return (
+    <ul class="plain" data-testid="decisions">
+      {decisions.map((item) => (
+        <li key={`${item.approverKey}:${item.at}`}>
+          {`${item.decision === 'approve' ? 'Approved' : 'Rejected'} by ${item.approverKey}`}
+          <span class="muted small">{` ${when(item.at)}`}</span>
+          {item.reason ? <div class="muted small">{item.reason}</div> : null}
+        </li>
+      ))}
+    </ul>
   );
-  if (action.error) shown.push(`failed: ${action.error}`);
-  return shown.join('; ');
+}
+
+/** Done by `vigil demo`'s stand-in executor, which only says what it would have done. */
+const simulated = (action: Action): boolean =>
+  typeof action.result === 'object' &&
+  action.result !== null &&
+  (action.result as { simulated?: unknown }).simulated === true;
+
+/** The outcome of an action, with the reason when it failed or was cancelled. */
+function Outcome({ action }: { action: Action }) {
+  return (
+    <>
+      <span class={`badge action-${action.status ?? 'pending'}`} data-status={action.status}>
+        {humanize(action.status ?? 'pending')}
+      </span>
+      {isPending(action) && (action.approvalsNeeded ?? 1) > 1 && (
+        <div class="muted small">{`needs ${action.approvalsNeeded} approvers`}</div>
+      )}
+      {action.error ? (
+        <div class="small outcome-error" data-testid="action-error">
+          {action.error}
+        </div>
+      ) : null}
+      {simulated(action) && (
+        <div class="muted small" data-testid="simulated">
+          Simulated by the demo executor: nothing was changed anywhere.
+        </div>
+      )}
+    </>
+  );
 }
 
 /**
- * Approve and Reject: `POST /api/actions/:id/approve|reject`, the routes that run the same
- * domain command as the chat buttons. A rejection needs a reason, for the audit trail.
+ * One action as a table row. Approve and Reject on a pending one: `POST /api/actions/:id/approve|reject`,
+ * the routes that run the same domain command as the chat buttons. A rejection needs a reason.
  */
 export function ActionRow({ action, onDone }: { action: Action; onDone: () => Promise<void> }) {
   const run = useAction();
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState('');
-  const pending =
-    action.status === undefined || action.status === 'pending' || action.status === 'pending_approval';
   const decide = async (verb: 'approve' | 'reject', body: Record<string, unknown>) => {
     if (await run.run(() => api('POST', `/api/actions/${encodeURIComponent(action.id)}/${verb}`, body))) {
       setRejecting(false);
@@ -48,15 +86,15 @@ export function ActionRow({ action, onDone }: { action: Action; onDone: () => Pr
   return (
     <tr data-action-id={action.id}>
       <td>
-        {action.title ?? humanize(action.kind ?? action.type)}
+        <a href={href('actions', action.id)}>{action.title ?? humanize(action.kind ?? action.type)}</a>
         {action.reason ? <div class="muted small">{action.reason}</div> : null}
       </td>
       <td>{targetOf(action)}</td>
       <td>
-        <span class="badge" data-status={action.status}>
-          {humanize(action.status ?? 'pending')}
-        </span>
-        {decisionNote(action) !== '' && <div class="muted small">{decisionNote(action)}</div>}
+        <Outcome action={action} />
+      </td>
+      <td>
+        <Decisions action={action} />
       </td>
       <td>
         {action.investigationId ? (
@@ -69,7 +107,7 @@ export function ActionRow({ action, onDone }: { action: Action; onDone: () => Pr
       </td>
       <td>{when(action.requestedAt ?? action.createdAt)}</td>
       <td class="row-actions">
-        {pending && !rejecting && (
+        {isPending(action) && !rejecting && (
           <>
             <button
               type="button"
@@ -126,7 +164,8 @@ export function ActionTable({
         <tr>
           <th>Action</th>
           <th>Target</th>
-          <th>Status</th>
+          <th>Outcome</th>
+          <th>Decided by</th>
           <th>From</th>
           <th>Requested</th>
           <th />
@@ -141,16 +180,66 @@ export function ActionTable({
   );
 }
 
-/** Pending remediation actions that wait for an approver. */
+type Tab = 'pending' | 'history';
+
+const TABS: Record<Tab, { label: string; query: string }> = {
+  pending: { label: 'Pending approval', query: 'status=pending_approval' },
+  // Decided and executed actions: what ran, what failed and why, what was rejected or cancelled.
+  history: { label: 'History', query: 'status=approved,running,done,failed,rejected,cancelled' },
+};
+
+/** Remediation actions: those waiting for an approver, and the history of decided and executed ones. */
 export function ActionsPage() {
-  // The API lists actions waiting for approval unless asked for other statuses.
-  const actions = usePolling(() => api<{ actions: Action[] } | Action[]>('GET', '/api/actions'), []);
+  const [tab, setTab] = useState<Tab>('pending');
+  const path = `/api/actions?${TABS[tab].query}`;
+  const actions = usePolling(() => api<{ actions: Action[] }>('GET', path), [path]);
   return (
     <section>
-      <h1>Pending actions</h1>
-      <Loadable data={actions.data} error={actions.error} what="Pending actions">
-        {(data) => (
-          <ActionTable actions={Array.isArray(data) ? data : data.actions} onDone={actions.refresh} />
+      <h1>Actions</h1>
+      <Tabs tabs={TABS} selected={tab} onSelect={setTab} />
+      <Loadable data={actions.data} error={actions.error} what="Actions">
+        {(data) => <ActionTable actions={data.actions} onDone={actions.refresh} />}
+      </Loadable>
+    </section>
+  );
+}
+
+/** One action: what, on what, why, who asked and decided, and how it ended. */
+export function ActionPage({ id }: { id: string }) {
+  const path = `/api/actions/${encodeURIComponent(id)}`;
+  const loaded = usePolling(() => api<{ action: Action }>('GET', path), [path]);
+  return (
+    <section>
+      <p>
+        <a href={href('actions')}>← Actions</a>
+      </p>
+      <Loadable data={loaded.data} error={loaded.error} what="Action">
+        {({ action }) => (
+          <>
+            <header class="alert-head">
+              <h1>{`${humanize(action.kind)} ${targetOf(action)}`}</h1>
+              <Outcome action={action} />
+            </header>
+            <dl class="facts">
+              <dt>Why</dt>
+              <dd>{action.reason ?? '—'}</dd>
+              <dt>Requested by</dt>
+              <dd>{actorLabel(action.requestedBy)}</dd>
+              <dt>Requested</dt>
+              <dd>{when(action.createdAt)}</dd>
+              <dt>Last change</dt>
+              <dd>{when(action.updatedAt)}</dd>
+              <dt>Investigation</dt>
+              <dd>
+                {action.investigationId ? (
+                  <a href={href('investigations', action.investigationId)}>Open</a>
+                ) : (
+                  '—'
+                )}
+              </dd>
+            </dl>
+            <ActionTable actions={[action]} onDone={loaded.refresh} />
+          </>
         )}
       </Loadable>
     </section>

@@ -79,6 +79,14 @@ function AlertView({ alert, refresh }: { alert: AlertDetail; refresh: () => Prom
                 </dd>
               </>
             )}
+            {alert.vigilPolicy != null && (
+              <>
+                <dt>Vigil policy</dt>
+                <dd>
+                  <a href={href('policies', alert.vigilPolicy.id)}>{alert.vigilPolicy.name}</a>
+                </dd>
+              </>
+            )}
             {Object.entries(alert.labels).map(([key, value]) => (
               <Fragment key={key}>
                 <dt>{key}</dt>
@@ -142,10 +150,20 @@ function AlertView({ alert, refresh }: { alert: AlertDetail; refresh: () => Prom
   );
 }
 
-/** The few audit details worth a line: a refusal's reason, a move's from and to. */
+/** The few audit details worth a line: a refusal's reason, a move's from and to, why an action failed. */
 function auditNote(details: Record<string, unknown>): string {
   const parts: string[] = [];
-  for (const key of ['from', 'to', 'classification', 'reason', 'message', 'comment']) {
+  for (const key of [
+    'from',
+    'to',
+    'classification',
+    'kind',
+    'target',
+    'reason',
+    'error',
+    'message',
+    'comment',
+  ]) {
     const value = details[key];
     if (typeof value === 'string' && value !== '') parts.push(`${key}: ${value}`);
   }

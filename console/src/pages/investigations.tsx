@@ -1,56 +1,268 @@
-import { useMemo } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { api } from '../api';
 import { EntityGraph, type GraphEdge, type GraphNode } from '../components/entity-graph';
-import { Loadable } from '../components/status';
+import { ErrorLine, Loadable, SeverityBadge } from '../components/status';
+import { Tabs } from '../components/tabs';
 import { actorLabel, humanize, when } from '../format';
-import { usePolling } from '../hooks';
+import { useAction, usePolling } from '../hooks';
 import { href } from '../route';
-import type { Entity, Investigation } from '../types';
+import type { Entity, Investigation, InvestigationListItem, InvestigationListPage } from '../types';
 import { ActionTable } from './actions';
 
-/** The investigations list, where this Vigil has one; otherwise they are reached from their alerts. */
-export function InvestigationsPage() {
-  const list = usePolling(
-    () => api<{ investigations: Investigation[] } | Investigation[]>('GET', '/api/investigations'),
-    [],
-    5000,
+const OPEN_STATUSES = ['queued', 'running', 'pending_approval'];
+const ALL_STATUSES = [
+  ...OPEN_STATUSES,
+  'remediated',
+  'partially_remediated',
+  'no_threats_found',
+  'failed',
+  'terminated',
+];
+const ENTITY_KINDS = ['user', 'device', 'app', 'file', 'process', 'ip', 'url', 'mailbox'];
+
+type View = 'active' | 'all';
+const VIEWS: Record<View, { label: string }> = {
+  active: { label: 'Active investigations' },
+  all: { label: 'All investigations' },
+};
+
+/** An investigation's status, and beside it what a person should know: actions waiting, actions failed. */
+function StatusCell({ item }: { item: InvestigationListItem }) {
+  return (
+    <>
+      <span class={`badge investigation-${item.status}`} data-status={item.status}>
+        {humanize(item.status)}
+      </span>
+      {item.failedActionCount > 0 && (
+        <div class="small outcome-error">{`${item.failedActionCount} action${item.failedActionCount === 1 ? '' : 's'} failed`}</div>
+      )}
+    </>
   );
+}
+
+/**
+ * The investigations list (Microsoft's "Automated investigations" view): active ones by default,
+ * filtered by status, triggering alert, entity and start time, newest first, a page at a time.
+ */
+export function InvestigationsPage() {
+  const [view, setView] = useState<View>('active');
+  const [statuses, setStatuses] = useState<string[]>([]);
+  const [alertRef, setAlertRef] = useState('');
+  const [entityKind, setEntityKind] = useState('user');
+  const [entityKey, setEntityKey] = useState('');
+  const [after, setAfter] = useState('');
+  const [before, setBefore] = useState('');
+  // Cursors of the pages before this one: "Newer" pops, "Older" pushes.
+  const [cursors, setCursors] = useState<string[]>([]);
+
+  const query = new URLSearchParams({ limit: '50' });
+  const chosen = view === 'active' ? statuses.filter((status) => OPEN_STATUSES.includes(status)) : statuses;
+  if (chosen.length > 0) query.set('status', chosen.join(','));
+  else if (view === 'active') query.set('status', 'active');
+  if (alertRef.trim() !== '') query.set('triggerAlert', alertRef.trim().replace(/^#/, ''));
+  if (entityKey.trim() !== '') {
+    query.set('entityKind', entityKind);
+    query.set('entityKey', entityKey.trim());
+  }
+  if (after !== '') query.set('createdAfter', new Date(after).toISOString());
+  if (before !== '') query.set('createdBefore', new Date(before).toISOString());
+  const cursor = cursors.at(-1);
+  if (cursor !== undefined) query.set('cursor', cursor);
+  const path = `/api/investigations?${query}`;
+  const list = usePolling(() => api<InvestigationListPage>('GET', path), [path], 5000);
+  // A changed filter starts from the newest again.
+  const filtered =
+    <T,>(set: (value: T) => void) =>
+    (value: T) => {
+      setCursors([]);
+      set(value);
+    };
+
   return (
     <section>
       <h1>Investigations</h1>
-      <p class="muted">An investigation starts from an alert (its Investigate button) or from a policy.</p>
+      <p class="muted">An investigation starts from an alert (its Investigate button), a rule or a policy.</p>
+      <Tabs tabs={VIEWS} selected={view} onSelect={filtered(setView)} />
+      <form class="filters" data-testid="investigation-filters" onSubmit={(event) => event.preventDefault()}>
+        <fieldset>
+          <legend>Status</legend>
+          {(view === 'active' ? OPEN_STATUSES : ALL_STATUSES).map((status) => (
+            <label key={status}>
+              <input
+                type="checkbox"
+                name={`status-${status}`}
+                checked={statuses.includes(status)}
+                onChange={() =>
+                  filtered(setStatuses)(
+                    statuses.includes(status)
+                      ? statuses.filter((item) => item !== status)
+                      : [...statuses, status],
+                  )
+                }
+              />
+              {humanize(status)}
+            </label>
+          ))}
+        </fieldset>
+        <label>
+          Triggering alert
+          <input
+            name="triggerAlert"
+            placeholder="#42"
+            size={8}
+            value={alertRef}
+            onChange={(event) => filtered(setAlertRef)(event.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Entity
+          <select
+            name="entityKind"
+            value={entityKind}
+            onChange={(event) => filtered(setEntityKind)(event.currentTarget.value)}
+          >
+            {ENTITY_KINDS.map((kind) => (
+              <option key={kind} value={kind}>
+                {humanize(kind)}
+              </option>
+            ))}
+          </select>
+          <input
+            name="entityKey"
+            placeholder="adele@contoso.com"
+            value={entityKey}
+            onChange={(event) => filtered(setEntityKey)(event.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Started after
+          <input
+            name="createdAfter"
+            type="datetime-local"
+            value={after}
+            onChange={(event) => filtered(setAfter)(event.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Started before
+          <input
+            name="createdBefore"
+            type="datetime-local"
+            value={before}
+            onChange={(event) => filtered(setBefore)(event.currentTarget.value)}
+          />
+        </label>
+      </form>
       <Loadable data={list.data} error={list.error} what="The list of investigations">
-        {(data) => {
-          const items = Array.isArray(data) ? data : data.investigations;
-          return items.length === 0 ? (
-            <p class="muted">No investigations yet.</p>
+        {(data) =>
+          data.investigations.length === 0 ? (
+            <p class="muted">
+              {view === 'active' ? 'No active investigations.' : 'No investigations match these filters.'}
+            </p>
           ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th>#</th>
-                  <th>Status</th>
-                  <th>Started by</th>
-                  <th>Started</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((item) => (
-                  <tr key={item.id}>
-                    <td>
-                      <a href={href('investigations', item.id)}>{item.number ?? item.id.slice(0, 8)}</a>
-                    </td>
-                    <td>{humanize(item.status)}</td>
-                    <td>{actorLabel(item.startedBy)}</td>
-                    <td>{when(item.createdAt)}</td>
+            <>
+              <table data-testid="investigations">
+                <thead>
+                  <tr>
+                    <th>#</th>
+                    <th>Triggering alert</th>
+                    <th>Status</th>
+                    <th>Alerts</th>
+                    <th>Entities</th>
+                    <th>Pending actions</th>
+                    <th>Started by</th>
+                    <th>Started</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          );
-        }}
+                </thead>
+                <tbody>
+                  {data.investigations.map((item) => (
+                    <tr key={item.id} data-investigation-id={item.id}>
+                      <td>
+                        <a href={href('investigations', item.id)}>{item.number}</a>
+                      </td>
+                      <td>
+                        <SeverityBadge severity={item.triggerAlert.severity} />{' '}
+                        <a href={href('alerts', item.triggerAlert.id)}>
+                          <span class="muted">{`#${item.triggerAlert.number} `}</span>
+                          {item.triggerAlert.title}
+                        </a>
+                      </td>
+                      <td>
+                        <StatusCell item={item} />
+                      </td>
+                      <td>{item.alertCount}</td>
+                      <td>{item.entityCount}</td>
+                      <td data-testid="pending-count">{item.pendingActionCount}</td>
+                      <td>{actorLabel(item.startedBy)}</td>
+                      <td>{when(item.createdAt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <p>
+                <button
+                  type="button"
+                  disabled={cursors.length === 0}
+                  onClick={() => setCursors(cursors.slice(0, -1))}
+                >
+                  Newer
+                </button>{' '}
+                <button
+                  type="button"
+                  disabled={data.nextCursor === null}
+                  onClick={() => data.nextCursor !== null && setCursors([...cursors, data.nextCursor])}
+                >
+                  Older
+                </button>
+              </p>
+            </>
+          )
+        }
       </Loadable>
     </section>
+  );
+}
+
+/**
+ * Terminate: `POST /api/investigations/:id/terminate`, asked twice on the page (no browser
+ * dialog): the investigation stops for good and its actions that have not run are cancelled.
+ */
+function TerminateButton({
+  investigation,
+  refresh,
+}: {
+  investigation: Investigation;
+  refresh: () => Promise<void>;
+}) {
+  const run = useAction();
+  const [confirming, setConfirming] = useState(false);
+  if (!OPEN_STATUSES.includes(investigation.status)) return null;
+  const terminate = async () => {
+    await run.run(() =>
+      api('POST', `/api/investigations/${encodeURIComponent(investigation.id)}/terminate`, {}),
+    );
+    setConfirming(false);
+    await refresh();
+  };
+  return (
+    <div class="toolbar" data-testid="terminate">
+      {confirming ? (
+        <>
+          <span>Stop this investigation for good? Its actions that have not run are cancelled.</span>{' '}
+          <button type="button" class="danger" disabled={run.busy} onClick={() => void terminate()}>
+            Terminate investigation
+          </button>{' '}
+          <button type="button" onClick={() => setConfirming(false)}>
+            Keep it running
+          </button>
+        </>
+      ) : (
+        <button type="button" class="danger" onClick={() => setConfirming(true)}>
+          Terminate
+        </button>
+      )}
+      <ErrorLine message={run.error} />
+    </div>
   );
 }
 
@@ -161,11 +373,19 @@ function InvestigationView({
       {investigation.startedBy !== undefined && (
         <p class="muted">
           {`Started by ${actorLabel(investigation.startedBy)}, ${when(investigation.createdAt)}; updated ${when(investigation.updatedAt)}.`}
+          {investigation.triggerAlertId !== undefined && (
+            <>
+              {' '}
+              <a href={href('alerts', investigation.triggerAlertId)}>Triggering alert</a>
+            </>
+          )}
         </p>
       )}
+      <TerminateButton investigation={investigation} refresh={refresh} />
       <EntityGraph nodes={graph.nodes} edges={graph.edges} />
-      <h2>Pending actions</h2>
-      <ActionTable actions={investigation.pendingActions ?? investigation.actions ?? []} onDone={refresh} />
+      <h2>Actions</h2>
+      <p class="muted small">Waiting for approval, and the history of decided and executed ones.</p>
+      <ActionTable actions={investigation.actions ?? investigation.pendingActions ?? []} onDone={refresh} />
       <h2>Alerts</h2>
       {(investigation.alerts ?? []).length === 0 ? (
         <p class="muted">—</p>

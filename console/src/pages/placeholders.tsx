@@ -2,6 +2,8 @@ import { api } from '../api';
 import { Loadable } from '../components/status';
 import { humanize } from '../format';
 import { usePolling } from '../hooks';
+import { href } from '../route';
+import type { PolicyDetail } from './policy';
 
 interface ChatRoute {
   id: string;
@@ -12,10 +14,7 @@ interface ChatRoute {
   labels: Record<string, string>;
 }
 
-/**
- * Read-only for now: where alerts go (the chat routes, `GET /api/routes`). Investigation and
- * approval policies get their page with their API.
- */
+/** Read-only: where alerts go (the chat routes, `GET /api/routes`) and the Vigil policies. */
 export function PoliciesPage() {
   const routes = usePolling(() => api<{ routes: ChatRoute[] }>('GET', '/api/routes'), [], 10_000);
   return (
@@ -60,9 +59,48 @@ export function PoliciesPage() {
           )
         }
       </Loadable>
-      <h2>Investigation and approval policies</h2>
-      <p class="notice">Not editable here yet.</p>
+      <h2>Vigil policies</h2>
+      <VigilPolicies />
     </section>
+  );
+}
+
+/** The policies that act on new alerts, in the order they are matched; each opens its page. */
+function VigilPolicies() {
+  const policies = usePolling(() => api<{ policies: PolicyDetail[] }>('GET', '/api/policies'), [], 10_000);
+  return (
+    <Loadable data={policies.data} error={policies.error} what="Policies">
+      {(data) =>
+        data.policies.length === 0 ? (
+          <p class="muted">
+            No policies. Write them in a file and apply it with <code>vigil policies apply</code>.
+          </p>
+        ) : (
+          <table data-testid="policies">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Version</th>
+                <th>Enabled</th>
+                <th>Description</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.policies.map((policy) => (
+                <tr key={policy.id} data-policy-id={policy.id}>
+                  <td>
+                    <a href={href('policies', policy.id)}>{policy.name}</a>
+                  </td>
+                  <td>{policy.version}</td>
+                  <td>{policy.enabled ? 'Yes' : 'No'}</td>
+                  <td>{policy.description ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )
+      }
+    </Loadable>
   );
 }
 

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, download } from '../api';
 import { ErrorLine, Loadable } from '../components/status';
+import { Tabs } from '../components/tabs';
 import { EXCEPTION_REASONS, humanize, safeHref, when } from '../format';
 import { useAction, usePolling } from '../hooks';
 import { href } from '../route';
@@ -26,19 +27,7 @@ export function RemediationsPage() {
   return (
     <section>
       <h1>Remediation activity</h1>
-      <div class="tabs" role="tablist">
-        {(Object.keys(TABS) as Tab[]).map((key) => (
-          <button
-            key={key}
-            type="button"
-            role="tab"
-            aria-selected={tab === key}
-            class={tab === key ? 'tab selected' : 'tab'}
-            onClick={() => setTab(key)}
-          >
-            {TABS[key].label}
-          </button>
-        ))}
+      <Tabs tabs={TABS} selected={tab} onSelect={setTab}>
         <span class="spacer" />
         <button
           type="button"
@@ -52,7 +41,7 @@ export function RemediationsPage() {
         >
           Export CSV
         </button>
-      </div>
+      </Tabs>
       <ErrorLine message={exporting.error} />
       <Loadable data={list.data} error={list.error} what="Remediations">
         {(items) =>
@@ -87,6 +76,8 @@ export function RemediationsPage() {
 function RemediationRow({ item, onDone }: { item: Remediation; onDone: () => Promise<void> }) {
   const action = useAction();
   const [filing, setFiling] = useState(false);
+  const [completing, setCompleting] = useState(false);
+  const [comment, setComment] = useState('');
   const [reason, setReason] = useState('compensating_control');
   const [justification, setJustification] = useState('');
   // An exception holds until a date; a month is the usual first grace period.
@@ -99,6 +90,7 @@ function RemediationRow({ item, onDone }: { item: Remediation; onDone: () => Pro
       await action.run(() => api('POST', `/api/remediations/${encodeURIComponent(item.id)}/${verb}`, body))
     ) {
       setFiling(false);
+      setCompleting(false);
     }
     await onDone();
   };
@@ -123,6 +115,12 @@ function RemediationRow({ item, onDone }: { item: Remediation; onDone: () => Pro
             {item.exception.expiresAt ? ` (until ${when(item.exception.expiresAt)})` : ''}
           </div>
         ) : null}
+        {item.status === 'completed' && (item.completedBy || item.completionComment) ? (
+          <div class="muted small" data-testid="completion">
+            {`Completed${item.completedBy ? ` by ${item.completedBy}` : ''}`}
+            {item.completionComment ? `: ${item.completionComment}` : ''}
+          </div>
+        ) : null}
       </td>
       <td>{humanize(item.priority)}</td>
       <td>
@@ -140,15 +138,36 @@ function RemediationRow({ item, onDone }: { item: Remediation; onDone: () => Pro
         )}
       </td>
       <td class="row-actions">
-        {open && !filing && (
+        {open && !filing && !completing && (
           <>
-            <button type="button" disabled={action.busy} onClick={() => void post('complete', {})}>
+            <button type="button" disabled={action.busy} onClick={() => setCompleting(true)}>
               Complete
             </button>{' '}
             <button type="button" disabled={action.busy} onClick={() => setFiling(true)}>
               File exception
             </button>
           </>
+        )}
+        {completing && (
+          <form
+            onSubmit={(event) => {
+              event.preventDefault();
+              void post('complete', comment.trim() === '' ? {} : { comment: comment.trim() });
+            }}
+          >
+            <input
+              name="comment"
+              placeholder="How was it fixed? (optional)"
+              value={comment}
+              onInput={(event) => setComment(event.currentTarget.value)}
+            />{' '}
+            <button type="submit" class="primary" disabled={action.busy}>
+              Mark completed
+            </button>{' '}
+            <button type="button" onClick={() => setCompleting(false)}>
+              Cancel
+            </button>
+          </form>
         )}
         {filing && (
           <form

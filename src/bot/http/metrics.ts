@@ -1,7 +1,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Vigil's Prometheus metrics; one registry per server, so tests can run several in one process. */
-export function createMetrics(collectPending: () => Promise<number>) {
+export function createMetrics(
+  collectPending: () => Promise<number>,
+  collectGraphPull: () => Promise<{ pulled: number; skipped: number }> = async () => ({
+    pulled: 0,
+    skipped: 0,
+  }),
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vigil_' });
   return {
@@ -31,6 +37,25 @@ export function createMetrics(collectPending: () => Promise<number>) {
       registers: [registry],
       async collect() {
         this.set(await collectPending());
+      },
+    }),
+    // Read from Postgres: the pull runs in whichever worker process holds its lease, not in this one.
+    graphPulled: new Counter({
+      name: 'vigil_graph_pull_alerts_total',
+      help: 'Alerts read by the Microsoft Graph pull since the install began',
+      registers: [registry],
+      async collect() {
+        this.reset();
+        this.inc((await collectGraphPull()).pulled);
+      },
+    }),
+    graphSkipped: new Counter({
+      name: 'vigil_graph_pull_skipped_total',
+      help: 'Malformed items the Microsoft Graph pull skipped since the install began (reasons in the log)',
+      registers: [registry],
+      async collect() {
+        this.reset();
+        this.inc((await collectGraphPull()).skipped);
       },
     }),
   };

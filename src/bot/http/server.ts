@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
+import { pullCounters } from '../../storage/graph-sync.repository.js';
 import { IngestBatcher } from '../../storage/ingest-batcher.js';
 import { actionRoutes } from './api/actions.js';
 import { alertRoutes } from './api/alerts.js';
@@ -64,15 +65,18 @@ export interface Server {
 /** The one HTTP listener: ingest, API, health and metrics, and whatever chat adapters plug in. */
 export async function buildServer(deps: ServerDeps): Promise<Server> {
   const { handle, logger, clock } = deps;
-  const metrics = createMetrics(async () => {
-    const row = await handle.db
-      .selectFrom('outbox')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('completed_at', 'is', null)
-      .where('failed_at', 'is', null)
-      .executeTakeFirst();
-    return Number(row?.count ?? 0);
-  });
+  const metrics = createMetrics(
+    async () => {
+      const row = await handle.db
+        .selectFrom('outbox')
+        .select((eb) => eb.fn.countAll<string>().as('count'))
+        .where('completed_at', 'is', null)
+        .where('failed_at', 'is', null)
+        .executeTakeFirst();
+      return Number(row?.count ?? 0);
+    },
+    () => pullCounters(handle.db),
+  );
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines would dominate the log at ingest rates; errors are logged by the error handler.

@@ -23,6 +23,7 @@ import {
 } from '../../storage/investigation-view.repository.js';
 import { rememberPerson, roleOf } from '../../storage/people.repository.js';
 import { CARD_ACTIONS, decodeCardActionValue } from '../card-actions.js';
+import { consoleInvestigationUrl } from '../console-links.js';
 import { type SlackContext, type SlackUser, slackUser } from './context.js';
 import { refusalText } from './interactions.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, link } from './mrkdwn.js';
@@ -112,7 +113,7 @@ export async function investigateAs(
   const role = await roleOf(handle.db, actor, context.roles);
   const result = await startInvestigation(handle, alertId, actor, role, clock);
   if (!result.ok) return { started: false, text: refusalText(result.error) };
-  const url = `${context.render.publicUrl}/api/investigations/${result.value.investigationId}`;
+  const url = consoleInvestigationUrl(context.render.publicUrl, result.value.investigationId);
   const name = link(url, `Investigation #${result.value.number}`);
   return result.value.created
     ? { started: true, text: `:mag: ${name} started.` }
@@ -172,10 +173,10 @@ function joined(lines: readonly string[], max = 2900): string {
   return out;
 }
 
-/** One investigation as `/vigil investigation` shows it: status, alerts, entities by verdict, findings, pending actions. */
+/** One investigation as `/vigil investigation` shows it: status, alerts, entities by verdict, findings, pending and failed actions. */
 export function renderInvestigationDetail(detail: InvestigationDetail, publicUrl: string): Block[] {
   const status = INVESTIGATION_STATUS_LABELS[detail.status as InvestigationStatus] ?? detail.status;
-  const url = `${publicUrl}/api/investigations/${detail.id}`;
+  const url = consoleInvestigationUrl(publicUrl, detail.id);
   const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text } });
   const blocks: Block[] = [
     section(
@@ -216,6 +217,23 @@ export function renderInvestigationDetail(detail: InvestigationDetail, publicUrl
       ]),
     ),
   ];
+  // Why an action failed belongs where people look, not only in the server's log.
+  const failed = detail.actions.filter((action) => action.status === 'failed');
+  if (failed.length > 0) {
+    blocks.push(
+      section(
+        joined([
+          `*Failed (${failed.length})*`,
+          ...failed
+            .slice(0, 10)
+            .map(
+              (action) =>
+                `• ${describeAction(action)}: ${escapeAndCut(action.error ?? 'no reason given', 300)}`,
+            ),
+        ]),
+      ),
+    );
+  }
   return blocks;
 }
 
@@ -267,7 +285,7 @@ export async function waitingForMeBlocks(context: SlackContext, actor: SlackUser
   }
   for (const action of waiting.slice(0, HOME_ACTIONS_SHOWN)) {
     const approvals = action.decisions.filter((decision) => decision.decision === 'approve').length;
-    const url = `${context.render.publicUrl}/api/investigations/${action.investigationId}`;
+    const url = consoleInvestigationUrl(context.render.publicUrl, action.investigationId);
     blocks.push({
       type: 'section',
       text: {

@@ -4,6 +4,7 @@ import {
   type ChatChannel,
   ChatRateLimitedError,
   PermanentChatError,
+  type PostAttempt,
 } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
@@ -44,6 +45,19 @@ const postKey = (channel: string) => `post:${channel}`;
 const UPDATE_KEY = 'update';
 const cardKey = (alert: CardAlert, target: string) => `${alert.id}:${target}`;
 
+/** The message metadata every card carries, so a card whose post answer was lost can be found. */
+export const CARD_EVENT_TYPE = 'vigil_alert_card';
+/** A lost post is looked for from this long before its attempt began (clocks of Vigil and Slack differ). */
+const LOOKBACK_MS = 5 * 60_000;
+/** conversations.history pages of this size, at most this many: a channel busier than that is not searched further. */
+const HISTORY_PAGE = 200;
+const HISTORY_PAGES = 5;
+
+interface HistoryMessage {
+  readonly ts?: string;
+  readonly metadata?: { readonly event_type?: string; readonly event_payload?: Record<string, unknown> };
+}
+
 /**
  * Alert cards in Slack channels. The card's `messageRef` is the message `ts`, kept as the string
  * Slack returns (a number would lose digits). Every status or assignment change is also told in
@@ -68,18 +82,45 @@ export class SlackChannel implements ChatChannel {
     return this.deps.defaultChannel === undefined ? [] : [this.deps.defaultChannel];
   }
 
-  async post(alert: CardAlert, target: string): Promise<{ readonly messageRef: string }> {
+  /**
+   * Looks at the slot (chat.postMessage per channel, chat.update per workspace) before the card is
+   * claimed; the slot itself is taken right before the call, so calls keep their spacing.
+   */
+  async pace(kind: 'post' | 'update', _alert: CardAlert, target: string): Promise<void> {
+    if (kind === 'post') await this.deps.pacer.peek(postKey(target), this.pacing.postIntervalMs);
+    else await this.deps.pacer.peek(UPDATE_KEY, this.pacing.updateIntervalMs);
+  }
+
+  /**
+   * Posts the card with the alert and card IDs in its message metadata. When an earlier attempt
+   * may have posted it (its answer was never recorded), looks for that message first, in the
+   * channel's history since the attempt began, so a crash between Slack's answer and the record
+   * costs no second card.
+   */
+  async post(
+    alert: CardAlert,
+    target: string,
+    attempt: PostAttempt,
+  ): Promise<{ readonly messageRef: string; readonly found: boolean }> {
     const { client, handle } = this.deps;
-    // The slot first: in a storm most callers stop here, before any query.
-    await this.deps.pacer.take(postKey(target), this.pacing.postIntervalMs, cardKey(alert, target));
+    if (attempt.earlierAttemptAt !== null) {
+      const found = await this.findPosted(target, attempt.cardId, attempt.earlierAttemptAt);
+      if (found !== null) return { messageRef: found, found: true };
+    }
     // The thread starts from the changes made before the card existed: the card already shows them.
     const baseline = await lastChangeId(handle.db, alert.id);
     const message = renderAlertCard(alert, this.deps.render);
+    await attempt.sending();
+    await this.deps.pacer.take(postKey(target), this.pacing.postIntervalMs, cardKey(alert, target));
     const result = await this.call(postKey(target), () =>
       client.chat.postMessage({
         channel: target,
         text: message.text,
         blocks: [...message.blocks] as never,
+        metadata: {
+          event_type: CARD_EVENT_TYPE,
+          event_payload: { alertId: alert.id, cardId: attempt.cardId },
+        },
         unfurl_links: false,
         unfurl_media: false,
       }),
@@ -87,14 +128,59 @@ export class SlackChannel implements ChatChannel {
     if (typeof result.ts !== 'string' || result.ts === '')
       throw new Error('chat.postMessage answered without a ts');
     await recordThreadNoted(handle.db, alert.id, target, baseline);
-    return { messageRef: result.ts };
+    return { messageRef: result.ts, found: false };
+  }
+
+  /**
+   * The ts of the card `cardId` in the channel, posted at or after `since`, or null. Reads the
+   * channel's history (newest first, with message metadata) back to a little before `since`.
+   * Without the history scope the card cannot be looked for: it is posted again, and said so.
+   */
+  private async findPosted(channel: string, cardId: string, since: Date): Promise<string | null> {
+    const oldest = ((since.getTime() - LOOKBACK_MS) / 1000).toFixed(6);
+    let cursor: string | undefined;
+    for (let page = 0; page < HISTORY_PAGES; page += 1) {
+      let result: {
+        messages?: HistoryMessage[];
+        has_more?: boolean;
+        response_metadata?: { next_cursor?: string };
+      };
+      try {
+        result = await this.call('history', () =>
+          this.deps.client.conversations.history({
+            channel,
+            oldest,
+            limit: HISTORY_PAGE,
+            include_all_metadata: true,
+            ...(cursor === undefined ? {} : { cursor }),
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof PermanentChatError)) throw error;
+        this.deps.logger.warn(
+          { channel, cardId, platformError: error.platformError },
+          'cannot read the channel history to look for an earlier post of this card; posting it (it may show twice)',
+        );
+        return null;
+      }
+      const found = (result.messages ?? []).find(
+        (message) =>
+          message.metadata?.event_type === CARD_EVENT_TYPE &&
+          message.metadata.event_payload?.cardId === cardId,
+      );
+      if (found?.ts !== undefined) return found.ts;
+      cursor = result.response_metadata?.next_cursor;
+      if (result.has_more !== true || cursor === undefined || cursor === '') return null;
+    }
+    return null;
   }
 
   async update(alert: CardAlert, target: string, messageRef: string): Promise<void> {
     const { client, handle, logger } = this.deps;
-    await this.deps.pacer.take(UPDATE_KEY, this.pacing.updateIntervalMs, cardKey(alert, target));
     const noted = await threadNotedUpTo(handle.db, alert.id, target);
     const changes = noted === null ? [] : await changesSince(handle.db, alert.id, noted);
+    // The slots last, right before the calls, so the calls keep their spacing.
+    await this.deps.pacer.take(UPDATE_KEY, this.pacing.updateIntervalMs, cardKey(alert, target));
     if (changes.length > 0)
       await this.deps.pacer.take(postKey(target), this.pacing.postIntervalMs, cardKey(alert, target));
     const message = renderAlertCard(alert, this.deps.render);

@@ -40,6 +40,17 @@ export class SlackPacer {
     throw new ChatRateLimitedError(left + jitter);
   }
 
+  /**
+   * Throws ChatRateLimitedError with the wait if the slot of `name` is taken now, without taking
+   * it: a cheap look before work that ends in a call, which then takes the slot right before it.
+   */
+  async peek(name: string, intervalMs: number): Promise<void> {
+    const left = await this.redis.pttl(this.key(name));
+    if (left <= 0) return;
+    const jitter = Math.floor(Math.random() * Math.min(250, intervalMs / 2));
+    throw new ChatRateLimitedError(left + jitter);
+  }
+
   /** Slack said wait (429 Retry-After): nobody takes the slot before then. */
   async block(name: string, ms: number): Promise<void> {
     await this.redis.set(this.key(name), '1', 'PX', Math.max(1, Math.ceil(ms)));

@@ -6,6 +6,7 @@ import {
   MAX_DEVICES_PER_REQUEST,
   REMEDIATION_PRIORITIES,
   REMEDIATION_STATUS_LABELS,
+  REMEDIATION_STATUSES,
   type RemediationPriority,
   splitDevices,
 } from '../../domain/index.js';
@@ -197,9 +198,8 @@ export async function activeRemediationBlocks(
  */
 export async function exportRemediations(context: SlackContext, channel: string): Promise<string | null> {
   const chunks: Buffer[] = [];
-  for await (const chunk of remediationCsv(context.handle, {
-    status: ['open', 'in_progress', 'completed', 'overdue'],
-  })) {
+  // All remediation activity, exceptions included, as the API's export.
+  for await (const chunk of remediationCsv(context.handle, { status: [...REMEDIATION_STATUSES] })) {
     chunks.push(Buffer.from(chunk, 'utf8'));
   }
   const bytes = Buffer.concat(chunks);

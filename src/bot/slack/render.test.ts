@@ -56,7 +56,33 @@ describe('renderAlertCard', () => {
       'alert.open',
     ]);
     expect(decodeCardActionValue(actions.elements[0]?.value)).toEqual({ alertId: alert.id, version: 3 });
-    expect(actions.elements[3]?.url).toBe(`https://vigil.example/api/alerts/${alert.id}`);
+    // Links people open go to the console, never to the API (a browser has no bearer token).
+    expect(actions.elements[3]?.url).toBe(`https://vigil.example/console/#/alerts/${alert.id}`);
+    expect(json).not.toContain('/api/');
+  });
+
+  it("shows the source's policy and, beside it, the Vigil policy that acted, each with its link", () => {
+    const alert: CardAlert = {
+      ...card({
+        policyName: 'OAuth app governance',
+        policyUrl: 'https://security.microsoft.com/policy/1',
+        vigilPolicy: { id: '7d9a1f52-4a8e-4d53-9d38-0d2f4f1f7e11', name: 'Risky <apps>' },
+      }),
+      investigations: [
+        { id: '11111111-1111-4111-8111-111111111111', number: '7', status: 'running', actions: [] },
+      ],
+    };
+    const json = JSON.stringify(renderAlertCard(alert, options).blocks);
+    expect(json).toContain(
+      '*Policy*\\nOAuth app governance (<https://security.microsoft.com/policy/1|View policy>)',
+    );
+    expect(json).toContain(
+      '*Vigil policy*\\nRisky &lt;apps&gt; (<https://vigil.example/console/#/policies/7d9a1f52-4a8e-4d53-9d38-0d2f4f1f7e11|View policy>)',
+    );
+    expect(json).toContain(
+      '<https://vigil.example/console/#/investigations/11111111-1111-4111-8111-111111111111|Investigation #7>',
+    );
+    expect(json).not.toContain('/api/');
   });
 
   it('shows who resolved it, how it was classified, and only Reopen', () => {
@@ -147,6 +173,7 @@ describe('investigations on the card', () => {
     status: 'pending_approval',
     approvalsNeeded: 1,
     approvals: 0,
+    error: null,
     ...overrides,
   });
 
@@ -182,6 +209,7 @@ describe('investigations on the card', () => {
             }),
             ...[2, 3, 4, 5, 6, 7].map((i) => pending(i)),
             pending(8, { kind: 'isolate_device', status: 'running', targetDisplay: 'laptop-1' }),
+            pending(9, { kind: 'revoke_sessions', status: 'failed', error: 'remote said <!here> 403' }),
           ],
         },
       ],
@@ -191,6 +219,8 @@ describe('investigations on the card', () => {
     expect(json).toContain('Investigation #7');
     expect(json).toContain('*Pending approval*');
     expect(json).toContain('*Isolate device* `laptop-1` · running');
+    // A failure says why, escaped like every other text from outside.
+    expect(json).toContain('*Revoke sessions* `user9@contoso.com` · failed: remote said &lt;!here&gt; 403');
     expect(json).toContain('*Disable user* `&lt;!channel&gt;` · approvals 1/2');
     expect(json).toContain('&lt;@U0EVIL&gt;');
     expect(json).toContain('+2 more waiting for approval in Vigil');

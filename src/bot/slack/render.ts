@@ -16,6 +16,7 @@ import {
   STATUS_LABELS,
 } from '../../domain/index.js';
 import { CARD_ACTIONS, encodeCardActionValue } from '../card-actions.js';
+import { consoleAlertUrl, consoleInvestigationUrl, consolePolicyUrl } from '../console-links.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, link, mentionUser, safeUrl, slackDate } from './mrkdwn.js';
 
 /** A Block Kit block; kept loose on purpose, Slack validates the shape and the tests check it. */
@@ -85,7 +86,7 @@ export function statusLine(alert: CardAlert): string {
 }
 
 const alertUrl = (alert: CardAlert, options: RenderOptions): string =>
-  `${options.publicUrl}/api/alerts/${alert.id}`;
+  consoleAlertUrl(options.publicUrl, alert.id);
 
 function button(text: string, actionId: string, alert: CardAlert, style?: 'primary' | 'danger'): Block {
   return {
@@ -167,6 +168,7 @@ const ACTION_STATUS_WORDS: Readonly<Record<CardAction['status'], string>> = {
   done: 'done',
   failed: 'failed',
   rejected: 'rejected',
+  cancelled: 'cancelled',
 };
 
 /** What one action is about, in one escaped line: kind, target and, where asked, why. */
@@ -177,6 +179,10 @@ export function actionLine(action: CardAction, withReason = true): string {
     line += ` · approvals ${action.approvals}/${action.approvalsNeeded}`;
   } else {
     line += ` · ${ACTION_STATUS_WORDS[action.status]}`;
+  }
+  // A failure says why on the card itself: people should not need the server's log to know.
+  if (action.status === 'failed' && action.error !== null && action.error.trim() !== '') {
+    line += `: ${escapeAndCut(action.error.trim(), 500)}`;
   }
   if (withReason && action.reason.trim() !== '') line += `\n${escapeAndCut(action.reason.trim(), 1000)}`;
   return line;
@@ -196,7 +202,7 @@ export function investigationBlocks(alert: CardAlert, options: RenderOptions): B
   let shown = 0;
   let hidden = 0;
   for (const investigation of investigations) {
-    const url = `${options.publicUrl}/api/investigations/${investigation.id}`;
+    const url = consoleInvestigationUrl(options.publicUrl, investigation.id);
     const lines = [
       `:mag: ${link(url, `Investigation #${investigation.number}`)} · *${INVESTIGATION_STATUS_LABELS[investigation.status] ?? escapeMrkdwn(investigation.status)}*`,
       ...investigation.actions
@@ -267,10 +273,17 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions): Slack
     `*Last seen*\n${slackDate(alert.lastSeenAt)}`,
     `*Assignee*\n${alert.assignee === null ? '_nobody_' : personLabel(alert.assignee)}`,
   ];
+  // The policy the source named, with its link; a Vigil policy that acted, beside it.
   if (alert.policyName !== null || alert.policyUrl !== null) {
     const name = escapeAndCut(alert.policyName ?? 'policy', 500);
     const href = safeUrl(alert.policyUrl);
     fields.push(`*Policy*\n${name}${href === null ? '' : ` (${link(href, 'View policy')})`}`);
+  }
+  if (alert.vigilPolicy !== null) {
+    const href = consolePolicyUrl(options.publicUrl, alert.vigilPolicy.id);
+    fields.push(
+      `*Vigil policy*\n${escapeAndCut(alert.vigilPolicy.name, 500)} (${link(href, 'View policy')})`,
+    );
   }
   // A section holds at most 10 fields.
   blocks.push({ type: 'section', fields: fields.slice(0, 10).map((text) => ({ type: 'mrkdwn', text })) });
@@ -391,7 +404,7 @@ export function renderChangeNote(entry: {
 
 /** One line per alert for lists (slash command, App Home). */
 export function alertLine(alert: CardAlert, options: RenderOptions): string {
-  const title = link(`${options.publicUrl}/api/alerts/${alert.id}`, cutPlain(alert.title, 120));
+  const title = link(alertUrl(alert, options), cutPlain(alert.title, 120));
   return `${SEVERITY_MARK[alert.severity]} *#${alert.number}* ${title} · ${STATUS_LABELS[alert.status]} · ${escapeAndCut(alert.source, 60)}`;
 }
 

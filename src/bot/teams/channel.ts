@@ -51,8 +51,8 @@ export function teamsChannel(deps: TeamsChannelDeps): ChatChannel {
     return conversation;
   }
 
+  // Paced by `pace` before the card is claimed; a throttle answer here backs every worker off.
   async function guarded<T>(target: string, call: () => Promise<T>): Promise<T> {
-    await pacer.acquire(target);
     try {
       const result = await call();
       await pacer.succeeded(target);
@@ -103,13 +103,33 @@ export function teamsChannel(deps: TeamsChannelDeps): ChatChannel {
       return [...targets];
     },
 
-    async post(alert, target) {
+    async pace(_kind, _alert, target) {
+      // Teams counts every send to a conversation alike, posts and updates.
+      await pacer.acquire(target);
+    },
+
+    /**
+     * Teams cannot look for a post whose answer was lost: the Bot Connector API has no way for a
+     * bot to list a conversation's activities, and it assigns activity IDs itself (a client-chosen
+     * ID is not honoured; reading channel messages would take Microsoft Graph and a resource-specific
+     * consent Vigil does not ask for). So the window is kept as small as it can be (the activity ID is
+     * recorded in the statement right after Teams answers) and, when an earlier attempt may have
+     * posted, the card is posted again (a second card beats none) and the log says so.
+     */
+    async post(alert, target, attempt) {
       const conversation = await conversationFor(target);
+      if (attempt.earlierAttemptAt !== null) {
+        logger.warn(
+          { alertId: alert.id, conversationId: target, cardId: attempt.cardId },
+          'an earlier post of this Teams card may have gone through unrecorded; Teams cannot be searched, posting again',
+        );
+      }
+      await attempt.sending();
       const id = await guarded(target, () =>
         connector.send(conversation.serviceUrl, conversation.id, alertActivity(alert, render)),
       );
       if (id === '') throw new PermanentChatError('teams_no_activity_id');
-      return { messageRef: id };
+      return { messageRef: id, found: false };
     },
 
     async update(alert, target, messageRef) {

@@ -595,6 +595,14 @@ function investigationSummary(
     if (trigger !== undefined)
       lines.push('', `Approve or reject on the alert card: \`alert ${trigger.number}\`.`);
   }
+  // Why an action failed belongs where people look, not only in the server's log.
+  const failed = detail.actions.filter((action) => action.status === 'failed');
+  if (failed.length > 0) {
+    lines.push('', 'Failed:');
+    for (const action of failed.slice(0, 5)) {
+      lines.push(`- ${actionName(action)}: ${inert(action.error ?? 'no reason given', 300)}`);
+    }
+  }
   return lines.join('\n');
 }
 

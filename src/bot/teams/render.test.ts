@@ -128,9 +128,36 @@ describe('renderAlertCard', () => {
       {
         type: 'Action.OpenUrl',
         title: 'Open in Vigil',
-        url: expect.stringMatching(/^https:\/\/vigil\.example\/api\/alerts\//),
+        url: expect.stringMatching(/^https:\/\/vigil\.example\/console\/#\/alerts\//),
       },
     ]);
+  });
+
+  it("shows the source's policy and, beside it, the Vigil policy that acted; every Vigil link opens the console", () => {
+    const json = renderAlertCard(
+      card({
+        policyName: 'Impossible travel',
+        policyUrl: 'https://security.microsoft.com/policy/1',
+        vigilPolicy: { id: '7d9a1f52-4a8e-4d53-9d38-0d2f4f1f7e11', name: 'Identity page' },
+        investigations: [anInvestigation()],
+      }),
+      options,
+    );
+    expect(cardProblems(json)).toEqual([]);
+    const text = JSON.stringify(json);
+    expect(text).toContain('"title":"Policy","value":"Impossible travel"');
+    expect(text).toContain(
+      '{"type":"TextRun","text":"Vigil policy: ","weight":"Bolder"},{"type":"TextRun","text":"Identity page"',
+    );
+    const links = actionsOf(json).filter((a) => a.type === 'Action.OpenUrl');
+    expect(links.map((a) => [a.title, a.url])).toEqual([
+      ['View policy', 'https://vigil.example/console/#/policies/7d9a1f52-4a8e-4d53-9d38-0d2f4f1f7e11'],
+      ['Open investigation', `https://vigil.example/console/#/investigations/${anInvestigation().id}`],
+      ['View policy', 'https://security.microsoft.com/policy/1'],
+      ['Open in Vigil', expect.stringMatching(/^https:\/\/vigil\.example\/console\/#\/alerts\//)],
+    ]);
+    expect(text).toContain(`https://vigil.example/console/#/investigations/${anInvestigation().id}`);
+    expect(text).not.toContain('/api/');
   });
 
   it('offers the actions that fit the status, each carrying the alert and the version shown', () => {
@@ -231,6 +258,7 @@ const anAction = (overrides: Partial<CardAction> = {}): CardAction => ({
   status: 'pending_approval',
   approvalsNeeded: 2,
   approvals: 1,
+  error: null,
   ...overrides,
 });
 const anInvestigation = (overrides: Partial<CardInvestigation> = {}): CardInvestigation => ({
@@ -276,12 +304,19 @@ describe('renderAlertCard: investigations', () => {
   it('shows running or failed actions without buttons, offers Investigate after a finished one, and caps actions', () => {
     const done = renderAlertCard(
       card({
-        investigations: [anInvestigation({ status: 'failed', actions: [anAction({ status: 'failed' })] })],
+        investigations: [
+          anInvestigation({
+            status: 'failed',
+            actions: [anAction({ status: 'failed', error: 'no executor is configured for disable_user' })],
+          }),
+        ],
       }),
       options,
     );
     expect(cardProblems(done)).toEqual([]);
     expect(JSON.stringify(done)).toContain(' (Failed)');
+    // The failure says why.
+    expect(JSON.stringify(done)).toContain(': no executor is configured for disable_user');
     expect(JSON.stringify(done)).not.toContain('Reason (needed to reject)');
     const verbs = actionsOf(done).map((a) => a.verb);
     expect(verbs).toContain(CARD_ACTIONS.investigate);

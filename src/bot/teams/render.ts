@@ -14,6 +14,7 @@ import {
   STATUS_LABELS,
 } from '../../domain/index.js';
 import { CARD_ACTIONS } from '../card-actions.js';
+import { consoleAlertUrl, consoleInvestigationUrl, consolePolicyUrl } from '../console-links.js';
 import { cardTime, cut, httpUrl, inert, neutralise } from './card-text.js';
 
 /**
@@ -151,11 +152,32 @@ export function cardActions(alert: CardAlert, options: RenderOptions): Element[]
   } else {
     actions.push(execute('Reopen', CARD_ACTIONS.reopen, alert));
   }
+  // The source's policy link (a Vigil policy that acted links from its name: see vigilPolicyLine).
   const policyUrl = httpUrl(alert.policyUrl);
   if (policyUrl !== null) actions.push({ type: 'Action.OpenUrl', title: 'View policy', url: policyUrl });
-  const alertUrl = httpUrl(`${options.publicUrl}/api/alerts/${alert.id}`);
+  const alertUrl = httpUrl(consoleAlertUrl(options.publicUrl, alert.id));
   if (alertUrl !== null) actions.push({ type: 'Action.OpenUrl', title: 'Open in Vigil', url: alertUrl });
   return actions;
+}
+
+/**
+ * The Vigil policy that acted, beside the source's policy: its name opens the policy in the
+ * console (a linked text run, since a card holds at most five actions).
+ */
+function vigilPolicyLine(alert: CardAlert, options: RenderOptions): Element[] {
+  if (alert.vigilPolicy === null) return [];
+  const url = httpUrl(consolePolicyUrl(options.publicUrl, alert.vigilPolicy.id));
+  return [
+    {
+      type: 'RichTextBlock',
+      inlines: [
+        textRun('Vigil policy: ', { weight: 'Bolder' }),
+        textRun(cut(alert.vigilPolicy.name, CARD_LIMITS.fact), {
+          ...(url === null ? {} : { selectAction: { type: 'Action.OpenUrl', title: 'View policy', url } }),
+        }),
+      ],
+    },
+  ];
 }
 
 function facts(alert: CardAlert): Element {
@@ -204,6 +226,7 @@ const ACTION_STATUS_LABELS: Readonly<Record<CardAction['status'], string>> = {
   running: 'Running',
   done: 'Done',
   failed: 'Failed',
+  cancelled: 'Cancelled',
 };
 
 const isOpenInvestigation = (investigation: CardInvestigation): boolean =>
@@ -259,6 +282,10 @@ function settlingAction(action: CardAction): Element {
       textRun(`${ACTION_LABELS[action.kind]}: `, { weight: 'Bolder' }),
       textRun(cut(action.targetDisplay, CARD_LIMITS.actionTarget), { fontType: 'Monospace' }),
       textRun(` (${ACTION_STATUS_LABELS[action.status]})`, { isSubtle: true }),
+      // A failure says why on the card itself: people should not need the server's log to know.
+      ...(action.status === 'failed' && action.error !== null && action.error.trim() !== ''
+        ? [textRun(`: ${cut(action.error.trim(), CARD_LIMITS.actionReason)}`, { isSubtle: true })]
+        : []),
     ],
   };
 }
@@ -268,7 +295,7 @@ function settlingAction(action: CardAction): Element {
  * per investigation its status and unsettled actions, pending ones with Approve and Reject and
  * one reason box for rejecting. At most `actionsShown` actions across the card.
  */
-export function investigationSection(alert: CardAlert): Element[] {
+export function investigationSection(alert: CardAlert, options: RenderOptions): Element[] {
   const investigations = (alert.investigations ?? []).slice(0, CARD_LIMITS.investigationsShown);
   const items: Element[] = [];
   let shown = 0;
@@ -301,7 +328,15 @@ export function investigationSection(alert: CardAlert): Element[] {
         lines.push(settlingAction(action));
       }
     }
-    items.push({ type: 'Container', spacing: 'Medium', separator: true, items: lines });
+    const url = httpUrl(consoleInvestigationUrl(options.publicUrl, investigation.id));
+    items.push({
+      type: 'Container',
+      spacing: 'Medium',
+      separator: true,
+      items: lines,
+      // A tap on the investigation opens its page in the console.
+      ...(url === null ? {} : { selectAction: { type: 'Action.OpenUrl', title: 'Open investigation', url } }),
+    });
   }
   if (hidden > 0)
     items.push(plain(`and ${hidden} more action(s): open the investigation in Vigil`, { isSubtle: true }));
@@ -358,7 +393,7 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions, notice
       plain(cut(alert.title, CARD_LIMITS.title), { size: 'Large', weight: 'Bolder' }),
     ],
   });
-  body.push(facts(alert));
+  body.push(facts(alert), ...vigilPolicyLine(alert, options));
   if (alert.description.trim() !== '') {
     body.push({
       ...plain(cut(alert.description.replace(/\r\n?/g, '\n'), CARD_LIMITS.description)),
@@ -366,7 +401,7 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions, notice
     });
   }
   body.push(...entities(alert));
-  body.push(...investigationSection(alert));
+  body.push(...investigationSection(alert, options));
   return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',

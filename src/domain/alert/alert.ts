@@ -112,6 +112,11 @@ export interface Alert extends Omit<AlertDraft, 'occurredAt' | 'raw'> {
   readonly statusChangedAt: Date | null;
   /** The resolved alert this one follows, when its fingerprint fired again after resolution. */
   readonly previousAlertId: string | null;
+  /**
+   * The Vigil policy that acted on the alert (routed, paged, investigated, remediated), shown
+   * beside the source's own `policyName`, never in its place.
+   */
+  readonly vigilPolicy: { readonly id: string; readonly name: string } | null;
   readonly version: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;

@@ -29,21 +29,31 @@ export const ACTION_STATUSES = [
   'running',
   'done',
   'failed',
+  'cancelled',
 ] as const;
 export type ActionStatus = (typeof ACTION_STATUSES)[number];
 
-/** The action lifecycle as data. A failed execution is final: propose again to retry by hand. */
+/**
+ * The action lifecycle as data. A failed execution is final: propose again to retry by hand.
+ * Terminating the investigation cancels what has not started; a running call cannot be taken back.
+ */
 export const ACTION_TRANSITIONS = {
-  pending_approval: ['approved', 'rejected'],
-  approved: ['running'],
+  pending_approval: ['approved', 'rejected', 'cancelled'],
+  approved: ['running', 'cancelled'],
   running: ['done', 'failed'],
   rejected: [],
   done: [],
   failed: [],
+  cancelled: [],
 } as const satisfies Record<ActionStatus, readonly ActionStatus[]>;
 
 export const canMoveAction = (from: ActionStatus, to: ActionStatus): boolean =>
   (ACTION_TRANSITIONS[from] as readonly ActionStatus[]).includes(to);
+
+/** Statuses an action can be cancelled from: it has not started running. */
+export const CANCELLABLE_ACTION_STATUSES = (Object.keys(ACTION_TRANSITIONS) as ActionStatus[]).filter(
+  (status) => canMoveAction(status, 'cancelled'),
+);
 
 /** What an action acts on. */
 export interface ActionTarget {

@@ -8,7 +8,9 @@ import {
   isOpenInvestigation,
   mergeVerdict,
   moveInvestigation,
+  OPEN_INVESTIGATION_STATUSES,
   type OutcomeInput,
+  terminate,
   worseVerdict,
 } from './investigation.js';
 
@@ -54,6 +56,9 @@ describe('deriveStatus truth table', () => {
     ['some done, some failed', { actionStatuses: ['done', 'failed'] }, 'partially_remediated'],
     ['none done, one failed', { actionStatuses: ['failed', 'rejected'] }, 'failed'],
     ['all rejected', { actionStatuses: ['rejected', 'rejected'] }, 'partially_remediated'],
+    ['the only action failed', { actionStatuses: ['failed'] }, 'failed'],
+    ['one failed, one still waits', { actionStatuses: ['failed', 'pending_approval'] }, 'pending_approval'],
+    ['one failed, one cancelled', { actionStatuses: ['failed', 'cancelled'] }, 'failed'],
     [
       'pending beats failed steps only when some step worked',
       { failedSteps: 4, actionStatuses: ['pending_approval'] },
@@ -103,5 +108,24 @@ describe('verdicts', () => {
     expect(mergeVerdict(worse, { kind: 'user', key: entity.key, verdict: 'clean', why: 'x' }).verdict).toBe(
       'malicious',
     );
+  });
+});
+
+describe('terminate', () => {
+  it('lets an approver stop an open investigation, once', () => {
+    for (const status of OPEN_INVESTIGATION_STATUSES) {
+      expect(terminate(status, 'approver')).toEqual({ ok: true, value: { changed: true } });
+    }
+    expect(terminate('terminated', 'admin')).toEqual({ ok: true, value: { changed: false } });
+  });
+
+  it('refuses responders, and investigations that have finished', () => {
+    expect(terminate('running', 'responder')).toMatchObject({ ok: false, error: { code: 'auth.forbidden' } });
+    for (const status of ['remediated', 'partially_remediated', 'no_threats_found', 'failed'] as const) {
+      expect(terminate(status, 'admin')).toMatchObject({
+        ok: false,
+        error: { code: 'investigation.transition_not_allowed' },
+      });
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { Actor } from '../actor.js';
 import type { EntityKind } from '../alert/alert.js';
 import { fail, ok, type Result } from '../result.js';
+import { authorize, type Role } from '../roles.js';
 import { InvestigationErrorCode } from './investigation.errors.js';
 
 /** The statuses users see on an investigation (DESIGN.md, "Words users see"). */
@@ -77,6 +78,20 @@ export function moveInvestigation(
     );
   }
   return ok(to);
+}
+
+/**
+ * Terminating: an approver stops an open investigation for good (the caller cancels its actions
+ * that have not started). Terminating a terminated one again changes nothing (a double click); a
+ * finished investigation cannot be terminated.
+ */
+export function terminate(status: InvestigationStatus, role: Role): Result<{ readonly changed: boolean }> {
+  const allowed = authorize(role, 'investigation.terminate');
+  if (!allowed.ok) return allowed;
+  if (status === 'terminated') return ok({ changed: false });
+  const moved = moveInvestigation(status, 'terminated');
+  if (!moved.ok) return moved;
+  return ok({ changed: true });
 }
 
 /** What an investigation looks at (Microsoft's AIR: users, machines, apps, files, processes, IPs, URLs, mailboxes). */
@@ -219,6 +234,7 @@ export function deriveStatus(input: OutcomeInput): InvestigationStatus {
   if (actions.includes('pending_approval')) return 'pending_approval';
   if (actions.some((status) => status === 'approved' || status === 'running')) return 'running';
   if (actions.length === 0) return input.threatsFound ? 'partially_remediated' : 'no_threats_found';
+  // Every action has settled: done, failed, rejected or cancelled.
   const done = actions.filter((status) => status === 'done').length;
   if (done === actions.length) return 'remediated';
   if (done > 0) return 'partially_remediated';

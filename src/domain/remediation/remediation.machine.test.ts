@@ -47,6 +47,7 @@ function aRemediation(overrides: Partial<Remediation> = {}): Remediation {
     exception: null,
     completedAt: null,
     completedBy: null,
+    completionComment: null,
     version: 1,
     createdAt: T0,
     updatedAt: T0,

@@ -114,19 +114,26 @@ export function markInProgress(remediation: Remediation, actor: Actor, now: Date
 }
 
 /**
- * Done: by a person (Mark as completed) or by the ticketing system, whose actor is
- * `ticketingActor(connector)`. An exception in force ends with it.
+ * Done: by a person (Mark as completed, with an optional comment on how) or by the ticketing
+ * system, whose actor is `ticketingActor(connector)`. An exception in force ends with it.
  */
-export function markCompleted(remediation: Remediation, actor: Actor, now: Date): Result<RemediationChange> {
+export function markCompleted(
+  remediation: Remediation,
+  actor: Actor,
+  now: Date,
+  comment?: string,
+): Result<RemediationChange> {
+  const completionComment = comment?.trim() || null;
   return apply(
     remediation,
     'complete',
     actor,
     now,
-    { completedAt: now, completedBy: actor, exception: null },
+    { completedAt: now, completedBy: actor, completionComment, exception: null },
     actor.kind === 'source' && actor.source.startsWith('ticketing:')
       ? 'The remediation ticket was closed; the remediation is completed.'
       : 'The remediation was marked as completed.',
+    completionComment === null ? {} : { comment: completionComment },
   );
 }
 

@@ -86,6 +86,8 @@ export interface Remediation {
   readonly exception: RemediationException | null;
   readonly completedAt: Date | null;
   readonly completedBy: Actor | null;
+  /** What the person who marked it completed said (how it was fixed); null when nothing. */
+  readonly completionComment: string | null;
   readonly version: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;

@@ -1,11 +1,13 @@
 import type { ActionKind } from '../../domain/index.js';
+import type { BearerSource } from '../http-retry.js';
 import { type ActionExecutor, type ExecutionRequest, PermanentExecutionError } from './port.js';
 import { callJson } from './request.js';
 
 export interface DefenderOptions {
   /** @defaultValue https://api.securitycenter.microsoft.com */
   readonly baseUrl: string;
-  readonly token: string;
+  /** Defender API tokens: the app's own (client credentials) or a static one. */
+  readonly bearer: BearerSource;
   readonly timeoutMs: number;
   readonly retries: number;
 }
@@ -37,7 +39,8 @@ export function defenderExecutor(options: DefenderOptions): ActionExecutor {
     callJson({
       method: 'POST',
       url: `${base}${path}`,
-      headers: { authorization: `Bearer ${options.token}`, 'x-ms-client-request-id': request.idempotencyKey },
+      headers: { 'x-ms-client-request-id': request.idempotencyKey },
+      bearer: options.bearer,
       body,
       timeoutMs: options.timeoutMs,
       retries: options.retries,

@@ -1,12 +1,13 @@
 import type { ActionKind } from '../../domain/index.js';
+import type { BearerSource } from '../http-retry.js';
 import { type ActionExecutor, type ExecutionRequest, PermanentExecutionError } from './port.js';
 import { callJson } from './request.js';
 
 export interface GraphOptions {
   /** @defaultValue https://graph.microsoft.com/v1.0 */
   readonly baseUrl: string;
-  /** A bearer token with User.ReadWrite.All / DelegatedPermissionGrant.ReadWrite.All. */
-  readonly token: string;
+  /** Graph tokens: the app's own (client credentials) or a static one; see microsoft/permissions.ts for the roles. */
+  readonly bearer: BearerSource;
   readonly timeoutMs: number;
   readonly retries: number;
 }
@@ -31,7 +32,8 @@ export function graphExecutor(options: GraphOptions): ActionExecutor {
     callJson({
       method,
       url: `${base}${path}`,
-      headers: { authorization: `Bearer ${options.token}`, 'client-request-id': request.idempotencyKey },
+      headers: { 'client-request-id': request.idempotencyKey },
+      bearer: options.bearer,
       ...(body === undefined ? {} : { body }),
       timeoutMs: options.timeoutMs,
       retries: options.retries,

@@ -1,5 +1,7 @@
 import type { ActionKind } from '../../domain/index.js';
+import { type MicrosoftAccess, type MicrosoftSettings, microsoftAccess } from '../microsoft/access.js';
 import { defenderExecutor } from './defender.js';
+import { demoExecutor } from './demo.js';
 import { graphExecutor } from './graph.js';
 import { type ActionExecutor, NoExecutorError } from './port.js';
 import { webhookExecutor } from './webhook.js';
@@ -12,37 +14,49 @@ export {
 } from './port.js';
 
 /** The executor settings of the configuration (see config.ts). */
-export interface ExecutorSettings {
+export interface ExecutorSettings extends MicrosoftSettings {
   readonly VIGIL_EXECUTOR_WEBHOOK_URL?: string | undefined;
   readonly VIGIL_EXECUTOR_WEBHOOK_SECRET?: string | undefined;
   readonly VIGIL_GRAPH_API_URL?: string | undefined;
-  readonly VIGIL_GRAPH_TOKEN?: string | undefined;
   readonly VIGIL_DEFENDER_API_URL?: string | undefined;
-  readonly VIGIL_DEFENDER_TOKEN?: string | undefined;
   readonly VIGIL_EXECUTOR_TIMEOUT_MS: number;
+  /** `vigil demo`: kinds no executor does are simulated (see demoExecutor) instead of failing. */
+  readonly VIGIL_DEMO_EXECUTOR?: boolean | undefined;
+}
+
+/** Does this configuration reach any real executor (else policies only record their steps)? */
+export function hasExecutors(settings: ExecutorSettings, access: MicrosoftAccess): boolean {
+  return (
+    settings.VIGIL_EXECUTOR_WEBHOOK_URL !== undefined || access.graph !== null || access.defender !== null
+  );
 }
 
 /**
- * Chooses the executor of each action kind: Graph and Defender where their tokens are set,
- * the webhook for the rest; a kind no one does fails with a reason that says what to set.
+ * Chooses the executor of each action kind: Graph and Defender where Vigil has tokens for them
+ * (app credentials, else static tokens), the webhook for the rest; a kind no one does fails with
+ * a reason that says what to set (in the demo, the demo executor simulates it). Pass the
+ * process's `access` so every user shares its tokens.
  */
-export function executorFor(settings: ExecutorSettings): (kind: ActionKind) => ActionExecutor {
+export function executorFor(
+  settings: ExecutorSettings,
+  access: MicrosoftAccess = microsoftAccess(settings),
+): (kind: ActionKind) => ActionExecutor {
   const common = { timeoutMs: settings.VIGIL_EXECUTOR_TIMEOUT_MS, retries: 2 };
   const executors: ActionExecutor[] = [];
-  if (settings.VIGIL_GRAPH_TOKEN !== undefined) {
+  if (access.graph !== null) {
     executors.push(
       graphExecutor({
         baseUrl: settings.VIGIL_GRAPH_API_URL ?? 'https://graph.microsoft.com/v1.0',
-        token: settings.VIGIL_GRAPH_TOKEN,
+        bearer: access.graph,
         ...common,
       }),
     );
   }
-  if (settings.VIGIL_DEFENDER_TOKEN !== undefined) {
+  if (access.defender !== null) {
     executors.push(
       defenderExecutor({
         baseUrl: settings.VIGIL_DEFENDER_API_URL ?? 'https://api.securitycenter.microsoft.com',
-        token: settings.VIGIL_DEFENDER_TOKEN,
+        bearer: access.defender,
         ...common,
       }),
     );
@@ -59,6 +73,7 @@ export function executorFor(settings: ExecutorSettings): (kind: ActionKind) => A
       }),
     );
   }
+  if (settings.VIGIL_DEMO_EXECUTOR === true) executors.push(demoExecutor());
   return (kind) => {
     const executor = executors.find((candidate) => candidate.supports(kind));
     if (executor === undefined) {

@@ -30,7 +30,7 @@ export class PermanentExecutionError extends Error {
 export class NoExecutorError extends PermanentExecutionError {
   constructor(kind: ActionKind) {
     super(
-      `no executor is configured for ${kind}: set VIGIL_EXECUTOR_WEBHOOK_URL, or VIGIL_GRAPH_TOKEN / VIGIL_DEFENDER_TOKEN`,
+      `no executor is configured for ${kind}: set VIGIL_EXECUTOR_WEBHOOK_URL, or Microsoft app credentials (VIGIL_GRAPH_TENANT_ID, VIGIL_GRAPH_CLIENT_ID, VIGIL_GRAPH_CLIENT_SECRET)`,
     );
   }
 }

@@ -11,9 +11,10 @@ import type { DbHandle } from '../../../storage/db.js';
 import {
   type ActionView,
   decideAction,
+  getAction,
   listActions,
 } from '../../../storage/investigation-action.repository.js';
-import { sendInvalid } from '../errors.js';
+import { sendError, sendInvalid } from '../errors.js';
 import { apiActor } from './alerts.js';
 
 /** An action as the API shows it: dates as ISO strings. */
@@ -63,7 +64,7 @@ const sendApprovalError = (reply: FastifyReply, error: DomainError) =>
     },
   });
 
-/** `/api/actions`: pending remediation actions, approve and reject (API callers are admins). */
+/** `/api/actions`: remediation actions (pending ones by default), one action, approve and reject (API callers are admins). */
 export async function actionRoutes(
   app: FastifyInstance,
   deps: { handle: DbHandle; clock: Clock },
@@ -79,6 +80,13 @@ export async function actionRoutes(
       ...(query.data.investigationId === undefined ? {} : { investigationId: query.data.investigationId }),
     });
     return { actions: actions.map(actionView) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/actions/:id', async (request, reply) => {
+    const action = await getAction(handle.db, request.params.id);
+    if (action === null)
+      return sendError(reply, 404, ApprovalErrorCode.NotFound, `No action ${request.params.id}.`);
+    return { action: actionView(action) };
   });
 
   for (const decision of ['approve', 'reject'] as const satisfies readonly Decision[]) {

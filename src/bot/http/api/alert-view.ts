@@ -18,6 +18,7 @@ export function alertView(alert: StoredAlert) {
     fingerprint: alert.fingerprint,
     policyName: alert.policyName,
     policyUrl: alert.policyUrl,
+    vigilPolicy: alert.vigilPolicy,
     labels: alert.labels,
     links: alert.links,
     determination: alert.determination,

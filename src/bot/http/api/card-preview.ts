@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { findAlertId, getAlert } from '../../../storage/alert.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
+import { cardInvestigations } from '../../../storage/investigation-view.repository.js';
 import { renderAlertCard as renderSlackCard } from '../../slack/render.js';
 import { renderAlertCard as renderTeamsCard } from '../../teams/render.js';
 import { sendError } from '../errors.js';
@@ -18,8 +19,12 @@ export async function cardPreviewRoutes(
   const { handle } = deps;
   app.get<{ Params: { id: string } }>('/api/alerts/:id/cards/preview', async (request, reply) => {
     const id = await findAlertId(handle.db, request.params.id);
-    const alert = id === null ? null : await getAlert(handle.db, id);
-    if (alert === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
+    const stored = id === null ? null : await getAlert(handle.db, id);
+    if (id === null || stored === null) {
+      return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
+    }
+    // With its investigations, as the notify worker draws it.
+    const alert = { ...stored, investigations: await cardInvestigations(handle.db, id) };
     // Without a configured public URL, the links on the preview point where the viewer already is.
     const publicUrl = (deps.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/$/, '');
     const slack = renderSlackCard(alert, { publicUrl });

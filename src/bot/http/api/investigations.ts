@@ -6,6 +6,8 @@ import {
   DEFAULT_JOIN_WINDOW_SECONDS,
   DEFAULT_PLAYBOOK,
   INVESTIGATION_ENTITY_KINDS,
+  INVESTIGATION_STATUSES,
+  OPEN_INVESTIGATION_STATUSES,
   playbookSchema,
   SEVERITIES,
 } from '../../../domain/index.js';
@@ -21,7 +23,12 @@ import {
   removeWatch,
   type WatchlistEntry,
 } from '../../../storage/investigation-config.repository.js';
+import {
+  type InvestigationListItem,
+  listInvestigations,
+} from '../../../storage/investigation-list.repository.js';
 import { startInvestigation } from '../../../storage/investigation-plan.repository.js';
+import { terminateInvestigation } from '../../../storage/investigation-terminate.repository.js';
 import {
   getInvestigationDetail,
   type InvestigationDetail,
@@ -29,6 +36,35 @@ import {
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
 import { actionView } from './actions.js';
 import { apiActor } from './alerts.js';
+import { cursorParam, encodeCursor, listParam } from './query.js';
+
+/** `?status=active` is shorthand for the statuses of investigations still at work. */
+const statusParam = listParam([...INVESTIGATION_STATUSES, 'active']).transform((values) =>
+  values?.flatMap((value) => (value === 'active' ? [...OPEN_INVESTIGATION_STATUSES] : [value])),
+);
+
+const listQuery = z
+  .object({
+    status: statusParam,
+    triggerAlert: z.string().trim().min(1).max(100).optional(),
+    entityKind: z.enum(INVESTIGATION_ENTITY_KINDS).optional(),
+    entityKey: z.string().trim().min(1).max(1_000).optional(),
+    createdAfter: z.iso.datetime({ offset: true }).pipe(z.coerce.date()).optional(),
+    createdBefore: z.iso.datetime({ offset: true }).pipe(z.coerce.date()).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: cursorParam,
+  })
+  .refine((query) => (query.entityKind === undefined) === (query.entityKey === undefined), {
+    message: 'entityKind and entityKey go together',
+    path: ['entityKey'],
+  });
+
+const listItemView = (item: InvestigationListItem) => ({
+  ...item,
+  createdAt: item.createdAt.toISOString(),
+  updatedAt: item.updatedAt.toISOString(),
+  finishedAt: item.finishedAt?.toISOString() ?? null,
+});
 
 const ruleBody = z
   .object({
@@ -77,8 +113,8 @@ export function investigationView(detail: InvestigationDetail) {
 }
 
 /**
- * `/api/alerts/:id/investigate`, `/api/investigations/:id`, `/api/investigation-rules` and
- * `/api/watchlist`. API callers act as admins, named by X-Vigil-User.
+ * `/api/alerts/:id/investigate`, `/api/investigations` (list, one, terminate),
+ * `/api/investigation-rules` and `/api/watchlist`. API callers act as admins, named by X-Vigil-User.
  */
 export async function investigationRoutes(
   app: FastifyInstance,
@@ -92,6 +128,51 @@ export async function investigationRoutes(
     const started = await startInvestigation(handle, id, apiActor(request), 'admin', clock);
     if (!started.ok) return sendDomainError(reply, started.error);
     return reply.code(started.value.created ? 202 : 200).send(started.value);
+  });
+
+  app.get('/api/investigations', async (request, reply) => {
+    const query = listQuery.safeParse(request.query);
+    if (!query.success) return sendInvalid(reply, query.error, 'query');
+    const { triggerAlert, entityKind, entityKey, createdAfter, createdBefore, limit, cursor } = query.data;
+    let triggerAlertId: string | undefined;
+    if (triggerAlert !== undefined) {
+      const found = await findAlertId(handle.db, triggerAlert);
+      // An alert that does not exist triggered nothing: an empty page, not an error.
+      if (found === null) return { investigations: [], nextCursor: null };
+      triggerAlertId = found;
+    }
+    const rows = await listInvestigations(handle.db, {
+      statuses: query.data.status,
+      triggerAlertId,
+      entity:
+        entityKind === undefined || entityKey === undefined
+          ? undefined
+          : { kind: entityKind, key: entityKey },
+      createdAfter,
+      createdBefore,
+      cursor,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      investigations: page.map(listItemView),
+      nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : null,
+    };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/investigations/:id/terminate', async (request, reply) => {
+    const result = await terminateInvestigation(handle, request.params.id, apiActor(request), 'admin', clock);
+    if (!result.ok) return sendDomainError(reply, result.error);
+    const detail = await getInvestigationDetail(handle.db, request.params.id);
+    if (detail === null) {
+      return sendError(reply, 404, 'investigation.not_found', `No investigation ${request.params.id}.`);
+    }
+    return {
+      changed: result.value.changed,
+      cancelledActions: result.value.cancelledActions,
+      investigation: investigationView(detail),
+    };
   });
 
   app.get<{ Params: { id: string } }>('/api/investigations/:id', async (request, reply) => {

@@ -46,6 +46,9 @@ const filterQuery = z.object({
   view: z.enum(['remediations', 'exceptions', 'all']).default('remediations'),
 });
 
+/** The export is of all remediation activity (seed 003): exceptions too, unless a view is asked. */
+const csvQuery = filterQuery.extend({ view: z.enum(['remediations', 'exceptions', 'all']).default('all') });
+
 const listQuery = filterQuery.extend({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: cursorParam,
@@ -109,6 +112,7 @@ export const remediationView = (r: StoredRemediation) => ({
         },
   completedAt: r.completedAt?.toISOString() ?? null,
   completedBy: r.completedBy === null ? null : actorKey(r.completedBy),
+  completionComment: r.completionComment,
   version: r.version,
   createdAt: r.createdAt.toISOString(),
   updatedAt: r.updatedAt.toISOString(),
@@ -167,6 +171,7 @@ const CSV_COLUMNS = [
   'exception_expires_at',
   'completed_at',
   'completed_by',
+  'completion_comment',
   'notes',
   'created_at',
 ] as const;
@@ -193,6 +198,7 @@ function csvRecord(r: StoredRemediation): string[] {
     view.exception?.expiresAt ?? '',
     view.completedAt ?? '',
     view.completedBy ?? '',
+    view.completionComment ?? '',
     view.notes,
     view.createdAt,
   ];
@@ -308,7 +314,7 @@ export async function remediationRoutes(
   });
 
   app.get('/api/remediations.csv', async (request, reply) => {
-    const query = filterQuery.safeParse(request.query);
+    const query = csvQuery.safeParse(request.query);
     if (!query.success) return sendInvalid(reply, query.error, 'query');
     const body = Readable.from(remediationCsv(handle, toFilter(query.data)));
     body.on('error', (error) => request.log.error({ err: error }, 'remediation CSV export failed midway'));
@@ -342,7 +348,7 @@ export async function remediationRoutes(
       return sendError(reply, 404, 'remediation.not_found', `No remediation ${request.params.id}.`);
     const actor = apiActor(request);
     const result = await changeRemediation(handle, id, clock, actor, (current, now) =>
-      markCompleted(current, actor, now),
+      markCompleted(current, actor, now, body.data?.comment),
     );
     if (!result.ok) return sendRefusal(reply, result.error);
     return { changed: result.value.changed, remediation: remediationView(result.value.remediation) };

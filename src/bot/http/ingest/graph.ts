@@ -52,7 +52,7 @@ const graphAlert = z.looseObject({
   evidence: z.array(evidence).nullish(),
   comments: z.array(z.unknown()).nullish(),
 });
-type GraphAlert = z.infer<typeof graphAlert>;
+export type GraphAlert = z.infer<typeof graphAlert>;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -81,6 +81,25 @@ function shapeProblem(item: unknown): string | null {
     return `expected a #microsoft.graph.security.alert, got ${type}`;
   }
   return null;
+}
+
+/**
+ * One item of a Graph alert list, checked as `/ingest/graph` checks it: the alert, or the reason
+ * it is not one (the pull skips such items one by one).
+ */
+export function parseGraphAlert(
+  item: unknown,
+): { readonly ok: true; readonly alert: GraphAlert } | { readonly ok: false; readonly reason: string } {
+  const problem = shapeProblem(item);
+  if (problem !== null) return { ok: false, reason: problem };
+  const result = graphAlert.safeParse(item);
+  if (result.success) return { ok: true, alert: result.data };
+  return {
+    ok: false,
+    reason: result.error.issues
+      .map((issue) => `${issue.path.join('.') || '(item)'}: ${issue.message}`)
+      .join('; '),
+  };
 }
 
 /**
