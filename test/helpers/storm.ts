@@ -76,12 +76,12 @@ const SCHEMA = 'vigil';
 const FAULTS_AT = { worker: 0.2, web: 0.35, redis: 0.5, postgres: 0.7 } as const;
 /**
  * Two cards in one channel closer than this are an early post. Slack paces chat.postMessage at
- * about one per second per channel. Vigil takes the channel's slot, then claims the card and
- * notes the attempt in Postgres before it calls, so on a loaded machine a call leaves up to a few
- * hundred milliseconds after its slot (the bench at 100 alerts/s saw gaps down to 725 ms): that
- * is jitter, not a burst. A pacer that lets cards through together gives gaps of milliseconds.
+ * about one per second per channel. Vigil takes the channel's slot right before the call, but on a
+ * loaded machine a call can still reach Slack some 100 ms after its slot (a busy event loop), so
+ * gaps a little under a second are jitter; a pacer that lets cards through together gives gaps of
+ * milliseconds.
  */
-const EARLY_GAP_MS = 500;
+const EARLY_GAP_MS = 800;
 /** The storm goes on this long after the last fault, so ingest and delivery meet the recovering processes. */
 const AFTER_FAULTS_MS = 2_000;
 /** A replacement for a process that died on its own, as systemd's Restart=always would, within reason. */
@@ -499,7 +499,6 @@ export class StormRig {
 
 /** The fields of a card (`*Occurrences*\n12`), read back from its Block Kit blocks. */
 function shownCard(message: FakeMessage): ShownCard {
-  const json = JSON.stringify(message.blocks);
   const fields = new Map<string, string>();
   for (const block of message.blocks as { fields?: { text?: string }[] }[]) {
     for (const field of block.fields ?? []) {
@@ -510,11 +509,16 @@ function shownCard(message: FakeMessage): ShownCard {
   const occurrences = fields.get('Occurrences');
   return {
     channel: message.channel,
-    // The "Open in Vigil" button links to the alert.
-    alertId: /\/api\/alerts\/([0-9a-f-]{36})/.exec(json)?.[1] ?? null,
+    // Vigil names the alert in the message's metadata (how it finds a card whose post was not recorded).
+    alertId: metadataAlertId(message.metadata),
     occurrences: occurrences === undefined ? null : Number(occurrences),
     status: fields.get('Status') ?? null,
   };
+}
+
+function metadataAlertId(metadata: Record<string, unknown> | null): string | null {
+  const payload = metadata?.event_payload as { alertId?: unknown } | undefined;
+  return typeof payload?.alertId === 'string' ? payload.alertId : null;
 }
 
 function isCurrent(card: ShownCard | undefined, alert: StoredAlert): boolean {
