@@ -141,7 +141,11 @@ export class StormRig {
   async start(): Promise<void> {
     await this.admin(`CREATE DATABASE "${this.runId}"`);
     this.databaseCreated = true;
-    this.probe = new pg.Pool({ connectionString: this.databaseUrl('probe'), max: 2 });
+    this.probe = new pg.Pool({
+      connectionString: this.databaseUrl(),
+      application_name: `${this.runId}-probe`,
+      max: 2,
+    });
     this.probe.on('error', () => {});
     this.redisDir = await mkdtemp(path.join(tmpdir(), 'vigil-storm-redis-'));
     this.redis = new KillableRedis(this.group, await freePort(), this.redisDir);
@@ -293,7 +297,9 @@ export class StormRig {
     this.started[role] += 1;
     const name = `${role}-${this.started[role]}`;
     const env: Record<string, string> = {
-      DATABASE_URL: this.databaseUrl(`vigil-${name}`),
+      DATABASE_URL: this.databaseUrl(),
+      // Each process's connections by name, so the storm terminates exactly those.
+      VIGIL_DB_APPLICATION_NAME: `${this.runId}-vigil-${name}`,
       VIGIL_DB_SCHEMA: SCHEMA,
       REDIS_URL: this.redis?.url ?? '',
       VIGIL_QUEUE_PREFIX: 'storm',
@@ -469,11 +475,10 @@ export class StormRig {
     return this.probe;
   }
 
-  /** This run's database, with an application_name per process so the storm can terminate exactly those. */
-  private databaseUrl(applicationName: string): string {
+  /** This run's database, on the test Postgres. */
+  private databaseUrl(): string {
     const url = new URL(TEST_DATABASE_URL);
     url.pathname = `/${this.runId}`;
-    url.searchParams.set('application_name', `${this.runId}-${applicationName}`);
     return url.toString();
   }
 
