@@ -1,4 +1,4 @@
-import { loadSession, signOut } from './session';
+import { loadSession, type Session, signOut } from './session';
 
 /** An answer other than 2xx: the API's stable error code and its sentence for people. */
 export class ApiError extends Error {
@@ -17,9 +17,9 @@ export class ApiError extends Error {
   }
 }
 
-/** Called when the API refuses the token, so the app can show the sign-in page again. */
-let onUnauthorized: () => void = () => {};
-export const setUnauthorizedHandler = (handler: () => void): void => {
+/** Called when the API refuses the token or session, so the app can show the sign-in page again. */
+let onUnauthorized: (refused: Session['kind'] | undefined) => void = () => {};
+export const setUnauthorizedHandler = (handler: (refused: Session['kind'] | undefined) => void): void => {
   onUnauthorized = handler;
 };
 
@@ -45,8 +45,9 @@ async function fail(response: Response): Promise<never> {
     // Not JSON (a proxy's error page): keep the status line.
   }
   if (response.status === 401) {
+    const refused = loadSession()?.kind;
     signOut();
-    onUnauthorized();
+    onUnauthorized(refused);
   }
   throw new ApiError(response.status, code, message);
 }

@@ -51,8 +51,12 @@ export function App() {
   const route = useRoute();
 
   useEffect(() => {
-    setUnauthorizedHandler(() => {
-      setReason('Vigil refused your sign-in (it expired or was ended). Sign in again.');
+    setUnauthorizedHandler((refused) => {
+      setReason(
+        refused === 'cookie'
+          ? 'Your session expired or was ended. Sign in again.'
+          : 'Vigil refused the token. Sign in again.',
+      );
       setSession(null);
     });
     serverSession()

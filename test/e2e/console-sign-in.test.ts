@@ -157,7 +157,7 @@ describe.skipIf('missing' in chromiumFound)('console sign-in with OpenID Connect
       .execute();
     // The next API call (the queue's refresh, here) is refused: the page asks to sign in again.
     await page.goto(`${vigil.baseUrl}/console/#/alerts`);
-    await page.getByText('Vigil refused your sign-in').waitFor({ timeout: 10_000 });
+    await page.getByText('Your session expired or was ended').waitFor({ timeout: 10_000 });
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(await page.getByTestId('signed-in-as').count()).toBe(0);
     await shot('expired');
