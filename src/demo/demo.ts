@@ -29,23 +29,37 @@ async function demoTokens(dataDir: string): Promise<{ ingest: string; api: strin
   }
 }
 
+/** The demo's named people: Dana starts the investigation, Ada and Ben approve (two people, neither of them Dana). */
+const DEMO_PEOPLE = [
+  { id: 'demo:dana', name: 'Dana', title: 'Dana (demo analyst)' },
+  { id: 'demo:ada', name: 'Ada', title: 'Ada (demo approver)' },
+  { id: 'demo:ben', name: 'Ben', title: 'Ben (demo approver)' },
+] as const;
+
+type DemoName = (typeof DEMO_PEOPLE)[number]['name'];
+
 /**
- * Dana, a demo approver with a personal token: a second person, so the console can show that
- * whoever asked for an action cannot approve it and high-impact actions need two people.
+ * The demo's people, each an approver with a fresh personal token: whoever asked for an action
+ * cannot approve it and high-impact actions need two different people, so the console can show both.
  */
-async function demoAnalystToken(handle: DbHandle): Promise<string> {
+async function demoPeopleTokens(handle: DbHandle): Promise<Record<DemoName, string>> {
   const deps = { handle, clock: systemClock };
   const service = await identifyService(handle.db);
-  const dana = await identify(
-    handle.db,
-    { kind: 'user', platform: 'console', id: 'demo:dana', name: 'Dana (demo analyst)' },
-    { admins: [], defaultRole: 'viewer' },
-  );
-  if (!service.ok || !dana.ok) throw new Error('the demo people could not be set up');
-  await grantRole(deps, service.value, { personId: dana.value.personId, role: 'approver' });
-  const created = await createToken(deps, { ...dana.value, role: 'approver' }, { name: 'demo' });
-  if (!created.ok) throw new Error(created.error.message);
-  return created.value.token;
+  if (!service.ok) throw new Error('the demo people could not be set up');
+  const tokens: Partial<Record<DemoName, string>> = {};
+  for (const demo of DEMO_PEOPLE) {
+    const person = await identify(
+      handle.db,
+      { kind: 'user', platform: 'console', id: demo.id, name: demo.title },
+      { admins: [], defaultRole: 'viewer' },
+    );
+    if (!person.ok) throw new Error('the demo people could not be set up');
+    await grantRole(deps, service.value, { personId: person.value.personId, role: 'approver' });
+    const created = await createToken(deps, { ...person.value, role: 'approver' }, { name: 'demo' });
+    if (!created.ok) throw new Error(created.error.message);
+    tokens[demo.name] = created.value.token;
+  }
+  return tokens as Record<DemoName, string>;
 }
 
 /**
@@ -237,7 +251,7 @@ export async function runDemo(
     const ingestToken = config.VIGIL_INGEST_TOKEN ?? tokens.ingest;
     const apiToken = config.VIGIL_API_TOKEN ?? tokens.api;
 
-    const analystToken = await demoAnalystToken(vigil.handle);
+    const people = await demoPeopleTokens(vigil.handle);
     const earlier = await storedAlerts(vigil.handle.db);
     const seeded =
       earlier > 0
@@ -246,7 +260,7 @@ No sample was sent again (vigil demo --reset starts afresh).`
         : `Sample alerts sent, one per ingest format:
 ${(await sendSamples(base, ingestToken)).join('\n')}
 Work for the console:
-${(await demoWorkItems(base, apiToken, analystToken)).join('\n')}`;
+${(await demoWorkItems(base, apiToken, people.Dana)).join('\n')}`;
 
     const chats = chatPlatforms(config);
     const chat =
@@ -256,12 +270,16 @@ ${(await demoWorkItems(base, apiToken, analystToken)).join('\n')}`;
 
     // The token rides in the URL fragment, which browsers never send to a server; the page moves it
     // to sessionStorage and strips it from the address bar.
-    const consoleLink = `${base}/console/#token=${encodeURIComponent(apiToken)}`;
+    const signIn = (token: string, user: string) =>
+      `${base}/console/#token=${encodeURIComponent(token)}&user=${encodeURIComponent(user)}`;
     console.log(`
-Open the web console (signs you in as the API service):
-  ${consoleLink}
-Or as Dana, a second person (an approver), to try the two-person rule:
-  ${base}/console/#token=${encodeURIComponent(analystToken)}
+Open the web console with one click, as one of two demo approvers (a high-impact action needs both;
+Dana, who started the investigation, may approve none of its actions):
+  Ada:  ${signIn(people.Ada, 'Ada')}
+  Ben:  ${signIn(people.Ben, 'Ben')}
+  Dana: ${signIn(people.Dana, 'Dana')}
+Or as the API service (an admin):
+  ${base}/console/#token=${encodeURIComponent(apiToken)}
 
 Vigil demo is running at ${base}
 ${seeded}

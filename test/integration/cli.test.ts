@@ -206,6 +206,21 @@ describe('vigil command line', () => {
         expect(redisUrl, first.output()).not.toBe('');
         expect(first.output()).toContain('No chat platform is configured');
         expect(await occurrences()).toEqual(ONCE);
+        // One-click links for two named approvers: two different people, each signed in by the link alone.
+        const people = [];
+        for (const name of ['Ada', 'Ben']) {
+          const link = first
+            .output()
+            .match(new RegExp(`${name}:\\s+(\\S+#token=(vgl_[\\w-]+)&user=${name})`));
+          expect(link?.[1], first.output()).toMatch(new RegExp(`^${base}/console/#`));
+          const me = await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${link?.[2]}` } });
+          people.push((await me.json()) as { personId: string; role: string; displayName: string });
+        }
+        expect(people.map(({ role, displayName }) => ({ role, displayName }))).toEqual([
+          { role: 'approver', displayName: 'Ada (demo approver)' },
+          { role: 'approver', displayName: 'Ben (demo approver)' },
+        ]);
+        expect(people[0]?.personId).not.toBe(people[1]?.personId);
         // Approve works end to end: the demo executor marks the action done, labelled simulated.
         const { actions } = await api('GET', '/api/actions');
         expect(actions.length).toBeGreaterThan(0);
