@@ -4,6 +4,7 @@ import {
   fail,
   oidcIdentityKey,
   ok,
+  PersonErrorCode,
   type Result,
   type Role,
   roleFrom,
@@ -85,7 +86,8 @@ export async function signIn(
   });
   // identify() read the role before this sign-in's claim was recorded.
   const signedIn = await identifySession(deps.handle.db, secret, deps.roles);
-  if (signedIn === null) return fail('auth.sign_in_failed', 'The session ended as it began; sign in again.');
+  if (signedIn === null)
+    return fail(PersonErrorCode.SignInFailed, 'The session ended as it began; sign in again.');
   return ok({ secret, person: { ...signedIn, credential: { kind: 'session', sessionId } } });
 }
 

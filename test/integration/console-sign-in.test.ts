@@ -233,4 +233,25 @@ describe('console sign-in with OpenID Connect', () => {
       await behindProxy.close();
     }
   });
+
+  it('answers 503 while the provider cannot be reached, and 404 where OpenID Connect is off', async () => {
+    const closed = await startTestProvider([]);
+    await closed.close();
+    const unreachable = await startTestVigil({
+      joining: vigil,
+      roles: { web: true, worker: false },
+      env: { ...oidcEnv(), VIGIL_OIDC_ISSUER: closed.issuer },
+    });
+    const off = await startTestVigil({ joining: vigil, roles: { web: true, worker: false } });
+    try {
+      const login = await fetch(`${unreachable.baseUrl}/auth/login`, { redirect: 'manual' });
+      expect(login.status).toBe(503);
+      expect(await login.text()).toContain('cannot reach the identity provider');
+      expect((await fetch(`${off.baseUrl}/auth/login`, { redirect: 'manual' })).status).toBe(404);
+      expect(await json(await fetch(`${off.baseUrl}/auth/session`))).toEqual({ oidc: false, person: null });
+    } finally {
+      await unreachable.close();
+      await off.close();
+    }
+  });
 });

@@ -69,7 +69,7 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInDeps): Prom
           ? null
           : {
               id: person.personId,
-              name: person.actor.kind === 'user' ? (person.actor.name ?? null) : null,
+              name: person.actor.name ?? null,
               role: person.role,
             },
       ...(person === null || secret === undefined ? {} : { csrfToken: csrfTokenOf(secret) }),
@@ -140,10 +140,8 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInDeps): Prom
     let verified: Awaited<ReturnType<OidcClient['finish']>>;
     try {
       // The URL the provider redirected to, as the browser saw it (behind a proxy too).
-      const search = request.url.slice(
-        request.url.indexOf('?') >= 0 ? request.url.indexOf('?') : request.url.length,
-      );
-      verified = await deps.oidc.finish(new URL(`${redirectUri()}${search}`), login);
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+      verified = await deps.oidc.finish(new URL(`${redirectUri()}${query}`), login);
     } catch (error) {
       request.log.warn({ err: error }, 'OpenID Connect sign-in failed');
       return problemPage(
