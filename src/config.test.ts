@@ -75,6 +75,9 @@ describe('OpenID Connect sign-in', () => {
       expect.stringMatching(/^VIGIL_OIDC_ISSUER: must use https:\/\//),
     ]);
     expect(problemsOf({ ...oidc, VIGIL_OIDC_ISSUER: 'http://127.0.0.1:4000' })).toEqual([]);
+    expect(
+      loadConfig({ ...oidc, VIGIL_ADMINS: 'oidc:https://idp.example.com:00u1abc' }).VIGIL_ADMINS,
+    ).toEqual(['oidc:https://idp.example.com:00u1abc']);
     expect(problemsOf({ ...oidc, VIGIL_OIDC_ISSUER: 'ftp://idp' })).toEqual([
       expect.stringMatching(/^VIGIL_OIDC_ISSUER: must be a URL/),
     ]);
