@@ -2,7 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
 import { logChannel } from './bot/log-channel.js';
 import type { Config } from './config.js';
-import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
+import {
+  type ChatChannel,
+  type Clock,
+  type DirectMessenger,
+  type RemediationNotifier,
+  systemClock,
+} from './domain/index.js';
 import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
 import { closeQueues, createQueues, type DeliveryRetry } from './jobs/queues.js';
@@ -48,6 +54,8 @@ export interface ChatIntegration {
   readonly stop?: () => Promise<void>;
   /** Reaches people directly (escalation pages), where the platform can. */
   readonly directMessenger?: DirectMessenger;
+  /** Tells the requester and the alert's channel about remediations. */
+  readonly remediationNotifier?: RemediationNotifier;
 }
 
 export interface IntegrationContext {
@@ -55,6 +63,14 @@ export interface IntegrationContext {
   readonly handle: DbHandle;
   readonly logger: Logger;
   readonly clock: Clock;
+}
+
+/** The chat platforms' remediation notifiers; none configured leaves the log's (the workers' default). */
+function remediationNotifiersOf(integrations: readonly ChatIntegration[]) {
+  const notifiers = integrations.flatMap((integration) =>
+    integration.remediationNotifier === undefined ? [] : [integration.remediationNotifier],
+  );
+  return notifiers.length === 0 ? {} : { remediationNotifiers: notifiers };
 }
 
 /** The chat platforms this configuration turns on; a bare install records cards in the log. */
@@ -158,6 +174,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         directMessengers: integrations.flatMap((integration) =>
           integration.directMessenger === undefined ? [] : [integration.directMessenger],
         ),
+        ...remediationNotifiersOf(integrations),
       });
       stops.push(() => Promise.all(workers.map((worker) => worker.close())));
       relay = new OutboxRelay({

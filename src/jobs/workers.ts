@@ -135,7 +135,8 @@ function remediationWorkers(deps: WorkerDeps): Worker[] {
       topic: 'remediation_notice',
       concurrency: 8,
       payload: remediationNoticePayload,
-      process: (payload) => deliverRemediationNotice({ handle, clock, notifiers, gateway }, payload),
+      process: (payload, job) =>
+        deliverRemediationNotice({ handle, clock, logger, notifiers, gateway }, payload, job.data.outboxId),
     }),
   ];
 }

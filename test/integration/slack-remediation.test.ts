@@ -159,6 +159,16 @@ describe('remediation from Slack', () => {
       notes: 'actively exploited',
       requester_key: `slack:${ADMIN}`,
     });
+    // The requester hears in a direct message that the ticket was opened.
+    const dm = await eventually(
+      async () =>
+        fake
+          .callsOf('chat.postMessage')
+          .find((c) => c.args.channel === ADMIN && String(c.args.text).includes('ticket')),
+      15_000,
+      'the ticket-opened direct message',
+    );
+    expect(String(dm.args.text)).toMatch(/^Remediation R-\d+: Remediation ticket .* opened/);
     // Slack retries a submission it got no answer to: the same view creates nothing twice.
     expect((await sendSlack(body)).status).toBe(200);
     await eventually(
