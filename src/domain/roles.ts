@@ -14,6 +14,10 @@ export const PERMISSIONS = {
   'investigation.terminate': 'approver',
   /** Every remediation, with devices and notes, into a channel: not for every responder. */
   'remediation.export': 'approver',
+  /** Mark a remediation as completed (the IT work is done). */
+  'remediation.complete': 'responder',
+  /** File an exception: the remediation will not be done, for a reason, until it expires. */
+  'remediation.exception': 'approver',
   'admin.manage': 'admin',
 } as const satisfies Record<string, Role>;
 export type Permission = keyof typeof PERMISSIONS;

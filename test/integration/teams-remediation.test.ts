@@ -261,3 +261,45 @@ describe('Teams: remediation requests', () => {
     expect((await say('help')).text).toContain('**remediations export**');
   });
 });
+
+describe('Teams: completing a remediation and filing an exception', () => {
+  const create = async () => {
+    const created = await vigil.api('POST', '/api/remediations', {
+      recommendation: 'Update Edge',
+      devices: ['pc-31'],
+      dueAt: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+    });
+    expect(created.status).toBe(201);
+    return (await json(created)).remediation as { id: string; number: string };
+  };
+  const stored = async (id: string) =>
+    vigil.handle.db.selectFrom('remediations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+  it('`remediation complete` marks it completed with the comment; a viewer is refused', async () => {
+    const { id, number } = await create();
+    expect((await say(`remediation complete R-${number}`, VIEWER_AAD)).text).toContain(
+      'You need the responder role',
+    );
+    expect((await stored(id)).status).toBe('open');
+    const reply = await say(`remediation complete R-${number} Pushed through Intune`);
+    expect(reply.text).toBe(`Remediation R-${number} is marked completed.`);
+    const row = await stored(id);
+    expect(row.status).toBe('completed');
+    expect(row.completion_comment).toBe('Pushed through Intune');
+  });
+
+  it('`remediation exception` files one with reason, justification and expiry; bad input is explained', async () => {
+    const { id, number } = await create();
+    expect((await say(`remediation exception R-${number} because 2099-01-01 no`)).text).toContain(
+      '"because" is not an exception reason',
+    );
+    const reply = await say(
+      `remediation exception R-${number} compensating_control ${inDays(30)} EDR blocks the exploit`,
+    );
+    expect(reply.text).toContain(`Remediation R-${number}: exception filed (`);
+    const row = await stored(id);
+    expect(row.status).toBe('exception');
+    expect(row.exception_reason).toBe('compensating_control');
+    expect(row.exception_justification).toBe('EDR blocks the exploit');
+  });
+});

@@ -3,6 +3,7 @@ import { authorize, severityRank } from '../../domain/index.js';
 import { changeAlertAs, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
 import { grantRole, rememberPerson, roleOf } from '../../storage/people.repository.js';
 import { addRoute, listRoutes, removeRoute } from '../../storage/slack-route.repository.js';
+import { runRemediationCommand } from '../remediation-commands.js';
 import { exportRefusal } from '../remediation-export.js';
 import { findInvestigation, investigateAs, renderInvestigationDetail } from './approvals.js';
 import { HELP_TEXT, parseCommand, type VigilCommand } from './command.js';
@@ -143,6 +144,11 @@ export async function runCommand(
         return reply(':hourglass_flowing_sand: Exporting the remediations to this channel…');
       const list = await activeRemediationBlocks(context);
       return reply(list.text, list.blocks);
+    }
+    case 'remediation.complete':
+    case 'remediation.exception': {
+      const done = await runRemediationCommand(handle, clock, actor, role, command);
+      return reply(done.ok ? `:white_check_mark: ${escapeMrkdwn(done.value)}` : refusalText(done.error));
     }
     case 'silence.add':
     case 'silence.list':

@@ -7,6 +7,7 @@ import {
   CLASSIFICATIONS,
   type Classification,
   type Clock,
+  EXCEPTION_REASONS,
   INVESTIGATION_STATUS_LABELS,
   SEVERITIES,
   STATUS_LABELS,
@@ -33,6 +34,7 @@ import {
   unsubscribeTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
+import { parseRemediationCommand, runRemediationCommand } from '../remediation-commands.js';
 import { exportRefusal } from '../remediation-export.js';
 import {
   adaptiveCardInvokeValue,
@@ -100,6 +102,8 @@ export const HELP_TEXT = [
   '- **remediate**: a form to request remediation of devices (responders)',
   '- **remediations**: the active remediations with their due dates',
   '- **remediations export**: a link to export every remediation as CSV from the Vigil console (approvers)',
+  `- **remediation complete** *R-7* [how]: mark a remediation completed (responders)`,
+  `- **remediation exception** *R-7 reason YYYY-MM-DD justification*: file an exception until that day (approvers; reasons: ${EXCEPTION_REASONS.join(', ')})`,
   `- **subscribe** [severity>=high] [source=alertmanager]: post matching alerts in this conversation (admins; severities: ${SEVERITIES.join(', ')})`,
   '- **unsubscribe**: stop posting alerts here',
 ].join('\n');
@@ -444,6 +448,19 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         const refused = await remediationRefusal(db, actor, deps.roles);
         if (refused !== null) return replyText(activity, inert(refused, 300));
         return replyCard(activity, renderRemediationForm(clock.now()));
+      }
+      case 'remediation': {
+        const parsed = parseRemediationCommand(text.slice(word.length));
+        if (!parsed.ok) return replyText(activity, inert(parsed.error.message, 600));
+        const actor = userOf(activity);
+        if (actor === null)
+          return replyText(activity, 'Vigil could not tell who you are, so nothing was changed.');
+        const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+        const done = await runRemediationCommand(handle, clock, actor, role, parsed.value);
+        return replyText(
+          activity,
+          done.ok ? inert(done.value, 300) : `Nothing changed: ${inert(done.error.message, 300)}`,
+        );
       }
       case 'remediations': {
         const sub = (args[0] ?? '').toLowerCase();
