@@ -303,3 +303,67 @@ describe('Teams: completing a remediation and filing an exception', () => {
     expect(row.exception_justification).toBe('EDR blocks the exploit');
   });
 });
+
+describe('Teams: the commands Slack has, through the one command parser', () => {
+  it('resolve, silence, oncall and role work as in Slack, with Teams words and the same role checks', async () => {
+    expect((await say('oncall')).text).toContain('No on-call schedules yet');
+    const schedule = await vigil.api('POST', '/api/schedules', {
+      name: 'soc-primary',
+      timeZone: 'UTC',
+      rotations: [
+        {
+          name: 'all',
+          handoff: 'weekly',
+          handoffTime: '09:00',
+          startDate: '2026-01-05',
+          people: [{ name: 'Ana Lima', teams: ADMIN_AAD }],
+        },
+      ],
+    });
+    expect(schedule.status).toBe(201);
+    expect((await say('oncall')).text).toContain('soc-primary*: Ana Lima');
+
+    const ingested = await vigil.ingest('generic', {
+      title: 'Test alert from Teams',
+      source: 'idp',
+      id: 'teams-cmd-1',
+    });
+    const { number } = (await json(ingested)).alerts[0] as { number: string };
+    expect((await say(`resolve ${number} maybe`)).text).toBe(
+      `"maybe" is not a classification. Usage: \`resolve <id or number> <true_positive|false_positive|expected> [comment]\``,
+    );
+    expect((await say(`resolve ${number} false_positive`, VIEWER_AAD)).text).toContain(
+      'You need the responder role',
+    );
+    expect((await say(`resolve ${number} false_positive a scanner, not an attacker`)).text).toBe(
+      `Alert #${number} resolved.`,
+    );
+    const alert = await vigil.handle.db
+      .selectFrom('alerts')
+      .select(['status', 'classification', 'resolution_comment'])
+      .where('number', '=', number as never)
+      .executeTakeFirstOrThrow();
+    expect(alert).toEqual({
+      status: 'resolved',
+      classification: 'false_positive',
+      resolution_comment: 'a scanner, not an attacker',
+    });
+
+    expect((await say('silence add 2h env=lab lab rebuild', VIEWER_AAD)).text).toContain(
+      'You need the responder role',
+    );
+    expect((await say(`role ${VIEWER_AAD} responder`, VIEWER_AAD)).text).toContain('You need the admin role');
+    expect((await say(`role ${VIEWER_AAD} responder`)).text).toBe(
+      `Teams user ${VIEWER_AAD} is now a responder.`,
+    );
+    const silenced = await say('silence add 2h env=lab lab rebuild', VIEWER_AAD);
+    expect(silenced.text).toMatch(
+      /^Silence `[0-9a-f-]{36}` mutes matching alerts until \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/,
+    );
+    const stored = await vigil.handle.db.selectFrom('silences').select(['comment', 'created_by']).execute();
+    expect(stored).toMatchObject([
+      { comment: 'lab rebuild', created_by: { kind: 'user', platform: 'teams', id: VIEWER_AAD } },
+    ]);
+    expect((await say('silence list')).text).toContain('env=lab');
+  });
+});

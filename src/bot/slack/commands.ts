@@ -3,14 +3,14 @@ import { authorize, severityRank } from '../../domain/index.js';
 import { changeAlertAs, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
 import { grantRole, rememberPerson, roleOf } from '../../storage/people.repository.js';
 import { addRoute, listRoutes, removeRoute } from '../../storage/slack-route.repository.js';
+import { HELP_TEXT, parseCommand, type VigilCommand } from '../command-parser.js';
+import { type ChatFormat, runOnCallCommand } from '../oncall-commands.js';
 import { runRemediationCommand } from '../remediation-commands.js';
 import { exportRefusal } from '../remediation-export.js';
 import { findInvestigation, investigateAs, renderInvestigationDetail } from './approvals.js';
-import { HELP_TEXT, parseCommand, type VigilCommand } from './command.js';
 import { type SlackContext, type SlackUser, slackUser } from './context.js';
 import { refusalText } from './interactions.js';
 import { escapeMrkdwn } from './mrkdwn.js';
-import { runOnCallCommand } from './oncall-commands.js';
 import {
   activeRemediationBlocks,
   exportRemediations,
@@ -18,6 +18,16 @@ import {
   remediationRefusal,
 } from './remediation.js';
 import { type Block, renderAlertCard, renderAlertList } from './render.js';
+
+/** On-call and silence answers in Slack: people mentioned, dates in the reader's time zone. */
+const SLACK_FORMAT: ChatFormat = {
+  person: (person) => (person.slack === undefined ? escapeMrkdwn(person.name) : `<@${person.slack}>`),
+  when: (date) =>
+    `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${date.toISOString()}>`,
+  text: escapeMrkdwn,
+  refused: (message) => `:warning: ${message}`,
+  forbidden: (message) => `:no_entry: ${message}`,
+};
 
 /** What the command answers, only to the person who typed it. */
 export interface CommandReply {
@@ -117,11 +127,13 @@ export async function runCommand(
       await grantRole(
         handle,
         actor,
-        { kind: 'user', platform: 'slack', id: command.userId },
+        { kind: 'user', platform: command.user.platform, id: command.user.id },
         command.role,
         clock,
       );
-      return reply(`<@${command.userId}> is now ${command.role === 'admin' ? 'an' : 'a'} ${command.role}.`);
+      const who =
+        command.user.platform === 'slack' ? `<@${command.user.id}>` : `Teams user ${command.user.id}`;
+      return reply(`${who} is now ${command.role === 'admin' ? 'an' : 'a'} ${command.role}.`);
     }
     case 'investigate': {
       const id = await findAlertId(handle.db, command.ref);
@@ -154,7 +166,7 @@ export async function runCommand(
     case 'silence.list':
     case 'silence.expire':
     case 'oncall':
-      return reply(await runOnCallCommand(context, actor, role, command));
+      return reply(await runOnCallCommand(context, actor, role, command, SLACK_FORMAT));
   }
 }
 

@@ -25,7 +25,7 @@ import type { Db, DbHandle } from '../../storage/db.js';
 import { type ActionView, decideAction, getAction } from '../../storage/investigation-action.repository.js';
 import { startInvestigation } from '../../storage/investigation-plan.repository.js';
 import { cardInvestigations, getInvestigationDetail } from '../../storage/investigation-view.repository.js';
-import { type RolePolicy, rememberPerson, roleOf } from '../../storage/people.repository.js';
+import { grantRole, type RolePolicy, rememberPerson, roleOf } from '../../storage/people.repository.js';
 import {
   deactivateTeamsConversation,
   getTeamsConversation,
@@ -34,6 +34,8 @@ import {
   unsubscribeTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
+import { parseCommand } from '../command-parser.js';
+import { type ChatFormat, runOnCallCommand } from '../oncall-commands.js';
 import { parseRemediationCommand, runRemediationCommand } from '../remediation-commands.js';
 import { exportRefusal } from '../remediation-export.js';
 import {
@@ -106,7 +108,20 @@ export const HELP_TEXT = [
   `- **remediation exception** *R-7 reason YYYY-MM-DD justification*: file an exception until that day (approvers; reasons: ${EXCEPTION_REASONS.join(', ')})`,
   `- **subscribe** [severity>=high] [source=alertmanager]: post matching alerts in this conversation (admins; severities: ${SEVERITIES.join(', ')})`,
   '- **unsubscribe**: stop posting alerts here',
+  '- **resolve** *number* *true_positive|false_positive|expected* [comment]: resolve an alert (responders)',
+  '- **silence add** *30m|2h|1d* *label=value...* *why*, **silence list**, **silence expire** *id*: mute matching alerts (responders)',
+  '- **oncall**: who is on call now and next',
+  '- **role** *Entra object ID* *viewer|responder|approver|admin*: grant a role (admins)',
 ].join('\n');
+
+/** On-call and silence answers in Teams: names, times in UTC, text made inert. */
+const TEAMS_FORMAT: ChatFormat = {
+  person: (person) => inert(person.name, 100),
+  when: (date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+  text: (value) => inert(value, 300),
+  refused: (message) => `Not done: ${message}`,
+  forbidden: (message) => message,
+};
 
 const userOf = (activity: InboundActivity): TeamsUser | null => {
   const aad = activity.from?.aadObjectId;
@@ -368,6 +383,56 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     return cardAnswer(await alertCard(alertId, notice));
   }
 
+  /**
+   * The commands Slack has too, parsed by the one chat command parser (src/bot/command-parser.ts)
+   * and run the same way; answers in Teams' words (no `/vigil` before a command here).
+   */
+  async function sharedCommand(activity: InboundActivity, text: string): Promise<string> {
+    const parsed = parseCommand(text);
+    if (!parsed.ok) return inert(parsed.error.message.replaceAll('/vigil ', ''), 600);
+    const command = parsed.value;
+    const actor = userOf(activity);
+    if (actor === null) return 'Vigil could not tell who you are, so nothing was changed.';
+    const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    switch (command.type) {
+      case 'resolve': {
+        const id = await findAlertId(db, command.ref);
+        if (id === null) return `No alert ${inert(command.ref, 40)}.`;
+        const result = await changeAlertAs(handle, id, actor, role, clock, {
+          type: 'status',
+          request: {
+            action: 'resolve',
+            classification: command.classification,
+            ...(command.comment === undefined ? {} : { comment: command.comment }),
+          },
+        });
+        if (!result.ok) return `Not resolved: ${inert(result.error.message, 300)}`;
+        return result.value.changed
+          ? `Alert #${result.value.alert.number} resolved.`
+          : `Alert #${result.value.alert.number} was already resolved.`;
+      }
+      case 'role': {
+        const allowed = authorize(role, 'admin.manage');
+        if (!allowed.ok) return allowed.error.message;
+        await grantRole(
+          handle,
+          actor,
+          { kind: 'user', platform: command.user.platform, id: command.user.id },
+          command.role,
+          clock,
+        );
+        return `${command.user.platform === 'teams' ? 'Teams' : 'Slack'} user ${command.user.id} is now ${command.role === 'admin' ? 'an' : 'a'} ${command.role}.`;
+      }
+      case 'silence.add':
+      case 'silence.list':
+      case 'silence.expire':
+      case 'oncall':
+        return runOnCallCommand({ handle, clock }, actor, role, command, TEAMS_FORMAT);
+      default:
+        return 'Type `help` for the commands.';
+    }
+  }
+
   async function onMessage(activity: InboundActivity): Promise<void> {
     const conversationId = await remember(activity);
     // A legacy Action.Submit arrives as a message with `value` and no text; Vigil's cards only use Action.Execute.
@@ -449,6 +514,11 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         if (refused !== null) return replyText(activity, inert(refused, 300));
         return replyCard(activity, renderRemediationForm(clock.now()));
       }
+      case 'resolve':
+      case 'silence':
+      case 'oncall':
+      case 'role':
+        return replyText(activity, await sharedCommand(activity, text));
       case 'remediation': {
         const parsed = parseRemediationCommand(text.slice(word.length));
         if (!parsed.ok) return replyText(activity, inert(parsed.error.message, 600));

@@ -10,9 +10,9 @@ import {
   type Role,
   SEVERITIES,
   type Severity,
-} from '../../domain/index.js';
-import { parseRemediationCommand, type RemediationCommand } from '../remediation-commands.js';
+} from '../domain/index.js';
 import { ONCALL_USAGE, type OnCallCommand, parseSilenceCommand, SILENCE_USAGE } from './oncall-commands.js';
+import { parseRemediationCommand, type RemediationCommand } from './remediation-commands.js';
 
 /** What `/vigil <text>` asks for, parsed before anything touches the database. */
 export type VigilCommand =
@@ -33,7 +33,7 @@ export type VigilCommand =
   | { readonly type: 'route.add'; readonly route: RouteSpec }
   | { readonly type: 'route.list' }
   | { readonly type: 'route.remove'; readonly id: string }
-  | { readonly type: 'role'; readonly userId: string; readonly role: Role }
+  | { readonly type: 'role'; readonly user: ChatUserRef; readonly role: Role }
   | { readonly type: 'investigate'; readonly ref: string }
   | { readonly type: 'investigation'; readonly ref: string }
   | { readonly type: 'remediate' }
@@ -55,7 +55,7 @@ export const USAGE = {
   resolve: '`/vigil resolve <id or number> <true_positive|false_positive|expected> [comment]`',
   route:
     '`/vigil route add #channel [source=graph,alertmanager] [severity>=high] [label:team=identity]`, `/vigil route list`, `/vigil route remove <id>`',
-  role: `\`/vigil role @user <${ROLES.join('|')}>\``,
+  role: `\`/vigil role <@user | a Teams user's Entra object ID> <${ROLES.join('|')}>\``,
   investigate: '`/vigil investigate <alert id or number>`',
   investigation: '`/vigil investigation <id or number>`',
   remediate: '`/vigil remediate`',
@@ -108,10 +108,20 @@ export function parseChannel(token: string): string | null {
 }
 
 /** A user as Slack escapes a mention (`<@U0123|name>`, `<@U0123>`), or a bare ID. */
-export function parseUser(token: string): string | null {
+export function parseUser(token: string): ChatUserRef | null {
   const escaped = /^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$/.exec(token);
-  if (escaped?.[1] !== undefined) return escaped[1];
-  return /^[UW][A-Z0-9]{2,20}$/.test(token) ? token : null;
+  if (escaped?.[1] !== undefined) return { platform: 'slack', id: escaped[1] };
+  if (/^[UW][A-Z0-9]{2,20}$/.test(token)) return { platform: 'slack', id: token };
+  // A Teams person by Entra ID object ID: Teams mentions carry no such ID, so it is typed.
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(token))
+    return { platform: 'teams', id: token.toLowerCase() };
+  return null;
+}
+
+/** A person on a chat platform, as a command names them. */
+export interface ChatUserRef {
+  readonly platform: 'slack' | 'teams';
+  readonly id: string;
 }
 
 const split = (text: string): string[] => text.trim().split(/\s+/).filter(Boolean);
@@ -223,13 +233,13 @@ export function parseCommand(text: string): Result<VigilCommand> {
     }
     case 'role': {
       const [who, role] = args;
-      const userId = who === undefined ? null : parseUser(who);
-      if (userId === null || role === undefined || args.length !== 2)
+      const user = who === undefined ? null : parseUser(who);
+      if (user === null || role === undefined || args.length !== 2)
         return usage('role', 'Mention one person and a role.');
       if (!(ROLES as readonly string[]).includes(role.toLowerCase())) {
         return usage('role', `"${role}" is not a role.`);
       }
-      return ok({ type: 'role', userId, role: role.toLowerCase() as Role });
+      return ok({ type: 'role', user, role: role.toLowerCase() as Role });
     }
     case 'investigate':
       if (args.length !== 1 || args[0] === undefined) return usage('investigate', 'Give one alert.');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand } from './command.js';
+import { parseCommand } from './command-parser.js';
 
 describe('parseCommand', () => {
   it('reads help, alerts with filters and one alert', () => {
@@ -49,7 +49,7 @@ describe('parseCommand', () => {
   it('reads role grants from an escaped mention', () => {
     expect(parseCommand('role <@U0ALICE|alice> responder')).toEqual({
       ok: true,
-      value: { type: 'role', userId: 'U0ALICE', role: 'responder' },
+      value: { type: 'role', user: { platform: 'slack', id: 'U0ALICE' }, role: 'responder' },
     });
   });
 

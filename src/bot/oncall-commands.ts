@@ -1,4 +1,6 @@
+import type { Clock } from '../domain/index.js';
 import {
+  type Actor,
   authorize,
   fail,
   LABEL_OPS,
@@ -7,11 +9,10 @@ import {
   type OnCallPerson,
   ok,
   type Result,
-} from '../../domain/index.js';
-import { whoIsOnCall } from '../../storage/oncall.repository.js';
-import { createSilence, expireSilence, listSilences } from '../../storage/silence.repository.js';
-import type { SlackContext, SlackUser } from './context.js';
-import { escapeMrkdwn } from './mrkdwn.js';
+} from '../domain/index.js';
+import type { DbHandle } from '../storage/db.js';
+import { whoIsOnCall } from '../storage/oncall.repository.js';
+import { createSilence, expireSilence, listSilences } from '../storage/silence.repository.js';
 
 /** `/vigil silence ...` and `/vigil oncall`, parsed. */
 export type OnCallCommand =
@@ -72,31 +73,36 @@ export function parseSilenceCommand(args: readonly string[]): Result<OnCallComma
   return ok({ type: 'silence.add', durationMs, labels, comment });
 }
 
-const personText = (person: OnCallPerson) =>
-  person.slack === undefined ? escapeMrkdwn(person.name) : `<@${person.slack}>`;
-const when = (date: Date) =>
-  `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${date.toISOString()}>`;
+/** How a platform writes what these commands answer (Slack mrkdwn, Teams markdown). */
+export interface ChatFormat {
+  readonly person: (person: OnCallPerson) => string;
+  readonly when: (date: Date) => string;
+  readonly text: (value: string) => string;
+  readonly refused: (message: string) => string;
+  readonly forbidden: (message: string) => string;
+}
 
 /** Runs a parsed silence or on-call command; silences need the responder role. */
 export async function runOnCallCommand(
-  context: SlackContext,
-  actor: SlackUser,
+  deps: { readonly handle: DbHandle; readonly clock: Clock },
+  actor: Actor,
   role: Parameters<typeof authorize>[0],
   command: OnCallCommand,
+  format: ChatFormat,
 ): Promise<string> {
-  const { handle, clock } = context;
+  const { handle, clock } = deps;
   const now = clock.now();
   if (command.type === 'oncall') {
     const schedules = await whoIsOnCall(handle.db, now);
     if (schedules.length === 0) return 'No on-call schedules yet (`vigil policies apply` adds them).';
     return schedules
       .map(({ schedule, now: current, next }) => {
-        const people = current.people.length === 0 ? 'nobody' : current.people.map(personText).join(', ');
+        const people = current.people.length === 0 ? 'nobody' : current.people.map(format.person).join(', ');
         const after =
           next === null || current.until === null
             ? ''
-            : `; from ${when(current.until)}: ${next.people.map(personText).join(', ') || 'nobody'}`;
-        return `*${escapeMrkdwn(schedule.name)}*: ${people}${after}`;
+            : `; from ${format.when(current.until)}: ${next.people.map(format.person).join(', ') || 'nobody'}`;
+        return `*${format.text(schedule.name)}*: ${people}${after}`;
       })
       .join('\n');
   }
@@ -106,16 +112,16 @@ export async function runOnCallCommand(
     return silences
       .map(
         (s) =>
-          `• \`${s.id}\` ${s.labels.map((l) => escapeMrkdwn(`${l.name}${l.op}${l.value}`)).join(' ')} until ${when(s.endsAt)}, ${s.mutedCount} muted: ${escapeMrkdwn(s.comment)}`,
+          `• \`${s.id}\` ${s.labels.map((l) => format.text(`${l.name}${l.op}${l.value}`)).join(' ')} until ${format.when(s.endsAt)}, ${s.mutedCount} muted: ${format.text(s.comment)}`,
       )
       .join('\n');
   }
   const allowed = authorize(role, 'alert.change_status');
-  if (!allowed.ok) return `:no_entry: ${allowed.error.message}`;
+  if (!allowed.ok) return format.forbidden(allowed.error.message);
   if (command.type === 'silence.expire') {
     return (await expireSilence(handle.db, command.id, actor, now))
       ? `Silence \`${command.id}\` expired.`
-      : `:warning: No active silence ${command.id}.`;
+      : format.refused(`No active silence ${command.id}.`);
   }
   const created = await createSilence(
     handle.db,
@@ -129,7 +135,6 @@ export async function runOnCallCommand(
     },
     now,
   );
-  // The refusal quotes the pattern as typed: escaped, so `<!channel>` in it pings nobody.
-  if (!created.ok) return `:warning: ${escapeMrkdwn(created.error.message)}`;
-  return `:mute: Silence \`${created.value.id}\` mutes matching alerts until ${when(created.value.endsAt)}.`;
+  if (!created.ok) return format.refused(format.text(created.error.message));
+  return `Silence \`${created.value.id}\` mutes matching alerts until ${format.when(created.value.endsAt)}.`;
 }
