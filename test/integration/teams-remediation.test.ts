@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as AC from 'adaptivecards';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
-import { fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
 
 /** Parses and validates a card with the official Adaptive Cards library; returns every problem found. */
 function cardProblems(card: unknown): string[] {
@@ -27,6 +27,7 @@ const BOT = mention.recipient as { id: string; name: string };
 const CHANNEL = mention.channelData.channel.id as string;
 const TENANT = mention.channelData.tenant.id as string;
 const PUBLIC_URL = 'https://vigil.example';
+const PERSONAL = 'a:1personal-chat-with-adele';
 
 let connector: FakeBotConnector;
 let vigil: TestVigil;
@@ -140,6 +141,14 @@ describe('Teams: remediation requests', () => {
   });
 
   it('creates the remediation once per invoke and answers with what was sent and left', async () => {
+    // The requester once wrote to the bot directly: Vigil keeps that personal chat for notices.
+    const personal = await post({
+      ...message('help'),
+      text: 'help',
+      conversation: { id: PERSONAL, conversationType: 'personal', tenantId: TENANT },
+      channelData: { tenant: { id: TENANT } },
+    });
+    expect(personal.status).toBe(200);
     const data = {
       form: 'remediation',
       recommendation: 'Patch OpenSSL to 3.0.15',
@@ -163,6 +172,20 @@ describe('Teams: remediation requests', () => {
     expect(row.recommendation).toBe('Patch OpenSSL to 3.0.15');
     expect(row.notes).toBe('CVE-2024-5535');
     expect(row.requester_key).toBe(`teams:${ADMIN_AAD}`);
+
+    // The requester hears in their personal chat with the bot (known from their earlier message there)
+    // that the ticket was opened.
+    const dm = await eventually(
+      async () =>
+        connector
+          .posts(PERSONAL)
+          .find((call) =>
+            String(call.body.text).startsWith(`Remediation R-${row.number}: Remediation ticket`),
+          ),
+      15_000,
+      'the ticket-opened message in the personal chat',
+    );
+    expect(dm.body.textFormat).toBe('plain');
 
     // Teams retries the same invoke: nothing new is created.
     const again = await submit(data, { id });
