@@ -49,7 +49,7 @@ describe('parseCommand', () => {
   it('reads role grants from an escaped mention', () => {
     expect(parseCommand('role <@U0ALICE|alice> responder')).toEqual({
       ok: true,
-      value: { type: 'role', user: { platform: 'slack', id: 'U0ALICE' }, role: 'responder' },
+      value: { type: 'role', userId: 'U0ALICE', role: 'responder' },
     });
   });
 

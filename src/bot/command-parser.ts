@@ -33,7 +33,12 @@ export type VigilCommand =
   | { readonly type: 'route.add'; readonly route: RouteSpec }
   | { readonly type: 'route.list' }
   | { readonly type: 'route.remove'; readonly id: string }
-  | { readonly type: 'role'; readonly user: ChatUserRef; readonly role: Role }
+  | { readonly type: 'role'; readonly userId: string; readonly role: Role }
+  | { readonly type: 'token.create'; readonly name: string }
+  | { readonly type: 'token.list' }
+  | { readonly type: 'token.revoke'; readonly id: string }
+  | { readonly type: 'link'; readonly userId: string; readonly key: string }
+  | { readonly type: 'unlink'; readonly userId: string; readonly key: string }
   | { readonly type: 'investigate'; readonly ref: string }
   | { readonly type: 'investigation'; readonly ref: string }
   | { readonly type: 'remediate' }
@@ -55,7 +60,9 @@ export const USAGE = {
   resolve: '`/vigil resolve <id or number> <true_positive|false_positive|expected> [comment]`',
   route:
     '`/vigil route add #channel [source=graph,alertmanager] [severity>=high] [label:team=identity]`, `/vigil route list`, `/vigil route remove <id>`',
-  role: `\`/vigil role <@user | a Teams user's Entra object ID> <${ROLES.join('|')}>\``,
+  role: `\`/vigil role @user <${ROLES.join('|')}>\``,
+  token: '`/vigil token [name]`, `/vigil token list`, `/vigil token revoke <id>`',
+  link: '`/vigil link @user teams:<tenant>:<object ID>`, `/vigil unlink @user <identity>`',
   investigate: '`/vigil investigate <alert id or number>`',
   investigation: '`/vigil investigation <id or number>`',
   remediate: '`/vigil remediate`',
@@ -73,9 +80,11 @@ export const HELP_TEXT = [
   `• ${USAGE.investigation} shows an investigation, only to you`,
   `• ${USAGE.remediate} (responders) asks IT to fix devices, with a due date`,
   `• ${USAGE.remediations} lists the active remediations, or (approvers) posts them all here as a CSV`,
-  `• ${USAGE.remediation} marks one completed (responders) or files an exception until that day (approvers; reasons: ${EXCEPTION_REASONS.join(', ')})`,
+  `• ${USAGE.remediation} marks one completed or files an exception until that day (responders; reasons: ${EXCEPTION_REASONS.join(', ')})`,
   `• ${USAGE.route} (admins) choose which channels get which alerts`,
   `• ${USAGE.role} (admins) grants a role: viewers see, responders act, approvers approve, admins manage`,
+  `• ${USAGE.token} a personal API token for you (shown once, expires in 90 days), your tokens, revoke one`,
+  `• ${USAGE.link} (admins) one person, several accounts: link a Teams or OIDC identity to a Slack user`,
   `• ${SILENCE_USAGE} (responders) mute matching alerts for a while`,
   `• ${ONCALL_USAGE} shows who is on call now and next`,
 ].join('\n');
@@ -108,20 +117,10 @@ export function parseChannel(token: string): string | null {
 }
 
 /** A user as Slack escapes a mention (`<@U0123|name>`, `<@U0123>`), or a bare ID. */
-export function parseUser(token: string): ChatUserRef | null {
+export function parseUser(token: string): string | null {
   const escaped = /^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$/.exec(token);
-  if (escaped?.[1] !== undefined) return { platform: 'slack', id: escaped[1] };
-  if (/^[UW][A-Z0-9]{2,20}$/.test(token)) return { platform: 'slack', id: token };
-  // A Teams person by Entra ID object ID: Teams mentions carry no such ID, so it is typed.
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(token))
-    return { platform: 'teams', id: token.toLowerCase() };
-  return null;
-}
-
-/** A person on a chat platform, as a command names them. */
-export interface ChatUserRef {
-  readonly platform: 'slack' | 'teams';
-  readonly id: string;
+  if (escaped?.[1] !== undefined) return escaped[1];
+  return /^[UW][A-Z0-9]{2,20}$/.test(token) ? token : null;
 }
 
 const split = (text: string): string[] => text.trim().split(/\s+/).filter(Boolean);
@@ -233,13 +232,33 @@ export function parseCommand(text: string): Result<VigilCommand> {
     }
     case 'role': {
       const [who, role] = args;
-      const user = who === undefined ? null : parseUser(who);
-      if (user === null || role === undefined || args.length !== 2)
+      const userId = who === undefined ? null : parseUser(who);
+      if (userId === null || role === undefined || args.length !== 2)
         return usage('role', 'Mention one person and a role.');
       if (!(ROLES as readonly string[]).includes(role.toLowerCase())) {
         return usage('role', `"${role}" is not a role.`);
       }
-      return ok({ type: 'role', user, role: role.toLowerCase() as Role });
+      return ok({ type: 'role', userId, role: role.toLowerCase() as Role });
+    }
+    case 'token': {
+      const [sub, ...rest] = args;
+      if (sub?.toLowerCase() === 'list' && rest.length === 0) return ok({ type: 'token.list' });
+      if (sub?.toLowerCase() === 'revoke') {
+        const [id] = rest;
+        if (id === undefined || rest.length !== 1 || !/^[0-9a-f-]{36}$/i.test(id))
+          return usage('token', 'Give the ID of the token to revoke.');
+        return ok({ type: 'token.revoke', id: id.toLowerCase() });
+      }
+      const name = args.join(' ').trim().slice(0, 100);
+      return ok({ type: 'token.create', name: name === '' ? 'Slack' : name });
+    }
+    case 'link':
+    case 'unlink': {
+      const [who, key] = args;
+      const userId = who === undefined ? null : parseUser(who);
+      if (userId === null || key === undefined || args.length !== 2 || !/^(slack|teams|oidc):\S+$/.test(key))
+        return usage('link', 'Mention one person and one identity (teams:..., oidc:... or slack:...).');
+      return ok({ type: verb?.toLowerCase() === 'link' ? 'link' : 'unlink', userId, key });
     }
     case 'investigate':
       if (args.length !== 1 || args[0] === undefined) return usage('investigate', 'Give one alert.');

@@ -1,7 +1,7 @@
-import type { Clock } from '../domain/index.js';
+import { addSilence, expireSilence } from '../app/commands/silences.js';
 import {
-  type Actor,
-  authorize,
+  type ActingPerson,
+  type Clock,
   fail,
   LABEL_OPS,
   type LabelMatcher,
@@ -12,7 +12,7 @@ import {
 } from '../domain/index.js';
 import type { DbHandle } from '../storage/db.js';
 import { whoIsOnCall } from '../storage/oncall.repository.js';
-import { createSilence, expireSilence, listSilences } from '../storage/silence.repository.js';
+import { listSilences } from '../storage/silence.repository.js';
 
 /** `/vigil silence ...` and `/vigil oncall`, parsed. */
 export type OnCallCommand =
@@ -85,8 +85,7 @@ export interface ChatFormat {
 /** Runs a parsed silence or on-call command; silences need the responder role. */
 export async function runOnCallCommand(
   deps: { readonly handle: DbHandle; readonly clock: Clock },
-  actor: Actor,
-  role: Parameters<typeof authorize>[0],
+  person: ActingPerson,
   command: OnCallCommand,
   format: ChatFormat,
 ): Promise<string> {
@@ -116,25 +115,22 @@ export async function runOnCallCommand(
       )
       .join('\n');
   }
-  const allowed = authorize(role, 'alert.change_status');
-  if (!allowed.ok) return format.forbidden(allowed.error.message);
   if (command.type === 'silence.expire') {
-    return (await expireSilence(handle.db, command.id, actor, now))
-      ? `Silence \`${command.id}\` expired.`
+    const expired = await expireSilence(deps, person, { silenceId: command.id });
+    if (expired.ok) return `Silence \`${command.id}\` expired.`;
+    return expired.error.code === 'auth.forbidden'
+      ? format.forbidden(expired.error.message)
       : format.refused(`No active silence ${command.id}.`);
   }
-  const created = await createSilence(
-    handle.db,
-    {
-      labels: command.labels,
-      entities: [],
-      startsAt: now,
-      endsAt: new Date(now.getTime() + command.durationMs),
-      createdBy: actor,
-      comment: command.comment,
-    },
-    now,
-  );
+  const created = await addSilence(deps, person, {
+    labels: command.labels,
+    entities: [],
+    startsAt: now,
+    endsAt: new Date(now.getTime() + command.durationMs),
+    comment: command.comment,
+  });
+  if (!created.ok && created.error.code === 'auth.forbidden') return format.forbidden(created.error.message);
+  // The refusal quotes the pattern as typed: escaped, so `<!channel>` in it pings nobody.
   if (!created.ok) return format.refused(format.text(created.error.message));
   return `Silence \`${created.value.id}\` mutes matching alerts until ${format.when(created.value.endsAt)}.`;
 }

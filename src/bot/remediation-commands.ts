@@ -1,20 +1,16 @@
+import type { CommandDeps } from '../app/commands/command.js';
+import { completeRemediation, exceptRemediation } from '../app/commands/remediation.js';
 import {
-  type Actor,
-  authorize,
-  type Clock,
+  type ActingPerson,
   checkExceptionExpiry,
   EXCEPTION_REASON_LABELS,
   EXCEPTION_REASONS,
   type ExceptionReason,
   fail,
-  fileException,
-  markCompleted,
   ok,
   type Result,
-  type Role,
 } from '../domain/index.js';
-import type { DbHandle } from '../storage/db.js';
-import { changeRemediation, findRemediationId } from '../storage/remediation.repository.js';
+import { findRemediationId } from '../storage/remediation.repository.js';
 
 /**
  * Completing a remediation and filing an exception from chat, the same on Slack (`/vigil
@@ -31,7 +27,7 @@ export type RemediationCommand =
     };
 
 export const REMEDIATION_COMMAND_USAGE =
-  '`remediation complete <R-7> [how it was done]` (responders) or `remediation exception <R-7> <reason> <YYYY-MM-DD> <justification>` (approvers; reasons: ' +
+  '`remediation complete <R-7> [how it was done]` or `remediation exception <R-7> <reason> <YYYY-MM-DD> <justification>` (responders; reasons: ' +
   `${EXCEPTION_REASONS.join(', ')}; the exception ends at the end of that day, UTC)`;
 
 const invalid = (why: string): Result<never> =>
@@ -80,38 +76,31 @@ export function parseRemediationCommand(text: string): Result<RemediationCommand
 }
 
 /**
- * Runs a parsed command as `actor` with `role`: complete needs a responder, an exception an
- * approver. The role is checked where the remediation is changed, so a refusal is audited like any
- * other. Answers the sentence to show the person (plain text, no markup).
+ * Runs a parsed command as the person (src/app/commands/remediation.ts checks the role and audits
+ * a refusal). Answers the sentence to show the person (plain text, no markup).
  */
 export async function runRemediationCommand(
-  handle: DbHandle,
-  clock: Clock,
-  actor: Actor,
-  role: Role,
+  deps: CommandDeps,
+  person: ActingPerson,
   command: RemediationCommand,
 ): Promise<Result<string>> {
-  const id = await findRemediationId(handle.db, command.ref);
-  if (id === null) return fail('remediation.not_found', `No remediation ${command.ref}.`);
+  const remediationId = await findRemediationId(deps.handle.db, command.ref);
+  if (remediationId === null) return fail('remediation.not_found', `No remediation ${command.ref}.`);
   if (command.type === 'remediation.exception') {
-    const expiry = checkExceptionExpiry(command.expiresAt, clock);
+    const expiry = checkExceptionExpiry(command.expiresAt, deps.clock);
     if (!expiry.ok) return expiry;
   }
-  const result = await changeRemediation(handle, id, clock, actor, (current, now) => {
-    const allowed = authorize(
-      role,
-      command.type === 'remediation.complete' ? 'remediation.complete' : 'remediation.exception',
-    );
-    if (!allowed.ok) return allowed;
-    return command.type === 'remediation.complete'
-      ? markCompleted(current, actor, now, command.comment)
-      : fileException(
-          current,
-          { reason: command.reason, justification: command.justification, expiresAt: command.expiresAt },
-          actor,
-          now,
-        );
-  });
+  const result =
+    command.type === 'remediation.complete'
+      ? await completeRemediation(deps, person, { remediationId, comment: command.comment })
+      : await exceptRemediation(deps, person, {
+          remediationId,
+          exception: {
+            reason: command.reason,
+            justification: command.justification,
+            expiresAt: command.expiresAt,
+          },
+        });
   if (!result.ok) return result;
   const { remediation, changed } = result.value;
   const name = `Remediation R-${remediation.number}`;

@@ -10,14 +10,14 @@ export const PERMISSIONS = {
   'alert.change_status': 'responder',
   'alert.assign': 'responder',
   'alert.investigate': 'responder',
+  /** Mute matching alerts for a while, extend or end a silence. */
+  'silence.manage': 'responder',
+  /** Ask IT to fix devices, mark a remediation done, file an exception. */
+  'remediation.request': 'responder',
   'action.decide': 'approver',
   'investigation.terminate': 'approver',
   /** Every remediation, with devices and notes, into a channel: not for every responder. */
   'remediation.export': 'approver',
-  /** Mark a remediation as completed (the IT work is done). */
-  'remediation.complete': 'responder',
-  /** File an exception: the remediation will not be done, for a reason, until it expires. */
-  'remediation.exception': 'approver',
   'admin.manage': 'admin',
 } as const satisfies Record<string, Role>;
 export type Permission = keyof typeof PERMISSIONS;

@@ -16,6 +16,7 @@ import * as actionCenter from './migrations/2026-12-01T1500_action_center.js';
 import * as graphSync from './migrations/2026-12-01T1600_graph_sync.js';
 import * as graphWriteBack from './migrations/2026-12-01T1610_graph_writeback.js';
 import * as graphEvidenceHash from './migrations/2026-12-01T1620_graph_evidence_hash.js';
+import * as persons from './migrations/2026-12-01T1700_persons.js';
 import * as policyRemediations from './migrations/2026-12-01T1900_policy_remediations.js';
 import * as noticeDeliveries from './migrations/2026-12-01T1910_remediation_notice_deliveries.js';
 
@@ -37,6 +38,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-01T1600_graph_sync': graphSync,
   '2026-12-01T1610_graph_writeback': graphWriteBack,
   '2026-12-01T1620_graph_evidence_hash': graphEvidenceHash,
+  '2026-12-01T1700_persons': persons,
   '2026-12-01T1900_policy_remediations': policyRemediations,
   '2026-12-01T1910_remediation_notice_deliveries': noticeDeliveries,
 };

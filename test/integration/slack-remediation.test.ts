@@ -258,7 +258,7 @@ describe('completing a remediation and filing an exception from Slack', () => {
     const refused = await vigil.handle.db
       .selectFrom('audit_log')
       .select('actor_key')
-      .where('action', '=', 'remediation.change_refused')
+      .where('action', '=', 'remediation.complete_refused')
       .execute();
     expect(refused.map((row) => row.actor_key)).toContain(`slack:${VIEWER}`);
     const answer = await command(`remediation complete R-${number} Pushed through Intune`);

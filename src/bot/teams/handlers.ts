@@ -1,9 +1,14 @@
+import { assignAlert } from '../../app/commands/assign-alert.js';
+import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
+import { decideAction } from '../../app/commands/decide-action.js';
+import { subscribeConversation, unsubscribeConversation } from '../../app/commands/routes.js';
+import { startInvestigation } from '../../app/commands/start-investigation.js';
+import { identify } from '../../app/identity.js';
 import {
   ACTION_LABELS,
   type Actor,
   AlertErrorCode,
   ApprovalErrorCode,
-  authorize,
   CLASSIFICATIONS,
   type Classification,
   type Clock,
@@ -13,30 +18,21 @@ import {
   STATUS_LABELS,
 } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
-import {
-  type AlertChange,
-  changeAlertAs,
-  findAlertId,
-  getAlert,
-  listAlerts,
-} from '../../storage/alert.repository.js';
+import { type AlertChange, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
 import { appendAudit } from '../../storage/audit.repository.js';
 import type { Db, DbHandle } from '../../storage/db.js';
-import { type ActionView, decideAction, getAction } from '../../storage/investigation-action.repository.js';
-import { startInvestigation } from '../../storage/investigation-plan.repository.js';
+import { type ActionView, getAction } from '../../storage/investigation-action.repository.js';
 import { cardInvestigations, getInvestigationDetail } from '../../storage/investigation-view.repository.js';
-import { grantRole, type RolePolicy, rememberPerson, roleOf } from '../../storage/people.repository.js';
+import type { RolePolicy } from '../../storage/person.repository.js';
 import {
   deactivateTeamsConversation,
   getTeamsConversation,
   saveTeamsConversation,
-  subscribeTeamsConversation,
-  unsubscribeTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
 import { parseCommand } from '../command-parser.js';
 import { type ChatFormat, runOnCallCommand } from '../oncall-commands.js';
-import { parseRemediationCommand, runRemediationCommand } from '../remediation-commands.js';
+import { runRemediationCommand } from '../remediation-commands.js';
 import { exportRefusal } from '../remediation-export.js';
 import {
   adaptiveCardInvokeValue,
@@ -104,16 +100,16 @@ export const HELP_TEXT = [
   '- **remediate**: a form to request remediation of devices (responders)',
   '- **remediations**: the active remediations with their due dates',
   '- **remediations export**: a link to export every remediation as CSV from the Vigil console (approvers)',
-  `- **remediation complete** *R-7* [how]: mark a remediation completed (responders)`,
-  `- **remediation exception** *R-7 reason YYYY-MM-DD justification*: file an exception until that day (approvers; reasons: ${EXCEPTION_REASONS.join(', ')})`,
+  '- **remediation complete** *R-7* [how]: mark a remediation completed (responders)',
+  `- **remediation exception** *R-7 reason YYYY-MM-DD justification*: file an exception until that day (responders; reasons: ${EXCEPTION_REASONS.join(', ')})`,
   `- **subscribe** [severity>=high] [source=alertmanager]: post matching alerts in this conversation (admins; severities: ${SEVERITIES.join(', ')})`,
   '- **unsubscribe**: stop posting alerts here',
   '- **resolve** *number* *true_positive|false_positive|expected* [comment]: resolve an alert (responders)',
   '- **silence add** *30m|2h|1d* *label=value...* *why*, **silence list**, **silence expire** *id*: mute matching alerts (responders)',
   '- **oncall**: who is on call now and next',
-  '- **role** *Entra object ID* *viewer|responder|approver|admin*: grant a role (admins)',
 ].join('\n');
 
+/** The Teams user behind an activity, with their tenant: the identity `teams:<tenant>:<object ID>`. */
 /** On-call and silence answers in Teams: names, times in UTC, text made inert. */
 const TEAMS_FORMAT: ChatFormat = {
   person: (person) => inert(person.name, 100),
@@ -127,9 +123,14 @@ const userOf = (activity: InboundActivity): TeamsUser | null => {
   const aad = activity.from?.aadObjectId;
   if (aad === undefined || aad === '') return null;
   const name = activity.from?.name;
-  return name === undefined || name === ''
-    ? { kind: 'user', platform: 'teams', id: aad }
-    : { kind: 'user', platform: 'teams', id: aad, name };
+  const tenant = activity.conversation.tenantId ?? activity.channelData?.tenant?.id;
+  return {
+    kind: 'user',
+    platform: 'teams',
+    id: aad,
+    ...(name === undefined || name === '' ? {} : { name }),
+    ...(tenant === undefined || tenant === '' ? {} : { tenant }),
+  };
 };
 
 /** The verbs that change the alert itself; Investigate, Approve and Reject have their own paths. */
@@ -274,10 +275,12 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         ),
       );
 
-    // Remembering the name and reading the role are independent; the invoke is on the clock (Teams waits ~5 s).
-    const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    const person = await identify(db, actor, deps.roles);
+    if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
     if (action.verb === CARD_ACTIONS.investigate) {
-      const started = await startInvestigation(handle, data.data.alertId, actor, role, clock);
+      const started = await startInvestigation({ handle, clock }, person.value, {
+        alertId: data.data.alertId,
+      });
       if (!started.ok) {
         if (started.error.code === AlertErrorCode.NotFound)
           return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
@@ -298,14 +301,18 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         }),
       );
     }
-    const result = await changeAlertAs(
-      handle,
-      data.data.alertId,
-      actor,
-      role,
-      clock,
-      changeFor(action.verb, actor, data.data),
-    );
+    const change = changeFor(action.verb, person.value.actor, data.data);
+    const result =
+      change.type === 'status'
+        ? await changeAlertStatus({ handle, clock }, person.value, {
+            alertId: data.data.alertId,
+            request: change.request,
+          })
+        : await assignAlert({ handle, clock }, person.value, {
+            alertId: data.data.alertId,
+            assignee: change.assignee,
+            expectedVersion: change.expectedVersion,
+          });
     if (result.ok)
       return cardAnswer(
         renderAlertCard(
@@ -362,9 +369,14 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           'Vigil could not tell who you are (no Entra ID object ID), so nothing was decided.',
         ),
       );
-    const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    const person = await identify(db, actor, deps.roles);
+    if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
     const reason = decision === 'reject' ? data.data.reason?.trim() || undefined : undefined;
-    const result = await decideAction(handle, data.data.actionId, actor, role, decision, reason, clock);
+    const result = await decideAction({ handle, clock }, person.value, {
+      actionId: data.data.actionId,
+      decision,
+      reason,
+    });
     if (!result.ok && result.error.code === ApprovalErrorCode.NotFound)
       return cardAnswer(renderMessageCard('This action no longer exists in Vigil.'));
     const view = result.ok ? result.value : await getAction(db, data.data.actionId);
@@ -385,7 +397,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
 
   /**
    * The commands Slack has too, parsed by the one chat command parser (src/bot/command-parser.ts)
-   * and run the same way; answers in Teams' words (no `/vigil` before a command here).
+   * and run by the same commands (src/app/commands); answers in Teams' words (no `/vigil` here).
    */
   async function sharedCommand(activity: InboundActivity, text: string): Promise<string> {
     const parsed = parseCommand(text);
@@ -393,13 +405,14 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     const command = parsed.value;
     const actor = userOf(activity);
     if (actor === null) return 'Vigil could not tell who you are, so nothing was changed.';
-    const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    const person = await identify(db, actor, deps.roles);
+    if (!person.ok) return inert(person.error.message, 300);
     switch (command.type) {
       case 'resolve': {
         const id = await findAlertId(db, command.ref);
         if (id === null) return `No alert ${inert(command.ref, 40)}.`;
-        const result = await changeAlertAs(handle, id, actor, role, clock, {
-          type: 'status',
+        const result = await changeAlertStatus({ handle, clock }, person.value, {
+          alertId: id,
           request: {
             action: 'resolve',
             classification: command.classification,
@@ -411,23 +424,16 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           ? `Alert #${result.value.alert.number} resolved.`
           : `Alert #${result.value.alert.number} was already resolved.`;
       }
-      case 'role': {
-        const allowed = authorize(role, 'admin.manage');
-        if (!allowed.ok) return allowed.error.message;
-        await grantRole(
-          handle,
-          actor,
-          { kind: 'user', platform: command.user.platform, id: command.user.id },
-          command.role,
-          clock,
-        );
-        return `${command.user.platform === 'teams' ? 'Teams' : 'Slack'} user ${command.user.id} is now ${command.role === 'admin' ? 'an' : 'a'} ${command.role}.`;
+      case 'remediation.complete':
+      case 'remediation.exception': {
+        const done = await runRemediationCommand({ handle, clock }, person.value, command);
+        return done.ok ? inert(done.value, 300) : `Nothing changed: ${inert(done.error.message, 300)}`;
       }
       case 'silence.add':
       case 'silence.list':
       case 'silence.expire':
       case 'oncall':
-        return runOnCallCommand({ handle, clock }, actor, role, command, TEAMS_FORMAT);
+        return runOnCallCommand({ handle, clock }, person.value, command, TEAMS_FORMAT);
       default:
         return 'Type `help` for the commands.';
     }
@@ -489,8 +495,9 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         const actor = userOf(activity);
         if (actor === null)
           return replyText(activity, 'Vigil could not tell who you are, so nothing was started.');
-        const role = await roleOf(db, actor, deps.roles);
-        const started = await startInvestigation(handle, id, actor, role, clock);
+        const person = await identify(db, actor, deps.roles);
+        if (!person.ok) return replyText(activity, inert(person.error.message, 300));
+        const started = await startInvestigation({ handle, clock }, person.value, { alertId: id });
         if (!started.ok) return replyText(activity, `Not started: ${inert(started.error.message, 300)}`);
         return replyText(
           activity,
@@ -517,21 +524,8 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       case 'resolve':
       case 'silence':
       case 'oncall':
-      case 'role':
+      case 'remediation':
         return replyText(activity, await sharedCommand(activity, text));
-      case 'remediation': {
-        const parsed = parseRemediationCommand(text.slice(word.length));
-        if (!parsed.ok) return replyText(activity, inert(parsed.error.message, 600));
-        const actor = userOf(activity);
-        if (actor === null)
-          return replyText(activity, 'Vigil could not tell who you are, so nothing was changed.');
-        const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
-        const done = await runRemediationCommand(handle, clock, actor, role, parsed.value);
-        return replyText(
-          activity,
-          done.ok ? inert(done.value, 300) : `Nothing changed: ${inert(done.error.message, 300)}`,
-        );
-      }
       case 'remediations': {
         const sub = (args[0] ?? '').toLowerCase();
         if (sub === '') return replyText(activity, await activeRemediationsText(db));
@@ -551,26 +545,27 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       case 'subscribe':
       case 'unsubscribe': {
         const actor = userOf(activity);
-        const role = actor === null ? deps.roles.defaultRole : await roleOf(db, actor, deps.roles);
-        const allowed = authorize(role, 'admin.manage');
-        if (!allowed.ok) return replyText(activity, allowed.error.message);
+        if (actor === null)
+          return replyText(activity, 'Vigil could not tell who you are, so nothing was changed.');
+        const person = await identify(db, actor, deps.roles);
+        if (!person.ok) return replyText(activity, inert(person.error.message, 300));
         if (command === 'unsubscribe') {
-          const was = await unsubscribeTeamsConversation(db, conversationId);
+          const was = await unsubscribeConversation({ handle, clock }, person.value, { conversationId });
+          if (!was.ok) return replyText(activity, was.error.message);
           return replyText(
             activity,
-            was
+            was.value
               ? 'Unsubscribed: alerts will no longer be posted here.'
               : 'This conversation was not subscribed.',
           );
         }
         const parsed = parseSubscription(args);
         if (!parsed.ok) return replyText(activity, inert(parsed.message, 300));
-        await subscribeTeamsConversation(
-          db,
+        const subscribed = await subscribeConversation({ handle, clock }, person.value, {
           conversationId,
-          parsed.value,
-          actor === null ? 'teams:unknown' : `teams:${actor.id}`,
-        );
+          subscription: parsed.value,
+        });
+        if (!subscribed.ok) return replyText(activity, subscribed.error.message);
         return replyText(activity, `Subscribed: ${describeSubscription(parsed.value)} will be posted here.`);
       }
       default:
