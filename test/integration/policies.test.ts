@@ -14,6 +14,7 @@ import {
   TEST_REDIS_URL,
   type TestVigil,
 } from '../helpers/harness.js';
+import { personWithToken, type TokenPerson } from '../helpers/people.js';
 
 // Policies end to end: the file command, ingest matching, auto-remediation, routes, silences.
 const DEFAULT_CHANNEL = 'C0DEFAULT';
@@ -473,9 +474,13 @@ describe('a high-impact step of an auto-remediating policy', () => {
     expect(executor.calls.filter((call) => JSON.stringify(call.body).includes('ceo@contoso.com'))).toEqual(
       [],
     );
-    const approve = (user: string) =>
-      vigil.api('POST', `/api/actions/${action?.id}/approve`, {}, { 'x-vigil-user': user });
-    expect((await approve('dana')).status).toBe(202);
+    const [dana, lee] = [
+      await personWithToken(vigil, 'dana', 'approver'),
+      await personWithToken(vigil, 'lee', 'approver'),
+    ];
+    const approve = (person: TokenPerson) =>
+      vigil.api('POST', `/api/actions/${action?.id}/approve`, {}, person.as);
+    expect((await approve(dana)).status).toBe(202);
     const status = async () =>
       (
         await vigil.handle.db
@@ -485,7 +490,7 @@ describe('a high-impact step of an auto-remediating policy', () => {
           .executeTakeFirstOrThrow()
       ).status;
     expect(await status()).toBe('new');
-    expect((await approve('lee')).status).toBe(200);
+    expect((await approve(lee)).status).toBe(200);
     await eventually(async () => (await status()) === 'resolved', 15_000, 'the policy to resolve the alert');
     expect(
       executor.calls.filter((call) => JSON.stringify(call.body).includes('ceo@contoso.com')),
