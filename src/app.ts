@@ -3,7 +3,13 @@ import { buildServer } from './bot/http/server.js';
 import { OidcClient } from './bot/http/sign-in/oidc-client.js';
 import { logChannel } from './bot/log-channel.js';
 import { type Config, publicUrl } from './config.js';
-import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
+import {
+  type ChatChannel,
+  type Clock,
+  type DirectMessenger,
+  type RemediationNotifier,
+  systemClock,
+} from './domain/index.js';
 import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
 import { OutboxHousekeeper } from './jobs/outbox-housekeeper.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
@@ -52,6 +58,8 @@ export interface ChatIntegration {
   readonly stop?: () => Promise<void>;
   /** Reaches people directly (escalation pages), where the platform can. */
   readonly directMessenger?: DirectMessenger;
+  /** Tells the requester and the alert's channel about remediations. */
+  readonly remediationNotifier?: RemediationNotifier;
 }
 
 export interface IntegrationContext {
@@ -59,6 +67,14 @@ export interface IntegrationContext {
   readonly handle: DbHandle;
   readonly logger: Logger;
   readonly clock: Clock;
+}
+
+/** The chat platforms' remediation notifiers; none configured leaves the log's (the workers' default). */
+function remediationNotifiersOf(integrations: readonly ChatIntegration[]) {
+  const notifiers = integrations.flatMap((integration) =>
+    integration.remediationNotifier === undefined ? [] : [integration.remediationNotifier],
+  );
+  return notifiers.length === 0 ? {} : { remediationNotifiers: notifiers };
 }
 
 /** The chat platforms this configuration turns on; a bare install records cards in the log. */
@@ -176,6 +192,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         directMessengers: integrations.flatMap((integration) =>
           integration.directMessenger === undefined ? [] : [integration.directMessenger],
         ),
+        ...remediationNotifiersOf(integrations),
       });
       stops.push(() => Promise.all(workers.map((worker) => worker.close())));
       relay = new OutboxRelay({

@@ -57,14 +57,19 @@ async function fail(response: Response): Promise<never> {
  * the token nor the session's CSRF token, and a cross-origin request with either header needs a
  * CORS preflight Vigil never grants.
  */
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function api<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const response = await fetch(path, {
     method,
     ...credentials(body !== undefined),
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   if (!response.ok) return fail(response);
-  return (await response.json()) as T;
+  // 204 (a delete) has no body.
+  return (response.status === 204 ? null : await response.json()) as T;
 }
 
 /** Fetches a file from the API (with the token) and hands it to the browser as a download. */

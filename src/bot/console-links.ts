@@ -12,3 +12,5 @@ export const consoleInvestigationUrl = (publicUrl: string, investigationId: stri
 
 export const consolePolicyUrl = (publicUrl: string, policyId: string): string =>
   `${base(publicUrl)}/policies/${encodeURIComponent(policyId)}`;
+
+export const consoleRemediationsUrl = (publicUrl: string): string => `${base(publicUrl)}/remediations`;

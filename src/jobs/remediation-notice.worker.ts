@@ -1,9 +1,15 @@
 import { z } from 'zod';
-import { type Clock, REMEDIATION_NOTICE_KINDS, type RemediationNotifier } from '../domain/index.js';
+import {
+  type Clock,
+  PermanentChatError,
+  REMEDIATION_NOTICE_KINDS,
+  type RemediationNotifier,
+} from '../domain/index.js';
 import type { TicketGateway } from '../integrations/ticketing/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import { getRemediation, recordNoticeSent } from '../storage/remediation.repository.js';
+import { noticeDestinationsDone, recordNoticeDestination } from '../storage/remediation-notice.repository.js';
 
 export const remediationNoticePayload = z.object({
   remediationId: z.uuid(),
@@ -18,7 +24,8 @@ const COMMENTED = new Set(['overdue', 'exception_filed', 'exception_expired', 'c
 export function logRemediationNotifier(logger: Logger): RemediationNotifier {
   return {
     platform: 'log',
-    notify: async (notice) => {
+    destinations: async () => ['log'],
+    deliver: async (notice) => {
       logger.info(
         {
           remediationId: notice.remediation.id,
@@ -35,19 +42,25 @@ export function logRemediationNotifier(logger: Logger): RemediationNotifier {
 export interface RemediationNoticeDeps {
   readonly handle: DbHandle;
   readonly clock: Clock;
+  readonly logger: Logger;
   readonly notifiers: readonly RemediationNotifier[];
   readonly gateway: TicketGateway;
 }
 
 /**
- * Tells the requester and the routed channel, through every notifier, then audits it. A notice
- * that Vigil itself caused (not one the ticketing system reported) is also written on the ticket.
+ * Tells the requester and the alert's channel on every platform, then writes it on the ticket
+ * and audits it. Each destination (a platform's DM, a card's thread, the ticket, the trail) is
+ * recorded in Postgres as soon as it is done, so a retry after a failure anywhere sends nothing
+ * twice; a destination refusing for good is recorded with its error and not tried again. The
+ * first other failure is thrown after every destination was tried, so the job comes back (a
+ * ChatRateLimitedError when the platform's pace says wait).
  */
 export async function deliverRemediationNotice(
   deps: RemediationNoticeDeps,
   payload: z.output<typeof remediationNoticePayload>,
+  outboxId: string,
 ): Promise<void> {
-  const { handle, notifiers, gateway } = deps;
+  const { handle, notifiers, gateway, logger } = deps;
   const remediation = await getRemediation(handle.db, payload.remediationId);
   if (remediation === null) return;
   const notice = {
@@ -57,10 +70,51 @@ export async function deliverRemediationNotice(
     alertId: remediation.alertId,
     message: payload.message,
   };
-  for (const notifier of notifiers) await notifier.notify(notice);
+  const done = await noticeDestinationsDone(handle.db, outboxId);
+  const record = (platform: string, destination: string, error: string | null) =>
+    recordNoticeDestination(handle.db, {
+      outboxId,
+      platform,
+      destination,
+      remediationId: remediation.id,
+      kind: payload.kind,
+      error,
+      at: deps.clock.now(),
+    });
+  let failure: unknown = null;
+  const reached: string[] = [];
+  for (const notifier of notifiers) {
+    let destinations: readonly string[];
+    try {
+      destinations = await notifier.destinations(notice);
+    } catch (error) {
+      failure ??= error;
+      continue;
+    }
+    for (const destination of destinations) {
+      if (done.has(`${notifier.platform}:${destination}`)) continue;
+      try {
+        await notifier.deliver(notice, destination);
+        await record(notifier.platform, destination, null);
+        reached.push(notifier.platform);
+      } catch (error) {
+        if (!(error instanceof PermanentChatError)) {
+          failure ??= error;
+          continue;
+        }
+        logger.warn(
+          { remediationId: remediation.id, platform: notifier.platform, destination, error: error.message },
+          'a remediation notice was refused for good at one destination; not tried again',
+        );
+        await record(notifier.platform, destination, error.message);
+      }
+    }
+  }
+  if (failure !== null) throw failure;
   const fromTicketing =
     remediation.completedBy?.kind === 'source' && remediation.completedBy.source.startsWith('ticketing:');
   if (
+    !done.has('ticket:comment') &&
     COMMENTED.has(payload.kind) &&
     gateway.addComment !== undefined &&
     remediation.externalId !== null &&
@@ -68,12 +122,19 @@ export async function deliverRemediationNotice(
     !(payload.kind === 'completed' && fromTicketing)
   ) {
     await gateway.addComment(remediation.externalId, `Vigil: ${payload.message}`);
+    await record('ticket', 'comment', null);
   }
-  await recordNoticeSent(
-    handle.db,
-    remediation,
-    payload.kind,
-    notifiers.map((notifier) => notifier.platform),
-    deps.clock.now(),
-  );
+  if (done.has('vigil:trail')) return;
+  await handle.db.transaction().execute(async (trx) => {
+    await recordNoticeSent(trx, remediation, payload.kind, [...new Set(reached)], deps.clock.now());
+    await recordNoticeDestination(trx, {
+      outboxId,
+      platform: 'vigil',
+      destination: 'trail',
+      remediationId: remediation.id,
+      kind: payload.kind,
+      error: null,
+      at: deps.clock.now(),
+    });
+  });
 }

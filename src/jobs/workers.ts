@@ -8,21 +8,17 @@ import {
   type RemediationNotifier,
   systemClock,
 } from '../domain/index.js';
-import { executorFor, hasExecutors } from '../integrations/executors/index.js';
-import { type MicrosoftAccess, microsoftAccess } from '../integrations/microsoft/access.js';
+import { microsoftAccess } from '../integrations/microsoft/access.js';
 import { builtinTickets, ticketGatewayFor } from '../integrations/ticketing/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import { escalatePayload, runEscalationStep } from './escalate.worker.js';
 import { graphWorkers } from './graph-workers.js';
-import { investigationWorkers } from './investigate.worker.js';
+import { approvalPolicyOf, investigationWorkers } from './investigate.worker.js';
 import { DEFAULT_CARD_LEASE_MS, deliverAlert, notifyPayload } from './notify.worker.js';
 import {
-  executorRunner,
-  type PolicyActionRunner,
   policyInvestigatePayload,
   policyRemediatePayload,
-  recordOnlyRunner,
   runPolicyRemediation,
   startPolicyInvestigation,
 } from './policy-remediate.worker.js';
@@ -48,22 +44,10 @@ export interface WorkerDeps {
   readonly clock?: Clock;
   /** Direct messages for escalation pages (Slack DM, Teams personal chat). */
   readonly directMessengers?: readonly DirectMessenger[];
-  /** Runs auto-remediating policies' steps; records them in the audit trail when none is given. */
-  readonly policyActionRunner?: PolicyActionRunner;
   /** Retry timings of chat and ticket deliveries (tests shorten them); the window defaults to the configuration's. */
   readonly deliveryTimings?: Partial<DeliveryRetry>;
   /** Where remediation notices go (Slack, Teams); a log line when none is given. */
   readonly remediationNotifiers?: readonly RemediationNotifier[];
-}
-
-/**
- * Auto-remediating policies run their steps through the configured executors (a webhook, or
- * Graph and Defender with app credentials or static tokens); an install with none configured
- * records the steps in the audit trail only (the demo, a first trial).
- */
-function defaultPolicyRunner(config: Config | undefined, microsoft: MicrosoftAccess): PolicyActionRunner {
-  if (config === undefined || !hasExecutors(config, microsoft)) return recordOnlyRunner;
-  return executorRunner(executorFor(config, microsoft), config.VIGIL_EXECUTOR_TIMEOUT_MS * 3);
 }
 
 /** Chat cards and tickets are retried this way until VIGIL_DELIVERY_RETRY_HOURS have passed. */
@@ -97,7 +81,7 @@ export function startTopicWorkers(deps: WorkerDeps): Worker[] {
       process: (payload) => deliverAlert(notifyDeps, payload.alertId),
     }),
     ...remediationWorkers(deps),
-    ...policyWorkers(deps, microsoft),
+    ...policyWorkers(deps),
     ...investigationWorkers({ ...deps, microsoft }),
     ...graphWorkers(deps, microsoft),
   ];
@@ -151,13 +135,14 @@ function remediationWorkers(deps: WorkerDeps): Worker[] {
       topic: 'remediation_notice',
       concurrency: 8,
       payload: remediationNoticePayload,
-      process: (payload) => deliverRemediationNotice({ handle, clock, notifiers, gateway }, payload),
+      process: (payload, job) =>
+        deliverRemediationNotice({ handle, clock, logger, notifiers, gateway }, payload, job.data.outboxId),
     }),
   ];
 }
 
 /** Policies' work after ingest: escalation steps at their due time, and auto-remediation. */
-function policyWorkers(deps: WorkerDeps, microsoft: MicrosoftAccess): Worker[] {
+function policyWorkers(deps: WorkerDeps): Worker[] {
   const { handle, connection, prefix, logger, config } = deps;
   const common = { handle, connection, prefix, logger };
   const clock = deps.clock ?? systemClock;
@@ -181,16 +166,9 @@ function policyWorkers(deps: WorkerDeps, microsoft: MicrosoftAccess): Worker[] {
       topic: 'policy_remediate',
       concurrency: 4,
       payload: policyRemediatePayload,
+      // Steps run as actions through the act worker and its executors (see runPolicyRemediation).
       process: (payload) =>
-        runPolicyRemediation(
-          {
-            handle,
-            clock,
-            logger,
-            runner: deps.policyActionRunner ?? defaultPolicyRunner(deps.config, microsoft),
-          },
-          payload,
-        ),
+        runPolicyRemediation({ handle, clock, logger, approval: approvalPolicyOf(config) }, payload),
     }),
     topicWorker({
       ...common,

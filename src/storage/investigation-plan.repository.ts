@@ -71,7 +71,7 @@ export async function planInvestigations(
       FROM new_entities ne
       JOIN investigation_entities ie ON ie.kind = ne.kind AND ie.key = ne.key
       JOIN investigations i ON i.id = ie.investigation_id
-      WHERE i.status IN (${openStatuses})
+      WHERE i.status IN (${openStatuses}) AND i.purpose = 'playbook'
         AND i.created_at >= ${now}::timestamptz - make_interval(secs => i.join_window_seconds)
       ORDER BY ne.alert_id, i.created_at DESC
     ),
@@ -142,6 +142,17 @@ export async function planInvestigations(
   );
 }
 
+/** Puts an alert's entities (the kinds investigations look at) into an investigation's scope. */
+export async function scopeFromAlert(trx: Db, investigationId: string, alertId: string): Promise<void> {
+  await sql`
+    INSERT INTO investigation_entities (investigation_id, kind, key, display_name, attributes, source_alert_id)
+    SELECT ${investigationId}::uuid, kind_map.kind, ae.key, ae.display_name,
+      ae.attributes || jsonb_build_object('roles', ae.roles), ae.alert_id
+    FROM alert_entities ae JOIN ${kindMap} ON kind_map.alert_kind = ae.kind
+    WHERE ae.alert_id = ${alertId}
+    ON CONFLICT DO NOTHING`.execute(trx);
+}
+
 export interface StartedInvestigation {
   readonly investigationId: string;
   readonly number: string;
@@ -179,6 +190,8 @@ export async function startInvestigation(
       .select(['i.id', 'i.number'])
       .where('ia.alert_id', '=', alertId)
       .where('i.status', 'in', OPEN_INVESTIGATION_STATUSES)
+      // A policy's remediation is not an investigation of the alert: a person may start one beside it.
+      .where('i.purpose', '=', 'playbook')
       .orderBy('i.created_at', 'desc')
       .executeTakeFirst();
     if (existing !== undefined)
@@ -226,13 +239,7 @@ export async function startInvestigation(
       .insertInto('investigation_alerts')
       .values({ investigation_id: created.id, alert_id: alertId, reason: 'manual', joined_at: now })
       .execute();
-    await sql`
-      INSERT INTO investigation_entities (investigation_id, kind, key, display_name, attributes, source_alert_id)
-      SELECT ${created.id}::uuid, kind_map.kind, ae.key, ae.display_name,
-        ae.attributes || jsonb_build_object('roles', ae.roles), ae.alert_id
-      FROM alert_entities ae JOIN ${kindMap} ON kind_map.alert_kind = ae.kind
-      WHERE ae.alert_id = ${alertId}
-      ON CONFLICT DO NOTHING`.execute(trx);
+    await scopeFromAlert(trx, created.id, alertId);
     await appendAudit(trx, [
       {
         alertId,

@@ -13,6 +13,7 @@ import {
 import { appendAudit } from './audit.repository.js';
 import type { DbHandle } from './db.js';
 import { retryOnDeadlock } from './deadlock.js';
+import { settlePolicyRemediationLater } from './investigation.repository.js';
 
 /** Why a cancelled action never ran, on its execution row and in the trail. */
 const CANCELLED = 'cancelled: the investigation was terminated';
@@ -125,6 +126,7 @@ async function terminateOnce(
       })),
     ];
     await appendAudit(trx, audit);
+    await settlePolicyRemediationLater(trx, investigationId);
     return ok({ changed: true, cancelledActions: cancelled.map((action) => action.id) });
   });
 }

@@ -469,7 +469,7 @@ export async function refreshStatus(
 ): Promise<InvestigationStatus | null> {
   const inv = await trx
     .selectFrom('investigations')
-    .select(['status', 'scope_round', 'playbook', 'trigger_alert_id'])
+    .select(['status', 'scope_round', 'playbook', 'trigger_alert_id', 'untargeted_steps'])
     .where('id', '=', investigationId)
     .executeTakeFirst();
   if (inv === undefined) return null;
@@ -492,7 +492,9 @@ export async function refreshStatus(
     trx.selectFrom('actions').select('status').where('investigation_id', '=', investigationId).execute(),
   ]);
   const ran = logged.filter((step) => steps.some((s) => s.key === step.step_key));
+  await settlePolicyRemediationLater(trx, investigationId);
   const to = deriveStatus({
+    untargetedSteps: inv.untargeted_steps,
     stepsComplete: ran.length >= steps.length,
     stepCount: ran.length,
     failedSteps: ran.filter((step) => step.outcome === 'failed').length,
@@ -514,4 +516,39 @@ export async function refreshStatus(
     at: now,
   });
   return to;
+}
+
+/** Actions that have not settled yet: a policy's outcome waits for them. */
+const UNSETTLED_ACTION_STATUSES = ['pending_approval', 'approved', 'running'] as const;
+
+/**
+ * A policy remediation whose every action has settled (done, failed, rejected, cancelled) gets
+ * its outcome decided after this transaction commits (policy-remediate worker): the alert is
+ * resolved by the policy, or stays open with a finding. Playbook investigations pass through.
+ */
+export async function settlePolicyRemediationLater(trx: Db, investigationId: string): Promise<void> {
+  const settled = await trx
+    .selectFrom('investigations as i')
+    .select(['i.trigger_alert_id', 'i.policy_id'])
+    .where('i.id', '=', investigationId)
+    .where('i.purpose', '=', 'policy_remediation')
+    .where('i.policy_outcome', 'is', null)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('actions as a')
+            .select('a.id')
+            .whereRef('a.investigation_id', '=', 'i.id')
+            .where('a.status', 'in', UNSETTLED_ACTION_STATUSES),
+        ),
+      ),
+    )
+    .executeTakeFirst();
+  if (settled?.policy_id == null) return;
+  await appendOutbox(trx, [
+    {
+      topic: 'policy_remediate',
+      payload: { alertId: settled.trigger_alert_id, policyId: settled.policy_id },
+    },
+  ]);
 }

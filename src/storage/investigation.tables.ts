@@ -39,6 +39,13 @@ export interface InvestigationsTable {
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
   finished_at: NullableTimestamp;
+  /** `playbook`, or `policy_remediation`: an auto-remediating policy's steps (2026-12-01T1900). */
+  purpose: Generated<string>;
+  policy_id: string | null;
+  /** Steps of the policy that found no target on the alert (no action could be made for them). */
+  untargeted_steps: Generated<number>;
+  /** Set once every action of a policy remediation has settled: `resolved` or `incomplete`. */
+  policy_outcome: string | null;
 }
 
 export interface InvestigationAlertsTable {

@@ -17,6 +17,8 @@ import * as graphSync from './migrations/2026-12-01T1600_graph_sync.js';
 import * as graphWriteBack from './migrations/2026-12-01T1610_graph_writeback.js';
 import * as graphEvidenceHash from './migrations/2026-12-01T1620_graph_evidence_hash.js';
 import * as persons from './migrations/2026-12-01T1700_persons.js';
+import * as policyRemediations from './migrations/2026-12-01T1900_policy_remediations.js';
+import * as noticeDeliveries from './migrations/2026-12-01T1910_remediation_notice_deliveries.js';
 import * as consoleSessions from './migrations/2026-12-01T2100_console_sessions.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
@@ -38,6 +40,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-01T1610_graph_writeback': graphWriteBack,
   '2026-12-01T1620_graph_evidence_hash': graphEvidenceHash,
   '2026-12-01T1700_persons': persons,
+  '2026-12-01T1900_policy_remediations': policyRemediations,
+  '2026-12-01T1910_remediation_notice_deliveries': noticeDeliveries,
   '2026-12-01T2100_console_sessions': consoleSessions,
 };
 

@@ -188,11 +188,13 @@ async function overridesOf(
   return by;
 }
 
-/** Every schedule with who is on call now and next (for `/vigil oncall` and the API). */
+/** Every schedule with who is on call now and next, and its overrides not yet over (for `/vigil oncall` and the API). */
 export async function whoIsOnCall(
   db: Db,
   now: Date,
-): Promise<{ schedule: StoredSchedule; now: Shift; next: Shift | null }[]> {
+): Promise<
+  { schedule: StoredSchedule; now: Shift; next: Shift | null; overrides: readonly ScheduleOverride[] }[]
+> {
   const schedules = await listSchedules(db);
   const overrides = await overridesOf(
     db,
@@ -202,6 +204,7 @@ export async function whoIsOnCall(
   return schedules.map((schedule) => ({
     schedule,
     ...onCallNowAndNext(schedule, overrides.get(schedule.id) ?? [], now),
+    overrides: (overrides.get(schedule.id) ?? []).sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime()),
   }));
 }
 

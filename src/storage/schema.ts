@@ -200,6 +200,18 @@ export interface Database extends InvestigationTables, PolicyTables, GraphTables
   chat_routes: ChatRoutesTable;
   slack_thread_notes: SlackThreadNotesTable;
   remediations: RemediationsTable;
+  remediation_notice_deliveries: RemediationNoticeDeliveriesTable;
+}
+
+/** Where each remediation notice went, per platform and destination (see the 2026-12-01T1910 migration). */
+export interface RemediationNoticeDeliveriesTable {
+  outbox_id: string;
+  platform: string;
+  destination: string;
+  remediation_id: string;
+  kind: string;
+  error: string | null;
+  delivered_at: DefaultTimestamp;
 }
 
 export type AlertRow = Selectable<AlertsTable>;

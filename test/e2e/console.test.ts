@@ -565,13 +565,115 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     await shot('remediation-completed');
   });
 
-  it('policies and on-call pages render', async () => {
+  it('policies page: routes, policies and silences; a policy edited through the API, its diff in the history', async () => {
+    const created = await vigil.api('POST', '/api/policies', {
+      name: 'Page on ransomware',
+      description: 'Ransomware pages the SOC.',
+      conditions: { categories: ['Ransomware'] },
+      actions: [{ type: 'record' }],
+    });
+    expect(created.status).toBe(201);
+    const policy = (await created.json()) as { id: string };
+    const silence = await vigil.api('POST', '/api/silences', {
+      labels: [{ name: 'env', op: '=', value: 'staging' }],
+      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      comment: 'Staging load test',
+    });
+    expect(silence.status).toBe(201);
+
     await page.goto(`${vigil.baseUrl}/console/#/policies`);
     await page.getByRole('heading', { name: 'Alert routes' }).waitFor();
-    await page.getByText('No routes').or(page.locator('main table')).first().waitFor();
+    await page.locator(`tr[data-policy-id="${policy.id}"]`).waitFor();
+    await page.getByTestId('silences').getByText('Staging load test').waitFor();
+    expect(await page.getByTestId('silences').textContent()).toContain('env=staging');
+    await expectNothingUnavailable();
     await shot('policies');
+
+    await page.locator(`tr[data-policy-id="${policy.id}"] a`).click();
+    await page.getByTestId('policy-name').waitFor();
+    // An edit the policies file would refuse is refused here too, naming the field; nothing is saved.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const editor = page.getByLabel('Policy');
+    const spec = JSON.parse(await editor.inputValue()) as Record<string, any>;
+    await editor.fill(JSON.stringify({ ...spec, conditions: { severityAtLeast: 'extreme' } }, null, 2));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('conditions.severityAtLeast');
+    const version = async () =>
+      (
+        await db.query<{ version: number }>(`SELECT version FROM "${vigil.schema}".policies WHERE id = $1`, [
+          policy.id,
+        ])
+      ).rows[0]!.version;
+    expect(await version()).toBe(1);
+    // A valid edit is saved as version 2, and the history shows what changed.
+    await editor.fill(
+      JSON.stringify(
+        { ...spec, conditions: { categories: ['Ransomware'], severityAtLeast: 'high' } },
+        null,
+        2,
+      ),
+    );
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('[data-testid="policy-versions"] li[data-version="2"]').waitFor();
+    expect(await version()).toBe(2);
+    const history = await page.getByTestId('policy-versions').textContent();
+    expect(history).toContain('+     "severityAtLeast": "high"');
+    expect(history).toMatch(/v2 changed by api:/);
+    await expectNothingUnavailable();
+    await shot('policy-history');
+  });
+
+  it('on-call page: schedules with who is on call now and next, overrides and escalation policies', async () => {
+    const schedule = await vigil.api('POST', '/api/schedules', {
+      name: 'soc-primary',
+      timeZone: 'Europe/Lisbon',
+      rotations: [
+        {
+          name: 'weekdays',
+          handoff: 'daily',
+          handoffTime: '09:00',
+          startDate: '2026-01-01',
+          people: [
+            { name: 'Ana Lima', slack: 'U0ANA' },
+            { name: 'Bo Berg', slack: 'U0BO' },
+          ],
+        },
+      ],
+    });
+    expect(schedule.status).toBe(201);
+    const override = await vigil.api('POST', '/api/schedules/soc-primary/overrides', {
+      person: { name: 'Cleo Diaz', slack: 'U0CLEO' },
+      startsAt: new Date(Date.now() + 2 * 86_400_000).toISOString(),
+      endsAt: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+    });
+    expect(override.status).toBe(201);
+    const escalation = await vigil.api('POST', '/api/escalation-policies', {
+      name: 'soc-escalation',
+      levels: [
+        { targets: [{ type: 'schedule', schedule: 'soc-primary' }], waitMinutes: 5 },
+        { targets: [{ type: 'person', person: { name: 'Dee Lead', slack: 'U0DEE' } }], waitMinutes: 10 },
+      ],
+      repeat: 1,
+    });
+    expect(escalation.status).toBe(201);
+
     await page.goto(`${vigil.baseUrl}/console/#/on-call`);
     await page.getByRole('heading', { name: 'On-call' }).waitFor();
+    const card = page.locator('[data-schedule="soc-primary"]');
+    await card.waitFor();
+    expect(await card.getByTestId('on-call-now').textContent()).toMatch(
+      /On call now:\s*(Ana Lima|Bo Berg) until/,
+    );
+    expect(await card.getByTestId('on-call-next').textContent()).toMatch(
+      /Next:\s*(Ana Lima|Bo Berg|Cleo Diaz) from/,
+    );
+    expect(await card.getByTestId('overrides').textContent()).toContain('Cleo Diaz');
+    const levels = await page.locator('[data-escalation="soc-escalation"]').textContent();
+    expect(levels).toContain('on call in soc-primary; then 5 min to answer');
+    expect(levels).toContain('Dee Lead; then 10 min to answer');
+    await expectNothingUnavailable();
+    await shot('on-call');
   });
 
   it('card links open console pages, asking to sign in first; a Vigil policy has its page', async () => {

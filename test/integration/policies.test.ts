@@ -14,6 +14,7 @@ import {
   TEST_REDIS_URL,
   type TestVigil,
 } from '../helpers/harness.js';
+import { personWithToken, type TokenPerson } from '../helpers/people.js';
 
 // Policies end to end: the file command, ingest matching, auto-remediation, routes, silences.
 const DEFAULT_CHANNEL = 'C0DEFAULT';
@@ -36,6 +37,7 @@ beforeAll(async () => {
       SLACK_API_URL: slack.url,
       SLACK_ALERT_CHANNEL: DEFAULT_CHANNEL,
       VIGIL_PUBLIC_URL: 'https://vigil.example.com',
+      VIGIL_PRIVILEGED_USERS: 'ceo@contoso.com',
     },
     relayTimings: { pollMs: 100, redriveAfterMs: 2_000, redriveEveryMs: 1_000 },
   });
@@ -70,6 +72,17 @@ async function applyFile(yaml: string, dryRun = false) {
     },
   );
   return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** The investigation holding the policy's actions on an alert. */
+async function remediationOf(alertId: string): Promise<string> {
+  const row = await vigil.handle.db
+    .selectFrom('investigations')
+    .select('id')
+    .where('trigger_alert_id', '=', alertId)
+    .where('purpose', '=', 'policy_remediation')
+    .executeTakeFirstOrThrow();
+  return row.id;
 }
 
 async function ingest(alert: Record<string, unknown>): Promise<string> {
@@ -191,12 +204,13 @@ policies:
 });
 
 describe('applying policies at ingest', () => {
-  it('auto-remediates a matching alert: actions run, then Resolved by the policy, on its card', async () => {
+  it('auto-remediates a matching alert: each step an action, then Resolved by the policy, on its card', async () => {
     const id = await ingest({
       title: 'Unverified app with mail access consented by a user',
       // The source's own policy: kept and shown, the Vigil policy beside it.
       policy: { name: 'Defender: app governance', url: 'https://security.microsoft.com/policies/9' },
       entities: [
+        { kind: 'user', id: 'megan.bowen@contoso.com', name: 'Megan Bowen' },
         {
           kind: 'oauth_application',
           id: 'app-contoso-sync',
@@ -232,18 +246,28 @@ describe('applying policies at ingest', () => {
       .where('alert_id', '=', id)
       .orderBy('id')
       .execute();
-    const executed = trail.filter((row) => row.action === 'policy.action_executed');
-    expect(executed.map((row) => row.details.action)).toEqual(['revoke_oauth_consent', 'revoke_sessions']);
-    // The consent revocation really went to the executor, for the app on the alert; the alert
-    // has no user, so revoke_sessions had nothing to act on and says so.
+    // Each step is an action requested by the policy, approved by it and run by the executor.
+    const actions = (await (
+      await vigil.api('GET', `/api/actions?status=all&investigationId=${await remediationOf(id)}`)
+    ).json()) as {
+      actions: { kind: string; status: string; requestedBy: unknown; target: { key: string } }[];
+    };
+    expect(actions.actions.map((a) => [a.kind, a.target.key, a.status]).sort()).toEqual([
+      ['revoke_oauth_consent', 'app-contoso-sync', 'done'],
+      ['revoke_sessions', 'megan.bowen@contoso.com', 'done'],
+    ]);
+    expect(actions.actions[0]?.requestedBy).toMatchObject({
+      kind: 'policy',
+      name: 'Risky unverified mail apps',
+    });
     const revoked = executor.calls.filter((call) => JSON.stringify(call.body).includes('app-contoso-sync'));
     expect(revoked).toHaveLength(1);
     expect(JSON.stringify(revoked[0]?.body)).toContain('revoke_oauth_consent');
-    expect(executed[0]?.details.result).toMatchObject({ executed: 1, executor: 'webhook' });
-    expect(executed[1]?.details.result).toMatchObject({ executed: 0 });
     // Actions first, then the resolution.
+    const done = trail.filter((row) => row.action === 'action.done');
+    expect(done).toHaveLength(2);
     const resolvedAt = trail.findIndex((row) => row.action === 'alert.status_changed');
-    expect(resolvedAt).toBeGreaterThan(trail.indexOf(executed[1] as (typeof trail)[number]));
+    expect(resolvedAt).toBeGreaterThan(trail.indexOf(done[1] as (typeof trail)[number]));
     // The card in the policy's channel says who resolved it and links to the policy.
     const card = await eventually(
       async () => {
@@ -414,5 +438,74 @@ describe('docs/policies.md', () => {
     const parsed = parsePoliciesFile(example);
     expect(parsed).toMatchObject({ ok: true });
     expect(parsed.ok && parsed.file.policies).toHaveLength(3);
+  });
+});
+
+describe('a high-impact step of an auto-remediating policy', () => {
+  it('waits for two approvers on the card, runs once approved, then resolves the alert by policy', async () => {
+    const created = await vigil.api('POST', '/api/policies', {
+      name: 'Disable compromised executives',
+      conditions: { sources: ['graph'], categories: ['ExecutiveCompromise'] },
+      actions: [{ type: 'remediate', steps: [{ action: 'disable_user' }] }],
+    });
+    expect(created.status).toBe(201);
+    const id = await ingest({
+      title: 'Token theft for the CEO',
+      category: 'ExecutiveCompromise',
+      entities: [{ kind: 'user', id: 'CEO@contoso.com', name: 'The CEO' }],
+    });
+    const investigationId = await eventually(() => remediationOf(id).catch(() => undefined), 15_000);
+    const [action] = (
+      (await (await vigil.api('GET', `/api/actions?investigationId=${investigationId}`)).json()) as {
+        actions: { id: string; status: string; approvalsNeeded: number }[];
+      }
+    ).actions;
+    expect(action).toMatchObject({ status: 'pending_approval', approvalsNeeded: 2 });
+    // The card shows the policy's action waiting, with its approvals so far.
+    await eventually(
+      async () =>
+        slack.cardsIn(DEFAULT_CHANNEL).some((message) => {
+          const blocks = JSON.stringify(message.blocks);
+          return blocks.includes('Token theft for the CEO') && blocks.includes('approvals 0/2');
+        }),
+      15_000,
+      'the card to show the action waiting for two approvals',
+    );
+    expect(executor.calls.filter((call) => JSON.stringify(call.body).includes('ceo@contoso.com'))).toEqual(
+      [],
+    );
+    const [dana, lee] = [
+      await personWithToken(vigil, 'dana', 'approver'),
+      await personWithToken(vigil, 'lee', 'approver'),
+    ];
+    const approve = (person: TokenPerson) =>
+      vigil.api('POST', `/api/actions/${action?.id}/approve`, {}, person.as);
+    expect((await approve(dana)).status).toBe(202);
+    const status = async () =>
+      (
+        await vigil.handle.db
+          .selectFrom('alerts')
+          .select('status')
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).status;
+    expect(await status()).toBe('new');
+    expect((await approve(lee)).status).toBe(200);
+    await eventually(async () => (await status()) === 'resolved', 15_000, 'the policy to resolve the alert');
+    expect(
+      executor.calls.filter((call) => JSON.stringify(call.body).includes('ceo@contoso.com')),
+    ).toHaveLength(1);
+    const trail = await vigil.handle.db
+      .selectFrom('audit_log')
+      .select(['action', 'actor'])
+      .where('alert_id', '=', id)
+      .orderBy('id')
+      .execute();
+    const actions = trail.map((row) => row.action);
+    expect(actions.indexOf('alert.status_changed')).toBeGreaterThan(actions.indexOf('action.done'));
+    expect(trail.find((row) => row.action === 'alert.status_changed')?.actor).toMatchObject({
+      kind: 'policy',
+      name: 'Disable compromised executives',
+    });
   });
 });

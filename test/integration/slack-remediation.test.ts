@@ -159,6 +159,16 @@ describe('remediation from Slack', () => {
       notes: 'actively exploited',
       requester_key: `slack:${ADMIN}`,
     });
+    // The requester hears in a direct message that the ticket was opened.
+    const dm = await eventually(
+      async () =>
+        fake
+          .callsOf('chat.postMessage')
+          .find((c) => c.args.channel === ADMIN && String(c.args.text).includes('ticket')),
+      15_000,
+      'the ticket-opened direct message',
+    );
+    expect(String(dm.args.text)).toMatch(/^Remediation R-\d+: Remediation ticket .* opened/);
     // Slack retries a submission it got no answer to: the same view creates nothing twice.
     expect((await sendSlack(body)).status).toBe(200);
     await eventually(
@@ -225,5 +235,55 @@ describe('remediation from Slack', () => {
     expect(csv).toContain('Update Chrome to 131');
     expect(csv).toContain('toolbar');
     expect((await command('remediations maybe')).text).toContain('Usage');
+  });
+});
+
+describe('completing a remediation and filing an exception from Slack', () => {
+  const create = async () => {
+    const created = await vigil.api('POST', '/api/remediations', {
+      recommendation: 'Update Firefox',
+      devices: ['pc-41'],
+      dueAt: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+    });
+    expect(created.status).toBe(201);
+    return ((await created.json()) as { remediation: { id: string; number: string } }).remediation;
+  };
+  const stored = async (id: string) =>
+    vigil.handle.db.selectFrom('remediations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+  it('/vigil remediation complete marks it completed with the comment; a viewer is refused and audited', async () => {
+    const { id, number } = await create();
+    expect((await command(`remediation complete R-${number}`, VIEWER)).text).toContain('responder role');
+    expect((await stored(id)).status).toBe('open');
+    const refused = await vigil.handle.db
+      .selectFrom('audit_log')
+      .select('actor_key')
+      .where('action', '=', 'remediation.complete_refused')
+      .execute();
+    expect(refused.map((row) => row.actor_key)).toContain(`slack:${VIEWER}`);
+    const answer = await command(`remediation complete R-${number} Pushed through Intune`);
+    expect(answer.text).toBe(`:white_check_mark: Remediation R-${number} is marked completed.`);
+    const row = await stored(id);
+    expect(row.status).toBe('completed');
+    expect(row.completion_comment).toBe('Pushed through Intune');
+    expect(row.completed_by).toMatchObject({ kind: 'user', platform: 'slack', id: ADMIN });
+  });
+
+  it('/vigil remediation exception files one with reason, justification and expiry; bad input is explained', async () => {
+    const { id, number } = await create();
+    expect(
+      (await command(`remediation exception R-${number} planned_remediation 2001-01-01 Later`)).text,
+    ).toContain('future');
+    expect(
+      (await command(`remediation exception R-${number} planned_remediation soon Later`)).text,
+    ).toContain('is not a date');
+    const answer = await command(
+      `remediation exception R-${number} business_justification ${inDays(20)} Kiosk vendor certifies only v118`,
+    );
+    expect(answer.text).toContain(`Remediation R-${number}: exception filed (`);
+    const row = await stored(id);
+    expect(row.status).toBe('exception');
+    expect(row.exception_reason).toBe('business_justification');
+    expect(row.exception_justification).toBe('Kiosk vendor certifies only v118');
   });
 });

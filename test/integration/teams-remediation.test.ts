@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as AC from 'adaptivecards';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
-import { fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
 
 /** Parses and validates a card with the official Adaptive Cards library; returns every problem found. */
 function cardProblems(card: unknown): string[] {
@@ -27,6 +27,7 @@ const BOT = mention.recipient as { id: string; name: string };
 const CHANNEL = mention.channelData.channel.id as string;
 const TENANT = mention.channelData.tenant.id as string;
 const PUBLIC_URL = 'https://vigil.example';
+const PERSONAL = 'a:1personal-chat-with-adele';
 
 let connector: FakeBotConnector;
 let vigil: TestVigil;
@@ -140,6 +141,14 @@ describe('Teams: remediation requests', () => {
   });
 
   it('creates the remediation once per invoke and answers with what was sent and left', async () => {
+    // The requester once wrote to the bot directly: Vigil keeps that personal chat for notices.
+    const personal = await post({
+      ...message('help'),
+      text: 'help',
+      conversation: { id: PERSONAL, conversationType: 'personal', tenantId: TENANT },
+      channelData: { tenant: { id: TENANT } },
+    });
+    expect(personal.status).toBe(200);
     const data = {
       form: 'remediation',
       recommendation: 'Patch OpenSSL to 3.0.15',
@@ -163,6 +172,20 @@ describe('Teams: remediation requests', () => {
     expect(row.recommendation).toBe('Patch OpenSSL to 3.0.15');
     expect(row.notes).toBe('CVE-2024-5535');
     expect(row.requester_key).toBe(`teams:${ADMIN_AAD}`);
+
+    // The requester hears in their personal chat with the bot (known from their earlier message there)
+    // that the ticket was opened.
+    const dm = await eventually(
+      async () =>
+        connector
+          .posts(PERSONAL)
+          .find((call) =>
+            String(call.body.text).startsWith(`Remediation R-${row.number}: Remediation ticket`),
+          ),
+      15_000,
+      'the ticket-opened message in the personal chat',
+    );
+    expect(dm.body.textFormat).toBe('plain');
 
     // Teams retries the same invoke: nothing new is created.
     const again = await submit(data, { id });
@@ -259,5 +282,107 @@ describe('Teams: remediation requests', () => {
 
     expect((await say('remediations maybe')).text).toContain('Usage');
     expect((await say('help')).text).toContain('**remediations export**');
+  });
+});
+
+describe('Teams: completing a remediation and filing an exception', () => {
+  const create = async () => {
+    const created = await vigil.api('POST', '/api/remediations', {
+      recommendation: 'Update Edge',
+      devices: ['pc-31'],
+      dueAt: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+    });
+    expect(created.status).toBe(201);
+    return (await json(created)).remediation as { id: string; number: string };
+  };
+  const stored = async (id: string) =>
+    vigil.handle.db.selectFrom('remediations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+  it('`remediation complete` marks it completed with the comment; a viewer is refused', async () => {
+    const { id, number } = await create();
+    expect((await say(`remediation complete R-${number}`, VIEWER_AAD)).text).toContain(
+      'You need the responder role',
+    );
+    expect((await stored(id)).status).toBe('open');
+    const reply = await say(`remediation complete R-${number} Pushed through Intune`);
+    expect(reply.text).toBe(`Remediation R-${number} is marked completed.`);
+    const row = await stored(id);
+    expect(row.status).toBe('completed');
+    expect(row.completion_comment).toBe('Pushed through Intune');
+  });
+
+  it('`remediation exception` files one with reason, justification and expiry; bad input is explained', async () => {
+    const { id, number } = await create();
+    expect((await say(`remediation exception R-${number} because 2099-01-01 no`)).text).toContain(
+      '"because" is not an exception reason',
+    );
+    const reply = await say(
+      `remediation exception R-${number} compensating_control ${inDays(30)} EDR blocks the exploit`,
+    );
+    expect(reply.text).toContain(`Remediation R-${number}: exception filed (`);
+    const row = await stored(id);
+    expect(row.status).toBe('exception');
+    expect(row.exception_reason).toBe('compensating_control');
+    expect(row.exception_justification).toBe('EDR blocks the exploit');
+  });
+});
+
+describe('Teams: the commands Slack has, through the one command parser', () => {
+  it('resolve, silence and oncall work as in Slack, with Teams words and the same role checks', async () => {
+    expect((await say('oncall')).text).toContain('No on-call schedules yet');
+    const schedule = await vigil.api('POST', '/api/schedules', {
+      name: 'soc-primary',
+      timeZone: 'UTC',
+      rotations: [
+        {
+          name: 'all',
+          handoff: 'weekly',
+          handoffTime: '09:00',
+          startDate: '2026-01-05',
+          people: [{ name: 'Ana Lima', teams: ADMIN_AAD }],
+        },
+      ],
+    });
+    expect(schedule.status).toBe(201);
+    expect((await say('oncall')).text).toContain('soc-primary*: Ana Lima');
+
+    const ingested = await vigil.ingest('generic', {
+      title: 'Test alert from Teams',
+      source: 'idp',
+      id: 'teams-cmd-1',
+    });
+    const { number } = (await json(ingested)).alerts[0] as { number: string };
+    expect((await say(`resolve ${number} maybe`)).text).toBe(
+      `"maybe" is not a classification. Usage: \`resolve <id or number> <true_positive|false_positive|expected> [comment]\``,
+    );
+    expect((await say(`resolve ${number} false_positive`, VIEWER_AAD)).text).toContain(
+      'You need the responder role',
+    );
+    expect((await say(`resolve ${number} false_positive a scanner, not an attacker`)).text).toBe(
+      `Alert #${number} resolved.`,
+    );
+    const alert = await vigil.handle.db
+      .selectFrom('alerts')
+      .select(['status', 'classification', 'resolution_comment'])
+      .where('number', '=', number as never)
+      .executeTakeFirstOrThrow();
+    expect(alert).toEqual({
+      status: 'resolved',
+      classification: 'false_positive',
+      resolution_comment: 'a scanner, not an attacker',
+    });
+
+    expect((await say('silence add 2h env=lab lab rebuild', VIEWER_AAD)).text).toContain(
+      'You need the responder role',
+    );
+    const silenced = await say('silence add 2h env=lab lab rebuild');
+    expect(silenced.text).toMatch(
+      /^Silence `[0-9a-f-]{36}` mutes matching alerts until \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/,
+    );
+    const stored = await vigil.handle.db.selectFrom('silences').select(['comment', 'created_by']).execute();
+    expect(stored).toMatchObject([
+      { comment: 'lab rebuild', created_by: { kind: 'user', platform: 'teams', id: ADMIN_AAD } },
+    ]);
+    expect((await say('silence list')).text).toContain('env=lab');
   });
 });

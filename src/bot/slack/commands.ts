@@ -6,13 +6,14 @@ import { createToken, listTokens, revokeToken } from '../../app/commands/tokens.
 import { type ActingPerson, authorize, type Result, severityRank } from '../../domain/index.js';
 import { findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
 import { listRoutes } from '../../storage/slack-route.repository.js';
+import { HELP_TEXT, parseCommand, type VigilCommand } from '../command-parser.js';
+import { type ChatFormat, runOnCallCommand } from '../oncall-commands.js';
+import { runRemediationCommand } from '../remediation-commands.js';
 import { exportRefusal } from '../remediation-export.js';
 import { findInvestigation, investigateAs, renderInvestigationDetail } from './approvals.js';
-import { HELP_TEXT, parseCommand, type VigilCommand } from './command.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import { refusalText } from './interactions.js';
 import { escapeMrkdwn } from './mrkdwn.js';
-import { runOnCallCommand } from './oncall-commands.js';
 import {
   activeRemediationBlocks,
   exportRemediations,
@@ -20,6 +21,16 @@ import {
   remediationRefusal,
 } from './remediation.js';
 import { type Block, renderAlertCard, renderAlertList } from './render.js';
+
+/** On-call and silence answers in Slack: people mentioned, dates in the reader's time zone. */
+const SLACK_FORMAT: ChatFormat = {
+  person: (person) => (person.slack === undefined ? escapeMrkdwn(person.name) : `<@${person.slack}>`),
+  when: (date) =>
+    `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${date.toISOString()}>`,
+  text: escapeMrkdwn,
+  refused: (message) => `:warning: ${message}`,
+  forbidden: (message) => `:no_entry: ${message}`,
+};
 
 /** What the command answers, only to the person who typed it. */
 export interface CommandReply {
@@ -192,11 +203,16 @@ export async function runCommand(
       const list = await activeRemediationBlocks(context);
       return reply(list.text, list.blocks);
     }
+    case 'remediation.complete':
+    case 'remediation.exception': {
+      const done = await runRemediationCommand(deps, person, command);
+      return reply(done.ok ? `:white_check_mark: ${escapeMrkdwn(done.value)}` : refusalText(done.error));
+    }
     case 'silence.add':
     case 'silence.list':
     case 'silence.expire':
     case 'oncall':
-      return reply(await runOnCallCommand(context, person, command));
+      return reply(await runOnCallCommand(deps, person, command, SLACK_FORMAT));
   }
 }
 

@@ -7,7 +7,7 @@ import { logConnectionErrors } from '../../connection-log.js';
 import { scrub } from '../../log-scrub.js';
 import type { Logger } from '../../logger.js';
 import { registerApprovals } from './approvals.js';
-import { SlackChannel, type SlackPacing } from './channel.js';
+import { DEFAULT_PACING, SlackChannel, type SlackPacing } from './channel.js';
 import { registerCommands } from './commands.js';
 import type { SlackContext } from './context.js';
 import { slackDirectMessenger } from './direct-message.js';
@@ -16,6 +16,7 @@ import { registerInteractions } from './interactions.js';
 import { SlackPacer } from './pacer.js';
 import { FastifyReceiver } from './receiver.js';
 import { registerRemediation } from './remediation.js';
+import { slackRemediationNotifier } from './remediation-notices.js';
 
 /** Bolt's logger interface over Vigil's pino logger. */
 function boltLogger(logger: Logger): SlackLogger {
@@ -121,10 +122,11 @@ export function createSlackIntegration(
   // Pacing slots live in Redis so every worker process shares them.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
   redis.on('error', logConnectionErrors(logger, 'redis slack-pacer'));
+  const pacer = new SlackPacer(redis, config.VIGIL_QUEUE_PREFIX);
   const channel = new SlackChannel({
     client,
     handle,
-    pacer: new SlackPacer(redis, config.VIGIL_QUEUE_PREFIX),
+    pacer,
     logger,
     render,
     defaultChannel: config.SLACK_ALERT_CHANNEL,
@@ -137,6 +139,13 @@ export function createSlackIntegration(
   return {
     channel,
     directMessenger: slackDirectMessenger(client),
+    remediationNotifier: slackRemediationNotifier({
+      client,
+      db: handle.db,
+      pacer,
+      publicUrl: render.publicUrl,
+      postIntervalMs: (options.pacing ?? DEFAULT_PACING).postIntervalMs,
+    }),
     ...(receiver instanceof FastifyReceiver ? { routes: receiver.routes } : {}),
     stop: async () => {
       if (socketMode)

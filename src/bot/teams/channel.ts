@@ -38,20 +38,12 @@ export const alertActivity = (alert: CardAlert, render: RenderOptions): Outbound
 });
 
 /**
- * Alert cards in Teams: proactive posts to the conversations that subscribed, updated in place
- * (PUT activity) as the alert changes. Failures come back as the domain's chat errors: the
- * notify worker delays the job on ChatRateLimitedError and records PermanentChatError on the card.
+ * Runs one call to a conversation, paced before (see `pace`): a throttle answer backs every
+ * worker off that conversation, a conversation gone is marked inactive, and failures come back
+ * as the domain's chat errors.
  */
-export function teamsChannel(deps: TeamsChannelDeps): ChatChannel {
-  const { db, connector, pacer, render, logger } = deps;
-
-  async function conversationFor(target: string) {
-    const conversation = await getTeamsConversation(db, target);
-    if (conversation === null || !conversation.active) throw new PermanentChatError('conversation_inactive');
-    return conversation;
-  }
-
-  // Paced by `pace` before the card is claimed; a throttle answer here backs every worker off.
+export function guardedCalls(deps: Pick<TeamsChannelDeps, 'db' | 'pacer' | 'logger'>) {
+  const { db, pacer, logger } = deps;
   async function guarded<T>(target: string, call: () => Promise<T>): Promise<T> {
     try {
       const result = await call();
@@ -83,6 +75,24 @@ export function teamsChannel(deps: TeamsChannelDeps): ChatChannel {
       throw error;
     }
   }
+  return guarded;
+}
+
+/**
+ * Alert cards in Teams: proactive posts to the conversations that subscribed, updated in place
+ * (PUT activity) as the alert changes. Failures come back as the domain's chat errors: the
+ * notify worker delays the job on ChatRateLimitedError and records PermanentChatError on the card.
+ */
+export function teamsChannel(deps: TeamsChannelDeps): ChatChannel {
+  const { db, connector, pacer, render, logger } = deps;
+
+  async function conversationFor(target: string) {
+    const conversation = await getTeamsConversation(db, target);
+    if (conversation === null || !conversation.active) throw new PermanentChatError('conversation_inactive');
+    return conversation;
+  }
+
+  const guarded = guardedCalls({ db, pacer, logger });
 
   return {
     platform: 'teams',

@@ -12,6 +12,7 @@ import {
   CLASSIFICATIONS,
   type Classification,
   type Clock,
+  EXCEPTION_REASONS,
   INVESTIGATION_STATUS_LABELS,
   SEVERITIES,
   STATUS_LABELS,
@@ -29,6 +30,9 @@ import {
   saveTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
+import { parseCommand } from '../command-parser.js';
+import { type ChatFormat, runOnCallCommand } from '../oncall-commands.js';
+import { runRemediationCommand } from '../remediation-commands.js';
 import { exportRefusal } from '../remediation-export.js';
 import {
   adaptiveCardInvokeValue,
@@ -96,11 +100,25 @@ export const HELP_TEXT = [
   '- **remediate**: a form to request remediation of devices (responders)',
   '- **remediations**: the active remediations with their due dates',
   '- **remediations export**: a link to export every remediation as CSV from the Vigil console (approvers)',
+  '- **remediation complete** *R-7* [how]: mark a remediation completed (responders)',
+  `- **remediation exception** *R-7 reason YYYY-MM-DD justification*: file an exception until that day (responders; reasons: ${EXCEPTION_REASONS.join(', ')})`,
   `- **subscribe** [severity>=high] [source=alertmanager]: post matching alerts in this conversation (admins; severities: ${SEVERITIES.join(', ')})`,
   '- **unsubscribe**: stop posting alerts here',
+  '- **resolve** *number* *true_positive|false_positive|expected* [comment]: resolve an alert (responders)',
+  '- **silence add** *30m|2h|1d* *label=value...* *why*, **silence list**, **silence expire** *id*: mute matching alerts (responders)',
+  '- **oncall**: who is on call now and next',
 ].join('\n');
 
 /** The Teams user behind an activity, with their tenant: the identity `teams:<tenant>:<object ID>`. */
+/** On-call and silence answers in Teams: names, times in UTC, text made inert. */
+const TEAMS_FORMAT: ChatFormat = {
+  person: (person) => inert(person.name, 100),
+  when: (date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+  text: (value) => inert(value, 300),
+  refused: (message) => `Not done: ${message}`,
+  forbidden: (message) => message,
+};
+
 const userOf = (activity: InboundActivity): TeamsUser | null => {
   const aad = activity.from?.aadObjectId;
   if (aad === undefined || aad === '') return null;
@@ -377,6 +395,50 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     return cardAnswer(await alertCard(alertId, notice));
   }
 
+  /**
+   * The commands Slack has too, parsed by the one chat command parser (src/bot/command-parser.ts)
+   * and run by the same commands (src/app/commands); answers in Teams' words (no `/vigil` here).
+   */
+  async function sharedCommand(activity: InboundActivity, text: string): Promise<string> {
+    const parsed = parseCommand(text);
+    if (!parsed.ok) return inert(parsed.error.message.replaceAll('/vigil ', ''), 600);
+    const command = parsed.value;
+    const actor = userOf(activity);
+    if (actor === null) return 'Vigil could not tell who you are, so nothing was changed.';
+    const person = await identify(db, actor, deps.roles);
+    if (!person.ok) return inert(person.error.message, 300);
+    switch (command.type) {
+      case 'resolve': {
+        const id = await findAlertId(db, command.ref);
+        if (id === null) return `No alert ${inert(command.ref, 40)}.`;
+        const result = await changeAlertStatus({ handle, clock }, person.value, {
+          alertId: id,
+          request: {
+            action: 'resolve',
+            classification: command.classification,
+            ...(command.comment === undefined ? {} : { comment: command.comment }),
+          },
+        });
+        if (!result.ok) return `Not resolved: ${inert(result.error.message, 300)}`;
+        return result.value.changed
+          ? `Alert #${result.value.alert.number} resolved.`
+          : `Alert #${result.value.alert.number} was already resolved.`;
+      }
+      case 'remediation.complete':
+      case 'remediation.exception': {
+        const done = await runRemediationCommand({ handle, clock }, person.value, command);
+        return done.ok ? inert(done.value, 300) : `Nothing changed: ${inert(done.error.message, 300)}`;
+      }
+      case 'silence.add':
+      case 'silence.list':
+      case 'silence.expire':
+      case 'oncall':
+        return runOnCallCommand({ handle, clock }, person.value, command, TEAMS_FORMAT);
+      default:
+        return 'Type `help` for the commands.';
+    }
+  }
+
   async function onMessage(activity: InboundActivity): Promise<void> {
     const conversationId = await remember(activity);
     // A legacy Action.Submit arrives as a message with `value` and no text; Vigil's cards only use Action.Execute.
@@ -459,6 +521,11 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         if (refused !== null) return replyText(activity, inert(refused, 300));
         return replyCard(activity, renderRemediationForm(clock.now()));
       }
+      case 'resolve':
+      case 'silence':
+      case 'oncall':
+      case 'remediation':
+        return replyText(activity, await sharedCommand(activity, text));
       case 'remediations': {
         const sub = (args[0] ?? '').toLowerCase();
         if (sub === '') return replyText(activity, await activeRemediationsText(db));

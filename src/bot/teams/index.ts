@@ -8,6 +8,7 @@ import { teamsDirectMessenger } from './direct-message.js';
 import { teamsTurn } from './handlers.js';
 import { ConversationPacer } from './pacer.js';
 import type { BotFrameworkPort } from './port.js';
+import { teamsRemediationNotifier } from './remediation-notices.js';
 import { teamsRoutes } from './routes.js';
 
 export type { BotFrameworkPort } from './port.js';
@@ -59,6 +60,13 @@ export function createTeamsIntegration(
   return {
     channel: teamsChannel({ db: handle.db, connector, pacer, render, logger }),
     directMessenger: teamsDirectMessenger(handle.db, connector),
+    remediationNotifier: teamsRemediationNotifier({
+      db: handle.db,
+      connector,
+      pacer,
+      logger,
+      publicUrl: render.publicUrl,
+    }),
     routes: teamsRoutes(port, logic),
     stop: async () => {
       await redis.quit().catch(() => redis.disconnect());

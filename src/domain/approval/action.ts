@@ -99,7 +99,10 @@ export function isHighImpact(action: Pick<ProposedAction, 'target'>, policy: App
 export const approvalsNeeded = (action: Pick<ProposedAction, 'target'>, policy: ApprovalPolicy): number =>
   isHighImpact(action, policy) ? 2 : 1;
 
-const targetOf = (entity: InvestigationEntity): ActionTarget => {
+/** An entity as an action's target: how many things it reaches, and whether it is privileged. */
+export const targetOf = (
+  entity: Pick<InvestigationEntity, 'kind' | 'key' | 'displayName' | 'attributes'>,
+): ActionTarget => {
   const count = Number(entity.attributes.deviceCount ?? entity.attributes.targetCount ?? 1);
   const roles = entity.attributes.roles;
   return {

@@ -65,6 +65,12 @@ describe('deriveStatus truth table', () => {
       'failed',
     ],
     ['no steps at all, nothing found', { stepCount: 0, threatsFound: false }, 'no_threats_found'],
+    ['a policy step without target, nothing else', { stepCount: 0, untargetedSteps: 1 }, 'failed'],
+    [
+      'a policy step without target, the others done',
+      { stepCount: 0, untargetedSteps: 1, actionStatuses: ['done'] },
+      'partially_remediated',
+    ],
   ];
   it.each(cases)('%s', (_name, input, expected) => {
     expect(deriveStatus({ ...base, ...input })).toBe(expected);

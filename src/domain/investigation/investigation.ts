@@ -215,6 +215,8 @@ export interface OutcomeInput {
   readonly threatsFound: boolean;
   /** The statuses of the investigation's remediation actions. */
   readonly actionStatuses: readonly string[];
+  /** Steps of an auto-remediating policy that found no target, so have no action. @defaultValue 0 */
+  readonly untargetedSteps?: number;
 }
 
 /**
@@ -225,7 +227,8 @@ export interface OutcomeInput {
  * - no threat and no action: no threats found;
  * - every action done: remediated; some done: partially remediated;
  * - none done but an execution failed: failed; the rest (rejected, recommendations only):
- *   partially remediated, since threats were found and not all of them were dealt with.
+ *   partially remediated, since threats were found and not all of them were dealt with;
+ * - a policy's steps that found no target count as not done: with nothing done at all, failed.
  */
 export function deriveStatus(input: OutcomeInput): InvestigationStatus {
   const actions = input.actionStatuses;
@@ -233,10 +236,12 @@ export function deriveStatus(input: OutcomeInput): InvestigationStatus {
   if (input.stepCount > 0 && input.failedSteps === input.stepCount) return 'failed';
   if (actions.includes('pending_approval')) return 'pending_approval';
   if (actions.some((status) => status === 'approved' || status === 'running')) return 'running';
+  const untargeted = input.untargetedSteps ?? 0;
+  if (actions.length === 0 && untargeted > 0) return 'failed';
   if (actions.length === 0) return input.threatsFound ? 'partially_remediated' : 'no_threats_found';
   // Every action has settled: done, failed, rejected or cancelled.
   const done = actions.filter((status) => status === 'done').length;
-  if (done === actions.length) return 'remediated';
+  if (done === actions.length && untargeted === 0) return 'remediated';
   if (done > 0) return 'partially_remediated';
   if (actions.includes('failed')) return 'failed';
   return 'partially_remediated';

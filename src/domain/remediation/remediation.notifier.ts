@@ -25,11 +25,19 @@ export interface RemediationNotice {
 }
 
 /**
- * How reminders, overdue and completion notices reach people. The log implementation stands in
- * until the Slack and Teams adapters implement it; a notice may be delivered more than once
- * (jobs are at least once), so implementations should tolerate repeats.
+ * How remediation notices reach people on one platform. `destinations` names where a notice goes
+ * there (the requester's direct message, the thread of each of the alert's cards), each as a
+ * stable string; `deliver` sends it to one. The worker records each destination once delivered,
+ * so a failure elsewhere (or on another platform) never sends it again. `deliver` throws
+ * ChatRateLimitedError to come back later and PermanentChatError when retrying cannot help.
  */
 export interface RemediationNotifier {
   readonly platform: string;
-  notify(notice: RemediationNotice): Promise<void>;
+  destinations(notice: RemediationNotice): Promise<readonly string[]>;
+  deliver(notice: RemediationNotice, destination: string): Promise<void>;
 }
+
+/** The text of a notice in chat: the remediation's number, what happened, and where to see it. */
+export const noticeText = (notice: RemediationNotice, consoleUrl: string | null): string =>
+  `Remediation R-${notice.remediation.number}: ${notice.message}` +
+  (consoleUrl === null ? '' : ` (${consoleUrl})`);

@@ -24,13 +24,6 @@ export interface ExecutorSettings extends MicrosoftSettings {
   readonly VIGIL_DEMO_EXECUTOR?: boolean | undefined;
 }
 
-/** Does this configuration reach any real executor (else policies only record their steps)? */
-export function hasExecutors(settings: ExecutorSettings, access: MicrosoftAccess): boolean {
-  return (
-    settings.VIGIL_EXECUTOR_WEBHOOK_URL !== undefined || access.graph !== null || access.defender !== null
-  );
-}
-
 /**
  * Chooses the executor of each action kind: Graph and Defender where Vigil has tokens for them
  * (app credentials, else static tokens), the webhook for the rest; a kind no one does fails with

@@ -36,9 +36,15 @@ export async function oncallRoutes(
   const { handle, clock } = deps;
 
   app.get('/api/schedules', async () => ({
-    schedules: (await whoIsOnCall(handle.db, clock.now())).map(({ schedule, now, next }) => ({
+    schedules: (await whoIsOnCall(handle.db, clock.now())).map(({ schedule, now, next, overrides }) => ({
       ...schedule,
       onCall: { now: shiftView(now), next: shiftView(next) },
+      overrides: overrides.map((o) => ({
+        id: o.id,
+        person: o.person,
+        startsAt: o.startsAt.toISOString(),
+        endsAt: o.endsAt.toISOString(),
+      })),
     })),
   }));
 

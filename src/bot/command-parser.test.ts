@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand } from './command.js';
+import { parseCommand } from './command-parser.js';
 
 describe('parseCommand', () => {
   it('reads help, alerts with filters and one alert', () => {

@@ -1,6 +1,7 @@
-import { addSilence, expireSilence } from '../../app/commands/silences.js';
+import { addSilence, expireSilence } from '../app/commands/silences.js';
 import {
   type ActingPerson,
+  type Clock,
   fail,
   LABEL_OPS,
   type LabelMatcher,
@@ -8,11 +9,10 @@ import {
   type OnCallPerson,
   ok,
   type Result,
-} from '../../domain/index.js';
-import { whoIsOnCall } from '../../storage/oncall.repository.js';
-import { listSilences } from '../../storage/silence.repository.js';
-import type { SlackContext } from './context.js';
-import { escapeMrkdwn } from './mrkdwn.js';
+} from '../domain/index.js';
+import type { DbHandle } from '../storage/db.js';
+import { whoIsOnCall } from '../storage/oncall.repository.js';
+import { listSilences } from '../storage/silence.repository.js';
 
 /** `/vigil silence ...` and `/vigil oncall`, parsed. */
 export type OnCallCommand =
@@ -73,30 +73,35 @@ export function parseSilenceCommand(args: readonly string[]): Result<OnCallComma
   return ok({ type: 'silence.add', durationMs, labels, comment });
 }
 
-const personText = (person: OnCallPerson) =>
-  person.slack === undefined ? escapeMrkdwn(person.name) : `<@${person.slack}>`;
-const when = (date: Date) =>
-  `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${date.toISOString()}>`;
+/** How a platform writes what these commands answer (Slack mrkdwn, Teams markdown). */
+export interface ChatFormat {
+  readonly person: (person: OnCallPerson) => string;
+  readonly when: (date: Date) => string;
+  readonly text: (value: string) => string;
+  readonly refused: (message: string) => string;
+  readonly forbidden: (message: string) => string;
+}
 
 /** Runs a parsed silence or on-call command; silences need the responder role. */
 export async function runOnCallCommand(
-  context: SlackContext,
+  deps: { readonly handle: DbHandle; readonly clock: Clock },
   person: ActingPerson,
   command: OnCallCommand,
+  format: ChatFormat,
 ): Promise<string> {
-  const { handle, clock } = context;
+  const { handle, clock } = deps;
   const now = clock.now();
   if (command.type === 'oncall') {
     const schedules = await whoIsOnCall(handle.db, now);
     if (schedules.length === 0) return 'No on-call schedules yet (`vigil policies apply` adds them).';
     return schedules
       .map(({ schedule, now: current, next }) => {
-        const people = current.people.length === 0 ? 'nobody' : current.people.map(personText).join(', ');
+        const people = current.people.length === 0 ? 'nobody' : current.people.map(format.person).join(', ');
         const after =
           next === null || current.until === null
             ? ''
-            : `; from ${when(current.until)}: ${next.people.map(personText).join(', ') || 'nobody'}`;
-        return `*${escapeMrkdwn(schedule.name)}*: ${people}${after}`;
+            : `; from ${format.when(current.until)}: ${next.people.map(format.person).join(', ') || 'nobody'}`;
+        return `*${format.text(schedule.name)}*: ${people}${after}`;
       })
       .join('\n');
   }
@@ -106,17 +111,16 @@ export async function runOnCallCommand(
     return silences
       .map(
         (s) =>
-          `• \`${s.id}\` ${s.labels.map((l) => escapeMrkdwn(`${l.name}${l.op}${l.value}`)).join(' ')} until ${when(s.endsAt)}, ${s.mutedCount} muted: ${escapeMrkdwn(s.comment)}`,
+          `• \`${s.id}\` ${s.labels.map((l) => format.text(`${l.name}${l.op}${l.value}`)).join(' ')} until ${format.when(s.endsAt)}, ${s.mutedCount} muted: ${format.text(s.comment)}`,
       )
       .join('\n');
   }
-  const deps = { handle, clock };
   if (command.type === 'silence.expire') {
     const expired = await expireSilence(deps, person, { silenceId: command.id });
     if (expired.ok) return `Silence \`${command.id}\` expired.`;
     return expired.error.code === 'auth.forbidden'
-      ? `:no_entry: ${expired.error.message}`
-      : `:warning: No active silence ${command.id}.`;
+      ? format.forbidden(expired.error.message)
+      : format.refused(`No active silence ${command.id}.`);
   }
   const created = await addSilence(deps, person, {
     labels: command.labels,
@@ -125,8 +129,8 @@ export async function runOnCallCommand(
     endsAt: new Date(now.getTime() + command.durationMs),
     comment: command.comment,
   });
-  if (!created.ok && created.error.code === 'auth.forbidden') return `:no_entry: ${created.error.message}`;
+  if (!created.ok && created.error.code === 'auth.forbidden') return format.forbidden(created.error.message);
   // The refusal quotes the pattern as typed: escaped, so `<!channel>` in it pings nobody.
-  if (!created.ok) return `:warning: ${escapeMrkdwn(created.error.message)}`;
-  return `:mute: Silence \`${created.value.id}\` mutes matching alerts until ${when(created.value.endsAt)}.`;
+  if (!created.ok) return format.refused(format.text(created.error.message));
+  return `Silence \`${created.value.id}\` mutes matching alerts until ${format.when(created.value.endsAt)}.`;
 }

@@ -2,6 +2,7 @@ import {
   ALERT_STATUSES,
   type AlertStatus,
   type Classification,
+  EXCEPTION_REASONS,
   fail,
   ok,
   type Result,
@@ -9,8 +10,9 @@ import {
   type Role,
   SEVERITIES,
   type Severity,
-} from '../../domain/index.js';
+} from '../domain/index.js';
 import { ONCALL_USAGE, type OnCallCommand, parseSilenceCommand, SILENCE_USAGE } from './oncall-commands.js';
+import { parseRemediationCommand, type RemediationCommand } from './remediation-commands.js';
 
 /** What `/vigil <text>` asks for, parsed before anything touches the database. */
 export type VigilCommand =
@@ -41,6 +43,7 @@ export type VigilCommand =
   | { readonly type: 'investigation'; readonly ref: string }
   | { readonly type: 'remediate' }
   | { readonly type: 'remediations'; readonly export: boolean }
+  | RemediationCommand
   | OnCallCommand;
 
 /** A route as typed: channel ID and matchers. */
@@ -64,6 +67,8 @@ export const USAGE = {
   investigation: '`/vigil investigation <id or number>`',
   remediate: '`/vigil remediate`',
   remediations: '`/vigil remediations [export]`',
+  remediation:
+    '`/vigil remediation complete <R-7> [how]` or `/vigil remediation exception <R-7> <reason> <YYYY-MM-DD> <justification>`',
 } as const;
 
 export const HELP_TEXT = [
@@ -75,6 +80,7 @@ export const HELP_TEXT = [
   `• ${USAGE.investigation} shows an investigation, only to you`,
   `• ${USAGE.remediate} (responders) asks IT to fix devices, with a due date`,
   `• ${USAGE.remediations} lists the active remediations, or (approvers) posts them all here as a CSV`,
+  `• ${USAGE.remediation} marks one completed or files an exception until that day (responders; reasons: ${EXCEPTION_REASONS.join(', ')})`,
   `• ${USAGE.route} (admins) choose which channels get which alerts`,
   `• ${USAGE.role} (admins) grants a role: viewers see, responders act, approvers approve, admins manage`,
   `• ${USAGE.token} a personal API token for you (shown once, expires in 90 days), your tokens, revoke one`,
@@ -268,6 +274,8 @@ export function parseCommand(text: string): Result<VigilCommand> {
       if (args.length === 1 && args[0]?.toLowerCase() === 'export')
         return ok({ type: 'remediations', export: true });
       return usage('remediations', `I do not understand "${args.join(' ')}".`);
+    case 'remediation':
+      return parseRemediationCommand(text.trim().slice(verb.length));
     case 'silence':
       return parseSilenceCommand(args);
     case 'oncall':

@@ -1,8 +1,9 @@
 import { api } from '../api';
 import { Loadable } from '../components/status';
-import { humanize } from '../format';
+import { actorLabel, humanize, when } from '../format';
 import { usePolling } from '../hooks';
 import { href } from '../route';
+import type { Actor } from '../types';
 import type { PolicyDetail } from './policy';
 
 interface ChatRoute {
@@ -14,7 +15,11 @@ interface ChatRoute {
   labels: Record<string, string>;
 }
 
-/** Read-only: where alerts go (the chat routes, `GET /api/routes`) and the Vigil policies. */
+/**
+ * Where alerts go and what happens to them: the chat routes (`GET /api/routes`), the Vigil
+ * policies in the order they are matched (each opens its page, with its versions and an editor),
+ * and the silences.
+ */
 export function PoliciesPage() {
   const routes = usePolling(() => api<{ routes: ChatRoute[] }>('GET', '/api/routes'), [], 10_000);
   return (
@@ -61,6 +66,8 @@ export function PoliciesPage() {
       </Loadable>
       <h2>Vigil policies</h2>
       <VigilPolicies />
+      <h2>Silences</h2>
+      <Silences />
     </section>
   );
 }
@@ -104,15 +111,64 @@ function VigilPolicies() {
   );
 }
 
-/** Read-only placeholder: escalation schedules are not in this release. */
-export function OnCallPage() {
+interface Silence {
+  id: string;
+  labels: { name: string; op: string; value: string }[];
+  entities: { kind?: string; key?: string }[];
+  startsAt: string;
+  endsAt: string;
+  createdBy: Actor;
+  comment: string;
+  mutedCount: number;
+}
+
+/** Silences, active and past: what they match, when, who set them and how many alerts they muted. */
+function Silences() {
+  const silences = usePolling(
+    () => api<{ silences: Silence[] }>('GET', '/api/silences?all=true'),
+    [],
+    10_000,
+  );
   return (
-    <section>
-      <h1>On-call</h1>
-      <p class="notice">
-        Escalation schedules are not in this release. First admins are set with <code>VIGIL_ADMINS</code>, and
-        roles are granted in chat.
-      </p>
-    </section>
+    <Loadable data={silences.data} error={silences.error} what="Silences">
+      {(data) =>
+        data.silences.length === 0 ? (
+          <p class="muted">
+            No silences. Set one with <code>/vigil silence</code> in Slack or the <code>/api/silences</code>{' '}
+            API.
+          </p>
+        ) : (
+          <table data-testid="silences">
+            <thead>
+              <tr>
+                <th>Matches</th>
+                <th>From</th>
+                <th>Until</th>
+                <th>Set by</th>
+                <th>Comment</th>
+                <th>Muted</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.silences.map((silence) => (
+                <tr key={silence.id} data-silence-id={silence.id}>
+                  <td class="mono">
+                    {[
+                      ...silence.labels.map((label) => `${label.name}${label.op}${label.value}`),
+                      ...silence.entities.map((entity) => `${entity.kind ?? 'entity'}:${entity.key ?? '*'}`),
+                    ].join(', ')}
+                  </td>
+                  <td>{when(silence.startsAt)}</td>
+                  <td>{when(silence.endsAt)}</td>
+                  <td>{actorLabel(silence.createdBy)}</td>
+                  <td>{silence.comment}</td>
+                  <td>{silence.mutedCount}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )
+      }
+    </Loadable>
   );
 }

@@ -1,0 +1,62 @@
+import type { WebClient } from '@slack/web-api';
+import { ChatRateLimitedError, noticeText, type RemediationNotifier } from '../../domain/index.js';
+import type { Db } from '../../storage/db.js';
+import { consoleRemediationsUrl } from '../console-links.js';
+import { toChatError } from './errors.js';
+import type { SlackPacer } from './pacer.js';
+
+/** Destinations: `dm:<user ID>` (the requester) and `thread:<channel>:<card ts>` (each card of the alert). */
+const DM = 'dm:';
+const THREAD = 'thread:';
+
+/**
+ * Remediation notices in Slack: a direct message to the requester when they asked from Slack, and
+ * a reply in the thread of each Slack card of the alert the remediation came from. Each post takes
+ * its channel's slot (one message per second per channel, shared with the cards) first.
+ */
+export function slackRemediationNotifier(deps: {
+  readonly client: WebClient;
+  readonly db: Db;
+  readonly pacer: SlackPacer;
+  readonly publicUrl: string;
+  readonly postIntervalMs: number;
+}): RemediationNotifier {
+  return {
+    platform: 'slack',
+    async destinations(notice) {
+      const requester = notice.requester;
+      const dm = requester.kind === 'user' && requester.platform === 'slack' ? [`${DM}${requester.id}`] : [];
+      if (notice.alertId === null) return dm;
+      const cards = await deps.db
+        .selectFrom('cards')
+        .select(['target', 'message_ref'])
+        .where('alert_id', '=', notice.alertId)
+        .where('platform', '=', 'slack')
+        .where('state', '=', 'active')
+        .where('message_ref', 'is not', null)
+        .orderBy('id')
+        .execute();
+      return [...dm, ...cards.map((card) => `${THREAD}${card.target}:${card.message_ref}`)];
+    },
+    async deliver(notice, destination) {
+      const [channel = '', threadTs] = destination.startsWith(THREAD)
+        ? destination.slice(THREAD.length).split(':')
+        : [destination.slice(DM.length)];
+      const slot = `post:${channel}`;
+      await deps.pacer.take(slot, deps.postIntervalMs);
+      try {
+        await deps.client.chat.postMessage({
+          channel,
+          ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
+          text: noticeText(notice, consoleRemediationsUrl(deps.publicUrl)),
+          unfurl_links: false,
+          unfurl_media: false,
+        });
+      } catch (error) {
+        const translated = toChatError(error);
+        if (translated instanceof ChatRateLimitedError) await deps.pacer.block(slot, translated.retryAfterMs);
+        throw translated;
+      }
+    },
+  };
+}
