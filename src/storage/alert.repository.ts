@@ -82,54 +82,62 @@ export async function changeAlert(
   clock: Clock,
   change: AlertChange,
 ): Promise<Result<AlertChangeOutcome>> {
-  return handle.db.transaction().execute(async (trx) => {
-    const row = await trx
-      .selectFrom('alerts')
-      .selectAll()
-      .where('id', '=', alertId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (row === undefined) return fail(AlertErrorCode.NotFound, `No alert ${alertId}.`);
-    const current = toAlert(row);
-    const now = clock.now();
-    const decided = decide(current, change, actor, now);
-    if (!decided.ok) {
-      await appendAudit(trx, [
-        {
-          alertId,
-          actor,
-          action: 'alert.change_refused',
-          details: { change: describe(change), code: decided.error.code, reason: decided.error.message },
-          at: now,
-        },
-      ]);
-      return decided;
-    }
-    const { alert: next, audit } = decided.value;
-    if (audit === null) return ok({ changed: false, alert: current });
-    const updated = await trx
-      .updateTable('alerts')
-      .set({
-        status: next.status,
-        classification: next.classification,
-        resolution_comment: next.resolutionComment,
-        status_changed_by: next.statusChangedBy === null ? null : json(next.statusChangedBy),
-        status_changed_at: next.statusChangedAt,
-        assignee: next.assignee === null ? null : json(next.assignee),
-        version: next.version,
-        revision: sql`revision + 1`,
-        updated_at: now,
-      })
-      .where('id', '=', alertId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await appendAudit(trx, [audit]);
-    await appendOutbox(trx, [
-      notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
-      ...(writesBackToSource(current, actor) ? [graphWriteBack(alertId)] : []),
+  return handle.db.transaction().execute((trx) => changeAlertIn(trx, alertId, actor, clock.now(), change));
+}
+
+/** `changeAlert` inside the caller's transaction (an incident resolves its alerts in one). */
+export async function changeAlertIn(
+  trx: Db,
+  alertId: string,
+  actor: Actor,
+  now: Date,
+  change: AlertChange,
+): Promise<Result<AlertChangeOutcome>> {
+  const row = await trx
+    .selectFrom('alerts')
+    .selectAll()
+    .where('id', '=', alertId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (row === undefined) return fail(AlertErrorCode.NotFound, `No alert ${alertId}.`);
+  const current = toAlert(row);
+  const decided = decide(current, change, actor, now);
+  if (!decided.ok) {
+    await appendAudit(trx, [
+      {
+        alertId,
+        actor,
+        action: 'alert.change_refused',
+        details: { change: describe(change), code: decided.error.code, reason: decided.error.message },
+        at: now,
+      },
     ]);
-    return ok({ changed: true, alert: toAlert(updated) });
-  });
+    return decided;
+  }
+  const { alert: next, audit } = decided.value;
+  if (audit === null) return ok({ changed: false, alert: current });
+  const updated = await trx
+    .updateTable('alerts')
+    .set({
+      status: next.status,
+      classification: next.classification,
+      resolution_comment: next.resolutionComment,
+      status_changed_by: next.statusChangedBy === null ? null : json(next.statusChangedBy),
+      status_changed_at: next.statusChangedAt,
+      assignee: next.assignee === null ? null : json(next.assignee),
+      version: next.version,
+      revision: sql`revision + 1`,
+      updated_at: now,
+    })
+    .where('id', '=', alertId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await appendAudit(trx, [audit]);
+  await appendOutbox(trx, [
+    notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
+    ...(writesBackToSource(current, actor) ? [graphWriteBack(alertId)] : []),
+  ]);
+  return ok({ changed: true, alert: toAlert(updated) });
 }
 
 function decide(

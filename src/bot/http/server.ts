@@ -13,6 +13,7 @@ import { IngestBatcher } from '../../storage/ingest-batcher.js';
 import { actionRoutes } from './api/actions.js';
 import { alertRoutes } from './api/alerts.js';
 import { cardPreviewRoutes } from './api/card-preview.js';
+import { incidentRoutes } from './api/incidents.js';
 import { investigationRoutes } from './api/investigations.js';
 import { oncallRoutes } from './api/oncall.js';
 import { policyRoutes } from './api/policies.js';
@@ -167,6 +168,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
       scope.addHook('onRequest', bearerAuth(deps.apiToken, 'vigil-api'));
     }
     await alertRoutes(scope, { handle, clock });
+    await incidentRoutes(scope, { handle, clock });
     await remediationRoutes(scope, { handle, clock });
     await cardPreviewRoutes(scope, { handle });
     await chatRouteRoutes(scope, { handle });

@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeEntraToken } from '../fakes/entra-token.js';
+import { FakeGraph } from '../fakes/graph.js';
+import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+
+// Defender incidents in Vigil: alerts grouped by Graph's incidentId, the incidents API, and
+// "Resolve incident" written back to the fake Graph (the incident and each of its alerts).
+let entra: FakeEntraToken;
+let graph: FakeGraph;
+let vigil: TestVigil;
+
+const json = (name: string) =>
+  JSON.parse(readFileSync(fixture(`alerts/graph-security/${name}`), 'utf8')) as Record<string, unknown>;
+const ALERT = json('alert.mde-device-file-process-registry.docs.json');
+const INCIDENT = json('incident.docs.json');
+const anAlert = (id: string, incidentId: string) => ({
+  ...ALERT,
+  id,
+  incidentId,
+  status: 'new',
+  classification: 'unknown',
+  determination: 'unknown',
+});
+
+interface IncidentBody {
+  id: string;
+  graphId: string;
+  status: string;
+  alertCount: number;
+  alertStatuses: Record<string, number>;
+  alerts: { id: string; status: string; classification: string | null }[];
+}
+
+const incidentOf = async (graphId: string): Promise<IncidentBody> => {
+  const response = await vigil.api('GET', `/api/incidents/${graphId}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as IncidentBody;
+};
+
+beforeAll(async () => {
+  entra = await new FakeEntraToken().start();
+  entra.roles.set('https://graph.microsoft.com', [
+    'SecurityAlert.ReadWrite.All',
+    'SecurityIncident.ReadWrite.All',
+  ]);
+  graph = await new FakeGraph({ entra }).start();
+  vigil = await startTestVigil({
+    env: {
+      VIGIL_GRAPH_TENANT_ID: entra.tenantId,
+      VIGIL_GRAPH_CLIENT_ID: entra.clientId,
+      VIGIL_GRAPH_CLIENT_SECRET: entra.clientSecret,
+      VIGIL_GRAPH_AUTHORITY_URL: entra.url,
+      VIGIL_GRAPH_API_URL: graph.url,
+      VIGIL_GRAPH_POLL_SECONDS: '0',
+    },
+    relayTimings: { pollMs: 100, redriveAfterMs: 2_000, redriveEveryMs: 1_000 },
+  });
+});
+afterAll(async () => {
+  await vigil?.close();
+  await graph?.stop();
+  await entra?.stop();
+});
+
+describe('Defender incidents', () => {
+  it('groups alerts pushed with one incidentId into one Vigil incident, created on first sight', async () => {
+    const first = await vigil.ingest('graph', anAlert('inc-a1', 'push-1'));
+    expect(first.status).toBe(202);
+    const second = await vigil.ingest('graph', {
+      value: [anAlert('inc-a2', 'push-1'), anAlert('inc-b1', 'push-2')],
+    });
+    expect(second.status).toBe(202);
+
+    const incident = await incidentOf('push-1');
+    expect(incident).toMatchObject({ graphId: 'push-1', status: 'new', alertCount: 2 });
+    expect(incident.alertStatuses).toEqual({ new: 2, in_progress: 0, resolved: 0 });
+    expect(incident.alerts.map((alert) => alert.status)).toEqual(['new', 'new']);
+    expect((await incidentOf('push-2')).alertCount).toBe(1);
+
+    const rows = await vigil.handle.db.selectFrom('incidents').select('graph_id').execute();
+    expect(rows.map((row) => row.graph_id).sort()).toEqual(['push-1', 'push-2']);
+  });
+
+  it('lists incidents newest first in keyset pages, filtered by status', async () => {
+    const first = await vigil.api('GET', '/api/incidents?limit=1');
+    const page = (await first.json()) as { incidents: { graphId: string }[]; nextCursor: string | null };
+    expect(page.incidents.map((incident) => incident.graphId)).toEqual(['push-2']);
+    expect(page.nextCursor).not.toBeNull();
+    const second = await vigil.api('GET', `/api/incidents?limit=1&cursor=${page.nextCursor}`);
+    const next = (await second.json()) as { incidents: { graphId: string }[] };
+    expect(next.incidents.map((incident) => incident.graphId)).toEqual(['push-1']);
+    const resolved = await vigil.api('GET', '/api/incidents?status=resolved');
+    expect(((await resolved.json()) as { incidents: unknown[] }).incidents).toEqual([]);
+    const bad = await vigil.api('GET', '/api/incidents?status=closed');
+    expect(bad.status).toBe(400);
+  });
+
+  it('"Resolve incident" resolves every alert in one classification, audited per alert, and writes it all back', async () => {
+    graph.putIncident({
+      ...INCIDENT,
+      id: 'wb-inc',
+      status: 'active',
+      classification: 'unknown',
+      determination: 'unknown',
+    });
+    graph.putAlert(anAlert('wb-a1', 'wb-inc'));
+    graph.putAlert(anAlert('wb-a2', 'wb-inc'));
+    await vigil.ingest('graph', { value: [anAlert('wb-a1', 'wb-inc'), anAlert('wb-a2', 'wb-inc')] });
+    const incident = await incidentOf('wb-inc');
+
+    const missing = await vigil.api('POST', `/api/incidents/${incident.id}/status`, { status: 'resolved' });
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(await missing.json())).toContain('classification');
+
+    const resolved = await vigil.api(
+      'POST',
+      `/api/incidents/${incident.id}/status`,
+      { status: 'resolved', classification: 'true_positive', comment: 'contained' },
+      { 'x-vigil-user': 'dana' },
+    );
+    expect(resolved.status).toBe(200);
+    expect(((await resolved.json()) as { resolved: unknown[] }).resolved).toHaveLength(2);
+    const after = await incidentOf('wb-inc');
+    expect(after.status).toBe('resolved');
+    expect(after.alerts.map((alert) => [alert.status, alert.classification])).toEqual([
+      ['resolved', 'true_positive'],
+      ['resolved', 'true_positive'],
+    ]);
+    for (const alert of after.alerts) {
+      const audit = await vigil.handle.db
+        .selectFrom('audit_log')
+        .select('action')
+        .where('alert_id', '=', alert.id)
+        .where('action', '=', 'alert.status_changed')
+        .execute();
+      expect(audit).toHaveLength(1);
+    }
+
+    await eventually(
+      async () =>
+        graph.incidents.get('wb-inc')?.status === 'resolved' &&
+        graph.alerts.get('wb-a1')?.status === 'resolved' &&
+        graph.alerts.get('wb-a2')?.status === 'resolved',
+      20_000,
+      'the incident and its alerts resolved in the fake Graph',
+    );
+    expect(graph.incidents.get('wb-inc')?.classification).toBe('truePositive');
+    expect(graph.callsTo('PATCH', /security\/incidents\/wb-inc$/)).toHaveLength(1);
+
+    // Again: nothing is open, nothing changes, nothing more is written.
+    const again = await vigil.api('POST', `/api/incidents/${incident.id}/status`, {
+      status: 'resolved',
+      classification: 'true_positive',
+    });
+    expect(((await again.json()) as { resolved: unknown[] }).resolved).toEqual([]);
+    expect(graph.callsTo('PATCH', /security\/incidents\/wb-inc$/)).toHaveLength(1);
+  });
+});
