@@ -14,6 +14,7 @@ import {
   type Severity,
   writesBackToSource,
 } from '../domain/index.js';
+import type { PulledIncident } from '../integrations/microsoft/graph-incidents.js';
 import { type AlertChangeOutcome, changeAlertIn } from './alert.repository.js';
 import type { Db, DbHandle } from './db.js';
 import { appendOutbox } from './outbox.repository.js';
@@ -80,21 +81,6 @@ export async function joinIncidents(
       AND alerts.incident_id IS DISTINCT FROM incidents.id`.execute(trx);
 }
 
-/** An incident as the pull reads it from `GET /security/incidents?$expand=alerts`. */
-export interface PulledIncident {
-  readonly graphId: string;
-  readonly displayName: string | null;
-  readonly severity: string | null;
-  readonly webUrl: string | null;
-  readonly status: string | null;
-  readonly classification: string | null;
-  readonly determination: string | null;
-  readonly assignedTo: string | null;
-  readonly lastUpdate: Date | null;
-  /** Graph alert IDs of its alerts. */
-  readonly alertIds: readonly string[];
-}
-
 /**
  * Stores pulled incidents (created on first sight, else brought up to what Defender says) and
  * puts the Vigil alerts of their Graph alerts into them. Inside the page's transaction.
@@ -124,17 +110,22 @@ export async function upsertPulledIncidents(
       })),
     )
     .onConflict((oc) =>
-      oc.column('graph_id').doUpdateSet({
-        display_name: sql`excluded.display_name`,
-        severity: sql`excluded.severity`,
-        web_url: sql`excluded.web_url`,
-        graph_status: sql`excluded.graph_status`,
-        graph_classification: sql`excluded.graph_classification`,
-        graph_determination: sql`excluded.graph_determination`,
-        graph_assigned_to: sql`excluded.graph_assigned_to`,
-        last_update_at: sql`excluded.last_update_at`,
-        updated_at: sql`excluded.updated_at`,
-      }),
+      oc
+        .column('graph_id')
+        .doUpdateSet({
+          display_name: sql`excluded.display_name`,
+          severity: sql`excluded.severity`,
+          web_url: sql`excluded.web_url`,
+          graph_status: sql`excluded.graph_status`,
+          graph_classification: sql`excluded.graph_classification`,
+          graph_determination: sql`excluded.graph_determination`,
+          graph_assigned_to: sql`excluded.graph_assigned_to`,
+          last_update_at: sql`excluded.last_update_at`,
+          updated_at: sql`excluded.updated_at`,
+        })
+        // A page from an older window (overlap) never moves an incident back.
+        .where(sql<boolean>`incidents.last_update_at IS NULL OR excluded.last_update_at IS NULL
+        OR excluded.last_update_at > incidents.last_update_at`),
     )
     .execute();
   const members = sorted.flatMap((incident) =>

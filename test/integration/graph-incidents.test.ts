@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/domain/index.js';
+import { EntraTokenClient, GRAPH_SCOPE } from '../../src/integrations/microsoft/entra-token.js';
+import { GraphApi } from '../../src/integrations/microsoft/graph-api.js';
+import { pullIncidents } from '../../src/jobs/graph-pull.worker.js';
+import { createLogger } from '../../src/logger.js';
 import { FakeEntraToken } from '../fakes/entra-token.js';
 import { FakeGraph } from '../fakes/graph.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
@@ -37,6 +42,30 @@ const incidentOf = async (graphId: string): Promise<IncidentBody> => {
   expect(response.status).toBe(200);
   return (await response.json()) as IncidentBody;
 };
+
+const pull = (onSkipped?: (reason: string) => void) =>
+  pullIncidents(
+    {
+      handle: vigil.handle,
+      graph: new GraphApi({
+        baseUrl: graph.url,
+        bearer: new EntraTokenClient({
+          authorityUrl: entra.url,
+          tenantId: entra.tenantId,
+          clientId: entra.clientId,
+          clientSecret: entra.clientSecret,
+        }).bearer(GRAPH_SCOPE),
+        retries: 1,
+        timeoutMs: 5_000,
+      }),
+      clock: systemClock,
+      logger: createLogger('silent'),
+      pollMs: 60_000,
+      owner: 'test-pull',
+      ...(onSkipped === undefined ? {} : { onSkipped }),
+    },
+    AbortSignal.timeout(30_000),
+  );
 
 beforeAll(async () => {
   entra = await new FakeEntraToken().start();
@@ -155,5 +184,39 @@ describe('Defender incidents', () => {
     });
     expect(((await again.json()) as { resolved: unknown[] }).resolved).toEqual([]);
     expect(graph.callsTo('PATCH', /security\/incidents\/wb-inc$/)).toHaveLength(1);
+  });
+
+  it('pulls incidents with their alerts: an alert Defender put into an incident later joins it, and a second pull changes nothing', async () => {
+    const { incidentId: _none, ...uncorrelated } = anAlert('late-1', '');
+    expect((await vigil.ingest('graph', uncorrelated)).status).toBe(202);
+    graph.putAlert(anAlert('late-1', 'pull-1'));
+    graph.putIncident({ ...INCIDENT, id: 'pull-1' });
+    // A malformed item in the page is skipped with its reason; the rest of the page is applied.
+    graph.incidents.set('bad', { id: { nested: true }, lastUpdateDateTime: new Date().toISOString() });
+    const skipped: string[] = [];
+    const outcome = await pull((reason) => skipped.push(reason));
+    expect(outcome).toMatchObject({ kind: 'pulled', skipped: 1 });
+    expect(skipped[0]).toMatch(/^id: /);
+    graph.incidents.delete('bad');
+    const incident = await incidentOf('pull-1');
+    expect(incident).toMatchObject({
+      displayName: INCIDENT.displayName,
+      alertCount: 1,
+      defender: { status: 'Active', classification: 'TruePositive', determination: 'MultiStagedAttack' },
+    });
+    expect(graph.callsTo('GET', /security\/incidents\?.*expand=alerts/).length).toBeGreaterThan(0);
+
+    const before = await vigil.handle.db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('graph_id', '=', 'pull-1')
+      .executeTakeFirstOrThrow();
+    expect(await pull()).toMatchObject({ kind: 'pulled' });
+    const after = await vigil.handle.db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('graph_id', '=', 'pull-1')
+      .executeTakeFirstOrThrow();
+    expect(after.updated_at).toEqual(before.updated_at);
   });
 });
