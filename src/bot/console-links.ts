@@ -12,3 +12,6 @@ export const consoleInvestigationUrl = (publicUrl: string, investigationId: stri
 
 export const consolePolicyUrl = (publicUrl: string, policyId: string): string =>
   `${base(publicUrl)}/policies/${encodeURIComponent(policyId)}`;
+
+export const consoleIncidentUrl = (publicUrl: string, incidentId: string): string =>
+  `${base(publicUrl)}/incidents/${encodeURIComponent(incidentId)}`;

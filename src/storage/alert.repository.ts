@@ -10,6 +10,7 @@ import {
   type Clock,
   changeStatus,
   fail,
+  graphIncidentWriteBack,
   graphWriteBack,
   notify,
   ok,
@@ -92,6 +93,7 @@ export async function changeAlertIn(
   actor: Actor,
   now: Date,
   change: AlertChange,
+  options: { readonly incidentWriteBack?: boolean } = {},
 ): Promise<Result<AlertChangeOutcome>> {
   const row = await trx
     .selectFrom('alerts')
@@ -136,6 +138,10 @@ export async function changeAlertIn(
   await appendOutbox(trx, [
     notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
     ...(writesBackToSource(current, actor) ? [graphWriteBack(alertId)] : []),
+    // Its Defender incident moves with it (resolved once its last alert is), unless the caller writes it once for many.
+    ...(writesBackToSource(current, actor) && row.incident_id !== null && options.incidentWriteBack !== false
+      ? [graphIncidentWriteBack(row.incident_id)]
+      : []),
   ]);
   return ok({ changed: true, alert: toAlert(updated) });
 }

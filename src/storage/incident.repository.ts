@@ -3,6 +3,7 @@ import {
   type Actor,
   type AlertStatus,
   authorize,
+  type CardIncident,
   type Classification,
   type Clock,
   fail,
@@ -299,10 +300,17 @@ export async function resolveIncident(
     const resolved: AlertChangeOutcome[] = [];
     const refused: { alertId: string; reason: string }[] = [];
     for (const alert of alerts) {
-      const outcome = await changeAlertIn(trx, alert.id, actor, now, {
-        type: 'status',
-        request: { action: 'resolve', ...resolution },
-      });
+      const outcome = await changeAlertIn(
+        trx,
+        alert.id,
+        actor,
+        now,
+        {
+          type: 'status',
+          request: { action: 'resolve', ...resolution },
+        },
+        { incidentWriteBack: false },
+      );
       if (!outcome.ok) refused.push({ alertId: alert.id, reason: outcome.error.message });
       else if (outcome.value.changed) resolved.push(outcome.value);
     }
@@ -310,4 +318,23 @@ export async function resolveIncident(
       await appendOutbox(trx, [graphIncidentWriteBack(incidentId)]);
     return ok({ resolved, refused });
   });
+}
+
+/** The incident of an alert as its card shows it, or null when it belongs to none. */
+export async function cardIncident(db: Db, alertId: string): Promise<CardIncident | null> {
+  const row = await db
+    .selectFrom('alerts')
+    .select('incident_id')
+    .where('id', '=', alertId)
+    .executeTakeFirst();
+  if (row?.incident_id === null || row?.incident_id === undefined) return null;
+  const incident = await getIncident(db, row.incident_id);
+  if (incident === null) return null;
+  return {
+    id: incident.id,
+    name: incident.displayName ?? `Defender incident ${incident.graphId}`,
+    alertCount: incident.alertCount,
+    alertStatuses: incident.alertStatuses,
+    status: incident.status,
+  };
 }

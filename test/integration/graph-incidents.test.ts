@@ -7,13 +7,16 @@ import { pullIncidents } from '../../src/jobs/graph-pull.worker.js';
 import { createLogger } from '../../src/logger.js';
 import { FakeEntraToken } from '../fakes/entra-token.js';
 import { FakeGraph } from '../fakes/graph.js';
+import { type FakeMessage, FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { interactionBody, postSignedForm, slackTestEnv } from '../helpers/slack-signing.js';
 
 // Defender incidents in Vigil: alerts grouped by Graph's incidentId, the incidents API, and
 // "Resolve incident" written back to the fake Graph (the incident and each of its alerts).
 let entra: FakeEntraToken;
 let graph: FakeGraph;
 let vigil: TestVigil;
+let slack: FakeSlackApi;
 
 const json = (name: string) =>
   JSON.parse(readFileSync(fixture(`alerts/graph-security/${name}`), 'utf8')) as Record<string, unknown>;
@@ -27,6 +30,28 @@ const anAlert = (id: string, incidentId: string) => ({
   classification: 'unknown',
   determination: 'unknown',
 });
+
+const CHANNEL = 'C0ALERTS';
+const DANA = { id: 'U0DANA', username: 'dana', name: 'dana', team_id: 'T0TEAM' };
+
+/** The Slack card of a Graph alert, once posted with `text` in it. */
+async function slackCardOf(graphId: string, text: string): Promise<FakeMessage> {
+  return eventually(
+    async () => {
+      const row = await vigil.handle.db
+        .selectFrom('cards')
+        .innerJoin('alerts', 'alerts.id', 'cards.alert_id')
+        .select('cards.message_ref')
+        .where('alerts.source_id', '=', graphId)
+        .where('cards.platform', '=', 'slack')
+        .executeTakeFirst();
+      const card = row?.message_ref == null ? undefined : slack.messages.get(`${CHANNEL}/${row.message_ref}`);
+      return card !== undefined && JSON.stringify(card.blocks).includes(text) ? card : undefined;
+    },
+    20_000,
+    `the Slack card of ${graphId} showing ${text}`,
+  );
+}
 
 interface IncidentBody {
   id: string;
@@ -74,8 +99,10 @@ beforeAll(async () => {
     'SecurityIncident.ReadWrite.All',
   ]);
   graph = await new FakeGraph({ entra }).start();
+  slack = await new FakeSlackApi().start();
   vigil = await startTestVigil({
     env: {
+      ...slackTestEnv(slack.url, CHANNEL, 'U0DANA'),
       VIGIL_GRAPH_TENANT_ID: entra.tenantId,
       VIGIL_GRAPH_CLIENT_ID: entra.clientId,
       VIGIL_GRAPH_CLIENT_SECRET: entra.clientSecret,
@@ -88,6 +115,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await vigil?.close();
+  await slack?.stop();
   await graph?.stop();
   await entra?.stop();
 });
@@ -218,5 +246,111 @@ describe('Defender incidents', () => {
       .where('graph_id', '=', 'pull-1')
       .executeTakeFirstOrThrow();
     expect(after.updated_at).toEqual(before.updated_at);
+  });
+
+  it('an incident resolved from a Slack card (signed click, then the form) resolves every alert in it, in Vigil and in Defender', async () => {
+    graph.putIncident({ ...INCIDENT, id: 'card-inc', status: 'active', classification: 'unknown' });
+    graph.putAlert(anAlert('card-a1', 'card-inc'));
+    graph.putAlert(anAlert('card-a2', 'card-inc'));
+    await vigil.ingest('graph', { value: [anAlert('card-a1', 'card-inc'), anAlert('card-a2', 'card-inc')] });
+    const incident = await incidentOf('card-inc');
+    const card = await slackCardOf('card-a1', '2 alerts: 2 New');
+    const button = (card.blocks as { type: string; elements?: { action_id?: string; value?: string }[] }[])
+      .flatMap((block) => block.elements ?? [])
+      .find((element) => element.action_id === 'incident.resolve');
+    expect(button?.value).toBe(incident.id);
+    expect(JSON.stringify(card.blocks)).toContain(`/console/#/incidents/${incident.id}`);
+
+    const opened = slack.callsOf('views.open').length;
+    const clicked = await postSignedForm(
+      vigil.baseUrl,
+      interactionBody({
+        type: 'block_actions',
+        user: DANA,
+        team: { id: 'T0TEAM', domain: 'contoso' },
+        container: { type: 'message', message_ts: card.ts, channel_id: CHANNEL },
+        channel: { id: CHANNEL, name: 'alerts' },
+        trigger_id: 'trigger-incident',
+        response_url: `${slack.url}response`,
+        actions: [
+          {
+            action_id: 'incident.resolve',
+            block_id: 'x',
+            value: incident.id,
+            type: 'button',
+            action_ts: '1700000002.000002',
+          },
+        ],
+      }),
+    );
+    expect(clicked.status).toBe(200);
+    const call = await eventually(async () => slack.callsOf('views.open')[opened], 20_000, 'views.open');
+    const view = call.args.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
+    expect(view.callback_id).toBe('incident.resolve.modal');
+    const submitted = await postSignedForm(
+      vigil.baseUrl,
+      interactionBody({
+        type: 'view_submission',
+        team: { id: 'T0TEAM', domain: 'contoso' },
+        user: DANA,
+        api_app_id: 'A0VIGIL',
+        token: 'verification_token',
+        trigger_id: '111.222.valid',
+        view: {
+          id: 'V222',
+          team_id: 'T0TEAM',
+          type: 'modal',
+          blocks: view.blocks,
+          private_metadata: view.private_metadata,
+          callback_id: view.callback_id,
+          state: {
+            values: {
+              classification: {
+                classification: {
+                  type: 'static_select',
+                  selected_option: {
+                    text: { type: 'plain_text', text: 'True positive' },
+                    value: 'true_positive',
+                  },
+                },
+              },
+              comment: { comment: { type: 'plain_text_input', value: 'one campaign' } },
+            },
+          },
+          hash: '1596530361.3wRYuk3R',
+        },
+        response_urls: [],
+      }),
+    );
+    expect(submitted.status).toBe(200);
+
+    await eventually(
+      async () =>
+        graph.incidents.get('card-inc')?.status === 'resolved' &&
+        graph.alerts.get('card-a1')?.status === 'resolved' &&
+        graph.alerts.get('card-a2')?.status === 'resolved',
+      20_000,
+      'the incident and both alerts resolved in the fake Defender',
+    );
+    const after = await incidentOf('card-inc');
+    expect(after.alerts.map((alert) => [alert.status, alert.classification])).toEqual([
+      ['resolved', 'true_positive'],
+      ['resolved', 'true_positive'],
+    ]);
+    const actors = await vigil.handle.db
+      .selectFrom('audit_log')
+      .select('actor_key')
+      .where('action', '=', 'alert.status_changed')
+      .where(
+        'alert_id',
+        'in',
+        after.alerts.map((alert) => alert.id),
+      )
+      .execute();
+    expect(actors.map((row) => row.actor_key)).toEqual(['slack:U0DANA', 'slack:U0DANA']);
+    expect(graph.alerts.get('card-a1')?.classification).toBe('truePositive');
+    // Each card shows the incident resolved, and offers no Resolve incident any more.
+    const resolvedCard = await slackCardOf('card-a2', '2 alerts: 2 Resolved');
+    expect(JSON.stringify(resolvedCard.blocks)).not.toContain('incident.resolve');
   });
 });

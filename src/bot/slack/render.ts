@@ -11,12 +11,18 @@ import {
   type Classification,
   type EntityKind,
   INVESTIGATION_STATUS_LABELS,
+  incidentAlertsLine,
   OPEN_INVESTIGATION_STATUSES,
   type Severity,
   STATUS_LABELS,
 } from '../../domain/index.js';
 import { CARD_ACTIONS, encodeCardActionValue } from '../card-actions.js';
-import { consoleAlertUrl, consoleInvestigationUrl, consolePolicyUrl } from '../console-links.js';
+import {
+  consoleAlertUrl,
+  consoleIncidentUrl,
+  consoleInvestigationUrl,
+  consolePolicyUrl,
+} from '../console-links.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, link, mentionUser, safeUrl, slackDate } from './mrkdwn.js';
 
 /** A Block Kit block; kept loose on purpose, Slack validates the shape and the tests check it. */
@@ -113,6 +119,13 @@ export function cardButtons(alert: CardAlert, options: RenderOptions): Block[] {
   } else {
     buttons.push(button('Reopen', CARD_ACTIONS.reopen, alert));
   }
+  if (alert.incident !== undefined && alert.incident !== null && alert.incident.status !== 'resolved')
+    buttons.push({
+      type: 'button',
+      text: { type: 'plain_text', text: 'Resolve incident' },
+      action_id: CARD_ACTIONS.resolveIncident,
+      value: alert.incident.id,
+    });
   const url = safeUrl(alertUrl(alert, options));
   if (url !== null) {
     buttons.push({
@@ -293,6 +306,18 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions): Slack
       text: { type: 'mrkdwn', text: escapeAndCut(alert.description.trim(), LIMITS.sectionText) },
     });
   }
+  if (alert.incident !== undefined && alert.incident !== null) {
+    const href = consoleIncidentUrl(options.publicUrl, alert.incident.id);
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `*Incident:* ${link(href, cutPlain(alert.incident.name, 200))} · ${incidentAlertsLine(alert.incident)}`,
+        },
+      ],
+    });
+  }
   const entities = entitySection(alert.entities);
   if (entities !== null) blocks.push(entities);
   if (
@@ -339,15 +364,50 @@ export function renderResolveModal(
   alert: CardAlert,
   metadata: ResolveModalMetadata,
 ): Record<string, unknown> {
+  return resolveForm(RESOLVE_MODAL_CALLBACK, `Resolve #${alert.number}`, alert.title, metadata);
+}
+
+/** The modal "Resolve incident" opens: one classification (and comment) for every alert of the incident. */
+export const INCIDENT_RESOLVE_MODAL_CALLBACK = 'incident.resolve.modal';
+
+export interface IncidentResolveModalMetadata {
+  readonly incidentId: string;
+  readonly channel: string | null;
+}
+
+export function renderIncidentResolveModal(
+  incident: {
+    readonly name: string;
+    readonly alertCount: number;
+    readonly alertStatuses: CardIncidentCounts;
+  },
+  metadata: IncidentResolveModalMetadata,
+): Record<string, unknown> {
+  return resolveForm(
+    INCIDENT_RESOLVE_MODAL_CALLBACK,
+    'Resolve incident',
+    `${incident.name}\n${incidentAlertsLine(incident)}; every open one is resolved.`,
+    metadata,
+  );
+}
+
+type CardIncidentCounts = Parameters<typeof incidentAlertsLine>[0]['alertStatuses'];
+
+function resolveForm(
+  callbackId: string,
+  title: string,
+  heading: string,
+  metadata: object,
+): Record<string, unknown> {
   return {
     type: 'modal',
-    callback_id: RESOLVE_MODAL_CALLBACK,
+    callback_id: callbackId,
     private_metadata: JSON.stringify(metadata),
-    title: { type: 'plain_text', text: cutPlain(`Resolve #${alert.number}`, 24) },
+    title: { type: 'plain_text', text: cutPlain(title, 24) },
     submit: { type: 'plain_text', text: 'Resolve' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `*${escapeAndCut(alert.title, 2900)}*` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `*${escapeAndCut(heading, 2900)}*` } },
       {
         type: 'input',
         block_id: RESOLVE_BLOCKS.classification.block,

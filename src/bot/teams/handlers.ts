@@ -8,6 +8,7 @@ import {
   type Classification,
   type Clock,
   INVESTIGATION_STATUS_LABELS,
+  type Role,
   SEVERITIES,
   STATUS_LABELS,
 } from '../../domain/index.js';
@@ -20,10 +21,12 @@ import {
   listAlerts,
 } from '../../storage/alert.repository.js';
 import { appendAudit } from '../../storage/audit.repository.js';
+import { cardExtras } from '../../storage/card-view.repository.js';
 import type { Db, DbHandle } from '../../storage/db.js';
+import { cardIncident, resolveIncident } from '../../storage/incident.repository.js';
 import { type ActionView, decideAction, getAction } from '../../storage/investigation-action.repository.js';
 import { startInvestigation } from '../../storage/investigation-plan.repository.js';
-import { cardInvestigations, getInvestigationDetail } from '../../storage/investigation-view.repository.js';
+import { getInvestigationDetail } from '../../storage/investigation-view.repository.js';
 import { type RolePolicy, rememberPerson, roleOf } from '../../storage/people.repository.js';
 import {
   deactivateTeamsConversation,
@@ -116,7 +119,10 @@ const userOf = (activity: InboundActivity): TeamsUser | null => {
 /** The verbs that change the alert itself; Investigate, Approve and Reject have their own paths. */
 type AlertVerb = Exclude<
   CardActionId,
-  typeof CARD_ACTIONS.investigate | typeof CARD_ACTIONS.approve | typeof CARD_ACTIONS.reject
+  | typeof CARD_ACTIONS.investigate
+  | typeof CARD_ACTIONS.approve
+  | typeof CARD_ACTIONS.reject
+  | typeof CARD_ACTIONS.resolveIncident
 >;
 
 /** Finds an investigation by its UUID or its short number (`7`, `#7`). */
@@ -279,6 +285,8 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         }),
       );
     }
+    if (action.verb === CARD_ACTIONS.resolveIncident)
+      return cardAnswer(await alertCard(data.data.alertId, await resolveIncidentOf(actor, role, data.data)));
     const result = await changeAlertAs(
       handle,
       data.data.alertId,
@@ -289,10 +297,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     );
     if (result.ok)
       return cardAnswer(
-        renderAlertCard(
-          { ...result.value.alert, investigations: await cardInvestigations(db, data.data.alertId) },
-          render,
-        ),
+        renderAlertCard({ ...result.value.alert, ...(await cardExtras(db, data.data.alertId)) }, render),
       );
     if (result.error.code === AlertErrorCode.NotFound)
       return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
@@ -317,15 +322,40 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     );
   }
 
+  /** "Resolve incident" from the card's Resolve form: every open alert of the alert's incident, one classification. */
+  async function resolveIncidentOf(
+    actor: TeamsUser,
+    role: Role,
+    data: { alertId: string; classification?: string | undefined; comment?: string | undefined },
+  ): Promise<CardNotice> {
+    if (!(CLASSIFICATIONS as readonly string[]).includes(data.classification ?? ''))
+      return {
+        style: 'warning',
+        text: 'Not resolved: choose a classification, then click Resolve incident again.',
+      };
+    const incident = await cardIncident(db, data.alertId);
+    if (incident === null)
+      return { style: 'warning', text: 'Not resolved: this alert belongs to no incident.' };
+    const comment = data.comment?.trim() ?? '';
+    const result = await resolveIncident(handle, incident.id, actor, role, clock, {
+      classification: data.classification as Classification,
+      ...(comment === '' ? {} : { comment }),
+    });
+    if (!result.ok) return { style: 'warning', text: `Not resolved: ${result.error.message}` };
+    const { resolved, refused } = result.value;
+    return refused.length === 0
+      ? { style: 'good', text: `Incident resolved: ${resolved.length} alert(s) resolved.` }
+      : {
+          style: 'warning',
+          text: `${resolved.length} alert(s) resolved; ${refused.length} not: ${refused[0]?.reason ?? ''}`,
+        };
+  }
+
   /** The alert card as it stands now, with its investigations, so an answer already shows a decision. */
   async function alertCard(alertId: string, notice?: CardNotice): Promise<AdaptiveCard> {
     const alert = await getAlert(db, alertId);
     if (alert === null) return renderMessageCard('This alert no longer exists in Vigil.');
-    return renderAlertCard(
-      { ...alert, investigations: await cardInvestigations(db, alertId) },
-      render,
-      notice,
-    );
+    return renderAlertCard({ ...alert, ...(await cardExtras(db, alertId)) }, render, notice);
   }
 
   /** Approve or Reject on a card: the decision as the Teams user, answered with the refreshed card. */
@@ -401,10 +431,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           attachments: [
             {
               contentType: ADAPTIVE_CARD_CONTENT_TYPE,
-              content: renderAlertCard(
-                { ...alert, investigations: await cardInvestigations(db, alert.id) },
-                render,
-              ),
+              content: renderAlertCard({ ...alert, ...(await cardExtras(db, alert.id)) }, render),
             },
           ],
         });

@@ -1,4 +1,4 @@
-import type { AlertStatus } from './alert.js';
+import { type AlertStatus, STATUS_LABELS } from './alert.js';
 
 /**
  * A Vigil incident's status, read from its alerts: resolved when every alert is, new while
@@ -18,3 +18,15 @@ const GRAPH_INCIDENT_STATUS: Readonly<Record<AlertStatus, string>> = {
 
 /** Vigil's status in the words of Graph's `incident.status` (active, inProgress, resolved). */
 export const toGraphIncidentStatus = (status: AlertStatus): string => GRAPH_INCIDENT_STATUS[status];
+
+/** How an incident's alerts stand, in words for a card: `3 alerts: 2 New, 1 Resolved`. */
+export function incidentAlertsLine(incident: {
+  readonly alertCount: number;
+  readonly alertStatuses: Readonly<Record<AlertStatus, number>>;
+}): string {
+  const parts = (Object.keys(STATUS_LABELS) as AlertStatus[])
+    .filter((status) => incident.alertStatuses[status] > 0)
+    .map((status) => `${incident.alertStatuses[status]} ${STATUS_LABELS[status]}`);
+  const count = `${incident.alertCount} alert${incident.alertCount === 1 ? '' : 's'}`;
+  return parts.length === 0 ? count : `${count}: ${parts.join(', ')}`;
+}
