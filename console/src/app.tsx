@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { setUnauthorizedHandler } from './api';
 import { ActionPage, ActionsPage } from './pages/actions';
 import { AlertPage } from './pages/alert';
+import { IncidentPage, IncidentsPage } from './pages/incidents';
 import { InvestigationPage, InvestigationsPage } from './pages/investigations';
 import { OnCallPage, PoliciesPage } from './pages/placeholders';
 import { PolicyPage } from './pages/policy';
@@ -13,6 +14,7 @@ import { loadSession, type Session, signOut } from './session';
 
 const NAV: readonly { page: string; label: string }[] = [
   { page: 'alerts', label: 'Alerts' },
+  { page: 'incidents', label: 'Incidents' },
   { page: 'investigations', label: 'Investigations' },
   { page: 'actions', label: 'Actions' },
   { page: 'remediations', label: 'Remediation' },
@@ -24,6 +26,8 @@ function Page({ route }: { route: Route }) {
   switch (route.page) {
     case 'alerts':
       return route.id === undefined ? <QueuePage /> : <AlertPage key={route.id} id={route.id} />;
+    case 'incidents':
+      return route.id === undefined ? <IncidentsPage /> : <IncidentPage key={route.id} id={route.id} />;
     case 'investigations':
       return route.id === undefined ? (
         <InvestigationsPage />

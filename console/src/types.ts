@@ -207,3 +207,42 @@ export interface Remediation {
   completionComment?: string | null;
   createdAt?: string;
 }
+
+/** `GET /api/incidents` items: a Defender incident and how its alerts stand. */
+export interface Incident {
+  id: string;
+  graphId: string;
+  displayName: string | null;
+  severity: string | null;
+  webUrl: string | null;
+  status: AlertStatus;
+  alertCount: number;
+  alertStatuses: Record<AlertStatus, number>;
+  defender: {
+    status: string | null;
+    classification: string | null;
+    determination: string | null;
+    assignedTo: string | null;
+    lastUpdateAt: string | null;
+  };
+  writeBackError: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface IncidentPage {
+  incidents: Incident[];
+  nextCursor: string | null;
+}
+
+export interface IncidentDetail extends Incident {
+  alerts: {
+    id: string;
+    number: string;
+    title: string;
+    severity: Severity;
+    status: AlertStatus;
+    classification: Classification | null;
+    determination: string | null;
+  }[];
+}

@@ -233,14 +233,13 @@ export async function getIncident(db: Db, ref: string): Promise<IncidentView | n
   return row === undefined ? null : toIncidentView(row);
 }
 
-/** The incident's alerts, oldest first, with their states. */
+/** The incident's alerts, by number (oldest first), with their states. */
 export async function incidentAlerts(db: Db, incidentId: string): Promise<IncidentAlert[]> {
   const rows = await db
     .selectFrom('alerts')
     .select(['id', 'number', 'title', 'severity', 'status', 'classification', 'determination'])
     .where('incident_id', '=', incidentId)
-    .orderBy('created_at')
-    .orderBy('id')
+    .orderBy('number')
     .execute();
   return rows.map((row) => ({
     id: row.id,
