@@ -77,8 +77,13 @@ export interface InvestigationRef {
 }
 
 export interface AlertDetail extends Alert {
+  /** The first entities; `entitiesTruncated` when /api/alerts/:id/entities has more. */
   entities: Entity[];
+  entityCount?: number;
+  entitiesTruncated?: boolean;
+  /** The latest entries; `auditTruncated` when /api/alerts/:id/audit has older ones. */
   audit: AuditEntry[];
+  auditTruncated?: boolean;
   cards: CardRecord[];
   investigations?: InvestigationRef[];
 }
@@ -245,4 +250,11 @@ export interface IncidentDetail extends Incident {
     classification: Classification | null;
     determination: string | null;
   }[];
+}
+
+/** One page of a long list of an alert's (entities, audit trail). */
+export interface ListPage {
+  entities?: Entity[];
+  audit?: AuditEntry[];
+  nextCursor: string | null;
 }

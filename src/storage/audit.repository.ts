@@ -1,6 +1,7 @@
 import { type Actor, type AuditEntry, actorKey } from '../domain/index.js';
 import { json } from './alert.mapper.js';
 import type { Db } from './db.js';
+import type { AuditRow } from './schema.js';
 
 /** Appends audit rows; call inside the transaction that made the change. */
 export async function appendAudit(trx: Db, entries: readonly AuditEntry[]): Promise<void> {
@@ -51,12 +52,14 @@ export async function auditTrail(db: Db, alertId: string): Promise<AuditView[]> 
     .where('alert_id', '=', alertId)
     .orderBy('id')
     .execute();
-  return rows.map((row) => ({
-    id: row.id,
-    actor: row.actor as Actor,
-    actorKey: row.actor_key,
-    action: row.action,
-    details: row.details,
-    at: row.at,
-  }));
+  return rows.map(toAuditView);
 }
+
+export const toAuditView = (row: AuditRow): AuditView => ({
+  id: row.id,
+  actor: row.actor as Actor,
+  actorKey: row.actor_key,
+  action: row.action,
+  details: row.details,
+  at: row.at,
+});

@@ -8,12 +8,13 @@ import {
   type Clock,
   SEVERITIES,
 } from '../../../domain/index.js';
-import { changeAlert, findAlertId, getAlert, listAlerts } from '../../../storage/alert.repository.js';
-import { auditTrail } from '../../../storage/audit.repository.js';
+import { changeAlert, findAlertId, listAlerts } from '../../../storage/alert.repository.js';
+import { alertWithFirstEntities, latestAudit } from '../../../storage/alert-pages.repository.js';
 import { cardsOf } from '../../../storage/card.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
 import { investigationsOfAlert } from '../../../storage/investigation-view.repository.js';
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
+import { DETAIL_AUDIT, DETAIL_ENTITIES } from './alert-pages.js';
 import { alertDetailView, alertView } from './alert-view.js';
 import { cursorParam, encodeCursor, listParam, stringListParam } from './query.js';
 
@@ -62,14 +63,22 @@ export async function alertRoutes(
 
   app.get<{ Params: { id: string } }>('/api/alerts/:id', async (request, reply) => {
     const id = await findAlertId(handle.db, request.params.id);
-    const alert = id === null ? null : await getAlert(handle.db, id);
-    if (alert === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
+    const found = id === null ? null : await alertWithFirstEntities(handle.db, id, DETAIL_ENTITIES);
+    if (found === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
+    const { alert, entityCount } = found;
     const [audit, cards, investigations] = await Promise.all([
-      auditTrail(handle.db, alert.id),
+      latestAudit(handle.db, alert.id, DETAIL_AUDIT),
       cardsOf(handle.db, alert.id),
       investigationsOfAlert(handle.db, alert.id),
     ]);
-    return alertDetailView(alert, audit, cards, investigations);
+    // Bounded: the first entities and the latest audit entries; the rest page through
+    // /api/alerts/:id/entities and /audit.
+    return {
+      ...alertDetailView(alert, audit.entries, cards, investigations),
+      entityCount,
+      entitiesTruncated: entityCount > alert.entities.length,
+      auditTruncated: audit.older,
+    };
   });
 
   app.post<{ Params: { id: string } }>('/api/alerts/:id/status', async (request, reply) => {
