@@ -28,8 +28,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       updated_at timestamptz NOT NULL DEFAULT now()
     )`.execute(db);
   await sql`CREATE INDEX incidents_created ON incidents (created_at DESC, id DESC)`.execute(db);
+  // A nullable column without default: no rewrite of a busy table. Its index is built concurrently (concurrent-indexes.ts).
   await sql`ALTER TABLE alerts ADD COLUMN incident_id uuid REFERENCES incidents(id)`.execute(db);
-  await sql`CREATE INDEX alerts_incident ON alerts (incident_id) WHERE incident_id IS NOT NULL`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
