@@ -7,6 +7,8 @@ import {
   CLASSIFICATION_LABELS,
   type Classification,
   type Clock,
+  DETERMINATION_LABELS,
+  type Determination,
   STATUS_LABELS,
 } from '../domain/index.js';
 import {
@@ -59,9 +61,13 @@ export function commentText(change: PendingComment): string {
     typeof details.classification === 'string'
       ? `, ${CLASSIFICATION_LABELS[details.classification as Classification] ?? details.classification}`
       : '';
+  const determination =
+    typeof details.determination === 'string'
+      ? ` (${DETERMINATION_LABELS[details.determination as Determination] ?? details.determination})`
+      : '';
   const words =
     typeof details.comment === 'string' && details.comment.trim() !== '' ? `: ${details.comment}` : '';
-  return `${actorLabel(actor)}${where} set this alert to ${to}${classification} in Vigil${words} ${commentMarker(change.auditId)}`.slice(
+  return `${actorLabel(actor)}${where} set this alert to ${to}${classification}${determination} in Vigil${words} ${commentMarker(change.auditId)}`.slice(
     0,
     4_000,
   );

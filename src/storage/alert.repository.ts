@@ -123,6 +123,7 @@ export async function changeAlertIn(
     .set({
       status: next.status,
       classification: next.classification,
+      determination: next.determination,
       resolution_comment: next.resolutionComment,
       status_changed_by: next.statusChangedBy === null ? null : json(next.statusChangedBy),
       status_changed_at: next.statusChangedAt,
@@ -169,6 +170,9 @@ function decide(
               ...(change.request.classification === undefined
                 ? {}
                 : { classification: change.request.classification }),
+              ...(change.request.determination === undefined
+                ? {}
+                : { determination: change.request.determination }),
               ...(change.request.comment === undefined ? {} : { comment: change.request.comment }),
             },
             at: now,

@@ -6,6 +6,7 @@ import {
   type CardIncident,
   type Classification,
   type Clock,
+  type Determination,
   fail,
   graphIncidentWriteBack,
   incidentStatus,
@@ -254,6 +255,7 @@ export async function incidentAlerts(db: Db, incidentId: string): Promise<Incide
 
 export interface IncidentResolution {
   readonly classification: Classification;
+  readonly determination?: Determination | undefined;
   readonly comment?: string | undefined;
 }
 

@@ -351,6 +351,8 @@ export class FakeGraph {
       return send(400, graphError('BadRequest', `Invalid status ${String(change.status)}.`));
     if (change.classification !== undefined && !CLASSIFICATIONS.includes(String(change.classification)))
       return send(400, graphError('BadRequest', `Invalid classification ${String(change.classification)}.`));
+    if (change.determination !== undefined && !DETERMINATIONS.includes(String(change.determination)))
+      return send(400, graphError('BadRequest', `Invalid determination ${String(change.determination)}.`));
     const allowed = ['status', 'classification', 'determination', 'assignedTo', 'customDetails'];
     const unknown = Object.keys(change).filter((key) => !allowed.includes(key) && !key.startsWith('@odata'));
     if (unknown.length > 0)

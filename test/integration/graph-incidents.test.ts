@@ -170,10 +170,23 @@ describe('Defender incidents', () => {
     expect(missing.status).toBe(400);
     expect(JSON.stringify(await missing.json())).toContain('classification');
 
+    const badDetermination = await vigil.api('POST', `/api/incidents/${incident.id}/status`, {
+      status: 'resolved',
+      classification: 'true_positive',
+      determination: 'aliens',
+    });
+    expect(badDetermination.status).toBe(400);
+    expect(JSON.stringify(await badDetermination.json())).toContain('determination');
+
     const resolved = await vigil.api(
       'POST',
       `/api/incidents/${incident.id}/status`,
-      { status: 'resolved', classification: 'true_positive', comment: 'contained' },
+      {
+        status: 'resolved',
+        classification: 'true_positive',
+        determination: 'compromisedAccount',
+        comment: 'contained',
+      },
       { 'x-vigil-user': 'dana' },
     );
     expect(resolved.status).toBe(200);
@@ -202,7 +215,11 @@ describe('Defender incidents', () => {
       20_000,
       'the incident and its alerts resolved in the fake Graph',
     );
-    expect(graph.incidents.get('wb-inc')?.classification).toBe('truePositive');
+    expect(graph.incidents.get('wb-inc')).toMatchObject({
+      classification: 'truePositive',
+      determination: 'compromisedAccount',
+    });
+    expect(graph.alerts.get('wb-a1')?.determination).toBe('compromisedAccount');
     expect(graph.callsTo('PATCH', /security\/incidents\/wb-inc$/)).toHaveLength(1);
 
     // Again: nothing is open, nothing changes, nothing more is written.

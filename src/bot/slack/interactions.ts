@@ -4,6 +4,8 @@ import {
   AlertErrorCode,
   CLASSIFICATIONS,
   type Classification,
+  DETERMINATIONS,
+  type Determination,
   type DomainError,
   type StatusAction,
 } from '../../domain/index.js';
@@ -233,7 +235,11 @@ type ResolveForm<T> =
   | {
       readonly kind: 'ok';
       readonly metadata: T;
-      readonly resolution: { readonly classification: Classification; readonly comment?: string };
+      readonly resolution: {
+        readonly classification: Classification;
+        readonly determination?: Determination;
+        readonly comment?: string;
+      };
     };
 
 /** Reads a submitted Resolve form (an alert's or an incident's): its classification, comment and metadata. */
@@ -246,6 +252,12 @@ function resolveForm<T>(view: ViewSubmitAction['view'], metadata: z.ZodType<T>):
         ?.value,
     );
   if (!classification.success) return { kind: 'invalid', error: 'Pick a classification.' };
+  const determination = z
+    .enum(DETERMINATIONS)
+    .safeParse(
+      values[RESOLVE_BLOCKS.determination.block]?.[RESOLVE_BLOCKS.determination.action]?.selected_option
+        ?.value,
+    );
   const comment = values[RESOLVE_BLOCKS.comment.block]?.[RESOLVE_BLOCKS.comment.action]?.value?.trim() ?? '';
   const parsed = (() => {
     try {
@@ -258,6 +270,10 @@ function resolveForm<T>(view: ViewSubmitAction['view'], metadata: z.ZodType<T>):
   return {
     kind: 'ok',
     metadata: parsed.data,
-    resolution: { classification: classification.data, ...(comment === '' ? {} : { comment }) },
+    resolution: {
+      classification: classification.data,
+      ...(determination.success ? { determination: determination.data } : {}),
+      ...(comment === '' ? {} : { comment }),
+    },
   };
 }

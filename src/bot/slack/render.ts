@@ -9,6 +9,8 @@ import {
   CLASSIFICATION_LABELS,
   CLASSIFICATIONS,
   type Classification,
+  DETERMINATION_LABELS,
+  DETERMINATIONS,
   type EntityKind,
   INVESTIGATION_STATUS_LABELS,
   incidentAlertsLine,
@@ -351,6 +353,7 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions): Slack
 export const RESOLVE_MODAL_CALLBACK = 'alert.resolve.modal';
 export const RESOLVE_BLOCKS = {
   classification: { block: 'classification', action: 'classification' },
+  determination: { block: 'determination', action: 'determination' },
   comment: { block: 'comment', action: 'comment' },
 } as const;
 
@@ -418,6 +421,21 @@ function resolveForm(
           placeholder: { type: 'plain_text', text: 'How was it?' },
           options: CLASSIFICATIONS.map((value) => ({
             text: { type: 'plain_text', text: cutPlain(CLASSIFICATION_LABELS[value], LIMITS.optionText) },
+            value,
+          })),
+        },
+      },
+      {
+        type: 'input',
+        block_id: RESOLVE_BLOCKS.determination.block,
+        optional: true,
+        label: { type: 'plain_text', text: 'Determination' },
+        element: {
+          type: 'static_select',
+          action_id: RESOLVE_BLOCKS.determination.action,
+          placeholder: { type: 'plain_text', text: 'What was it?' },
+          options: DETERMINATIONS.map((value) => ({
+            text: { type: 'plain_text', text: cutPlain(DETERMINATION_LABELS[value], LIMITS.optionText) },
             value,
           })),
         },

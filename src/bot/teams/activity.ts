@@ -58,6 +58,7 @@ export const cardActionData = z.object({
   alertId: z.uuid(),
   version: z.number().int().nonnegative(),
   classification: z.string().optional(),
+  determination: z.string().optional(),
   comment: z.string().max(2000).optional(),
 });
 

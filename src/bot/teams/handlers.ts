@@ -7,6 +7,8 @@ import {
   CLASSIFICATIONS,
   type Classification,
   type Clock,
+  DETERMINATIONS,
+  type Determination,
   INVESTIGATION_STATUS_LABELS,
   type Role,
   SEVERITIES,
@@ -165,10 +167,19 @@ function refusalNotice(code: string, message: string): CardNotice {
   }
 }
 
+/** A determination the form offered, or none (left empty, or not one of Graph's). */
+const determinationOf = (value: string | undefined): Determination | undefined =>
+  (DETERMINATIONS as readonly string[]).includes(value ?? '') ? (value as Determination) : undefined;
+
 function changeFor(
   verb: AlertVerb,
   actor: TeamsUser,
-  data: { version: number; classification?: string | undefined; comment?: string | undefined },
+  data: {
+    version: number;
+    classification?: string | undefined;
+    determination?: string | undefined;
+    comment?: string | undefined;
+  },
 ): AlertChange {
   const expectedVersion = data.version;
   switch (verb) {
@@ -184,7 +195,11 @@ function changeFor(
         ? (data.classification as Classification)
         : undefined;
       const comment = data.comment?.trim() === '' ? undefined : data.comment?.trim();
-      return { type: 'status', request: { action: 'resolve', classification, comment, expectedVersion } };
+      const determination = determinationOf(data.determination);
+      return {
+        type: 'status',
+        request: { action: 'resolve', classification, determination, comment, expectedVersion },
+      };
     }
   }
 }
@@ -326,7 +341,12 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
   async function resolveIncidentOf(
     actor: TeamsUser,
     role: Role,
-    data: { alertId: string; classification?: string | undefined; comment?: string | undefined },
+    data: {
+      alertId: string;
+      classification?: string | undefined;
+      determination?: string | undefined;
+      comment?: string | undefined;
+    },
   ): Promise<CardNotice> {
     if (!(CLASSIFICATIONS as readonly string[]).includes(data.classification ?? ''))
       return {
@@ -339,6 +359,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     const comment = data.comment?.trim() ?? '';
     const result = await resolveIncident(handle, incident.id, actor, role, clock, {
       classification: data.classification as Classification,
+      determination: determinationOf(data.determination),
       ...(comment === '' ? {} : { comment }),
     });
     if (!result.ok) return { style: 'warning', text: `Not resolved: ${result.error.message}` };

@@ -7,6 +7,8 @@ import {
   type CardInvestigation,
   CLASSIFICATION_LABELS,
   CLASSIFICATIONS,
+  DETERMINATION_LABELS,
+  DETERMINATIONS,
   type EntityKind,
   INVESTIGATION_STATUS_LABELS,
   incidentAlertsLine,
@@ -130,6 +132,13 @@ function resolveAction(alert: CardAlert): Element {
           isRequired: true,
           errorMessage: 'Choose a classification',
           choices: CLASSIFICATIONS.map((value) => ({ title: CLASSIFICATION_LABELS[value], value })),
+        },
+        {
+          type: 'Input.ChoiceSet',
+          id: 'determination',
+          label: 'Determination (optional)',
+          style: 'compact',
+          choices: DETERMINATIONS.map((value) => ({ title: DETERMINATION_LABELS[value], value })),
         },
         {
           type: 'Input.Text',

@@ -6,6 +6,7 @@ import {
   actionForStatus,
   CLASSIFICATIONS,
   type Clock,
+  DETERMINATIONS,
   SEVERITIES,
 } from '../../../domain/index.js';
 import { changeAlert, findAlertId, listAlerts } from '../../../storage/alert.repository.js';
@@ -30,6 +31,7 @@ const statusBody = z
   .object({
     status: z.enum(ALERT_STATUSES),
     classification: z.enum(CLASSIFICATIONS).optional(),
+    determination: z.enum(DETERMINATIONS).optional(),
     comment: z.string().max(10_000).optional(),
     expectedVersion: z.number().int().positive().optional(),
   })

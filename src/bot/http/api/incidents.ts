@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ALERT_STATUSES, CLASSIFICATIONS, type Clock } from '../../../domain/index.js';
+import { ALERT_STATUSES, CLASSIFICATIONS, type Clock, DETERMINATIONS } from '../../../domain/index.js';
 import type { DbHandle } from '../../../storage/db.js';
 import {
   getIncident,
@@ -25,6 +25,7 @@ const statusBody = z
   .object({
     status: z.literal('resolved'),
     classification: z.enum(CLASSIFICATIONS),
+    determination: z.enum(DETERMINATIONS).optional(),
     comment: z.string().max(10_000).optional(),
   })
   .strict();
