@@ -28,6 +28,7 @@ import {
   recordWriteBack,
   releaseWriteBack,
   retryWriteBackLater,
+  type WriteBackClaim,
 } from '../storage/graph-writeback.repository.js';
 import type { OutboxJobData } from './queues.js';
 
@@ -102,6 +103,18 @@ function remoteState(alert: unknown): RecordedState {
   };
 }
 
+/**
+ * `assignedTo` to write: the assignee's UPN when Vigil knows it and Graph says otherwise.
+ * Graph compares without case; so does this.
+ */
+function assignment(claim: WriteBackClaim, alert: unknown): { assignedTo?: string } {
+  if (claim.assignee.kind !== 'upn') return {};
+  const remote = (alert as { assignedTo?: unknown } | null)?.assignedTo;
+  return typeof remote === 'string' && remote.toLowerCase() === claim.assignee.upn
+    ? {}
+    : { assignedTo: claim.assignee.upn };
+}
+
 const alertComments = (alert: unknown): string[] => {
   const comments = (alert as { comments?: unknown } | null)?.comments;
   return Array.isArray(comments)
@@ -160,10 +173,16 @@ export async function writeBackAlert(
           defender: { ...remote, at: remoteAt?.toISOString() ?? null },
         });
       if (!defenderLater) {
-        patch = patchFor(claim.wanted, remote);
+        patch = { ...patchFor(claim.wanted, remote), ...assignment(claim, alert) };
         alert = await graph.call('PATCH', path, patch, signal);
         written = claim.wanted;
       }
+    }
+    // The assignee, on its own when nothing else was to be written.
+    const assign = assignment(claim, alert);
+    if (Object.keys(assign).length > 0) {
+      patch = { ...patch, ...assign };
+      alert = await graph.call('PATCH', path, assign, signal);
     }
     let through: string | null = null;
     const posted = alertComments(alert);
@@ -183,6 +202,20 @@ export async function writeBackAlert(
       state: written,
       lastUpdate: written === null ? null : lastUpdateOf(alert),
       commentsThrough: through,
+      ...(claim.assignee.kind === 'upn' ? { assignedTo: claim.assignee.upn } : {}),
+      skipped:
+        claim.assignee.kind === 'unknown' && !claim.assignee.noted
+          ? {
+              alertId: claim.alertId,
+              details: {
+                target: 'Microsoft Graph',
+                field: 'assignedTo',
+                assignee: claim.assignee.key,
+                reason: `Vigil knows no user principal name for ${claim.assignee.key}, so Defender's assignee was left as it is`,
+              },
+              at: clock.now(),
+            }
+          : null,
       conflict:
         conflict[0] === undefined ? null : { alertId: claim.alertId, details: conflict[0], at: clock.now() },
     });

@@ -17,6 +17,7 @@ import * as graphSync from './migrations/2026-12-01T1600_graph_sync.js';
 import * as graphWriteBack from './migrations/2026-12-01T1610_graph_writeback.js';
 import * as graphEvidenceHash from './migrations/2026-12-01T1620_graph_evidence_hash.js';
 import * as incidents from './migrations/2026-12-01T2000_incidents.js';
+import * as peopleUpn from './migrations/2026-12-01T2010_people_upn.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -37,6 +38,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-01T1610_graph_writeback': graphWriteBack,
   '2026-12-01T1620_graph_evidence_hash': graphEvidenceHash,
   '2026-12-01T2000_incidents': incidents,
+  '2026-12-01T2010_people_upn': peopleUpn,
 };
 
 /**

@@ -28,30 +28,42 @@ export async function roleOf(db: Db, actor: Actor, policy: RolePolicy): Promise<
  * per click would serialise them on one row lock for nothing. A cache only: losing it costs one
  * upsert, and another process keeps its own.
  */
-const remembered = new WeakMap<Db, Map<string, string | null>>();
+const remembered = new WeakMap<Db, Map<string, string>>();
 
-/** Records a person's display name as the platform reports it, so cards and trails can name them. */
-export async function rememberPerson(db: Db, actor: UserActor): Promise<void> {
+/**
+ * Records a person's display name as the platform reports it, so cards and trails can name them,
+ * and their UPN when the platform tells it (Teams), for Graph's `assignedTo`.
+ */
+export async function rememberPerson(db: Db, actor: UserActor, upn?: string): Promise<void> {
   const key = actorKey(actor);
   const name = actor.name ?? null;
+  const principal = upn?.trim().toLowerCase() || null;
   let known = remembered.get(db);
   if (known === undefined) {
     known = new Map();
     remembered.set(db, known);
   }
-  if (known.has(key) && (name === null || known.get(key) === name)) return;
+  const seen = `${name ?? ''}\n${principal ?? ''}`;
+  if (known.has(key) && ((name === null && principal === null) || known.get(key) === seen)) return;
   await db
     .insertInto('people')
-    .values({ user_key: key, platform: actor.platform, platform_id: actor.id, display_name: name })
+    .values({
+      user_key: key,
+      platform: actor.platform,
+      platform_id: actor.id,
+      display_name: name,
+      upn: principal,
+    })
     .onConflict((oc) =>
       oc.column('user_key').doUpdateSet({
         display_name: sql`coalesce(excluded.display_name, people.display_name)`,
+        upn: sql`coalesce(excluded.upn, people.upn)`,
         updated_at: sql`now()`,
       }),
     )
     .execute();
   if (known.size > 10_000) known.clear();
-  known.set(key, name);
+  known.set(key, seen);
 }
 
 /** Grants a role (an admin's act, audited). */

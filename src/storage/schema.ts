@@ -114,6 +114,8 @@ export interface PeopleTable {
   platform: string;
   platform_id: string;
   display_name: string | null;
+  /** The person's user principal name when their platform told it (2026-12-01T2010). */
+  upn: ColumnType<string | null, string | null | undefined, string | null>;
   /** Null until an admin grants one: the person then has the default role. */
   role: string | null;
   granted_by: string | null;

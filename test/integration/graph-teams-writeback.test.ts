@@ -29,14 +29,19 @@ const anAlert = (id: string, incidentId: string) => ({
 });
 
 /** Clicks a card action in Teams as Adele (an admin), with the Resolve form's inputs merged into its data. */
-const click = (verb: string, data: Record<string, unknown>) =>
+const click = (verb: string, data: Record<string, unknown>, upn?: string) =>
   fetch(`${vigil.baseUrl}/api/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       ...INVOKE,
       serviceUrl: connector.url,
-      from: { id: '29:clicker', name: 'Adele Vance', aadObjectId: ADELE },
+      from: {
+        id: '29:clicker',
+        name: 'Adele Vance',
+        aadObjectId: ADELE,
+        ...(upn === undefined ? {} : { userPrincipalName: upn }),
+      },
       conversation: {
         id: '19:alerts@thread.tacv2',
         conversationType: 'channel',
@@ -115,6 +120,52 @@ describe('Teams clicks written back to Microsoft Graph', () => {
       .where('id', '=', alertId as string)
       .executeTakeFirstOrThrow();
     expect(row.determination).toBe('phishing');
+  });
+
+  it('Assign to me writes the UPN the Teams activity carries as assignedTo, once', async () => {
+    graph.putAlert(anAlert('teams-3', ''));
+    const [alertId] = await ingest([anAlert('teams-3', '')]);
+    const response = await click(
+      'alert.assign_to_me',
+      { alertId, version: 1 },
+      'AdeleV@contoso.onmicrosoft.com',
+    );
+    expect(response.status).toBe(200);
+    await eventually(
+      async () => graph.alerts.get('teams-3')?.assignedTo === 'adelev@contoso.onmicrosoft.com',
+      20_000,
+      'assignedTo in the fake Graph',
+    );
+    const state = await vigil.handle.db
+      .selectFrom('graph_alert_state')
+      .select('assigned_to')
+      .where('graph_id', '=', 'teams-3')
+      .executeTakeFirstOrThrow();
+    // What Vigil wrote is what it last saw: the next pull takes it as Vigil's own, not as Defender's.
+    expect(state.assigned_to).toBe('adelev@contoso.onmicrosoft.com');
+    expect(graph.callsTo('PATCH', /alerts_v2\/teams-3$/).map((call) => call.body)).toEqual([
+      { assignedTo: 'adelev@contoso.onmicrosoft.com' },
+    ]);
+  });
+
+  it('an assignee whose UPN Vigil does not know is not written, and the trail says so', async () => {
+    await vigil.handle.db.updateTable('people').set({ upn: null }).execute();
+    graph.putAlert(anAlert('teams-4', ''));
+    const [alertId] = await ingest([anAlert('teams-4', '')]);
+    expect((await click('alert.assign_to_me', { alertId, version: 1 })).status).toBe(200);
+    const skipped = await eventually(
+      async () =>
+        vigil.handle.db
+          .selectFrom('audit_log')
+          .select('details')
+          .where('alert_id', '=', alertId as string)
+          .where('action', '=', 'alert.write_back_skipped')
+          .executeTakeFirst(),
+      20_000,
+      'the skipped assignedTo on the trail',
+    );
+    expect(skipped.details).toMatchObject({ field: 'assignedTo', assignee: `teams:${ADELE}` });
+    expect(graph.callsTo('PATCH', /alerts_v2\/teams-4$/)).toEqual([]);
   });
 
   it('an unknown determination is not taken; the alert resolves with its classification alone', async () => {

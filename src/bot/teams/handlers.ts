@@ -277,7 +277,10 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       );
 
     // Remembering the name and reading the role are independent; the invoke is on the clock (Teams waits ~5 s).
-    const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    const [role] = await Promise.all([
+      roleOf(db, actor, deps.roles),
+      rememberPerson(db, actor, activity.from?.userPrincipalName),
+    ]);
     if (action.verb === CARD_ACTIONS.investigate) {
       const started = await startInvestigation(handle, data.data.alertId, actor, role, clock);
       if (!started.ok) {
@@ -394,7 +397,10 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           'Vigil could not tell who you are (no Entra ID object ID), so nothing was decided.',
         ),
       );
-    const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    const [role] = await Promise.all([
+      roleOf(db, actor, deps.roles),
+      rememberPerson(db, actor, activity.from?.userPrincipalName),
+    ]);
     const reason = decision === 'reject' ? data.data.reason?.trim() || undefined : undefined;
     const result = await decideAction(handle, data.data.actionId, actor, role, decision, reason, clock);
     if (!result.ok && result.error.code === ApprovalErrorCode.NotFound)
