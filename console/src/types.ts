@@ -76,7 +76,20 @@ export interface InvestigationRef {
   status?: string;
 }
 
+/** What Defender says of a Graph alert (`GET /api/alerts/:id`), as Vigil last saw or wrote it. */
+export interface DefenderState {
+  graphId: string;
+  status: AlertStatus | null;
+  classification: Classification | null;
+  determination: string | null;
+  assignedTo: string | null;
+  lastUpdateAt: string | null;
+  writeBackError: string | null;
+  incidentId: string | null;
+}
+
 export interface AlertDetail extends Alert {
+  defender?: DefenderState | null;
   /** The first entities; `entitiesTruncated` when /api/alerts/:id/entities has more. */
   entities: Entity[];
   entityCount?: number;

@@ -486,3 +486,45 @@ export async function pullCounters(db: Db): Promise<{ pulled: number; skipped: n
     .executeTakeFirst();
   return { pulled: Number(row?.pulled ?? 0), skipped: Number(row?.skipped ?? 0) };
 }
+
+/** What Defender says of a Graph alert, as Vigil last saw or wrote it, for the alert page; null for other alerts. */
+export interface DefenderAlertView {
+  readonly graphId: string;
+  readonly status: AlertStatus | null;
+  readonly classification: Classification | null;
+  readonly determination: string | null;
+  readonly assignedTo: string | null;
+  readonly lastUpdateAt: Date | null;
+  readonly writeBackError: string | null;
+  readonly incidentId: string | null;
+}
+
+export async function defenderAlertView(db: Db, alertId: string): Promise<DefenderAlertView | null> {
+  const row = await db
+    .selectFrom('graph_alert_state')
+    .innerJoin('alerts', 'alerts.id', 'graph_alert_state.alert_id')
+    .select([
+      'graph_alert_state.graph_id',
+      'graph_alert_state.status',
+      'graph_alert_state.classification',
+      'graph_alert_state.determination',
+      'graph_alert_state.assigned_to',
+      'graph_alert_state.last_update_at',
+      'graph_alert_state.writeback_error',
+      'alerts.incident_id',
+    ])
+    .where('graph_alert_state.alert_id', '=', alertId)
+    .orderBy('graph_alert_state.updated_at', 'desc')
+    .executeTakeFirst();
+  if (row === undefined) return null;
+  return {
+    graphId: row.graph_id,
+    status: row.status as AlertStatus | null,
+    classification: row.classification as Classification | null,
+    determination: row.determination,
+    assignedTo: row.assigned_to,
+    lastUpdateAt: row.last_update_at,
+    writeBackError: row.writeback_error,
+    incidentId: row.incident_id,
+  };
+}

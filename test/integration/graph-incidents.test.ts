@@ -220,6 +220,24 @@ describe('Defender incidents', () => {
       determination: 'compromisedAccount',
     });
     expect(graph.alerts.get('wb-a1')?.determination).toBe('compromisedAccount');
+    // The alert page says where the alert stands in Defender, once Vigil has written it.
+    const first = after.alerts[0]?.id as string;
+    const defender = await eventually(
+      async () => {
+        const detail = (await (await vigil.api('GET', `/api/alerts/${first}`)).json()) as {
+          defender: { status: string | null } | null;
+        };
+        return detail.defender?.status === 'resolved' ? detail.defender : undefined;
+      },
+      20_000,
+      'the alert page showing the alert resolved in Defender',
+    );
+    expect(defender).toMatchObject({
+      classification: 'true_positive',
+      determination: 'compromisedAccount',
+      incidentId: incident.id,
+      writeBackError: null,
+    });
     expect(graph.callsTo('PATCH', /security\/incidents\/wb-inc$/)).toHaveLength(1);
 
     // Again: nothing is open, nothing changes, nothing more is written.

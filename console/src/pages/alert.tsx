@@ -2,6 +2,7 @@ import { type ComponentChildren, Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { AdaptiveCardView } from '../components/adaptive-card';
+import { DefenderPanel } from '../components/defender-panel';
 import { ResolveForm } from '../components/resolve-form';
 import { SlackPreview } from '../components/slack-preview';
 import { ErrorLine, Loadable, SeverityBadge, StatusBadge } from '../components/status';
@@ -43,6 +44,7 @@ function AlertView({ alert, refresh }: { alert: AlertDetail; refresh: () => Prom
         </div>
       </header>
       <StatusButtons alert={alert} refresh={refresh} />
+      <DefenderPanel alert={alert} />
       <div class="columns">
         <div>
           <h2>Details</h2>
