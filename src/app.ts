@@ -199,6 +199,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         clock,
         ingestToken: config.VIGIL_INGEST_TOKEN,
         apiToken: config.VIGIL_API_TOKEN,
+        roles: { admins: config.VIGIL_ADMINS, defaultRole: config.VIGIL_DEFAULT_ROLE },
         ingestRateLimit: config.VIGIL_INGEST_RATE_LIMIT,
         metricsToken: config.VIGIL_METRICS_TOKEN,
         ticketWebhookSecrets: {

@@ -82,7 +82,9 @@ export function App() {
           </a>
         ))}
         <span class="spacer" />
-        <span class="muted" data-testid="signed-in-as">{`api:${session.user}`}</span>
+        <span class="muted" data-testid="signed-in-as">
+          {session.user}
+        </span>
         <button
           type="button"
           class="link"

@@ -129,7 +129,13 @@ export interface Action {
   reason?: string | null;
   requestedBy?: Actor;
   approvalsNeeded?: number;
-  decisions?: { approverKey: string; decision: string; reason: string | null; at: string }[];
+  decisions?: {
+    approver?: Actor;
+    approverKey: string;
+    decision: string;
+    reason: string | null;
+    at: string;
+  }[];
   error?: string | null;
   /** What the executor answered, once done. */
   result?: unknown;

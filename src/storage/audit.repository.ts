@@ -13,6 +13,7 @@ export async function appendAudit(trx: Db, entries: readonly AuditEntry[]): Prom
         alert_id: entry.alertId,
         actor: json(entry.actor),
         actor_key: actorKey(entry.actor),
+        person_id: entry.actor.kind === 'user' ? (entry.actor.personId ?? null) : null,
         action: entry.action,
         details: json(entry.details),
         at: entry.at,

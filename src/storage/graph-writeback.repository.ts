@@ -11,6 +11,7 @@ import {
 } from '../domain/index.js';
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
+import { upnOf } from './identity-upn.repository.js';
 import { appendOutbox } from './outbox.repository.js';
 
 /** The Graph-side state Vigil last wrote or saw. */
@@ -167,8 +168,8 @@ async function assigneeFor(trx: Db, alertId: string, assignee: Actor | null): Pr
   if (assignee === null || assignee.kind !== 'user') return { kind: 'none' };
   if (assignee.platform === 'api' && assignee.id.includes('@')) return { kind: 'none' };
   const key = actorKey(assignee);
-  const person = await trx.selectFrom('people').select('upn').where('user_key', '=', key).executeTakeFirst();
-  if (person?.upn !== null && person?.upn !== undefined) return { kind: 'upn', upn: person.upn };
+  const upn = await upnOf(trx, assignee);
+  if (upn !== null) return { kind: 'upn', upn };
   const noted = await trx
     .selectFrom('audit_log')
     .select('id')

@@ -181,7 +181,6 @@ describe('vigil command line', () => {
         method,
         headers: {
           authorization: `Bearer ${(await tokens()).api}`,
-          'x-vigil-user': 'soc.approver',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

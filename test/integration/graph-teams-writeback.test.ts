@@ -149,7 +149,7 @@ describe('Teams clicks written back to Microsoft Graph', () => {
   });
 
   it('an assignee whose UPN Vigil does not know is not written, and the trail says so', async () => {
-    await vigil.handle.db.updateTable('people').set({ upn: null }).execute();
+    await vigil.handle.db.updateTable('person_identities').set({ upn: null }).execute();
     graph.putAlert(anAlert('teams-4', ''));
     const [alertId] = await ingest([anAlert('teams-4', '')]);
     expect((await click('alert.assign_to_me', { alertId, version: 1 })).status).toBe(200);

@@ -12,14 +12,17 @@ import type { DbHandle } from '../../storage/db.js';
 import { pullCounters } from '../../storage/graph-sync.repository.js';
 import { IngestBatcher } from '../../storage/ingest-batcher.js';
 import { outboxStats } from '../../storage/outbox-admin.repository.js';
+import type { RolePolicy } from '../../storage/person.repository.js';
 import { isPostgresUnreachable } from '../../storage/wait-for-postgres.js';
 import { actionRoutes } from './api/actions.js';
 import { alertPageRoutes } from './api/alert-pages.js';
 import { alertRoutes } from './api/alerts.js';
 import { cardPreviewRoutes } from './api/card-preview.js';
+import { apiAuthentication, apiPermissions } from './api/identity.js';
 import { incidentRoutes } from './api/incidents.js';
 import { investigationRoutes } from './api/investigations.js';
 import { oncallRoutes } from './api/oncall.js';
+import { peopleRoutes } from './api/people.js';
 import { policyRoutes } from './api/policies.js';
 import { remediationRoutes } from './api/remediations.js';
 import { chatRouteRoutes } from './api/routes.js';
@@ -52,7 +55,10 @@ export interface ServerDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly ingestToken: string;
+  /** VIGIL_API_TOKEN: the API service identity; personal tokens work without it. */
   readonly apiToken: string | undefined;
+  /** VIGIL_ADMINS and VIGIL_DEFAULT_ROLE, for the roles of personal tokens. */
+  readonly roles: RolePolicy;
   readonly ingestRateLimit: number;
   /** Bearer token `/metrics` requires; undefined leaves it open. */
   readonly metricsToken: string | undefined;
@@ -171,23 +177,19 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
   );
 
   await app.register(async (scope) => {
-    if (deps.apiToken === undefined) {
-      scope.addHook('onRequest', async (_request, reply) => {
-        await sendError(reply, 401, 'auth.unauthorized', 'The API is off: set VIGIL_API_TOKEN to use it.');
-      });
-    } else {
-      scope.addHook('onRequest', bearerAuth(deps.apiToken, 'vigil-api'));
-    }
+    apiAuthentication(scope, { handle, serviceToken: deps.apiToken, roles: deps.roles });
+    apiPermissions(scope, { handle, clock });
     await alertRoutes(scope, { handle, clock });
     await incidentRoutes(scope, { handle, clock });
     await alertPageRoutes(scope, { handle });
     await remediationRoutes(scope, { handle, clock });
     await cardPreviewRoutes(scope, { handle });
-    await chatRouteRoutes(scope, { handle });
+    await chatRouteRoutes(scope, { handle, clock });
     await policyRoutes(scope, { handle, clock });
     await oncallRoutes(scope, { handle, clock });
     await investigationRoutes(scope, { handle, clock });
     await actionRoutes(scope, { handle, clock });
+    await peopleRoutes(scope, { handle, clock });
   });
 
   // The web console: static files, outside the API scope (they hold no data; the page asks for the token).

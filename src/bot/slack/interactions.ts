@@ -1,5 +1,7 @@
 import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
+import { assignAlert } from '../../app/commands/assign-alert.js';
+import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
 import {
   AlertErrorCode,
   CLASSIFICATIONS,
@@ -9,12 +11,11 @@ import {
   type DomainError,
   type StatusAction,
 } from '../../domain/index.js';
-import { type AlertChange, changeAlertAs, getAlert } from '../../storage/alert.repository.js';
+import { type AlertChange, getAlert } from '../../storage/alert.repository.js';
 import { getIncident, resolveIncident } from '../../storage/incident.repository.js';
-import { rememberPerson, roleOf } from '../../storage/people.repository.js';
 import { requestCardRefresh } from '../../storage/slack-route.repository.js';
 import { CARD_ACTIONS, type CardActionId, decodeCardActionValue, isCardActionId } from '../card-actions.js';
-import { type SlackContext, type SlackUser, slackUser } from './context.js';
+import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import {
   INCIDENT_RESOLVE_MODAL_CALLBACK,
   RESOLVE_BLOCKS,
@@ -52,7 +53,7 @@ async function tellUser(
 }
 
 /**
- * Runs one change as the Slack user who asked for it: their role decides, `changeAlertAs` audits
+ * Runs one change as the person behind the Slack user: the command checks their role and audits
  * a refusal, and the pipeline (not this handler) updates every card after a change. A refusal is
  * told to the user alone; a stale card is re-rendered so they see what changed.
  */
@@ -64,9 +65,19 @@ async function changeAs(
   channel: string | null,
 ): Promise<void> {
   const { handle, clock } = context;
-  await rememberPerson(handle.db, actor);
-  const role = await roleOf(handle.db, actor, context.roles);
-  const result = await changeAlertAs(handle, alertId, actor, role, clock, change);
+  const person = await slackPerson(context, actor);
+  if (!person.ok) {
+    await tellUser(context, channel, actor.id, refusalText(person.error));
+    return;
+  }
+  const result =
+    change.type === 'status'
+      ? await changeAlertStatus({ handle, clock }, person.value, { alertId, request: change.request })
+      : await assignAlert({ handle, clock }, person.value, {
+          alertId,
+          assignee: change.assignee,
+          expectedVersion: change.expectedVersion,
+        });
   if (result.ok) return;
   await tellUser(context, channel, actor.id, refusalText(result.error));
   if (result.error.code === AlertErrorCode.VersionConflict && channel !== null) {
@@ -75,7 +86,8 @@ async function changeAs(
 }
 
 export function refusalText(error: DomainError): string {
-  const prefix = error.code === 'auth.forbidden' ? ':no_entry: ' : ':warning: ';
+  const prefix =
+    error.code === 'auth.forbidden' || error.code.startsWith('person.') ? ':no_entry: ' : ':warning: ';
   return `${prefix}${error.message}`;
 }
 
@@ -124,9 +136,9 @@ export function registerInteractions(app: App, context: SlackContext): void {
         );
         return;
       }
-      // Resolve: a viewer is refused (and audited) here rather than after filling in the form.
-      const role = await roleOf(context.handle.db, actor, context.roles);
-      if (role === 'viewer') {
+      // Resolve: a viewer is refused (and audited, by the command) here rather than after filling in the form.
+      const person = await slackPerson(context, actor);
+      if (!person.ok || person.value.role === 'viewer') {
         await changeAs(
           context,
           actor,
@@ -208,16 +220,17 @@ export function registerInteractions(app: App, context: SlackContext): void {
     }
     const actor = slackUser(body.user);
     const { handle, clock } = context;
-    await rememberPerson(handle.db, actor);
-    const role = await roleOf(handle.db, actor, context.roles);
-    const result = await resolveIncident(
-      handle,
-      form.metadata.incidentId,
-      actor,
-      role,
-      clock,
-      form.resolution,
-    );
+    const person = await slackPerson(context, actor);
+    const result = !person.ok
+      ? person
+      : await resolveIncident(
+          handle,
+          form.metadata.incidentId,
+          person.value.actor,
+          person.value.role,
+          clock,
+          form.resolution,
+        );
     if (!result.ok) await tellUser(context, form.metadata.channel, actor.id, refusalText(result.error));
     else if (result.value.refused.length > 0)
       await tellUser(

@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { changeAlertStatus } from '../../../app/commands/change-alert-status.js';
 import {
-  type Actor,
   ALERT_STATUSES,
   actionForStatus,
   CLASSIFICATIONS,
@@ -9,7 +9,7 @@ import {
   DETERMINATIONS,
   SEVERITIES,
 } from '../../../domain/index.js';
-import { changeAlert, findAlertId, listAlerts } from '../../../storage/alert.repository.js';
+import { findAlertId, listAlerts } from '../../../storage/alert.repository.js';
 import { alertWithFirstEntities, latestAudit } from '../../../storage/alert-pages.repository.js';
 import { cardsOf } from '../../../storage/card.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
@@ -18,6 +18,7 @@ import { investigationsOfAlert } from '../../../storage/investigation-view.repos
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
 import { DETAIL_AUDIT, DETAIL_ENTITIES } from './alert-pages.js';
 import { alertDetailView, alertView } from './alert-view.js';
+import { apiPerson } from './identity.js';
 import { cursorParam, encodeCursor, listParam, stringListParam } from './query.js';
 
 const listQuery = z.object({
@@ -38,12 +39,8 @@ const statusBody = z
   })
   .strict();
 
-/** The person behind an API call: named by `X-Vigil-User` for the audit trail, else the token. */
-export function apiActor(request: FastifyRequest): Actor {
-  const named = request.headers['x-vigil-user'];
-  const id = typeof named === 'string' && /^[\w.@:-]{1,100}$/.test(named) ? named : 'api-token';
-  return { kind: 'user', platform: 'api', id };
-}
+// Kept where API routes have always found it; who acts comes from the token (./identity.ts).
+export { apiActor } from './identity.js';
 
 /** `/api/alerts`: list, detail, and status changes through the same commands chat buttons use. */
 export async function alertRoutes(
@@ -96,8 +93,8 @@ export async function alertRoutes(
     const id = await findAlertId(handle.db, request.params.id);
     if (id === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
     const { status, ...rest } = body.data;
-    const result = await changeAlert(handle, id, apiActor(request), clock, {
-      type: 'status',
+    const result = await changeAlertStatus({ handle, clock }, apiPerson(request), {
+      alertId: id,
       request: { action: actionForStatus(status), ...rest },
     });
     if (!result.ok) return sendDomainError(reply, result.error);

@@ -11,7 +11,7 @@ import {
 } from '../../../storage/incident.repository.js';
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
 import { alertView } from './alert-view.js';
-import { apiActor } from './alerts.js';
+import { apiPerson } from './identity.js';
 import { cursorParam, encodeCursor, listParam } from './query.js';
 
 const listQuery = z.object({
@@ -79,8 +79,8 @@ export async function incidentRoutes(
     if (incident === null)
       return sendError(reply, 404, 'incident.not_found', `No incident ${request.params.id}.`);
     const { status: _resolved, ...resolution } = body.data;
-    // The API token is an admin's.
-    const result = await resolveIncident(handle, incident.id, apiActor(request), 'admin', clock, resolution);
+    const person = apiPerson(request);
+    const result = await resolveIncident(handle, incident.id, person.actor, person.role, clock, resolution);
     if (!result.ok) return sendDomainError(reply, result.error);
     const after = await getIncident(handle.db, incident.id);
     return {
