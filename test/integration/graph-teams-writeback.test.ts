@@ -136,13 +136,19 @@ describe('Teams clicks written back to Microsoft Graph', () => {
       20_000,
       'assignedTo in the fake Graph',
     );
-    const state = await vigil.handle.db
-      .selectFrom('graph_alert_state')
-      .select('assigned_to')
-      .where('graph_id', '=', 'teams-3')
-      .executeTakeFirstOrThrow();
-    // What Vigil wrote is what it last saw: the next pull takes it as Vigil's own, not as Defender's.
-    expect(state.assigned_to).toBe('adelev@contoso.onmicrosoft.com');
+    // What Vigil wrote becomes what it last saw: the next pull takes it as Vigil's own, not as Defender's.
+    await eventually(
+      async () =>
+        (
+          await vigil.handle.db
+            .selectFrom('graph_alert_state')
+            .select('assigned_to')
+            .where('graph_id', '=', 'teams-3')
+            .executeTakeFirst()
+        )?.assigned_to === 'adelev@contoso.onmicrosoft.com',
+      20_000,
+      'the written assignee recorded as last seen',
+    );
     expect(graph.callsTo('PATCH', /alerts_v2\/teams-3$/).map((call) => call.body)).toEqual([
       { assignedTo: 'adelev@contoso.onmicrosoft.com' },
     ]);
