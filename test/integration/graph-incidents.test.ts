@@ -388,4 +388,33 @@ describe('Defender incidents', () => {
     const resolvedCard = await slackCardOf('card-a2', '2 alerts: 2 Resolved');
     expect(JSON.stringify(resolvedCard.blocks)).not.toContain('incident.resolve');
   });
+
+  it("resolving an incident's last open alert on its own resolves the incident in Defender too", async () => {
+    graph.putIncident({ ...INCIDENT, id: 'last-inc', status: 'active', classification: 'unknown' });
+    graph.putAlert(anAlert('last-a1', 'last-inc'));
+    graph.putAlert(anAlert('last-a2', 'last-inc'));
+    await vigil.ingest('graph', { value: [anAlert('last-a1', 'last-inc'), anAlert('last-a2', 'last-inc')] });
+    const incident = await incidentOf('last-inc');
+    const [one, two] = incident.alerts;
+    const resolve = (id: string) =>
+      vigil.api('POST', `/api/alerts/${id}/status`, { status: 'resolved', classification: 'false_positive' });
+    expect((await resolve(one?.id as string)).status).toBe(200);
+    await eventually(
+      async () => graph.alerts.get('last-a1')?.status === 'resolved',
+      20_000,
+      'first alert in Graph',
+    );
+    await eventually(
+      async () => graph.incidents.get('last-inc')?.status === 'inProgress',
+      20_000,
+      'the incident in progress in Defender while one alert is open',
+    );
+    expect((await resolve(two?.id as string)).status).toBe(200);
+    await eventually(
+      async () => graph.incidents.get('last-inc')?.status === 'resolved',
+      20_000,
+      'the incident resolved in Defender with its last alert',
+    );
+    expect(graph.incidents.get('last-inc')?.classification).toBe('falsePositive');
+  });
 });
