@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { setUnauthorizedHandler } from './api';
 import { ActionPage, ActionsPage } from './pages/actions';
 import { AlertPage } from './pages/alert';
+import { IncidentPage, IncidentsPage } from './pages/incidents';
 import { InvestigationPage, InvestigationsPage } from './pages/investigations';
 import { OnCallPage } from './pages/oncall';
 import { PoliciesPage } from './pages/policies';
@@ -14,6 +15,7 @@ import { endSession, loadSession, type Session, saveSession, serverSession } fro
 
 const NAV: readonly { page: string; label: string }[] = [
   { page: 'alerts', label: 'Alerts' },
+  { page: 'incidents', label: 'Incidents' },
   { page: 'investigations', label: 'Investigations' },
   { page: 'actions', label: 'Actions' },
   { page: 'remediations', label: 'Remediation' },
@@ -25,6 +27,8 @@ function Page({ route }: { route: Route }) {
   switch (route.page) {
     case 'alerts':
       return route.id === undefined ? <QueuePage /> : <AlertPage key={route.id} id={route.id} />;
+    case 'incidents':
+      return route.id === undefined ? <IncidentsPage /> : <IncidentPage key={route.id} id={route.id} />;
     case 'investigations':
       return route.id === undefined ? (
         <InvestigationsPage />

@@ -15,6 +15,24 @@ export const CLASSIFICATION_LABELS: Record<Classification, string> = {
   informational_expected_activity: 'Informational, expected activity',
 };
 
+/** Microsoft Graph's determinations, as the Resolve form offers them (the API takes the keys). */
+export const DETERMINATION_LABELS: Record<string, string> = {
+  malware: 'Malware',
+  phishing: 'Phishing',
+  compromisedAccount: 'Compromised account',
+  maliciousUserActivity: 'Malicious user activity',
+  multiStagedAttack: 'Multi-staged attack',
+  apt: 'Advanced persistent threat',
+  unwantedSoftware: 'Unwanted software',
+  securityTesting: 'Security testing',
+  securityPersonnel: 'Security personnel',
+  lineOfBusinessApplication: 'Line-of-business application',
+  confirmedActivity: 'Confirmed activity',
+  notMalicious: 'Not malicious',
+  notEnoughDataToValidate: 'Not enough data to validate',
+  other: 'Other',
+};
+
 export const EXCEPTION_REASONS: Record<string, string> = {
   false_positive: 'False positive',
   compensating_control: 'Compensating control',

@@ -76,7 +76,20 @@ export interface InvestigationRef {
   status?: string;
 }
 
+/** What Defender says of a Graph alert (`GET /api/alerts/:id`), as Vigil last saw or wrote it. */
+export interface DefenderState {
+  graphId: string;
+  status: AlertStatus | null;
+  classification: Classification | null;
+  determination: string | null;
+  assignedTo: string | null;
+  lastUpdateAt: string | null;
+  writeBackError: string | null;
+  incidentId: string | null;
+}
+
 export interface AlertDetail extends Alert {
+  defender?: DefenderState | null;
   /** The first entities; `entitiesTruncated` when /api/alerts/:id/entities has more. */
   entities: Entity[];
   entityCount?: number;
@@ -217,6 +230,45 @@ export interface Remediation {
   completedBy?: string | null;
   completionComment?: string | null;
   createdAt?: string;
+}
+
+/** `GET /api/incidents` items: a Defender incident and how its alerts stand. */
+export interface Incident {
+  id: string;
+  graphId: string;
+  displayName: string | null;
+  severity: string | null;
+  webUrl: string | null;
+  status: AlertStatus;
+  alertCount: number;
+  alertStatuses: Record<AlertStatus, number>;
+  defender: {
+    status: string | null;
+    classification: string | null;
+    determination: string | null;
+    assignedTo: string | null;
+    lastUpdateAt: string | null;
+  };
+  writeBackError: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface IncidentPage {
+  incidents: Incident[];
+  nextCursor: string | null;
+}
+
+export interface IncidentDetail extends Incident {
+  alerts: {
+    id: string;
+    number: string;
+    title: string;
+    severity: Severity;
+    status: AlertStatus;
+    classification: Classification | null;
+    determination: string | null;
+  }[];
 }
 
 /** One page of a long list of an alert's (entities, audit trail). */

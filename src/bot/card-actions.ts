@@ -11,6 +11,8 @@ export const CARD_ACTIONS = {
   investigate: 'alert.investigate',
   approve: 'action.approve',
   reject: 'action.reject',
+  /** Resolve every alert of the card's Defender incident; its value is the incident's ID. */
+  resolveIncident: 'incident.resolve',
 } as const;
 
 export type CardActionId = (typeof CARD_ACTIONS)[keyof typeof CARD_ACTIONS];

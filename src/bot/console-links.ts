@@ -14,3 +14,6 @@ export const consolePolicyUrl = (publicUrl: string, policyId: string): string =>
   `${base(publicUrl)}/policies/${encodeURIComponent(policyId)}`;
 
 export const consoleRemediationsUrl = (publicUrl: string): string => `${base(publicUrl)}/remediations`;
+
+export const consoleIncidentUrl = (publicUrl: string, incidentId: string): string =>
+  `${base(publicUrl)}/incidents/${encodeURIComponent(incidentId)}`;

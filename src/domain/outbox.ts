@@ -14,7 +14,8 @@ export type OutboxMessage =
   | PolicyRemediateMessage
   | PolicyInvestigateMessage
   | GraphPullMessage
-  | GraphWriteBackMessage;
+  | GraphWriteBackMessage
+  | GraphIncidentWriteBackMessage;
 
 /** Write a Graph-sourced alert's state (and new comments) back to Microsoft Graph. */
 export interface GraphWriteBackMessage {
@@ -26,6 +27,18 @@ export interface GraphWriteBackMessage {
 export const graphWriteBack = (alertId: string): OutboxMessage => ({
   topic: 'graph_writeback',
   payload: { alertId },
+});
+
+/** Write a Defender incident's state (status, classification, determination) back to Microsoft Graph. */
+export interface GraphIncidentWriteBackMessage {
+  readonly topic: 'graph_incident_writeback';
+  readonly payload: { readonly incidentId: string };
+  readonly availableAt?: Date;
+}
+
+export const graphIncidentWriteBack = (incidentId: string): OutboxMessage => ({
+  topic: 'graph_incident_writeback',
+  payload: { incidentId },
 });
 
 /** Pull changed alerts from Microsoft Graph; each run schedules the next (one chain per install). */

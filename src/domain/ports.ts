@@ -1,4 +1,4 @@
-import type { Alert } from './alert/alert.js';
+import type { Alert, AlertStatus } from './alert/alert.js';
 import type { ActionKind, ActionStatus } from './approval/action.js';
 import type { InvestigationStatus } from './investigation/investigation.js';
 
@@ -68,10 +68,20 @@ export interface CardInvestigation {
   readonly actions: readonly CardAction[];
 }
 
-/** What a card shows: the alert with its short number, and its investigations where loaded. */
+/** The Defender incident an alert belongs to, as its card shows it: name, size and how far along. */
+export interface CardIncident {
+  readonly id: string;
+  readonly name: string;
+  readonly alertCount: number;
+  readonly alertStatuses: Readonly<Record<AlertStatus, number>>;
+  readonly status: AlertStatus;
+}
+
+/** What a card shows: the alert with its short number, and its investigations and incident where loaded. */
 export type CardAlert = Alert & {
   readonly number: string;
   readonly investigations?: readonly CardInvestigation[];
+  readonly incident?: CardIncident | null;
 };
 
 /**

@@ -7,13 +7,17 @@ import type { Clock } from '../domain/index.js';
 import { RetriesExhaustedError } from '../integrations/http-retry.js';
 import { pulledAlert, readableDate } from '../integrations/microsoft/graph-alerts.js';
 import type { GraphApi } from '../integrations/microsoft/graph-api.js';
+import { type PulledIncident, parseGraphIncident } from '../integrations/microsoft/graph-incidents.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import {
   ALERTS_STREAM,
+  applyIncidentPage,
   applyPulledPage,
   claimPull,
+  INCIDENTS_STREAM,
   lastApplied,
+  type PageRecord,
   releasePull,
   schedulePull,
 } from '../storage/graph-sync.repository.js';
@@ -58,17 +62,29 @@ export type PullOutcome =
   | { readonly kind: 'busy' }
   | { readonly kind: 'pulled'; readonly pages: number; readonly items: number; readonly skipped: number };
 
+/** What one page's application did: items read (valid) and skipped (malformed). */
+interface PageCount {
+  readonly items: number;
+  readonly skipped: number;
+}
+
 /**
- * One pull: claims the lease (short transaction), then reads `alerts_v2` page by page, from the
- * stored nextLink of an unfinished chain or else from the watermark less the overlap, and
- * commits each page with its position (see `applyPulledPage`) before asking for the next. No
- * transaction is open while Graph is called. alerts_v2 has no `$orderby`, so the watermark moves
- * only when a whole chain is committed, to the time that chain began.
+ * One chain of one stream: claims the stream's lease (short transaction), then reads page by
+ * page, from the stored nextLink of an unfinished chain or else from the watermark less the
+ * overlap, and has `apply` commit each page with its position before asking for the next. No
+ * transaction is open while Graph is called. Graph's security lists have no `$orderby`, so the
+ * watermark moves only when a whole chain is committed, to the time that chain began.
  */
-export async function pullAlerts(deps: GraphPullDeps, signal: AbortSignal): Promise<PullOutcome> {
-  const { handle, clock, logger, owner } = deps;
+async function pullChain(
+  deps: GraphPullDeps,
+  stream: string,
+  firstLink: (since: Date) => string,
+  apply: (items: readonly unknown[], position: Omit<PageRecord, 'pulled' | 'skipped'>) => Promise<PageCount>,
+  signal: AbortSignal,
+): Promise<PullOutcome> {
+  const { handle, clock, owner } = deps;
   const leaseMs = deps.leaseMs ?? 5 * 60_000;
-  const position = await claimPull(handle, ALERTS_STREAM, owner, leaseMs, clock);
+  const position = await claimPull(handle, stream, owner, leaseMs, clock);
   if (position === null) return { kind: 'busy' };
   let error: string | null = null;
   let pages = 0;
@@ -79,17 +95,49 @@ export async function pullAlerts(deps: GraphPullDeps, signal: AbortSignal): Prom
     let chainUntil = position.chainUntil;
     if (link === null || chainUntil === null) {
       chainUntil = clock.now();
-      const since = new Date(
-        (position.watermark?.getTime() ?? chainUntil.getTime() - FIRST_PULL_LOOKBACK_MS) - PULL_OVERLAP_MS,
+      link = firstLink(
+        new Date(
+          (position.watermark?.getTime() ?? chainUntil.getTime() - FIRST_PULL_LOOKBACK_MS) - PULL_OVERLAP_MS,
+        ),
       );
-      link = `/security/alerts_v2?$filter=${encodeURIComponent(`lastUpdateDateTime ge ${since.toISOString()}`)}&$top=${deps.pageSize ?? PULL_PAGE_SIZE}`;
     }
     for (;;) {
       const page = await deps.graph.page(link, signal);
+      const next = page['@odata.nextLink'] ?? null;
+      const counted = await apply(page.value, { owner, leaseMs, nextLink: next, chainUntil });
+      pages += 1;
+      items += counted.items;
+      skippedTotal += counted.skipped;
+      if (next === null) break;
+      link = next;
+    }
+    return { kind: 'pulled', pages, items, skipped: skippedTotal };
+  } catch (caught) {
+    error = caught instanceof Error ? caught.message : String(caught);
+    throw caught;
+  } finally {
+    await releasePull(handle.db, stream, owner, error);
+  }
+}
+
+const sinceFilter = (since: Date) => encodeURIComponent(`lastUpdateDateTime ge ${since.toISOString()}`);
+
+/**
+ * One pull of `alerts_v2` (see `pullChain`): malformed items are skipped with the reason in
+ * the log; only alerts updated since last applied are mapped, then synced (see `applyPulledPage`).
+ */
+export async function pullAlerts(deps: GraphPullDeps, signal: AbortSignal): Promise<PullOutcome> {
+  const { handle, clock, logger } = deps;
+  let pageNumber = 0;
+  return pullChain(
+    deps,
+    ALERTS_STREAM,
+    (since) => `/security/alerts_v2?$filter=${sinceFilter(since)}&$top=${deps.pageSize ?? PULL_PAGE_SIZE}`,
+    async (items, position) => {
       const receivedAt = clock.now();
       const valid: GraphAlert[] = [];
       let skipped = 0;
-      for (const [index, item] of page.value.entries()) {
+      for (const [index, item] of items.entries()) {
         const parsed = parseGraphAlert(item);
         if (parsed.ok) {
           valid.push(parsed.alert);
@@ -97,8 +145,9 @@ export async function pullAlerts(deps: GraphPullDeps, signal: AbortSignal): Prom
         }
         skipped += 1;
         deps.onSkipped?.(parsed.reason);
-        logger.warn({ page: pages, index, reason: parsed.reason }, 'skipped a malformed Graph alert');
+        logger.warn({ page: pageNumber, index, reason: parsed.reason }, 'skipped a malformed Graph alert');
       }
+      pageNumber += 1;
       // Overlapping windows list many alerts again: only those updated since are mapped and synced.
       const applied = await lastApplied(
         handle.db,
@@ -111,27 +160,56 @@ export async function pullAlerts(deps: GraphPullDeps, signal: AbortSignal): Prom
           return known === undefined || known === null || lastUpdate === null || lastUpdate > known;
         })
         .map(({ alert }) => pulledAlert(alert, receivedAt));
-      const next = page['@odata.nextLink'] ?? null;
       await applyPulledPage(
         handle,
         ALERTS_STREAM,
         pulled,
-        { owner, leaseMs, nextLink: next, chainUntil, pulled: valid.length, skipped },
+        { ...position, pulled: valid.length, skipped },
         clock,
       );
-      pages += 1;
-      items += valid.length;
-      skippedTotal += skipped;
-      if (next === null) break;
-      link = next;
-    }
-    return { kind: 'pulled', pages, items, skipped: skippedTotal };
-  } catch (caught) {
-    error = caught instanceof Error ? caught.message : String(caught);
-    throw caught;
-  } finally {
-    await releasePull(handle.db, ALERTS_STREAM, owner, error);
-  }
+      return { items: valid.length, skipped };
+    },
+    signal,
+  );
+}
+
+/** Incidents per page: Graph's maximum `$top` for `/security/incidents`. */
+export const INCIDENT_PAGE_SIZE = 50;
+
+/**
+ * One pull of `/security/incidents` with their alerts (`$expand=alerts`), in the same way:
+ * incidents are created or brought up to date, and the Vigil alerts of their alerts join them.
+ */
+export async function pullIncidents(deps: GraphPullDeps, signal: AbortSignal): Promise<PullOutcome> {
+  const { handle, clock, logger } = deps;
+  return pullChain(
+    deps,
+    INCIDENTS_STREAM,
+    (since) => `/security/incidents?$filter=${sinceFilter(since)}&$expand=alerts&$top=${INCIDENT_PAGE_SIZE}`,
+    async (items, position) => {
+      const valid: PulledIncident[] = [];
+      let skipped = 0;
+      for (const [index, item] of items.entries()) {
+        const parsed = parseGraphIncident(item);
+        if (parsed.ok) {
+          valid.push(parsed.incident);
+          continue;
+        }
+        skipped += 1;
+        deps.onSkipped?.(parsed.reason);
+        logger.warn({ index, reason: parsed.reason }, 'skipped a malformed Graph incident');
+      }
+      await applyIncidentPage(
+        handle,
+        INCIDENTS_STREAM,
+        valid,
+        { ...position, pulled: valid.length, skipped },
+        clock,
+      );
+      return { items: valid.length, skipped };
+    },
+    signal,
+  );
 }
 
 /**
@@ -147,10 +225,14 @@ export async function runGraphPull(deps: GraphPullDeps, job: Job<OutboxJobData>)
     const outcome = await pullAlerts(deps, AbortSignal.timeout(deps.leaseMs ?? 5 * 60_000));
     if (outcome.kind === 'pulled' && outcome.items + outcome.skipped > 0)
       logger.info(outcome, 'pulled alerts from Microsoft Graph');
+    // Incidents after alerts, so the alerts they list are mostly stored already (the rest join at ingest).
+    const incidents = await pullIncidents(deps, AbortSignal.timeout(deps.leaseMs ?? 5 * 60_000));
+    if (incidents.kind === 'pulled' && incidents.items + incidents.skipped > 0)
+      logger.info(incidents, 'pulled incidents from Microsoft Graph');
   } catch (error) {
     if (error instanceof RetriesExhaustedError && error.retryAfterMs !== null)
       waitMs = Math.max(waitMs, error.retryAfterMs);
-    logger.warn({ err: error }, 'pulling alerts from Microsoft Graph failed; will try again');
+    logger.warn({ err: error }, 'pulling alerts or incidents from Microsoft Graph failed; will try again');
   }
   await schedulePull(deps.handle, new Date(clock.now().getTime() + waitMs), job.data.outboxId);
 }

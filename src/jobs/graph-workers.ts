@@ -7,6 +7,7 @@ import { GraphApi } from '../integrations/microsoft/graph-api.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import { schedulePull } from '../storage/graph-sync.repository.js';
+import { graphIncidentWriteBackPayload, writeBackIncident } from './graph-incident-writeback.worker.js';
 import { graphPullPayload, processOwner, runGraphPull } from './graph-pull.worker.js';
 import { graphWriteBackPayload, writeBackAlert } from './graph-writeback.worker.js';
 import { topicWorker } from './worker.js';
@@ -49,6 +50,14 @@ export function graphWorkers(
     payload: graphWriteBackPayload,
     process: (payload, job) => writeBackAlert({ handle, graph, clock, logger, owner }, payload.alertId, job),
   });
+  const incidentWriteBack = topicWorker({
+    ...common,
+    topic: 'graph_incident_writeback',
+    concurrency: 4,
+    payload: graphIncidentWriteBackPayload,
+    process: (payload, job) =>
+      writeBackIncident({ handle, graph, clock, logger, owner }, payload.incidentId, job),
+  });
   const pollMs = (config?.VIGIL_GRAPH_POLL_SECONDS ?? 0) * 1000;
   const pullDeps = graph === null || pollMs === 0 ? null : { handle, graph, clock, logger, pollMs, owner };
   if (pullDeps !== null) {
@@ -58,6 +67,7 @@ export function graphWorkers(
   }
   return [
     writeBack,
+    incidentWriteBack,
     // Always there: with the pull turned off, a pull left in the outbox ends the chain instead of waiting forever.
     topicWorker({
       ...common,

@@ -7,6 +7,8 @@ import {
   CLASSIFICATION_LABELS,
   type Classification,
   type Clock,
+  DETERMINATION_LABELS,
+  type Determination,
   STATUS_LABELS,
 } from '../domain/index.js';
 import {
@@ -26,6 +28,7 @@ import {
   recordWriteBack,
   releaseWriteBack,
   retryWriteBackLater,
+  type WriteBackClaim,
 } from '../storage/graph-writeback.repository.js';
 import type { OutboxJobData } from './queues.js';
 
@@ -59,9 +62,13 @@ export function commentText(change: PendingComment): string {
     typeof details.classification === 'string'
       ? `, ${CLASSIFICATION_LABELS[details.classification as Classification] ?? details.classification}`
       : '';
+  const determination =
+    typeof details.determination === 'string'
+      ? ` (${DETERMINATION_LABELS[details.determination as Determination] ?? details.determination})`
+      : '';
   const words =
     typeof details.comment === 'string' && details.comment.trim() !== '' ? `: ${details.comment}` : '';
-  return `${actorLabel(actor)}${where} set this alert to ${to}${classification} in Vigil${words} ${commentMarker(change.auditId)}`.slice(
+  return `${actorLabel(actor)}${where} set this alert to ${to}${classification}${determination} in Vigil${words} ${commentMarker(change.auditId)}`.slice(
     0,
     4_000,
   );
@@ -94,6 +101,18 @@ function remoteState(alert: unknown): RecordedState {
     classification: graphClassification(text(fields.classification)),
     determination: determinationOf(text(fields.determination)),
   };
+}
+
+/**
+ * `assignedTo` to write: the assignee's UPN when Vigil knows it and Graph says otherwise.
+ * Graph compares without case; so does this.
+ */
+function assignment(claim: WriteBackClaim, alert: unknown): { assignedTo?: string } {
+  if (claim.assignee.kind !== 'upn') return {};
+  const remote = (alert as { assignedTo?: unknown } | null)?.assignedTo;
+  return typeof remote === 'string' && remote.toLowerCase() === claim.assignee.upn
+    ? {}
+    : { assignedTo: claim.assignee.upn };
 }
 
 const alertComments = (alert: unknown): string[] => {
@@ -154,10 +173,16 @@ export async function writeBackAlert(
           defender: { ...remote, at: remoteAt?.toISOString() ?? null },
         });
       if (!defenderLater) {
-        patch = patchFor(claim.wanted, remote);
+        patch = { ...patchFor(claim.wanted, remote), ...assignment(claim, alert) };
         alert = await graph.call('PATCH', path, patch, signal);
         written = claim.wanted;
       }
+    }
+    // The assignee, on its own when nothing else was to be written.
+    const assign = assignment(claim, alert);
+    if (Object.keys(assign).length > 0) {
+      patch = { ...patch, ...assign };
+      alert = await graph.call('PATCH', path, assign, signal);
     }
     let through: string | null = null;
     const posted = alertComments(alert);
@@ -177,6 +202,20 @@ export async function writeBackAlert(
       state: written,
       lastUpdate: written === null ? null : lastUpdateOf(alert),
       commentsThrough: through,
+      ...(claim.assignee.kind === 'upn' ? { assignedTo: claim.assignee.upn } : {}),
+      skipped:
+        claim.assignee.kind === 'unknown' && !claim.assignee.noted
+          ? {
+              alertId: claim.alertId,
+              details: {
+                target: 'Microsoft Graph',
+                field: 'assignedTo',
+                assignee: claim.assignee.key,
+                reason: `Vigil knows no user principal name for ${claim.assignee.key}, so Defender's assignee was left as it is`,
+              },
+              at: clock.now(),
+            }
+          : null,
       conflict:
         conflict[0] === undefined ? null : { alertId: claim.alertId, details: conflict[0], at: clock.now() },
     });

@@ -18,8 +18,8 @@ import {
   recordMessageRef,
   releaseCard,
 } from '../storage/card.repository.js';
+import { cardExtras } from '../storage/card-view.repository.js';
 import type { DbHandle } from '../storage/db.js';
-import { cardInvestigations } from '../storage/investigation-view.repository.js';
 import { appendOutbox } from '../storage/outbox.repository.js';
 import { isMuted } from '../storage/policy.repository.js';
 import type { CardRow } from '../storage/schema.js';
@@ -84,7 +84,7 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
     // New cards first: in a storm every alert shows up before older cards are refreshed.
     .sort((a, b) => Number(hasMessage(a.card)) - Number(hasMessage(b.card)));
   if (work.length === 0) return;
-  const alert: RenderedAlert = { ...stored, investigations: await cardInvestigations(handle.db, alertId) };
+  const alert: RenderedAlert = { ...stored, ...(await cardExtras(handle.db, alertId)) };
 
   let waitMs: number | null = null;
   let failure: unknown = null;

@@ -17,6 +17,7 @@ export const TOPICS = [
   'act',
   'graph_pull',
   'graph_writeback',
+  'graph_incident_writeback',
 ] as const satisfies readonly OutboxTopic[];
 
 /** Job data as the relay writes it: the outbox row's ID and its payload. */

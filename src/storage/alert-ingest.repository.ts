@@ -13,6 +13,7 @@ import { changeAlert } from './alert.repository.js';
 import { appendAudit } from './audit.repository.js';
 import { inChunks } from './chunks.js';
 import type { DbHandle } from './db.js';
+import { joinIncidents } from './incident.repository.js';
 import { planInvestigations } from './investigation-plan.repository.js';
 import { appendOutbox } from './outbox.repository.js';
 import { applyPoliciesAtIngest } from './policy.repository.js';
@@ -213,6 +214,21 @@ export async function storeOccurrences(
     await planInvestigations(
       trx,
       outcomes.filter((outcome) => !outcome.duplicate).map((outcome) => outcome.alertId),
+      now,
+    );
+    // Graph alerts Defender grouped into an incident join it (created on first sight).
+    await joinIncidents(
+      trx,
+      groups.flatMap((group, index) =>
+        group.draft.source === 'graph' && outcomes[index]?.duplicate === false
+          ? [
+              {
+                alertId: (outcomes[index] as OccurrenceOutcome).alertId,
+                incidentGraphId: group.draft.labels.incidentId,
+              },
+            ]
+          : [],
+      ),
       now,
     );
     return outcomes;

@@ -9,6 +9,7 @@ import {
   type Clock,
   changeStatus,
   fail,
+  graphIncidentWriteBack,
   graphWriteBack,
   notify,
   ok,
@@ -83,13 +84,14 @@ export async function changeAlert(
   return handle.db.transaction().execute((trx) => changeAlertIn(trx, alertId, actor, clock.now(), change));
 }
 
-/** {@link changeAlert} inside the caller's transaction, for a change that is part of a larger one. */
+/** `changeAlert` inside the caller's transaction (an incident resolves its alerts in one). */
 export async function changeAlertIn(
   trx: Db,
   alertId: string,
   actor: Actor,
   now: Date,
   change: AlertChange,
+  options: { readonly incidentWriteBack?: boolean } = {},
 ): Promise<Result<AlertChangeOutcome>> {
   const row = await trx
     .selectFrom('alerts')
@@ -119,6 +121,7 @@ export async function changeAlertIn(
     .set({
       status: next.status,
       classification: next.classification,
+      determination: next.determination,
       resolution_comment: next.resolutionComment,
       status_changed_by: next.statusChangedBy === null ? null : json(next.statusChangedBy),
       status_changed_at: next.statusChangedAt,
@@ -134,6 +137,10 @@ export async function changeAlertIn(
   await appendOutbox(trx, [
     notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
     ...(writesBackToSource(current, actor) ? [graphWriteBack(alertId)] : []),
+    // Its Defender incident moves with it (resolved once its last alert is), unless the caller writes it once for many.
+    ...(writesBackToSource(current, actor) && row.incident_id !== null && options.incidentWriteBack !== false
+      ? [graphIncidentWriteBack(row.incident_id)]
+      : []),
   ]);
   return ok({ changed: true, alert: toAlert(updated) });
 }
@@ -161,6 +168,9 @@ function decide(
               ...(change.request.classification === undefined
                 ? {}
                 : { classification: change.request.classification }),
+              ...(change.request.determination === undefined
+                ? {}
+                : { determination: change.request.determination }),
               ...(change.request.comment === undefined ? {} : { comment: change.request.comment }),
             },
             at: now,

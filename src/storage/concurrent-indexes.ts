@@ -20,6 +20,8 @@ export const CONCURRENT_INDEXES: readonly {
   { name: 'outbox_failed', table: 'outbox', on: '(topic, id) WHERE failed_at IS NOT NULL' },
   // Deleting completed rows past their retention, oldest first.
   { name: 'outbox_completed', table: 'outbox', on: '(completed_at) WHERE completed_at IS NOT NULL' },
+  // An incident's alerts (incident pages, cards, Resolve incident).
+  { name: 'alerts_incident', table: 'alerts', on: '(incident_id) WHERE incident_id IS NOT NULL' },
 ];
 
 export interface IndexReport {

@@ -13,16 +13,19 @@ import {
   UNSEEN_SOURCE_STATE,
 } from '../domain/index.js';
 import type { PulledAlert } from '../integrations/microsoft/graph-alerts.js';
+import type { PulledIncident } from '../integrations/microsoft/graph-incidents.js';
 import { json, toAlert } from './alert.mapper.js';
 import { storeOccurrences } from './alert-ingest.repository.js';
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
+import { upsertPulledIncidents } from './incident.repository.js';
 import { appendOutbox } from './outbox.repository.js';
 
 /** Changes pulled from Microsoft Defender name it as their actor. */
 export const DEFENDER_ACTOR: Actor = { kind: 'source', source: 'defender' };
 
 export const ALERTS_STREAM = 'alerts';
+export const INCIDENTS_STREAM = 'incidents';
 
 /** The pull's position, as a claim gives it to the one runner. */
 export interface PullPosition {
@@ -118,25 +121,48 @@ export async function applyPulledPage(
   const now = clock.now();
   return handle.db.transaction().execute(async (trx) => {
     const changed = await syncPage(trx, latest, new Set(fresh.map((alert) => alert.graphId)), now);
-    const recorded = await trx
-      .updateTable('graph_sync')
-      .set({
-        chain_next_link: page.nextLink,
-        chain_until: page.nextLink === null ? null : page.chainUntil,
-        ...(page.nextLink === null ? { watermark: page.chainUntil } : {}),
-        pulled_total: sql`pulled_total + ${page.pulled}`,
-        skipped_total: sql`skipped_total + ${page.skipped}`,
-        lease_until: new Date(now.getTime() + page.leaseMs),
-        last_error: null,
-        updated_at: now,
-      })
-      .where('stream', '=', stream)
-      .where('lease_owner', '=', page.owner)
-      .executeTakeFirst();
-    if (Number(recorded.numUpdatedRows) === 0)
-      throw new PullLeaseLostError(`the ${stream} pull lease passed to another runner`);
+    await recordPage(trx, stream, page, now);
     return { created: fresh.length, changed, unchanged: latest.length - changed };
   });
+}
+
+/** Stores a page of pulled incidents and the chain's position, in one transaction (see `applyPulledPage`). */
+export async function applyIncidentPage(
+  handle: DbHandle,
+  stream: string,
+  incidents: readonly PulledIncident[],
+  page: PageRecord,
+  clock: Clock,
+): Promise<void> {
+  const now = clock.now();
+  await handle.db.transaction().execute(async (trx) => {
+    await upsertPulledIncidents(trx, incidents, now);
+    await recordPage(trx, stream, page, now);
+  });
+}
+
+/**
+ * Records a committed page: the chain's next link, or after its last page the new watermark;
+ * the counters; a renewed lease. Fails when the lease passed to another runner.
+ */
+async function recordPage(trx: Db, stream: string, page: PageRecord, now: Date): Promise<void> {
+  const recorded = await trx
+    .updateTable('graph_sync')
+    .set({
+      chain_next_link: page.nextLink,
+      chain_until: page.nextLink === null ? null : page.chainUntil,
+      ...(page.nextLink === null ? { watermark: page.chainUntil } : {}),
+      pulled_total: sql`pulled_total + ${page.pulled}`,
+      skipped_total: sql`skipped_total + ${page.skipped}`,
+      lease_until: new Date(now.getTime() + page.leaseMs),
+      last_error: null,
+      updated_at: now,
+    })
+    .where('stream', '=', stream)
+    .where('lease_owner', '=', page.owner)
+    .executeTakeFirst();
+  if (Number(recorded.numUpdatedRows) === 0)
+    throw new PullLeaseLostError(`the ${stream} pull lease passed to another runner`);
 }
 
 /**
@@ -459,4 +485,46 @@ export async function pullCounters(db: Db): Promise<{ pulled: number; skipped: n
     ])
     .executeTakeFirst();
   return { pulled: Number(row?.pulled ?? 0), skipped: Number(row?.skipped ?? 0) };
+}
+
+/** What Defender says of a Graph alert, as Vigil last saw or wrote it, for the alert page; null for other alerts. */
+export interface DefenderAlertView {
+  readonly graphId: string;
+  readonly status: AlertStatus | null;
+  readonly classification: Classification | null;
+  readonly determination: string | null;
+  readonly assignedTo: string | null;
+  readonly lastUpdateAt: Date | null;
+  readonly writeBackError: string | null;
+  readonly incidentId: string | null;
+}
+
+export async function defenderAlertView(db: Db, alertId: string): Promise<DefenderAlertView | null> {
+  const row = await db
+    .selectFrom('graph_alert_state')
+    .innerJoin('alerts', 'alerts.id', 'graph_alert_state.alert_id')
+    .select([
+      'graph_alert_state.graph_id',
+      'graph_alert_state.status',
+      'graph_alert_state.classification',
+      'graph_alert_state.determination',
+      'graph_alert_state.assigned_to',
+      'graph_alert_state.last_update_at',
+      'graph_alert_state.writeback_error',
+      'alerts.incident_id',
+    ])
+    .where('graph_alert_state.alert_id', '=', alertId)
+    .orderBy('graph_alert_state.updated_at', 'desc')
+    .executeTakeFirst();
+  if (row === undefined) return null;
+  return {
+    graphId: row.graph_id,
+    status: row.status as AlertStatus | null,
+    classification: row.classification as Classification | null,
+    determination: row.determination,
+    assignedTo: row.assigned_to,
+    lastUpdateAt: row.last_update_at,
+    writeBackError: row.writeback_error,
+    incidentId: row.incident_id,
+  };
 }

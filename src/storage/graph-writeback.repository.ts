@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import {
   type Actor,
   type AlertStatus,
+  actorKey,
   type Classification,
   type Clock,
   graphWriteBack,
@@ -9,7 +10,8 @@ import {
   UNSEEN_SOURCE_STATE,
 } from '../domain/index.js';
 import { appendAudit } from './audit.repository.js';
-import type { DbHandle } from './db.js';
+import type { Db, DbHandle } from './db.js';
+import { upnOf } from './identity-upn.repository.js';
 import { appendOutbox } from './outbox.repository.js';
 
 /** The Graph-side state Vigil last wrote or saw. */
@@ -36,7 +38,20 @@ export interface WriteBackClaim {
   readonly comments: readonly PendingComment[];
   /** When Vigil's state last changed (its clock), to weigh against Graph's `lastUpdateDateTime`. */
   readonly changedAt: Date | null;
+  /** Vigil's assignee for Graph's `assignedTo` (see `assigneeFor`), and what Graph was last known to say. */
+  readonly assignee: WantedAssignee;
+  readonly recordedAssignedTo: string | null;
 }
+
+/**
+ * Who Graph's `assignedTo` should name: nobody to write (no assignee, or one that came from
+ * Defender itself), a UPN, or a person whose UPN Vigil does not know (`noted`: the trail says so
+ * already for this assignment).
+ */
+export type WantedAssignee =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'upn'; readonly upn: string }
+  | { readonly kind: 'unknown'; readonly key: string; readonly noted: boolean };
 
 export type WriteBackClaimOutcome =
   | { readonly kind: 'claimed'; readonly claim: WriteBackClaim }
@@ -60,7 +75,16 @@ export async function claimWriteBack(
   return handle.db.transaction().execute(async (trx) => {
     const alert = await trx
       .selectFrom('alerts')
-      .select(['id', 'source', 'source_id', 'status', 'classification', 'determination', 'status_changed_at'])
+      .select([
+        'id',
+        'source',
+        'source_id',
+        'status',
+        'classification',
+        'determination',
+        'status_changed_at',
+        'assignee',
+      ])
       .where('id', '=', alertId)
       .executeTakeFirst();
     if (alert === undefined || alert.source !== 'graph' || alert.source_id === null)
@@ -107,6 +131,7 @@ export async function claimWriteBack(
       .orderBy('id')
       .execute();
     const status = alert.status as AlertStatus;
+    const assignee = await assigneeFor(trx, alert.id, alert.assignee as Actor | null);
     return {
       kind: 'claimed',
       claim: {
@@ -115,7 +140,8 @@ export async function claimWriteBack(
         wanted: {
           status,
           classification: status === 'resolved' ? (alert.classification as Classification | null) : null,
-          determination: alert.determination,
+          // Graph's `unknown` (as a pushed alert may carry it) says nothing: nothing to write.
+          determination: alert.determination?.toLowerCase() === 'unknown' ? null : alert.determination,
         },
         recorded: {
           status: state.status as AlertStatus | null,
@@ -123,6 +149,8 @@ export async function claimWriteBack(
           determination: state.determination,
         },
         changedAt: alert.status_changed_at,
+        assignee,
+        recordedAssignedTo: state.assigned_to,
         comments: comments.map((row) => ({
           auditId: row.id,
           actor: row.actor as Actor,
@@ -132,6 +160,28 @@ export async function claimWriteBack(
       },
     };
   });
+}
+
+/** The UPN of the alert's assignee, if Vigil knows it (see `WantedAssignee`). */
+async function assigneeFor(trx: Db, alertId: string, assignee: Actor | null): Promise<WantedAssignee> {
+  // An assignee with platform `api` and a UPN for ID is one Defender named (see sourceAssignee): nothing to write.
+  if (assignee === null || assignee.kind !== 'user') return { kind: 'none' };
+  if (assignee.platform === 'api' && assignee.id.includes('@')) return { kind: 'none' };
+  const key = actorKey(assignee);
+  const upn = await upnOf(trx, assignee);
+  if (upn !== null) return { kind: 'upn', upn };
+  const noted = await trx
+    .selectFrom('audit_log')
+    .select('id')
+    .where('alert_id', '=', alertId)
+    .where('action', '=', 'alert.write_back_skipped')
+    .where(
+      'id',
+      '>',
+      sql<string>`coalesce((SELECT max(id) FROM audit_log WHERE alert_id = ${alertId} AND action = 'alert.assigned'), 0)`,
+    )
+    .executeTakeFirst();
+  return { kind: 'unknown', key, noted: noted !== undefined };
 }
 
 /**
@@ -147,6 +197,14 @@ export async function recordWriteBack(
     readonly state: RecordedState | null;
     readonly lastUpdate: Date | null;
     readonly commentsThrough: string | null;
+    /** The `assignedTo` Graph now holds, when Vigil wrote or saw it. */
+    readonly assignedTo?: string | null | undefined;
+    /** A field not written, and why (e.g. no UPN known for the assignee), for the trail. */
+    readonly skipped?: {
+      readonly alertId: string;
+      readonly details: Readonly<Record<string, unknown>>;
+      readonly at: Date;
+    } | null;
     readonly conflict: {
       readonly alertId: string;
       readonly details: Readonly<Record<string, unknown>>;
@@ -169,6 +227,7 @@ export async function recordWriteBack(
           ? {}
           : { last_update_at: sql`greatest(last_update_at, ${written.lastUpdate})` }),
         ...(written.commentsThrough === null ? {} : { comments_through: written.commentsThrough }),
+        ...(written.assignedTo === undefined ? {} : { assigned_to: written.assignedTo }),
         writeback_owner: null,
         writeback_until: null,
         writeback_error: null,
@@ -177,6 +236,16 @@ export async function recordWriteBack(
       .where('graph_id', '=', graphId)
       .where('writeback_owner', '=', owner)
       .execute();
+    if (written.skipped !== null && written.skipped !== undefined)
+      await appendAudit(trx, [
+        {
+          alertId: written.skipped.alertId,
+          actor: systemActor,
+          action: 'alert.write_back_skipped',
+          details: written.skipped.details,
+          at: written.skipped.at,
+        },
+      ]);
     if (written.conflict !== null)
       await appendAudit(trx, [
         {

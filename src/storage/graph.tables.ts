@@ -41,7 +41,30 @@ export interface GraphAlertStateTable {
   updated_at: DefaultTimestamp;
 }
 
+/** A Defender incident in Vigil, keyed by Graph's incident ID (2026-12-01T2000); its alerts point at it. */
+export interface IncidentsTable {
+  id: ColumnType<string, string | undefined, never>;
+  graph_id: string;
+  display_name: string | null;
+  severity: string | null;
+  web_url: string | null;
+  /** What Graph last said (Graph's own words), at `last_update_at` (Graph's `lastUpdateDateTime`). */
+  graph_status: string | null;
+  graph_classification: string | null;
+  graph_determination: string | null;
+  graph_assigned_to: string | null;
+  last_update_at: NullableTimestamp;
+  /** The write-back job that holds this incident, and until when. */
+  writeback_owner: string | null;
+  writeback_until: NullableTimestamp;
+  /** Why the last write-back failed for good (a missing permission...), or null. */
+  writeback_error: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
 export interface GraphTables {
+  incidents: IncidentsTable;
   graph_sync: GraphSyncTable;
   graph_alert_state: GraphAlertStateTable;
 }

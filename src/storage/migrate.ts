@@ -19,6 +19,8 @@ import * as graphEvidenceHash from './migrations/2026-12-01T1620_graph_evidence_
 import * as persons from './migrations/2026-12-01T1700_persons.js';
 import * as policyRemediations from './migrations/2026-12-01T1900_policy_remediations.js';
 import * as noticeDeliveries from './migrations/2026-12-01T1910_remediation_notice_deliveries.js';
+import * as incidents from './migrations/2026-12-01T2000_incidents.js';
+import * as identityUpn from './migrations/2026-12-01T2010_identity_upn.js';
 import * as consoleSessions from './migrations/2026-12-01T2100_console_sessions.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
@@ -42,6 +44,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-01T1700_persons': persons,
   '2026-12-01T1900_policy_remediations': policyRemediations,
   '2026-12-01T1910_remediation_notice_deliveries': noticeDeliveries,
+  '2026-12-01T2000_incidents': incidents,
+  '2026-12-01T2010_identity_upn': identityUpn,
   '2026-12-01T2100_console_sessions': consoleSessions,
 };
 

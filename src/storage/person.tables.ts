@@ -27,6 +27,8 @@ export interface PersonIdentitiesTable {
   person_id: string;
   display_name: string | null;
   linked_by: string | null;
+  /** The identity's user principal name when its platform told it (2026-12-01T2010), for Graph's `assignedTo`. */
+  upn: ColumnType<string | null, string | null | undefined, string | null>;
   /** Unlinked by an admin or revoked when the person was disabled: it can no longer act. */
   revoked_at: NullableTimestamp;
   created_at: DefaultTimestamp;

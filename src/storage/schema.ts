@@ -39,6 +39,8 @@ export interface AlertsTable {
   status_changed_by: Json | null;
   status_changed_at: NullableTimestamp;
   previous_alert_id: string | null;
+  /** The Defender incident the alert belongs to (2026-12-01T2000). */
+  incident_id: ColumnType<string | null, string | null | undefined, string | null>;
   raw: Json | null;
   /** Rises with every state change a person acts on (status, assignee); stale clicks are refused on it. */
   version: Generated<number>;

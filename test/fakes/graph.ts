@@ -16,6 +16,18 @@ export interface GraphCall {
 export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
 
 type Json = Record<string, unknown>;
+type Since = { readonly at: number; readonly strict: boolean };
+
+/** Whether an item was updated in the filter's window; malformed items without a readable time are served anyway (the client must cope with them). */
+function updatedSince(item: unknown, since: Since | null): boolean {
+  if (since === null) return true;
+  const updated =
+    typeof item === 'object' && item !== null
+      ? Date.parse(String((item as Json).lastUpdateDateTime))
+      : Number.NaN;
+  if (Number.isNaN(updated)) return true;
+  return since.strict ? updated > since.at : updated >= since.at;
+}
 
 const graphError = (code: string, message: string) => ({
   error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': 'fake' } },
@@ -23,6 +35,34 @@ const graphError = (code: string, message: string) => ({
 
 /** A Graph alerts_v2 status/classification as the API accepts them (camelCase enums; `unknownFutureValue` included). */
 const STATUSES = ['unknown', 'new', 'inProgress', 'resolved', 'unknownFutureValue'];
+/** Graph's incident statuses (`microsoft.graph.security.incidentStatus`). */
+const INCIDENT_STATUSES = [
+  'active',
+  'resolved',
+  'inProgress',
+  'redirected',
+  'unknownFutureValue',
+  'awaitingAction',
+];
+/** `microsoft.graph.security.alertDetermination`, shared by alerts and incidents. */
+const DETERMINATIONS = [
+  'unknown',
+  'apt',
+  'malware',
+  'securityPersonnel',
+  'securityTesting',
+  'unwantedSoftware',
+  'other',
+  'multiStagedAttack',
+  'compromisedAccount',
+  'phishing',
+  'maliciousUserActivity',
+  'notMalicious',
+  'notEnoughDataToValidate',
+  'confirmedActivity',
+  'lineOfBusinessApplication',
+  'unknownFutureValue',
+];
 const CLASSIFICATIONS = [
   'unknown',
   'falsePositive',
@@ -40,7 +80,10 @@ const CLASSIFICATIONS = [
  * - `GET|PATCH /security/alerts_v2/{id}` (status, classification, determination, assignedTo,
  *   customDetails; each change moves `lastUpdateDateTime`), `POST /security/alerts_v2/{id}/comments`
  *   (answers the alert's whole comment collection);
- * - `GET /security/incidents` with `$top`/`$skip` paging;
+ * - `GET /security/incidents` with `$filter=lastUpdateDateTime ge|gt`, `$top`/`$skip` paging and
+ *   `$expand=alerts` (an incident's alerts are those whose `incidentId` is its ID);
+ *   `GET|PATCH /security/incidents/{id}` (status, classification, determination, assignedTo,
+ *   customTags, resolvingComment...; each change moves `lastUpdateDateTime`);
  * - the identity calls the Graph executor makes (revokeSignInSessions, PATCH user,
  *   oauth2PermissionGrants);
  * - 401 `InvalidAuthenticationToken` for a missing, foreign or expired token, 403 for a token
@@ -91,6 +134,13 @@ export class FakeGraph {
     const next = { ...current, ...fields, lastUpdateDateTime: new Date().toISOString() };
     this.alerts.set(id, next);
     return next;
+  }
+
+  /** Adds or replaces an incident as Defender would: its `lastUpdateDateTime` is now (or `at`). */
+  putIncident(incident: Json, at: Date = new Date()): Json {
+    const stored = { ...incident, lastUpdateDateTime: at.toISOString() };
+    this.incidents.set(String(incident.id), stored);
+    return stored;
   }
 
   /** Serves `item` verbatim in alert lists (malformed data, as a broken connector might return). */
@@ -164,7 +214,25 @@ export class FakeGraph {
     }
     if (method === 'GET' && path === '/security/incidents') {
       if (!needs('SecurityIncident.Read.All', 'SecurityIncident.ReadWrite.All')) return forbidden();
-      return this.#page(url, [...this.incidents.values()], send, (items) => items);
+      const since = this.#since(url, send);
+      if (since === undefined) return;
+      const expand = url.searchParams.get('$expand') === 'alerts';
+      const items = [...this.incidents.values()].filter((incident) => updatedSince(incident, since));
+      return this.#page(url, items, send, (page) =>
+        expand ? page.map((incident) => this.#withAlerts(incident as Json)) : page,
+      );
+    }
+    const incidentPath = /^\/security\/incidents\/([^/]+)$/.exec(path);
+    if (incidentPath !== null) {
+      const id = decodeURIComponent(incidentPath[1] ?? '');
+      const incident = this.incidents.get(id);
+      if (incident === undefined) return send(404, graphError('NotFound', `Incident ${id} was not found.`));
+      if (method === 'GET') {
+        if (!needs('SecurityIncident.Read.All', 'SecurityIncident.ReadWrite.All')) return forbidden();
+        return send(200, incident);
+      }
+      if (!needs('SecurityIncident.ReadWrite.All')) return forbidden();
+      if (method === 'PATCH') return this.#patchIncident(id, incident, body, send);
     }
     const alertPath = /^\/security\/alerts_v2\/([^/]+)(\/comments)?$/.exec(path);
     if (alertPath !== null) {
@@ -191,26 +259,63 @@ export class FakeGraph {
   #list(url: URL, send: (status: number, answer: unknown) => void) {
     if (url.searchParams.has('$orderby'))
       return send(400, graphError('BadRequest', "Query option '$orderby' is not allowed."));
-    const filter = url.searchParams.get('$filter');
-    let since: { at: number; strict: boolean } | null = null;
-    if (filter !== null) {
-      const match = /^lastUpdateDateTime (ge|gt) (\d{4}-\d{2}-\d{2}T[0-9:.]+Z)$/.exec(filter.trim());
-      const at = match === null ? Number.NaN : Date.parse(match[2] ?? '');
-      if (match === null || Number.isNaN(at))
-        return send(400, graphError('BadRequest', `Invalid filter clause: ${filter}`));
-      since = { at, strict: match[1] === 'gt' };
-    }
-    const items = [...this.alerts.values(), ...this.#raw].filter((item) => {
-      if (since === null) return true;
-      const updated =
-        typeof item === 'object' && item !== null
-          ? Date.parse(String((item as Json).lastUpdateDateTime))
-          : Number.NaN;
-      // Malformed items without a readable time are served anyway: the client must cope with them.
-      if (Number.isNaN(updated)) return true;
-      return since.strict ? updated > since.at : updated >= since.at;
-    });
+    const since = this.#since(url, send);
+    if (since === undefined) return;
+    const items = [...this.alerts.values(), ...this.#raw].filter((item) => updatedSince(item, since));
     this.#page(url, items, send, (page) => page);
+  }
+
+  /** The `$filter=lastUpdateDateTime ge|gt <time>` asked for (null: none); undefined once a 400 is sent. */
+  #since(url: URL, send: (status: number, answer: unknown) => void): Since | null | undefined {
+    const filter = url.searchParams.get('$filter');
+    if (filter === null) return null;
+    const match = /^lastUpdateDateTime (ge|gt) (\d{4}-\d{2}-\d{2}T[0-9:.]+Z)$/.exec(filter.trim());
+    const at = match === null ? Number.NaN : Date.parse(match[2] ?? '');
+    if (match === null || Number.isNaN(at)) {
+      send(400, graphError('BadRequest', `Invalid filter clause: ${filter}`));
+      return undefined;
+    }
+    return { at, strict: match[1] === 'gt' };
+  }
+
+  #withAlerts(incident: Json): Json {
+    const alerts = [...this.alerts.values()].filter(
+      (alert) => String(alert.incidentId) === String(incident.id),
+    );
+    return { ...incident, alerts };
+  }
+
+  #patchIncident(id: string, incident: Json, body: unknown, send: (status: number, answer: unknown) => void) {
+    if (typeof body !== 'object' || body === null) return send(400, graphError('BadRequest', 'Empty body.'));
+    const change = body as Json;
+    if (change.status !== undefined && !INCIDENT_STATUSES.includes(String(change.status)))
+      return send(400, graphError('BadRequest', `Invalid status ${String(change.status)}.`));
+    if (change.classification !== undefined && !CLASSIFICATIONS.includes(String(change.classification)))
+      return send(400, graphError('BadRequest', `Invalid classification ${String(change.classification)}.`));
+    if (change.determination !== undefined && !DETERMINATIONS.includes(String(change.determination)))
+      return send(400, graphError('BadRequest', `Invalid determination ${String(change.determination)}.`));
+    const allowed = [
+      'status',
+      'classification',
+      'determination',
+      'assignedTo',
+      'customTags',
+      'description',
+      'displayName',
+      'resolvingComment',
+      'severity',
+      'summary',
+    ];
+    const unknown = Object.keys(change).filter((key) => !allowed.includes(key) && !key.startsWith('@odata'));
+    if (unknown.length > 0)
+      return send(400, graphError('BadRequest', `Property ${unknown[0]} cannot be updated.`));
+    const next: Json = {
+      ...incident,
+      ...Object.fromEntries(allowed.filter((key) => key in change).map((key) => [key, change[key]])),
+      lastUpdateDateTime: new Date().toISOString(),
+    };
+    this.incidents.set(id, next);
+    send(200, { '@odata.context': `${this.url}/$metadata#security/incidents/$entity`, ...next });
   }
 
   #page(
@@ -246,6 +351,8 @@ export class FakeGraph {
       return send(400, graphError('BadRequest', `Invalid status ${String(change.status)}.`));
     if (change.classification !== undefined && !CLASSIFICATIONS.includes(String(change.classification)))
       return send(400, graphError('BadRequest', `Invalid classification ${String(change.classification)}.`));
+    if (change.determination !== undefined && !DETERMINATIONS.includes(String(change.determination)))
+      return send(400, graphError('BadRequest', `Invalid determination ${String(change.determination)}.`));
     const allowed = ['status', 'classification', 'determination', 'assignedTo', 'customDetails'];
     const unknown = Object.keys(change).filter((key) => !allowed.includes(key) && !key.startsWith('@odata'));
     if (unknown.length > 0)

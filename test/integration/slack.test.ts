@@ -136,10 +136,12 @@ describe('cards', () => {
     const { id } = ((await response.json()) as { alerts: { id: string }[] }).alerts[0] as { id: string };
     const card = await cardOf(id);
     expect(card.text).toContain('Dormant OAuth App');
+    // The recorded alert names its Defender incident, so the card offers to resolve that too.
     expect(buttonsOf(card)).toEqual([
       CARD_ACTIONS.startProgress,
       CARD_ACTIONS.resolve,
       CARD_ACTIONS.assignToMe,
+      CARD_ACTIONS.resolveIncident,
       'alert.open',
     ]);
     const row = await vigil.handle.db

@@ -2,12 +2,14 @@ import { type ComponentChildren, Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { AdaptiveCardView } from '../components/adaptive-card';
+import { DefenderPanel } from '../components/defender-panel';
+import { ResolveForm } from '../components/resolve-form';
 import { SlackPreview } from '../components/slack-preview';
 import { ErrorLine, Loadable, SeverityBadge, StatusBadge } from '../components/status';
 import { actorLabel, CLASSIFICATION_LABELS, entityKindLabel, humanize, safeHref, when } from '../format';
 import { useAction, usePolling } from '../hooks';
 import { href } from '../route';
-import type { AlertDetail, CardPreview, Classification, ListPage } from '../types';
+import type { AlertDetail, CardPreview, ListPage } from '../types';
 
 /** One alert: its buttons, details, entities, investigations, audit trail and chat cards. */
 export function AlertPage({ id }: { id: string }) {
@@ -42,6 +44,7 @@ function AlertView({ alert, refresh }: { alert: AlertDetail; refresh: () => Prom
         </div>
       </header>
       <StatusButtons alert={alert} refresh={refresh} />
+      <DefenderPanel alert={alert} />
       <div class="columns">
         <div>
           <h2>Details</h2>
@@ -252,8 +255,6 @@ function ExternalLink({ url, text }: { url: string | null; text: string }) {
 function StatusButtons({ alert, refresh }: { alert: AlertDetail; refresh: () => Promise<void> }) {
   const action = useAction();
   const [resolving, setResolving] = useState(false);
-  const [classification, setClassification] = useState<Classification>('true_positive');
-  const [comment, setComment] = useState('');
 
   const change = async (body: Record<string, unknown>) => {
     const done = await action.run(() =>
@@ -286,49 +287,12 @@ function StatusButtons({ alert, refresh }: { alert: AlertDetail; refresh: () => 
         </button>
       )}
       {resolving && (
-        <form
-          class="resolve card"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void change({
-              status: 'resolved',
-              classification,
-              ...(comment.trim() === '' ? {} : { comment: comment.trim() }),
-            });
-          }}
-        >
-          <label>
-            Classification
-            <select
-              name="classification"
-              value={classification}
-              onChange={(event) => setClassification(event.currentTarget.value as Classification)}
-            >
-              {Object.entries(CLASSIFICATION_LABELS).map(([value, label]) => (
-                <option key={value} value={value}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Comment
-            <textarea
-              name="comment"
-              rows={2}
-              value={comment}
-              onInput={(event) => setComment(event.currentTarget.value)}
-            />
-          </label>
-          <div>
-            <button type="submit" class="primary" disabled={action.busy}>
-              Resolve alert
-            </button>{' '}
-            <button type="button" onClick={() => setResolving(false)}>
-              Cancel
-            </button>
-          </div>
-        </form>
+        <ResolveForm
+          submitLabel="Resolve alert"
+          busy={action.busy}
+          onSubmit={(resolution) => void change({ status: 'resolved', ...resolution })}
+          onCancel={() => setResolving(false)}
+        />
       )}
       <ErrorLine message={action.error} />
     </div>

@@ -19,6 +19,7 @@ import { alertPageRoutes } from './api/alert-pages.js';
 import { alertRoutes } from './api/alerts.js';
 import { cardPreviewRoutes } from './api/card-preview.js';
 import { apiAuthentication, apiPermissions } from './api/identity.js';
+import { incidentRoutes } from './api/incidents.js';
 import { investigationRoutes } from './api/investigations.js';
 import { oncallRoutes } from './api/oncall.js';
 import { peopleRoutes } from './api/people.js';
@@ -192,6 +193,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
     });
     apiPermissions(scope, { handle, clock });
     await alertRoutes(scope, { handle, clock });
+    await incidentRoutes(scope, { handle, clock });
     await alertPageRoutes(scope, { handle });
     await remediationRoutes(scope, { handle, clock });
     await cardPreviewRoutes(scope, { handle });

@@ -2,17 +2,34 @@ import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bo
 import { z } from 'zod';
 import { assignAlert } from '../../app/commands/assign-alert.js';
 import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
-import { AlertErrorCode, CLASSIFICATIONS, type DomainError, type StatusAction } from '../../domain/index.js';
+import {
+  AlertErrorCode,
+  CLASSIFICATIONS,
+  type Classification,
+  DETERMINATIONS,
+  type Determination,
+  type DomainError,
+  type StatusAction,
+} from '../../domain/index.js';
 import { type AlertChange, getAlert } from '../../storage/alert.repository.js';
+import { getIncident, resolveIncident } from '../../storage/incident.repository.js';
 import { requestCardRefresh } from '../../storage/slack-route.repository.js';
 import { CARD_ACTIONS, type CardActionId, decodeCardActionValue, isCardActionId } from '../card-actions.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
-import { RESOLVE_BLOCKS, RESOLVE_MODAL_CALLBACK, renderResolveModal } from './render.js';
+import {
+  INCIDENT_RESOLVE_MODAL_CALLBACK,
+  RESOLVE_BLOCKS,
+  RESOLVE_MODAL_CALLBACK,
+  renderIncidentResolveModal,
+  renderResolveModal,
+} from './render.js';
 
 const STATUS_ACTIONS: Partial<Record<CardActionId, StatusAction>> = {
   [CARD_ACTIONS.startProgress]: 'start_progress',
   [CARD_ACTIONS.reopen]: 'reopen',
 };
+
+const incidentModalMetadata = z.object({ incidentId: z.uuid(), channel: z.string().nullable() });
 
 const modalMetadata = z.object({
   alertId: z.uuid(),
@@ -145,48 +162,131 @@ export function registerInteractions(app: App, context: SlackContext): void {
   );
 
   app.view<ViewSubmitAction>(RESOLVE_MODAL_CALLBACK, async ({ ack, body, view }) => {
-    const values = view.state.values;
-    const classification =
-      values[RESOLVE_BLOCKS.classification.block]?.[RESOLVE_BLOCKS.classification.action]?.selected_option
-        ?.value;
-    const comment = values[RESOLVE_BLOCKS.comment.block]?.[RESOLVE_BLOCKS.comment.action]?.value ?? undefined;
-    const metadata = (() => {
-      try {
-        return modalMetadata.safeParse(JSON.parse(view.private_metadata));
-      } catch {
-        return null;
-      }
-    })();
-    const parsedClassification = z.enum(CLASSIFICATIONS).safeParse(classification);
-    if (!parsedClassification.success) {
-      await ack({
-        response_action: 'errors',
-        errors: { [RESOLVE_BLOCKS.classification.block]: 'Pick a classification.' },
-      });
+    const form = resolveForm(view, modalMetadata);
+    if (form.kind === 'invalid') {
+      await ack({ response_action: 'errors', errors: { [RESOLVE_BLOCKS.classification.block]: form.error } });
       return;
     }
     await ack();
-    if (metadata === null || !metadata.success) {
+    if (form.kind === 'no_metadata') {
       context.logger.warn({ callbackId: view.callback_id }, 'resolve modal without usable metadata');
       return;
     }
-    const { alertId, version, channel } = metadata.data;
+    const { alertId, version, channel } = form.metadata;
     await changeAs(
       context,
       slackUser(body.user),
       alertId,
       {
         type: 'status',
-        request: {
-          action: 'resolve',
-          classification: parsedClassification.data,
-          expectedVersion: version,
-          ...(comment === undefined || comment === null || comment.trim() === ''
-            ? {}
-            : { comment: comment.trim() }),
-        },
+        request: { action: 'resolve', ...form.resolution, expectedVersion: version },
       },
       channel,
     );
   });
+
+  // "Resolve incident": the same form, then every open alert of the incident in one transaction.
+  app.action<BlockAction<ButtonAction>>(CARD_ACTIONS.resolveIncident, async ({ ack, body, action }) => {
+    await ack();
+    const channel =
+      body.channel?.id ?? (body.container as { channel_id?: string } | undefined)?.channel_id ?? null;
+    const actor = slackUser(body.user);
+    const incident = z.uuid().safeParse(action.value).success
+      ? await getIncident(context.handle.db, action.value ?? '')
+      : null;
+    if (incident === null) {
+      await tellUser(context, channel, actor.id, ':warning: That incident no longer exists in Vigil.');
+      return;
+    }
+    await context.client.views.open({
+      trigger_id: body.trigger_id,
+      view: renderIncidentResolveModal(
+        { ...incident, name: incident.displayName ?? `Defender incident ${incident.graphId}` },
+        { incidentId: incident.id, channel },
+      ) as never,
+    });
+  });
+
+  app.view<ViewSubmitAction>(INCIDENT_RESOLVE_MODAL_CALLBACK, async ({ ack, body, view }) => {
+    const form = resolveForm(view, incidentModalMetadata);
+    if (form.kind === 'invalid') {
+      await ack({ response_action: 'errors', errors: { [RESOLVE_BLOCKS.classification.block]: form.error } });
+      return;
+    }
+    await ack();
+    if (form.kind === 'no_metadata') {
+      context.logger.warn({ callbackId: view.callback_id }, 'incident resolve modal without usable metadata');
+      return;
+    }
+    const actor = slackUser(body.user);
+    const { handle, clock } = context;
+    const person = await slackPerson(context, actor);
+    const result = !person.ok
+      ? person
+      : await resolveIncident(
+          handle,
+          form.metadata.incidentId,
+          person.value.actor,
+          person.value.role,
+          clock,
+          form.resolution,
+        );
+    if (!result.ok) await tellUser(context, form.metadata.channel, actor.id, refusalText(result.error));
+    else if (result.value.refused.length > 0)
+      await tellUser(
+        context,
+        form.metadata.channel,
+        actor.id,
+        `:warning: ${result.value.refused.length} alert(s) of the incident were not resolved: ${result.value.refused[0]?.reason ?? ''}`,
+      );
+  });
+}
+
+type ResolveForm<T> =
+  | { readonly kind: 'invalid'; readonly error: string }
+  | { readonly kind: 'no_metadata' }
+  | {
+      readonly kind: 'ok';
+      readonly metadata: T;
+      readonly resolution: {
+        readonly classification: Classification;
+        readonly determination?: Determination;
+        readonly comment?: string;
+      };
+    };
+
+/** Reads a submitted Resolve form (an alert's or an incident's): its classification, comment and metadata. */
+function resolveForm<T>(view: ViewSubmitAction['view'], metadata: z.ZodType<T>): ResolveForm<T> {
+  const values = view.state.values;
+  const classification = z
+    .enum(CLASSIFICATIONS)
+    .safeParse(
+      values[RESOLVE_BLOCKS.classification.block]?.[RESOLVE_BLOCKS.classification.action]?.selected_option
+        ?.value,
+    );
+  if (!classification.success) return { kind: 'invalid', error: 'Pick a classification.' };
+  const determination = z
+    .enum(DETERMINATIONS)
+    .safeParse(
+      values[RESOLVE_BLOCKS.determination.block]?.[RESOLVE_BLOCKS.determination.action]?.selected_option
+        ?.value,
+    );
+  const comment = values[RESOLVE_BLOCKS.comment.block]?.[RESOLVE_BLOCKS.comment.action]?.value?.trim() ?? '';
+  const parsed = (() => {
+    try {
+      return metadata.safeParse(JSON.parse(view.private_metadata));
+    } catch {
+      return null;
+    }
+  })();
+  if (parsed === null || !parsed.success) return { kind: 'no_metadata' };
+  return {
+    kind: 'ok',
+    metadata: parsed.data,
+    resolution: {
+      classification: classification.data,
+      ...(determination.success ? { determination: determination.data } : {}),
+      ...(comment === '' ? {} : { comment }),
+    },
+  };
 }

@@ -9,14 +9,22 @@ import {
   CLASSIFICATION_LABELS,
   CLASSIFICATIONS,
   type Classification,
+  DETERMINATION_LABELS,
+  DETERMINATIONS,
   type EntityKind,
   INVESTIGATION_STATUS_LABELS,
+  incidentAlertsLine,
   OPEN_INVESTIGATION_STATUSES,
   type Severity,
   STATUS_LABELS,
 } from '../../domain/index.js';
 import { CARD_ACTIONS, encodeCardActionValue } from '../card-actions.js';
-import { consoleAlertUrl, consoleInvestigationUrl, consolePolicyUrl } from '../console-links.js';
+import {
+  consoleAlertUrl,
+  consoleIncidentUrl,
+  consoleInvestigationUrl,
+  consolePolicyUrl,
+} from '../console-links.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, link, mentionUser, safeUrl, slackDate } from './mrkdwn.js';
 
 /** A Block Kit block; kept loose on purpose, Slack validates the shape and the tests check it. */
@@ -113,6 +121,13 @@ export function cardButtons(alert: CardAlert, options: RenderOptions): Block[] {
   } else {
     buttons.push(button('Reopen', CARD_ACTIONS.reopen, alert));
   }
+  if (alert.incident !== undefined && alert.incident !== null && alert.incident.status !== 'resolved')
+    buttons.push({
+      type: 'button',
+      text: { type: 'plain_text', text: 'Resolve incident' },
+      action_id: CARD_ACTIONS.resolveIncident,
+      value: alert.incident.id,
+    });
   const url = safeUrl(alertUrl(alert, options));
   if (url !== null) {
     buttons.push({
@@ -293,6 +308,18 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions): Slack
       text: { type: 'mrkdwn', text: escapeAndCut(alert.description.trim(), LIMITS.sectionText) },
     });
   }
+  if (alert.incident !== undefined && alert.incident !== null) {
+    const href = consoleIncidentUrl(options.publicUrl, alert.incident.id);
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `*Incident:* ${link(href, cutPlain(alert.incident.name, 200))} · ${incidentAlertsLine(alert.incident)}`,
+        },
+      ],
+    });
+  }
   const entities = entitySection(alert.entities);
   if (entities !== null) blocks.push(entities);
   if (
@@ -326,6 +353,7 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions): Slack
 export const RESOLVE_MODAL_CALLBACK = 'alert.resolve.modal';
 export const RESOLVE_BLOCKS = {
   classification: { block: 'classification', action: 'classification' },
+  determination: { block: 'determination', action: 'determination' },
   comment: { block: 'comment', action: 'comment' },
 } as const;
 
@@ -339,15 +367,50 @@ export function renderResolveModal(
   alert: CardAlert,
   metadata: ResolveModalMetadata,
 ): Record<string, unknown> {
+  return resolveForm(RESOLVE_MODAL_CALLBACK, `Resolve #${alert.number}`, alert.title, metadata);
+}
+
+/** The modal "Resolve incident" opens: one classification (and comment) for every alert of the incident. */
+export const INCIDENT_RESOLVE_MODAL_CALLBACK = 'incident.resolve.modal';
+
+export interface IncidentResolveModalMetadata {
+  readonly incidentId: string;
+  readonly channel: string | null;
+}
+
+export function renderIncidentResolveModal(
+  incident: {
+    readonly name: string;
+    readonly alertCount: number;
+    readonly alertStatuses: CardIncidentCounts;
+  },
+  metadata: IncidentResolveModalMetadata,
+): Record<string, unknown> {
+  return resolveForm(
+    INCIDENT_RESOLVE_MODAL_CALLBACK,
+    'Resolve incident',
+    `${incident.name}\n${incidentAlertsLine(incident)}; every open one is resolved.`,
+    metadata,
+  );
+}
+
+type CardIncidentCounts = Parameters<typeof incidentAlertsLine>[0]['alertStatuses'];
+
+function resolveForm(
+  callbackId: string,
+  title: string,
+  heading: string,
+  metadata: object,
+): Record<string, unknown> {
   return {
     type: 'modal',
-    callback_id: RESOLVE_MODAL_CALLBACK,
+    callback_id: callbackId,
     private_metadata: JSON.stringify(metadata),
-    title: { type: 'plain_text', text: cutPlain(`Resolve #${alert.number}`, 24) },
+    title: { type: 'plain_text', text: cutPlain(title, 24) },
     submit: { type: 'plain_text', text: 'Resolve' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `*${escapeAndCut(alert.title, 2900)}*` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `*${escapeAndCut(heading, 2900)}*` } },
       {
         type: 'input',
         block_id: RESOLVE_BLOCKS.classification.block,
@@ -358,6 +421,21 @@ export function renderResolveModal(
           placeholder: { type: 'plain_text', text: 'How was it?' },
           options: CLASSIFICATIONS.map((value) => ({
             text: { type: 'plain_text', text: cutPlain(CLASSIFICATION_LABELS[value], LIMITS.optionText) },
+            value,
+          })),
+        },
+      },
+      {
+        type: 'input',
+        block_id: RESOLVE_BLOCKS.determination.block,
+        optional: true,
+        label: { type: 'plain_text', text: 'Determination' },
+        element: {
+          type: 'static_select',
+          action_id: RESOLVE_BLOCKS.determination.action,
+          placeholder: { type: 'plain_text', text: 'What was it?' },
+          options: DETERMINATIONS.map((value) => ({
+            text: { type: 'plain_text', text: cutPlain(DETERMINATION_LABELS[value], LIMITS.optionText) },
             value,
           })),
         },

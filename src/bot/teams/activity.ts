@@ -5,7 +5,13 @@ import { z } from 'zod';
  * that Teams leaves out in some shape (no `text` on an Action.Submit message, no `verb` on the
  * recorded invoke), and unknown fields are ignored: Teams adds fields without notice.
  */
-const account = z.object({ id: z.string(), name: z.string().optional(), aadObjectId: z.string().optional() });
+const account = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  aadObjectId: z.string().optional(),
+  /** Present on some Teams activities: the person's UPN, written back to Graph as `assignedTo`. */
+  userPrincipalName: z.string().optional(),
+});
 
 export const inboundActivity = z.object({
   type: z.string(),
@@ -58,6 +64,7 @@ export const cardActionData = z.object({
   alertId: z.uuid(),
   version: z.number().int().nonnegative(),
   classification: z.string().optional(),
+  determination: z.string().optional(),
   comment: z.string().max(2000).optional(),
 });
 

@@ -12,17 +12,23 @@ import {
   CLASSIFICATIONS,
   type Classification,
   type Clock,
+  DETERMINATIONS,
+  type Determination,
   EXCEPTION_REASONS,
   INVESTIGATION_STATUS_LABELS,
+  type Role,
   SEVERITIES,
   STATUS_LABELS,
 } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import { type AlertChange, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
 import { appendAudit } from '../../storage/audit.repository.js';
+import { cardExtras } from '../../storage/card-view.repository.js';
 import type { Db, DbHandle } from '../../storage/db.js';
+import { recordUpn } from '../../storage/identity-upn.repository.js';
+import { cardIncident, resolveIncident } from '../../storage/incident.repository.js';
 import { type ActionView, getAction } from '../../storage/investigation-action.repository.js';
-import { cardInvestigations, getInvestigationDetail } from '../../storage/investigation-view.repository.js';
+import { getInvestigationDetail } from '../../storage/investigation-view.repository.js';
 import type { RolePolicy } from '../../storage/person.repository.js';
 import {
   deactivateTeamsConversation,
@@ -136,7 +142,10 @@ const userOf = (activity: InboundActivity): TeamsUser | null => {
 /** The verbs that change the alert itself; Investigate, Approve and Reject have their own paths. */
 type AlertVerb = Exclude<
   CardActionId,
-  typeof CARD_ACTIONS.investigate | typeof CARD_ACTIONS.approve | typeof CARD_ACTIONS.reject
+  | typeof CARD_ACTIONS.investigate
+  | typeof CARD_ACTIONS.approve
+  | typeof CARD_ACTIONS.reject
+  | typeof CARD_ACTIONS.resolveIncident
 >;
 
 /** Finds an investigation by its UUID or its short number (`7`, `#7`). */
@@ -179,10 +188,19 @@ function refusalNotice(code: string, message: string): CardNotice {
   }
 }
 
+/** A determination the form offered, or none (left empty, or not one of Graph's). */
+const determinationOf = (value: string | undefined): Determination | undefined =>
+  (DETERMINATIONS as readonly string[]).includes(value ?? '') ? (value as Determination) : undefined;
+
 function changeFor(
   verb: AlertVerb,
   actor: TeamsUser,
-  data: { version: number; classification?: string | undefined; comment?: string | undefined },
+  data: {
+    version: number;
+    classification?: string | undefined;
+    determination?: string | undefined;
+    comment?: string | undefined;
+  },
 ): AlertChange {
   const expectedVersion = data.version;
   switch (verb) {
@@ -198,7 +216,11 @@ function changeFor(
         ? (data.classification as Classification)
         : undefined;
       const comment = data.comment?.trim() === '' ? undefined : data.comment?.trim();
-      return { type: 'status', request: { action: 'resolve', classification, comment, expectedVersion } };
+      const determination = determinationOf(data.determination);
+      return {
+        type: 'status',
+        request: { action: 'resolve', classification, determination, comment, expectedVersion },
+      };
     }
   }
 }
@@ -277,6 +299,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
 
     const person = await identify(db, actor, deps.roles);
     if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
+    await recordUpn(db, actor, activity.from?.userPrincipalName);
     if (action.verb === CARD_ACTIONS.investigate) {
       const started = await startInvestigation({ handle, clock }, person.value, {
         alertId: data.data.alertId,
@@ -301,6 +324,13 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         }),
       );
     }
+    if (action.verb === CARD_ACTIONS.resolveIncident)
+      return cardAnswer(
+        await alertCard(
+          data.data.alertId,
+          await resolveIncidentOf(person.value.actor, person.value.role, data.data),
+        ),
+      );
     const change = changeFor(action.verb, person.value.actor, data.data);
     const result =
       change.type === 'status'
@@ -315,10 +345,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           });
     if (result.ok)
       return cardAnswer(
-        renderAlertCard(
-          { ...result.value.alert, investigations: await cardInvestigations(db, data.data.alertId) },
-          render,
-        ),
+        renderAlertCard({ ...result.value.alert, ...(await cardExtras(db, data.data.alertId)) }, render),
       );
     if (result.error.code === AlertErrorCode.NotFound)
       return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
@@ -343,15 +370,46 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     );
   }
 
+  /** "Resolve incident" from the card's Resolve form: every open alert of the alert's incident, one classification. */
+  async function resolveIncidentOf(
+    actor: TeamsUser,
+    role: Role,
+    data: {
+      alertId: string;
+      classification?: string | undefined;
+      determination?: string | undefined;
+      comment?: string | undefined;
+    },
+  ): Promise<CardNotice> {
+    if (!(CLASSIFICATIONS as readonly string[]).includes(data.classification ?? ''))
+      return {
+        style: 'warning',
+        text: 'Not resolved: choose a classification, then click Resolve incident again.',
+      };
+    const incident = await cardIncident(db, data.alertId);
+    if (incident === null)
+      return { style: 'warning', text: 'Not resolved: this alert belongs to no incident.' };
+    const comment = data.comment?.trim() ?? '';
+    const result = await resolveIncident(handle, incident.id, actor, role, clock, {
+      classification: data.classification as Classification,
+      determination: determinationOf(data.determination),
+      ...(comment === '' ? {} : { comment }),
+    });
+    if (!result.ok) return { style: 'warning', text: `Not resolved: ${result.error.message}` };
+    const { resolved, refused } = result.value;
+    return refused.length === 0
+      ? { style: 'good', text: `Incident resolved: ${resolved.length} alert(s) resolved.` }
+      : {
+          style: 'warning',
+          text: `${resolved.length} alert(s) resolved; ${refused.length} not: ${refused[0]?.reason ?? ''}`,
+        };
+  }
+
   /** The alert card as it stands now, with its investigations, so an answer already shows a decision. */
   async function alertCard(alertId: string, notice?: CardNotice): Promise<AdaptiveCard> {
     const alert = await getAlert(db, alertId);
     if (alert === null) return renderMessageCard('This alert no longer exists in Vigil.');
-    return renderAlertCard(
-      { ...alert, investigations: await cardInvestigations(db, alertId) },
-      render,
-      notice,
-    );
+    return renderAlertCard({ ...alert, ...(await cardExtras(db, alertId)) }, render, notice);
   }
 
   /** Approve or Reject on a card: the decision as the Teams user, answered with the refreshed card. */
@@ -371,6 +429,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       );
     const person = await identify(db, actor, deps.roles);
     if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
+    await recordUpn(db, actor, activity.from?.userPrincipalName);
     const reason = decision === 'reject' ? data.data.reason?.trim() || undefined : undefined;
     const result = await decideAction({ handle, clock }, person.value, {
       actionId: data.data.actionId,
@@ -476,10 +535,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           attachments: [
             {
               contentType: ADAPTIVE_CARD_CONTENT_TYPE,
-              content: renderAlertCard(
-                { ...alert, investigations: await cardInvestigations(db, alert.id) },
-                render,
-              ),
+              content: renderAlertCard({ ...alert, ...(await cardExtras(db, alert.id)) }, render),
             },
           ],
         });

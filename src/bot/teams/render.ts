@@ -7,14 +7,22 @@ import {
   type CardInvestigation,
   CLASSIFICATION_LABELS,
   CLASSIFICATIONS,
+  DETERMINATION_LABELS,
+  DETERMINATIONS,
   type EntityKind,
   INVESTIGATION_STATUS_LABELS,
+  incidentAlertsLine,
   OPEN_INVESTIGATION_STATUSES,
   type Severity,
   STATUS_LABELS,
 } from '../../domain/index.js';
 import { CARD_ACTIONS } from '../card-actions.js';
-import { consoleAlertUrl, consoleInvestigationUrl, consolePolicyUrl } from '../console-links.js';
+import {
+  consoleAlertUrl,
+  consoleIncidentUrl,
+  consoleInvestigationUrl,
+  consolePolicyUrl,
+} from '../console-links.js';
 import { cardTime, cut, httpUrl, inert, neutralise } from './card-text.js';
 
 /**
@@ -126,6 +134,13 @@ function resolveAction(alert: CardAlert): Element {
           choices: CLASSIFICATIONS.map((value) => ({ title: CLASSIFICATION_LABELS[value], value })),
         },
         {
+          type: 'Input.ChoiceSet',
+          id: 'determination',
+          label: 'Determination (optional)',
+          style: 'compact',
+          choices: DETERMINATIONS.map((value) => ({ title: DETERMINATION_LABELS[value], value })),
+        },
+        {
           type: 'Input.Text',
           id: 'comment',
           label: 'Comment (optional)',
@@ -133,7 +148,19 @@ function resolveAction(alert: CardAlert): Element {
           maxLength: 2000,
         },
       ],
-      actions: [execute('Resolve', CARD_ACTIONS.resolve, alert, 'positive')],
+      actions: [
+        execute('Resolve', CARD_ACTIONS.resolve, alert, 'positive'),
+        // The same form resolves the alert's whole Defender incident (a card holds at most five actions).
+        ...(alert.incident === undefined || alert.incident === null || alert.incident.status === 'resolved'
+          ? []
+          : [
+              execute(
+                `Resolve incident (${alert.incident.alertCount} alerts)`,
+                CARD_ACTIONS.resolveIncident,
+                alert,
+              ),
+            ]),
+      ],
     },
   };
 }
@@ -175,6 +202,24 @@ function vigilPolicyLine(alert: CardAlert, options: RenderOptions): Element[] {
         textRun(cut(alert.vigilPolicy.name, CARD_LIMITS.fact), {
           ...(url === null ? {} : { selectAction: { type: 'Action.OpenUrl', title: 'View policy', url } }),
         }),
+      ],
+    },
+  ];
+}
+
+/** The Defender incident the alert belongs to: its name (opening it in the console) and how its alerts stand. */
+function incidentLine(alert: CardAlert, options: RenderOptions): Element[] {
+  if (alert.incident === undefined || alert.incident === null) return [];
+  const url = httpUrl(consoleIncidentUrl(options.publicUrl, alert.incident.id));
+  return [
+    {
+      type: 'RichTextBlock',
+      inlines: [
+        textRun('Incident: ', { weight: 'Bolder' }),
+        textRun(cut(alert.incident.name, CARD_LIMITS.fact), {
+          ...(url === null ? {} : { selectAction: { type: 'Action.OpenUrl', title: 'Open incident', url } }),
+        }),
+        textRun(` · ${incidentAlertsLine(alert.incident)}`),
       ],
     },
   ];
@@ -393,7 +438,7 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions, notice
       plain(cut(alert.title, CARD_LIMITS.title), { size: 'Large', weight: 'Bolder' }),
     ],
   });
-  body.push(facts(alert), ...vigilPolicyLine(alert, options));
+  body.push(facts(alert), ...vigilPolicyLine(alert, options), ...incidentLine(alert, options));
   if (alert.description.trim() !== '') {
     body.push({
       ...plain(cut(alert.description.replace(/\r\n?/g, '\n'), CARD_LIMITS.description)),

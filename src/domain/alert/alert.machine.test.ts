@@ -357,3 +357,33 @@ describe('assignAlert', () => {
     expect(error.details).toEqual({ currentStatus: 'in_progress', currentVersion: 6, expectedVersion: 5 });
   });
 });
+
+describe('determination on resolve', () => {
+  it('is taken when resolving, and kept from before when none is chosen', () => {
+    const resolved = expectOk(
+      changeStatus(
+        anAlert(),
+        { action: 'resolve', classification: 'true_positive', determination: 'phishing' },
+        aUser(),
+        NOW,
+      ),
+    );
+    expect(resolved.alert.determination).toBe('phishing');
+    const kept = expectOk(
+      changeStatus(
+        anAlert({ determination: 'malware' }),
+        { action: 'resolve', classification: 'true_positive' },
+        aUser(),
+        NOW,
+      ),
+    );
+    expect(kept.alert.determination).toBe('malware');
+  });
+
+  it('is refused on any other change', () => {
+    expectFail(
+      changeStatus(anAlert(), { action: 'start_progress', determination: 'malware' }, aUser(), NOW),
+      'alert.classification_only_on_resolve',
+    );
+  });
+});

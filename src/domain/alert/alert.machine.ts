@@ -1,7 +1,13 @@
 import { type Actor, actorKey } from '../actor.js';
 import { fail, ok, type Result } from '../result.js';
 import { AlertErrorCode } from './alert.errors.js';
-import { type Alert, type AlertStatus, type Classification, STATUS_LABELS } from './alert.js';
+import {
+  type Alert,
+  type AlertStatus,
+  type Classification,
+  type Determination,
+  STATUS_LABELS,
+} from './alert.js';
 
 /** What a person (or a source, or a policy) can ask of an alert's status. */
 export type StatusAction = 'start_progress' | 'resolve' | 'reopen';
@@ -30,6 +36,8 @@ export const actionForStatus = (status: AlertStatus): StatusAction =>
 export interface StatusChangeRequest {
   readonly action: StatusAction;
   readonly classification?: Classification | undefined;
+  /** What it turned out to be (Graph's words); only when resolving. */
+  readonly determination?: Determination | undefined;
   readonly comment?: string | undefined;
   /** The version the actor saw (a card, a page); a different stored version means they acted on stale state. */
   readonly expectedVersion?: number | undefined;
@@ -75,8 +83,11 @@ export function changeStatus(
       { from, to },
     );
   }
-  if (request.classification !== undefined && to !== 'resolved') {
-    return fail(AlertErrorCode.ClassificationOnlyOnResolve, 'A classification is given only when resolving.');
+  if ((request.classification !== undefined || request.determination !== undefined) && to !== 'resolved') {
+    return fail(
+      AlertErrorCode.ClassificationOnlyOnResolve,
+      'A classification or determination is given only when resolving.',
+    );
   }
   if (to === 'resolved' && request.classification === undefined && actor.kind === 'user') {
     return fail(
@@ -94,6 +105,8 @@ export function changeStatus(
       ...alert,
       status: to,
       classification: resolving ? (request.classification ?? null) : null,
+      // A determination the source or an earlier resolution gave stays unless one is chosen now.
+      determination: resolving ? (request.determination ?? alert.determination) : alert.determination,
       resolutionComment: resolving ? (request.comment ?? null) : null,
       statusChangedBy: actor,
       statusChangedAt: now,

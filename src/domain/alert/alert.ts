@@ -24,6 +24,45 @@ export const CLASSIFICATION_LABELS: Readonly<Record<Classification, string>> = {
   informational_expected_activity: 'Informational, expected activity',
 };
 
+/**
+ * What a resolved alert turned out to be, in Microsoft Graph's own words (`alertDetermination`,
+ * without `unknown` and `unknownFutureValue`), so it is written back as chosen.
+ */
+export const DETERMINATIONS = [
+  'malware',
+  'phishing',
+  'compromisedAccount',
+  'maliciousUserActivity',
+  'multiStagedAttack',
+  'apt',
+  'unwantedSoftware',
+  'securityTesting',
+  'securityPersonnel',
+  'lineOfBusinessApplication',
+  'confirmedActivity',
+  'notMalicious',
+  'notEnoughDataToValidate',
+  'other',
+] as const;
+export type Determination = (typeof DETERMINATIONS)[number];
+
+export const DETERMINATION_LABELS: Readonly<Record<Determination, string>> = {
+  malware: 'Malware',
+  phishing: 'Phishing',
+  compromisedAccount: 'Compromised account',
+  maliciousUserActivity: 'Malicious user activity',
+  multiStagedAttack: 'Multi-staged attack',
+  apt: 'Advanced persistent threat',
+  unwantedSoftware: 'Unwanted software',
+  securityTesting: 'Security testing',
+  securityPersonnel: 'Security personnel',
+  lineOfBusinessApplication: 'Line-of-business application',
+  confirmedActivity: 'Confirmed activity',
+  notMalicious: 'Not malicious',
+  notEnoughDataToValidate: 'Not enough data to validate',
+  other: 'Other',
+};
+
 export const STATUS_LABELS: Readonly<Record<AlertStatus, string>> = {
   new: 'New',
   in_progress: 'In progress',

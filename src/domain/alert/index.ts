@@ -4,5 +4,6 @@ export * from './alert.machine.js';
 export * from './alert.sync.js';
 export * from './dedupe.js';
 export * from './entity-key.js';
+export * from './incident.js';
 export * from './ingest-event.js';
 export * from './text.js';

@@ -6,12 +6,14 @@ import {
   actionForStatus,
   CLASSIFICATIONS,
   type Clock,
+  DETERMINATIONS,
   SEVERITIES,
 } from '../../../domain/index.js';
 import { findAlertId, listAlerts } from '../../../storage/alert.repository.js';
 import { alertWithFirstEntities, latestAudit } from '../../../storage/alert-pages.repository.js';
 import { cardsOf } from '../../../storage/card.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
+import { defenderAlertView } from '../../../storage/graph-sync.repository.js';
 import { investigationsOfAlert } from '../../../storage/investigation-view.repository.js';
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
 import { DETAIL_AUDIT, DETAIL_ENTITIES } from './alert-pages.js';
@@ -31,6 +33,7 @@ const statusBody = z
   .object({
     status: z.enum(ALERT_STATUSES),
     classification: z.enum(CLASSIFICATIONS).optional(),
+    determination: z.enum(DETERMINATIONS).optional(),
     comment: z.string().max(10_000).optional(),
     expectedVersion: z.number().int().positive().optional(),
   })
@@ -63,10 +66,11 @@ export async function alertRoutes(
     const found = id === null ? null : await alertWithFirstEntities(handle.db, id, DETAIL_ENTITIES);
     if (found === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
     const { alert, entityCount } = found;
-    const [audit, cards, investigations] = await Promise.all([
+    const [audit, cards, investigations, defender] = await Promise.all([
       latestAudit(handle.db, alert.id, DETAIL_AUDIT),
       cardsOf(handle.db, alert.id),
       investigationsOfAlert(handle.db, alert.id),
+      defenderAlertView(handle.db, alert.id),
     ]);
     // Bounded: the first entities and the latest audit entries; the rest page through
     // /api/alerts/:id/entities and /audit.
@@ -75,6 +79,11 @@ export async function alertRoutes(
       entityCount,
       entitiesTruncated: entityCount > alert.entities.length,
       auditTruncated: audit.older,
+      // A Graph alert: what Defender says of it, as Vigil last saw or wrote it.
+      defender:
+        defender === null
+          ? null
+          : { ...defender, lastUpdateAt: defender.lastUpdateAt?.toISOString() ?? null },
     };
   });
 

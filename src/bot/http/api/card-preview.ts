@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { findAlertId, getAlert } from '../../../storage/alert.repository.js';
+import { cardExtras } from '../../../storage/card-view.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
-import { cardInvestigations } from '../../../storage/investigation-view.repository.js';
 import { renderAlertCard as renderSlackCard } from '../../slack/render.js';
 import { renderAlertCard as renderTeamsCard } from '../../teams/render.js';
 import { sendError } from '../errors.js';
@@ -24,7 +24,7 @@ export async function cardPreviewRoutes(
       return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
     }
     // With its investigations, as the notify worker draws it.
-    const alert = { ...stored, investigations: await cardInvestigations(handle.db, id) };
+    const alert = { ...stored, ...(await cardExtras(handle.db, id)) };
     // Without a configured public URL, the links on the preview point where the viewer already is.
     const publicUrl = (deps.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/$/, '');
     const slack = renderSlackCard(alert, { publicUrl });

@@ -1,0 +1,341 @@
+import { sql } from 'kysely';
+import {
+  type Actor,
+  type AlertStatus,
+  authorize,
+  type CardIncident,
+  type Classification,
+  type Clock,
+  type Determination,
+  fail,
+  graphIncidentWriteBack,
+  incidentStatus,
+  ok,
+  type Result,
+  type Role,
+  type Severity,
+  writesBackToSource,
+} from '../domain/index.js';
+import type { PulledIncident } from '../integrations/microsoft/graph-incidents.js';
+import { type AlertChangeOutcome, changeAlertIn } from './alert.repository.js';
+import type { Db, DbHandle } from './db.js';
+import { appendOutbox } from './outbox.repository.js';
+
+/** One alert of an incident, as its card, the API and the console show it. */
+export interface IncidentAlert {
+  readonly id: string;
+  readonly number: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly status: AlertStatus;
+  readonly classification: Classification | null;
+  readonly determination: string | null;
+}
+
+export interface IncidentView {
+  readonly id: string;
+  readonly graphId: string;
+  readonly displayName: string | null;
+  readonly severity: string | null;
+  readonly webUrl: string | null;
+  /** Read from its alerts (see the domain's `incidentStatus`). */
+  readonly status: AlertStatus;
+  readonly alertCount: number;
+  /** How many of its alerts are in each status. */
+  readonly alertStatuses: Readonly<Record<AlertStatus, number>>;
+  /** What Defender last said of it, in Graph's words. */
+  readonly defender: {
+    readonly status: string | null;
+    readonly classification: string | null;
+    readonly determination: string | null;
+    readonly assignedTo: string | null;
+    readonly lastUpdateAt: Date | null;
+  };
+  readonly writeBackError: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/**
+ * Puts newly stored Graph alerts that carry an `incidentId` into their incident, creating the
+ * incident on first sight. Inside the ingest transaction; two statements, and none at all for
+ * batches with no such alert. Incidents are created in Graph-ID order, so concurrent batches
+ * lock alike.
+ */
+export async function joinIncidents(
+  trx: Db,
+  alerts: readonly { readonly alertId: string; readonly incidentGraphId: string | undefined }[],
+  now: Date,
+): Promise<void> {
+  const members = alerts.filter(
+    (alert) => alert.incidentGraphId !== undefined && alert.incidentGraphId !== '',
+  );
+  if (members.length === 0) return;
+  const graphIds = [...new Set(members.map((alert) => alert.incidentGraphId as string))].sort();
+  await trx
+    .insertInto('incidents')
+    .values(graphIds.map((graph_id) => ({ graph_id, created_at: now, updated_at: now })))
+    .onConflict((oc) => oc.column('graph_id').doNothing())
+    .execute();
+  await sql`UPDATE alerts SET incident_id = incidents.id
+    FROM incidents, jsonb_to_recordset(${JSON.stringify(members)}::jsonb) AS m("alertId" uuid, "incidentGraphId" text)
+    WHERE alerts.id = m."alertId" AND incidents.graph_id = m."incidentGraphId"
+      AND alerts.incident_id IS DISTINCT FROM incidents.id`.execute(trx);
+}
+
+/**
+ * Stores pulled incidents (created on first sight, else brought up to what Defender says) and
+ * puts the Vigil alerts of their Graph alerts into them. Inside the page's transaction.
+ */
+export async function upsertPulledIncidents(
+  trx: Db,
+  incidents: readonly PulledIncident[],
+  now: Date,
+): Promise<void> {
+  if (incidents.length === 0) return;
+  const sorted = [...incidents].sort((a, b) => (a.graphId < b.graphId ? -1 : 1));
+  await trx
+    .insertInto('incidents')
+    .values(
+      sorted.map((incident) => ({
+        graph_id: incident.graphId,
+        display_name: incident.displayName,
+        severity: incident.severity,
+        web_url: incident.webUrl,
+        graph_status: incident.status,
+        graph_classification: incident.classification,
+        graph_determination: incident.determination,
+        graph_assigned_to: incident.assignedTo,
+        last_update_at: incident.lastUpdate,
+        created_at: now,
+        updated_at: now,
+      })),
+    )
+    .onConflict((oc) =>
+      oc
+        .column('graph_id')
+        .doUpdateSet({
+          display_name: sql`excluded.display_name`,
+          severity: sql`excluded.severity`,
+          web_url: sql`excluded.web_url`,
+          graph_status: sql`excluded.graph_status`,
+          graph_classification: sql`excluded.graph_classification`,
+          graph_determination: sql`excluded.graph_determination`,
+          graph_assigned_to: sql`excluded.graph_assigned_to`,
+          last_update_at: sql`excluded.last_update_at`,
+          updated_at: sql`excluded.updated_at`,
+        })
+        // A page from an older window (overlap) never moves an incident back.
+        .where(sql<boolean>`incidents.last_update_at IS NULL OR excluded.last_update_at IS NULL
+        OR excluded.last_update_at > incidents.last_update_at`),
+    )
+    .execute();
+  const members = sorted.flatMap((incident) =>
+    incident.alertIds.map((alertId) => ({ fingerprint: `graph:${alertId}`, incident: incident.graphId })),
+  );
+  if (members.length === 0) return;
+  await sql`UPDATE alerts SET incident_id = incidents.id
+    FROM incidents, jsonb_to_recordset(${JSON.stringify(members)}::jsonb) AS m(fingerprint text, incident text)
+    WHERE alerts.fingerprint = m.fingerprint AND incidents.graph_id = m.incident
+      AND alerts.incident_id IS DISTINCT FROM incidents.id`.execute(trx);
+}
+
+export interface IncidentFilter {
+  readonly status?: readonly AlertStatus[] | undefined;
+  readonly cursor?: { readonly createdAt: Date; readonly id: string } | undefined;
+  readonly limit: number;
+}
+
+const ZERO: Record<AlertStatus, number> = { new: 0, in_progress: 0, resolved: 0 };
+
+/** Incidents with their alerts' statuses counted; the derived status is filtered in SQL too. */
+function incidentQuery(db: Db) {
+  return db
+    .selectFrom('incidents')
+    .leftJoin('alerts', 'alerts.incident_id', 'incidents.id')
+    .selectAll('incidents')
+    .select([
+      sql<number>`count(alerts.id)::int`.as('alert_count'),
+      sql<number>`(count(alerts.id) FILTER (WHERE alerts.status = 'new'))::int`.as('new_count'),
+      sql<number>`(count(alerts.id) FILTER (WHERE alerts.status = 'in_progress'))::int`.as(
+        'in_progress_count',
+      ),
+      sql<number>`(count(alerts.id) FILTER (WHERE alerts.status = 'resolved'))::int`.as('resolved_count'),
+    ])
+    .groupBy('incidents.id');
+}
+
+type IncidentRow = Awaited<ReturnType<ReturnType<typeof incidentQuery>['executeTakeFirstOrThrow']>>;
+
+function toIncidentView(row: IncidentRow): IncidentView {
+  const alertStatuses = {
+    ...ZERO,
+    new: row.new_count,
+    in_progress: row.in_progress_count,
+    resolved: row.resolved_count,
+  };
+  const statuses = (Object.keys(alertStatuses) as AlertStatus[]).flatMap((status) =>
+    Array<AlertStatus>(alertStatuses[status]).fill(status),
+  );
+  return {
+    id: row.id,
+    graphId: row.graph_id,
+    displayName: row.display_name,
+    severity: row.severity,
+    webUrl: row.web_url,
+    status: incidentStatus(statuses),
+    alertCount: row.alert_count,
+    alertStatuses,
+    defender: {
+      status: row.graph_status,
+      classification: row.graph_classification,
+      determination: row.graph_determination,
+      assignedTo: row.graph_assigned_to,
+      lastUpdateAt: row.last_update_at,
+    },
+    writeBackError: row.writeback_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The derived status as SQL over the counted alerts (see `incidentStatus`). */
+const STATUS_SQL = sql<string>`CASE
+  WHEN count(alerts.id) > 0 AND count(alerts.id) FILTER (WHERE alerts.status <> 'resolved') = 0 THEN 'resolved'
+  WHEN count(alerts.id) FILTER (WHERE alerts.status <> 'new') = 0 THEN 'new'
+  ELSE 'in_progress' END`;
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listIncidents(db: Db, filter: IncidentFilter): Promise<IncidentView[]> {
+  const rows = await incidentQuery(db)
+    .$if(filter.cursor !== undefined, (query) => {
+      const cursor = filter.cursor as { createdAt: Date; id: string };
+      return query.where(
+        sql<boolean>`(incidents.created_at, incidents.id) < (${cursor.createdAt}, ${cursor.id})`,
+      );
+    })
+    .$if(filter.status !== undefined && filter.status.length > 0, (query) =>
+      query.having(STATUS_SQL, 'in', filter.status as AlertStatus[]),
+    )
+    .orderBy('incidents.created_at', 'desc')
+    .orderBy('incidents.id', 'desc')
+    .limit(filter.limit)
+    .execute();
+  return rows.map(toIncidentView);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An incident by its Vigil ID or by Graph's incident ID. */
+export async function getIncident(db: Db, ref: string): Promise<IncidentView | null> {
+  const row = await incidentQuery(db)
+    .where(UUID.test(ref) ? 'incidents.id' : 'incidents.graph_id', '=', ref)
+    .executeTakeFirst();
+  return row === undefined ? null : toIncidentView(row);
+}
+
+/** The incident's alerts, by number (oldest first), with their states. */
+export async function incidentAlerts(db: Db, incidentId: string): Promise<IncidentAlert[]> {
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['id', 'number', 'title', 'severity', 'status', 'classification', 'determination'])
+    .where('incident_id', '=', incidentId)
+    .orderBy('number')
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    number: row.number,
+    title: row.title,
+    severity: row.severity as Severity,
+    status: row.status as AlertStatus,
+    classification: row.classification as Classification | null,
+    determination: row.determination,
+  }));
+}
+
+export interface IncidentResolution {
+  readonly classification: Classification;
+  readonly determination?: Determination | undefined;
+  readonly comment?: string | undefined;
+}
+
+export interface IncidentResolveOutcome {
+  /** Alerts this resolution moved (those already resolved are left as they were). */
+  readonly resolved: readonly AlertChangeOutcome[];
+  readonly refused: readonly { readonly alertId: string; readonly reason: string }[];
+}
+
+/**
+ * "Resolve incident": every open alert of the incident resolved with one classification, in
+ * one transaction, each with its audit row, notify row and (for Graph alerts changed by a
+ * person or policy) its write-back; and the incident's own write-back in the same transaction.
+ * Alerts are locked in ID order, so this and single-alert changes lock alike. Idempotent: run
+ * again, it finds nothing open and changes nothing.
+ */
+export async function resolveIncident(
+  handle: DbHandle,
+  incidentId: string,
+  actor: Actor,
+  role: Role,
+  clock: Clock,
+  resolution: IncidentResolution,
+): Promise<Result<IncidentResolveOutcome>> {
+  const allowed = authorize(role, 'alert.change_status');
+  if (!allowed.ok) return allowed;
+  return handle.db.transaction().execute(async (trx) => {
+    const incident = await trx
+      .selectFrom('incidents')
+      .select('id')
+      .where('id', '=', incidentId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (incident === undefined) return fail('incident.not_found', `No incident ${incidentId}.`);
+    const alerts = await trx
+      .selectFrom('alerts')
+      .select(['id', 'source'])
+      .where('incident_id', '=', incidentId)
+      .where('status', '<>', 'resolved')
+      .orderBy('id')
+      .execute();
+    const now = clock.now();
+    const resolved: AlertChangeOutcome[] = [];
+    const refused: { alertId: string; reason: string }[] = [];
+    for (const alert of alerts) {
+      const outcome = await changeAlertIn(
+        trx,
+        alert.id,
+        actor,
+        now,
+        {
+          type: 'status',
+          request: { action: 'resolve', ...resolution },
+        },
+        { incidentWriteBack: false },
+      );
+      if (!outcome.ok) refused.push({ alertId: alert.id, reason: outcome.error.message });
+      else if (outcome.value.changed) resolved.push(outcome.value);
+    }
+    if (resolved.some((outcome) => writesBackToSource(outcome.alert, actor)))
+      await appendOutbox(trx, [graphIncidentWriteBack(incidentId)]);
+    return ok({ resolved, refused });
+  });
+}
+
+/** The incident of an alert as its card shows it, or null when it belongs to none. */
+export async function cardIncident(db: Db, alertId: string): Promise<CardIncident | null> {
+  const row = await db
+    .selectFrom('alerts')
+    .select('incident_id')
+    .where('id', '=', alertId)
+    .executeTakeFirst();
+  if (row?.incident_id === null || row?.incident_id === undefined) return null;
+  const incident = await getIncident(db, row.incident_id);
+  if (incident === null) return null;
+  return {
+    id: incident.id,
+    name: incident.displayName ?? `Defender incident ${incident.graphId}`,
+    alertCount: incident.alertCount,
+    alertStatuses: incident.alertStatuses,
+    status: incident.status,
+  };
+}
