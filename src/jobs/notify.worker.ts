@@ -7,7 +7,7 @@ import {
   PermanentChatError,
 } from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import { getAlert, type StoredAlert } from '../storage/alert.repository.js';
+import { getAlertToPost, type StoredAlert } from '../storage/alert.repository.js';
 import {
   type ClaimedCard,
   cardRowsOf,
@@ -21,7 +21,6 @@ import {
 import type { DbHandle } from '../storage/db.js';
 import { cardInvestigations } from '../storage/investigation-view.repository.js';
 import { appendOutbox } from '../storage/outbox.repository.js';
-import { isMuted } from '../storage/policy.repository.js';
 import type { CardRow } from '../storage/schema.js';
 
 export const notifyPayload = z.object({
@@ -62,9 +61,10 @@ interface CardWork {
  */
 export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<void> {
   const { handle, channels } = deps;
+  // With no chat platform there is nothing to post: no query at all.
+  if (channels.length === 0) return;
   // A silenced alert is stored and counted (on the alert and its silence) but never posted.
-  if (await isMuted(handle.db, alertId)) return;
-  const stored = await getAlert(handle.db, alertId);
+  const stored = await getAlertToPost(handle.db, alertId);
   if (stored === null) return;
   // Targets follow from the alert's own fields; investigations are read only if a card needs them.
   const targeting: CardAlert = { ...stored, investigations: [] };

@@ -23,6 +23,7 @@ import { json, toAlert, toEntity } from './alert.mapper.js';
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
 import { appendOutbox } from './outbox.repository.js';
+import type { EntityRow } from './schema.js';
 
 /** An alert as stored: the domain's Alert plus its short number and its render revision. */
 export type StoredAlert = Alert & { readonly number: string; readonly revision: number };
@@ -58,16 +59,28 @@ export async function findAlertId(db: Db, ref: string): Promise<string | null> {
 }
 
 export async function getAlert(db: Db, id: string): Promise<StoredAlert | null> {
-  const row = await db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+  return (await readAlert(db, id))?.alert ?? null;
+}
+
+/** The alert to post or update: null if it is gone or muted (stored and counted, never posted). */
+export async function getAlertToPost(db: Db, id: string): Promise<StoredAlert | null> {
+  const read = await readAlert(db, id);
+  return read === null || read.muted ? null : read.alert;
+}
+
+/** The alert with its entities (in kind, key order) and its muted flag, in one query. */
+async function readAlert(db: Db, id: string): Promise<{ alert: StoredAlert; muted: boolean } | null> {
+  const row = await db
+    .selectFrom('alerts')
+    .selectAll('alerts')
+    .select(
+      sql<EntityRow[]>`coalesce((SELECT json_agg(e ORDER BY e.kind, e.key) FROM alert_entities e
+        WHERE e.alert_id = alerts.id), '[]'::json)`.as('entity_rows'),
+    )
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (row === undefined) return null;
-  const entities = await db
-    .selectFrom('alert_entities')
-    .selectAll()
-    .where('alert_id', '=', id)
-    .orderBy('kind')
-    .orderBy('key')
-    .execute();
-  return toAlert(row, entities.map(toEntity));
+  return { alert: toAlert(row, row.entity_rows.map(toEntity)), muted: row.muted };
 }
 
 /**

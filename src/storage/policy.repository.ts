@@ -482,9 +482,3 @@ export async function policyRouteTargets(
     .execute();
   return rows.map((row) => row.target);
 }
-
-/** Whether a silence muted this alert: the notify worker then posts nothing. */
-export async function isMuted(db: Db, alertId: string): Promise<boolean> {
-  const row = await db.selectFrom('alerts').select('muted').where('id', '=', alertId).executeTakeFirst();
-  return row?.muted === true;
-}
