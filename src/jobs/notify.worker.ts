@@ -7,10 +7,9 @@ import {
   PermanentChatError,
 } from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import { getAlertToPost, type StoredAlert } from '../storage/alert.repository.js';
+import { getAlertForDelivery, type StoredAlert } from '../storage/alert.repository.js';
 import {
   type ClaimedCard,
-  cardRowsOf,
   claimCard,
   notePostAttempt,
   recordCardFailed,
@@ -61,11 +60,10 @@ interface CardWork {
  */
 export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<void> {
   const { handle, channels } = deps;
-  // With no chat platform there is nothing to post: no query at all.
-  if (channels.length === 0) return;
-  // A silenced alert is stored and counted (on the alert and its silence) but never posted.
-  const stored = await getAlertToPost(handle.db, alertId);
-  if (stored === null) return;
+  // One query for all of it; a silenced alert is stored and counted but never posted (null).
+  const delivery = await getAlertForDelivery(handle.db, alertId);
+  if (delivery === null) return;
+  const { alert: stored, cards } = delivery;
   // Targets follow from the alert's own fields; investigations are read only if a card needs them.
   const targeting: CardAlert = { ...stored, investigations: [] };
   const wanted: { channel: ChatChannel; target: string }[] = [];
@@ -73,7 +71,6 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
     for (const target of await channel.targetsFor(targeting)) wanted.push({ channel, target });
   }
   if (wanted.length === 0) return;
-  const cards = await cardRowsOf(handle.db, alertId);
   const work: CardWork[] = wanted
     .map(({ channel, target }) => ({
       channel,
@@ -84,7 +81,10 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
     // New cards first: in a storm every alert shows up before older cards are refreshed.
     .sort((a, b) => Number(hasMessage(a.card)) - Number(hasMessage(b.card)));
   if (work.length === 0) return;
-  const alert: RenderedAlert = { ...stored, investigations: await cardInvestigations(handle.db, alertId) };
+  const alert: RenderedAlert = {
+    ...stored,
+    investigations: delivery.investigated ? await cardInvestigations(handle.db, alertId) : [],
+  };
 
   let waitMs: number | null = null;
   let failure: unknown = null;
