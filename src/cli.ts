@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { startVigil, type VigilRoles } from './app.js';
 import { type Config, ConfigError, loadConfig, requireForServing } from './config.js';
 import { runDemo } from './demo/demo.js';
@@ -8,12 +9,13 @@ import { runPoliciesCommand } from './policies-file.js';
 import { openDb } from './storage/db.js';
 import { startEmbeddedPostgres } from './storage/embedded-postgres.js';
 import { migrate } from './storage/migrate.js';
+import { STOP_MESSAGE, startWebCluster } from './web-cluster.js';
 
 const USAGE = `Usage: vigil <command>
 
 Commands:
   serve     HTTP server and all workers in one process (npm start)
-  web       the HTTP server only (scale out with several)
+  web       the HTTP server only, VIGIL_WEB_PROCESSES processes on one port (scale out with several)
   worker    the outbox relay and job workers only
   migrate   apply database migrations (safe to run concurrently)
   policies  apply <policies.yaml> [--dry-run]: policies, schedules and escalation policies
@@ -36,11 +38,18 @@ async function database(config: Config, logger: Logger): Promise<{ url: string; 
   return startEmbeddedPostgres(config.VIGIL_DATA_DIR);
 }
 
-/** Stops cleanly on the first SIGINT/SIGTERM; a second one exits at once. */
+/**
+ * Stops cleanly on the first SIGINT/SIGTERM (or the primary's stop message, in a web process of
+ * a cluster); a second signal exits at once. Ctrl-C reaches a cluster's processes both from the
+ * terminal and from the primary: the primary's message never forces an exit.
+ */
 function onShutdown(stop: () => Promise<void>, logger: Logger): void {
   let stopping = false;
   const handler = (signal: string) => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      if (signal === STOP_MESSAGE) return;
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ signal }, 'stopping');
     stop()
@@ -52,6 +61,9 @@ function onShutdown(stop: () => Promise<void>, logger: Logger): void {
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('message', (message) => {
+    if (message === STOP_MESSAGE) handler(STOP_MESSAGE);
+  });
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -106,6 +118,19 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (roles.web) requireForServing(config);
   const db = await database(config, logger);
+  if (command === 'web' && cluster.isPrimary && config.VIGIL_WEB_PROCESSES > 1) {
+    const web = startWebCluster({
+      processes: config.VIGIL_WEB_PROCESSES,
+      poolSize: config.VIGIL_DB_POOL_SIZE,
+      databaseUrl: db.url,
+      logger,
+    });
+    onShutdown(async () => {
+      await web.stop();
+      await db.stop();
+    }, logger);
+    return -1;
+  }
   const vigil = await startVigil({ config, databaseUrl: db.url, logger, roles });
   logger.info({ url: vigil.url, roles }, 'Vigil is running');
   onShutdown(async () => {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { entityKey, parseUserKey, ROLES } from './domain/index.js';
 
@@ -92,8 +93,10 @@ const environment = z.object({
     .refine((value) => /^[a-z_][a-z0-9_]{0,62}$/.test(value), {
       message: 'must be a lower-case identifier (letters, digits, _)',
     }),
-  /** Connections per process. @defaultValue 10 */
+  /** Connections per process (`vigil web`: for all its processes together). @defaultValue 10 */
   VIGIL_DB_POOL_SIZE: intInRange(10, 1, 200),
+  /** Processes of `vigil web`, on one port. @defaultValue the number of cores */
+  VIGIL_WEB_PROCESSES: intInRange(availableParallelism(), 1, 64),
   /** How long a query waits for a free pooled connection before it fails (and its job retries). @defaultValue 10000 */
   VIGIL_DB_ACQUIRE_TIMEOUT_MS: intInRange(10_000, 100, 600_000),
   /** How long chat cards and tickets are retried (capped backoff) before they are marked failed. @defaultValue 24 */
