@@ -4,14 +4,17 @@ import { logChannel } from './bot/log-channel.js';
 import type { Config } from './config.js';
 import { type ChatChannel, type Clock, type DirectMessenger, systemClock } from './domain/index.js';
 import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
+import { OutboxHousekeeper } from './jobs/outbox-housekeeper.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
 import { closeQueues, createQueues, type DeliveryRetry } from './jobs/queues.js';
 import { redisConnection } from './jobs/redis.js';
 import { startTopicWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
+import { maintainConcurrentIndexes } from './storage/concurrent-indexes.js';
 import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
 import { disableUnrunnablePatterns } from './storage/stored-patterns.repository.js';
+import { waitForPostgres } from './storage/wait-for-postgres.js';
 
 export interface VigilRoles {
   /** The HTTP listener. */
@@ -112,6 +115,8 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     url: options.databaseUrl,
     schema: config.VIGIL_DB_SCHEMA,
     poolSize: config.VIGIL_DB_POOL_SIZE,
+    applicationName: config.VIGIL_DB_APPLICATION_NAME,
+    logger,
     acquireTimeoutMs: config.VIGIL_DB_ACQUIRE_TIMEOUT_MS,
   });
   const stops: (() => Promise<unknown>)[] = [() => handle.close()];
@@ -120,6 +125,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       await step().catch((error) => logger.warn({ err: error }, 'error while stopping'));
   };
   try {
+    await waitForPostgres(handle, logger);
     const migrated = await migrate(handle);
     if (migrated.error !== undefined) throw new Error('database migration failed', { cause: migrated.error });
     await reportUnrunnablePatterns(handle, logger, clock);
@@ -128,14 +134,14 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     stops.push(() => Promise.all(integrations.map((integration) => integration.stop?.())));
     const channels = integrations.map((integration) => integration.channel);
 
-    const producer = redisConnection(config.REDIS_URL, 'producer');
+    const producer = redisConnection(config.REDIS_URL, 'producer', logger);
     stops.push(async () => producer.quit());
-    const queues = createQueues(producer, config.VIGIL_QUEUE_PREFIX);
+    const queues = createQueues(producer, config.VIGIL_QUEUE_PREFIX, logger);
     stops.push(() => closeQueues(queues));
 
     let relay: OutboxRelay | null = null;
     if (roles.worker) {
-      const connection = redisConnection(config.REDIS_URL, 'worker');
+      const connection = redisConnection(config.REDIS_URL, 'worker', logger);
       stops.push(async () => connection.quit());
       const scheduled = await scheduleForNewPlatforms(
         handle,
@@ -163,6 +169,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       relay = new OutboxRelay({
         handle,
         databaseUrl: options.databaseUrl,
+        applicationName: config.VIGIL_DB_APPLICATION_NAME,
         queues,
         logger,
         ...options.relayTimings,
@@ -170,6 +177,15 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       await relay.start();
       const started = relay;
       stops.push(() => started.stop());
+      const housekeeper = new OutboxHousekeeper({
+        handle,
+        logger,
+        retentionDays: config.VIGIL_OUTBOX_RETENTION_DAYS,
+      });
+      housekeeper.start();
+      stops.push(() => housekeeper.stop());
+      const indexes = maintainConcurrentIndexes(handle, logger);
+      stops.push(() => indexes.stop());
     }
 
     let url: string | null = null;
@@ -183,6 +199,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         clock,
         ingestToken: config.VIGIL_INGEST_TOKEN,
         apiToken: config.VIGIL_API_TOKEN,
+        roles: { admins: config.VIGIL_ADMINS, defaultRole: config.VIGIL_DEFAULT_ROLE },
         ingestRateLimit: config.VIGIL_INGEST_RATE_LIMIT,
         metricsToken: config.VIGIL_METRICS_TOKEN,
         ticketWebhookSecrets: {

@@ -5,7 +5,9 @@ import { type Config, ConfigError, loadConfig, requireForServing } from './confi
 import { runDemo } from './demo/demo.js';
 import { doctorGraph } from './integrations/microsoft/doctor.js';
 import { createLogger, type Logger } from './logger.js';
+import { runOutboxCommand } from './outbox-command.js';
 import { runPoliciesCommand } from './policies-file.js';
+import { ensureConcurrentIndexes } from './storage/concurrent-indexes.js';
 import { openDb } from './storage/db.js';
 import { startEmbeddedPostgres } from './storage/embedded-postgres.js';
 import { migrate } from './storage/migrate.js';
@@ -19,6 +21,7 @@ Commands:
   worker    the outbox relay and job workers only
   migrate   apply database migrations (safe to run concurrently)
   policies  apply <policies.yaml> [--dry-run]: policies, schedules and escalation policies
+  outbox    failed [--topic T] [--limit N] | replay [--topic T] [--id ID]: work given up on
   doctor    graph: request the Graph and Defender tokens and say which permissions are missing
   demo      run Vigil on this machine with sample alerts; needs no Slack or Teams account
             (--reset: delete the data of an earlier demo run first)
@@ -53,7 +56,10 @@ function onShutdown(stop: () => Promise<void>, logger: Logger): void {
     stopping = true;
     logger.info({ signal }, 'stopping');
     stop()
-      .then(() => process.exit(0))
+      .then(() => {
+        logger.info({ signal }, 'stopped');
+        process.exit(0);
+      })
       .catch((error) => {
         logger.error({ err: error }, 'error while stopping');
         process.exit(1);
@@ -63,6 +69,11 @@ function onShutdown(stop: () => Promise<void>, logger: Logger): void {
   process.on('SIGTERM', () => handler('SIGTERM'));
   process.on('message', (message) => {
     if (message === STOP_MESSAGE) handler(STOP_MESSAGE);
+  });
+  // A promise nobody awaited failed: log it and keep serving (Node's default is to exit).
+  process.on('unhandledRejection', (reason) => {
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    logger.error({ error: error.message, stack: error.stack }, 'unhandled promise rejection');
   });
 }
 
@@ -86,6 +97,10 @@ async function main(argv: readonly string[]): Promise<number> {
         console.error('Migration failed:', result.error);
         return 1;
       }
+      // Indexes on busy tables, built without blocking writes (docs/operations.md).
+      const indexes = await ensureConcurrentIndexes(handle);
+      for (const name of indexes.built) console.log(`Built index ${name}`);
+      if (indexes.skipped) console.log('Another process is building indexes; it finishes them.');
       console.log('Database is up to date.');
       return 0;
     } finally {
@@ -106,6 +121,15 @@ async function main(argv: readonly string[]): Promise<number> {
     const db = await database(config, logger);
     try {
       return await runPoliciesCommand(argv.slice(1), config, db.url);
+    } finally {
+      await db.stop();
+    }
+  }
+
+  if (command === 'outbox') {
+    const db = await database(config, logger);
+    try {
+      return await runOutboxCommand(argv.slice(1), config, db.url, logger);
     } finally {
       await db.stop();
     }
@@ -148,7 +172,9 @@ main(process.argv.slice(2))
     if (error instanceof ConfigError) {
       console.error(error.message);
     } else {
-      console.error('Vigil could not start:', error instanceof Error ? error.message : error);
+      // The cause says which dependency refused (a migration's SQL error, a connection refused).
+      const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+      console.error('Vigil could not start:', error instanceof Error ? `${error.message}${cause}` : error);
     }
     process.exit(1);
   });

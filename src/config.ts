@@ -97,6 +97,14 @@ const environment = z.object({
   VIGIL_DB_POOL_SIZE: intInRange(10, 1, 200),
   /** Processes of `vigil web`, on one port. @defaultValue the number of cores */
   VIGIL_WEB_PROCESSES: intInRange(availableParallelism(), 1, 64),
+  /** How Vigil's connections show in pg_stat_activity (tell processes or installs apart). @defaultValue vigil */
+  VIGIL_DB_APPLICATION_NAME: optionalString
+    .transform((value) => value ?? 'vigil')
+    .refine((value) => /^[A-Za-z0-9_.:-]{1,63}$/.test(value), {
+      message: 'must be 1 to 63 letters, digits, _ . : or -',
+    }),
+  /** Days completed outbox rows are kept before the worker deletes them. @defaultValue 7 */
+  VIGIL_OUTBOX_RETENTION_DAYS: intInRange(7, 1, 3650),
   /** How long a query waits for a free pooled connection before it fails (and its job retries). @defaultValue 10000 */
   VIGIL_DB_ACQUIRE_TIMEOUT_MS: intInRange(10_000, 100, 600_000),
   /** How long chat cards and tickets are retried (capped backoff) before they are marked failed. @defaultValue 24 */

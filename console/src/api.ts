@@ -27,8 +27,8 @@ function headers(json: boolean): Record<string, string> {
   const session = loadSession();
   if (session === null) throw new ApiError(401, 'auth.unauthorized', 'Not signed in.');
   return {
+    // The token alone says who acts: a personal token is its person, VIGIL_API_TOKEN the API service.
     authorization: `Bearer ${session.token}`,
-    'x-vigil-user': session.user,
     ...(json ? { 'content-type': 'application/json' } : {}),
   };
 }

@@ -78,7 +78,9 @@ export function App() {
           </a>
         ))}
         <span class="spacer" />
-        <span class="muted" data-testid="signed-in-as">{`api:${session.user}`}</span>
+        <span class="muted" data-testid="signed-in-as">
+          {session.user}
+        </span>
         <button
           type="button"
           class="link"

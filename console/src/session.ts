@@ -1,5 +1,5 @@
 /**
- * Who is signed in: the API token and the display name the audit trail shows (`api:<name>`).
+ * Who is signed in: the API token (which alone decides who acts) and a name shown on the page.
  * Kept in sessionStorage, so they last as long as the tab and are never sent as cookies: every
  * API call carries them as headers, which is also why the console needs no CSRF token.
  */
@@ -11,7 +11,7 @@ export interface Session {
 const TOKEN_KEY = 'vigil.token';
 const USER_KEY = 'vigil.user';
 
-/** The names the API accepts in X-Vigil-User; anything else would be audited as `api:api-token`. */
+/** The names the sign-in page accepts for display. */
 export const USER_PATTERN = /^[\w.@:-]{1,100}$/;
 
 export function loadSession(): Session | null {

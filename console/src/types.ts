@@ -77,8 +77,13 @@ export interface InvestigationRef {
 }
 
 export interface AlertDetail extends Alert {
+  /** The first entities; `entitiesTruncated` when /api/alerts/:id/entities has more. */
   entities: Entity[];
+  entityCount?: number;
+  entitiesTruncated?: boolean;
+  /** The latest entries; `auditTruncated` when /api/alerts/:id/audit has older ones. */
   audit: AuditEntry[];
+  auditTruncated?: boolean;
   cards: CardRecord[];
   investigations?: InvestigationRef[];
 }
@@ -111,7 +116,13 @@ export interface Action {
   reason?: string | null;
   requestedBy?: Actor;
   approvalsNeeded?: number;
-  decisions?: { approverKey: string; decision: string; reason: string | null; at: string }[];
+  decisions?: {
+    approver?: Actor;
+    approverKey: string;
+    decision: string;
+    reason: string | null;
+    at: string;
+  }[];
   error?: string | null;
   /** What the executor answered, once done. */
   result?: unknown;
@@ -206,4 +217,11 @@ export interface Remediation {
   completedBy?: string | null;
   completionComment?: string | null;
   createdAt?: string;
+}
+
+/** One page of a long list of an alert's (entities, audit trail). */
+export interface ListPage {
+  entities?: Entity[];
+  audit?: AuditEntry[];
+  nextCursor: string | null;
 }

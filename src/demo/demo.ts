@@ -2,10 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { grantRole } from '../app/commands/people.js';
+import { createToken } from '../app/commands/tokens.js';
+import { identify, identifyService } from '../app/identity.js';
 import { startVigil } from '../app.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
+import { systemClock } from '../domain/index.js';
 import { createLogger } from '../logger.js';
-import type { Db } from '../storage/db.js';
+import type { Db, DbHandle } from '../storage/db.js';
 import { startEmbeddedPostgres } from '../storage/embedded-postgres.js';
 import { demoRedis } from './redis-server.js';
 import { sampleAlerts } from './samples.js';
@@ -26,17 +30,40 @@ async function demoTokens(dataDir: string): Promise<{ ingest: string; api: strin
 }
 
 /**
+ * Dana, a demo approver with a personal token: a second person, so the console can show that
+ * whoever asked for an action cannot approve it and high-impact actions need two people.
+ */
+async function demoAnalystToken(handle: DbHandle): Promise<string> {
+  const deps = { handle, clock: systemClock };
+  const service = await identifyService(handle.db);
+  const dana = await identify(
+    handle.db,
+    { kind: 'user', platform: 'console', id: 'demo:dana', name: 'Dana (demo analyst)' },
+    { admins: [], defaultRole: 'viewer' },
+  );
+  if (!service.ok || !dana.ok) throw new Error('the demo people could not be set up');
+  await grantRole(deps, service.value, { personId: dana.value.personId, role: 'approver' });
+  const created = await createToken(deps, { ...dana.value, role: 'approver' }, { name: 'demo' });
+  if (!created.ok) throw new Error(created.error.message);
+  return created.value.token;
+}
+
+/**
  * One investigation waiting for approval and one remediation with an exception, made through the
  * same API the console uses, so every console page has something to show. Best effort: a demo
  * whose Vigil lacks one of these APIs still runs, and says what it skipped.
  */
-async function demoWorkItems(base: string, apiToken: string): Promise<string[]> {
-  const call = async (method: string, route: string, body?: unknown): Promise<Record<string, unknown>> => {
+async function demoWorkItems(base: string, apiToken: string, analystToken: string): Promise<string[]> {
+  const call = async (
+    method: string,
+    route: string,
+    body?: unknown,
+    token = apiToken,
+  ): Promise<Record<string, unknown>> => {
     const response = await fetch(`${base}${route}`, {
       method,
       headers: {
-        authorization: `Bearer ${apiToken}`,
-        'x-vigil-user': 'demo',
+        authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -55,7 +82,8 @@ async function demoWorkItems(base: string, apiToken: string): Promise<string[]> 
       value: 'adele.vance@contoso.com',
       reason: 'Credentials seen for sale (demo)',
     });
-    const started = (await call('POST', `/api/alerts/${alert.id}/investigate`, {})) as {
+    // Dana starts it, so the console (the API service) may approve: no one approves their own request.
+    const started = (await call('POST', `/api/alerts/${alert.id}/investigate`, {}, analystToken)) as {
       investigationId?: string;
     };
     // Wait for the playbook to settle, so the console opens on actions already waiting for approval.
@@ -209,6 +237,7 @@ export async function runDemo(
     const ingestToken = config.VIGIL_INGEST_TOKEN ?? tokens.ingest;
     const apiToken = config.VIGIL_API_TOKEN ?? tokens.api;
 
+    const analystToken = await demoAnalystToken(vigil.handle);
     const earlier = await storedAlerts(vigil.handle.db);
     const seeded =
       earlier > 0
@@ -217,7 +246,7 @@ No sample was sent again (vigil demo --reset starts afresh).`
         : `Sample alerts sent, one per ingest format:
 ${(await sendSamples(base, ingestToken)).join('\n')}
 Work for the console:
-${(await demoWorkItems(base, apiToken)).join('\n')}`;
+${(await demoWorkItems(base, apiToken, analystToken)).join('\n')}`;
 
     const chats = chatPlatforms(config);
     const chat =
@@ -229,8 +258,10 @@ ${(await demoWorkItems(base, apiToken)).join('\n')}`;
     // to sessionStorage and strips it from the address bar.
     const consoleLink = `${base}/console/#token=${encodeURIComponent(apiToken)}`;
     console.log(`
-Open the web console (signs you in):
+Open the web console (signs you in as the API service):
   ${consoleLink}
+Or as Dana, a second person (an approver), to try the two-person rule:
+  ${base}/console/#token=${encodeURIComponent(analystToken)}
 
 Vigil demo is running at ${base}
 ${seeded}

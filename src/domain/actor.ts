@@ -9,7 +9,16 @@ export type Platform = (typeof PLATFORMS)[number];
  * policies act too (an Alertmanager `resolved`, an auto-remediating policy), and so does Vigil itself.
  */
 export type Actor =
-  | { readonly kind: 'user'; readonly platform: Platform; readonly id: string; readonly name?: string }
+  | {
+      readonly kind: 'user';
+      readonly platform: Platform;
+      readonly id: string;
+      readonly name?: string;
+      /** The Slack workspace or Entra tenant the identity belongs to, where the platform says. */
+      readonly tenant?: string;
+      /** The Vigil person behind this identity, once resolved: what approval rules compare. */
+      readonly personId?: string;
+    }
   | { readonly kind: 'source'; readonly source: string }
   | { readonly kind: 'policy'; readonly policyId: string; readonly name: string }
   | { readonly kind: 'system' };
@@ -28,6 +37,14 @@ export function actorKey(actor: Actor): string {
     case 'system':
       return 'system';
   }
+}
+
+/**
+ * The key the approval rules compare: `person:<id>` for a person (whatever surface or identity they
+ * used), else the actor's own key (a policy, a source, Vigil).
+ */
+export function principalKey(actor: Actor): string {
+  return actor.kind === 'user' && actor.personId !== undefined ? `person:${actor.personId}` : actorKey(actor);
 }
 
 /** What a person reads: the user's name where known, else the key. */

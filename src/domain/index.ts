@@ -7,6 +7,7 @@ export * from './clock.js';
 export * from './investigation/index.js';
 export * from './oncall/index.js';
 export * from './outbox.js';
+export * from './person/index.js';
 export * from './policy/index.js';
 export * from './ports.js';
 export * from './remediation/index.js';

@@ -10,6 +10,10 @@ export const PERMISSIONS = {
   'alert.change_status': 'responder',
   'alert.assign': 'responder',
   'alert.investigate': 'responder',
+  /** Mute matching alerts for a while, extend or end a silence. */
+  'silence.manage': 'responder',
+  /** Ask IT to fix devices, mark a remediation done, file an exception. */
+  'remediation.request': 'responder',
   'action.decide': 'approver',
   'investigation.terminate': 'approver',
   /** Every remediation, with devices and notes, into a channel: not for every responder. */

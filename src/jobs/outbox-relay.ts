@@ -16,6 +16,8 @@ import { CARD_REFRESH_PRIORITY, jobIdFor, NEW_CARD_PRIORITY, type Queues, TOPICS
 export interface OutboxRelayOptions {
   readonly handle: DbHandle;
   readonly databaseUrl: string;
+  /** How the LISTEN connection shows in `pg_stat_activity`. @defaultValue vigil */
+  readonly applicationName?: string;
   readonly queues: Queues;
   readonly logger: Logger;
   /** How often to look for rows without being woken. @defaultValue 1000 */
@@ -36,7 +38,9 @@ export interface OutboxRelayOptions {
  * derived from the row keeps a row that is still queued from being added twice.
  */
 export class OutboxRelay {
-  readonly #options: Required<Omit<OutboxRelayOptions, 'handle' | 'databaseUrl' | 'queues' | 'logger'>> &
+  readonly #options: Required<
+    Omit<OutboxRelayOptions, 'handle' | 'databaseUrl' | 'applicationName' | 'queues' | 'logger'>
+  > &
     OutboxRelayOptions;
   #listener: pg.Client | null = null;
   #timers: NodeJS.Timeout[] = [];
@@ -149,21 +153,36 @@ export class OutboxRelay {
 
   async #listen(): Promise<void> {
     if (this.#stopped) return;
-    const client = new pg.Client({ connectionString: this.#options.databaseUrl });
-    client.on('notification', () => this.kick());
-    client.on('error', (error) => {
-      this.#options.logger.warn({ err: error }, 'outbox LISTEN connection lost; polling until it is back');
-      this.#listener = null;
-      setTimeout(() => this.#listen().catch(() => {}), 1_000).unref();
+    const { logger, databaseUrl, applicationName, handle } = this.#options;
+    const client = new pg.Client({
+      connectionString: databaseUrl,
+      application_name: applicationName ?? 'vigil',
     });
+    let retrying = false;
+    /** Drops this client and listens again later; once per client, whatever failed first. */
+    const retry = (error: unknown, message: string, afterMs: number) => {
+      if (retrying) return;
+      retrying = true;
+      logger.warn({ code: (error as { code?: string }).code, error: (error as Error).message }, message);
+      if (this.#listener === client) this.#listener = null;
+      client.end().catch(() => {});
+      setTimeout(() => this.#listen().catch(() => {}), afterMs).unref();
+    };
+    client.on('notification', () => this.kick());
+    // Every error needs a listener (an unhandled one crashes the process), even after the first.
+    client.on('error', (error) =>
+      retry(error, 'outbox LISTEN connection lost; polling until it is back', 1_000),
+    );
     try {
       await client.connect();
-      await client.query(`LISTEN ${outboxChannel(this.#options.handle.schema)}`);
+      await client.query(`LISTEN ${outboxChannel(handle.schema)}`);
+      if (this.#stopped) {
+        await client.end();
+        return;
+      }
       this.#listener = client;
     } catch (error) {
-      this.#options.logger.warn({ err: error }, 'cannot LISTEN for outbox rows; polling only');
-      await client.end().catch(() => {});
-      setTimeout(() => this.#listen().catch(() => {}), 5_000).unref();
+      retry(error, 'cannot LISTEN for outbox rows; polling only', 5_000);
     }
   }
 }

@@ -35,7 +35,7 @@ export async function startPolicyInvestigation(
   payload: z.output<typeof policyInvestigatePayload>,
 ): Promise<void> {
   const actor: Actor = { kind: 'policy', policyId: payload.policyId, name: payload.policyName };
-  const started = await startInvestigation(deps.handle, payload.alertId, actor, 'admin', deps.clock, {
+  const started = await startInvestigation(deps.handle, payload.alertId, actor, deps.clock, {
     playbook: payload.playbook,
     automation: payload.automation,
   });

@@ -1,6 +1,8 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { logConnectionErrors } from '../connection-log.js';
 import type { OutboxTopic } from '../domain/index.js';
+import type { Logger } from '../logger.js';
 
 /** One queue per outbox topic. */
 export const TOPICS = [
@@ -70,16 +72,19 @@ export const jobIdFor = (outboxId: string): string => `outbox-${outboxId}`;
 
 export type Queues = Readonly<Record<OutboxTopic, Queue<OutboxJobData>>>;
 
-export function createQueues(connection: Redis, prefix: string): Queues {
+export function createQueues(connection: Redis, prefix: string, logger: Logger): Queues {
+  const onError = logConnectionErrors(logger, 'bullmq queue');
   return Object.fromEntries(
-    TOPICS.map((topic) => [
-      topic,
-      new Queue<OutboxJobData>(topic, {
+    TOPICS.map((topic) => {
+      const queue = new Queue<OutboxJobData>(topic, {
         connection,
         prefix,
         defaultJobOptions: DELIVERY_TOPICS.has(topic) ? DELIVERY_JOB_OPTIONS : DEFAULT_JOB_OPTIONS,
-      }),
-    ]),
+      });
+      // Redis errors reach every queue on the shared connection: one line per outage, not per queue.
+      queue.on('error', onError);
+      return [topic, queue];
+    }),
   ) as unknown as Queues;
 }
 

@@ -1,6 +1,7 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
+import { logConnectionErrors } from '../connection-log.js';
 import { ChatRateLimitedError, type OutboxTopic } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
@@ -91,7 +92,7 @@ export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>)
       );
     }
   });
-  worker.on('error', (error) => logger.warn({ topic, err: error }, 'worker error'));
+  worker.on('error', logConnectionErrors(logger, `bullmq worker ${topic}`));
   return worker;
 }
 

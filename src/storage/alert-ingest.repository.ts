@@ -12,6 +12,7 @@ import {
 import { json } from './alert.mapper.js';
 import { changeAlert } from './alert.repository.js';
 import { appendAudit } from './audit.repository.js';
+import { inChunks } from './chunks.js';
 import type { Db, DbHandle } from './db.js';
 import { planInvestigations } from './investigation-plan.repository.js';
 import { appendOutbox } from './outbox.repository.js';
@@ -218,11 +219,14 @@ export async function storeOccurrences(
     });
     if (entities.length > 0) {
       entities.sort((a, b) => (a.alert_id + a.kind + a.key < b.alert_id + b.kind + b.key ? -1 : 1));
-      await trx
-        .insertInto('alert_entities')
-        .values(entities)
-        .onConflict((oc) => oc.columns(['alert_id', 'kind', 'key']).doNothing())
-        .execute();
+      // Six parameters a row: a batch within the limits can need more than one statement.
+      for (const chunk of inChunks(entities, 6)) {
+        await trx
+          .insertInto('alert_entities')
+          .values(chunk)
+          .onConflict((oc) => oc.columns(['alert_id', 'kind', 'key']).doNothing())
+          .execute();
+      }
     }
 
     const audit: AuditEntry[] = groups.map((group, index) => {

@@ -6,7 +6,6 @@ import {
   type AlertStatus,
   type AuditEntry,
   assignAlert,
-  authorize,
   type Clock,
   changeStatus,
   fail,
@@ -14,7 +13,6 @@ import {
   notify,
   ok,
   type Result,
-  type Role,
   type Severity,
   type StatusChangeRequest,
   writesBackToSource,
@@ -231,38 +229,6 @@ function decide(
 
 const describe = (change: AlertChange): Record<string, unknown> =>
   change.type === 'status' ? { type: 'status', action: change.request.action } : { type: 'assign' };
-
-/**
- * A change asked by a person in chat or the console: their role is checked first, and a refusal
- * changes nothing but is audited, like any other refusal.
- */
-export async function changeAlertAs(
-  handle: DbHandle,
-  alertId: string,
-  actor: Actor,
-  role: Role,
-  clock: Clock,
-  change: AlertChange,
-): Promise<Result<AlertChangeOutcome>> {
-  const allowed = authorize(role, change.type === 'status' ? 'alert.change_status' : 'alert.assign');
-  if (allowed.ok) return changeAlert(handle, alertId, actor, clock, change);
-  const exists = await handle.db
-    .selectFrom('alerts')
-    .select('id')
-    .where('id', '=', alertId)
-    .executeTakeFirst();
-  if (exists === undefined) return fail(AlertErrorCode.NotFound, `No alert ${alertId}.`);
-  await appendAudit(handle.db, [
-    {
-      alertId,
-      actor,
-      action: 'alert.change_refused',
-      details: { change: describe(change), code: allowed.error.code, reason: allowed.error.message, role },
-      at: clock.now(),
-    },
-  ]);
-  return allowed;
-}
 
 export interface AlertFilter {
   readonly status?: readonly AlertStatus[] | undefined;

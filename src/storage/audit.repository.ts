@@ -1,6 +1,7 @@
 import { type Actor, type AuditEntry, actorKey } from '../domain/index.js';
 import { json } from './alert.mapper.js';
 import type { Db } from './db.js';
+import type { AuditRow } from './schema.js';
 
 /** Appends audit rows; call inside the transaction that made the change. */
 export async function appendAudit(trx: Db, entries: readonly AuditEntry[]): Promise<void> {
@@ -12,6 +13,7 @@ export async function appendAudit(trx: Db, entries: readonly AuditEntry[]): Prom
         alert_id: entry.alertId,
         actor: json(entry.actor),
         actor_key: actorKey(entry.actor),
+        person_id: entry.actor.kind === 'user' ? (entry.actor.personId ?? null) : null,
         action: entry.action,
         details: json(entry.details),
         at: entry.at,
@@ -51,12 +53,14 @@ export async function auditTrail(db: Db, alertId: string): Promise<AuditView[]> 
     .where('alert_id', '=', alertId)
     .orderBy('id')
     .execute();
-  return rows.map((row) => ({
-    id: row.id,
-    actor: row.actor as Actor,
-    actorKey: row.actor_key,
-    action: row.action,
-    details: row.details,
-    at: row.at,
-  }));
+  return rows.map(toAuditView);
 }
+
+export const toAuditView = (row: AuditRow): AuditView => ({
+  id: row.id,
+  actor: row.actor as Actor,
+  actorKey: row.actor_key,
+  action: row.action,
+  details: row.details,
+  at: row.at,
+});

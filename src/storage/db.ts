@@ -1,5 +1,7 @@
 import { Kysely } from 'kysely';
 import pg from 'pg';
+import { logConnectionErrors } from '../connection-log.js';
+import type { Logger } from '../logger.js';
 import type { Database } from './schema.js';
 import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 
@@ -11,6 +13,10 @@ export interface DbOptions {
   /** The Postgres schema Vigil's tables live in; tests give each file its own. */
   readonly schema: string;
   readonly poolSize: number;
+  /** How the connections show in `pg_stat_activity`. @defaultValue vigil */
+  readonly applicationName?: string;
+  /** Where lost connections are reported; silent without one. */
+  readonly logger?: Logger;
   /** How long a query waits for a free connection before it fails. @defaultValue 10000 */
   readonly acquireTimeoutMs?: number;
 }
@@ -41,13 +47,15 @@ export function openDb(options: DbOptions): DbHandle {
     connectionTimeoutMillis: options.acquireTimeoutMs ?? 10_000,
     // Every connection resolves unqualified names in Vigil's schema first.
     options: `-c search_path=${schema},public`,
-    application_name: 'vigil',
+    application_name: options.applicationName ?? 'vigil',
   });
-  // An idle client that loses its server must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
-  // Nor one that is checked out (the pool listens on idle clients only): a transaction between two
-  // queries when Postgres stops or restarts learns of it from its next query, which fails.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  // A client that loses its server (a restart, a failover, pg_terminate_backend) emits 'error'.
+  // pg-pool listens only while the client is idle; one checked out between two queries (inside a
+  // transaction) would crash the process. Every client gets a handler for its whole life: its
+  // pending or next query fails instead, the job retries, and the pool drops the broken client.
+  const onError = options.logger === undefined ? () => {} : logConnectionErrors(options.logger, 'postgres');
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
   const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema) });
   return { db, pool, schema, close: () => db.destroy() };
 }

@@ -6,15 +6,14 @@ import {
   type Actor,
   ApprovalErrorCode,
   type AuditEntry,
-  actorKey,
   type Clock,
   type Decision,
   decideOn,
   fail,
   type InvestigationEntityKind,
   ok,
+  principalKey,
   type Result,
-  type Role,
 } from '../domain/index.js';
 import { json } from './alert.mapper.js';
 import { appendAudit } from './audit.repository.js';
@@ -148,8 +147,8 @@ export async function getAction(db: Db, actionId: string): Promise<ActionView | 
 }
 
 /**
- * Approve or reject one action: what chat buttons and the API call. In one transaction, under
- * the action's row lock (so double clicks and two approvers at once serialise): the domain's
+ * Approve or reject one action, for the decide-action command (which checked the permission).
+ * In one transaction, under the action's row lock (so double clicks and two approvers at once serialise): the domain's
  * approval rules, the decision row (unique per action and approver), the action's status, its
  * execution row and `act` outbox row when approved, the investigation's status, and audit rows
  * on the triggering alert. Refusals are audited too. `action.needs_second_approver` means the
@@ -159,7 +158,6 @@ export async function decideAction(
   handle: DbHandle,
   actionId: string,
   actor: Actor,
-  role: Role,
   decision: Decision,
   reason: string | undefined,
   clock: Clock,
@@ -167,9 +165,7 @@ export async function decideAction(
   if (!/^[0-9a-f-]{36}$/i.test(actionId)) return fail(ApprovalErrorCode.NotFound, `No action ${actionId}.`);
   // A claim by the act worker locks the action, then sometimes the investigation: a deadlock with
   // it is broken by Postgres, and this decision is taken again once the claim has committed.
-  const outcome = await retryOnDeadlock(() =>
-    decideOnce(handle, actionId, actor, role, decision, reason, clock),
-  );
+  const outcome = await retryOnDeadlock(() => decideOnce(handle, actionId, actor, decision, reason, clock));
   if (!outcome.ok) return outcome;
   const view = await getAction(handle.db, actionId);
   return view === null ? fail(ApprovalErrorCode.NotFound, `No action ${actionId}.`) : ok(view);
@@ -179,7 +175,6 @@ function decideOnce(
   handle: DbHandle,
   actionId: string,
   actor: Actor,
-  role: Role,
   decision: Decision,
   reason: string | undefined,
   clock: Clock,
@@ -227,7 +222,6 @@ function decideOnce(
         })),
       },
       actor,
-      role,
       decision,
       reason,
     );
@@ -238,7 +232,7 @@ function decideOnce(
         .values({
           action_id: actionId,
           approver: json(actor),
-          approver_key: actorKey(actor),
+          approver_key: principalKey(actor),
           decision,
           reason: reason?.trim() || null,
           at: now,
@@ -255,7 +249,7 @@ function decideOnce(
           details: {
             ...base,
             code: decided.error.code,
-            ...(recorded ? {} : { reason: decided.error.message, role }),
+            ...(recorded ? {} : { reason: decided.error.message }),
           },
           at: now,
         },

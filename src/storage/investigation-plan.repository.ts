@@ -3,8 +3,6 @@ import {
   type Actor,
   type AuditEntry,
   type AutomationLevel,
-  actorKey,
-  authorize,
   type Clock,
   DEFAULT_JOIN_WINDOW_SECONDS,
   DEFAULT_PLAYBOOK,
@@ -13,8 +11,8 @@ import {
   OPEN_INVESTIGATION_STATUSES,
   type OutboxMessage,
   ok,
+  principalKey,
   type Result,
-  type Role,
   SEVERITIES,
 } from '../domain/index.js';
 import { json } from './alert.mapper.js';
@@ -161,7 +159,6 @@ export async function startInvestigation(
   handle: DbHandle,
   alertId: string,
   actor: Actor,
-  role: Role,
   clock: Clock,
   /** A policy's choice: the playbook (the name of a rule's playbook) and the automation level. */
   chosen: { readonly playbook?: string; readonly automation?: AutomationLevel } = {},
@@ -176,19 +173,6 @@ export async function startInvestigation(
       .forUpdate()
       .executeTakeFirst();
     if (alert === undefined) return fail('alert.not_found', `No alert ${alertId}.`);
-    const allowed = authorize(role, 'alert.investigate');
-    if (!allowed.ok) {
-      await appendAudit(trx, [
-        {
-          alertId,
-          actor,
-          action: 'alert.investigate_refused',
-          details: { code: allowed.error.code, reason: allowed.error.message, role },
-          at: now,
-        },
-      ]);
-      return allowed;
-    }
     const existing = await trx
       .selectFrom('investigation_alerts as ia')
       .innerJoin('investigations as i', 'i.id', 'ia.investigation_id')
@@ -232,7 +216,7 @@ export async function startInvestigation(
         automation: chosen.automation ?? rule?.automation ?? 'semi',
         join_window_seconds: rule?.join_window_seconds ?? DEFAULT_JOIN_WINDOW_SECONDS,
         started_by: json(actor),
-        started_by_key: actorKey(actor),
+        started_by_key: principalKey(actor),
         created_at: now,
         updated_at: now,
       })

@@ -29,6 +29,7 @@ import {
 } from '../domain/index.js';
 import { json } from './alert.mapper.js';
 import { appendAudit } from './audit.repository.js';
+import { inChunks } from './chunks.js';
 import type { Db, DbHandle } from './db.js';
 import { appendOutbox } from './outbox.repository.js';
 
@@ -235,11 +236,12 @@ export async function recordStep(
     const merged = mergeByEntity(
       result.verdicts.map((verdict) => ({ ...verdict, key: entityKey(verdict.kind, verdict.key) })),
     );
-    if (merged.length > 0) {
+    // A scope of thousands of entities needs more than one statement (chunks.ts).
+    for (const chunk of inChunks(merged, 8)) {
       await trx
         .insertInto('investigation_entities')
         .values(
-          merged.map((verdict) => ({
+          chunk.map((verdict) => ({
             investigation_id: investigationId,
             kind: verdict.kind,
             key: verdict.key,
@@ -265,11 +267,11 @@ export async function recordStep(
         )
         .execute();
     }
-    if (result.findings.length > 0) {
+    for (const chunk of inChunks(result.findings, 9)) {
       await trx
         .insertInto('findings')
         .values(
-          result.findings.map((finding) => ({
+          chunk.map((finding) => ({
             investigation_id: investigationId,
             step_key: result.step.key,
             attempt_scope: scope,

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { GraphTables } from './graph.tables.js';
 import type { InvestigationTables } from './investigation.tables.js';
+import type { PersonTables } from './person.tables.js';
 import type { PolicyTables } from './policy.tables.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -61,6 +62,8 @@ export interface AuditLogTable {
   alert_id: string | null;
   actor: Json;
   actor_key: string;
+  /** The person behind a user actor (2026-12-01T1700_persons). */
+  person_id: string | null;
   action: string;
   details: Json<Record<string, unknown>>;
   at: DefaultTimestamp;
@@ -105,18 +108,6 @@ export interface CardsTable {
 export interface NotifyPlatformsTable {
   platform: string;
   first_seen_at: DefaultTimestamp;
-}
-
-export interface PeopleTable {
-  user_key: string;
-  platform: string;
-  platform_id: string;
-  display_name: string | null;
-  /** Null until an admin grants one: the person then has the default role. */
-  role: string | null;
-  granted_by: string | null;
-  created_at: DefaultTimestamp;
-  updated_at: DefaultTimestamp;
 }
 
 /** Which chat channels get which alerts (Slack today); empty matchers match everything. */
@@ -198,8 +189,7 @@ export interface RemediationsTable {
 }
 
 /** Vigil's tables; investigations' tables live beside their repository (investigation.tables.ts). */
-export interface Database extends InvestigationTables, PolicyTables, GraphTables {
-  people: PeopleTable;
+export interface Database extends InvestigationTables, PolicyTables, GraphTables, PersonTables {
   alerts: AlertsTable;
   alert_entities: AlertEntitiesTable;
   audit_log: AuditLogTable;

@@ -17,6 +17,7 @@ import {
   TEST_DATABASE_URL,
   type TestVigil,
 } from '../helpers/harness.js';
+import { personWithToken } from '../helpers/people.js';
 
 /**
  * The web console in a real Chromium against a whole Vigil (real Postgres and Redis): sign-in by
@@ -162,7 +163,7 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     await shot('sign-in');
     await page.getByLabel('Your name').fill('e2e.tester');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('api:e2e.tester');
+    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('e2e.tester');
     expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('vigil.token'))).toBe(
       API_TOKEN,
     );
@@ -194,7 +195,7 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     await shot('alert-script-title');
   });
 
-  it('Mark in progress changes the alert in Postgres and on the page; the audit names the console user', async () => {
+  it('Mark in progress changes the alert in Postgres and on the page; the audit names who the token is', async () => {
     await page.goto(`${vigil.baseUrl}/console/#/alerts/${travelId}`);
     await page.getByTestId('teams-card').locator('.ac-adaptiveCard').waitFor();
     expect(await page.getByTestId('slack-card').textContent()).toContain('Impossible travel');
@@ -202,7 +203,8 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     await page.getByTestId('alert-actions').getByRole('button', { name: 'Mark in progress' }).click();
     await page.locator('.chips [data-status="in_progress"]').waitFor();
     expect(await statusInPostgres(travelId)).toBe('in_progress');
-    await expect.poll(() => page.getByTestId('audit-trail').textContent()).toContain('api:e2e.tester');
+    // The token decides who acts, not the name typed: VIGIL_API_TOKEN is the API service.
+    await expect.poll(() => page.getByTestId('audit-trail').textContent()).toContain('api:service');
     // The Slack preview follows the new state.
     await expect.poll(() => page.getByTestId('slack-card').textContent()).toContain('In progress');
   });
@@ -236,12 +238,7 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
       return 42;
     });
     // Someone else (a Slack click, another analyst) moves the alert; a new alert arrives.
-    const changed = await vigil.api(
-      'POST',
-      `/api/alerts/${travelId}/status`,
-      { status: 'in_progress' },
-      { 'x-vigil-user': 'someone.else' },
-    );
+    const changed = await vigil.api('POST', `/api/alerts/${travelId}/status`, { status: 'in_progress' });
     expect(changed.status).toBe(200);
     const lateId = await ingest({ title: 'Late arrival: mass download from SharePoint', severity: 'medium' });
     await page
@@ -271,16 +268,16 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
   it('pending actions: approve and reject from the console; the history shows who decided and the outcome', async () => {
     await page.goto(`${vigil.baseUrl}/console/#/actions`);
     // Adele's account is on the watchlist, so an investigation of the travel alert finds her
-    // malicious and proposes actions that wait for approval. Someone else starts it: whoever
-    // requested an action may not approve it.
+    // malicious and proposes actions that wait for approval. Someone else (the SOC lead, with their
+    // own token) starts it: whoever requested an action may not approve it, and the console here
+    // acts as the API service.
     await vigil.api('POST', '/api/watchlist', {
       kind: 'user',
       value: 'adele.vance@contoso.com',
       reason: 'credentials for sale',
     });
-    const started = await vigil.api('POST', `/api/alerts/${travelId}/investigate`, undefined, {
-      'x-vigil-user': 'soc.lead',
-    });
+    const lead = await personWithToken(vigil, 'soc.lead', 'responder');
+    const started = await vigil.api('POST', `/api/alerts/${travelId}/investigate`, undefined, lead.as);
     expect(started.status).toBeLessThan(300);
     const pending = await eventually(
       async () => {
@@ -307,7 +304,8 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     );
     expect(ran.status).toBe('done');
     expect(executor.calls.length).toBeGreaterThanOrEqual(1);
-    expect(ran.decisions.map((decision) => decision.approverKey)).toEqual(['api:e2e.tester']);
+    const service = (await (await vigil.api('GET', '/api/me')).json()) as { personId: string };
+    expect(ran.decisions.map((decision) => decision.approverKey)).toEqual([`person:${service.personId}`]);
 
     // The other, rejected with a reason.
     const other = page.locator('tr[data-action-id]').first();
@@ -325,9 +323,9 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     const done = page.locator(`tr[data-action-id="${pending.id}"]`);
     await done.waitFor();
     expect(await done.locator('[data-status]').getAttribute('data-status')).toBe('done');
-    expect(await done.getByTestId('decisions').textContent()).toContain('Approved by api:e2e.tester');
+    expect(await done.getByTestId('decisions').textContent()).toContain('Approved by API service');
     const refused = page.locator(`tr[data-action-id="${otherId}"]`);
-    expect(await refused.getByTestId('decisions').textContent()).toContain('Rejected by api:e2e.tester');
+    expect(await refused.getByTestId('decisions').textContent()).toContain('Rejected by API service');
     expect(await refused.textContent()).toContain('User is travelling, confirmed by phone');
     await expectNothingUnavailable();
     await shot('actions-history');
@@ -335,7 +333,7 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     // One action on its own page.
     await done.getByRole('link').first().click();
     await page.getByRole('heading', { name: /Revoke sessions|Disable user/ }).waitFor();
-    expect(await page.locator('main').textContent()).toContain('Approved by api:e2e.tester');
+    expect(await page.locator('main').textContent()).toContain('Approved by API service');
     await expectNothingUnavailable();
   }, 60_000);
 
@@ -351,8 +349,9 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
       source: 'exchange',
       entities: [{ kind: 'user', id: 'megan.bowen@contoso.com', name: 'Megan Bowen' }],
     });
+    const lead = await personWithToken(vigil, 'soc.lead', 'responder');
     const started = (await (
-      await vigil.api('POST', `/api/alerts/${meganId}/investigate`, undefined, { 'x-vigil-user': 'soc.lead' })
+      await vigil.api('POST', `/api/alerts/${meganId}/investigate`, undefined, lead.as)
     ).json()) as { investigationId: string };
     const investigationId = started.investigationId;
     const actions = await eventually(
@@ -411,7 +410,7 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
       audit: { action: string; actorKey: string }[];
     };
     expect(detail.audit).toContainEqual(
-      expect.objectContaining({ action: 'investigation.terminated', actorKey: 'api:e2e.tester' }),
+      expect.objectContaining({ action: 'investigation.terminated', actorKey: 'api:service' }),
     );
     await expectNothingUnavailable();
     await shot('investigation-terminated');
@@ -561,7 +560,7 @@ describe.skipIf('missing' in chromiumFound)('web console in Chromium', () => {
     const completed = page.locator(`tr[data-remediation-id="${otherId}"]`);
     await completed.getByTestId('completion').waitFor();
     expect(await completed.getByTestId('completion').textContent()).toBe(
-      'Completed by api:e2e.tester: Disabled by GPO, verified with a scan',
+      'Completed by api:service: Disabled by GPO, verified with a scan',
     );
     await shot('remediation-completed');
   });

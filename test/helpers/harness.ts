@@ -42,6 +42,8 @@ export async function startTestVigil(
     clock?: Clock;
     integrations?: readonly ChatIntegration[];
     relayTimings?: StartOptions['relayTimings'];
+    /** Another way to the test Postgres (a proxy the test can cut). @defaultValue TEST_DATABASE_URL */
+    databaseUrl?: string;
     deliveryTimings?: StartOptions['deliveryTimings'];
     /** Join the schema and queue prefix of another test Vigil (a second process of one install). */
     joining?: TestVigil;
@@ -63,7 +65,7 @@ export async function startTestVigil(
   });
   const vigil = await startVigil({
     config,
-    databaseUrl: TEST_DATABASE_URL,
+    databaseUrl: options.databaseUrl ?? TEST_DATABASE_URL,
     logger: createLogger(config.LOG_LEVEL),
     roles: options.roles ?? { web: true, worker: true },
     ...(options.clock === undefined ? {} : { clock: options.clock }),

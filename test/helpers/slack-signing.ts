@@ -46,3 +46,50 @@ export const postSignedForm = (baseUrl: string, body: string): Promise<Response>
     headers: slackHeaders(SLACK_TEST_SECRET, body, 'application/x-www-form-urlencoded'),
     body,
   });
+
+/** A block_actions payload shaped like Slack's: `user` of workspace T0TEAM clicks one button in `channel`. */
+export const buttonClickBody = (
+  apiUrl: string,
+  channel: string,
+  actionId: string,
+  value: string,
+  user: string,
+): string =>
+  interactionBody({
+    type: 'block_actions',
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0TEAM' },
+    api_app_id: 'A0VIGIL',
+    token: 'verification_token',
+    container: { type: 'message', message_ts: '1700000001.000001', channel_id: channel, is_ephemeral: false },
+    trigger_id: `trigger-${Math.random()}`,
+    team: { id: 'T0TEAM', domain: 'example' },
+    channel: { id: channel, name: 'alerts' },
+    response_url: `${apiUrl}response`,
+    actions: [
+      {
+        action_id: actionId,
+        block_id: 'x',
+        text: { type: 'plain_text', text: 'Button', emoji: true },
+        value,
+        type: 'button',
+        action_ts: '1700000002.000002',
+      },
+    ],
+  });
+
+/** A `/vigil <text>` slash command from `user` of workspace T0TEAM in `channel`. */
+export const slashCommandBody = (apiUrl: string, channel: string, text: string, user: string): string =>
+  commandBody({
+    token: 'gIkuvaNzQIHg97ATvDxqgjtO',
+    team_id: 'T0TEAM',
+    team_domain: 'example',
+    channel_id: channel,
+    channel_name: 'alerts',
+    user_id: user,
+    user_name: user.toLowerCase(),
+    command: '/vigil',
+    text,
+    response_url: `${apiUrl}response`,
+    trigger_id: '13345224609.738474920.8088930838d88f008e0',
+    api_app_id: 'A0VIGIL',
+  });

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestVigil, TEST_DATABASE_URL, type TestVigil } from '../helpers/harness.js';
+import { personWithToken, type TokenPerson } from '../helpers/people.js';
 
 /**
  * The action center through the API: the investigations list with its filters and pages,
@@ -10,11 +11,15 @@ import { eventually, startTestVigil, TEST_DATABASE_URL, type TestVigil } from '.
  */
 let vigil: TestVigil;
 let db: pg.Client;
+let lead: TokenPerson;
+let dana: TokenPerson;
 
 beforeAll(async () => {
   vigil = await startTestVigil({ relayTimings: { pollMs: 100 } });
   db = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await db.connect();
+  lead = await personWithToken(vigil, 'soc.lead', 'responder');
+  dana = await personWithToken(vigil, 'dana', 'approver');
   // Both users are on the watchlist: an investigation finds them malicious and proposes
   // revoke_sessions and disable_user for each, waiting for approval.
   for (const value of ['adele@contoso.com', 'megan@contoso.com']) {
@@ -41,9 +46,7 @@ async function ingest(body: Record<string, unknown>): Promise<{ id: string; numb
 
 /** Starts an investigation of the alert as `soc.lead` (so others may approve) and waits for its actions. */
 async function investigate(alertId: string): Promise<any> {
-  const started = await vigil.api('POST', `/api/alerts/${alertId}/investigate`, undefined, {
-    'x-vigil-user': 'soc.lead',
-  });
+  const started = await vigil.api('POST', `/api/alerts/${alertId}/investigate`, undefined, lead.as);
   expect(started.status).toBe(202);
   const { investigationId } = await json(started);
   return eventually(
@@ -71,12 +74,7 @@ describe('a failed action', () => {
     const [first, second] = investigation.pendingActions;
     expect(investigation.pendingActions).toHaveLength(2);
 
-    const approved = await vigil.api(
-      'POST',
-      `/api/actions/${first.id}/approve`,
-      {},
-      { 'x-vigil-user': 'dana' },
-    );
+    const approved = await vigil.api('POST', `/api/actions/${first.id}/approve`, {}, dana.as);
     expect(approved.status).toBe(200);
     const failed = await eventually(
       async () => {
@@ -89,7 +87,7 @@ describe('a failed action', () => {
       'the approved action to fail',
     );
     expect(failed.error).toMatch(/^no executor is configured for/);
-    expect(failed.decisions).toMatchObject([{ approverKey: 'api:dana', decision: 'approve' }]);
+    expect(failed.decisions).toMatchObject([{ approverKey: `person:${dana.personId}`, decision: 'approve' }]);
 
     // The trail says why.
     const detail = await json(await vigil.api('GET', `/api/alerts/${alert.id}`));
@@ -111,7 +109,7 @@ describe('a failed action', () => {
       'POST',
       `/api/actions/${second.id}/reject`,
       { reason: 'not needed' },
-      { 'x-vigil-user': 'dana' },
+      dana.as,
     );
     expect(rejected.status).toBe(200);
     const after = await json(await vigil.api('GET', `/api/investigations/${investigation.id}`));
@@ -135,9 +133,7 @@ describe('terminating an investigation', () => {
       `SELECT max(id) AS max FROM "${vigil.schema}".outbox`,
     );
 
-    const response = await vigil.api('POST', `/api/investigations/${investigation.id}/terminate`, undefined, {
-      'x-vigil-user': 'soc.manager',
-    });
+    const response = await vigil.api('POST', `/api/investigations/${investigation.id}/terminate`);
     expect(response.status).toBe(200);
     const body = await json(response);
     expect(body.changed).toBe(true);
@@ -153,7 +149,7 @@ describe('terminating an investigation', () => {
     expect(trail).toContainEqual(
       expect.objectContaining({
         action: 'investigation.terminated',
-        actorKey: 'api:soc.manager',
+        actorKey: 'api:service',
         details: expect.objectContaining({ investigationId: investigation.id, from: 'pending_approval' }),
       }),
     );
@@ -210,7 +206,7 @@ describe('GET /api/investigations', () => {
       entityCount: 1,
       pendingActionCount: 0,
       failedActionCount: 1,
-      startedBy: { kind: 'user', platform: 'api', id: 'soc.lead' },
+      startedBy: { kind: 'user', platform: 'api', personId: lead.personId, name: 'soc.lead' },
     });
     expect(failed.triggerAlert.number).toMatch(/^\d+$/);
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { personWithToken } from '../helpers/people.js';
 
 let vigil: TestVigil;
 
@@ -133,8 +134,8 @@ describe('ingest to Postgres to notify', () => {
 describe('status changes', () => {
   it('moves an alert New → In progress → Resolved → New, each audited with its actor', async () => {
     const { id } = await ingestOne({ title: 'Lifecycle', source: 'life' });
-    const post = (body: unknown) =>
-      vigil.api('POST', `/api/alerts/${id}/status`, body, { 'x-vigil-user': 'alice' });
+    const alice = await personWithToken(vigil, 'alice', 'responder');
+    const post = (body: unknown) => vigil.api('POST', `/api/alerts/${id}/status`, body, alice.as);
     expect((await post({ status: 'in_progress' })).status).toBe(200);
     const missing = await post({ status: 'resolved' });
     expect(missing.status).toBe(400);
@@ -158,24 +159,19 @@ describe('status changes', () => {
       'alert.status_changed:resolved',
       'alert.status_changed:new',
     ]);
-    expect(audit[1].actorKey).toBe('api:alice');
+    // The person is named by their token alone.
+    expect(audit[1].actor).toMatchObject({ platform: 'api', personId: alice.personId, name: 'alice' });
   });
 
   it('two concurrent changes of one version: one wins, the other gets a conflict, and the trail says so', async () => {
     const { id } = await ingestOne({ title: 'Race', source: 'race' });
     const [a, b] = await Promise.all([
-      vigil.api(
-        'POST',
-        `/api/alerts/${id}/status`,
-        { status: 'in_progress', expectedVersion: 1 },
-        { 'x-vigil-user': 'ann' },
-      ),
-      vigil.api(
-        'POST',
-        `/api/alerts/${id}/status`,
-        { status: 'resolved', classification: 'true_positive', expectedVersion: 1 },
-        { 'x-vigil-user': 'bob' },
-      ),
+      vigil.api('POST', `/api/alerts/${id}/status`, { status: 'in_progress', expectedVersion: 1 }),
+      vigil.api('POST', `/api/alerts/${id}/status`, {
+        status: 'resolved',
+        classification: 'true_positive',
+        expectedVersion: 1,
+      }),
     ]);
     const statuses = [a.status, b.status].sort();
     expect(statuses).toEqual([200, 409]);

@@ -64,12 +64,16 @@ describe('vigil command line', () => {
       VIGIL_INGEST_TOKEN: 'short-secret',
       SLACK_BOT_TOKEN: 'xoxb-super-secret-value',
       VIGIL_ADMINS: 'slack:U1,nobody',
+      VIGIL_OUTBOX_RETENTION_DAYS: '0',
+      VIGIL_DB_APPLICATION_NAME: 'has spaces',
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('PORT: must be a whole number');
     expect(result.stderr).toContain('REDIS_URL: must be a URL');
     expect(result.stderr).toContain('VIGIL_INGEST_TOKEN: must be at least 16 characters');
     expect(result.stderr).toContain('VIGIL_ADMINS: "nobody" is not a user key');
+    expect(result.stderr).toContain('VIGIL_OUTBOX_RETENTION_DAYS: must be a whole number from 1 to 3650');
+    expect(result.stderr).toContain('VIGIL_DB_APPLICATION_NAME: must be 1 to 63 letters');
     expect(result.stderr).not.toContain('short-secret');
     expect(result.stderr).not.toContain('super-secret');
   });
@@ -184,7 +188,6 @@ describe('vigil command line', () => {
         method,
         headers: {
           authorization: `Bearer ${(await tokens()).api}`,
-          'x-vigil-user': 'soc.approver',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -11,6 +11,7 @@ import { FakeEntraToken } from '../fakes/entra-token.js';
 import { FakeGraph } from '../fakes/graph.js';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { personWithToken, type TokenPerson } from '../helpers/people.js';
 import { interactionBody, postSignedForm, slackTestEnv } from '../helpers/slack-signing.js';
 
 // Write-back to Microsoft Graph, end to end: a click (here the API) → outbox → PATCH and comment at the fake Graph.
@@ -18,6 +19,8 @@ let entra: FakeEntraToken;
 let graph: FakeGraph;
 let vigil: TestVigil;
 let slack: FakeSlackApi;
+let dana: TokenPerson;
+let erin: TokenPerson;
 
 const FIXTURE = JSON.parse(
   readFileSync(fixture('alerts/graph-security/alert.mde-device-file-process-registry.docs.json'), 'utf8'),
@@ -89,6 +92,8 @@ beforeAll(async () => {
     },
     relayTimings: { pollMs: 100, redriveAfterMs: 2_000, redriveEveryMs: 1_000 },
   });
+  dana = await personWithToken(vigil, 'dana', 'responder');
+  erin = await personWithToken(vigil, 'erin', 'responder');
 });
 afterAll(async () => {
   await vigil?.close();
@@ -106,7 +111,7 @@ describe('writing back to Microsoft Graph', () => {
       'POST',
       `/api/alerts/${alert.id}/status`,
       { status: 'resolved', classification: 'true_positive', comment: 'Confirmed with the user' },
-      { 'X-Vigil-User': 'dana' },
+      dana.as,
     );
     expect(response.status).toBe(200);
 
@@ -162,7 +167,7 @@ describe('writing back to Microsoft Graph', () => {
     const after = await alertOf('wb-1');
     expect(await auditCount(alert.id)).toBe(before.audit);
     expect(after.revision).toBe(before.row.revision);
-    expect(after.status_changed_by).toMatchObject({ kind: 'user', platform: 'api', id: 'dana' });
+    expect(after.status_changed_by).toMatchObject({ kind: 'user', platform: 'api', personId: dana.personId });
   });
 
   it('writes back a click on the Slack card, naming the person and the platform', async () => {
@@ -213,7 +218,7 @@ describe('writing back to Microsoft Graph', () => {
       'POST',
       `/api/alerts/${alert.id}/status`,
       { status: 'resolved', classification: 'false_positive' },
-      { 'X-Vigil-User': 'erin' },
+      erin.as,
     );
     expect(response.status).toBe(200);
     await eventually(
@@ -259,7 +264,7 @@ describe('writing back to Microsoft Graph', () => {
       'POST',
       `/api/alerts/${first.id}/status`,
       { status: 'resolved', classification: 'true_positive' },
-      { 'X-Vigil-User': 'dana' },
+      dana.as,
     );
     await eventually(
       async () => (await conflictOf(first.id)).length > 0,

@@ -1,19 +1,23 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decideAction } from '../../src/app/commands/decide-action.js';
+import { startInvestigation } from '../../src/app/commands/start-investigation.js';
 import { systemClock } from '../../src/domain/index.js';
 import { actMessage } from '../../src/storage/investigation.repository.js';
-import { decideAction } from '../../src/storage/investigation-action.repository.js';
-import { startInvestigation } from '../../src/storage/investigation-plan.repository.js';
 import { appendOutbox } from '../../src/storage/outbox.repository.js';
 import { FakeEnrichment } from '../fakes/enrichment.js';
 import { FakeExecutor } from '../fakes/executor.js';
 import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { personOf, personWithToken, type TokenPerson } from '../helpers/people.js';
 
 const SECRET = 'executor-secret-0123456789';
 let vigil: TestVigil;
 let second: TestVigil;
 let enrichment: FakeEnrichment;
 let executor: FakeExecutor;
+let alice: TokenPerson;
+let bob: TokenPerson;
+let carol: TokenPerson;
 
 beforeAll(async () => {
   process.env.VIGIL_SECRET_TI = 'ti-token-123';
@@ -27,6 +31,10 @@ beforeAll(async () => {
   vigil = await startTestVigil({ env, relayTimings: { pollMs: 100 } });
   // A second worker process of the same install: every job has two workers competing for it.
   second = await startTestVigil({ env, joining: vigil, roles: { web: false, worker: true } });
+  // Three people, each with a personal API token: the API names who acts by the token alone.
+  alice = await personWithToken(vigil, 'alice', 'approver');
+  bob = await personWithToken(vigil, 'bob', 'approver');
+  carol = await personWithToken(vigil, 'carol', 'approver');
 });
 afterAll(async () => {
   await second?.close();
@@ -183,7 +191,7 @@ describe('automated investigations', () => {
       'POST',
       `/api/actions/${byKind.revoke_sessions.id}/approve`,
       {},
-      { 'x-vigil-user': 'alice' },
+      alice.as,
     );
     expect(approved.status).toBe(200);
     expect((await json(approved)).action.status).toBe('approved');
@@ -214,35 +222,24 @@ describe('automated investigations', () => {
     executor.latencyMs = 0;
     expect(executor.callsWithKey(`vigil-action-${byKind.revoke_sessions.id}`)).toHaveLength(1);
 
-    const noReason = await vigil.api(
-      'POST',
-      `/api/actions/${byKind.disable_user.id}/reject`,
-      {},
-      { 'x-vigil-user': 'alice' },
-    );
+    const noReason = await vigil.api('POST', `/api/actions/${byKind.disable_user.id}/reject`, {}, alice.as);
     expect(noReason.status).toBe(400);
     expect((await json(noReason)).error.code).toBe('action.reason_required');
     const rejected = await vigil.api(
       'POST',
       `/api/actions/${byKind.disable_user.id}/reject`,
       { reason: 'sessions revoked is enough for now' },
-      { 'x-vigil-user': 'alice' },
+      alice.as,
     );
     expect(rejected.status).toBe(200);
-    const again = await vigil.api(
-      'POST',
-      `/api/actions/${byKind.disable_user.id}/approve`,
-      {},
-      { 'x-vigil-user': 'bob' },
-    );
+    const again = await vigil.api('POST', `/api/actions/${byKind.disable_user.id}/approve`, {}, bob.as);
     expect(again.status).toBe(409);
     expect((await json(again)).error.code).toBe('action.already_decided');
 
     for (const kind of ['block_indicator', 'revoke_oauth_consent']) {
-      expect(
-        (await vigil.api('POST', `/api/actions/${byKind[kind].id}/approve`, {}, { 'x-vigil-user': 'bob' }))
-          .status,
-      ).toBe(200);
+      expect((await vigil.api('POST', `/api/actions/${byKind[kind].id}/approve`, {}, bob.as)).status).toBe(
+        200,
+      );
     }
     const detail = await settled(byKind.revoke_sessions.investigationId, ['partially_remediated']);
     expect(detail.actions.map((a: any) => [a.kind, a.status]).sort()).toEqual([
@@ -252,7 +249,7 @@ describe('automated investigations', () => {
       ['revoke_sessions', 'done'],
     ]);
     expect(detail.actions.find((a: any) => a.kind === 'disable_user').decisions[0]).toMatchObject({
-      approverKey: 'api:alice',
+      approverKey: `person:${alice.personId}`,
       decision: 'reject',
       reason: 'sessions revoked is enough for now',
     });
@@ -287,78 +284,43 @@ describe('automated investigations', () => {
       reason: 'leaked credentials',
     });
     // Started by hand by carol: carol requested its actions, so carol cannot approve them.
-    const started = await vigil.api('POST', `/api/alerts/${alertId}/investigate`, undefined, {
-      'x-vigil-user': 'carol',
-    });
+    const started = await vigil.api('POST', `/api/alerts/${alertId}/investigate`, undefined, carol.as);
     expect(started.status).toBe(202);
     const { investigationId } = await json(started);
-    const twice = await vigil.api('POST', `/api/alerts/${alertId}/investigate`, undefined, {
-      'x-vigil-user': 'carol',
-    });
+    const twice = await vigil.api('POST', `/api/alerts/${alertId}/investigate`, undefined, carol.as);
     expect(await json(twice)).toMatchObject({ investigationId, created: false });
 
     const detail = await settled(investigationId, ['pending_approval']);
     const revoke = detail.pendingActions.find((a: any) => a.kind === 'revoke_sessions');
-    expect(revoke).toMatchObject({ approvalsNeeded: 2, requestedBy: { platform: 'api', id: 'carol' } });
+    expect(revoke).toMatchObject({ approvalsNeeded: 2, requestedBy: { personId: carol.personId } });
 
-    const byRequester = await vigil.api(
-      'POST',
-      `/api/actions/${revoke.id}/approve`,
-      {},
-      { 'x-vigil-user': 'carol' },
-    );
+    const byRequester = await vigil.api('POST', `/api/actions/${revoke.id}/approve`, {}, carol.as);
     expect(byRequester.status).toBe(403);
     expect((await json(byRequester)).error.code).toBe('action.requester_cannot_approve');
 
-    const viewer = await decideAction(
-      vigil.handle,
-      revoke.id,
-      { kind: 'user', platform: 'slack', id: 'UVIEWER' },
-      'viewer',
-      'approve',
-      undefined,
-      systemClock,
-    );
+    // A viewer is refused by the command layer, whatever the surface.
+    const viewerPerson = await personOf(vigil, { kind: 'user', platform: 'slack', id: 'UVIEWER' });
+    const deps = { handle: vigil.handle, clock: systemClock };
+    const viewer = await decideAction(deps, viewerPerson, { actionId: revoke.id, decision: 'approve' });
     expect(!viewer.ok && viewer.error.code).toBe('action.not_approver');
-    const refusedStart = await startInvestigation(
-      vigil.handle,
-      alertId,
-      { kind: 'user', platform: 'slack', id: 'UVIEWER' },
-      'viewer',
-      systemClock,
-    );
+    const refusedStart = await startInvestigation(deps, viewerPerson, { alertId });
     expect(!refusedStart.ok && refusedStart.error.code).toBe('auth.forbidden');
 
-    const first = await vigil.api(
-      'POST',
-      `/api/actions/${revoke.id}/approve`,
-      {},
-      { 'x-vigil-user': 'alice' },
-    );
+    const first = await vigil.api('POST', `/api/actions/${revoke.id}/approve`, {}, alice.as);
     expect(first.status).toBe(202);
     expect((await json(first)).error).toMatchObject({
       code: 'action.needs_second_approver',
       details: { recorded: true },
     });
-    const sameAgain = await vigil.api(
-      'POST',
-      `/api/actions/${revoke.id}/approve`,
-      {},
-      { 'x-vigil-user': 'alice' },
-    );
+    const sameAgain = await vigil.api('POST', `/api/actions/${revoke.id}/approve`, {}, alice.as);
     expect((await json(sameAgain)).error.code).toBe('action.already_decided');
     expect(executor.callsWithKey(`vigil-action-${revoke.id}`)).toHaveLength(0);
 
-    const secondApproval = await vigil.api(
-      'POST',
-      `/api/actions/${revoke.id}/approve`,
-      {},
-      { 'x-vigil-user': 'bob' },
-    );
+    const secondApproval = await vigil.api('POST', `/api/actions/${revoke.id}/approve`, {}, bob.as);
     expect(secondApproval.status).toBe(200);
     expect((await json(secondApproval)).action.decisions.map((d: any) => d.approverKey)).toEqual([
-      'api:alice',
-      'api:bob',
+      `person:${alice.personId}`,
+      `person:${bob.personId}`,
     ]);
     await eventually(
       async () => executor.callsWithKey(`vigil-action-${revoke.id}`).length === 1,

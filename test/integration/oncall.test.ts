@@ -11,6 +11,7 @@ import {
   startTestVigil,
   type TestVigil,
 } from '../helpers/harness.js';
+import { personOf } from '../helpers/people.js';
 import { commandBody, slackHeaders } from '../helpers/slack-signing.js';
 
 // Escalation end to end: three levels by direct message on Slack and Teams, acknowledgement,
@@ -260,17 +261,9 @@ describe('escalation', () => {
     expect(await command('oncall', 'U0VIEWER')).toContain(`*secops-primary*: <@${ANN}>`);
     // A viewer may look but not silence.
     expect(await command('silence add 2h env=lab lab rebuild', 'U0VIEWER')).toContain('responder');
-    await vigil.handle.db
-      .insertInto('people')
-      .values({
-        user_key: 'slack:U0RESP',
-        platform: 'slack',
-        platform_id: 'U0RESP',
-        display_name: null,
-        role: 'responder',
-        granted_by: null,
-      })
-      .execute();
+    const responder = await personOf(vigil, { kind: 'user', platform: 'slack', id: 'U0RESP' });
+    const granted = await vigil.api('POST', `/api/people/${responder.personId}/role`, { role: 'responder' });
+    expect(granted.status).toBe(200);
     expect(await command('silence add 2h env=~lab|dev', 'U0RESP')).toContain('Say why');
     const added = await command('silence add 2h env=~lab|dev lab rebuild', 'U0RESP');
     const id = /`([0-9a-f-]{36})`/.exec(added)?.[1];

@@ -50,8 +50,8 @@ describe('the outbox survives Redis losing everything after a 202', () => {
     const alertId = await ingest('Queued, then flushed');
 
     // Hand the outbox row to BullMQ, as a relay would, and check the job is really in Redis.
-    const producer = redisConnection(redis.url, 'producer');
-    const queues = createQueues(producer, web.prefix);
+    const producer = redisConnection(redis.url, 'producer', createLogger('silent'));
+    const queues = createQueues(producer, web.prefix, createLogger('silent'));
     const relay = new OutboxRelay({
       handle: web.handle,
       databaseUrl: TEST_DATABASE_URL,

@@ -101,7 +101,7 @@ describe('GET /api/remediations.csv', () => {
       devices: '2',
       devices_left: '0',
     });
-    expect(byId[id1]?.requester).toBe('api:api-token');
+    expect(byId[id1]?.requester).toBe('api:service');
   });
 
   it('exports all remediation activity by default, exceptions included, and lists them apart on request', async () => {

@@ -110,11 +110,11 @@ describe('completion and exceptions', () => {
   it('completes through the API, tells the requester, and refuses an exception afterwards', async () => {
     const { body } = await request({});
     const id = body.remediation.id as string;
-    const done = await vigil.api('POST', `/api/remediations/${id}/complete`, {}, { 'x-vigil-user': 'dana' });
+    const done = await vigil.api('POST', `/api/remediations/${id}/complete`, {});
     expect(done.status).toBe(200);
     expect(((await done.json()) as any).remediation).toMatchObject({
       status: 'completed',
-      completedBy: 'api:dana',
+      completedBy: 'api:service',
     });
     const again = await vigil.api('POST', `/api/remediations/${id}/complete`, {});
     expect(((await again.json()) as any).changed).toBe(false);
@@ -142,7 +142,7 @@ describe('completion and exceptions', () => {
     expect(response.status).toBe(200);
     expect(((await response.json()) as any).remediation).toMatchObject({
       status: 'exception',
-      exception: { reason, justification: `Because ${reason}`, filedBy: 'api:api-token' },
+      exception: { reason, justification: `Because ${reason}`, filedBy: 'api:service' },
     });
     const exceptions = (await (
       await vigil.api('GET', '/api/remediations?view=exceptions&limit=500')

@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CARD_ACTIONS } from '../../src/bot/card-actions.js';
-import { systemClock } from '../../src/domain/index.js';
-import { grantRole } from '../../src/storage/people.repository.js';
 import { FakeExecutor } from '../fakes/executor.js';
 import { type FakeMessage, FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
 import {
-  commandBody,
+  buttonClickBody,
   interactionBody,
   postSignedForm,
   SLACK_TEST_SECRET,
   slackHeaders,
   slackTestEnv,
+  slashCommandBody,
 } from '../helpers/slack-signing.js';
 
 const SECRET = SLACK_TEST_SECRET;
@@ -39,9 +38,8 @@ beforeAll(async () => {
     },
     relayTimings: { pollMs: 100 },
   });
-  const admin = { kind: 'user', platform: 'slack', id: ADMIN } as const;
   for (const id of [APPROVER, APPROVER2]) {
-    await grantRole(vigil.handle, admin, { kind: 'user', platform: 'slack', id }, 'approver', systemClock);
+    expect((await command(`role <@${id}> approver`)).text).toContain('is now an approver');
   }
   const rule = await vigil.api('POST', '/api/investigation-rules', {
     name: 'Watched IPs',
@@ -64,54 +62,12 @@ afterAll(async () => {
 
 const sendSlack = (body: string) => postSignedForm(vigil.baseUrl, body);
 
-/** A block_actions payload shaped like Slack's. */
+/** A click on one button in the alerts channel. */
 const click = (actionId: string, value: string, user: string) =>
-  sendSlack(
-    interactionBody({
-      type: 'block_actions',
-      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0TEAM' },
-      api_app_id: 'A0VIGIL',
-      token: 'verification_token',
-      container: {
-        type: 'message',
-        message_ts: '1700000001.000001',
-        channel_id: CHANNEL,
-        is_ephemeral: false,
-      },
-      trigger_id: `trigger-${Math.random()}`,
-      team: { id: 'T0TEAM', domain: 'example' },
-      channel: { id: CHANNEL, name: 'alerts' },
-      response_url: `${fake.url}response`,
-      actions: [
-        {
-          action_id: actionId,
-          block_id: 'x',
-          text: { type: 'plain_text', text: 'Button', emoji: true },
-          value,
-          type: 'button',
-          action_ts: '1700000002.000002',
-        },
-      ],
-    }),
-  );
+  sendSlack(buttonClickBody(fake.url, CHANNEL, actionId, value, user));
 
 const command = async (text: string, user = ADMIN) => {
-  const response = await sendSlack(
-    commandBody({
-      token: 'gIkuvaNzQIHg97ATvDxqgjtO',
-      team_id: 'T0TEAM',
-      team_domain: 'example',
-      channel_id: CHANNEL,
-      channel_name: 'alerts',
-      user_id: user,
-      user_name: user.toLowerCase(),
-      command: '/vigil',
-      text,
-      response_url: `${fake.url}response`,
-      trigger_id: '13345224609.738474920.8088930838d88f008e0',
-      api_app_id: 'A0VIGIL',
-    }),
-  );
+  const response = await sendSlack(slashCommandBody(fake.url, CHANNEL, text, user));
   expect(response.status).toBe(200);
   return (await response.json()) as { response_type: string; text: string; blocks?: unknown[] };
 };

@@ -30,7 +30,7 @@ function Decisions({ action }: { action: Action }) {
     <ul class="plain" data-testid="decisions">
       {decisions.map((item) => (
         <li key={`${item.approverKey}:${item.at}`}>
-          {`${item.decision === 'approve' ? 'Approved' : 'Rejected'} by ${item.approverKey}`}
+          {`${item.decision === 'approve' ? 'Approved' : 'Rejected'} by ${item.approver ? actorLabel(item.approver) : item.approverKey}`}
           <span class="muted small">{` ${when(item.at)}`}</span>
           {item.reason ? <div class="muted small">{item.reason}</div> : null}
         </li>

@@ -1,4 +1,4 @@
-import { Fragment } from 'preact';
+import { type ComponentChildren, Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { AdaptiveCardView } from '../components/adaptive-card';
@@ -7,7 +7,7 @@ import { ErrorLine, Loadable, SeverityBadge, StatusBadge } from '../components/s
 import { actorLabel, CLASSIFICATION_LABELS, entityKindLabel, humanize, safeHref, when } from '../format';
 import { useAction, usePolling } from '../hooks';
 import { href } from '../route';
-import type { AlertDetail, CardPreview, Classification } from '../types';
+import type { AlertDetail, CardPreview, Classification, ListPage } from '../types';
 
 /** One alert: its buttons, details, entities, investigations, audit trail and chat cards. */
 export function AlertPage({ id }: { id: string }) {
@@ -104,49 +104,112 @@ function AlertView({ alert, refresh }: { alert: AlertDetail; refresh: () => Prom
             </ul>
           )}
           <h2>Entities</h2>
-          {alert.entities.length === 0 ? (
-            <p class="muted">None reported.</p>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th>Kind</th>
-                  <th>Name</th>
-                  <th>Identity</th>
-                  <th>Roles</th>
-                </tr>
-              </thead>
-              <tbody>
-                {alert.entities.map((entity) => (
-                  <tr key={`${entity.kind}:${entity.key}`}>
-                    <td>{entityKindLabel(entity.kind)}</td>
-                    <td>{entity.displayName}</td>
-                    <td class="mono">{entity.key}</td>
-                    <td>{(entity.roles ?? []).join(', ')}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <FullList alert={alert} list="entities">
+            {(entities) => <EntityTable entities={entities} />}
+          </FullList>
           <Investigations alert={alert} />
           <h2>Audit trail</h2>
-          <ol class="audit" data-testid="audit-trail">
-            {alert.audit.map((entry) => (
-              <li key={entry.id}>
-                <span class="muted">{when(entry.at)}</span> <strong>{entry.actorKey}</strong>{' '}
-                <span>{humanize(entry.action.replaceAll('.', ' '))}</span>
-                {auditNote(entry.details) !== '' && (
-                  <span class="muted">{` — ${auditNote(entry.details)}`}</span>
-                )}
-              </li>
-            ))}
-          </ol>
+          <FullList alert={alert} list="audit">
+            {(audit) => <AuditList audit={audit} />}
+          </FullList>
         </div>
         <div>
           <Cards alert={alert} />
         </div>
       </div>
     </>
+  );
+}
+
+/**
+ * The entities or audit trail of an alert as the detail answer carries them (the first entities,
+ * the latest entries); when the API cut the list short, a button loads the whole of it.
+ */
+function FullList<K extends 'entities' | 'audit'>({
+  alert,
+  list,
+  children,
+}: {
+  alert: AlertDetail;
+  list: K;
+  children: (items: AlertDetail[K]) => ComponentChildren;
+}) {
+  const [all, setAll] = useState<AlertDetail[K] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const truncated = list === 'entities' ? alert.entitiesTruncated === true : alert.auditTruncated === true;
+  const loadAll = async () => {
+    try {
+      const items: unknown[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string =
+          cursor === null ? '?limit=500' : `?limit=500&cursor=${encodeURIComponent(cursor)}`;
+        const page: ListPage = await api<ListPage>('GET', `/api/alerts/${alert.id}/${list}${query}`);
+        items.push(...(page[list] ?? []));
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      setAll(items as AlertDetail[K]);
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : String(caught));
+    }
+  };
+  const shown = all ?? alert[list];
+  return (
+    <>
+      {truncated && all === null && (
+        <p class="muted" data-testid={`${list}-truncated`}>
+          {list === 'entities'
+            ? `Showing ${shown.length} of ${alert.entityCount ?? '?'} entities. `
+            : `Showing the latest ${shown.length} entries. `}
+          <button type="button" onClick={() => void loadAll()}>
+            Show all
+          </button>
+        </p>
+      )}
+      {error !== null && <ErrorLine message={error} />}
+      {children(shown)}
+    </>
+  );
+}
+
+function EntityTable({ entities }: { entities: AlertDetail['entities'] }) {
+  return entities.length === 0 ? (
+    <p class="muted">None reported.</p>
+  ) : (
+    <table>
+      <thead>
+        <tr>
+          <th>Kind</th>
+          <th>Name</th>
+          <th>Identity</th>
+          <th>Roles</th>
+        </tr>
+      </thead>
+      <tbody>
+        {entities.map((entity) => (
+          <tr key={`${entity.kind}:${entity.key}`}>
+            <td>{entityKindLabel(entity.kind)}</td>
+            <td>{entity.displayName}</td>
+            <td class="mono">{entity.key}</td>
+            <td>{(entity.roles ?? []).join(', ')}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function AuditList({ audit }: { audit: AlertDetail['audit'] }) {
+  return (
+    <ol class="audit" data-testid="audit-trail">
+      {audit.map((entry) => (
+        <li key={entry.id}>
+          <span class="muted">{when(entry.at)}</span> <strong>{entry.actorKey}</strong>{' '}
+          <span>{humanize(entry.action.replaceAll('.', ' '))}</span>
+          {auditNote(entry.details) !== '' && <span class="muted">{` — ${auditNote(entry.details)}`}</span>}
+        </li>
+      ))}
+    </ol>
   );
 }
 

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { pendingToken, type Session, saveSession, USER_PATTERN } from '../session';
 
 /**
- * Asks for the API token and the name the audit trail will show. A sign-in link may already
+ * Asks for an API token (your personal token acts as you; VIGIL_API_TOKEN as the API service)
+ * and a name shown on the page. A sign-in link may already
  * have put the token in sessionStorage; then only the name is asked for.
  */
 export function SignIn({ onSignedIn, reason }: { onSignedIn: (session: Session) => void; reason?: string }) {
@@ -42,7 +43,7 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn: (session: Session) 
           <p class="muted">Token received from the sign-in link.</p>
         )}
         <label>
-          Your name (shown in the audit trail)
+          Your name (shown on this page; the token decides who acts)
           <input
             name="user"
             autocomplete="username"

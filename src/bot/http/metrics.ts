@@ -1,14 +1,28 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { OutboxTopicStats } from '../../storage/outbox-admin.repository.js';
 
 /** Vigil's Prometheus metrics; one registry per server, so tests can run several in one process. */
 export function createMetrics(
-  collectPending: () => Promise<number>,
+  collectOutbox: () => Promise<readonly OutboxTopicStats[]>,
   collectGraphPull: () => Promise<{ pulled: number; skipped: number }> = async () => ({
     pulled: 0,
     skipped: 0,
   }),
 ) {
   const registry = new Registry();
+  // The outbox gauges share one query per scrape (prom-client collects them in parallel).
+  let scrape: Promise<readonly OutboxTopicStats[]> | null = null;
+  const outbox = () => {
+    // While Postgres is away the gauges read zero rather than failing the whole scrape.
+    scrape ??= collectOutbox()
+      .catch(() => [])
+      .finally(() => {
+        setTimeout(() => {
+          scrape = null;
+        }, 100).unref();
+      });
+    return scrape;
+  };
   collectDefaultMetrics({ register: registry, prefix: 'vigil_' });
   return {
     registry,
@@ -36,7 +50,27 @@ export function createMetrics(
       help: 'Outbox rows whose work is not finished yet',
       registers: [registry],
       async collect() {
-        this.set(await collectPending());
+        this.set((await outbox()).reduce((sum, row) => sum + row.unfinished, 0));
+      },
+    }),
+    outboxFailed: new Gauge({
+      name: 'vigil_outbox_failed',
+      help: 'Outbox rows given up on after their retries, by topic (vigil outbox replay sends them again)',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const row of await outbox()) this.set({ topic: row.topic }, row.failed);
+      },
+    }),
+    outboxOldestDue: new Gauge({
+      name: 'vigil_outbox_oldest_due_seconds',
+      help: 'Seconds the longest-waiting unfinished outbox row has been due, by topic',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const row of await outbox()) this.set({ topic: row.topic }, row.oldestDueSeconds);
       },
     }),
     // Read from Postgres: the pull runs in whichever worker process holds its lease, not in this one.

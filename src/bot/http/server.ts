@@ -5,20 +5,28 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { sql } from 'kysely';
+import { logConnectionErrors } from '../../connection-log.js';
 import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
 import { pullCounters } from '../../storage/graph-sync.repository.js';
 import { IngestBatcher } from '../../storage/ingest-batcher.js';
+import { outboxStats } from '../../storage/outbox-admin.repository.js';
+import type { RolePolicy } from '../../storage/person.repository.js';
+import { isPostgresUnreachable } from '../../storage/wait-for-postgres.js';
 import { actionRoutes } from './api/actions.js';
+import { alertPageRoutes } from './api/alert-pages.js';
 import { alertRoutes } from './api/alerts.js';
 import { cardPreviewRoutes } from './api/card-preview.js';
+import { apiAuthentication, apiPermissions } from './api/identity.js';
 import { investigationRoutes } from './api/investigations.js';
 import { oncallRoutes } from './api/oncall.js';
+import { peopleRoutes } from './api/people.js';
 import { policyRoutes } from './api/policies.js';
 import { remediationRoutes } from './api/remediations.js';
 import { chatRouteRoutes } from './api/routes.js';
 import { bearerAuth } from './auth.js';
+import { BODY_LIMIT, boundRequestBodies, DISCARD_LIMIT } from './body-limit.js';
 import { consoleRoutes } from './console.js';
 import { sendError } from './errors.js';
 import { alertmanagerFormat } from './ingest/alertmanager.js';
@@ -27,8 +35,9 @@ import { genericFormat } from './ingest/generic.js';
 import { grafanaFormat } from './ingest/grafana.js';
 import { graphFormat } from './ingest/graph.js';
 import { pagerdutyFormat } from './ingest/pagerduty.js';
-import { INGEST_BODY_LIMIT, ingestRoutes } from './ingest/route.js';
+import { ingestRoutes } from './ingest/route.js';
 import { type TicketWebhookSecrets, ticketIngestRoutes } from './ingest/tickets.js';
+import { guardJsonDepth } from './json-depth.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SenderRateLimiter } from './rate-limit.js';
 
@@ -45,7 +54,10 @@ export interface ServerDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly ingestToken: string;
+  /** VIGIL_API_TOKEN: the API service identity; personal tokens work without it. */
   readonly apiToken: string | undefined;
+  /** VIGIL_ADMINS and VIGIL_DEFAULT_ROLE, for the roles of personal tokens. */
+  readonly roles: RolePolicy;
   readonly ingestRateLimit: number;
   /** Bearer token `/metrics` requires; undefined leaves it open. */
   readonly metricsToken: string | undefined;
@@ -66,26 +78,21 @@ export interface Server {
 export async function buildServer(deps: ServerDeps): Promise<Server> {
   const { handle, logger, clock } = deps;
   const metrics = createMetrics(
-    async () => {
-      const row = await handle.db
-        .selectFrom('outbox')
-        .select((eb) => eb.fn.countAll<string>().as('count'))
-        .where('completed_at', 'is', null)
-        .where('failed_at', 'is', null)
-        .executeTakeFirst();
-      return Number(row?.count ?? 0);
-    },
+    () => outboxStats(handle.db),
     () => pullCounters(handle.db),
   );
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines would dominate the log at ingest rates; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: INGEST_BODY_LIMIT,
+    // Bodies over BODY_LIMIT are refused by boundRequestBodies, after being drained up to this.
+    bodyLimit: DISCARD_LIMIT,
     // Ingest senders retry on their own; keep idle sockets open for them.
     keepAliveTimeout: 65_000,
   });
 
+  boundRequestBodies(app);
+  guardJsonDepth(app);
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe(
       {
@@ -97,8 +104,20 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
     );
   });
 
+  const logUnavailable = logConnectionErrors(logger, 'postgres (HTTP request)');
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
+    if (status >= 500 && isPostgresUnreachable(error)) {
+      // An outage, not a bug: one log line per outage, and an answer senders know to retry.
+      logUnavailable(error);
+      reply.header('Retry-After', '5');
+      return sendError(
+        reply,
+        503,
+        'service.unavailable',
+        'Vigil cannot reach its database, or has no free connection to it; retry shortly.',
+      );
+    }
     if (status >= 500) {
       request.log.error({ err: error, url: request.url }, 'request failed');
       return sendError(reply, 500, 'internal', 'Vigil could not handle this request; it has been logged.');
@@ -112,9 +131,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
             ? 'request.invalid'
             : error.code;
     const message =
-      code === 'request.too_large'
-        ? `The request body is over ${INGEST_BODY_LIMIT} bytes (1 MiB).`
-        : error.message;
+      code === 'request.too_large' ? `The request body is over ${BODY_LIMIT} bytes (1 MiB).` : error.message;
     return sendError(reply, status, code, message);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -159,21 +176,18 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
   );
 
   await app.register(async (scope) => {
-    if (deps.apiToken === undefined) {
-      scope.addHook('onRequest', async (_request, reply) => {
-        await sendError(reply, 401, 'auth.unauthorized', 'The API is off: set VIGIL_API_TOKEN to use it.');
-      });
-    } else {
-      scope.addHook('onRequest', bearerAuth(deps.apiToken, 'vigil-api'));
-    }
+    apiAuthentication(scope, { handle, serviceToken: deps.apiToken, roles: deps.roles });
+    apiPermissions(scope, { handle, clock });
     await alertRoutes(scope, { handle, clock });
+    await alertPageRoutes(scope, { handle });
     await remediationRoutes(scope, { handle, clock });
     await cardPreviewRoutes(scope, { handle });
-    await chatRouteRoutes(scope, { handle });
+    await chatRouteRoutes(scope, { handle, clock });
     await policyRoutes(scope, { handle, clock });
     await oncallRoutes(scope, { handle, clock });
     await investigationRoutes(scope, { handle, clock });
     await actionRoutes(scope, { handle, clock });
+    await peopleRoutes(scope, { handle, clock });
   });
 
   // The web console: static files, outside the API scope (they hold no data; the page asks for the token).

@@ -1,30 +1,26 @@
 import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
+import { decideAction } from '../../app/commands/decide-action.js';
+import { startInvestigation } from '../../app/commands/start-investigation.js';
 import {
   ACTION_LABELS,
+  type ActingPerson,
   ApprovalErrorCode,
-  actorKey,
   authorize,
   type Decision,
   type DomainError,
   INVESTIGATION_STATUS_LABELS,
   type InvestigationStatus,
+  principalKey,
 } from '../../domain/index.js';
-import {
-  type ActionView,
-  decideAction,
-  getAction,
-  listActions,
-} from '../../storage/investigation-action.repository.js';
-import { startInvestigation } from '../../storage/investigation-plan.repository.js';
+import { type ActionView, getAction, listActions } from '../../storage/investigation-action.repository.js';
 import {
   getInvestigationDetail,
   type InvestigationDetail,
 } from '../../storage/investigation-view.repository.js';
-import { rememberPerson, roleOf } from '../../storage/people.repository.js';
 import { CARD_ACTIONS, decodeCardActionValue } from '../card-actions.js';
 import { consoleInvestigationUrl } from '../console-links.js';
-import { type SlackContext, type SlackUser, slackUser } from './context.js';
+import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import { refusalText } from './interactions.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, link } from './mrkdwn.js';
 import { type Block, decisionButtons } from './render.js';
@@ -82,8 +78,8 @@ export function decisionText(decision: Decision, what: string, outcome: DomainEr
 }
 
 /**
- * Decides one action as the Slack user: the repository applies the approval rules, records and
- * audits; the card is refreshed by the pipeline (the trigger and the notify worker), not here.
+ * Decides one action as the person behind the Slack user: the command checks the role, applies
+ * the approval rules (comparing people), records and audits; the card is refreshed by the pipeline (the trigger and the notify worker), not here.
  * Returns what to tell the person.
  */
 export async function decideAs(
@@ -94,11 +90,11 @@ export async function decideAs(
   reason: string | undefined,
 ): Promise<{ readonly decided: boolean; readonly text: string }> {
   const { handle, clock } = context;
-  await rememberPerson(handle.db, actor);
-  const role = await roleOf(handle.db, actor, context.roles);
+  const person = await slackPerson(context, actor);
+  if (!person.ok) return { decided: false, text: refusalText(person.error) };
   const before = await getAction(handle.db, actionId);
   const what = before === null ? 'this action' : describeAction(before);
-  const result = await decideAction(handle, actionId, actor, role, decision, reason, clock);
+  const result = await decideAction({ handle, clock }, person.value, { actionId, decision, reason });
   return { decided: result.ok, text: decisionText(decision, what, result.ok ? null : result.error) };
 }
 
@@ -109,9 +105,9 @@ export async function investigateAs(
   alertId: string,
 ): Promise<{ readonly started: boolean; readonly text: string }> {
   const { handle, clock } = context;
-  await rememberPerson(handle.db, actor);
-  const role = await roleOf(handle.db, actor, context.roles);
-  const result = await startInvestigation(handle, alertId, actor, role, clock);
+  const person = await slackPerson(context, actor);
+  if (!person.ok) return { started: false, text: refusalText(person.error) };
+  const result = await startInvestigation({ handle, clock }, person.value, { alertId });
   if (!result.ok) return { started: false, text: refusalText(result.error) };
   const url = consoleInvestigationUrl(context.render.publicUrl, result.value.investigationId);
   const name = link(url, `Investigation #${result.value.number}`);
@@ -256,22 +252,22 @@ export async function findInvestigation(
 }
 
 /** Actions waiting for this person's decision: pending, not asked for by them, not yet decided by them. */
-export function waitingFor(actor: SlackUser, actions: readonly ActionView[]): ActionView[] {
-  const key = actorKey(actor);
+export function waitingFor(person: ActingPerson, actions: readonly ActionView[]): ActionView[] {
+  const key = principalKey(person.actor);
   return actions.filter(
     (action) =>
       action.status === 'pending_approval' &&
-      actorKey(action.requestedBy) !== key &&
+      principalKey(action.requestedBy) !== key &&
       !action.decisions.some((decision) => decision.approverKey === key),
   );
 }
 
 /** App Home's "Actions waiting for my approval", each with Approve and Reject; null for those who cannot decide. */
 export async function waitingForMeBlocks(context: SlackContext, actor: SlackUser): Promise<Block[]> {
-  const role = await roleOf(context.handle.db, actor, context.roles);
-  if (role !== 'approver' && role !== 'admin') return [];
+  const person = await slackPerson(context, actor);
+  if (!person.ok || !authorize(person.value.role, 'action.decide').ok) return [];
   const waiting = waitingFor(
-    actor,
+    person.value,
     await listActions(context.handle.db, { statuses: ['pending_approval'], limit: 100 }),
   );
   const blocks: Block[] = [
@@ -345,8 +341,13 @@ export function registerApprovals(app: App, context: SlackContext): void {
     const actor = slackUser(body.user);
     const actionId = action.value ?? '';
     const found = await getAction(context.handle.db, actionId);
-    const role = await roleOf(context.handle.db, actor, context.roles);
-    if (found === null || found.status !== 'pending_approval' || !authorize(role, 'action.decide').ok) {
+    const person = await slackPerson(context, actor);
+    if (
+      found === null ||
+      found.status !== 'pending_approval' ||
+      !person.ok ||
+      !authorize(person.value.role, 'action.decide').ok
+    ) {
       // Refused (and audited) now rather than after the form is filled in.
       const refused = await decideAs(context, actor, actionId, 'reject', undefined);
       await tell(context, channel, actor.id, refused.text);

@@ -32,6 +32,11 @@ export type VigilCommand =
   | { readonly type: 'route.list' }
   | { readonly type: 'route.remove'; readonly id: string }
   | { readonly type: 'role'; readonly userId: string; readonly role: Role }
+  | { readonly type: 'token.create'; readonly name: string }
+  | { readonly type: 'token.list' }
+  | { readonly type: 'token.revoke'; readonly id: string }
+  | { readonly type: 'link'; readonly userId: string; readonly key: string }
+  | { readonly type: 'unlink'; readonly userId: string; readonly key: string }
   | { readonly type: 'investigate'; readonly ref: string }
   | { readonly type: 'investigation'; readonly ref: string }
   | { readonly type: 'remediate' }
@@ -53,6 +58,8 @@ export const USAGE = {
   route:
     '`/vigil route add #channel [source=graph,alertmanager] [severity>=high] [label:team=identity]`, `/vigil route list`, `/vigil route remove <id>`',
   role: `\`/vigil role @user <${ROLES.join('|')}>\``,
+  token: '`/vigil token [name]`, `/vigil token list`, `/vigil token revoke <id>`',
+  link: '`/vigil link @user teams:<tenant>:<object ID>`, `/vigil unlink @user <identity>`',
   investigate: '`/vigil investigate <alert id or number>`',
   investigation: '`/vigil investigation <id or number>`',
   remediate: '`/vigil remediate`',
@@ -70,6 +77,8 @@ export const HELP_TEXT = [
   `• ${USAGE.remediations} lists the active remediations, or (approvers) posts them all here as a CSV`,
   `• ${USAGE.route} (admins) choose which channels get which alerts`,
   `• ${USAGE.role} (admins) grants a role: viewers see, responders act, approvers approve, admins manage`,
+  `• ${USAGE.token} a personal API token for you (shown once, expires in 90 days), your tokens, revoke one`,
+  `• ${USAGE.link} (admins) one person, several accounts: link a Teams or OIDC identity to a Slack user`,
   `• ${SILENCE_USAGE} (responders) mute matching alerts for a while`,
   `• ${ONCALL_USAGE} shows who is on call now and next`,
 ].join('\n');
@@ -224,6 +233,26 @@ export function parseCommand(text: string): Result<VigilCommand> {
         return usage('role', `"${role}" is not a role.`);
       }
       return ok({ type: 'role', userId, role: role.toLowerCase() as Role });
+    }
+    case 'token': {
+      const [sub, ...rest] = args;
+      if (sub?.toLowerCase() === 'list' && rest.length === 0) return ok({ type: 'token.list' });
+      if (sub?.toLowerCase() === 'revoke') {
+        const [id] = rest;
+        if (id === undefined || rest.length !== 1 || !/^[0-9a-f-]{36}$/i.test(id))
+          return usage('token', 'Give the ID of the token to revoke.');
+        return ok({ type: 'token.revoke', id: id.toLowerCase() });
+      }
+      const name = args.join(' ').trim().slice(0, 100);
+      return ok({ type: 'token.create', name: name === '' ? 'Slack' : name });
+    }
+    case 'link':
+    case 'unlink': {
+      const [who, key] = args;
+      const userId = who === undefined ? null : parseUser(who);
+      if (userId === null || key === undefined || args.length !== 2 || !/^(slack|teams|oidc):\S+$/.test(key))
+        return usage('link', 'Mention one person and one identity (teams:..., oidc:... or slack:...).');
+      return ok({ type: verb?.toLowerCase() === 'link' ? 'link' : 'unlink', userId, key });
     }
     case 'investigate':
       if (args.length !== 1 || args[0] === undefined) return usage('investigate', 'Give one alert.');

@@ -1,12 +1,15 @@
 import type { App, SlashCommand } from '@slack/bolt';
-import { authorize, severityRank } from '../../domain/index.js';
-import { changeAlertAs, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
-import { grantRole, rememberPerson, roleOf } from '../../storage/people.repository.js';
-import { addRoute, listRoutes, removeRoute } from '../../storage/slack-route.repository.js';
+import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
+import { grantRole, linkIdentity, unlinkIdentity } from '../../app/commands/people.js';
+import { addRoute, removeRoute } from '../../app/commands/routes.js';
+import { createToken, listTokens, revokeToken } from '../../app/commands/tokens.js';
+import { type ActingPerson, authorize, type Result, severityRank } from '../../domain/index.js';
+import { findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
+import { listRoutes } from '../../storage/slack-route.repository.js';
 import { exportRefusal } from '../remediation-export.js';
 import { findInvestigation, investigateAs, renderInvestigationDetail } from './approvals.js';
 import { HELP_TEXT, parseCommand, type VigilCommand } from './command.js';
-import { type SlackContext, type SlackUser, slackUser } from './context.js';
+import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import { refusalText } from './interactions.js';
 import { escapeMrkdwn } from './mrkdwn.js';
 import { runOnCallCommand } from './oncall-commands.js';
@@ -41,11 +44,19 @@ export async function runCommand(
   command: VigilCommand,
 ): Promise<CommandReply> {
   const { handle, clock } = context;
-  const role = await roleOf(handle.db, actor, context.roles);
+  const identified = await slackPerson(context, actor);
+  if (!identified.ok) return reply(refusalText(identified.error));
+  const person = identified.value;
+  const role = person.role;
+  const deps = { handle, clock };
+  // Listing routes reads configuration only admins manage: not a change, so no command.
   const adminOnly = () => {
     const allowed = authorize(role, 'admin.manage');
     return allowed.ok ? null : reply(refusalText(allowed.error));
   };
+  /** The person behind a mentioned Slack user of the same workspace. */
+  const mentioned = (userId: string): Promise<Result<ActingPerson>> =>
+    slackPerson(context, slackUser({ id: userId, team_id: actor.tenant }));
   switch (command.type) {
     case 'help':
       return reply(HELP_TEXT);
@@ -73,8 +84,8 @@ export async function runCommand(
     case 'resolve': {
       const id = await findAlertId(handle.db, command.ref);
       if (id === null) return reply(`:warning: No alert ${escapeMrkdwn(command.ref)}.`);
-      const result = await changeAlertAs(handle, id, actor, role, clock, {
-        type: 'status',
+      const result = await changeAlertStatus(deps, person, {
+        alertId: id,
         request: {
           action: 'resolve',
           classification: command.classification,
@@ -88,10 +99,9 @@ export async function runCommand(
       );
     }
     case 'route.add': {
-      const refused = adminOnly();
-      if (refused !== null) return refused;
-      const route = await addRoute(handle.db, command.route, actor);
-      return reply(`:white_check_mark: Route ${route.id} added: ${describeRoute(route)}`);
+      const route = await addRoute(deps, person, command.route);
+      if (!route.ok) return reply(refusalText(route.error));
+      return reply(`:white_check_mark: Route ${route.value.id} added: ${describeRoute(route.value)}`);
     }
     case 'route.list': {
       const refused = adminOnly();
@@ -102,25 +112,63 @@ export async function runCommand(
       return reply(routes.map((route) => `• ${route.id}: ${describeRoute(route)}`).join('\n'));
     }
     case 'route.remove': {
-      const refused = adminOnly();
-      if (refused !== null) return refused;
-      return reply(
-        (await removeRoute(handle.db, command.id))
-          ? `Route ${command.id} removed.`
-          : `:warning: No route ${command.id}.`,
-      );
+      const removed = await removeRoute(deps, person, { routeId: command.id });
+      return reply(removed.ok ? `Route ${command.id} removed.` : refusalText(removed.error));
     }
     case 'role': {
-      const refused = adminOnly();
-      if (refused !== null) return refused;
-      await grantRole(
-        handle,
-        actor,
-        { kind: 'user', platform: 'slack', id: command.userId },
-        command.role,
-        clock,
+      const target = await mentioned(command.userId);
+      if (!target.ok) return reply(refusalText(target.error));
+      const granted = await grantRole(deps, person, { personId: target.value.personId, role: command.role });
+      if (!granted.ok) return reply(refusalText(granted.error));
+      return reply(
+        `<@${command.userId}> is now ${/^[aeiou]/.test(command.role) ? 'an' : 'a'} ${command.role}.`,
       );
-      return reply(`<@${command.userId}> is now ${command.role === 'admin' ? 'an' : 'a'} ${command.role}.`);
+    }
+    case 'link':
+    case 'unlink': {
+      const target = await mentioned(command.userId);
+      if (!target.ok) return reply(refusalText(target.error));
+      const what = { personId: target.value.personId, key: command.key };
+      const done =
+        command.type === 'link'
+          ? await linkIdentity(deps, person, what)
+          : await unlinkIdentity(deps, person, what);
+      if (!done.ok) return reply(refusalText(done.error));
+      return reply(
+        command.type === 'link'
+          ? `:link: \`${escapeMrkdwn(command.key)}\` is now <@${command.userId}>: one person, one set of roles.`
+          : `\`${escapeMrkdwn(command.key)}\` is unlinked from <@${command.userId}> and can no longer act.`,
+      );
+    }
+    case 'token.create': {
+      const created = await createToken(deps, person, { name: command.name });
+      if (!created.ok) return reply(refusalText(created.error));
+      const { token, view } = created.value;
+      return reply(
+        [
+          `:key: Your personal API token \`${view.id}\` (shown this once; Vigil keeps only its hash):`,
+          `\`\`\`${token}\`\`\``,
+          `It acts as you, with at most the ${view.roleCap} role, until ${view.expiresAt.toISOString().slice(0, 10)}. Send it as \`Authorization: Bearer <token>\`; \`/vigil token revoke ${view.id}\` ends it.`,
+        ].join('\n'),
+      );
+    }
+    case 'token.list': {
+      const tokens = await listTokens(deps, person);
+      if (tokens.length === 0) return reply('You have no personal API tokens. `/vigil token` creates one.');
+      return reply(
+        tokens
+          .map(
+            (token) =>
+              `• \`${token.id}\` ${escapeMrkdwn(token.name)} (${token.roleCap}): ${
+                token.revokedAt !== null ? 'revoked' : `expires ${token.expiresAt.toISOString().slice(0, 10)}`
+              }, last used ${token.lastUsedAt?.toISOString() ?? 'never'}`,
+          )
+          .join('\n'),
+      );
+    }
+    case 'token.revoke': {
+      const revoked = await revokeToken(deps, person, { tokenId: command.id });
+      return reply(revoked.ok ? `Token \`${command.id}\` revoked.` : refusalText(revoked.error));
     }
     case 'investigate': {
       const id = await findAlertId(handle.db, command.ref);
@@ -148,7 +196,7 @@ export async function runCommand(
     case 'silence.list':
     case 'silence.expire':
     case 'oncall':
-      return reply(await runOnCallCommand(context, actor, role, command));
+      return reply(await runOnCallCommand(context, person, command));
   }
 }
 
@@ -172,13 +220,12 @@ export function registerCommands(app: App, context: SlackContext): void {
   app.command(
     '/vigil',
     async ({ command, ack }: { command: SlashCommand; ack: (response?: CommandReply) => Promise<void> }) => {
-      const actor = slackUser({ id: command.user_id, name: command.user_name });
+      const actor = slackUser({ id: command.user_id, name: command.user_name, team_id: command.team_id });
       const parsed = parseCommand(command.text);
       if (!parsed.ok) {
         await ack(reply(`:warning: ${parsed.error.message}`));
         return;
       }
-      await rememberPerson(context.handle.db, actor);
       if (parsed.value.type === 'remediate' && (await remediationRefusal(context, actor)) === null) {
         // An empty acknowledgement, then the form while the trigger_id is still valid (3 s).
         await ack();

@@ -1,8 +1,9 @@
 import type { WebClient } from '@slack/web-api';
-import type { Actor, Clock } from '../../domain/index.js';
+import { identify } from '../../app/identity.js';
+import type { ActingPerson, Actor, Clock, Result } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
-import type { RolePolicy } from '../../storage/people.repository.js';
+import type { RolePolicy } from '../../storage/person.repository.js';
 import type { RenderOptions } from './render.js';
 
 /** What Slack's listeners need: storage, the clock, the Web API client and the role policy. */
@@ -17,11 +18,12 @@ export interface SlackContext {
 
 export type SlackUser = Extract<Actor, { kind: 'user' }>;
 
-/** The person behind a Slack payload, as the audit trail names them. */
+/** The Slack user behind a payload, with their workspace: the identity `slack:<team>:<user>`. */
 export function slackUser(user: {
   id: string;
   name?: string | undefined;
   username?: string | undefined;
+  team_id?: string | undefined;
 }): SlackUser {
   const name = user.name ?? user.username;
   return {
@@ -29,5 +31,10 @@ export function slackUser(user: {
     platform: 'slack',
     id: user.id,
     ...(name === undefined || name === '' ? {} : { name }),
+    ...(user.team_id === undefined || user.team_id === '' ? {} : { tenant: user.team_id }),
   };
 }
+
+/** The Vigil person behind a Slack user (one query); a disabled person or an unlinked identity is refused. */
+export const slackPerson = (context: SlackContext, actor: SlackUser): Promise<Result<ActingPerson>> =>
+  identify(context.handle.db, actor, context.roles);

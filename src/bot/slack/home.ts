@@ -32,12 +32,12 @@ async function channelsOf(context: SlackContext, userId: string): Promise<string
 
 /** App Home: the alerts assigned to me, then the open alerts of my channels, most severe first. */
 export function registerHome(app: App, context: SlackContext): void {
-  app.event('app_home_opened', async ({ event }) => {
+  app.event('app_home_opened', async ({ event, body }) => {
     if (event.tab !== 'home') return;
     const [mine, channels, waiting] = await Promise.all([
       openAlertsAssignedTo(context.handle.db, event.user, 20),
       channelsOf(context, event.user),
-      waitingForMeBlocks(context, slackUser({ id: event.user })),
+      waitingForMeBlocks(context, slackUser({ id: event.user, team_id: body.team_id })),
     ]);
     const open = await openAlertsCardedIn(context.handle.db, channels, 30);
     await context.client.views.publish({

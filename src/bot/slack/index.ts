@@ -3,6 +3,7 @@ import { WebClient, type WebClientOptions } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import type { ChatIntegration, IntegrationContext } from '../../app.js';
 import { publicUrl } from '../../config.js';
+import { logConnectionErrors } from '../../connection-log.js';
 import { scrub } from '../../log-scrub.js';
 import type { Logger } from '../../logger.js';
 import { registerApprovals } from './approvals.js';
@@ -119,7 +120,7 @@ export function createSlackIntegration(
 
   // Pacing slots live in Redis so every worker process shares them.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
-  redis.on('error', (error) => logger.warn({ err: error }, 'Slack pacer Redis error'));
+  redis.on('error', logConnectionErrors(logger, 'redis slack-pacer'));
   const channel = new SlackChannel({
     client,
     handle,

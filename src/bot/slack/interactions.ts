@@ -1,11 +1,12 @@
 import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
+import { assignAlert } from '../../app/commands/assign-alert.js';
+import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
 import { AlertErrorCode, CLASSIFICATIONS, type DomainError, type StatusAction } from '../../domain/index.js';
-import { type AlertChange, changeAlertAs, getAlert } from '../../storage/alert.repository.js';
-import { rememberPerson, roleOf } from '../../storage/people.repository.js';
+import { type AlertChange, getAlert } from '../../storage/alert.repository.js';
 import { requestCardRefresh } from '../../storage/slack-route.repository.js';
 import { CARD_ACTIONS, type CardActionId, decodeCardActionValue, isCardActionId } from '../card-actions.js';
-import { type SlackContext, type SlackUser, slackUser } from './context.js';
+import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import { RESOLVE_BLOCKS, RESOLVE_MODAL_CALLBACK, renderResolveModal } from './render.js';
 
 const STATUS_ACTIONS: Partial<Record<CardActionId, StatusAction>> = {
@@ -35,7 +36,7 @@ async function tellUser(
 }
 
 /**
- * Runs one change as the Slack user who asked for it: their role decides, `changeAlertAs` audits
+ * Runs one change as the person behind the Slack user: the command checks their role and audits
  * a refusal, and the pipeline (not this handler) updates every card after a change. A refusal is
  * told to the user alone; a stale card is re-rendered so they see what changed.
  */
@@ -47,9 +48,19 @@ async function changeAs(
   channel: string | null,
 ): Promise<void> {
   const { handle, clock } = context;
-  await rememberPerson(handle.db, actor);
-  const role = await roleOf(handle.db, actor, context.roles);
-  const result = await changeAlertAs(handle, alertId, actor, role, clock, change);
+  const person = await slackPerson(context, actor);
+  if (!person.ok) {
+    await tellUser(context, channel, actor.id, refusalText(person.error));
+    return;
+  }
+  const result =
+    change.type === 'status'
+      ? await changeAlertStatus({ handle, clock }, person.value, { alertId, request: change.request })
+      : await assignAlert({ handle, clock }, person.value, {
+          alertId,
+          assignee: change.assignee,
+          expectedVersion: change.expectedVersion,
+        });
   if (result.ok) return;
   await tellUser(context, channel, actor.id, refusalText(result.error));
   if (result.error.code === AlertErrorCode.VersionConflict && channel !== null) {
@@ -58,7 +69,8 @@ async function changeAs(
 }
 
 export function refusalText(error: DomainError): string {
-  const prefix = error.code === 'auth.forbidden' ? ':no_entry: ' : ':warning: ';
+  const prefix =
+    error.code === 'auth.forbidden' || error.code.startsWith('person.') ? ':no_entry: ' : ':warning: ';
   return `${prefix}${error.message}`;
 }
 
@@ -107,9 +119,9 @@ export function registerInteractions(app: App, context: SlackContext): void {
         );
         return;
       }
-      // Resolve: a viewer is refused (and audited) here rather than after filling in the form.
-      const role = await roleOf(context.handle.db, actor, context.roles);
-      if (role === 'viewer') {
+      // Resolve: a viewer is refused (and audited, by the command) here rather than after filling in the form.
+      const person = await slackPerson(context, actor);
+      if (!person.ok || person.value.role === 'viewer') {
         await changeAs(
           context,
           actor,

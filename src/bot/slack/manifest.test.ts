@@ -16,6 +16,8 @@ const METHOD_SCOPES: Readonly<Record<string, readonly string[]>> = {
   'chat.postMessage': ['chat:write'],
   'chat.postEphemeral': ['chat:write'],
   'chat.update': ['chat:write'],
+  // Finding a card whose post was not recorded (public and private channels): both scopes.
+  'conversations.history': ['channels:history', 'groups:history'],
   'files.getUploadURLExternal': ['files:write'],
   'files.completeUploadExternal': ['files:write'],
   // Vigil lists public and private channels (types=public_channel,private_channel): both scopes.

@@ -1,5 +1,6 @@
+import { addSilence, expireSilence } from '../../app/commands/silences.js';
 import {
-  authorize,
+  type ActingPerson,
   fail,
   LABEL_OPS,
   type LabelMatcher,
@@ -9,8 +10,8 @@ import {
   type Result,
 } from '../../domain/index.js';
 import { whoIsOnCall } from '../../storage/oncall.repository.js';
-import { createSilence, expireSilence, listSilences } from '../../storage/silence.repository.js';
-import type { SlackContext, SlackUser } from './context.js';
+import { listSilences } from '../../storage/silence.repository.js';
+import type { SlackContext } from './context.js';
 import { escapeMrkdwn } from './mrkdwn.js';
 
 /** `/vigil silence ...` and `/vigil oncall`, parsed. */
@@ -80,8 +81,7 @@ const when = (date: Date) =>
 /** Runs a parsed silence or on-call command; silences need the responder role. */
 export async function runOnCallCommand(
   context: SlackContext,
-  actor: SlackUser,
-  role: Parameters<typeof authorize>[0],
+  person: ActingPerson,
   command: OnCallCommand,
 ): Promise<string> {
   const { handle, clock } = context;
@@ -110,25 +110,22 @@ export async function runOnCallCommand(
       )
       .join('\n');
   }
-  const allowed = authorize(role, 'alert.change_status');
-  if (!allowed.ok) return `:no_entry: ${allowed.error.message}`;
+  const deps = { handle, clock };
   if (command.type === 'silence.expire') {
-    return (await expireSilence(handle.db, command.id, actor, now))
-      ? `Silence \`${command.id}\` expired.`
+    const expired = await expireSilence(deps, person, { silenceId: command.id });
+    if (expired.ok) return `Silence \`${command.id}\` expired.`;
+    return expired.error.code === 'auth.forbidden'
+      ? `:no_entry: ${expired.error.message}`
       : `:warning: No active silence ${command.id}.`;
   }
-  const created = await createSilence(
-    handle.db,
-    {
-      labels: command.labels,
-      entities: [],
-      startsAt: now,
-      endsAt: new Date(now.getTime() + command.durationMs),
-      createdBy: actor,
-      comment: command.comment,
-    },
-    now,
-  );
+  const created = await addSilence(deps, person, {
+    labels: command.labels,
+    entities: [],
+    startsAt: now,
+    endsAt: new Date(now.getTime() + command.durationMs),
+    comment: command.comment,
+  });
+  if (!created.ok && created.error.code === 'auth.forbidden') return `:no_entry: ${created.error.message}`;
   // The refusal quotes the pattern as typed: escaped, so `<!channel>` in it pings nobody.
   if (!created.ok) return `:warning: ${escapeMrkdwn(created.error.message)}`;
   return `:mute: Silence \`${created.value.id}\` mutes matching alerts until ${when(created.value.endsAt)}.`;

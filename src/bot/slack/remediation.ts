@@ -1,6 +1,8 @@
 import type { App, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
+import { fileRemediation } from '../../app/commands/remediation.js';
 import {
+  type ActingPerson,
   authorize,
   checkDueDate,
   MAX_DEVICES_PER_REQUEST,
@@ -8,12 +10,12 @@ import {
   REMEDIATION_STATUS_LABELS,
   REMEDIATION_STATUSES,
   type RemediationPriority,
+  type Result,
   splitDevices,
 } from '../../domain/index.js';
-import { rememberPerson, roleOf } from '../../storage/people.repository.js';
-import { createRemediation, listRemediations } from '../../storage/remediation.repository.js';
+import { listRemediations } from '../../storage/remediation.repository.js';
 import { remediationCsv } from '../http/api/remediations.js';
-import { type SlackContext, type SlackUser, slackUser } from './context.js';
+import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import { refusalText } from './interactions.js';
 import { cutPlain, escapeAndCut, slackDate } from './mrkdwn.js';
 import type { Block } from './render.js';
@@ -110,11 +112,21 @@ export function renderRemediateModal(channel: string | null, today: Date): Recor
   };
 }
 
+/**
+ * The person requesting remediation, when their role allows it (checked before the form opens and
+ * before it is accepted, so a refusal shows in the form; the command checks again and audits).
+ */
+async function remediationPerson(context: SlackContext, actor: SlackUser): Promise<Result<ActingPerson>> {
+  const person = await slackPerson(context, actor);
+  if (!person.ok) return person;
+  const allowed = authorize(person.value.role, 'remediation.request');
+  return allowed.ok ? person : allowed;
+}
+
 /** Requesting remediation needs the responder role; null when allowed, else what to tell them. */
 export async function remediationRefusal(context: SlackContext, actor: SlackUser): Promise<string | null> {
-  const role = await roleOf(context.handle.db, actor, context.roles);
-  const allowed = authorize(role, 'alert.investigate');
-  return allowed.ok ? null : refusalText(allowed.error);
+  const person = await remediationPerson(context, actor);
+  return person.ok ? null : refusalText(person.error);
 }
 
 /** Opens the request form (the trigger_id is valid for 3 s, so this runs right after the ack). */
@@ -255,9 +267,9 @@ export function registerRemediation(app: App, context: SlackContext): void {
     if (checked === null) errors[REMEDIATE_BLOCKS.due.block] = 'Pick a due date.';
     else if (!checked.ok) errors[REMEDIATE_BLOCKS.due.block] = checked.error.message;
     const actor = slackUser(body.user);
-    const refused = await remediationRefusal(context, actor);
-    if (refused !== null) errors[REMEDIATE_BLOCKS.recommendation.block] = refused.replace(/^:\w+: /, '');
-    if (Object.keys(errors).length > 0 || due === null) {
+    const person = await remediationPerson(context, actor);
+    if (!person.ok) errors[REMEDIATE_BLOCKS.recommendation.block] = person.error.message;
+    if (Object.keys(errors).length > 0 || due === null || !person.ok) {
       await ack({ response_action: 'errors', errors });
       return;
     }
@@ -270,25 +282,25 @@ export function registerRemediation(app: App, context: SlackContext): void {
         return null;
       }
     })();
-    await rememberPerson(context.handle.db, actor);
     // The view's ID is stable across Slack's retries of one submission: it makes the request idempotent.
     const key = `slack-${view.id.replace(/[^A-Za-z0-9_-]/g, '')}`.slice(0, 100);
-    const { created, remediation } = await createRemediation(context.handle, context.clock, {
+    const filed = await fileRemediation({ handle: context.handle, clock: context.clock }, person.value, {
       request: {
         subject: { kind: 'recommendation', text: recommendation.slice(0, 4000) },
         devices,
         dueAt: due,
         priority,
         notes: notes.slice(0, 10_000),
-        requester: actor,
         alertId: null,
       },
       split,
       idempotencyKey: key.length >= 8 ? key : `slack-${crypto.randomUUID()}`,
     });
-    const answer = created
-      ? requestedText(remediation.number, split.sent.length, split.left, split.ignored)
-      : `Remediation R-${remediation.number} was already requested from this form; nothing new was created.`;
+    const answer = !filed.ok
+      ? refusalText(filed.error)
+      : filed.value.created
+        ? requestedText(filed.value.remediation.number, split.sent.length, split.left, split.ignored)
+        : `Remediation R-${filed.value.remediation.number} was already requested from this form; nothing new was created.`;
     try {
       if (channel === null) await context.client.chat.postMessage({ channel: actor.id, text: answer });
       else await context.client.chat.postEphemeral({ channel, user: actor.id, text: answer });

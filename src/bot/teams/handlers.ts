@@ -1,9 +1,14 @@
+import { assignAlert } from '../../app/commands/assign-alert.js';
+import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
+import { decideAction } from '../../app/commands/decide-action.js';
+import { subscribeConversation, unsubscribeConversation } from '../../app/commands/routes.js';
+import { startInvestigation } from '../../app/commands/start-investigation.js';
+import { identify } from '../../app/identity.js';
 import {
   ACTION_LABELS,
   type Actor,
   AlertErrorCode,
   ApprovalErrorCode,
-  authorize,
   CLASSIFICATIONS,
   type Classification,
   type Clock,
@@ -12,25 +17,16 @@ import {
   STATUS_LABELS,
 } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
-import {
-  type AlertChange,
-  changeAlertAs,
-  findAlertId,
-  getAlert,
-  listAlerts,
-} from '../../storage/alert.repository.js';
+import { type AlertChange, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
 import { appendAudit } from '../../storage/audit.repository.js';
 import type { Db, DbHandle } from '../../storage/db.js';
-import { type ActionView, decideAction, getAction } from '../../storage/investigation-action.repository.js';
-import { startInvestigation } from '../../storage/investigation-plan.repository.js';
+import { type ActionView, getAction } from '../../storage/investigation-action.repository.js';
 import { cardInvestigations, getInvestigationDetail } from '../../storage/investigation-view.repository.js';
-import { type RolePolicy, rememberPerson, roleOf } from '../../storage/people.repository.js';
+import type { RolePolicy } from '../../storage/person.repository.js';
 import {
   deactivateTeamsConversation,
   getTeamsConversation,
   saveTeamsConversation,
-  subscribeTeamsConversation,
-  unsubscribeTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
 import { exportRefusal } from '../remediation-export.js';
@@ -104,13 +100,19 @@ export const HELP_TEXT = [
   '- **unsubscribe**: stop posting alerts here',
 ].join('\n');
 
+/** The Teams user behind an activity, with their tenant: the identity `teams:<tenant>:<object ID>`. */
 const userOf = (activity: InboundActivity): TeamsUser | null => {
   const aad = activity.from?.aadObjectId;
   if (aad === undefined || aad === '') return null;
   const name = activity.from?.name;
-  return name === undefined || name === ''
-    ? { kind: 'user', platform: 'teams', id: aad }
-    : { kind: 'user', platform: 'teams', id: aad, name };
+  const tenant = activity.conversation.tenantId ?? activity.channelData?.tenant?.id;
+  return {
+    kind: 'user',
+    platform: 'teams',
+    id: aad,
+    ...(name === undefined || name === '' ? {} : { name }),
+    ...(tenant === undefined || tenant === '' ? {} : { tenant }),
+  };
 };
 
 /** The verbs that change the alert itself; Investigate, Approve and Reject have their own paths. */
@@ -255,10 +257,12 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         ),
       );
 
-    // Remembering the name and reading the role are independent; the invoke is on the clock (Teams waits ~5 s).
-    const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    const person = await identify(db, actor, deps.roles);
+    if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
     if (action.verb === CARD_ACTIONS.investigate) {
-      const started = await startInvestigation(handle, data.data.alertId, actor, role, clock);
+      const started = await startInvestigation({ handle, clock }, person.value, {
+        alertId: data.data.alertId,
+      });
       if (!started.ok) {
         if (started.error.code === AlertErrorCode.NotFound)
           return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
@@ -279,14 +283,18 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         }),
       );
     }
-    const result = await changeAlertAs(
-      handle,
-      data.data.alertId,
-      actor,
-      role,
-      clock,
-      changeFor(action.verb, actor, data.data),
-    );
+    const change = changeFor(action.verb, person.value.actor, data.data);
+    const result =
+      change.type === 'status'
+        ? await changeAlertStatus({ handle, clock }, person.value, {
+            alertId: data.data.alertId,
+            request: change.request,
+          })
+        : await assignAlert({ handle, clock }, person.value, {
+            alertId: data.data.alertId,
+            assignee: change.assignee,
+            expectedVersion: change.expectedVersion,
+          });
     if (result.ok)
       return cardAnswer(
         renderAlertCard(
@@ -343,9 +351,14 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           'Vigil could not tell who you are (no Entra ID object ID), so nothing was decided.',
         ),
       );
-    const [role] = await Promise.all([roleOf(db, actor, deps.roles), rememberPerson(db, actor)]);
+    const person = await identify(db, actor, deps.roles);
+    if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
     const reason = decision === 'reject' ? data.data.reason?.trim() || undefined : undefined;
-    const result = await decideAction(handle, data.data.actionId, actor, role, decision, reason, clock);
+    const result = await decideAction({ handle, clock }, person.value, {
+      actionId: data.data.actionId,
+      decision,
+      reason,
+    });
     if (!result.ok && result.error.code === ApprovalErrorCode.NotFound)
       return cardAnswer(renderMessageCard('This action no longer exists in Vigil.'));
     const view = result.ok ? result.value : await getAction(db, data.data.actionId);
@@ -420,8 +433,9 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         const actor = userOf(activity);
         if (actor === null)
           return replyText(activity, 'Vigil could not tell who you are, so nothing was started.');
-        const role = await roleOf(db, actor, deps.roles);
-        const started = await startInvestigation(handle, id, actor, role, clock);
+        const person = await identify(db, actor, deps.roles);
+        if (!person.ok) return replyText(activity, inert(person.error.message, 300));
+        const started = await startInvestigation({ handle, clock }, person.value, { alertId: id });
         if (!started.ok) return replyText(activity, `Not started: ${inert(started.error.message, 300)}`);
         return replyText(
           activity,
@@ -464,26 +478,27 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       case 'subscribe':
       case 'unsubscribe': {
         const actor = userOf(activity);
-        const role = actor === null ? deps.roles.defaultRole : await roleOf(db, actor, deps.roles);
-        const allowed = authorize(role, 'admin.manage');
-        if (!allowed.ok) return replyText(activity, allowed.error.message);
+        if (actor === null)
+          return replyText(activity, 'Vigil could not tell who you are, so nothing was changed.');
+        const person = await identify(db, actor, deps.roles);
+        if (!person.ok) return replyText(activity, inert(person.error.message, 300));
         if (command === 'unsubscribe') {
-          const was = await unsubscribeTeamsConversation(db, conversationId);
+          const was = await unsubscribeConversation({ handle, clock }, person.value, { conversationId });
+          if (!was.ok) return replyText(activity, was.error.message);
           return replyText(
             activity,
-            was
+            was.value
               ? 'Unsubscribed: alerts will no longer be posted here.'
               : 'This conversation was not subscribed.',
           );
         }
         const parsed = parseSubscription(args);
         if (!parsed.ok) return replyText(activity, inert(parsed.message, 300));
-        await subscribeTeamsConversation(
-          db,
+        const subscribed = await subscribeConversation({ handle, clock }, person.value, {
           conversationId,
-          parsed.value,
-          actor === null ? 'teams:unknown' : `teams:${actor.id}`,
-        );
+          subscription: parsed.value,
+        });
+        if (!subscribed.ok) return replyText(activity, subscribed.error.message);
         return replyText(activity, `Subscribed: ${describeSubscription(parsed.value)} will be posted here.`);
       }
       default:

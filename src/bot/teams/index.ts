@@ -43,7 +43,7 @@ export function createTeamsIntegration(
     );
   const connector = new ConnectorClient({ token: () => port.connectorToken() });
   // The pacer's counts live in Redis so every worker process shares them.
-  const redis = redisConnection(config.REDIS_URL, 'producer');
+  const redis = redisConnection(config.REDIS_URL, 'producer', logger);
   const pacer = new ConversationPacer({ redis, prefix: config.VIGIL_QUEUE_PREFIX });
   const render = { publicUrl: publicUrl(config) };
   const logic = teamsTurn({

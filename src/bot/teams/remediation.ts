@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { fileRemediation } from '../../app/commands/remediation.js';
+import { identify } from '../../app/identity.js';
 import {
+  type ActingPerson,
   type Actor,
   authorize,
   type Clock,
@@ -9,11 +12,12 @@ import {
   REMEDIATION_PRIORITIES,
   REMEDIATION_STATUS_LABELS,
   type RemediationPriority,
+  type Result,
   splitDevices,
 } from '../../domain/index.js';
 import type { Db, DbHandle } from '../../storage/db.js';
-import { type RolePolicy, rememberPerson, roleOf } from '../../storage/people.repository.js';
-import { createRemediation, listRemediations } from '../../storage/remediation.repository.js';
+import type { RolePolicy } from '../../storage/person.repository.js';
+import { listRemediations } from '../../storage/remediation.repository.js';
 import type { RemediationFormData } from './activity.js';
 import { cut, httpUrl, inert, neutralise } from './card-text.js';
 import type { AdaptiveCard, CardNotice } from './render.js';
@@ -169,15 +173,25 @@ export function renderRemediationForm(
   );
 }
 
+/**
+ * The person requesting remediation, when their role allows it (checked before the form opens and
+ * before it is accepted, as in Slack; the command checks again and audits).
+ */
+async function remediationPerson(db: Db, actor: TeamsUser, roles: RolePolicy): Promise<Result<ActingPerson>> {
+  const person = await identify(db, actor, roles);
+  if (!person.ok) return person;
+  const allowed = authorize(person.value.role, 'remediation.request');
+  return allowed.ok ? person : allowed;
+}
+
 /** Requesting remediation needs the responder role, as in Slack; null when allowed, else why not. */
 export async function remediationRefusal(
   db: Db,
   actor: TeamsUser,
   roles: RolePolicy,
 ): Promise<string | null> {
-  const role = await roleOf(db, actor, roles);
-  const allowed = authorize(role, 'alert.investigate');
-  return allowed.ok ? null : allowed.error.message;
+  const person = await remediationPerson(db, actor, roles);
+  return person.ok ? null : person.error.message;
 }
 
 /** The idempotency key of one invoke: Teams retries an invoke with the same activity ID. */
@@ -264,8 +278,8 @@ export async function createFromInvoke(
       text: dropped ? `${text} The device list was too long to put back: paste it again.` : text,
     });
 
-  const refused = await remediationRefusal(handle.db, actor, deps.roles);
-  if (refused !== null) return refuse(`Not requested: ${refused}`);
+  const person = await remediationPerson(handle.db, actor, deps.roles);
+  if (!person.ok) return refuse(`Not requested: ${person.error.message}`);
 
   const recommendation = (data.recommendation ?? '').trim();
   const devices = (data.devices ?? '').split(/\r?\n/);
@@ -284,20 +298,20 @@ export async function createFromInvoke(
   if (problems.length > 0 || due === null || !priority.success)
     return refuse(`Not requested. ${problems.join(' ')}`);
 
-  await rememberPerson(handle.db, actor);
-  const { created, remediation } = await createRemediation(handle, clock, {
+  const filed = await fileRemediation({ handle, clock }, person.value, {
     request: {
       subject: { kind: 'recommendation', text: recommendation.slice(0, LIMITS.recommendation) },
       devices,
       dueAt: due,
       priority: priority.data,
       notes: notes.slice(0, LIMITS.notes),
-      requester: actor,
       alertId: null,
     },
     split,
     idempotencyKey: invokeIdempotencyKey(activityId),
   });
+  if (!filed.ok) return refuse(`Not requested: ${filed.error.message}`);
+  const { created, remediation } = filed.value;
   return renderRequestedCard(remediation.number, split.sent.length, split.left, split.ignored, created);
 }
 

@@ -14,31 +14,35 @@ const pending = (overrides: Partial<ActionForDecision> = {}): ActionForDecision 
 
 describe('approval rules', () => {
   it('approves with one approver for an ordinary action', () => {
-    expect(decideOn(pending(), alice, 'approver', 'approve', undefined)).toEqual({
+    expect(decideOn(pending(), alice, 'approve', undefined)).toEqual({
       ok: true,
       value: { status: 'approved', approvals: 1, approvalsNeeded: 1 },
     });
   });
 
-  it.each(['viewer', 'responder'] as const)('refuses a %s', (role) => {
-    const result = decideOn(pending(), alice, role, 'approve', undefined);
-    expect(!result.ok && result.error.code).toBe('action.not_approver');
-  });
-
-  it('lets admins decide', () => {
-    expect(decideOn(pending(), alice, 'admin', 'reject', 'false positive').ok).toBe(true);
+  it('compares people, not identities: one person through Slack and Teams decides once', () => {
+    const aliceOnSlack: Actor = { ...alice, personId: 'p-alice' };
+    const aliceOnTeams: Actor = { kind: 'user', platform: 'teams', id: 'oid-alice', personId: 'p-alice' };
+    const recorded = pending({
+      approvalsNeeded: 2,
+      decisions: [{ approverKey: 'person:p-alice', decision: 'approve' }],
+    });
+    const again = decideOn(recorded, aliceOnTeams, 'approve', undefined);
+    expect(!again.ok && again.error.code).toBe('action.already_decided');
+    const own = decideOn(pending({ requestedByKey: 'person:p-alice' }), aliceOnSlack, 'approve', undefined);
+    expect(!own.ok && own.error.code).toBe('action.requester_cannot_approve');
   });
 
   it('refuses the requester an approval but lets them withdraw by rejecting', () => {
     const action = pending({ requestedByKey: 'slack:UALICE' });
-    const approve = decideOn(action, alice, 'approver', 'approve', undefined);
+    const approve = decideOn(action, alice, 'approve', undefined);
     expect(!approve.ok && approve.error.code).toBe('action.requester_cannot_approve');
-    expect(decideOn(action, alice, 'approver', 'reject', 'not needed').ok).toBe(true);
+    expect(decideOn(action, alice, 'reject', 'not needed').ok).toBe(true);
   });
 
   it('needs a reason to reject', () => {
     for (const reason of [undefined, '', '   ']) {
-      const result = decideOn(pending(), alice, 'approver', 'reject', reason);
+      const result = decideOn(pending(), alice, 'reject', reason);
       expect(!result.ok && result.error.code).toBe('action.reason_required');
     }
   });
@@ -46,13 +50,13 @@ describe('approval rules', () => {
   it.each(['approved', 'rejected', 'running', 'done', 'failed'] as const)(
     'refuses to decide an action that is %s',
     (status) => {
-      const result = decideOn(pending({ status }), alice, 'approver', 'approve', undefined);
+      const result = decideOn(pending({ status }), alice, 'approve', undefined);
       expect(!result.ok && result.error.code).toBe('action.already_decided');
     },
   );
 
   it('needs two different approvers for a high-impact action', () => {
-    const first = decideOn(pending({ approvalsNeeded: 2 }), alice, 'approver', 'approve', undefined);
+    const first = decideOn(pending({ approvalsNeeded: 2 }), alice, 'approve', undefined);
     expect(first.ok).toBe(false);
     if (!first.ok) {
       expect(first.error.code).toBe('action.needs_second_approver');
@@ -62,13 +66,13 @@ describe('approval rules', () => {
       approvalsNeeded: 2,
       decisions: [{ approverKey: 'slack:UALICE', decision: 'approve' }],
     });
-    const again = decideOn(recorded, alice, 'approver', 'approve', undefined);
+    const again = decideOn(recorded, alice, 'approve', undefined);
     expect(!again.ok && again.error.code).toBe('action.already_decided');
-    expect(decideOn(recorded, bob, 'approver', 'approve', undefined)).toEqual({
+    expect(decideOn(recorded, bob, 'approve', undefined)).toEqual({
       ok: true,
       value: { status: 'approved', approvals: 2, approvalsNeeded: 2 },
     });
-    expect(decideOn(recorded, bob, 'approver', 'reject', 'too broad')).toMatchObject({
+    expect(decideOn(recorded, bob, 'reject', 'too broad')).toMatchObject({
       ok: true,
       value: { status: 'rejected' },
     });

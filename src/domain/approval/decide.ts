@@ -1,6 +1,5 @@
-import { type Actor, actorKey } from '../actor.js';
+import { type Actor, principalKey } from '../actor.js';
 import { fail, ok, type Result } from '../result.js';
-import { authorize, type Role } from '../roles.js';
 import type { ActionStatus } from './action.js';
 import { ApprovalErrorCode } from './approval.errors.js';
 
@@ -10,7 +9,7 @@ export type Decision = (typeof DECISIONS)[number];
 /** An action as the approval rules see it. */
 export interface ActionForDecision {
   readonly status: ActionStatus;
-  /** Who asked for it: the person who started the investigation, or a policy. */
+  /** Who asked for it (`principalKey`): the person who started the investigation, or a policy. */
   readonly requestedByKey: string;
   readonly approvalsNeeded: number;
   /** Earlier decisions on it (approvals recorded while a second approver was awaited). */
@@ -25,23 +24,20 @@ export interface DecisionOutcome {
 }
 
 /**
- * The approval rules: only approvers decide; a pending action only; a rejection gives a reason;
+ * The approval rules (whether the person may decide at all is the command layer's permission
+ * check): a pending action only; a rejection gives a reason;
  * the requester cannot approve their own action (but may withdraw it by rejecting); one decision
- * per person; a high-impact action needs two different approvers. When the first of two approvals
+ * per person; a high-impact action needs two different approvers. People are compared by
+ * `principalKey`: one person through two identities (Slack and Teams, a token) is one person. When the first of two approvals
  * is given, the result is `action.needs_second_approver`: the approval is to be recorded
  * (`details.recorded: true`) and the action stays pending.
  */
 export function decideOn(
   action: ActionForDecision,
   actor: Actor,
-  role: Role,
   decision: Decision,
   reason: string | undefined,
 ): Result<DecisionOutcome> {
-  const allowed = authorize(role, 'action.decide');
-  if (!allowed.ok) {
-    return fail(ApprovalErrorCode.NotApprover, allowed.error.message, allowed.error.details);
-  }
   if (action.status !== 'pending_approval') {
     return fail(
       ApprovalErrorCode.AlreadyDecided,
@@ -51,7 +47,7 @@ export function decideOn(
       },
     );
   }
-  const key = actorKey(actor);
+  const key = principalKey(actor);
   if (action.decisions.some((earlier) => earlier.approverKey === key)) {
     return fail(
       ApprovalErrorCode.AlreadyDecided,

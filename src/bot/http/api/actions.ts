@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { decideAction } from '../../../app/commands/decide-action.js';
 import {
   ACTION_STATUSES,
   ApprovalErrorCode,
@@ -8,14 +9,9 @@ import {
   type DomainError,
 } from '../../../domain/index.js';
 import type { DbHandle } from '../../../storage/db.js';
-import {
-  type ActionView,
-  decideAction,
-  getAction,
-  listActions,
-} from '../../../storage/investigation-action.repository.js';
+import { type ActionView, getAction, listActions } from '../../../storage/investigation-action.repository.js';
 import { sendError, sendInvalid } from '../errors.js';
-import { apiActor } from './alerts.js';
+import { apiPerson } from './identity.js';
 
 /** An action as the API shows it: dates as ISO strings. */
 export function actionView(action: ActionView) {
@@ -64,7 +60,7 @@ const sendApprovalError = (reply: FastifyReply, error: DomainError) =>
     },
   });
 
-/** `/api/actions`: remediation actions (pending ones by default), one action, approve and reject (API callers are admins). */
+/** `/api/actions`: remediation actions (pending ones by default), one action, approve and reject as the calling person. */
 export async function actionRoutes(
   app: FastifyInstance,
   deps: { handle: DbHandle; clock: Clock },
@@ -93,15 +89,11 @@ export async function actionRoutes(
     app.post<{ Params: { id: string } }>(`/api/actions/:id/${decision}`, async (request, reply) => {
       const body = decisionBody.safeParse(request.body ?? {});
       if (!body.success) return sendInvalid(reply, body.error);
-      const result = await decideAction(
-        handle,
-        request.params.id,
-        apiActor(request),
-        'admin',
+      const result = await decideAction({ handle, clock }, apiPerson(request), {
+        actionId: request.params.id,
         decision,
-        body.data.reason,
-        clock,
-      );
+        reason: body.data.reason,
+      });
       if (!result.ok) return sendApprovalError(reply, result.error);
       return { action: actionView(result.value) };
     });

@@ -1,20 +1,22 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { changeAlertStatus } from '../../../app/commands/change-alert-status.js';
 import {
-  type Actor,
   ALERT_STATUSES,
   actionForStatus,
   CLASSIFICATIONS,
   type Clock,
   SEVERITIES,
 } from '../../../domain/index.js';
-import { changeAlert, findAlertId, getAlert, listAlerts } from '../../../storage/alert.repository.js';
-import { auditTrail } from '../../../storage/audit.repository.js';
+import { findAlertId, listAlerts } from '../../../storage/alert.repository.js';
+import { alertWithFirstEntities, latestAudit } from '../../../storage/alert-pages.repository.js';
 import { cardsOf } from '../../../storage/card.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
 import { investigationsOfAlert } from '../../../storage/investigation-view.repository.js';
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
+import { DETAIL_AUDIT, DETAIL_ENTITIES } from './alert-pages.js';
 import { alertDetailView, alertView } from './alert-view.js';
+import { apiPerson } from './identity.js';
 import { cursorParam, encodeCursor, listParam, stringListParam } from './query.js';
 
 const listQuery = z.object({
@@ -34,12 +36,8 @@ const statusBody = z
   })
   .strict();
 
-/** The person behind an API call: named by `X-Vigil-User` for the audit trail, else the token. */
-export function apiActor(request: FastifyRequest): Actor {
-  const named = request.headers['x-vigil-user'];
-  const id = typeof named === 'string' && /^[\w.@:-]{1,100}$/.test(named) ? named : 'api-token';
-  return { kind: 'user', platform: 'api', id };
-}
+// Kept where API routes have always found it; who acts comes from the token (./identity.ts).
+export { apiActor } from './identity.js';
 
 /** `/api/alerts`: list, detail, and status changes through the same commands chat buttons use. */
 export async function alertRoutes(
@@ -62,14 +60,22 @@ export async function alertRoutes(
 
   app.get<{ Params: { id: string } }>('/api/alerts/:id', async (request, reply) => {
     const id = await findAlertId(handle.db, request.params.id);
-    const alert = id === null ? null : await getAlert(handle.db, id);
-    if (alert === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
+    const found = id === null ? null : await alertWithFirstEntities(handle.db, id, DETAIL_ENTITIES);
+    if (found === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
+    const { alert, entityCount } = found;
     const [audit, cards, investigations] = await Promise.all([
-      auditTrail(handle.db, alert.id),
+      latestAudit(handle.db, alert.id, DETAIL_AUDIT),
       cardsOf(handle.db, alert.id),
       investigationsOfAlert(handle.db, alert.id),
     ]);
-    return alertDetailView(alert, audit, cards, investigations);
+    // Bounded: the first entities and the latest audit entries; the rest page through
+    // /api/alerts/:id/entities and /audit.
+    return {
+      ...alertDetailView(alert, audit.entries, cards, investigations),
+      entityCount,
+      entitiesTruncated: entityCount > alert.entities.length,
+      auditTruncated: audit.older,
+    };
   });
 
   app.post<{ Params: { id: string } }>('/api/alerts/:id/status', async (request, reply) => {
@@ -78,8 +84,8 @@ export async function alertRoutes(
     const id = await findAlertId(handle.db, request.params.id);
     if (id === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
     const { status, ...rest } = body.data;
-    const result = await changeAlert(handle, id, apiActor(request), clock, {
-      type: 'status',
+    const result = await changeAlertStatus({ handle, clock }, apiPerson(request), {
+      alertId: id,
       request: { action: actionForStatus(status), ...rest },
     });
     if (!result.ok) return sendDomainError(reply, result.error);

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { startInvestigation } from '../../../app/commands/start-investigation.js';
+import { terminateInvestigation } from '../../../app/commands/terminate-investigation.js';
 import {
   AUTOMATION_LEVELS,
   type Clock,
@@ -27,15 +29,13 @@ import {
   type InvestigationListItem,
   listInvestigations,
 } from '../../../storage/investigation-list.repository.js';
-import { startInvestigation } from '../../../storage/investigation-plan.repository.js';
-import { terminateInvestigation } from '../../../storage/investigation-terminate.repository.js';
 import {
   getInvestigationDetail,
   type InvestigationDetail,
 } from '../../../storage/investigation-view.repository.js';
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
 import { actionView } from './actions.js';
-import { apiActor } from './alerts.js';
+import { apiActor, apiPerson } from './identity.js';
 import { cursorParam, encodeCursor, listParam } from './query.js';
 
 /** `?status=active` is shorthand for the statuses of investigations still at work. */
@@ -114,7 +114,7 @@ export function investigationView(detail: InvestigationDetail) {
 
 /**
  * `/api/alerts/:id/investigate`, `/api/investigations` (list, one, terminate),
- * `/api/investigation-rules` and `/api/watchlist`. API callers act as admins, named by X-Vigil-User.
+ * `/api/investigation-rules` and `/api/watchlist`, as the calling person.
  */
 export async function investigationRoutes(
   app: FastifyInstance,
@@ -125,7 +125,7 @@ export async function investigationRoutes(
   app.post<{ Params: { id: string } }>('/api/alerts/:id/investigate', async (request, reply) => {
     const id = await findAlertId(handle.db, request.params.id);
     if (id === null) return sendError(reply, 404, 'alert.not_found', `No alert ${request.params.id}.`);
-    const started = await startInvestigation(handle, id, apiActor(request), 'admin', clock);
+    const started = await startInvestigation({ handle, clock }, apiPerson(request), { alertId: id });
     if (!started.ok) return sendDomainError(reply, started.error);
     return reply.code(started.value.created ? 202 : 200).send(started.value);
   });
@@ -162,7 +162,9 @@ export async function investigationRoutes(
   });
 
   app.post<{ Params: { id: string } }>('/api/investigations/:id/terminate', async (request, reply) => {
-    const result = await terminateInvestigation(handle, request.params.id, apiActor(request), 'admin', clock);
+    const result = await terminateInvestigation({ handle, clock }, apiPerson(request), {
+      investigationId: request.params.id,
+    });
     if (!result.ok) return sendDomainError(reply, result.error);
     const detail = await getInvestigationDetail(handle.db, request.params.id);
     if (detail === null) {

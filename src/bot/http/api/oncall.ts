@@ -17,7 +17,7 @@ import {
   whoIsOnCall,
 } from '../../../storage/oncall.repository.js';
 import { sendError, sendInvalid } from '../errors.js';
-import { apiActor } from './alerts.js';
+import { apiActor } from './identity.js';
 
 const shiftView = (shift: Shift | null) =>
   shift === null

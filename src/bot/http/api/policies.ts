@@ -1,19 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { savePolicy } from '../../../app/commands/policies.js';
+import { addSilence, expireSilence, moveSilence } from '../../../app/commands/silences.js';
 import { type Clock, type Policy, policySpecSchema, silenceSpecSchema } from '../../../domain/index.js';
 import { auditRefused } from '../../../storage/audit.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
-import { getPolicy, listPolicies, policyVersions, savePolicy } from '../../../storage/policy.repository.js';
-import {
-  createSilence,
-  expireSilence,
-  getSilence,
-  listSilences,
-  moveSilenceEnd,
-  type StoredSilence,
-} from '../../../storage/silence.repository.js';
-import { fieldIssues, sendError, sendInvalid } from '../errors.js';
-import { apiActor } from './alerts.js';
+import { getPolicy, listPolicies, policyVersions } from '../../../storage/policy.repository.js';
+import { getSilence, listSilences, type StoredSilence } from '../../../storage/silence.repository.js';
+import { fieldIssues, sendDomainError, sendError, sendInvalid } from '../errors.js';
+import { apiActor, apiPerson } from './identity.js';
 
 const policyView = (policy: Policy) => ({
   id: policy.id,
@@ -87,8 +82,9 @@ export async function policyRoutes(
         `A policy named "${body.data.name}" exists; PUT /api/policies/:id changes it.`,
       );
     }
-    const saved = await savePolicy(handle, body.data, body.data.name, apiActor(request), clock.now());
-    return reply.code(201).send(saved === null ? null : policyView(saved));
+    const saved = await savePolicy(deps, apiPerson(request), { name: body.data.name, spec: body.data });
+    if (!saved.ok) return sendDomainError(reply, saved.error);
+    return reply.code(201).send(saved.value === null ? null : policyView(saved.value));
   });
 
   app.put<{ Params: { id: string } }>('/api/policies/:id', async (request, reply) => {
@@ -104,16 +100,18 @@ export async function policyRoutes(
         'A policy keeps its name; create a new one and delete this one.',
       );
     }
-    const saved = await savePolicy(handle, body.data, current.name, apiActor(request), clock.now());
-    return saved === null
+    const saved = await savePolicy(deps, apiPerson(request), { name: current.name, spec: body.data });
+    if (!saved.ok) return sendDomainError(reply, saved.error);
+    return saved.value === null
       ? sendError(reply, 404, 'policy.not_found', 'The policy was deleted meanwhile.')
-      : policyView(saved);
+      : policyView(saved.value);
   });
 
   app.delete<{ Params: { id: string } }>('/api/policies/:id', async (request, reply) => {
     const current = await getPolicy(handle.db, request.params.id);
     if (current === null) return sendError(reply, 404, 'policy.not_found', `No policy ${request.params.id}.`);
-    await savePolicy(handle, null, current.name, apiActor(request), clock.now());
+    const deleted = await savePolicy(deps, apiPerson(request), { name: current.name, spec: null });
+    if (!deleted.ok) return sendDomainError(reply, deleted.error);
     return reply.code(204).send();
   });
 
@@ -138,13 +136,14 @@ export async function policyRoutes(
   app.post('/api/silences', async (request, reply) => {
     const body = silenceSpecSchema.safeParse(request.body);
     if (!body.success) return refuse(request, reply, 'silence.refused', body.error);
-    const now = clock.now();
-    const created = await createSilence(
-      handle.db,
-      { ...body.data, startsAt: body.data.startsAt ?? now, createdBy: apiActor(request) },
-      now,
-    );
-    if (!created.ok) return sendError(reply, 400, created.error.code, created.error.message);
+    const created = await addSilence(deps, apiPerson(request), {
+      ...body.data,
+      startsAt: body.data.startsAt ?? clock.now(),
+    });
+    if (!created.ok)
+      return created.error.code === 'auth.forbidden'
+        ? sendDomainError(reply, created.error)
+        : sendError(reply, 400, created.error.code, created.error.message);
     return reply.code(201).send(silenceView(created.value));
   });
 
@@ -154,22 +153,20 @@ export async function policyRoutes(
     if (!body.success) return sendInvalid(reply, body.error);
     if (!z.uuid().safeParse(request.params.id).success)
       return sendError(reply, 404, 'silence.not_found', 'No such silence.');
-    if (
-      !(await moveSilenceEnd(handle.db, request.params.id, body.data.endsAt, apiActor(request), clock.now()))
-    ) {
-      return sendError(reply, 404, 'silence.not_found', 'No such silence, or the end is before its start.');
-    }
+    const moved = await moveSilence(deps, apiPerson(request), {
+      silenceId: request.params.id,
+      endsAt: body.data.endsAt,
+    });
+    if (!moved.ok) return sendDomainError(reply, moved.error);
     return (await getSilence(handle.db, request.params.id)) as StoredSilence;
   });
 
   app.delete<{ Params: { id: string } }>('/api/silences/:id', async (request, reply) => {
     const id = request.params.id;
-    if (
-      !z.uuid().safeParse(id).success ||
-      !(await expireSilence(handle.db, id, apiActor(request), clock.now()))
-    ) {
+    if (!z.uuid().safeParse(id).success)
       return sendError(reply, 404, 'silence.not_found', `No active silence ${id}.`);
-    }
+    const expired = await expireSilence(deps, apiPerson(request), { silenceId: id });
+    if (!expired.ok) return sendDomainError(reply, expired.error);
     return reply.code(204).send();
   });
 }

@@ -4,14 +4,17 @@ import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
+  completeRemediation,
+  exceptRemediation,
+  fileRemediation,
+} from '../../../app/commands/remediation.js';
+import {
   actorKey,
   type Clock,
   checkDueDate,
   checkExceptionExpiry,
   type DomainError,
   EXCEPTION_REASONS,
-  fileException,
-  markCompleted,
   REMEDIATION_PRIORITIES,
   REMEDIATION_STATUSES,
   type RemediationStatus,
@@ -20,8 +23,6 @@ import {
 import { findAlertId } from '../../../storage/alert.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
 import {
-  changeRemediation,
-  createRemediation,
   eachRemediation,
   findRemediationId,
   getRemediation,
@@ -31,8 +32,8 @@ import {
   remediationTrail,
   type StoredRemediation,
 } from '../../../storage/remediation.repository.js';
-import { sendError, sendInvalid } from '../errors.js';
-import { apiActor } from './alerts.js';
+import { sendDomainError, sendError, sendInvalid } from '../errors.js';
+import { apiPerson } from './identity.js';
 import { cursorParam, encodeCursor, listParam } from './query.js';
 
 /** Filters shared by the JSON list and the CSV export. */
@@ -125,7 +126,9 @@ function statusOfRefusal(error: DomainError): number {
 }
 
 const sendRefusal = (reply: FastifyReply, error: DomainError) =>
-  sendError(reply, statusOfRefusal(error), error.code, error.message);
+  error.code === 'auth.forbidden'
+    ? sendDomainError(reply, error)
+    : sendError(reply, statusOfRefusal(error), error.code, error.message);
 
 function toFilter(query: z.output<typeof filterQuery>): Omit<RemediationFilter, 'cursor' | 'limit'> {
   const byView: Record<typeof query.view, (status: RemediationStatus) => boolean> = {
@@ -270,19 +273,20 @@ export async function remediationRoutes(
             actionRef: input.actionRef,
             text: input.recommendation ?? `Carry out investigation action ${input.actionRef}`,
           };
-    const { created, remediation } = await createRemediation(handle, clock, {
+    const filed = await fileRemediation({ handle, clock }, apiPerson(request), {
       request: {
         subject,
         devices: input.devices,
         dueAt: input.dueAt,
         priority: input.priority,
         notes: input.notes,
-        requester: apiActor(request),
         alertId,
       },
       split,
       idempotencyKey: typeof header === 'string' ? header : `rem-${randomUUID()}`,
     });
+    if (!filed.ok) return sendDomainError(reply, filed.error);
+    const { created, remediation } = filed.value;
     if (!created) {
       return reply.code(200).send({
         remediation: remediationView(remediation),
@@ -346,10 +350,10 @@ export async function remediationRoutes(
     const id = await findRemediationId(handle.db, request.params.id);
     if (id === null)
       return sendError(reply, 404, 'remediation.not_found', `No remediation ${request.params.id}.`);
-    const actor = apiActor(request);
-    const result = await changeRemediation(handle, id, clock, actor, (current, now) =>
-      markCompleted(current, actor, now, body.data?.comment),
-    );
+    const result = await completeRemediation({ handle, clock }, apiPerson(request), {
+      remediationId: id,
+      comment: body.data?.comment,
+    });
     if (!result.ok) return sendRefusal(reply, result.error);
     return { changed: result.value.changed, remediation: remediationView(result.value.remediation) };
   });
@@ -362,10 +366,10 @@ export async function remediationRoutes(
     const id = await findRemediationId(handle.db, request.params.id);
     if (id === null)
       return sendError(reply, 404, 'remediation.not_found', `No remediation ${request.params.id}.`);
-    const actor = apiActor(request);
-    const result = await changeRemediation(handle, id, clock, actor, (current, now) =>
-      fileException(current, body.data, actor, now),
-    );
+    const result = await exceptRemediation({ handle, clock }, apiPerson(request), {
+      remediationId: id,
+      exception: body.data,
+    });
     if (!result.ok) return sendRefusal(reply, result.error);
     return { changed: result.value.changed, remediation: remediationView(result.value.remediation) };
   });

@@ -1,15 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { SEVERITIES } from '../../../domain/index.js';
+import { addRoute, removeRoute } from '../../../app/commands/routes.js';
+import { type Clock, SEVERITIES } from '../../../domain/index.js';
 import type { DbHandle } from '../../../storage/db.js';
-import {
-  addRoute,
-  type ChatRoute,
-  listRoutes,
-  removeRoute,
-} from '../../../storage/slack-route.repository.js';
-import { sendError, sendInvalid } from '../errors.js';
-import { apiActor } from './alerts.js';
+import { type ChatRoute, listRoutes } from '../../../storage/slack-route.repository.js';
+import { sendDomainError, sendInvalid } from '../errors.js';
+import { apiPerson } from './identity.js';
 
 const routeBody = z
   .object({
@@ -34,22 +30,25 @@ const routeView = (route: ChatRoute) => ({
 });
 
 /** `/api/routes`: which chat channels get which alerts (the same routes `/vigil route` manages). */
-export async function chatRouteRoutes(app: FastifyInstance, deps: { handle: DbHandle }): Promise<void> {
-  const { handle } = deps;
+export async function chatRouteRoutes(
+  app: FastifyInstance,
+  deps: { handle: DbHandle; clock: Clock },
+): Promise<void> {
+  const { handle, clock } = deps;
 
   app.get('/api/routes', async () => ({ routes: (await listRoutes(handle.db)).map(routeView) }));
 
   app.post('/api/routes', async (request, reply) => {
     const body = routeBody.safeParse(request.body);
     if (!body.success) return sendInvalid(reply, body.error);
-    const route = await addRoute(handle.db, body.data, apiActor(request));
-    return reply.code(201).send(routeView(route));
+    const route = await addRoute({ handle, clock }, apiPerson(request), body.data);
+    if (!route.ok) return sendDomainError(reply, route.error);
+    return reply.code(201).send(routeView(route.value));
   });
 
   app.delete<{ Params: { id: string } }>('/api/routes/:id', async (request, reply) => {
-    if (!(await removeRoute(handle.db, request.params.id))) {
-      return sendError(reply, 404, 'route.not_found', `No route ${request.params.id}.`);
-    }
+    const removed = await removeRoute({ handle, clock }, apiPerson(request), { routeId: request.params.id });
+    if (!removed.ok) return sendDomainError(reply, removed.error);
     return reply.code(204).send();
   });
 }

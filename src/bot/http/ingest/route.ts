@@ -4,7 +4,9 @@ import { applySourceStatus } from '../../../storage/alert-ingest.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
 import type { IngestBatcher } from '../../../storage/ingest-batcher.js';
 import { bearerAuth } from '../auth.js';
+import { DISCARD_LIMIT } from '../body-limit.js';
 import { sendError, sendInvalid } from '../errors.js';
+import { jsonNestingExceeds, tooDeep } from '../json-depth.js';
 import type { Metrics } from '../metrics.js';
 import type { SenderRateLimiter } from '../rate-limit.js';
 import type { IngestFormat } from './format.js';
@@ -33,8 +35,6 @@ export type IngestItem =
       readonly outcome: 'changed' | 'unchanged' | 'no_open_alert';
     };
 
-export const INGEST_BODY_LIMIT = 1024 * 1024;
-
 /**
  * `POST /ingest/<format>`: token and flood control first (before the body is read), then size,
  * JSON, schema, flood control for the rest of a batch, and storage. A 202 is sent only once every
@@ -53,7 +53,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     '*',
-    { parseAs: 'string', bodyLimit: INGEST_BODY_LIMIT },
+    // The 1 MiB bound is enforced while reading (see body-limit.ts), so a larger body is drained first.
+    { parseAs: 'string', bodyLimit: DISCARD_LIMIT },
     (_request, body, done) => {
       if (typeof body !== 'string' || body.trim() === '') {
         done(
@@ -62,6 +63,10 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
             code: 'request.empty_body',
           }),
         );
+        return;
+      }
+      if (jsonNestingExceeds(body)) {
+        done(tooDeep());
         return;
       }
       try {

@@ -15,6 +15,7 @@ import type { DbHandle } from '../../../storage/db.js';
 import { changeRemediation, findByTicket } from '../../../storage/remediation.repository.js';
 import { bearerAuth } from '../auth.js';
 import { sendError, sendInvalid } from '../errors.js';
+import { jsonNestingExceeds, tooDeep } from '../json-depth.js';
 
 /** Jira's `jira:issue_updated` webhook, the parts Vigil reads. */
 const jiraBody = z.object({
@@ -149,6 +150,10 @@ export async function ticketIngestRoutes(
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     (request as FastifyRequest & { rawBody?: string }).rawBody = body as string;
+    if (jsonNestingExceeds(body as string)) {
+      done(tooDeep());
+      return;
+    }
     try {
       done(null, JSON.parse(body as string));
     } catch {

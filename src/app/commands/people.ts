@@ -1,0 +1,202 @@
+import {
+  type ActingPerson,
+  fail,
+  ok,
+  PersonErrorCode,
+  type Result,
+  type Role,
+  shortIdentityKey,
+} from '../../domain/index.js';
+import { appendAudit } from '../../storage/audit.repository.js';
+import {
+  attachIdentity,
+  disablePersonRows,
+  findIdentity,
+  liveIdentityKeys,
+  mergePersonInto,
+  revokeIdentity,
+  setRole,
+  sharedDecisions,
+} from '../../storage/person.repository.js';
+import { type CommandDeps, permit } from './command.js';
+
+const notFound = (personId: string) => fail(PersonErrorCode.NotFound, `No person ${personId}.`);
+const isUuid = (value: string): boolean => /^[0-9a-f-]{36}$/i.test(value);
+
+/** Identity keys an admin may link: a Slack user, a Teams (Entra) user or an OIDC subject. */
+export const LINKABLE_KEY = /^(slack|teams|oidc):\S{1,300}$/;
+
+/** Grants a role to a person: admins only; applies to every identity and token of theirs at once. */
+export async function grantRole(
+  deps: CommandDeps,
+  person: ActingPerson,
+  command: { readonly personId: string; readonly role: Role },
+): Promise<Result<{ readonly previousRole: Role | null }>> {
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: 'role.grant_refused',
+    details: { personId: command.personId, role: command.role },
+  });
+  if (!allowed.ok) return allowed;
+  if (!isUuid(command.personId)) return notFound(command.personId);
+  return deps.handle.db.transaction().execute(async (trx) => {
+    const exists = await trx
+      .selectFrom('persons')
+      .select('id')
+      .where('id', '=', command.personId)
+      .executeTakeFirst();
+    if (exists === undefined) return notFound(command.personId);
+    const previousRole = await setRole(trx, command.personId, command.role, person.actor);
+    await appendAudit(trx, [
+      {
+        alertId: null,
+        actor: person.actor,
+        action: 'role.granted',
+        details: { personId: command.personId, role: command.role, previousRole },
+        at: deps.clock.now(),
+      },
+    ]);
+    return ok({ previousRole });
+  });
+}
+
+/**
+ * Links an identity to a person (admins). An identity Vigil already met as a person of its own
+ * (their first click made one) merges into this person with everything recorded for it, so
+ * approval rules see one person from then on. Refused when that other person has identities
+ * beyond this one (unlink them first) or when both already decided on the same action.
+ */
+export async function linkIdentity(
+  deps: CommandDeps,
+  person: ActingPerson,
+  command: { readonly personId: string; readonly key: string },
+): Promise<Result<{ readonly merged: boolean }>> {
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: 'person.link_refused',
+    details: { personId: command.personId, key: command.key },
+  });
+  if (!allowed.ok) return allowed;
+  if (!isUuid(command.personId)) return notFound(command.personId);
+  return deps.handle.db.transaction().execute(async (trx) => {
+    const target = await trx
+      .selectFrom('persons')
+      .select(['id', 'kind', 'disabled_at'])
+      .where('id', '=', command.personId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (target === undefined) return notFound(command.personId);
+    if (target.kind === 'service' || target.disabled_at !== null)
+      return fail(
+        PersonErrorCode.LinkConflict,
+        'Identities cannot be linked to a service or a disabled person.',
+      );
+    // The account may be known under its older short key (`slack:U0123`): that is the same account.
+    const short = shortIdentityKey(command.key);
+    const keys = short === null ? [command.key] : [command.key, short];
+    const existing = await findIdentity(trx, keys);
+    let merged = false;
+    if (existing !== null && existing.personId !== command.personId) {
+      if (existing.personKind === 'service')
+        return fail(PersonErrorCode.LinkConflict, 'The API service identity cannot be linked to a person.');
+      const others = (await liveIdentityKeys(trx, existing.personId)).filter((key) => !keys.includes(key));
+      if (others.length > 0)
+        return fail(
+          PersonErrorCode.LinkConflict,
+          `${command.key} belongs to a person who also has ${others.join(', ')}; unlink those first.`,
+          { otherIdentities: others },
+        );
+      const shared = await sharedDecisions(trx, existing.personId, command.personId);
+      if (shared.length > 0)
+        return fail(
+          PersonErrorCode.LinkConflict,
+          `Both already decided on the same action (${shared.join(', ')}): linking them would count one person twice.`,
+          { actionIds: shared },
+        );
+      await mergePersonInto(trx, existing.personId, command.personId);
+      merged = true;
+    }
+    await attachIdentity(trx, command.key, command.personId, person.actor);
+    await appendAudit(trx, [
+      {
+        alertId: null,
+        actor: person.actor,
+        action: 'person.identity_linked',
+        details: {
+          personId: command.personId,
+          key: command.key,
+          ...(merged && existing !== null ? { mergedPersonId: existing.personId } : {}),
+        },
+        at: deps.clock.now(),
+      },
+    ]);
+    return ok({ merged });
+  });
+}
+
+/** Unlinks an identity (admins): it stays on record but can no longer act, until linked again. */
+export async function unlinkIdentity(
+  deps: CommandDeps,
+  person: ActingPerson,
+  command: { readonly personId: string; readonly key: string },
+): Promise<Result<{ readonly personId: string }>> {
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: 'person.unlink_refused',
+    details: { personId: command.personId, key: command.key },
+  });
+  if (!allowed.ok) return allowed;
+  if (!isUuid(command.personId)) return notFound(command.personId);
+  return deps.handle.db.transaction().execute(async (trx) => {
+    const personId = await revokeIdentity(trx, command.key, command.personId);
+    if (personId === null)
+      return fail(PersonErrorCode.NotFound, `${command.personId} has no linked identity ${command.key}.`);
+    await appendAudit(trx, [
+      {
+        alertId: null,
+        actor: person.actor,
+        action: 'person.identity_unlinked',
+        details: { personId, key: command.key },
+        at: deps.clock.now(),
+      },
+    ]);
+    return ok({ personId });
+  });
+}
+
+/** Offboarding (admins): the person, all their identities and all their tokens stop acting at once. */
+export async function disablePerson(
+  deps: CommandDeps,
+  person: ActingPerson,
+  command: { readonly personId: string },
+): Promise<Result<{ readonly disabled: boolean }>> {
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: 'person.disable_refused',
+    details: { personId: command.personId },
+  });
+  if (!allowed.ok) return allowed;
+  if (!isUuid(command.personId)) return notFound(command.personId);
+  if (command.personId === person.personId)
+    return fail(PersonErrorCode.LinkConflict, 'You cannot disable yourself; ask another admin.');
+  return deps.handle.db.transaction().execute(async (trx) => {
+    const exists = await trx
+      .selectFrom('persons')
+      .select('id')
+      .where('id', '=', command.personId)
+      .executeTakeFirst();
+    if (exists === undefined) return notFound(command.personId);
+    const disabled = await disablePersonRows(trx, command.personId, person.actor);
+    if (disabled)
+      await appendAudit(trx, [
+        {
+          alertId: null,
+          actor: person.actor,
+          action: 'person.disabled',
+          details: { personId: command.personId },
+          at: deps.clock.now(),
+        },
+      ]);
+    return ok({ disabled });
+  });
+}
