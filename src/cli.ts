@@ -1,16 +1,8 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
-import { startVigil, type VigilRoles } from './app.js';
+import type { VigilRoles } from './app.js';
 import { type Config, ConfigError, loadConfig, requireForServing } from './config.js';
-import { runDemo } from './demo/demo.js';
-import { doctorGraph } from './integrations/microsoft/doctor.js';
 import { createLogger, type Logger } from './logger.js';
-import { runOutboxCommand } from './outbox-command.js';
-import { runPoliciesCommand } from './policies-file.js';
-import { ensureConcurrentIndexes } from './storage/concurrent-indexes.js';
-import { openDb } from './storage/db.js';
-import { startEmbeddedPostgres } from './storage/embedded-postgres.js';
-import { migrate } from './storage/migrate.js';
 import { STOP_MESSAGE, startWebCluster } from './web-cluster.js';
 
 const USAGE = `Usage: vigil <command>
@@ -38,6 +30,7 @@ const ROLES: Record<string, VigilRoles> = {
 async function database(config: Config, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
   if (config.DATABASE_URL !== undefined) return { url: config.DATABASE_URL, stop: async () => {} };
   logger.info({ dataDir: config.VIGIL_DATA_DIR }, 'DATABASE_URL is unset: starting an embedded Postgres');
+  const { startEmbeddedPostgres } = await import('./storage/embedded-postgres.js');
   return startEmbeddedPostgres(config.VIGIL_DATA_DIR);
 }
 
@@ -83,11 +76,17 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 1 : 0;
   }
-  if (command === 'demo') return runDemo(process.env, argv.slice(1));
+  // Each command loads only what it uses: a cluster's primary stays small, and so do the tools.
+  if (command === 'demo') return (await import('./demo/demo.js')).runDemo(process.env, argv.slice(1));
 
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);
   if (command === 'migrate') {
+    const [{ openDb }, { migrate }, { ensureConcurrentIndexes }] = await Promise.all([
+      import('./storage/db.js'),
+      import('./storage/migrate.js'),
+      import('./storage/concurrent-indexes.js'),
+    ]);
     const db = await database(config, logger);
     const handle = openDb({ url: db.url, schema: config.VIGIL_DB_SCHEMA, poolSize: 1 });
     try {
@@ -114,10 +113,12 @@ async function main(argv: readonly string[]): Promise<number> {
       console.error('Usage: vigil doctor graph');
       return 2;
     }
+    const { doctorGraph } = await import('./integrations/microsoft/doctor.js');
     return doctorGraph(config, (line) => console.log(line));
   }
 
   if (command === 'policies') {
+    const { runPoliciesCommand } = await import('./policies-file.js');
     const db = await database(config, logger);
     try {
       return await runPoliciesCommand(argv.slice(1), config, db.url);
@@ -127,6 +128,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   if (command === 'outbox') {
+    const { runOutboxCommand } = await import('./outbox-command.js');
     const db = await database(config, logger);
     try {
       return await runOutboxCommand(argv.slice(1), config, db.url, logger);
@@ -155,6 +157,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }, logger);
     return -1;
   }
+  const { startVigil } = await import('./app.js');
   const vigil = await startVigil({ config, databaseUrl: db.url, logger, roles });
   logger.info({ url: vigil.url, roles }, 'Vigil is running');
   onShutdown(async () => {
