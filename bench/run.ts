@@ -9,6 +9,7 @@ import { benchInvestigations } from './investigations.js';
 import { benchPolicies } from './policies.js';
 import { benchRemediationCsv, benchTickets } from './remediation.js';
 import { benchSlack } from './slack.js';
+import { benchStorm } from './storm.js';
 import { benchTeams } from './teams.js';
 
 /** `npm run bench`: every benchmark in turn, each printing its own figures. `BENCH_PROFILE=1` writes CPU profiles of the Vigil processes to /tmp/prof. */
@@ -26,6 +27,7 @@ for (const run of [
   benchInvestigationList,
   benchPolicies,
   benchGraph,
+  benchStorm,
 ]) {
   await run();
 }

@@ -30,6 +30,20 @@ export async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
+/** A `redis-server` that keeps nothing on disk, on 127.0.0.1 only. */
+export const redisServerArgs = (port: number, dir: string): string[] => [
+  '--port',
+  String(port),
+  '--bind',
+  '127.0.0.1',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--dir',
+  dir,
+];
+
 /**
  * Starts a private `redis-server` for the demo (nothing kept on disk: the demo's Postgres holds
  * the truth and the outbox re-drives whatever Redis forgets). It runs in a process group of its
@@ -38,11 +52,7 @@ export async function redisAnswers(url: string): Promise<boolean> {
  */
 export async function startPrivateRedis(dir: string): Promise<{ url: string; stop(): Promise<void> } | null> {
   const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore', detached: true },
-  );
+  const child = spawn('redis-server', redisServerArgs(port, dir), { stdio: 'ignore', detached: true });
   const spawned = await new Promise<boolean>((resolve) => {
     child.once('error', () => resolve(false));
     child.once('spawn', () => resolve(true));

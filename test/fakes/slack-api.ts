@@ -115,6 +115,13 @@ export class FakeSlackApi {
     );
   }
 
+  /** Arrival times of the cards (top-level chat.postMessage calls) sent to a channel, in order. */
+  postTimesIn(channel: string): number[] {
+    return this.callsOf('chat.postMessage')
+      .filter((call) => call.args.channel === channel && call.args.thread_ts === undefined)
+      .map((call) => call.at);
+  }
+
   /** A ts as Slack makes them: epoch seconds now, and a unique, rising fraction. */
   private nextTs(): string {
     this.counter += 1;
