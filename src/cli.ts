@@ -1,21 +1,15 @@
 #!/usr/bin/env node
-import { startVigil, type VigilRoles } from './app.js';
+import cluster from 'node:cluster';
+import type { VigilRoles } from './app.js';
 import { type Config, ConfigError, loadConfig, requireForServing } from './config.js';
-import { runDemo } from './demo/demo.js';
-import { doctorGraph } from './integrations/microsoft/doctor.js';
 import { createLogger, type Logger } from './logger.js';
-import { runOutboxCommand } from './outbox-command.js';
-import { runPoliciesCommand } from './policies-file.js';
-import { ensureConcurrentIndexes } from './storage/concurrent-indexes.js';
-import { openDb } from './storage/db.js';
-import { startEmbeddedPostgres } from './storage/embedded-postgres.js';
-import { migrate } from './storage/migrate.js';
+import { STOP_MESSAGE, startWebCluster } from './web-cluster.js';
 
 const USAGE = `Usage: vigil <command>
 
 Commands:
   serve     HTTP server and all workers in one process (npm start)
-  web       the HTTP server only (scale out with several)
+  web       the HTTP server only, VIGIL_WEB_PROCESSES processes on one port (scale out with several)
   worker    the outbox relay and job workers only
   migrate   apply database migrations (safe to run concurrently)
   policies  apply <policies.yaml> [--dry-run]: policies, schedules and escalation policies
@@ -36,14 +30,22 @@ const ROLES: Record<string, VigilRoles> = {
 async function database(config: Config, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
   if (config.DATABASE_URL !== undefined) return { url: config.DATABASE_URL, stop: async () => {} };
   logger.info({ dataDir: config.VIGIL_DATA_DIR }, 'DATABASE_URL is unset: starting an embedded Postgres');
+  const { startEmbeddedPostgres } = await import('./storage/embedded-postgres.js');
   return startEmbeddedPostgres(config.VIGIL_DATA_DIR);
 }
 
-/** Stops cleanly on the first SIGINT/SIGTERM; a second one exits at once. */
+/**
+ * Stops cleanly on the first SIGINT/SIGTERM (or the primary's stop message, in a web process of
+ * a cluster); a second signal exits at once. Ctrl-C reaches a cluster's processes both from the
+ * terminal and from the primary: the primary's message never forces an exit.
+ */
 function onShutdown(stop: () => Promise<void>, logger: Logger): void {
   let stopping = false;
   const handler = (signal: string) => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      if (signal === STOP_MESSAGE) return;
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ signal }, 'stopping');
     stop()
@@ -58,6 +60,9 @@ function onShutdown(stop: () => Promise<void>, logger: Logger): void {
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('message', (message) => {
+    if (message === STOP_MESSAGE) handler(STOP_MESSAGE);
+  });
   // A promise nobody awaited failed: log it and keep serving (Node's default is to exit).
   process.on('unhandledRejection', (reason) => {
     const error = reason instanceof Error ? reason : new Error(String(reason));
@@ -71,11 +76,17 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined ? 1 : 0;
   }
-  if (command === 'demo') return runDemo(process.env, argv.slice(1));
+  // Each command loads only what it uses: a cluster's primary stays small, and so do the tools.
+  if (command === 'demo') return (await import('./demo/demo.js')).runDemo(process.env, argv.slice(1));
 
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);
   if (command === 'migrate') {
+    const [{ openDb }, { migrate }, { ensureConcurrentIndexes }] = await Promise.all([
+      import('./storage/db.js'),
+      import('./storage/migrate.js'),
+      import('./storage/concurrent-indexes.js'),
+    ]);
     const db = await database(config, logger);
     const handle = openDb({ url: db.url, schema: config.VIGIL_DB_SCHEMA, poolSize: 1 });
     try {
@@ -102,10 +113,12 @@ async function main(argv: readonly string[]): Promise<number> {
       console.error('Usage: vigil doctor graph');
       return 2;
     }
+    const { doctorGraph } = await import('./integrations/microsoft/doctor.js');
     return doctorGraph(config, (line) => console.log(line));
   }
 
   if (command === 'policies') {
+    const { runPoliciesCommand } = await import('./policies-file.js');
     const db = await database(config, logger);
     try {
       return await runPoliciesCommand(argv.slice(1), config, db.url);
@@ -115,6 +128,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   if (command === 'outbox') {
+    const { runOutboxCommand } = await import('./outbox-command.js');
     const db = await database(config, logger);
     try {
       return await runOutboxCommand(argv.slice(1), config, db.url, logger);
@@ -130,6 +144,20 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (roles.web) requireForServing(config);
   const db = await database(config, logger);
+  if (command === 'web' && cluster.isPrimary && config.VIGIL_WEB_PROCESSES > 1) {
+    const web = startWebCluster({
+      processes: config.VIGIL_WEB_PROCESSES,
+      poolSize: config.VIGIL_DB_POOL_SIZE,
+      databaseUrl: db.url,
+      logger,
+    });
+    onShutdown(async () => {
+      await web.stop();
+      await db.stop();
+    }, logger);
+    return -1;
+  }
+  const { startVigil } = await import('./app.js');
   const vigil = await startVigil({ config, databaseUrl: db.url, logger, roles });
   logger.info({ url: vigil.url, roles }, 'Vigil is running');
   onShutdown(async () => {

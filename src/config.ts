@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { entityKey, parseUserKey, ROLES } from './domain/index.js';
 
@@ -92,8 +93,10 @@ const environment = z.object({
     .refine((value) => /^[a-z_][a-z0-9_]{0,62}$/.test(value), {
       message: 'must be a lower-case identifier (letters, digits, _)',
     }),
-  /** Connections per process. @defaultValue 10 */
+  /** Connections per process (`vigil web`: for all its processes together). @defaultValue 10 */
   VIGIL_DB_POOL_SIZE: intInRange(10, 1, 200),
+  /** Processes of `vigil web`, on one port. @defaultValue the number of cores */
+  VIGIL_WEB_PROCESSES: intInRange(availableParallelism(), 1, 64),
   /** How Vigil's connections show in pg_stat_activity (tell processes or installs apart). @defaultValue vigil */
   VIGIL_DB_APPLICATION_NAME: optionalString
     .transform((value) => value ?? 'vigil')

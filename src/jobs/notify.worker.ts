@@ -7,10 +7,9 @@ import {
   PermanentChatError,
 } from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import { getAlert, type StoredAlert } from '../storage/alert.repository.js';
+import { getAlertForDelivery, type StoredAlert } from '../storage/alert.repository.js';
 import {
   type ClaimedCard,
-  cardRowsOf,
   claimCard,
   notePostAttempt,
   recordCardFailed,
@@ -21,7 +20,6 @@ import {
 import { cardExtras } from '../storage/card-view.repository.js';
 import type { DbHandle } from '../storage/db.js';
 import { appendOutbox } from '../storage/outbox.repository.js';
-import { isMuted } from '../storage/policy.repository.js';
 import type { CardRow } from '../storage/schema.js';
 
 export const notifyPayload = z.object({
@@ -62,10 +60,10 @@ interface CardWork {
  */
 export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<void> {
   const { handle, channels } = deps;
-  // A silenced alert is stored and counted (on the alert and its silence) but never posted.
-  if (await isMuted(handle.db, alertId)) return;
-  const stored = await getAlert(handle.db, alertId);
-  if (stored === null) return;
+  // One query for all of it; a silenced alert is stored and counted but never posted (null).
+  const delivery = await getAlertForDelivery(handle.db, alertId);
+  if (delivery === null) return;
+  const { alert: stored, cards } = delivery;
   // Targets follow from the alert's own fields; investigations are read only if a card needs them.
   const targeting: CardAlert = { ...stored, investigations: [] };
   const wanted: { channel: ChatChannel; target: string }[] = [];
@@ -73,7 +71,6 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
     for (const target of await channel.targetsFor(targeting)) wanted.push({ channel, target });
   }
   if (wanted.length === 0) return;
-  const cards = await cardRowsOf(handle.db, alertId);
   const work: CardWork[] = wanted
     .map(({ channel, target }) => ({
       channel,
@@ -84,7 +81,11 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
     // New cards first: in a storm every alert shows up before older cards are refreshed.
     .sort((a, b) => Number(hasMessage(a.card)) - Number(hasMessage(b.card)));
   if (work.length === 0) return;
-  const alert: RenderedAlert = { ...stored, ...(await cardExtras(handle.db, alertId)) };
+  // Investigations are read only for an alert that has one (most have none).
+  const alert: RenderedAlert = {
+    ...stored,
+    ...(await cardExtras(handle.db, alertId, delivery.investigated)),
+  };
 
   let waitMs: number | null = null;
   let failure: unknown = null;

@@ -6,13 +6,14 @@ import {
   type IngestEvent,
   notify,
   type OccurrenceGroup,
+  OPEN_INVESTIGATION_STATUSES,
   SEVERITIES,
 } from '../domain/index.js';
 import { json } from './alert.mapper.js';
 import { changeAlert } from './alert.repository.js';
 import { appendAudit } from './audit.repository.js';
 import { inChunks } from './chunks.js';
-import type { DbHandle } from './db.js';
+import type { Db, DbHandle } from './db.js';
 import { joinIncidents } from './incident.repository.js';
 import { planInvestigations } from './investigation-plan.repository.js';
 import { appendOutbox } from './outbox.repository.js';
@@ -27,6 +28,65 @@ export interface OccurrenceOutcome {
 }
 
 const severityList = sql.raw(`ARRAY[${SEVERITIES.map((s) => `'${s}'`).join(',')}]`);
+const openInvestigationStatuses = sql.raw(OPEN_INVESTIGATION_STATUSES.map((s) => `'${s}'`).join(','));
+
+interface IngestContext {
+  /** The latest alert of each fingerprint that has one. */
+  readonly latest: readonly {
+    readonly id: string;
+    readonly fingerprint: string;
+    readonly status: string;
+    readonly status_changed_at: Date | null;
+  }[];
+  /** For the policy cache's check (see applyPoliciesAtIngest). */
+  readonly policyGeneration: string;
+  /** Whether an enabled investigation rule or an open investigation exists. */
+  readonly mayInvestigate: boolean;
+}
+
+/**
+ * What a batch needs to know before it writes, in one round trip: the fingerprints' latest
+ * alerts (occurrences that began before that alert was resolved belong to it), the policy
+ * generation, and whether investigation planning can do anything at all.
+ */
+async function ingestContext(trx: Db, fingerprints: readonly string[]): Promise<IngestContext> {
+  const { rows } = await sql<{
+    id: string | null;
+    fingerprint: string | null;
+    status: string | null;
+    status_changed_at: Date | null;
+    generation: string;
+    may_investigate: boolean;
+  }>`
+    SELECT l.id, l.fingerprint, l.status, l.status_changed_at, g.generation, g.may_investigate
+    FROM (SELECT (SELECT generation FROM policy_generation) AS generation,
+            EXISTS (SELECT 1 FROM investigation_rules WHERE enabled)
+              OR EXISTS (SELECT 1 FROM investigations WHERE status IN (${openInvestigationStatuses}))
+              AS may_investigate) g
+    LEFT JOIN LATERAL (
+      SELECT DISTINCT ON (fingerprint) id, fingerprint, status, status_changed_at
+      FROM alerts WHERE fingerprint = ANY(${[...fingerprints]}::text[])
+      ORDER BY fingerprint, created_at DESC
+    ) l ON true`.execute(trx);
+  const first = rows[0];
+  if (first === undefined) throw new Error('the ingest context query returned no row');
+  return {
+    latest: rows.flatMap((row) =>
+      row.id === null || row.fingerprint === null || row.status === null
+        ? []
+        : [
+            {
+              id: row.id,
+              fingerprint: row.fingerprint,
+              status: row.status,
+              status_changed_at: row.status_changed_at,
+            },
+          ],
+    ),
+    policyGeneration: first.generation,
+    mayInvestigate: first.may_investigate,
+  };
+}
 
 /**
  * Stores occurrence groups in one transaction: a new alert for each fingerprint with no open
@@ -47,19 +107,11 @@ export async function storeOccurrences(
   const now = clock.now();
   const ordered = [...groups].sort((a, b) => (a.draft.fingerprint < b.draft.fingerprint ? -1 : 1));
   return handle.db.transaction().execute(async (trx) => {
-    // Occurrences that began before their fingerprint's latest alert was resolved belong to it.
-    const latest = await trx
-      .selectFrom('alerts')
-      .select(['id', 'fingerprint', 'status', 'status_changed_at'])
-      .distinctOn('fingerprint')
-      .where(
-        'fingerprint',
-        'in',
-        ordered.map((group) => group.draft.fingerprint),
-      )
-      .orderBy('fingerprint')
-      .orderBy('created_at', 'desc')
-      .execute();
+    const context = await ingestContext(
+      trx,
+      ordered.map((group) => group.draft.fingerprint),
+    );
+    const latest = context.latest;
     const latestBy = new Map(latest.map((row) => [row.fingerprint, row]));
     const isLate = (group: OccurrenceGroup) => {
       const row = latestBy.get(group.draft.fingerprint);
@@ -205,17 +257,20 @@ export async function storeOccurrences(
           : [],
       ),
       now,
+      context.policyGeneration,
     );
     await appendOutbox(
       trx,
       outcomes.map((outcome) => notify(outcome.alertId, outcome.duplicate ? 'occurred' : 'created')),
     );
-    // New alerts start or join investigations in this same transaction (one set-based query).
-    await planInvestigations(
-      trx,
-      outcomes.filter((outcome) => !outcome.duplicate).map((outcome) => outcome.alertId),
-      now,
-    );
+    // New alerts start or join investigations in this same transaction (one set-based query),
+    // unless there is neither a rule to start one nor an open one to join.
+    if (context.mayInvestigate)
+      await planInvestigations(
+        trx,
+        outcomes.filter((outcome) => !outcome.duplicate).map((outcome) => outcome.alertId),
+        now,
+      );
     // Graph alerts Defender grouped into an incident join it (created on first sight).
     await joinIncidents(
       trx,

@@ -22,6 +22,7 @@ import { json, toAlert, toEntity } from './alert.mapper.js';
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
 import { appendOutbox } from './outbox.repository.js';
+import type { CardRow, EntityRow } from './schema.js';
 
 /** An alert as stored: the domain's Alert plus its short number and its render revision. */
 export type StoredAlert = Alert & { readonly number: string; readonly revision: number };
@@ -57,17 +58,67 @@ export async function findAlertId(db: Db, ref: string): Promise<string | null> {
 }
 
 export async function getAlert(db: Db, id: string): Promise<StoredAlert | null> {
-  const row = await db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
-  if (row === undefined) return null;
-  const entities = await db
-    .selectFrom('alert_entities')
-    .selectAll()
-    .where('alert_id', '=', id)
-    .orderBy('kind')
-    .orderBy('key')
-    .execute();
-  return toAlert(row, entities.map(toEntity));
+  const row = await alertWithEntities(db, id).executeTakeFirst();
+  return row === undefined ? null : toAlert(row, row.entity_rows.map(toEntity));
 }
+
+/** What the notify worker needs of one alert to bring its cards current. */
+export interface AlertForDelivery {
+  readonly alert: StoredAlert;
+  readonly cards: readonly CardRow[];
+  /** Whether it belongs to any investigation (only then are they read for its card). */
+  readonly investigated: boolean;
+}
+
+/**
+ * The alert, its entities, its cards and whether it is investigated, in one query; null if it
+ * is gone or muted (a silenced alert is stored and counted, never posted).
+ */
+export async function getAlertForDelivery(db: Db, id: string): Promise<AlertForDelivery | null> {
+  const row = await alertWithEntities(db, id)
+    .select([
+      sql<
+        CardJson[]
+      >`coalesce((SELECT json_agg(c) FROM cards c WHERE c.alert_id = alerts.id), '[]'::json)`.as('card_rows'),
+      sql<boolean>`EXISTS (SELECT 1 FROM investigation_alerts ia WHERE ia.alert_id = alerts.id)`.as(
+        'investigated',
+      ),
+    ])
+    .executeTakeFirst();
+  if (row === undefined || row.muted) return null;
+  return {
+    alert: toAlert(row, row.entity_rows.map(toEntity)),
+    cards: row.card_rows.map(cardFromJson),
+    investigated: row.investigated,
+  };
+}
+
+/** The alert row with its entities (in kind, key order) beside it, as one query. */
+const alertWithEntities = (db: Db, id: string) =>
+  db
+    .selectFrom('alerts')
+    .selectAll('alerts')
+    .select(
+      sql<EntityRow[]>`coalesce((SELECT json_agg(e ORDER BY e.kind, e.key) FROM alert_entities e
+        WHERE e.alert_id = alerts.id), '[]'::json)`.as('entity_rows'),
+    )
+    .where('id', '=', id);
+
+/** A card row as json_agg gives it: timestamps as text. */
+type CardJson = Omit<CardRow, 'lease_until' | 'post_attempted_at' | 'created_at' | 'updated_at'> & {
+  readonly lease_until: string | null;
+  readonly post_attempted_at: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+};
+
+const cardFromJson = (card: CardJson): CardRow => ({
+  ...card,
+  lease_until: card.lease_until === null ? null : new Date(card.lease_until),
+  post_attempted_at: card.post_attempted_at === null ? null : new Date(card.post_attempted_at),
+  created_at: new Date(card.created_at),
+  updated_at: new Date(card.updated_at),
+});
 
 /**
  * Applies one change in one transaction: the row is locked, the domain decides, and the new

@@ -34,11 +34,6 @@ export async function cardsOf(db: Db, alertId: string): Promise<CardView[]> {
   return rows.map(toView);
 }
 
-/** The cards of an alert, as the notify worker judges what each target needs. */
-export async function cardRowsOf(db: Db, alertId: string): Promise<CardRow[]> {
-  return db.selectFrom('cards').selectAll().where('alert_id', '=', alertId).execute();
-}
-
 export interface CardKey {
   readonly alertId: string;
   readonly platform: string;

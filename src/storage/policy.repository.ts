@@ -312,17 +312,24 @@ interface PolicyRuntime {
 // checked against the generation each batch, so no process ever acts on stale policies.
 const runtimes = new Map<string, PolicyRuntime>();
 
-async function runtimeFor(trx: Db, schema: string, now: Date): Promise<PolicyRuntime> {
-  const row = await trx.selectFrom('policy_generation').select('generation').executeTakeFirstOrThrow();
+async function runtimeFor(
+  trx: Db,
+  schema: string,
+  now: Date,
+  known: string | undefined,
+): Promise<PolicyRuntime> {
+  const generation =
+    known ??
+    (await trx.selectFrom('policy_generation').select('generation').executeTakeFirstOrThrow()).generation;
   const cached = runtimes.get(schema);
-  if (cached !== undefined && cached.generation === row.generation) return cached;
+  if (cached !== undefined && cached.generation === generation) return cached;
   const [policies, silences, escalations] = await Promise.all([
     listPolicies(trx),
     trx.selectFrom('silences').selectAll().where('ends_at', '>', now).execute(),
     listEscalationPolicies(trx),
   ]);
   const runtime: PolicyRuntime = {
-    generation: row.generation,
+    generation,
     index: new PolicyIndex(policies),
     silences: silences.map((s) => compileSilence(toSilence(s))),
     escalations: new Map(escalations.map((e) => [e.name, e])),
@@ -333,7 +340,8 @@ async function runtimeFor(trx: Db, schema: string, now: Date): Promise<PolicyRun
 
 /**
  * The policy and silence hook of ingest, called inside its transaction for newly created alerts.
- * Matching is in memory against the compiled cache (one query to check its generation); when
+ * Matching is in memory against the compiled cache (one query to check its generation, none when
+ * the caller read `generation` in this transaction already); when
  * anything matched, a few set-based statements record it: the Vigil policy (beside the source's) and the muted
  * flag on the alerts, the silences' counts, route targets, pages (first step due now), auto
  * remediation jobs, and audit rows. Muted alerts are neither posted nor paged.
@@ -343,9 +351,10 @@ export async function applyPoliciesAtIngest(
   schema: string,
   created: readonly { readonly alertId: string; readonly draft: AlertDraft }[],
   now: Date,
+  generation?: string,
 ): Promise<void> {
   if (created.length === 0) return;
-  const runtime = await runtimeFor(trx, schema, now);
+  const runtime = await runtimeFor(trx, schema, now, generation);
   if (runtime.index.size === 0 && runtime.silences.length === 0) return;
   const updates: { id: string; policyId: string | null; name: string | null; silenceId: string | null }[] =
     [];
@@ -472,10 +481,4 @@ export async function policyRouteTargets(
     .orderBy('target')
     .execute();
   return rows.map((row) => row.target);
-}
-
-/** Whether a silence muted this alert: the notify worker then posts nothing. */
-export async function isMuted(db: Db, alertId: string): Promise<boolean> {
-  const row = await db.selectFrom('alerts').select('muted').where('id', '=', alertId).executeTakeFirst();
-  return row?.muted === true;
 }

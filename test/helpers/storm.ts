@@ -311,7 +311,8 @@ export class StormRig {
       // The worker announces itself in the log.
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
-      ...(role === 'web' ? { PORT: String(await freePort()) } : {}),
+      // One process per `vigil web` (not a cluster): the kill -9 hits the process that serves.
+      ...(role === 'web' ? { PORT: String(await freePort()), VIGIL_WEB_PROCESSES: '1' } : {}),
       ...this.options.env,
     };
     const started = await this.group.startVigil(name, role, env);

@@ -6,7 +6,14 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { redisAnswers } from '../../src/demo/redis-server.js';
 import { freePort } from '../../src/storage/embedded-postgres.js';
-import { eventually, TEST_DATABASE_URL } from '../helpers/harness.js';
+import {
+  deleteRedisKeys,
+  dropSchema,
+  eventually,
+  INGEST_TOKEN,
+  TEST_DATABASE_URL,
+  TEST_REDIS_URL,
+} from '../helpers/harness.js';
 
 const cli = (args: string[], env: Record<string, string>) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
@@ -278,4 +285,57 @@ describe('vigil command line', () => {
       await rm(env.VIGIL_DATA_DIR, { recursive: true, force: true });
     }
   }, 240_000);
+
+  it('vigil web with two processes answers on one port and stops cleanly on SIGTERM', async () => {
+    const schema = `web_${process.pid}_${Date.now()}`;
+    const port = String(await freePort());
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'web'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/root',
+        PORT: port,
+        DATABASE_URL: TEST_DATABASE_URL,
+        REDIS_URL: TEST_REDIS_URL,
+        VIGIL_DB_SCHEMA: schema,
+        VIGIL_QUEUE_PREFIX: schema,
+        VIGIL_INGEST_TOKEN: INGEST_TOKEN,
+        VIGIL_WEB_PROCESSES: '2',
+        VIGIL_DB_POOL_SIZE: '4',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
+        60_000,
+        'vigil web answering',
+      );
+      expect(output).toMatch(/"processes":2,"poolEach":2/);
+      for (const id of ['one', 'two', 'three']) {
+        const response = await fetch(`http://127.0.0.1:${port}/ingest/generic`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ title: `Cluster ${id}`, severity: 'high', source: 'cli-test', id }),
+        });
+        expect(response.status).toBe(202);
+      }
+      // Both processes started Vigil (each logs that it runs).
+      await eventually(async () => (output.match(/Vigil is running/g) ?? []).length === 2, 30_000);
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited, output).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${port}/readyz`)).rejects.toThrow();
+      await dropSchema(schema);
+      await deleteRedisKeys(schema);
+    }
+  }, 120_000);
 });
