@@ -80,7 +80,7 @@ export const HELP_TEXT = [
   `• ${USAGE.investigation} shows an investigation, only to you`,
   `• ${USAGE.remediate} (responders) asks IT to fix devices, with a due date`,
   `• ${USAGE.remediations} lists the active remediations, or (approvers) posts them all here as a CSV`,
-  `• ${USAGE.remediation} marks one completed or files an exception until that day (responders; reasons: ${EXCEPTION_REASONS.join(', ')})`,
+  `• ${USAGE.remediation} marks one completed or files an exception until that day (completing: responders; an exception: approvers; reasons: ${EXCEPTION_REASONS.join(', ')})`,
   `• ${USAGE.route} (admins) choose which channels get which alerts`,
   `• ${USAGE.role} (admins) grants a role: viewers see, responders act, approvers approve, admins manage`,
   `• ${USAGE.token} a personal API token for you (shown once, expires in 90 days), your tokens, revoke one`,

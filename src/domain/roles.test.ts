@@ -16,6 +16,18 @@ const cases = (Object.keys(PERMISSIONS) as Permission[]).flatMap((permission) =>
 );
 
 describe('authorize', () => {
+  it('keeps decisions for approvers: approving actions, ending investigations, exceptions, exports', () => {
+    for (const permission of [
+      'action.decide',
+      'investigation.terminate',
+      'remediation.except',
+      'remediation.export',
+    ] as const) {
+      expect(expectFail(authorize('responder', permission)).code).toBe('auth.forbidden');
+      expect(expectOk(authorize('approver', permission))).toBe(true);
+    }
+  });
+
   it('has a rule for every permission naming a known role', () => {
     expect(cases.length).toBe(Object.keys(PERMISSIONS).length * ROLES.length);
     for (const needed of Object.values(PERMISSIONS)) expect(ROLES).toContain(needed);

@@ -12,8 +12,10 @@ export const PERMISSIONS = {
   'alert.investigate': 'responder',
   /** Mute matching alerts for a while, extend or end a silence. */
   'silence.manage': 'responder',
-  /** Ask IT to fix devices, mark a remediation done, file an exception. */
+  /** Ask IT to fix devices, mark a remediation done. */
   'remediation.request': 'responder',
+  /** Accept a risk instead of fixing it (an exception): a decision, like approving an action. */
+  'remediation.except': 'approver',
   'action.decide': 'approver',
   'investigation.terminate': 'approver',
   /** Every remediation, with devices and notes, into a channel: not for every responder. */

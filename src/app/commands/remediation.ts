@@ -55,13 +55,13 @@ export async function completeRemediation(
   );
 }
 
-/** File an exception (false positive, compensating control, ...): responders and up. */
+/** File an exception (false positive, compensating control, ...): approvers and up. */
 export async function exceptRemediation(
   deps: CommandDeps,
   person: ActingPerson,
   command: { readonly remediationId: string; readonly exception: ExceptionRequest },
 ): Promise<Changed> {
-  const allowed = await permit(deps, person, 'remediation.request', {
+  const allowed = await permit(deps, person, 'remediation.except', {
     alertId: null,
     action: 'remediation.exception_refused',
     details: { remediationId: command.remediationId },

@@ -107,7 +107,7 @@ export const HELP_TEXT = [
   '- **remediations**: the active remediations with their due dates',
   '- **remediations export**: a link to export every remediation as CSV from the Vigil console (approvers)',
   '- **remediation complete** *R-7* [how]: mark a remediation completed (responders)',
-  `- **remediation exception** *R-7 reason YYYY-MM-DD justification*: file an exception until that day (responders; reasons: ${EXCEPTION_REASONS.join(', ')})`,
+  `- **remediation exception** *R-7 reason YYYY-MM-DD justification*: file an exception until that day (approvers; reasons: ${EXCEPTION_REASONS.join(', ')})`,
   `- **subscribe** [severity>=high] [source=alertmanager]: post matching alerts in this conversation (admins; severities: ${SEVERITIES.join(', ')})`,
   '- **unsubscribe**: stop posting alerts here',
   '- **resolve** *number* *true_positive|false_positive|expected* [comment]: resolve an alert (responders)',
