@@ -23,7 +23,7 @@ describe('authorize', () => {
       'remediation.except',
       'remediation.export',
     ] as const) {
-      expect(expectFail(authorize('responder', permission)).code).toBe('auth.forbidden');
+      expectFail(authorize('responder', permission), 'auth.forbidden');
       expect(expectOk(authorize('approver', permission))).toBe(true);
     }
   });
