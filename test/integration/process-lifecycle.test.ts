@@ -37,6 +37,9 @@ beforeAll(async () => {
       VIGIL_QUEUE_PREFIX: prefix,
       VIGIL_DB_APPLICATION_NAME: applicationName,
       VIGIL_INGEST_TOKEN: INGEST_TOKEN,
+      // A card whose claim could not be recorded or released (its connection was cut) waits for its
+      // lease to run out; a short lease keeps that recovery well inside the test's wait.
+      VIGIL_CARD_LEASE_MS: '3000',
       LOG_LEVEL: 'info',
     },
   });
@@ -82,10 +85,10 @@ describe('a Vigil process under a supervisor', () => {
     expect(await terminateConnections(applicationName)).toBeGreaterThan(0);
     await terminateConnections(applicationName);
     ids.push(await eventually(() => ingest('After').catch(() => undefined), 20_000));
-    await eventually(() => allDelivered(ids), 30_000, 'every card after the terminations');
+    await eventually(() => allDelivered(ids), 60_000, 'every card after the terminations');
     expect(child.exitCode, output).toBeNull();
     expect(output).not.toContain('Unhandled');
-  }, 60_000);
+  }, 100_000);
 
   it('stops on SIGTERM with exit code 0, once its server, relay and workers have stopped', async () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
