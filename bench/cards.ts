@@ -7,18 +7,10 @@
  * cannot beat Slack's workspace-wide chat.update pace (one per 1.2 s): about 1.2 s per card.
  * Run alone: `npx tsx bench/cards.ts`.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { freePort } from '../src/storage/embedded-postgres.js';
 import { type FakeMessage, FakeSlackApi } from '../test/fakes/slack-api.js';
-import {
-  deleteRedisKeys,
-  dropSchema,
-  eventually,
-  TEST_DATABASE_URL,
-  TEST_REDIS_URL,
-} from '../test/helpers/harness.js';
-import { fmt, post, runIfMain, startVigilProcess, summarize } from './lib.js';
+import { eventually, TEST_DATABASE_URL } from '../test/helpers/harness.js';
+import { fmt, post, runIfMain, startBenchVigil, summarize } from './lib.js';
 
 const INGEST = 'bench-ingest-token-0123456789';
 const API = 'bench-api-token-0123456789abcd';
@@ -30,17 +22,9 @@ export async function benchCards(
   const seconds = options.seconds ?? 10;
   const fingerprints = options.fingerprints ?? 100;
   const channels = options.channels ?? 20;
-  const id = randomBytes(4).toString('hex');
-  const schema = `bench_cards_${id}`;
-  const prefix = `bench-cards-${id}`;
   const fake = await new FakeSlackApi().start();
   fake.latencyMs = 100;
-  const vigil = await startVigilProcess({
-    PORT: String(await freePort()),
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: TEST_REDIS_URL,
-    VIGIL_DB_SCHEMA: schema,
-    VIGIL_QUEUE_PREFIX: prefix,
+  const vigil = await startBenchVigil('cards', {
     VIGIL_INGEST_TOKEN: INGEST,
     VIGIL_API_TOKEN: API,
     VIGIL_INGEST_RATE_LIMIT: '1000000',
@@ -48,6 +32,7 @@ export async function benchCards(
     SLACK_SIGNING_SECRET: 'bench-signing-secret',
     SLACK_API_URL: fake.url,
   });
+  const { schema } = vigil;
   const db = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await db.connect();
   try {
@@ -115,8 +100,6 @@ export async function benchCards(
     await db.end();
     await vigil.stop();
     await fake.stop();
-    await dropSchema(schema);
-    await deleteRedisKeys(prefix);
   }
 }
 

@@ -6,20 +6,12 @@
  *
  *   npx tsx bench/cross-platform.ts
  */
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CARD_ACTIONS } from '../src/bot/card-actions.js';
-import { freePort } from '../src/storage/embedded-postgres.js';
 import { FakeBotConnector } from '../test/fakes/bot-connector.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
-import {
-  deleteRedisKeys,
-  dropSchema,
-  eventually,
-  TEST_DATABASE_URL,
-  TEST_REDIS_URL,
-} from '../test/helpers/harness.js';
-import { fmt, post, runIfMain, startVigilProcess, summarize } from './lib.js';
+import { eventually } from '../test/helpers/harness.js';
+import { fmt, post, runIfMain, startBenchVigil, summarize } from './lib.js';
 
 const CLICKS = 20;
 const SLACK_CHANNEL = 'C0BENCH';
@@ -29,17 +21,9 @@ const BOT = { id: '28:vigil-bench', name: 'Vigil' };
 const INGEST = 'bench-ingest-token-0123456789';
 
 export async function benchCrossPlatform(): Promise<void> {
-  const id = randomBytes(4).toString('hex');
-  const schema = `bench_x_${id}`;
-  const prefix = `bench-x-${id}`;
   const slack = await new FakeSlackApi().start();
   const teams = await new FakeBotConnector().start();
-  const vigil = await startVigilProcess({
-    PORT: String(await freePort()),
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: TEST_REDIS_URL,
-    VIGIL_DB_SCHEMA: schema,
-    VIGIL_QUEUE_PREFIX: prefix,
+  const vigil = await startBenchVigil('x', {
     VIGIL_INGEST_TOKEN: INGEST,
     SLACK_BOT_TOKEN: 'xoxb-bench',
     SLACK_SIGNING_SECRET: 'bench-signing-secret',
@@ -48,6 +32,7 @@ export async function benchCrossPlatform(): Promise<void> {
     VIGIL_TEAMS_DEV: '1',
     VIGIL_ADMINS: `teams:${TEAMS_ADMIN}`,
   });
+  const { id } = vigil;
   const activity = (body: Record<string, unknown>) =>
     post(
       `${vigil.url}/api/messages`,
@@ -120,8 +105,6 @@ export async function benchCrossPlatform(): Promise<void> {
     await vigil.stop();
     await slack.stop();
     await teams.stop();
-    await dropSchema(schema);
-    await deleteRedisKeys(prefix);
   }
 }
 

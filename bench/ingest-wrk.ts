@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from '../src/storage/embedded-postgres.js';
-import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { runIfMain, startVigilProcess } from './lib.js';
+import { TEST_DATABASE_URL } from '../test/helpers/harness.js';
+import { runIfMain, startBenchVigil } from './lib.js';
 
 /**
  * Ingest against raw Postgres, in one run, each measurement alone:
@@ -170,24 +169,17 @@ async function waitForDrain(pool: pg.Pool, schema: string): Promise<void> {
 
 /** One Vigil role in its own process and schema: warm-up, drained, measured, drained. */
 async function vigilRate(role: 'web' | 'serve', dir: string): Promise<Rate> {
-  const id = randomBytes(4).toString('hex');
-  const schema = `bench_${id}`;
-  const prefix = `bench-${id}`;
-  const port = String(await freePort());
   const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
-  const vigil = await startVigilProcess(
+  const vigil = await startBenchVigil(
+    'wrk',
     {
-      PORT: port,
-      DATABASE_URL: TEST_DATABASE_URL,
-      REDIS_URL: TEST_REDIS_URL,
-      VIGIL_DB_SCHEMA: schema,
-      VIGIL_QUEUE_PREFIX: prefix,
       VIGIL_INGEST_TOKEN: TOKEN,
       VIGIL_INGEST_RATE_LIMIT: '1000000',
       VIGIL_DB_POOL_SIZE: '16',
     },
     role,
   );
+  const { id, schema } = vigil;
   try {
     const url = `${vigil.url}/ingest/generic`;
     await wrk(url, dir, 2, `warm-${id}`); // JIT, connections, plans
@@ -199,8 +191,6 @@ async function vigilRate(role: 'web' | 'serve', dir: string): Promise<Rate> {
   } finally {
     await vigil.stop();
     await pool.end();
-    await dropSchema(schema);
-    await deleteRedisKeys(prefix);
   }
 }
 

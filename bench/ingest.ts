@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { freePort } from '../src/storage/embedded-postgres.js';
-import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { closedLoop, fmt, openLoop, post, runIfMain, startVigilProcess, summarize } from './lib.js';
+import { TEST_DATABASE_URL } from '../test/helpers/harness.js';
+import { closedLoop, fmt, openLoop, post, runIfMain, startBenchVigil, summarize } from './lib.js';
 
 const TOKEN = 'bench-ingest-token-0123456789';
 
@@ -38,23 +36,16 @@ async function rawInsertBaseline(schema: string, connections: number, seconds: n
  * the relay and the notify worker run too), beside a raw INSERT baseline measured in the same run.
  */
 export async function benchIngest(): Promise<void> {
-  const id = randomBytes(4).toString('hex');
-  const schema = `bench_${id}`;
-  const prefix = `bench-${id}`;
-  const port = String(await freePort());
-  const vigil = await startVigilProcess(
+  const vigil = await startBenchVigil(
+    'ingest',
     {
-      PORT: port,
-      DATABASE_URL: TEST_DATABASE_URL,
-      REDIS_URL: TEST_REDIS_URL,
-      VIGIL_DB_SCHEMA: schema,
-      VIGIL_QUEUE_PREFIX: prefix,
       VIGIL_INGEST_TOKEN: TOKEN,
       VIGIL_INGEST_RATE_LIMIT: '1000000',
       VIGIL_DB_POOL_SIZE: '16',
     },
     process.env.BENCH_ROLE ?? 'serve',
   );
+  const { id, schema } = vigil;
   try {
     const url = `${vigil.url}/ingest/generic`;
     const headers = { authorization: `Bearer ${TOKEN}` };
@@ -96,8 +87,6 @@ export async function benchIngest(): Promise<void> {
     console.log(`ratio ingest/raw: ${(closed.perSecond / baseline).toFixed(2)}`);
   } finally {
     await vigil.stop();
-    await dropSchema(schema);
-    await deleteRedisKeys(prefix);
   }
 }
 

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { fmt, get, post, runIfMain, startVigilProcess, summarize } from './lib.js';
+import { TEST_DATABASE_URL } from '../test/helpers/harness.js';
+import { fmt, get, post, runIfMain, startBenchVigil, summarize } from './lib.js';
 
 const INGEST = 'bench-ingest-token-0123456789';
 const API = 'bench-api-token-0123456789abcdef';
@@ -13,20 +12,12 @@ const INVESTIGATIONS = 10_000;
  * the active view and an entity filter, one request at a time (target: first page p99 < 50 ms).
  */
 export async function benchInvestigationList(): Promise<void> {
-  const id = randomBytes(4).toString('hex');
-  const schema = `bench_${id}`;
-  const prefix = `bench-${id}`;
-  const port = String(20000 + Math.floor(Math.random() * 20000));
-  const vigil = await startVigilProcess({
-    PORT: port,
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: TEST_REDIS_URL,
-    VIGIL_DB_SCHEMA: schema,
-    VIGIL_QUEUE_PREFIX: prefix,
+  const vigil = await startBenchVigil('list', {
     VIGIL_INGEST_TOKEN: INGEST,
     VIGIL_API_TOKEN: API,
     VIGIL_INGEST_RATE_LIMIT: '1000000',
   });
+  const { id, schema } = vigil;
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
@@ -118,8 +109,6 @@ export async function benchInvestigationList(): Promise<void> {
   } finally {
     await client.end();
     await vigil.stop();
-    await dropSchema(schema);
-    await deleteRedisKeys(prefix);
   }
 }
 

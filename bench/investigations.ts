@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { FakeEnrichment } from '../test/fakes/enrichment.js';
 import { FakeExecutor } from '../test/fakes/executor.js';
-import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { fmt, post, runIfMain, startVigilProcess, summarize } from './lib.js';
+import { TEST_DATABASE_URL } from '../test/helpers/harness.js';
+import { fmt, post, runIfMain, startBenchVigil, summarize } from './lib.js';
 
 const INGEST = 'bench-ingest-token-0123456789';
 const API = 'bench-api-token-0123456789abcdef';
@@ -15,20 +14,12 @@ const API = 'bench-api-token-0123456789abcdef';
  * request (target p99 < 300 ms).
  */
 export async function benchInvestigations(): Promise<void> {
-  const id = randomBytes(4).toString('hex');
-  const schema = `bench_${id}`;
-  const prefix = `bench-${id}`;
-  const port = String(20000 + Math.floor(Math.random() * 20000));
   const enrichment = await new FakeEnrichment().start();
   enrichment.defaults = { verdict: 'clean', reason: 'nothing known', latencyMs: 20 };
   const executor = await new FakeExecutor().start();
-  const vigil = await startVigilProcess(
+  const vigil = await startBenchVigil(
+    'investigations',
     {
-      PORT: port,
-      DATABASE_URL: TEST_DATABASE_URL,
-      REDIS_URL: TEST_REDIS_URL,
-      VIGIL_DB_SCHEMA: schema,
-      VIGIL_QUEUE_PREFIX: prefix,
       VIGIL_INGEST_TOKEN: INGEST,
       VIGIL_API_TOKEN: API,
       VIGIL_INGEST_RATE_LIMIT: '1000000',
@@ -38,6 +29,7 @@ export async function benchInvestigations(): Promise<void> {
     },
     'serve',
   );
+  const { id, schema } = vigil;
   const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
   const headers = { authorization: `Bearer ${API}` };
   const api = async (method: string, path: string, body?: unknown) => {
@@ -142,8 +134,6 @@ export async function benchInvestigations(): Promise<void> {
     await vigil.stop();
     await enrichment.stop();
     await executor.stop();
-    await dropSchema(schema);
-    await deleteRedisKeys(prefix);
   }
 }
 

@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { freePort } from '../src/storage/embedded-postgres.js';
+import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
 
 /** Percentile of sorted numbers (nearest rank). */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -149,6 +152,42 @@ export async function startVigilProcess(
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
+  };
+}
+
+/**
+ * One bench run's Vigil (see `startVigilProcess`) on a free port, with the test Postgres and Redis,
+ * in a schema and queue prefix of its own (`bench_<name>_<id>`): `stop()` drops them too.
+ */
+export async function startBenchVigil(
+  name: string,
+  env: Record<string, string>,
+  role?: string,
+): Promise<Awaited<ReturnType<typeof startVigilProcess>> & { id: string; schema: string; prefix: string }> {
+  const id = randomBytes(4).toString('hex');
+  const schema = `bench_${name}_${id}`;
+  const prefix = `bench-${name}-${id}`;
+  const vigil = await startVigilProcess(
+    {
+      PORT: String(await freePort()),
+      DATABASE_URL: TEST_DATABASE_URL,
+      REDIS_URL: TEST_REDIS_URL,
+      VIGIL_DB_SCHEMA: schema,
+      VIGIL_QUEUE_PREFIX: prefix,
+      ...env,
+    },
+    role,
+  );
+  return {
+    ...vigil,
+    id,
+    schema,
+    prefix,
+    async stop() {
+      await vigil.stop();
+      await dropSchema(schema);
+      await deleteRedisKeys(prefix);
+    },
   };
 }
 

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { FakeJira } from '../test/fakes/jira.js';
-import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { post, runIfMain, startVigilProcess } from './lib.js';
+import { TEST_DATABASE_URL } from '../test/helpers/harness.js';
+import { post, runIfMain, startBenchVigil, type startVigilProcess } from './lib.js';
 
 const INGEST_TOKEN = 'bench-ingest-token-0123456789';
 const API_TOKEN = 'bench-api-token-0123456789abcdef';
@@ -21,28 +20,20 @@ async function withVigil<T>(
   role: string,
   run: (vigil: Awaited<ReturnType<typeof startVigilProcess>>, schema: string) => Promise<T>,
 ): Promise<T> {
-  const id = randomBytes(4).toString('hex');
-  const schema = `bench_${id}`;
-  const prefix = `bench-${id}`;
-  const vigil = await startVigilProcess(
+  const vigil = await startBenchVigil(
+    'remediation',
     {
-      PORT: String(20000 + Math.floor(Math.random() * 20000)),
-      DATABASE_URL: TEST_DATABASE_URL,
-      REDIS_URL: TEST_REDIS_URL,
-      VIGIL_DB_SCHEMA: schema,
-      VIGIL_QUEUE_PREFIX: prefix,
       VIGIL_INGEST_TOKEN: INGEST_TOKEN,
       VIGIL_API_TOKEN: API_TOKEN,
       ...env,
     },
     role,
   );
+  const { schema } = vigil;
   try {
     return await run(vigil, schema);
   } finally {
     await vigil.stop();
-    await dropSchema(schema);
-    await deleteRedisKeys(prefix);
   }
 }
 

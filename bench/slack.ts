@@ -6,19 +6,11 @@
  *     dominate what is measured (the pipeline's latency).
  * Run alone: `npx tsx bench/slack.ts`.
  */
-import { randomBytes } from 'node:crypto';
 import { CARD_ACTIONS } from '../src/bot/card-actions.js';
-import { freePort } from '../src/storage/embedded-postgres.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
-import {
-  deleteRedisKeys,
-  dropSchema,
-  eventually,
-  TEST_DATABASE_URL,
-  TEST_REDIS_URL,
-} from '../test/helpers/harness.js';
+import { eventually } from '../test/helpers/harness.js';
 import { interactionBody, slackHeaders } from '../test/helpers/slack-signing.js';
-import { fmt, post, runIfMain, startVigilProcess, summarize } from './lib.js';
+import { fmt, post, runIfMain, startBenchVigil, summarize } from './lib.js';
 
 const SECRET = 'bench-signing-secret';
 const ADMIN = 'U0BENCH';
@@ -35,16 +27,8 @@ export async function benchSlack(
   const clicks = options.clicks ?? 200;
   const alerts = options.alerts ?? 300;
   const rate = options.ratePerSecond ?? 100;
-  const id = randomBytes(4).toString('hex');
-  const schema = `bench_slack_${id}`;
-  const prefix = `bench-slack-${id}`;
   const fake = await new FakeSlackApi().start();
-  const vigil = await startVigilProcess({
-    PORT: String(await freePort()),
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: TEST_REDIS_URL,
-    VIGIL_DB_SCHEMA: schema,
-    VIGIL_QUEUE_PREFIX: prefix,
+  const vigil = await startBenchVigil('slack', {
     VIGIL_INGEST_TOKEN: INGEST,
     VIGIL_API_TOKEN: API,
     VIGIL_INGEST_RATE_LIMIT: '1000000',
@@ -148,8 +132,6 @@ export async function benchSlack(
   } finally {
     await vigil.stop();
     await fake.stop();
-    await dropSchema(schema);
-    await deleteRedisKeys(prefix);
   }
 }
 

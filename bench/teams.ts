@@ -6,10 +6,8 @@
  *   npx tsx bench/teams.ts
  */
 import { randomBytes } from 'node:crypto';
-import { freePort } from '../src/storage/embedded-postgres.js';
 import { FakeBotConnector } from '../test/fakes/bot-connector.js';
-import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { fmt, post, runIfMain, startVigilProcess, summarize } from './lib.js';
+import { fmt, post, runIfMain, startBenchVigil, summarize } from './lib.js';
 
 const CONCURRENCY = 100;
 const ROUNDS = 3;
@@ -17,21 +15,14 @@ const ADMIN = '7a9b12a6-4f02-43f1-b6f9-fd10e047f903';
 const INGEST = 'bench-ingest-token-0123456789';
 
 export async function benchTeams(): Promise<void> {
-  const id = randomBytes(4).toString('hex');
-  const schema = `bench_teams_${id}`;
-  const prefix = `bench-teams-${id}`;
   const connector = await new FakeBotConnector().start();
-  const vigil = await startVigilProcess({
-    PORT: String(await freePort()),
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: TEST_REDIS_URL,
-    VIGIL_DB_SCHEMA: schema,
-    VIGIL_QUEUE_PREFIX: prefix,
+  const vigil = await startBenchVigil('teams', {
     VIGIL_INGEST_TOKEN: INGEST,
     VIGIL_INGEST_RATE_LIMIT: '1000000',
     VIGIL_TEAMS_DEV: '1',
     VIGIL_ADMINS: `teams:${ADMIN}`,
   });
+  const { id } = vigil;
 
   const invoke = (alertId: string, version: number) =>
     JSON.stringify({
@@ -96,8 +87,6 @@ export async function benchTeams(): Promise<void> {
   } finally {
     await vigil.stop();
     await connector.stop();
-    await dropSchema(schema);
-    await deleteRedisKeys(prefix);
   }
 }
 

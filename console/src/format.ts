@@ -1,37 +1,17 @@
-import type { Actor, AlertStatus, Classification, Severity } from './types';
+import { DETERMINATION_LABELS as DOMAIN_DETERMINATION_LABELS } from '../../src/domain/alert/alert';
+import type { Actor, AlertStatus, Severity } from './types';
 
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];
 export const STATUSES: readonly AlertStatus[] = ['new', 'in_progress', 'resolved'];
 
-export const STATUS_LABELS: Record<AlertStatus, string> = {
-  new: 'New',
-  in_progress: 'In progress',
-  resolved: 'Resolved',
-};
+// The labels Slack and Teams show, so the console says the same (src/domain is pure data, bundled in).
+export { CLASSIFICATION_LABELS, STATUS_LABELS } from '../../src/domain/alert/alert';
 
-export const CLASSIFICATION_LABELS: Record<Classification, string> = {
-  true_positive: 'True positive',
-  false_positive: 'False positive',
-  informational_expected_activity: 'Informational, expected activity',
-};
-
-/** Microsoft Graph's determinations, as the Resolve form offers them (the API takes the keys). */
-export const DETERMINATION_LABELS: Record<string, string> = {
-  malware: 'Malware',
-  phishing: 'Phishing',
-  compromisedAccount: 'Compromised account',
-  maliciousUserActivity: 'Malicious user activity',
-  multiStagedAttack: 'Multi-staged attack',
-  apt: 'Advanced persistent threat',
-  unwantedSoftware: 'Unwanted software',
-  securityTesting: 'Security testing',
-  securityPersonnel: 'Security personnel',
-  lineOfBusinessApplication: 'Line-of-business application',
-  confirmedActivity: 'Confirmed activity',
-  notMalicious: 'Not malicious',
-  notEnoughDataToValidate: 'Not enough data to validate',
-  other: 'Other',
-};
+/**
+ * Microsoft Graph's determinations, as the Resolve form offers them (the API takes the keys), keyed
+ * by any string since Graph may send one the domain's table lacks.
+ */
+export const DETERMINATION_LABELS: Readonly<Record<string, string>> = DOMAIN_DETERMINATION_LABELS;
 
 export const EXCEPTION_REASONS: Record<string, string> = {
   false_positive: 'False positive',

@@ -9,7 +9,6 @@ import {
   type Role,
   roleFrom,
 } from '../domain/index.js';
-import { appendAudit } from '../storage/audit.repository.js';
 import type { RolePolicy } from '../storage/person.repository.js';
 import {
   findLiveSession,
@@ -17,7 +16,7 @@ import {
   revokeSession,
   setClaimedRole,
 } from '../storage/session.repository.js';
-import type { CommandDeps } from './commands/command.js';
+import { auditPersonChange, type CommandDeps } from './commands/command.js';
 import { identify } from './identity.js';
 
 /** Session and login cookies are random secrets kept only as this digest. */
@@ -73,15 +72,14 @@ export async function signIn(
       identityKey: oidcIdentityKey(verified.issuer, verified.subject),
       expiresAt,
     });
-    await appendAudit(trx, [
-      {
-        alertId: null,
-        actor: person.actor,
-        action: 'session.signed_in',
-        details: { sessionId: id, claimedRole: verified.claimedRole, expiresAt: expiresAt.toISOString() },
-        at: now,
-      },
-    ]);
+    await auditPersonChange(
+      trx,
+      deps,
+      person,
+      'session.signed_in',
+      { sessionId: id, claimedRole: verified.claimedRole, expiresAt: expiresAt.toISOString() },
+      now,
+    );
     return id;
   });
   // identify() read the role before this sign-in's claim was recorded.
@@ -124,14 +122,6 @@ export async function signOut(deps: CommandDeps, person: ActingPerson, secret: s
   await deps.handle.db.transaction().execute(async (trx) => {
     const ended = await revokeSession(trx, secretDigest(secret));
     if (ended === null) return;
-    await appendAudit(trx, [
-      {
-        alertId: null,
-        actor: person.actor,
-        action: 'session.signed_out',
-        details: { sessionId: ended.id },
-        at: deps.clock.now(),
-      },
-    ]);
+    await auditPersonChange(trx, deps, person, 'session.signed_out', { sessionId: ended.id });
   });
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Role } from '../domain/index.js';
 import type { Db } from './db.js';
+import { credentialPerson, credentialPersonColumns } from './person.repository.js';
 
 /** A personal token as its owner sees it: never the token itself, which is shown once. */
 export interface TokenView {
@@ -116,14 +117,7 @@ export async function findLiveToken(db: Db, hash: string): Promise<TokenHolder |
       't.role_cap',
       't.last_used_at',
       't.expires_at',
-      'p.display_name',
-      'p.role',
-      'p.claimed_role',
-      sql<
-        string[]
-      >`array(SELECT key FROM person_identities i WHERE i.person_id = p.id AND i.revoked_at IS NULL)`.as(
-        'keys',
-      ),
+      ...credentialPersonColumns,
     ])
     .where('t.token_hash', '=', hash)
     .where('t.revoked_at', 'is', null)
@@ -134,11 +128,8 @@ export async function findLiveToken(db: Db, hash: string): Promise<TokenHolder |
   return {
     tokenId: row.id,
     personId: row.person_id,
-    displayName: row.display_name,
-    role: row.role as Role | null,
-    claimedRole: row.claimed_role as Role | null,
+    ...credentialPerson(row),
     roleCap: row.role_cap as Role,
-    identityKeys: row.keys,
     lastUsedAt: row.last_used_at,
     expiresAt: row.expires_at,
   };

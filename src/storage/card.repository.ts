@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { type NotNull, sql } from 'kysely';
 import type { Db } from './db.js';
 import type { CardRow } from './schema.js';
 
@@ -32,6 +32,25 @@ export async function cardsOf(db: Db, alertId: string): Promise<CardView[]> {
     .orderBy('created_at')
     .execute();
   return rows.map(toView);
+}
+
+/** Where the live cards of an alert on one platform were posted (a channel or conversation, and the message), oldest first. */
+export async function postedCards(
+  db: Db,
+  alertId: string,
+  platform: string,
+): Promise<{ readonly target: string; readonly messageRef: string }[]> {
+  const rows = await db
+    .selectFrom('cards')
+    .select(['target', 'message_ref'])
+    .where('alert_id', '=', alertId)
+    .where('platform', '=', platform)
+    .where('state', '=', 'active')
+    .where('message_ref', 'is not', null)
+    .$narrowType<{ message_ref: NotNull }>()
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => ({ target: row.target, messageRef: row.message_ref }));
 }
 
 export interface CardKey {

@@ -13,6 +13,7 @@ import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
 import { upnOf } from './identity-upn.repository.js';
 import { appendOutbox } from './outbox.repository.js';
+import { endWriteBackLease, takeWriteBackLease } from './writeback-lease.repository.js';
 
 /** The Graph-side state Vigil last wrote or saw. */
 export interface RecordedState {
@@ -109,18 +110,12 @@ export async function claimWriteBack(
       .where('graph_id', '=', alert.source_id)
       .forUpdate()
       .executeTakeFirstOrThrow();
-    if (
-      state.writeback_owner !== null &&
-      state.writeback_owner !== owner &&
-      state.writeback_until !== null &&
-      state.writeback_until > now
-    )
-      return { kind: 'in_flight', until: state.writeback_until };
-    await trx
-      .updateTable('graph_alert_state')
-      .set({ writeback_owner: owner, writeback_until: new Date(now.getTime() + leaseMs) })
-      .where('graph_id', '=', alert.source_id)
-      .execute();
+    const held = await takeWriteBackLease(trx, 'graph_alert_state', alert.source_id, state, {
+      owner,
+      leaseMs,
+      now,
+    });
+    if (held !== null) return held;
     const comments = await trx
       .selectFrom('audit_log')
       .select(['id', 'actor', 'details', 'at'])
@@ -213,29 +208,22 @@ export async function recordWriteBack(
   },
 ): Promise<void> {
   await handle.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('graph_alert_state')
-      .set({
-        ...(written.state === null
-          ? {}
-          : {
-              status: written.state.status,
-              classification: written.state.classification,
-              determination: written.state.determination,
-            }),
-        ...(written.lastUpdate === null
-          ? {}
-          : { last_update_at: sql`greatest(last_update_at, ${written.lastUpdate})` }),
-        ...(written.commentsThrough === null ? {} : { comments_through: written.commentsThrough }),
-        ...(written.assignedTo === undefined ? {} : { assigned_to: written.assignedTo }),
-        writeback_owner: null,
-        writeback_until: null,
-        writeback_error: null,
-        updated_at: sql`now()`,
-      })
-      .where('graph_id', '=', graphId)
-      .where('writeback_owner', '=', owner)
-      .execute();
+    await endWriteBackLease(trx, 'graph_alert_state', graphId, owner, {
+      ...(written.state === null
+        ? {}
+        : {
+            status: written.state.status,
+            classification: written.state.classification,
+            determination: written.state.determination,
+          }),
+      ...(written.lastUpdate === null
+        ? {}
+        : { last_update_at: sql`greatest(last_update_at, ${written.lastUpdate})` }),
+      ...(written.commentsThrough === null ? {} : { comments_through: written.commentsThrough }),
+      ...(written.assignedTo === undefined ? {} : { assigned_to: written.assignedTo }),
+      writeback_error: null,
+      updated_at: sql`now()`,
+    });
     if (written.skipped !== null && written.skipped !== undefined)
       await appendAudit(trx, [
         {
@@ -261,12 +249,7 @@ export async function recordWriteBack(
 
 /** Gives the alert back after a failure worth retrying. */
 export async function releaseWriteBack(handle: DbHandle, graphId: string, owner: string): Promise<void> {
-  await handle.db
-    .updateTable('graph_alert_state')
-    .set({ writeback_owner: null, writeback_until: null })
-    .where('graph_id', '=', graphId)
-    .where('writeback_owner', '=', owner)
-    .execute();
+  await endWriteBackLease(handle.db, 'graph_alert_state', graphId, owner);
 }
 
 /** A write-back Graph refused for good (a missing permission, an alert gone): the trail says why. */
@@ -278,12 +261,9 @@ export async function failWriteBack(
   clock: Clock,
 ): Promise<void> {
   await handle.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('graph_alert_state')
-      .set({ writeback_owner: null, writeback_until: null, writeback_error: reason.slice(0, 2000) })
-      .where('graph_id', '=', claim.graphId)
-      .where('writeback_owner', '=', owner)
-      .execute();
+    await endWriteBackLease(trx, 'graph_alert_state', claim.graphId, owner, {
+      writeback_error: reason.slice(0, 2000),
+    });
     await appendAudit(trx, [
       {
         alertId: claim.alertId,

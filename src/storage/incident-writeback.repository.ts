@@ -9,6 +9,7 @@ import {
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
 import { appendOutbox } from './outbox.repository.js';
+import { endWriteBackLease, takeWriteBackLease } from './writeback-lease.repository.js';
 
 /** An incident's state in Graph's own words (status active/inProgress/resolved...). */
 export interface IncidentGraphState {
@@ -56,18 +57,8 @@ export async function claimIncidentWriteBack(
       .forUpdate()
       .executeTakeFirst();
     if (incident === undefined) return { kind: 'gone' };
-    if (
-      incident.writeback_owner !== null &&
-      incident.writeback_owner !== owner &&
-      incident.writeback_until !== null &&
-      incident.writeback_until > now
-    )
-      return { kind: 'in_flight', until: incident.writeback_until };
-    await trx
-      .updateTable('incidents')
-      .set({ writeback_owner: owner, writeback_until: new Date(now.getTime() + leaseMs) })
-      .where('id', '=', incidentId)
-      .execute();
+    const held = await takeWriteBackLease(trx, 'incidents', incidentId, incident, { owner, leaseMs, now });
+    if (held !== null) return held;
     const alerts = await trx
       .selectFrom('alerts')
       .select(['status', 'classification', 'determination', 'status_changed_at'])
@@ -126,28 +117,21 @@ export async function recordIncidentWriteBack(
   },
 ): Promise<void> {
   await handle.db.transaction().execute(async (trx) => {
-    const updated = await trx
-      .updateTable('incidents')
-      .set({
-        ...(written.state === null
-          ? {}
-          : {
-              graph_status: written.state.status,
-              graph_classification: written.state.classification,
-              graph_determination: written.state.determination,
-            }),
-        ...(written.lastUpdate === null
-          ? {}
-          : { last_update_at: sql`greatest(last_update_at, ${written.lastUpdate})` }),
-        writeback_owner: null,
-        writeback_until: null,
-        writeback_error: null,
-        updated_at: written.at,
-      })
-      .where('id', '=', incidentId)
-      .where('writeback_owner', '=', owner)
-      .executeTakeFirst();
-    if (written.conflict !== null && Number(updated.numUpdatedRows) > 0)
+    const updated = await endWriteBackLease(trx, 'incidents', incidentId, owner, {
+      ...(written.state === null
+        ? {}
+        : {
+            graph_status: written.state.status,
+            graph_classification: written.state.classification,
+            graph_determination: written.state.determination,
+          }),
+      ...(written.lastUpdate === null
+        ? {}
+        : { last_update_at: sql`greatest(last_update_at, ${written.lastUpdate})` }),
+      writeback_error: null,
+      updated_at: written.at,
+    });
+    if (written.conflict !== null && Number(updated) > 0)
       await auditIncident(trx, incidentId, 'incident.write_back_conflict', written.conflict, written.at);
   });
 }
@@ -158,12 +142,7 @@ export async function releaseIncidentWriteBack(
   incidentId: string,
   owner: string,
 ): Promise<void> {
-  await handle.db
-    .updateTable('incidents')
-    .set({ writeback_owner: null, writeback_until: null })
-    .where('id', '=', incidentId)
-    .where('writeback_owner', '=', owner)
-    .execute();
+  await endWriteBackLease(handle.db, 'incidents', incidentId, owner);
 }
 
 /** A write-back Graph refused for good (a missing permission, an incident gone): the trail says why. */
@@ -175,12 +154,7 @@ export async function failIncidentWriteBack(
   clock: Clock,
 ): Promise<void> {
   await handle.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('incidents')
-      .set({ writeback_owner: null, writeback_until: null, writeback_error: reason.slice(0, 2000) })
-      .where('id', '=', incidentId)
-      .where('writeback_owner', '=', owner)
-      .execute();
+    await endWriteBackLease(trx, 'incidents', incidentId, owner, { writeback_error: reason.slice(0, 2000) });
     await auditIncident(
       trx,
       incidentId,

@@ -280,3 +280,29 @@ export async function disablePersonRows(trx: Db, personId: string, by: Actor): P
     .execute();
   return true;
 }
+
+/**
+ * What a credential lookup joined to `persons as p` reads of the person behind it: name, roles
+ * and live identity keys (sessions and API tokens alike).
+ */
+export const credentialPersonColumns = [
+  'p.display_name',
+  'p.role',
+  'p.claimed_role',
+  sql<
+    string[]
+  >`array(SELECT key FROM person_identities l WHERE l.person_id = p.id AND l.revoked_at IS NULL)`.as('keys'),
+] as const;
+
+/** Those columns as the holder of a session or token carries them. */
+export const credentialPerson = (row: {
+  readonly display_name: string | null;
+  readonly role: string | null;
+  readonly claimed_role: string | null;
+  readonly keys: string[];
+}) => ({
+  displayName: row.display_name,
+  role: row.role as Role | null,
+  claimedRole: row.claimed_role as Role | null,
+  identityKeys: row.keys,
+});

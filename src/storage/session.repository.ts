@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Role } from '../domain/index.js';
 import type { Db } from './db.js';
+import { credentialPerson, credentialPersonColumns } from './person.repository.js';
 
 /** A console sign-in under way, as the callback needs it. */
 export interface PendingLogin {
@@ -86,19 +87,7 @@ export async function findLiveSession(db: Db, idHash: string): Promise<SessionHo
     .selectFrom('console_sessions as s')
     .innerJoin('persons as p', 'p.id', 's.person_id')
     .innerJoin('person_identities as i', 'i.key', 's.identity_key')
-    .select([
-      's.id',
-      's.person_id',
-      's.identity_key',
-      'p.display_name',
-      'p.role',
-      'p.claimed_role',
-      sql<
-        string[]
-      >`array(SELECT key FROM person_identities l WHERE l.person_id = p.id AND l.revoked_at IS NULL)`.as(
-        'keys',
-      ),
-    ])
+    .select(['s.id', 's.person_id', 's.identity_key', ...credentialPersonColumns])
     .where('s.id_hash', '=', idHash)
     .where('s.revoked_at', 'is', null)
     .where('s.expires_at', '>', sql<Date>`now()`)
@@ -111,10 +100,7 @@ export async function findLiveSession(db: Db, idHash: string): Promise<SessionHo
     sessionId: row.id,
     personId: row.person_id,
     identityKey: row.identity_key,
-    displayName: row.display_name,
-    role: row.role as Role | null,
-    claimedRole: row.claimed_role as Role | null,
-    identityKeys: row.keys,
+    ...credentialPerson(row),
   };
 }
 

@@ -8,7 +8,7 @@ import {
   type Result,
 } from '../../domain/index.js';
 import { appendAudit } from '../../storage/audit.repository.js';
-import type { DbHandle } from '../../storage/db.js';
+import type { Db, DbHandle } from '../../storage/db.js';
 
 /** What every command needs: storage and the clock. */
 export interface CommandDeps {
@@ -62,4 +62,16 @@ async function alertExists(deps: CommandDeps, alertId: string): Promise<boolean>
     .where('id', '=', alertId)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** The audit row of a change `person` made (now unless `at`) that concerns no alert: people, tokens, sessions. */
+export async function auditPersonChange(
+  trx: Db,
+  deps: CommandDeps,
+  person: ActingPerson,
+  action: string,
+  details: Record<string, unknown>,
+  at: Date = deps.clock.now(),
+): Promise<void> {
+  await appendAudit(trx, [{ alertId: null, actor: person.actor, action, details, at }]);
 }

@@ -7,7 +7,6 @@ import {
   type Role,
   shortIdentityKey,
 } from '../../domain/index.js';
-import { appendAudit } from '../../storage/audit.repository.js';
 import {
   attachIdentity,
   disablePersonRows,
@@ -18,10 +17,27 @@ import {
   setRole,
   sharedDecisions,
 } from '../../storage/person.repository.js';
-import { type CommandDeps, permit } from './command.js';
+import { auditPersonChange, type CommandDeps, permit } from './command.js';
 
 const notFound = (personId: string) => fail(PersonErrorCode.NotFound, `No person ${personId}.`);
 const isUuid = (value: string): boolean => /^[0-9a-f-]{36}$/i.test(value);
+
+/** People are managed by admins (a refusal is audited as `refusedAction`), and named by UUID. */
+async function permitAdmin(
+  deps: CommandDeps,
+  person: ActingPerson,
+  personId: string,
+  refusedAction: string,
+  details: Record<string, unknown>,
+): Promise<Result<true>> {
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: refusedAction,
+    details,
+  });
+  if (!allowed.ok) return allowed;
+  return isUuid(personId) ? allowed : notFound(personId);
+}
 
 /** Identity keys an admin may link: a Slack user, a Teams (Entra) user or an OIDC subject. */
 export const LINKABLE_KEY = /^(slack|teams|oidc):\S{1,300}$/;
@@ -32,13 +48,11 @@ export async function grantRole(
   person: ActingPerson,
   command: { readonly personId: string; readonly role: Role },
 ): Promise<Result<{ readonly previousRole: Role | null }>> {
-  const allowed = await permit(deps, person, 'admin.manage', {
-    alertId: null,
-    action: 'role.grant_refused',
-    details: { personId: command.personId, role: command.role },
+  const allowed = await permitAdmin(deps, person, command.personId, 'role.grant_refused', {
+    personId: command.personId,
+    role: command.role,
   });
   if (!allowed.ok) return allowed;
-  if (!isUuid(command.personId)) return notFound(command.personId);
   return deps.handle.db.transaction().execute(async (trx) => {
     const exists = await trx
       .selectFrom('persons')
@@ -47,15 +61,11 @@ export async function grantRole(
       .executeTakeFirst();
     if (exists === undefined) return notFound(command.personId);
     const previousRole = await setRole(trx, command.personId, command.role, person.actor);
-    await appendAudit(trx, [
-      {
-        alertId: null,
-        actor: person.actor,
-        action: 'role.granted',
-        details: { personId: command.personId, role: command.role, previousRole },
-        at: deps.clock.now(),
-      },
-    ]);
+    await auditPersonChange(trx, deps, person, 'role.granted', {
+      personId: command.personId,
+      role: command.role,
+      previousRole,
+    });
     return ok({ previousRole });
   });
 }
@@ -71,13 +81,11 @@ export async function linkIdentity(
   person: ActingPerson,
   command: { readonly personId: string; readonly key: string },
 ): Promise<Result<{ readonly merged: boolean }>> {
-  const allowed = await permit(deps, person, 'admin.manage', {
-    alertId: null,
-    action: 'person.link_refused',
-    details: { personId: command.personId, key: command.key },
+  const allowed = await permitAdmin(deps, person, command.personId, 'person.link_refused', {
+    personId: command.personId,
+    key: command.key,
   });
   if (!allowed.ok) return allowed;
-  if (!isUuid(command.personId)) return notFound(command.personId);
   return deps.handle.db.transaction().execute(async (trx) => {
     const target = await trx
       .selectFrom('persons')
@@ -117,19 +125,11 @@ export async function linkIdentity(
       merged = true;
     }
     await attachIdentity(trx, command.key, command.personId, person.actor);
-    await appendAudit(trx, [
-      {
-        alertId: null,
-        actor: person.actor,
-        action: 'person.identity_linked',
-        details: {
-          personId: command.personId,
-          key: command.key,
-          ...(merged && existing !== null ? { mergedPersonId: existing.personId } : {}),
-        },
-        at: deps.clock.now(),
-      },
-    ]);
+    await auditPersonChange(trx, deps, person, 'person.identity_linked', {
+      personId: command.personId,
+      key: command.key,
+      ...(merged && existing !== null ? { mergedPersonId: existing.personId } : {}),
+    });
     return ok({ merged });
   });
 }
@@ -140,26 +140,16 @@ export async function unlinkIdentity(
   person: ActingPerson,
   command: { readonly personId: string; readonly key: string },
 ): Promise<Result<{ readonly personId: string }>> {
-  const allowed = await permit(deps, person, 'admin.manage', {
-    alertId: null,
-    action: 'person.unlink_refused',
-    details: { personId: command.personId, key: command.key },
+  const allowed = await permitAdmin(deps, person, command.personId, 'person.unlink_refused', {
+    personId: command.personId,
+    key: command.key,
   });
   if (!allowed.ok) return allowed;
-  if (!isUuid(command.personId)) return notFound(command.personId);
   return deps.handle.db.transaction().execute(async (trx) => {
     const personId = await revokeIdentity(trx, command.key, command.personId);
     if (personId === null)
       return fail(PersonErrorCode.NotFound, `${command.personId} has no linked identity ${command.key}.`);
-    await appendAudit(trx, [
-      {
-        alertId: null,
-        actor: person.actor,
-        action: 'person.identity_unlinked',
-        details: { personId, key: command.key },
-        at: deps.clock.now(),
-      },
-    ]);
+    await auditPersonChange(trx, deps, person, 'person.identity_unlinked', { personId, key: command.key });
     return ok({ personId });
   });
 }
@@ -170,13 +160,10 @@ export async function disablePerson(
   person: ActingPerson,
   command: { readonly personId: string },
 ): Promise<Result<{ readonly disabled: boolean }>> {
-  const allowed = await permit(deps, person, 'admin.manage', {
-    alertId: null,
-    action: 'person.disable_refused',
-    details: { personId: command.personId },
+  const allowed = await permitAdmin(deps, person, command.personId, 'person.disable_refused', {
+    personId: command.personId,
   });
   if (!allowed.ok) return allowed;
-  if (!isUuid(command.personId)) return notFound(command.personId);
   if (command.personId === person.personId)
     return fail(PersonErrorCode.LinkConflict, 'You cannot disable yourself; ask another admin.');
   return deps.handle.db.transaction().execute(async (trx) => {
@@ -188,15 +175,7 @@ export async function disablePerson(
     if (exists === undefined) return notFound(command.personId);
     const disabled = await disablePersonRows(trx, command.personId, person.actor);
     if (disabled)
-      await appendAudit(trx, [
-        {
-          alertId: null,
-          actor: person.actor,
-          action: 'person.disabled',
-          details: { personId: command.personId },
-          at: deps.clock.now(),
-        },
-      ]);
+      await auditPersonChange(trx, deps, person, 'person.disabled', { personId: command.personId });
     return ok({ disabled });
   });
 }

@@ -9,6 +9,14 @@ import { type CommandDeps, permit } from './command.js';
 
 const notFound = (id: string) => fail('silence.not_found', `No active silence ${id}.`);
 
+/** Changing an existing silence is for responders and up; a refusal is audited with its ID. */
+const permitOnSilence = (deps: CommandDeps, person: ActingPerson, silenceId: string) =>
+  permit(deps, person, 'silence.manage', {
+    alertId: null,
+    action: 'silence.refused',
+    details: { silenceId },
+  });
+
 /** Mutes matching alerts until a time: responders and up; an invalid pattern is refused and audited. */
 export async function addSilence(
   deps: CommandDeps,
@@ -26,11 +34,7 @@ export async function expireSilence(
   person: ActingPerson,
   command: { readonly silenceId: string },
 ): Promise<Result<true>> {
-  const allowed = await permit(deps, person, 'silence.manage', {
-    alertId: null,
-    action: 'silence.refused',
-    details: { silenceId: command.silenceId },
-  });
+  const allowed = await permitOnSilence(deps, person, command.silenceId);
   if (!allowed.ok) return allowed;
   const done = await expire(deps.handle.db, command.silenceId, person.actor, deps.clock.now());
   return done ? { ok: true, value: true } : notFound(command.silenceId);
@@ -42,11 +46,7 @@ export async function moveSilence(
   person: ActingPerson,
   command: { readonly silenceId: string; readonly endsAt: Date },
 ): Promise<Result<true>> {
-  const allowed = await permit(deps, person, 'silence.manage', {
-    alertId: null,
-    action: 'silence.refused',
-    details: { silenceId: command.silenceId },
-  });
+  const allowed = await permitOnSilence(deps, person, command.silenceId);
   if (!allowed.ok) return allowed;
   const moved = await moveSilenceEnd(
     deps.handle.db,

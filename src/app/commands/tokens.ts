@@ -6,9 +6,8 @@ import {
   revokeTokenRow,
   type TokenView,
 } from '../../storage/api-token.repository.js';
-import { appendAudit } from '../../storage/audit.repository.js';
 import { newTokenSecret, tokenDigest } from '../identity.js';
-import { type CommandDeps, permit } from './command.js';
+import { auditPersonChange, type CommandDeps, permit } from './command.js';
 
 /** Days a personal token lives unless asked otherwise, and at most. */
 export const TOKEN_DAYS = { default: 90, max: 365 } as const;
@@ -54,20 +53,19 @@ export async function createToken(
       roleCap,
       expiresAt,
     });
-    await appendAudit(trx, [
+    await auditPersonChange(
+      trx,
+      deps,
+      person,
+      'token.created',
       {
-        alertId: null,
-        actor: person.actor,
-        action: 'token.created',
-        details: {
-          tokenId: created.id,
-          name: command.name,
-          roleCap,
-          expiresAt: created.expiresAt.toISOString(),
-        },
-        at: now,
+        tokenId: created.id,
+        name: command.name,
+        roleCap,
+        expiresAt: created.expiresAt.toISOString(),
       },
-    ]);
+      now,
+    );
     return created;
   });
   return ok({ token, view });
@@ -82,15 +80,7 @@ export async function revokeToken(
   return deps.handle.db.transaction().execute(async (trx) => {
     if (!(await revokeTokenRow(trx, person.personId, command.tokenId)))
       return fail(PersonErrorCode.TokenNotFound, `You have no live token ${command.tokenId}.`);
-    await appendAudit(trx, [
-      {
-        alertId: null,
-        actor: person.actor,
-        action: 'token.revoked',
-        details: { tokenId: command.tokenId },
-        at: deps.clock.now(),
-      },
-    ]);
+    await auditPersonChange(trx, deps, person, 'token.revoked', { tokenId: command.tokenId });
     return ok(true);
   });
 }

@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import { ChatRateLimitedError, noticeText, type RemediationNotifier } from '../../domain/index.js';
+import { postedCards } from '../../storage/card.repository.js';
 import type { Db } from '../../storage/db.js';
 import { consoleRemediationsUrl } from '../console-links.js';
 import { toChatError } from './errors.js';
@@ -27,16 +28,8 @@ export function slackRemediationNotifier(deps: {
       const requester = notice.requester;
       const dm = requester.kind === 'user' && requester.platform === 'slack' ? [`${DM}${requester.id}`] : [];
       if (notice.alertId === null) return dm;
-      const cards = await deps.db
-        .selectFrom('cards')
-        .select(['target', 'message_ref'])
-        .where('alert_id', '=', notice.alertId)
-        .where('platform', '=', 'slack')
-        .where('state', '=', 'active')
-        .where('message_ref', 'is not', null)
-        .orderBy('id')
-        .execute();
-      return [...dm, ...cards.map((card) => `${THREAD}${card.target}:${card.message_ref}`)];
+      const cards = await postedCards(deps.db, notice.alertId, 'slack');
+      return [...dm, ...cards.map((card) => `${THREAD}${card.target}:${card.messageRef}`)];
     },
     async deliver(notice, destination) {
       const [channel = '', threadTs] = destination.startsWith(THREAD)

@@ -1,5 +1,6 @@
 import { noticeText, PermanentChatError, type RemediationNotifier } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
+import { postedCards } from '../../storage/card.repository.js';
 import type { Db } from '../../storage/db.js';
 import { personalTeamsConversation } from '../../storage/oncall.repository.js';
 import { getTeamsConversation } from '../../storage/teams-conversation.repository.js';
@@ -35,16 +36,8 @@ export function teamsRemediationNotifier(deps: {
           : null;
       const dm = personal === null ? [] : [`${DM}${personal.id}`];
       if (notice.alertId === null) return dm;
-      const cards = await deps.db
-        .selectFrom('cards')
-        .select(['target', 'message_ref'])
-        .where('alert_id', '=', notice.alertId)
-        .where('platform', '=', 'teams')
-        .where('state', '=', 'active')
-        .where('message_ref', 'is not', null)
-        .orderBy('id')
-        .execute();
-      return [...dm, ...cards.map((card) => `${REPLY}${card.target}|${card.message_ref}`)];
+      const cards = await postedCards(deps.db, notice.alertId, 'teams');
+      return [...dm, ...cards.map((card) => `${REPLY}${card.target}|${card.messageRef}`)];
     },
     async deliver(notice, destination) {
       const [conversationId = '', replyToId] = destination.startsWith(REPLY)
