@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { ResolveForm } from '../components/resolve-form';
+import { ShowMore } from '../components/show-more';
 import { ErrorLine, Loadable, SeverityBadge, StatusBadge } from '../components/status';
 import { CLASSIFICATION_LABELS, STATUS_LABELS, STATUSES, safeHref, when } from '../format';
 import { useAction, usePolling } from '../hooks';
@@ -74,17 +75,7 @@ export function IncidentsPage() {
                   ))}
                 </tbody>
               </table>
-              {data.nextCursor !== null && (
-                <p>
-                  <button
-                    type="button"
-                    onClick={() => setLimit(Math.min(limit * 2, 500))}
-                    disabled={limit >= 500}
-                  >
-                    Show more
-                  </button>
-                </p>
-              )}
+              {data.nextCursor !== null && <ShowMore limit={limit} setLimit={setLimit} />}
             </>
           )
         }

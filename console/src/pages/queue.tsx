@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import { ShowMore } from '../components/show-more';
 import { Loadable, SeverityBadge, StatusBadge } from '../components/status';
 import { SEVERITIES, STATUS_LABELS, STATUSES, when } from '../format';
 import { usePolling } from '../hooks';
@@ -107,16 +108,9 @@ export function QueuePage() {
                 </tbody>
               </table>
               {data.nextCursor !== null && (
-                <p>
-                  <button
-                    type="button"
-                    onClick={() => setLimit(Math.min(limit * 2, 500))}
-                    disabled={limit >= 500}
-                  >
-                    Show more
-                  </button>{' '}
+                <ShowMore limit={limit} setLimit={setLimit}>
                   <span class="muted small">{`Showing the newest ${data.alerts.length}.`}</span>
-                </p>
+                </ShowMore>
               )}
             </>
           )
