@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { grantRole } from '../app/commands/people.js';
+import { grantRole, linkIdentity } from '../app/commands/people.js';
 import { createToken } from '../app/commands/tokens.js';
 import { identify, identifyService } from '../app/identity.js';
 import { startVigil } from '../app.js';
-import { type Config, ConfigError, loadConfig } from '../config.js';
-import { systemClock } from '../domain/index.js';
+import { type Config, ConfigError, loadConfig, publicUrl } from '../config.js';
+import { oidcIdentityKey, systemClock } from '../domain/index.js';
 import { createLogger } from '../logger.js';
 import type { Db, DbHandle } from '../storage/db.js';
 import { startEmbeddedPostgres } from '../storage/embedded-postgres.js';
@@ -31,18 +31,45 @@ async function demoTokens(dataDir: string): Promise<{ ingest: string; api: strin
 
 /** The demo's named people: Dana starts the investigation, Ada and Ben approve (two people, neither of them Dana). */
 const DEMO_PEOPLE = [
-  { id: 'demo:dana', name: 'Dana', title: 'Dana (demo analyst)' },
-  { id: 'demo:ada', name: 'Ada', title: 'Ada (demo approver)' },
-  { id: 'demo:ben', name: 'Ben', title: 'Ben (demo approver)' },
+  { id: 'demo:dana', name: 'Dana', title: 'Dana (demo analyst)', login: 'dana' },
+  { id: 'demo:ada', name: 'Ada', title: 'Ada (demo approver)', login: 'ada' },
+  { id: 'demo:ben', name: 'Ben', title: 'Ben (demo approver)', login: 'ben' },
 ] as const;
 
 type DemoName = (typeof DEMO_PEOPLE)[number]['name'];
 
+const DEMO_OIDC_CLIENT = 'vigil-demo-console';
+
 /**
- * The demo's people, each an approver with a fresh personal token: whoever asked for an action
- * cannot approve it and high-impact actions need two different people, so the console can show both.
+ * The demo's own OpenID Connect provider, unless one is configured: the console signs in through
+ * it exactly as through Entra ID or Okta, one click per demo person. It keeps its port from one run
+ * to the next, so the people's sign-in identities stay the same.
  */
-async function demoPeopleTokens(handle: DbHandle): Promise<Record<DemoName, string>> {
+async function startDemoIdentityProvider(dataDir: string) {
+  // Loaded only here: no other role carries the provider.
+  const { startIdentityProvider } = await import('./identity-provider.js');
+  const portFile = path.join(dataDir, 'demo-identity-provider.json');
+  const earlier = await readFile(portFile, 'utf8')
+    .then((text) => (JSON.parse(text) as { port?: number }).port)
+    .catch(() => undefined);
+  const accounts = DEMO_PEOPLE.map((demo) => ({
+    login: demo.login,
+    name: demo.title,
+    email: `${demo.login}@vigil-demo.example`,
+  }));
+  const options = { clientId: DEMO_OIDC_CLIENT, clientSecret: randomBytes(18).toString('base64url') };
+  const start = (port: number) => startIdentityProvider(accounts, { ...options, signIn: 'pick', port });
+  const provider = await start(earlier ?? 0).catch(() => start(0));
+  await writeFile(portFile, JSON.stringify({ port: Number(new URL(provider.issuer).port) }));
+  return { ...provider, ...options };
+}
+
+/**
+ * The demo's people, each an approver with a fresh personal token (and, with the demo's identity
+ * provider, its sign-in identity linked): whoever asked for an action cannot approve it and
+ * high-impact actions need two different people, so the console can show both.
+ */
+async function demoPeopleTokens(handle: DbHandle, issuer: string | null): Promise<Record<DemoName, string>> {
   const deps = { handle, clock: systemClock };
   const service = await identifyService(handle.db);
   if (!service.ok) throw new Error('the demo people could not be set up');
@@ -55,6 +82,10 @@ async function demoPeopleTokens(handle: DbHandle): Promise<Record<DemoName, stri
     );
     if (!person.ok) throw new Error('the demo people could not be set up');
     await grantRole(deps, service.value, { personId: person.value.personId, role: 'approver' });
+    if (issuer !== null) {
+      const key = oidcIdentityKey(issuer, demo.login);
+      await linkIdentity(deps, service.value, { personId: person.value.personId, key });
+    }
     const created = await createToken(deps, { ...person.value, role: 'approver' }, { name: 'demo' });
     if (!created.ok) throw new Error(created.error.message);
     tokens[demo.name] = created.value.token;
@@ -212,10 +243,22 @@ export async function runDemo(
     const redis = await demoRedis(env, dataDir, { value: prefix, ownedByDemo: ownPrefix });
     if (redis === null) return 1;
     stops.push(redis.stop);
+    const identityProvider =
+      env.VIGIL_OIDC_ISSUER === undefined || env.VIGIL_OIDC_ISSUER === ''
+        ? await startDemoIdentityProvider(dataDir)
+        : null;
+    if (identityProvider !== null) stops.push(identityProvider.close);
 
     const config = loadConfig({
       VIGIL_INGEST_TOKEN: tokens.ingest,
       VIGIL_API_TOKEN: tokens.api,
+      ...(identityProvider === null
+        ? {}
+        : {
+            VIGIL_OIDC_ISSUER: identityProvider.issuer,
+            VIGIL_OIDC_CLIENT_ID: identityProvider.clientId,
+            VIGIL_OIDC_CLIENT_SECRET: identityProvider.clientSecret,
+          }),
       ...env,
       REDIS_URL: redis.url,
       VIGIL_QUEUE_PREFIX: prefix,
@@ -251,7 +294,8 @@ export async function runDemo(
     const ingestToken = config.VIGIL_INGEST_TOKEN ?? tokens.ingest;
     const apiToken = config.VIGIL_API_TOKEN ?? tokens.api;
 
-    const people = await demoPeopleTokens(vigil.handle);
+    await identityProvider?.register(`${publicUrl(config)}/auth/callback`);
+    const people = await demoPeopleTokens(vigil.handle, identityProvider?.issuer ?? null);
     const earlier = await storedAlerts(vigil.handle.db);
     const seeded =
       earlier > 0
@@ -268,18 +312,29 @@ ${(await demoWorkItems(base, apiToken, people.Dana)).join('\n')}`;
         ? "No chat platform is configured: the console shows each alert's card as Teams and Slack would draw it."
         : `Chat: ${chats.join(' and ')} (cards go where your routes and policies send them).`;
 
-    // The token rides in the URL fragment, which browsers never send to a server; the page moves it
+    // A token rides in the URL fragment, which browsers never send to a server; the page moves it
     // to sessionStorage and strips it from the address bar.
-    const signIn = (token: string, user: string) =>
-      `${base}/console/#token=${encodeURIComponent(token)}&user=${encodeURIComponent(user)}`;
+    const tokenLink = (token: string, user?: string) =>
+      `${base}/console/#token=${encodeURIComponent(token)}${user === undefined ? '' : `&user=${encodeURIComponent(user)}`}`;
+    const signIn = (name: DemoName) => {
+      const demo = DEMO_PEOPLE.find((candidate) => candidate.name === name);
+      return identityProvider === null || demo === undefined
+        ? tokenLink(people[name], name)
+        : `${base}/auth/login?login_hint=${demo.login}`;
+    };
+    const how =
+      identityProvider === null
+        ? 'with a personal token'
+        : `through the demo's own OpenID Connect provider at ${identityProvider.issuer}`;
     console.log(`
-Open the web console with one click, as one of two demo approvers (a high-impact action needs both;
-Dana, who started the investigation, may approve none of its actions):
-  Ada:  ${signIn(people.Ada, 'Ada')}
-  Ben:  ${signIn(people.Ben, 'Ben')}
-  Dana: ${signIn(people.Dana, 'Dana')}
+Sign in to the web console with one click, ${how},
+as one of two demo approvers (a high-impact action needs both; Dana, who started the investigation,
+may approve none of its actions):
+  Ada:  ${signIn('Ada')}
+  Ben:  ${signIn('Ben')}
+  Dana: ${signIn('Dana')}
 Or as the API service (an admin):
-  ${base}/console/#token=${encodeURIComponent(apiToken)}
+  ${tokenLink(apiToken)}
 
 Vigil demo is running at ${base}
 ${seeded}

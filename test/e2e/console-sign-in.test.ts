@@ -55,7 +55,7 @@ describe.skipIf('missing' in chromiumFound)('console sign-in with OpenID Connect
         VIGIL_DEMO_EXECUTOR: '1',
       },
     });
-    provider.register(`${vigil.baseUrl}/auth/callback`);
+    await provider.register(`${vigil.baseUrl}/auth/callback`);
 
     // An action waiting for approval: the SOC lead investigates an alert on a watchlisted user.
     const ingested = await vigil.ingest('generic', {

@@ -50,13 +50,30 @@ export async function visit(
  * redirect with the cookie jar, and fills in the provider's login form (as `login`) and consent
  * form. Returns Vigil's last answer (its redirect into the console).
  */
-export async function signInThroughProvider(
+export const signInThroughProvider = (
   jar: CookieJar,
   vigilUrl: string,
   login: string,
   returnRoute?: string,
+): Promise<Response> =>
+  followSignIn(
+    jar,
+    vigilUrl,
+    `${vigilUrl}/auth/login${returnRoute === undefined ? '' : `?return=${encodeURIComponent(returnRoute)}`}`,
+    login,
+  );
+
+/**
+ * Follows a sign-in from `start` (a link such as `vigil demo` prints) through the provider, filling
+ * in any form it shows as `login`, until Vigil's callback answers; returns that answer.
+ */
+export async function followSignIn(
+  jar: CookieJar,
+  vigilUrl: string,
+  start: string,
+  login: string,
 ): Promise<Response> {
-  let url = `${vigilUrl}/auth/login${returnRoute === undefined ? '' : `?return=${encodeURIComponent(returnRoute)}`}`;
+  let url = start;
   let response = await visit(jar, url);
   for (let step = 0; step < 20; step += 1) {
     if (url.startsWith(`${vigilUrl}/auth/callback`)) return response;

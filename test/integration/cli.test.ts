@@ -14,6 +14,7 @@ import {
   TEST_DATABASE_URL,
   TEST_REDIS_URL,
 } from '../helpers/harness.js';
+import { CookieJar, followSignIn } from '../helpers/oidc-sign-in.js';
 
 const cli = (args: string[], env: Record<string, string>) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
@@ -213,14 +214,17 @@ describe('vigil command line', () => {
         expect(redisUrl, first.output()).not.toBe('');
         expect(first.output()).toContain('No chat platform is configured');
         expect(await occurrences()).toEqual(ONCE);
-        // One-click links for two named approvers: two different people, each signed in by the link alone.
+        // One-click links for two named approvers, through the demo's own OpenID Connect provider:
+        // two different people, each signed in by following the link alone (no form to fill in).
+        expect(first.output()).toMatch(/OpenID Connect provider at http:\/\/127\.0\.0\.1:\d+/);
         const people = [];
         for (const name of ['Ada', 'Ben']) {
-          const link = first
-            .output()
-            .match(new RegExp(`${name}:\\s+(\\S+#token=(vgl_[\\w-]+)&user=${name})`));
-          expect(link?.[1], first.output()).toMatch(new RegExp(`^${base}/console/#`));
-          const me = await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${link?.[2]}` } });
+          const link = first.output().match(new RegExp(`${name}:\\s+(\\S+)`))?.[1] ?? '';
+          expect(link, first.output()).toMatch(new RegExp(`^${base}/auth/login\\?login_hint=`));
+          const jar = new CookieJar();
+          const landed = await followSignIn(jar, base, link, 'nobody-types-here');
+          expect(landed.headers.get('location')).toBe(`${base}/console/#/alerts`);
+          const me = await fetch(`${base}/api/me`, { headers: { cookie: jar.header(base) } });
           people.push((await me.json()) as { personId: string; role: string; displayName: string });
         }
         expect(people.map(({ role, displayName }) => ({ role, displayName }))).toEqual([
@@ -263,6 +267,11 @@ describe('vigil command line', () => {
         expect(await occurrences()).toEqual(ONCE);
         // The first run's investigation, and no second one.
         expect((await api('GET', '/api/investigations')).investigations).toHaveLength(1);
+        // The console's own Sign in button: the provider asks who you are; Dana is the same person as before.
+        const jar = new CookieJar();
+        await followSignIn(jar, base, `${base}/auth/login?return=%23%2Finvestigations`, 'dana');
+        const me = await fetch(`${base}/api/me`, { headers: { cookie: jar.header(base) } });
+        expect(await me.json()).toMatchObject({ displayName: 'Dana (demo analyst)', role: 'approver' });
       } finally {
         expect(await second.stop(), second.output()).toBe(0);
       }

@@ -54,7 +54,7 @@ async function newAlert(id: string): Promise<string> {
 beforeAll(async () => {
   provider = await startTestProvider(ACCOUNTS);
   vigil = await startTestVigil({ env: oidcEnv() });
-  provider.register(`${vigil.baseUrl}/auth/callback`);
+  await provider.register(`${vigil.baseUrl}/auth/callback`);
 });
 afterAll(async () => {
   await vigil?.close();
@@ -208,6 +208,18 @@ describe('console sign-in with OpenID Connect', () => {
     const stray = await visit(jar, `${vigil.baseUrl}/auth/callback?code=abc&state=xyz`);
     expect(stray.status).toBe(400);
     expect(await stray.text()).toContain('expired or was already used');
+  });
+
+  it('passes a plausible login_hint on to the provider, and drops one that is not', async () => {
+    const providerUrl = async (hint: string) => {
+      const login = await fetch(`${vigil.baseUrl}/auth/login?login_hint=${encodeURIComponent(hint)}`, {
+        redirect: 'manual',
+      });
+      expect(login.status).toBe(302);
+      return new URL(login.headers.get('location') ?? '');
+    };
+    expect((await providerUrl('olga@contoso.com')).searchParams.get('login_hint')).toBe('olga@contoso.com');
+    expect((await providerUrl('"><script>alert(1)</script>')).searchParams.has('login_hint')).toBe(false);
   });
 
   it('builds redirects and cookie flags from VIGIL_PUBLIC_URL behind a TLS proxy', async () => {

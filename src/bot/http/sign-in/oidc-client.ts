@@ -45,8 +45,14 @@ export class OidcClient {
     return this.configuration;
   }
 
-  /** Starts a sign-in: fresh checks, and the provider's URL to send the browser to. */
-  async begin(redirectUri: string): Promise<{ readonly url: URL; readonly checks: LoginChecks }> {
+  /**
+   * Starts a sign-in: fresh checks, and the provider's URL to send the browser to. A `loginHint`
+   * (OIDC's `login_hint`) pre-selects the account at the provider.
+   */
+  async begin(
+    redirectUri: string,
+    loginHint?: string,
+  ): Promise<{ readonly url: URL; readonly checks: LoginChecks }> {
     const configuration = await this.discover();
     const checks = {
       state: client.randomState(),
@@ -60,6 +66,7 @@ export class OidcClient {
       code_challenge_method: 'S256',
       state: checks.state,
       nonce: checks.nonce,
+      ...(loginHint === undefined ? {} : { login_hint: loginHint }),
     });
     return { url, checks };
   }

@@ -33,6 +33,8 @@ const LOGIN_MINUTES = 10;
 
 /** A console route to come back to after sign-in: `#/alerts/42`, nothing that leaves the console. */
 const RETURN_ROUTE = /^#\/[\w\-./%?=&]{0,300}$/;
+/** `login_hint` as people and providers write it: an account name or e-mail address. */
+const LOGIN_HINT = /^[\w.@+-]{1,254}$/;
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -76,42 +78,48 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInDeps): Prom
     };
   });
 
-  app.get<{ Querystring: { return?: string } }>('/auth/login', async (request, reply) => {
-    if (deps.oidc === null)
-      return sendError(
-        reply,
-        404,
-        'auth.oidc_off',
-        'OpenID Connect sign-in is not configured (VIGIL_OIDC_ISSUER).',
+  app.get<{ Querystring: { return?: string; login_hint?: string } }>(
+    '/auth/login',
+    async (request, reply) => {
+      if (deps.oidc === null)
+        return sendError(
+          reply,
+          404,
+          'auth.oidc_off',
+          'OpenID Connect sign-in is not configured (VIGIL_OIDC_ISSUER).',
+        );
+      const asked = typeof request.query.return === 'string' ? request.query.return : '';
+      const returnTo = RETURN_ROUTE.test(asked) ? asked : '#/alerts';
+      // Only a plausible account name is passed on: the provider echoes it into its sign-in page.
+      const hint = request.query.login_hint;
+      const loginHint = typeof hint === 'string' && LOGIN_HINT.test(hint) ? hint : undefined;
+      let started: Awaited<ReturnType<OidcClient['begin']>>;
+      try {
+        started = await deps.oidc.begin(redirectUri(), loginHint);
+      } catch (error) {
+        request.log.warn({ err: error }, 'OpenID Connect provider unreachable');
+        return problemPage(
+          reply,
+          deps.publicUrl(),
+          503,
+          'Vigil cannot reach the identity provider just now; try again shortly.',
+        );
+      }
+      const loginId = newSecret();
+      await insertLogin(deps.handle.db, {
+        idHash: secretDigest(loginId),
+        ...started.checks,
+        returnTo,
+        expiresAt: new Date(deps.clock.now().getTime() + LOGIN_MINUTES * 60_000),
+      });
+      reply.header(
+        'Set-Cookie',
+        cookie(LOGIN_COOKIE, loginId, { path: '/auth', maxAgeSeconds: LOGIN_MINUTES * 60, secure: secure() }),
       );
-    const asked = typeof request.query.return === 'string' ? request.query.return : '';
-    const returnTo = RETURN_ROUTE.test(asked) ? asked : '#/alerts';
-    let started: Awaited<ReturnType<OidcClient['begin']>>;
-    try {
-      started = await deps.oidc.begin(redirectUri());
-    } catch (error) {
-      request.log.warn({ err: error }, 'OpenID Connect provider unreachable');
-      return problemPage(
-        reply,
-        deps.publicUrl(),
-        503,
-        'Vigil cannot reach the identity provider just now; try again shortly.',
-      );
-    }
-    const loginId = newSecret();
-    await insertLogin(deps.handle.db, {
-      idHash: secretDigest(loginId),
-      ...started.checks,
-      returnTo,
-      expiresAt: new Date(deps.clock.now().getTime() + LOGIN_MINUTES * 60_000),
-    });
-    reply.header(
-      'Set-Cookie',
-      cookie(LOGIN_COOKIE, loginId, { path: '/auth', maxAgeSeconds: LOGIN_MINUTES * 60, secure: secure() }),
-    );
-    reply.header('Cache-Control', 'no-store');
-    return reply.redirect(started.url.href);
-  });
+      reply.header('Cache-Control', 'no-store');
+      return reply.redirect(started.url.href);
+    },
+  );
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/auth/callback', async (request, reply) => {
     const publicUrl = deps.publicUrl();
