@@ -19,6 +19,8 @@ export interface IdentityRecord {
   readonly claimedRole: Role | null;
   readonly disabled: boolean;
   readonly revoked: boolean;
+  /** Its e-mail was never looked up nor asked for (see identity-email.repository.ts). */
+  readonly lookupDue: boolean;
 }
 
 const identityColumns = [
@@ -30,6 +32,7 @@ const identityColumns = [
   'p.role',
   'p.claimed_role',
   'p.disabled_at',
+  sql<boolean>`i.email_looked_up_at IS NULL AND i.email_lookup_queued_at IS NULL`.as('lookup_due'),
 ] as const;
 
 type IdentityRow = {
@@ -41,6 +44,7 @@ type IdentityRow = {
   role: string | null;
   claimed_role: string | null;
   disabled_at: Date | null;
+  lookup_due: boolean;
 };
 
 const toIdentity = (row: IdentityRow): IdentityRecord => ({
@@ -52,6 +56,7 @@ const toIdentity = (row: IdentityRow): IdentityRecord => ({
   claimedRole: row.claimed_role as Role | null,
   disabled: row.disabled_at !== null,
   revoked: row.revoked_at !== null,
+  lookupDue: row.lookup_due,
 });
 
 /** The first of `keys` (most specific first) that is a known identity, with its person. */

@@ -241,6 +241,19 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       logger.warn({ err: error, conversationId: activity.conversation.id }, 'could not reply in teams');
     }
   }
+  /**
+   * The person behind the activity's sender. Someone met for the first time gets their e-mail
+   * looked up by a job, in the team (or conversation) they wrote in, after this answer.
+   */
+  const personOf = (activity: InboundActivity, actor: TeamsUser) =>
+    identify(db, actor, deps.roles, {
+      serviceUrl: activity.serviceUrl,
+      conversationId:
+        activity.channelData?.team?.id ??
+        activity.channelData?.teamsTeamId ??
+        conversationRoot(activity.conversation.id),
+    });
+
   const replyText = (activity: InboundActivity, text: string, threaded = true) =>
     reply(activity, { type: 'message', text, textFormat: 'markdown' }, threaded);
 
@@ -297,7 +310,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         ),
       );
 
-    const person = await identify(db, actor, deps.roles);
+    const person = await personOf(activity, actor);
     if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
     await recordUpn(db, actor, activity.from?.userPrincipalName);
     if (action.verb === CARD_ACTIONS.investigate) {
@@ -427,7 +440,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           'Vigil could not tell who you are (no Entra ID object ID), so nothing was decided.',
         ),
       );
-    const person = await identify(db, actor, deps.roles);
+    const person = await personOf(activity, actor);
     if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
     await recordUpn(db, actor, activity.from?.userPrincipalName);
     const reason = decision === 'reject' ? data.data.reason?.trim() || undefined : undefined;
@@ -464,7 +477,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     const command = parsed.value;
     const actor = userOf(activity);
     if (actor === null) return 'Vigil could not tell who you are, so nothing was changed.';
-    const person = await identify(db, actor, deps.roles);
+    const person = await personOf(activity, actor);
     if (!person.ok) return inert(person.error.message, 300);
     switch (command.type) {
       case 'resolve': {
@@ -551,7 +564,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         const actor = userOf(activity);
         if (actor === null)
           return replyText(activity, 'Vigil could not tell who you are, so nothing was started.');
-        const person = await identify(db, actor, deps.roles);
+        const person = await personOf(activity, actor);
         if (!person.ok) return replyText(activity, inert(person.error.message, 300));
         const started = await startInvestigation({ handle, clock }, person.value, { alertId: id });
         if (!started.ok) return replyText(activity, `Not started: ${inert(started.error.message, 300)}`);
@@ -603,7 +616,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         const actor = userOf(activity);
         if (actor === null)
           return replyText(activity, 'Vigil could not tell who you are, so nothing was changed.');
-        const person = await identify(db, actor, deps.roles);
+        const person = await personOf(activity, actor);
         if (!person.ok) return replyText(activity, inert(person.error.message, 300));
         if (command === 'unsubscribe') {
           const was = await unsubscribeConversation({ handle, clock }, person.value, { conversationId });

@@ -1,1 +1,2 @@
 export * from './person.js';
+export * from './auto-link.js';
