@@ -34,7 +34,12 @@ export async function autoLinkByEmail(
     const [match] = matches;
     if (match === undefined) return { kind: 'none' } as const;
     const refuse = async (reason: string) => {
-      await audit(trx, 'person.auto_link_refused', { key, otherKeys: matches.map((m) => m.key), reason }, now);
+      await audit(
+        trx,
+        'person.auto_link_refused',
+        { key, otherKeys: matches.map((m) => m.key), reason },
+        now,
+      );
       return { kind: 'refused', reason } as const;
     };
     if (people.length > 1) return refuse('more than one person has this verified e-mail address');

@@ -68,7 +68,12 @@ export async function signIn(
   const secret = newSecret();
   const now = deps.clock.now();
   // The first sign-in with this identity records its e-mail and queues its automatic linking.
-  await recordSignInEmail(deps.handle.db, oidcIdentityKey(verified.issuer, verified.subject), verified.email, now);
+  await recordSignInEmail(
+    deps.handle.db,
+    oidcIdentityKey(verified.issuer, verified.subject),
+    verified.email,
+    now,
+  );
   const expiresAt = new Date(now.getTime() + deps.sessionHours * 3_600_000);
   const sessionId = await deps.handle.db.transaction().execute(async (trx) => {
     await setClaimedRole(trx, person.personId, verified.claimedRole);

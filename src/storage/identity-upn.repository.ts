@@ -23,7 +23,9 @@ export async function upnOf(db: Db, actor: UserActor): Promise<string | null> {
   const row = await db
     .selectFrom('person_identities')
     .select(
-      sql<string | null>`coalesce(upn, CASE WHEN email_verified AND auto_link_refusal IS NULL THEN lower(email) END)`.as(
+      sql<
+        string | null
+      >`coalesce(upn, CASE WHEN email_verified AND auto_link_refusal IS NULL THEN lower(email) END)`.as(
         'upn',
       ),
     )
@@ -31,7 +33,11 @@ export async function upnOf(db: Db, actor: UserActor): Promise<string | null> {
     .where((eb) =>
       eb.or([
         eb('upn', 'is not', null),
-        eb.and([eb('email_verified', '=', true), eb('auto_link_refusal', 'is', null), eb('email', 'is not', null)]),
+        eb.and([
+          eb('email_verified', '=', true),
+          eb('auto_link_refusal', 'is', null),
+          eb('email', 'is not', null),
+        ]),
       ]),
     )
     .orderBy(sql`upn IS NULL`)

@@ -7,6 +7,8 @@ export interface TestAccount {
   readonly login: string;
   readonly name: string;
   readonly email: string;
+  /** The `email_verified` claim. @defaultValue true */
+  readonly emailVerified?: boolean;
   /** The `vigil_roles` claim. */
   readonly roles: readonly string[];
 }
@@ -68,7 +70,7 @@ export async function startTestProvider(accounts: readonly TestAccount[]): Promi
               sub,
               name: account.name,
               email: account.email,
-              email_verified: true,
+              email_verified: account.emailVerified ?? true,
               [ROLE_CLAIM]: [...account.roles],
             }),
           };

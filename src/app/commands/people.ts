@@ -132,7 +132,12 @@ export const sameAccountKeys = (key: string): string[] => {
  * `from`). Refused when `from` has other identities (unlink them first) or when both already
  * decided on the same action: linking them would count one person twice. Call inside a transaction.
  */
-export async function mergeSoleIdentity(trx: Db, from: string, into: string, key: string): Promise<Result<true>> {
+export async function mergeSoleIdentity(
+  trx: Db,
+  from: string,
+  into: string,
+  key: string,
+): Promise<Result<true>> {
   const keys = sameAccountKeys(key);
   const others = (await liveIdentityKeys(trx, from)).filter((other) => !keys.includes(other));
   if (others.length > 0)

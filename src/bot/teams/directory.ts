@@ -1,6 +1,6 @@
 import { AUTO_LINK_REFUSALS, type TeamsMemberInfo, teamsDirectoryEntry } from '../../domain/index.js';
 import type { IdentityDirectory } from '../../jobs/identity-lookup.worker.js';
-import { ConnectorError, type ConnectorClient } from './connector.js';
+import { type ConnectorClient, ConnectorError } from './connector.js';
 
 /**
  * Teams members' e-mails for automatic linking, from the Bot Framework connector of the

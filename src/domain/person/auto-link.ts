@@ -86,11 +86,15 @@ export function teamsDirectoryEntry(member: TeamsMemberInfo, homeTenant: string 
  * An OpenID Connect sign-in: only `email_verified: true` vouches for the address. An Entra ID
  * token names its tenant (`tid`): one of another tenant, or a guest (`acct: 1`), is refused.
  */
-export function oidcDirectoryEntry(claims: Record<string, unknown>, homeTenant: string | null): DirectoryEntry {
+export function oidcDirectoryEntry(
+  claims: Record<string, unknown>,
+  homeTenant: string | null,
+): DirectoryEntry {
   const email = clean(claims.email);
   const verified = claims.email_verified === true;
   const tenant = clean(claims.tid)?.toLowerCase();
-  if (tenant !== undefined && tenant !== homeTenant) return entry(email, verified, AUTO_LINK_REFUSALS.otherTenant);
+  if (tenant !== undefined && tenant !== homeTenant)
+    return entry(email, verified, AUTO_LINK_REFUSALS.otherTenant);
   if (claims.acct === 1) return entry(email, verified, AUTO_LINK_REFUSALS.guest);
   return entry(email, verified, verified ? null : AUTO_LINK_REFUSALS.unverified);
 }

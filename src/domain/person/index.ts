@@ -1,2 +1,2 @@
-export * from './person.js';
 export * from './auto-link.js';
+export * from './person.js';
