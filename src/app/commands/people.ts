@@ -157,6 +157,30 @@ export async function mergeSoleIdentity(
   return ok(true);
 }
 
+/**
+ * The person an identity key names, for `link` and `unlink` typed with a key rather than a Slack
+ * mention (Teams): admins only, checked before the lookup so nobody else learns who is known.
+ */
+export async function personOfIdentity(
+  deps: CommandDeps,
+  person: ActingPerson,
+  command: {
+    readonly identity: string;
+    readonly refusedAction: 'person.link_refused' | 'person.unlink_refused';
+  },
+): Promise<Result<string>> {
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: command.refusedAction,
+    details: { identity: command.identity },
+  });
+  if (!allowed.ok) return allowed;
+  const found = await findIdentity(deps.handle.db, sameAccountKeys(command.identity));
+  return found === null
+    ? fail(PersonErrorCode.NotFound, `Vigil knows nobody as ${command.identity}.`)
+    : ok(found.personId);
+}
+
 /** Unlinks an identity (admins): it stays on record but can no longer act, until linked again. */
 export async function unlinkIdentity(
   deps: CommandDeps,

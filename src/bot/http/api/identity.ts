@@ -109,6 +109,17 @@ const COMMAND_ROUTES = new Set([
   'DELETE /api/silences/:id',
   'POST /api/routes',
   'DELETE /api/routes/:id',
+  'POST /api/investigation-rules',
+  'DELETE /api/investigation-rules/:id',
+  'POST /api/watchlist',
+  'DELETE /api/watchlist/:id',
+  'POST /api/schedules',
+  'PUT /api/schedules/:name',
+  'DELETE /api/schedules/:name',
+  'POST /api/schedules/:name/overrides',
+  'POST /api/escalation-policies',
+  'PUT /api/escalation-policies/:name',
+  'DELETE /api/escalation-policies/:name',
 ]);
 
 /**
