@@ -127,6 +127,61 @@ export interface PersonView {
   readonly identities: readonly { readonly key: string; readonly revokedAt: Date | null }[];
 }
 
+/** A person in the admins' list: their roles as recorded, and every identity with its e-mail. */
+export interface PersonListItem {
+  readonly id: string;
+  readonly kind: 'person' | 'service';
+  readonly displayName: string | null;
+  readonly role: Role | null;
+  readonly claimedRole: Role | null;
+  readonly disabledAt: Date | null;
+  readonly identities: readonly {
+    readonly key: string;
+    readonly email: string | null;
+    readonly revokedAt: Date | null;
+    readonly linkedBy: string | null;
+  }[];
+}
+
+/** Everyone (people merged into another left out), by name, at most `limit`. */
+export async function listPeople(db: Db, limit: number): Promise<PersonListItem[]> {
+  const people = await db
+    .selectFrom('persons')
+    .select(['id', 'kind', 'display_name', 'role', 'claimed_role', 'disabled_at'])
+    .where('merged_into', 'is', null)
+    .orderBy(sql`lower(display_name)`)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+  if (people.length === 0) return [];
+  const identities = await db
+    .selectFrom('person_identities')
+    .select(['person_id', 'key', 'email', 'revoked_at', 'linked_by'])
+    .where(
+      'person_id',
+      'in',
+      people.map((person) => person.id),
+    )
+    .orderBy('created_at')
+    .execute();
+  return people.map((person) => ({
+    id: person.id,
+    kind: person.kind === 'service' ? 'service' : 'person',
+    displayName: person.display_name,
+    role: person.role as Role | null,
+    claimedRole: person.claimed_role as Role | null,
+    disabledAt: person.disabled_at,
+    identities: identities
+      .filter((identity) => identity.person_id === person.id)
+      .map((identity) => ({
+        key: identity.key,
+        email: identity.email,
+        revokedAt: identity.revoked_at,
+        linkedBy: identity.linked_by,
+      })),
+  }));
+}
+
 export async function getPerson(db: Db, personId: string): Promise<PersonView | null> {
   if (!/^[0-9a-f-]{36}$/i.test(personId)) return null;
   const person = await db.selectFrom('persons').selectAll().where('id', '=', personId).executeTakeFirst();

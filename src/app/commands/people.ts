@@ -13,7 +13,9 @@ import {
   disablePersonRows,
   findIdentity,
   liveIdentityKeys,
+  listPeople as listPeopleRows,
   mergePersonInto,
+  type PersonListItem,
   revokeIdentity,
   setRole,
   sharedDecisions,
@@ -38,6 +40,17 @@ async function permitAdmin(
   });
   if (!allowed.ok) return allowed;
   return isUuid(personId) ? allowed : notFound(personId);
+}
+
+/** Everyone Vigil knows, with their identities: admins only (a refusal is audited). */
+export async function listPeople(
+  deps: CommandDeps,
+  person: ActingPerson,
+  command: { readonly limit: number },
+): Promise<Result<PersonListItem[]>> {
+  const allowed = await permit(deps, person, 'admin.manage', { alertId: null, action: 'person.list_refused' });
+  if (!allowed.ok) return allowed;
+  return ok(await listPeopleRows(deps.handle.db, command.limit));
 }
 
 /** Identity keys an admin may link: a Slack user, a Teams (Entra) user or an OIDC subject. */

@@ -94,6 +94,7 @@ const COMMAND_ROUTES = new Set([
   'POST /api/tokens',
   'GET /api/tokens',
   'DELETE /api/tokens/:id',
+  'GET /api/people',
   'POST /api/people/:id/role',
   'POST /api/people/:id/links',
   'DELETE /api/people/:id/links/:key',
