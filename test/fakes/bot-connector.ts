@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 /** One call the bot made to the connector. */
 export interface ConnectorCall {
-  readonly method: 'POST' | 'PUT' | 'GET';
+  readonly method: 'POST' | 'PUT';
   readonly conversationId: string;
   /** PUT: the activity replaced; POST: the activity replied to (threaded reply), if any. */
   readonly activityId: string | null;
@@ -75,10 +75,12 @@ export class FakeBotConnector {
     this.#members.set(conversationId, [...(this.#members.get(conversationId) ?? []), member]);
   }
 
-  /** GET member calls made (TeamsInfo.getMember). */
-  memberLookups(): ConnectorCall[] {
-    return this.calls.filter((c) => c.method === 'GET');
-  }
+  /** Member lookups made (TeamsInfo.getMember), apart from `calls`, which are the bot's activities. */
+  readonly memberLookups: {
+    readonly conversationId: string;
+    readonly userId: string;
+    readonly status: number;
+  }[] = [];
 
   /** The next matching request(s) get this answer instead of success, once each. */
   fail(failure: Failure, times = 1): void {
@@ -116,7 +118,7 @@ export class FakeBotConnector {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const member = /^\/amer\/v3\/conversations\/([^/]+)\/members\/([^/]+)$/.exec(request.url ?? '');
-    if (member !== null && request.method === 'GET') return this.#getMember(member, request);
+    if (member !== null && request.method === 'GET') return this.#getMember(member);
     const match = /^\/amer\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(request.url ?? '');
     if (match === null || (request.method !== 'POST' && request.method !== 'PUT'))
       return { status: 404, body: { error: { code: 'NotFound' } } };
@@ -154,22 +156,14 @@ export class FakeBotConnector {
     return { status, body: { id: answeredId ?? activityId } };
   }
 
-  #getMember(match: RegExpExecArray, request: IncomingMessage): { status: number; body: unknown } {
+  #getMember(match: RegExpExecArray): { status: number; body: unknown } {
     const conversationId = decodeURIComponent(match[1] ?? '');
     const userId = decodeURIComponent(match[2] ?? '');
     const found = this.#members
       .get(conversationId)
       ?.find((candidate) => candidate.id === userId || candidate.aadObjectId === userId);
     const status = found === undefined ? 404 : 200;
-    this.calls.push({
-      method: 'GET',
-      conversationId,
-      activityId: null,
-      authorization: request.headers.authorization ?? null,
-      body: { userId },
-      status,
-      answeredId: null,
-    });
+    this.memberLookups.push({ conversationId, userId, status });
     if (found === undefined)
       return {
         status,

@@ -12,8 +12,8 @@ import {
   attachIdentity,
   disablePersonRows,
   findIdentity,
-  liveIdentityKeys,
   listPeople as listPeopleRows,
+  liveIdentityKeys,
   mergePersonInto,
   type PersonListItem,
   revokeIdentity,
@@ -48,7 +48,10 @@ export async function listPeople(
   person: ActingPerson,
   command: { readonly limit: number },
 ): Promise<Result<PersonListItem[]>> {
-  const allowed = await permit(deps, person, 'admin.manage', { alertId: null, action: 'person.list_refused' });
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: 'person.list_refused',
+  });
   if (!allowed.ok) return allowed;
   return ok(await listPeopleRows(deps.handle.db, command.limit));
 }
