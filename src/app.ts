@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
 import { OidcClient } from './bot/http/sign-in/oidc-client.js';
 import { logChannel } from './bot/log-channel.js';
-import { type Config, publicUrl } from './config.js';
+import { type Config, entraHomeTenant, publicUrl } from './config.js';
 import {
   type ChatChannel,
   type Clock,
@@ -10,6 +10,7 @@ import {
   type RemediationNotifier,
   systemClock,
 } from './domain/index.js';
+import type { IdentityDirectory } from './jobs/identity-lookup.worker.js';
 import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
 import { OutboxHousekeeper } from './jobs/outbox-housekeeper.js';
 import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
@@ -60,6 +61,8 @@ export interface ChatIntegration {
   readonly directMessenger?: DirectMessenger;
   /** Tells the requester and the alert's channel about remediations. */
   readonly remediationNotifier?: RemediationNotifier;
+  /** Looks people's e-mails up for automatic linking. */
+  readonly directory?: IdentityDirectory;
 }
 
 export interface IntegrationContext {
@@ -120,7 +123,13 @@ function oidcClient(config: Config): OidcClient | null {
     VIGIL_OIDC_CLIENT_SECRET: clientSecret,
   } = config;
   if (issuer === undefined || clientId === undefined || clientSecret === undefined) return null;
-  return new OidcClient({ issuer, clientId, clientSecret, roleClaim: config.VIGIL_OIDC_ROLE_CLAIM });
+  return new OidcClient({
+    issuer,
+    clientId,
+    clientSecret,
+    roleClaim: config.VIGIL_OIDC_ROLE_CLAIM,
+    homeTenant: entraHomeTenant(config),
+  });
 }
 
 export interface Vigil {
@@ -193,6 +202,9 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
           integration.directMessenger === undefined ? [] : [integration.directMessenger],
         ),
         ...remediationNotifiersOf(integrations),
+        identityDirectories: integrations.flatMap((integration) =>
+          integration.directory === undefined ? [] : [integration.directory],
+        ),
       });
       stops.push(() => Promise.all(workers.map((worker) => worker.close())));
       relay = new OutboxRelay({

@@ -377,3 +377,16 @@ export function requireForServing(config: Config): void {
 
 export const publicUrl = (config: Config): string =>
   (config.VIGIL_PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/$/, '');
+
+/**
+ * This install's own Entra tenant: the bot's (MICROSOFT_APP_TENANT_ID), else the Graph app's,
+ * else the one tenant VIGIL_TEAMS_TENANTS serves; lower case, as tenant IDs compare.
+ */
+export function entraHomeTenant(
+  config: Pick<Config, 'MICROSOFT_APP_TENANT_ID' | 'VIGIL_GRAPH_TENANT_ID' | 'VIGIL_TEAMS_TENANTS'>,
+): string | null {
+  const listed = config.VIGIL_TEAMS_TENANTS;
+  const single = Array.isArray(listed) && listed.length === 1 ? listed[0] : undefined;
+  const tenant = config.MICROSOFT_APP_TENANT_ID ?? config.VIGIL_GRAPH_TENANT_ID ?? single;
+  return tenant === undefined || tenant === '' ? null : tenant.toLowerCase();
+}

@@ -5,11 +5,13 @@ import { AlertPage } from './pages/alert';
 import { IncidentPage, IncidentsPage } from './pages/incidents';
 import { InvestigationPage, InvestigationsPage } from './pages/investigations';
 import { OnCallPage } from './pages/oncall';
+import { PeoplePage } from './pages/people';
 import { PoliciesPage } from './pages/policies';
 import { PolicyPage } from './pages/policy';
 import { QueuePage } from './pages/queue';
 import { RemediationsPage } from './pages/remediations';
 import { ProviderSignIn, SignIn } from './pages/sign-in';
+import { TokensPage } from './pages/tokens';
 import { href, type Route, useRoute } from './route';
 import { endSession, loadSession, type Session, saveSession, serverSession } from './session';
 
@@ -21,6 +23,8 @@ const NAV: readonly { page: string; label: string }[] = [
   { page: 'remediations', label: 'Remediation' },
   { page: 'policies', label: 'Policies' },
   { page: 'on-call', label: 'On-call' },
+  { page: 'people', label: 'People' },
+  { page: 'tokens', label: 'Tokens' },
 ];
 
 function Page({ route }: { route: Route }) {
@@ -43,6 +47,10 @@ function Page({ route }: { route: Route }) {
       return route.id === undefined ? <PoliciesPage /> : <PolicyPage key={route.id} id={route.id} />;
     case 'on-call':
       return <OnCallPage />;
+    case 'people':
+      return <PeoplePage />;
+    case 'tokens':
+      return <TokensPage />;
     default:
       return <p class="notice">{`No page “${route.page}”.`}</p>;
   }

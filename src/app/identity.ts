@@ -11,6 +11,7 @@ import {
 } from '../domain/index.js';
 import { findLiveToken, touchToken } from '../storage/api-token.repository.js';
 import type { Db } from '../storage/db.js';
+import { type LookupHint, queueEmailLookup } from '../storage/identity-email.repository.js';
 import {
   addFullIdentityKey,
   createPersonFor,
@@ -34,9 +35,16 @@ export const newTokenSecret = (random: Buffer): string => `${TOKEN_PREFIX}${rand
 /**
  * The person behind a chat identity (Slack, Teams, an OIDC subject), met for the first time or
  * not: one query for a known identity, as reading a role cost before persons existed. A revoked
- * identity or a disabled person is refused.
+ * identity or a disabled person is refused. With `lookup` (where the platform can be asked), an
+ * identity whose e-mail was never looked up gets its lookup queued, once: the job asks the
+ * platform after this answer, never before it.
  */
-export async function identify(db: Db, actor: UserActor, policy: RolePolicy): Promise<Result<ActingPerson>> {
+export async function identify(
+  db: Db,
+  actor: UserActor,
+  policy: RolePolicy,
+  lookup?: LookupHint,
+): Promise<Result<ActingPerson>> {
   const keys = identityKeys(actor);
   const [key] = keys;
   if (key === undefined) throw new Error('an identity has at least one key');
@@ -47,6 +55,7 @@ export async function identify(db: Db, actor: UserActor, policy: RolePolicy): Pr
     await addFullIdentityKey(db, found.key, key);
   }
   if (found.revoked || found.disabled) return refused(found.disabled);
+  if (lookup !== undefined && found.lookupDue) await queueEmailLookup(db, key, lookup);
   if (actor.name !== undefined && actor.name !== '' && actor.name !== found.displayName) {
     await rememberName(db, found.personId, key, actor.name);
   }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   type ActingPerson,
+  type DirectoryEntry,
   fail,
   oidcIdentityKey,
   ok,
@@ -9,6 +10,7 @@ import {
   type Role,
   roleFrom,
 } from '../domain/index.js';
+import { recordSignInEmail } from '../storage/identity-email.repository.js';
 import type { RolePolicy } from '../storage/person.repository.js';
 import {
   findLiveSession,
@@ -38,6 +40,8 @@ export interface VerifiedSignIn {
   readonly name: string | undefined;
   /** The role VIGIL_OIDC_ROLE_CLAIM maps to; null when it names none (or is not configured). */
   readonly claimedRole: Role | null;
+  /** What the claims say of the e-mail (`email`, `email_verified`, an Entra token's tenant). */
+  readonly email: DirectoryEntry;
 }
 
 /**
@@ -63,6 +67,13 @@ export async function signIn(
   const person = found.value;
   const secret = newSecret();
   const now = deps.clock.now();
+  // The first sign-in with this identity records its e-mail and queues its automatic linking.
+  await recordSignInEmail(
+    deps.handle.db,
+    oidcIdentityKey(verified.issuer, verified.subject),
+    verified.email,
+    now,
+  );
   const expiresAt = new Date(now.getTime() + deps.sessionHours * 3_600_000);
   const sessionId = await deps.handle.db.transaction().execute(async (trx) => {
     await setClaimedRole(trx, person.personId, verified.claimedRole);

@@ -81,4 +81,17 @@ describe('parseCommand', () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.message).toContain(expected);
   });
+
+  it('reads link and unlink naming the person by a Slack mention or by one of their identities', () => {
+    expect(parseCommand('link <@U0ALICE|alice> teams:t1:oid-1')).toEqual({
+      ok: true,
+      value: { type: 'link', who: { kind: 'user', userId: 'U0ALICE' }, key: 'teams:t1:oid-1' },
+    });
+    expect(parseCommand('unlink teams:t1:oid-1 slack:T01:U02')).toEqual({
+      ok: true,
+      value: { type: 'unlink', who: { kind: 'identity', key: 'teams:t1:oid-1' }, key: 'slack:T01:U02' },
+    });
+    for (const text of ['link bob slack:T01:U02', 'link teams:t1:oid-1', 'link teams:t1:oid-1 bob'])
+      expect(parseCommand(text)).toMatchObject({ ok: false, error: { code: 'command.invalid' } });
+  });
 });

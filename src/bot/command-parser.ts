@@ -37,14 +37,18 @@ export type VigilCommand =
   | { readonly type: 'token.create'; readonly name: string }
   | { readonly type: 'token.list' }
   | { readonly type: 'token.revoke'; readonly id: string }
-  | { readonly type: 'link'; readonly userId: string; readonly key: string }
-  | { readonly type: 'unlink'; readonly userId: string; readonly key: string }
+  | { readonly type: 'link' | 'unlink'; readonly who: LinkTarget; readonly key: string }
   | { readonly type: 'investigate'; readonly ref: string }
   | { readonly type: 'investigation'; readonly ref: string }
   | { readonly type: 'remediate' }
   | { readonly type: 'remediations'; readonly export: boolean }
   | RemediationCommand
   | OnCallCommand;
+
+/** Whose identities `link` and `unlink` change: a mentioned Slack user, or whoever an identity key names (Teams). */
+export type LinkTarget =
+  | { readonly kind: 'user'; readonly userId: string }
+  | { readonly kind: 'identity'; readonly key: string };
 
 /** A route as typed: channel ID and matchers. */
 export interface RouteSpec {
@@ -62,7 +66,7 @@ export const USAGE = {
     '`/vigil route add #channel [source=graph,alertmanager] [severity>=high] [label:team=identity]`, `/vigil route list`, `/vigil route remove <id>`',
   role: `\`/vigil role @user <${ROLES.join('|')}>\``,
   token: '`/vigil token [name]`, `/vigil token list`, `/vigil token revoke <id>`',
-  link: '`/vigil link @user teams:<tenant>:<object ID>`, `/vigil unlink @user <identity>`',
+  link: '`/vigil link <@user or identity> teams:<tenant>:<object ID>`, `/vigil unlink <@user or identity> <identity>`',
   investigate: '`/vigil investigate <alert id or number>`',
   investigation: '`/vigil investigation <id or number>`',
   remediate: '`/vigil remediate`',
@@ -122,6 +126,8 @@ export function parseUser(token: string): string | null {
   if (escaped?.[1] !== undefined) return escaped[1];
   return /^[UW][A-Z0-9]{2,20}$/.test(token) ? token : null;
 }
+
+const IDENTITY_KEY = /^(slack|teams|oidc):\S+$/;
 
 const split = (text: string): string[] => text.trim().split(/\s+/).filter(Boolean);
 const list = (value: string): string[] =>
@@ -254,11 +260,20 @@ export function parseCommand(text: string): Result<VigilCommand> {
     }
     case 'link':
     case 'unlink': {
-      const [who, key] = args;
-      const userId = who === undefined ? null : parseUser(who);
-      if (userId === null || key === undefined || args.length !== 2 || !/^(slack|teams|oidc):\S+$/.test(key))
-        return usage('link', 'Mention one person and one identity (teams:..., oidc:... or slack:...).');
-      return ok({ type: verb?.toLowerCase() === 'link' ? 'link' : 'unlink', userId, key });
+      const [first, key] = args;
+      const userId = first === undefined ? null : parseUser(first);
+      const who: LinkTarget | null =
+        userId !== null
+          ? { kind: 'user', userId }
+          : first !== undefined && IDENTITY_KEY.test(first)
+            ? { kind: 'identity', key: first }
+            : null;
+      if (who === null || key === undefined || args.length !== 2 || !IDENTITY_KEY.test(key))
+        return usage(
+          'link',
+          'Name one person (a mention, or one of their identities) and one identity (teams:..., oidc:... or slack:...).',
+        );
+      return ok({ type: verb?.toLowerCase() === 'link' ? 'link' : 'unlink', who, key });
     }
     case 'investigate':
       if (args.length !== 1 || args[0] === undefined) return usage('investigate', 'Give one alert.');

@@ -11,6 +11,8 @@ export interface ProviderAccount {
   readonly email: string;
   /** Sent in the role claim when one is named. */
   readonly roles?: readonly string[];
+  /** The `email_verified` claim. @defaultValue true */
+  readonly emailVerified?: boolean;
 }
 
 export interface IdentityProviderOptions {
@@ -143,7 +145,7 @@ export async function startIdentityProvider(
           sub,
           name: account.name,
           email: account.email,
-          email_verified: true,
+          email_verified: account.emailVerified ?? true,
           ...(roleClaim === undefined ? {} : { [roleClaim]: [...(account.roles ?? [])] }),
         }),
       };

@@ -15,7 +15,23 @@ export type OutboxMessage =
   | PolicyInvestigateMessage
   | GraphPullMessage
   | GraphWriteBackMessage
-  | GraphIncidentWriteBackMessage;
+  | GraphIncidentWriteBackMessage
+  | IdentityLookupMessage;
+
+/**
+ * Ask the identity's platform for its e-mail (once), then link it to the person with the same
+ * verified address (see auto-link.ts). `serviceUrl` and `conversationId` say where a Teams member
+ * can be asked; Slack and OIDC need nothing more than the key.
+ */
+export interface IdentityLookupMessage {
+  readonly topic: 'identity_lookup';
+  readonly payload: {
+    readonly key: string;
+    readonly serviceUrl?: string | undefined;
+    readonly conversationId?: string | undefined;
+  };
+  readonly availableAt?: Date;
+}
 
 /** Write a Graph-sourced alert's state (and new comments) back to Microsoft Graph. */
 export interface GraphWriteBackMessage {

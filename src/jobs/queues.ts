@@ -18,6 +18,7 @@ export const TOPICS = [
   'graph_pull',
   'graph_writeback',
   'graph_incident_writeback',
+  'identity_lookup',
 ] as const satisfies readonly OutboxTopic[];
 
 /** Job data as the relay writes it: the outbox row's ID and its payload. */

@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import { escalatePayload, runEscalationStep } from './escalate.worker.js';
 import { graphWorkers } from './graph-workers.js';
+import { type IdentityDirectory, identityLookupPayload, lookUpIdentity } from './identity-lookup.worker.js';
 import { approvalPolicyOf, investigationWorkers } from './investigate.worker.js';
 import { DEFAULT_CARD_LEASE_MS, deliverAlert, notifyPayload } from './notify.worker.js';
 import {
@@ -48,6 +49,8 @@ export interface WorkerDeps {
   readonly deliveryTimings?: Partial<DeliveryRetry>;
   /** Where remediation notices go (Slack, Teams); a log line when none is given. */
   readonly remediationNotifiers?: readonly RemediationNotifier[];
+  /** Where identities' e-mails are looked up for automatic linking (Slack, Teams). */
+  readonly identityDirectories?: readonly IdentityDirectory[];
 }
 
 /** Chat cards and tickets are retried this way until VIGIL_DELIVERY_RETRY_HOURS have passed. */
@@ -84,6 +87,22 @@ export function startTopicWorkers(deps: WorkerDeps): Worker[] {
     ...policyWorkers(deps),
     ...investigationWorkers({ ...deps, microsoft }),
     ...graphWorkers(deps, microsoft),
+    topicWorker({
+      ...common,
+      topic: 'identity_lookup',
+      concurrency: 4,
+      payload: identityLookupPayload,
+      process: (payload) =>
+        lookUpIdentity(
+          {
+            handle,
+            logger,
+            clock: deps.clock ?? systemClock,
+            directories: deps.identityDirectories ?? [],
+          },
+          payload,
+        ),
+    }),
   ];
   logger.info(
     {

@@ -19,6 +19,8 @@ export interface IdentityRecord {
   readonly claimedRole: Role | null;
   readonly disabled: boolean;
   readonly revoked: boolean;
+  /** Its e-mail was never looked up nor asked for (see identity-email.repository.ts). */
+  readonly lookupDue: boolean;
 }
 
 const identityColumns = [
@@ -30,6 +32,7 @@ const identityColumns = [
   'p.role',
   'p.claimed_role',
   'p.disabled_at',
+  sql<boolean>`i.email_looked_up_at IS NULL AND i.email_lookup_queued_at IS NULL`.as('lookup_due'),
 ] as const;
 
 type IdentityRow = {
@@ -41,6 +44,7 @@ type IdentityRow = {
   role: string | null;
   claimed_role: string | null;
   disabled_at: Date | null;
+  lookup_due: boolean;
 };
 
 const toIdentity = (row: IdentityRow): IdentityRecord => ({
@@ -52,6 +56,7 @@ const toIdentity = (row: IdentityRow): IdentityRecord => ({
   claimedRole: row.claimed_role as Role | null,
   disabled: row.disabled_at !== null,
   revoked: row.revoked_at !== null,
+  lookupDue: row.lookup_due,
 });
 
 /** The first of `keys` (most specific first) that is a known identity, with its person. */
@@ -120,6 +125,61 @@ export interface PersonView {
   readonly role: Role | null;
   readonly disabledAt: Date | null;
   readonly identities: readonly { readonly key: string; readonly revokedAt: Date | null }[];
+}
+
+/** A person in the admins' list: their roles as recorded, and every identity with its e-mail. */
+export interface PersonListItem {
+  readonly id: string;
+  readonly kind: 'person' | 'service';
+  readonly displayName: string | null;
+  readonly role: Role | null;
+  readonly claimedRole: Role | null;
+  readonly disabledAt: Date | null;
+  readonly identities: readonly {
+    readonly key: string;
+    readonly email: string | null;
+    readonly revokedAt: Date | null;
+    readonly linkedBy: string | null;
+  }[];
+}
+
+/** Everyone (people merged into another left out), by name, at most `limit`. */
+export async function listPeople(db: Db, limit: number): Promise<PersonListItem[]> {
+  const people = await db
+    .selectFrom('persons')
+    .select(['id', 'kind', 'display_name', 'role', 'claimed_role', 'disabled_at'])
+    .where('merged_into', 'is', null)
+    .orderBy(sql`lower(display_name)`)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+  if (people.length === 0) return [];
+  const identities = await db
+    .selectFrom('person_identities')
+    .select(['person_id', 'key', 'email', 'revoked_at', 'linked_by'])
+    .where(
+      'person_id',
+      'in',
+      people.map((person) => person.id),
+    )
+    .orderBy('created_at')
+    .execute();
+  return people.map((person) => ({
+    id: person.id,
+    kind: person.kind === 'service' ? 'service' : 'person',
+    displayName: person.display_name,
+    role: person.role as Role | null,
+    claimedRole: person.claimed_role as Role | null,
+    disabledAt: person.disabled_at,
+    identities: identities
+      .filter((identity) => identity.person_id === person.id)
+      .map((identity) => ({
+        key: identity.key,
+        email: identity.email,
+        revokedAt: identity.revoked_at,
+        linkedBy: identity.linked_by,
+      })),
+  }));
 }
 
 export async function getPerson(db: Db, personId: string): Promise<PersonView | null> {

@@ -29,6 +29,14 @@ export interface PersonIdentitiesTable {
   linked_by: string | null;
   /** The identity's user principal name when its platform told it (2026-12-01T2010), for Graph's `assignedTo`. */
   upn: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The e-mail address the platform reported, looked up once (2026-12-02T1200_identity_email). */
+  email: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The platform (or identity provider) vouches for the address. */
+  email_verified: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Why this identity may not be linked by e-mail (guest, external...); null: it may. */
+  auto_link_refusal: ColumnType<string | null, string | null | undefined, string | null>;
+  email_looked_up_at: NullableTimestamp;
+  email_lookup_queued_at: NullableTimestamp;
   /** Unlinked by an admin or revoked when the person was disabled: it can no longer act. */
   revoked_at: NullableTimestamp;
   created_at: DefaultTimestamp;

@@ -16,6 +16,19 @@ export interface ConnectorCall {
   readonly answeredId: string | null;
 }
 
+/** A conversation (or team) member as the connector describes one: a TeamsChannelAccount. */
+export interface FakeTeamsMember {
+  /** The member's Bot Framework ID (`29:...`). */
+  readonly id: string;
+  readonly name: string;
+  readonly aadObjectId: string;
+  readonly email?: string;
+  readonly userPrincipalName?: string;
+  readonly tenantId: string;
+  /** `user`, or `guest` for an Entra B2B guest. */
+  readonly userRole?: 'user' | 'guest';
+}
+
 interface Failure {
   readonly status: number;
   readonly retryAfter?: string;
@@ -25,12 +38,15 @@ interface Failure {
 /**
  * A local Bot Framework connector: the `serviceUrl` of test activities points here. It records
  * POST /v3/conversations/:id/activities[/:replyTo] (answering a new activity ID) and
- * PUT /v3/conversations/:id/activities/:activityId, and answers a queued failure (429 with
+ * PUT /v3/conversations/:id/activities/:activityId, answers GET /v3/conversations/:id/members/:userId
+ * (TeamsInfo.getMember: the member by Bot Framework ID or Entra object ID, else 404
+ * MemberNotFoundInConversation) from `addMember`, and answers a queued failure (429 with
  * Retry-After, 403...) on demand.
  */
 export class FakeBotConnector {
   readonly calls: ConnectorCall[] = [];
   #failures: Failure[] = [];
+  readonly #members = new Map<string, FakeTeamsMember[]>();
   #server: Server | null = null;
   url = '';
 
@@ -53,6 +69,18 @@ export class FakeBotConnector {
     this.url = `http://127.0.0.1:${port}/amer/`;
     return this;
   }
+
+  /** Makes `member` a member of the conversation or team `conversationId`. */
+  addMember(conversationId: string, member: FakeTeamsMember): void {
+    this.#members.set(conversationId, [...(this.#members.get(conversationId) ?? []), member]);
+  }
+
+  /** Member lookups made (TeamsInfo.getMember), apart from `calls`, which are the bot's activities. */
+  readonly memberLookups: {
+    readonly conversationId: string;
+    readonly userId: string;
+    readonly status: number;
+  }[] = [];
 
   /** The next matching request(s) get this answer instead of success, once each. */
   fail(failure: Failure, times = 1): void {
@@ -89,6 +117,8 @@ export class FakeBotConnector {
   ): Promise<{ status: number; body?: unknown; headers?: Record<string, string> }> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
+    const member = /^\/amer\/v3\/conversations\/([^/]+)\/members\/([^/]+)$/.exec(request.url ?? '');
+    if (member !== null && request.method === 'GET') return this.#getMember(member);
     const match = /^\/amer\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(request.url ?? '');
     if (match === null || (request.method !== 'POST' && request.method !== 'PUT'))
       return { status: 404, body: { error: { code: 'NotFound' } } };
@@ -124,5 +154,21 @@ export class FakeBotConnector {
       };
     }
     return { status, body: { id: answeredId ?? activityId } };
+  }
+
+  #getMember(match: RegExpExecArray): { status: number; body: unknown } {
+    const conversationId = decodeURIComponent(match[1] ?? '');
+    const userId = decodeURIComponent(match[2] ?? '');
+    const found = this.#members
+      .get(conversationId)
+      ?.find((candidate) => candidate.id === userId || candidate.aadObjectId === userId);
+    const status = found === undefined ? 404 : 200;
+    this.memberLookups.push({ conversationId, userId, status });
+    if (found === undefined)
+      return {
+        status,
+        body: { error: { code: 'MemberNotFoundInConversation', message: 'The member could not be found.' } },
+      };
+    return { status, body: { userRole: 'user', ...found } };
   }
 }

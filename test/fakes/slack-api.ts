@@ -35,6 +35,19 @@ export interface FakeMessage {
   metadata: Record<string, unknown> | null;
 }
 
+/** A workspace member as `users.info` describes one (docs.slack.dev/reference/methods/users.info). */
+export interface FakeSlackUser {
+  readonly id: string;
+  /** The user's home workspace; another than the fake's `teamId` is a Slack Connect user. */
+  readonly teamId?: string;
+  readonly name?: string;
+  readonly email?: string;
+  readonly isRestricted?: boolean;
+  readonly isUltraRestricted?: boolean;
+  readonly isStranger?: boolean;
+  readonly isBot?: boolean;
+}
+
 /** How the fake refuses every Web API call during an outage: HTTP 500, or the connection reset. */
 export type Outage = 'status_500' | 'reset';
 
@@ -49,6 +62,12 @@ export class FakeSlackApi {
   readonly messages = new Map<string, FakeMessage>();
   /** Files of files.getUploadURLExternal, by file ID. */
   readonly files = new Map<string, FakeFile>();
+  /** Members `users.info` knows, by user ID; any other user ID answers as a plain member without an e-mail. */
+  readonly users = new Map<string, FakeSlackUser>();
+  /** The workspace the bot token belongs to (`auth.test`); the signing helpers send T0TEAM. */
+  teamId = 'T0TEAM';
+  /** Scopes the bot token was granted: `users.info` returns `profile.email` only with users:read.email. */
+  scopes = new Set(['users:read', 'users:read.email']);
   private readonly scripted = new Map<string, Scripted[]>();
   /** Every Web API answer waits this long (a slow Slack). */
   latencyMs = 0;
@@ -206,6 +225,44 @@ export class FakeSlackApi {
     };
   }
 
+  /**
+   * users.info as Slack documents it: `user_not_found` for an unknown ID, else the user object with
+   * `team_id`, `is_restricted`, `is_ultra_restricted`, `is_bot`, `deleted`, `is_stranger` only for a
+   * user of a workspace the bot's shares no channel with, and `profile.email` only with the
+   * users:read.email scope.
+   */
+  private userInfo(args: Record<string, unknown>): Record<string, unknown> {
+    if (!this.scopes.has('users:read')) return { ok: false, error: 'missing_scope', needed: 'users:read' };
+    const id = typeof args.user === 'string' ? args.user : '';
+    if (!/^[UW][A-Z0-9]{2,20}$/.test(id)) return { ok: false, error: 'user_not_found' };
+    const known = this.users.get(id) ?? { id, name: `user-${id.toLowerCase()}` };
+    const name = known.name ?? `user-${id.toLowerCase()}`;
+    return {
+      ok: true,
+      user: {
+        id,
+        team_id: known.teamId ?? this.teamId,
+        name,
+        deleted: false,
+        real_name: name,
+        tz: 'Europe/Lisbon',
+        is_admin: false,
+        is_owner: false,
+        is_bot: known.isBot ?? false,
+        is_app_user: false,
+        is_restricted: known.isRestricted ?? false,
+        is_ultra_restricted: known.isUltraRestricted ?? false,
+        ...(known.isStranger === true ? { is_stranger: true } : {}),
+        updated: 1_700_000_000,
+        profile: {
+          real_name: name,
+          display_name: name,
+          ...(known.email !== undefined && this.scopes.has('users:read.email') ? { email: known.email } : {}),
+        },
+      },
+    };
+  }
+
   private receiveUpload(
     id: string,
     method: string | undefined,
@@ -232,7 +289,7 @@ export class FakeSlackApi {
           url: 'https://fake.slack.com/',
           team: 'Fake',
           user: 'vigil',
-          team_id: 'T0FAKE',
+          team_id: this.teamId,
           user_id: 'U0VIGIL',
           bot_id: 'B0VIGIL',
         };
@@ -289,10 +346,7 @@ export class FakeSlackApi {
         if (typeof args.user_id !== 'string') return { ok: false, error: 'invalid_arguments' };
         return { ok: true, view: { id: `V${this.counter}`, ...(args.view as object) } };
       case 'users.info':
-        return {
-          ok: true,
-          user: { id: args.user, name: `user-${String(args.user).toLowerCase()}`, real_name: 'Fake User' },
-        };
+        return this.userInfo(args);
       case 'conversations.history':
         return this.history(args);
       case 'users.conversations':

@@ -7,12 +7,15 @@ import {
   type Role,
   shortIdentityKey,
 } from '../../domain/index.js';
+import type { Db } from '../../storage/db.js';
 import {
   attachIdentity,
   disablePersonRows,
   findIdentity,
+  listPeople as listPeopleRows,
   liveIdentityKeys,
   mergePersonInto,
+  type PersonListItem,
   revokeIdentity,
   setRole,
   sharedDecisions,
@@ -37,6 +40,20 @@ async function permitAdmin(
   });
   if (!allowed.ok) return allowed;
   return isUuid(personId) ? allowed : notFound(personId);
+}
+
+/** Everyone Vigil knows, with their identities: admins only (a refusal is audited). */
+export async function listPeople(
+  deps: CommandDeps,
+  person: ActingPerson,
+  command: { readonly limit: number },
+): Promise<Result<PersonListItem[]>> {
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: 'person.list_refused',
+  });
+  if (!allowed.ok) return allowed;
+  return ok(await listPeopleRows(deps.handle.db, command.limit));
 }
 
 /** Identity keys an admin may link: a Slack user, a Teams (Entra) user or an OIDC subject. */
@@ -100,28 +117,14 @@ export async function linkIdentity(
         'Identities cannot be linked to a service or a disabled person.',
       );
     // The account may be known under its older short key (`slack:U0123`): that is the same account.
-    const short = shortIdentityKey(command.key);
-    const keys = short === null ? [command.key] : [command.key, short];
+    const keys = sameAccountKeys(command.key);
     const existing = await findIdentity(trx, keys);
     let merged = false;
     if (existing !== null && existing.personId !== command.personId) {
       if (existing.personKind === 'service')
         return fail(PersonErrorCode.LinkConflict, 'The API service identity cannot be linked to a person.');
-      const others = (await liveIdentityKeys(trx, existing.personId)).filter((key) => !keys.includes(key));
-      if (others.length > 0)
-        return fail(
-          PersonErrorCode.LinkConflict,
-          `${command.key} belongs to a person who also has ${others.join(', ')}; unlink those first.`,
-          { otherIdentities: others },
-        );
-      const shared = await sharedDecisions(trx, existing.personId, command.personId);
-      if (shared.length > 0)
-        return fail(
-          PersonErrorCode.LinkConflict,
-          `Both already decided on the same action (${shared.join(', ')}): linking them would count one person twice.`,
-          { actionIds: shared },
-        );
-      await mergePersonInto(trx, existing.personId, command.personId);
+      const joined = await mergeSoleIdentity(trx, existing.personId, command.personId, command.key);
+      if (!joined.ok) return joined;
       merged = true;
     }
     await attachIdentity(trx, command.key, command.personId, person.actor);
@@ -132,6 +135,66 @@ export async function linkIdentity(
     });
     return ok({ merged });
   });
+}
+
+/** The keys one Slack or Teams account may be stored under: its full key and the older short one. */
+export const sameAccountKeys = (key: string): string[] => {
+  const short = shortIdentityKey(key);
+  return short === null ? [key] : [key, short];
+};
+
+/**
+ * Merges person `from`, known only by the account `key`, into person `into` (a first click made
+ * `from`). Refused when `from` has other identities (unlink them first) or when both already
+ * decided on the same action: linking them would count one person twice. Call inside a transaction.
+ */
+export async function mergeSoleIdentity(
+  trx: Db,
+  from: string,
+  into: string,
+  key: string,
+): Promise<Result<true>> {
+  const keys = sameAccountKeys(key);
+  const others = (await liveIdentityKeys(trx, from)).filter((other) => !keys.includes(other));
+  if (others.length > 0)
+    return fail(
+      PersonErrorCode.LinkConflict,
+      `${key} belongs to a person who also has ${others.join(', ')}; unlink those first.`,
+      { otherIdentities: others },
+    );
+  const shared = await sharedDecisions(trx, from, into);
+  if (shared.length > 0)
+    return fail(
+      PersonErrorCode.LinkConflict,
+      `Both already decided on the same action (${shared.join(', ')}): linking them would count one person twice.`,
+      { actionIds: shared },
+    );
+  await mergePersonInto(trx, from, into);
+  return ok(true);
+}
+
+/**
+ * The person an identity key names, for `link` and `unlink` typed with a key rather than a Slack
+ * mention (Teams): admins only, checked before the lookup so nobody else learns who is known.
+ */
+export async function personOfIdentity(
+  deps: CommandDeps,
+  person: ActingPerson,
+  command: {
+    readonly identity: string;
+    readonly refusedAction: 'person.link_refused' | 'person.unlink_refused';
+  },
+): Promise<Result<string>> {
+  const allowed = await permit(deps, person, 'admin.manage', {
+    alertId: null,
+    action: command.refusedAction,
+    details: { identity: command.identity },
+  });
+  if (!allowed.ok) return allowed;
+  const found = await findIdentity(deps.handle.db, sameAccountKeys(command.identity));
+  return found === null
+    ? fail(PersonErrorCode.NotFound, `Vigil knows nobody as ${command.identity}.`)
+    : ok(found.personId);
 }
 
 /** Unlinks an identity (admins): it stays on record but can no longer act, until linked again. */

@@ -41,7 +41,7 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
 export function statusOf(error: DomainError): number {
   if (error.code.endsWith('.not_found')) return 404;
   if (['auth.forbidden', 'person.disabled', 'token.service_refused'].includes(error.code)) return 403;
-  if (error.code === 'person.link_conflict') return 409;
+  if (error.code === 'person.link_conflict' || error.code.endsWith('.exists')) return 409;
   if (error.code === 'alert.version_conflict' || error.code.endsWith('.transition_not_allowed')) return 409;
   return 400;
 }

@@ -202,7 +202,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
     await oncallRoutes(scope, { handle, clock });
     await investigationRoutes(scope, { handle, clock });
     await actionRoutes(scope, { handle, clock });
-    await peopleRoutes(scope, { handle, clock });
+    await peopleRoutes(scope, { handle, clock, roles: deps.roles });
   });
 
   // The web console: static files, outside the API scope (they hold no data; the page signs in).

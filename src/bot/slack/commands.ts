@@ -1,6 +1,6 @@
 import type { App, SlashCommand } from '@slack/bolt';
 import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
-import { grantRole, linkIdentity, unlinkIdentity } from '../../app/commands/people.js';
+import { grantRole, linkIdentity, personOfIdentity, unlinkIdentity } from '../../app/commands/people.js';
 import { addRoute, removeRoute } from '../../app/commands/routes.js';
 import { createToken, listTokens, revokeToken } from '../../app/commands/tokens.js';
 import { type ActingPerson, authorize, type Result, severityRank } from '../../domain/index.js';
@@ -137,18 +137,28 @@ export async function runCommand(
     }
     case 'link':
     case 'unlink': {
-      const target = await mentioned(command.userId);
+      const { who } = command;
+      const target =
+        who.kind === 'user'
+          ? await mentioned(who.userId).then((found) =>
+              found.ok ? { ok: true as const, value: found.value.personId } : found,
+            )
+          : await personOfIdentity(deps, person, {
+              identity: who.key,
+              refusedAction: command.type === 'link' ? 'person.link_refused' : 'person.unlink_refused',
+            });
       if (!target.ok) return reply(refusalText(target.error));
-      const what = { personId: target.value.personId, key: command.key };
+      const what = { personId: target.value, key: command.key };
       const done =
         command.type === 'link'
           ? await linkIdentity(deps, person, what)
           : await unlinkIdentity(deps, person, what);
       if (!done.ok) return reply(refusalText(done.error));
+      const name = who.kind === 'user' ? `<@${who.userId}>` : `\`${escapeMrkdwn(who.key)}\``;
       return reply(
         command.type === 'link'
-          ? `:link: \`${escapeMrkdwn(command.key)}\` is now <@${command.userId}>: one person, one set of roles.`
-          : `\`${escapeMrkdwn(command.key)}\` is unlinked from <@${command.userId}> and can no longer act.`,
+          ? `:link: \`${escapeMrkdwn(command.key)}\` is now ${name}: one person, one set of roles.`
+          : `\`${escapeMrkdwn(command.key)}\` is unlinked from ${name} and can no longer act.`,
       );
     }
     case 'token.create': {

@@ -35,6 +35,9 @@ export function slackUser(user: {
   };
 }
 
-/** The Vigil person behind a Slack user (one query); a disabled person or an unlinked identity is refused. */
+/**
+ * The Vigil person behind a Slack user (one query); a disabled person or an unlinked identity is
+ * refused. A user met for the first time gets their e-mail looked up by a job, after this answer.
+ */
 export const slackPerson = (context: SlackContext, actor: SlackUser): Promise<Result<ActingPerson>> =>
-  identify(context.handle.db, actor, context.roles);
+  identify(context.handle.db, actor, context.roles, {});

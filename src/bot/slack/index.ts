@@ -11,6 +11,7 @@ import { DEFAULT_PACING, SlackChannel, type SlackPacing } from './channel.js';
 import { registerCommands } from './commands.js';
 import type { SlackContext } from './context.js';
 import { slackDirectMessenger } from './direct-message.js';
+import { slackDirectory } from './directory.js';
 import { registerHome } from './home.js';
 import { registerInteractions } from './interactions.js';
 import { SlackPacer } from './pacer.js';
@@ -139,6 +140,7 @@ export function createSlackIntegration(
   return {
     channel,
     directMessenger: slackDirectMessenger(client),
+    directory: slackDirectory(client),
     remediationNotifier: slackRemediationNotifier({
       client,
       db: handle.db,

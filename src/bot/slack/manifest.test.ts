@@ -13,6 +13,8 @@ const MANIFEST = path.resolve(here, '../../../manifest/slack.yaml');
  * here fails the test: look its scopes up and add it, and the scope to manifest/slack.yaml.
  */
 const METHOD_SCOPES: Readonly<Record<string, readonly string[]>> = {
+  // The bot token's own workspace: no scope.
+  'auth.test': [],
   'chat.postMessage': ['chat:write'],
   'chat.postEphemeral': ['chat:write'],
   'chat.update': ['chat:write'],
@@ -20,6 +22,8 @@ const METHOD_SCOPES: Readonly<Record<string, readonly string[]>> = {
   'conversations.history': ['channels:history', 'groups:history'],
   'files.getUploadURLExternal': ['files:write'],
   'files.completeUploadExternal': ['files:write'],
+  // A member's e-mail for automatic linking: users:read, and users:read.email for profile.email.
+  'users.info': ['users:read', 'users:read.email'],
   // Vigil lists public and private channels (types=public_channel,private_channel): both scopes.
   'users.conversations': ['channels:read', 'groups:read'],
   // Modals and App Home need no scope.

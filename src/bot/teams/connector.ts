@@ -75,15 +75,25 @@ export class ConnectorClient {
     await this.#call('PUT', url, { ...activity, id: activityId });
   }
 
+  /**
+   * GET v3/conversations/{id}/members/{userId} (botbuilder's TeamsInfo.getMember): one member as a
+   * TeamsChannelAccount, with `email`, `userPrincipalName`, `tenantId` and `userRole`. In a team,
+   * `conversationId` is the team's ID, as TeamsInfo asks.
+   */
+  async getMember(serviceUrl: string, conversationId: string, userId: string): Promise<unknown> {
+    const url = `${serviceUrl.replace(/\/+$/, '')}/v3/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(userId)}`;
+    return this.#call('GET', url, undefined);
+  }
+
   async #call(method: string, url: string, body: unknown): Promise<unknown> {
     const token = await this.#options.token();
     const response = await fetch(url, {
       method,
       headers: {
-        'content-type': 'application/json; charset=utf-8',
+        ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }),
         ...(token === null ? {} : { authorization: `Bearer ${token}` }),
       },
-      body: JSON.stringify(body),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(this.#options.timeoutMs ?? 15_000),
     });
     const text = await response.text();

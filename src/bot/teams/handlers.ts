@@ -1,11 +1,13 @@
 import { assignAlert } from '../../app/commands/assign-alert.js';
 import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
 import { decideAction } from '../../app/commands/decide-action.js';
+import { linkIdentity, personOfIdentity, unlinkIdentity } from '../../app/commands/people.js';
 import { subscribeConversation, unsubscribeConversation } from '../../app/commands/routes.js';
 import { startInvestigation } from '../../app/commands/start-investigation.js';
 import { identify } from '../../app/identity.js';
 import {
   ACTION_LABELS,
+  type ActingPerson,
   type Actor,
   AlertErrorCode,
   ApprovalErrorCode,
@@ -36,7 +38,7 @@ import {
   saveTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
-import { parseCommand } from '../command-parser.js';
+import { parseCommand, type VigilCommand } from '../command-parser.js';
 import { type ChatFormat, runOnCallCommand } from '../oncall-commands.js';
 import { runRemediationCommand } from '../remediation-commands.js';
 import { exportRefusal } from '../remediation-export.js';
@@ -113,6 +115,7 @@ export const HELP_TEXT = [
   '- **resolve** *number* *true_positive|false_positive|expected* [comment]: resolve an alert (responders)',
   '- **silence add** *30m|2h|1d* *label=value...* *why*, **silence list**, **silence expire** *id*: mute matching alerts (responders)',
   '- **oncall**: who is on call now and next',
+  '- **link** *identity* *identity*: make the second identity (teams:<tenant>:<object ID>, slack:<team>:<user>, oidc:...) the same person as the first (admins); **unlink** *identity* *identity* revokes it',
 ].join('\n');
 
 /** The Teams user behind an activity, with their tenant: the identity `teams:<tenant>:<object ID>`. */
@@ -241,6 +244,19 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       logger.warn({ err: error, conversationId: activity.conversation.id }, 'could not reply in teams');
     }
   }
+  /**
+   * The person behind the activity's sender. Someone met for the first time gets their e-mail
+   * looked up by a job, in the team (or conversation) they wrote in, after this answer.
+   */
+  const personOf = (activity: InboundActivity, actor: TeamsUser) =>
+    identify(db, actor, deps.roles, {
+      serviceUrl: activity.serviceUrl,
+      conversationId:
+        activity.channelData?.team?.id ??
+        activity.channelData?.teamsTeamId ??
+        conversationRoot(activity.conversation.id),
+    });
+
   const replyText = (activity: InboundActivity, text: string, threaded = true) =>
     reply(activity, { type: 'message', text, textFormat: 'markdown' }, threaded);
 
@@ -297,7 +313,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         ),
       );
 
-    const person = await identify(db, actor, deps.roles);
+    const person = await personOf(activity, actor);
     if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
     await recordUpn(db, actor, activity.from?.userPrincipalName);
     if (action.verb === CARD_ACTIONS.investigate) {
@@ -427,7 +443,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           'Vigil could not tell who you are (no Entra ID object ID), so nothing was decided.',
         ),
       );
-    const person = await identify(db, actor, deps.roles);
+    const person = await personOf(activity, actor);
     if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
     await recordUpn(db, actor, activity.from?.userPrincipalName);
     const reason = decision === 'reject' ? data.data.reason?.trim() || undefined : undefined;
@@ -464,7 +480,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     const command = parsed.value;
     const actor = userOf(activity);
     if (actor === null) return 'Vigil could not tell who you are, so nothing was changed.';
-    const person = await identify(db, actor, deps.roles);
+    const person = await personOf(activity, actor);
     if (!person.ok) return inert(person.error.message, 300);
     switch (command.type) {
       case 'resolve': {
@@ -493,9 +509,41 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       case 'silence.expire':
       case 'oncall':
         return runOnCallCommand({ handle, clock }, person.value, command, TEAMS_FORMAT);
+      case 'link':
+      case 'unlink':
+        return linkCommand(person.value, command);
       default:
         return 'Type `help` for the commands.';
     }
+  }
+
+  /**
+   * `link <identity> <identity>` and `unlink <identity> <identity>` (admins, decided by the
+   * commands): Teams mentions carry no Entra object ID, so the person is named by an identity.
+   */
+  async function linkCommand(
+    person: ActingPerson,
+    command: Extract<VigilCommand, { type: 'link' | 'unlink' }>,
+  ): Promise<string> {
+    if (command.who.kind !== 'identity')
+      return 'Name the person by one of their identities (teams:<tenant>:<object ID>, slack:<team>:<user> or oidc:...), not a Slack mention.';
+    const deps = { handle, clock };
+    const target = await personOfIdentity(deps, person, {
+      identity: command.who.key,
+      refusedAction: command.type === 'link' ? 'person.link_refused' : 'person.unlink_refused',
+    });
+    if (!target.ok) return `Not changed: ${inert(target.error.message, 300)}`;
+    const what = { personId: target.value, key: command.key };
+    const done =
+      command.type === 'link'
+        ? await linkIdentity(deps, person, what)
+        : await unlinkIdentity(deps, person, what);
+    if (!done.ok) return `Not changed: ${inert(done.error.message, 300)}`;
+    const key = inert(command.key, 300);
+    const who = inert(command.who.key, 300);
+    return command.type === 'link'
+      ? `Linked: ${key} is now the same person as ${who}, with one set of roles.`
+      : `Unlinked: ${key} is no longer ${who} and can no longer act.`;
   }
 
   async function onMessage(activity: InboundActivity): Promise<void> {
@@ -551,7 +599,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         const actor = userOf(activity);
         if (actor === null)
           return replyText(activity, 'Vigil could not tell who you are, so nothing was started.');
-        const person = await identify(db, actor, deps.roles);
+        const person = await personOf(activity, actor);
         if (!person.ok) return replyText(activity, inert(person.error.message, 300));
         const started = await startInvestigation({ handle, clock }, person.value, { alertId: id });
         if (!started.ok) return replyText(activity, `Not started: ${inert(started.error.message, 300)}`);
@@ -581,6 +629,8 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       case 'silence':
       case 'oncall':
       case 'remediation':
+      case 'link':
+      case 'unlink':
         return replyText(activity, await sharedCommand(activity, text));
       case 'remediations': {
         const sub = (args[0] ?? '').toLowerCase();
@@ -603,7 +653,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         const actor = userOf(activity);
         if (actor === null)
           return replyText(activity, 'Vigil could not tell who you are, so nothing was changed.');
-        const person = await identify(db, actor, deps.roles);
+        const person = await personOf(activity, actor);
         if (!person.ok) return replyText(activity, inert(person.error.message, 300));
         if (command === 'unsubscribe') {
           const was = await unsubscribeConversation({ handle, clock }, person.value, { conversationId });

@@ -1,10 +1,11 @@
 import type { ChatIntegration, IntegrationContext } from '../../app.js';
-import { publicUrl } from '../../config.js';
+import { entraHomeTenant, publicUrl } from '../../config.js';
 import { redisConnection } from '../../jobs/redis.js';
 import { createBotbuilderPort } from './botbuilder.js';
 import { teamsChannel } from './channel.js';
 import { ConnectorClient } from './connector.js';
 import { teamsDirectMessenger } from './direct-message.js';
+import { teamsDirectory } from './directory.js';
 import { teamsTurn } from './handlers.js';
 import { ConversationPacer } from './pacer.js';
 import type { BotFrameworkPort } from './port.js';
@@ -60,6 +61,7 @@ export function createTeamsIntegration(
   return {
     channel: teamsChannel({ db: handle.db, connector, pacer, render, logger }),
     directMessenger: teamsDirectMessenger(handle.db, connector),
+    directory: teamsDirectory(connector, entraHomeTenant(config)),
     remediationNotifier: teamsRemediationNotifier({
       db: handle.db,
       connector,

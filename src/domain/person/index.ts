@@ -1,1 +1,2 @@
+export * from './auto-link.js';
 export * from './person.js';

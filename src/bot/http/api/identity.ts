@@ -94,6 +94,7 @@ const COMMAND_ROUTES = new Set([
   'POST /api/tokens',
   'GET /api/tokens',
   'DELETE /api/tokens/:id',
+  'GET /api/people',
   'POST /api/people/:id/role',
   'POST /api/people/:id/links',
   'DELETE /api/people/:id/links/:key',
@@ -109,6 +110,17 @@ const COMMAND_ROUTES = new Set([
   'DELETE /api/silences/:id',
   'POST /api/routes',
   'DELETE /api/routes/:id',
+  'POST /api/investigation-rules',
+  'DELETE /api/investigation-rules/:id',
+  'POST /api/watchlist',
+  'DELETE /api/watchlist/:id',
+  'POST /api/schedules',
+  'PUT /api/schedules/:name',
+  'DELETE /api/schedules/:name',
+  'POST /api/schedules/:name/overrides',
+  'POST /api/escalation-policies',
+  'PUT /api/escalation-policies/:name',
+  'DELETE /api/escalation-policies/:name',
 ]);
 
 /**

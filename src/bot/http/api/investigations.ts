@@ -1,5 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import {
+  addInvestigationRule,
+  addWatchlistEntry,
+  removeInvestigationRule,
+  removeWatchlistEntry,
+} from '../../../app/commands/investigation-config.js';
 import { startInvestigation } from '../../../app/commands/start-investigation.js';
 import { terminateInvestigation } from '../../../app/commands/terminate-investigation.js';
 import {
@@ -16,13 +22,9 @@ import {
 import { findAlertId } from '../../../storage/alert.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
 import {
-  addRule,
-  addWatch,
   listRules,
   listWatchlist,
   type RuleView,
-  removeRule,
-  removeWatch,
   type WatchlistEntry,
 } from '../../../storage/investigation-config.repository.js';
 import {
@@ -35,7 +37,7 @@ import {
 } from '../../../storage/investigation-view.repository.js';
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
 import { actionView } from './actions.js';
-import { apiActor, apiPerson } from './identity.js';
+import { apiPerson } from './identity.js';
 import { cursorParam, encodeCursor, listParam } from './query.js';
 
 /** `?status=active` is shorthand for the statuses of investigations still at work. */
@@ -190,18 +192,14 @@ export async function investigationRoutes(
   app.post('/api/investigation-rules', async (request, reply) => {
     const body = ruleBody.safeParse(request.body);
     if (!body.success) return sendInvalid(reply, body.error);
-    return reply.code(201).send(ruleView(await addRule(handle, body.data, apiActor(request), clock)));
+    const added = await addInvestigationRule(deps, apiPerson(request), body.data);
+    if (!added.ok) return sendDomainError(reply, added.error);
+    return reply.code(201).send(ruleView(added.value));
   });
 
   app.delete<{ Params: { id: string } }>('/api/investigation-rules/:id', async (request, reply) => {
-    if (!(await removeRule(handle, request.params.id, apiActor(request), clock))) {
-      return sendError(
-        reply,
-        404,
-        'investigation_rule.not_found',
-        `No investigation rule ${request.params.id}.`,
-      );
-    }
+    const removed = await removeInvestigationRule(deps, apiPerson(request), { ruleId: request.params.id });
+    if (!removed.ok) return sendDomainError(reply, removed.error);
     return reply.code(204).send();
   });
 
@@ -210,13 +208,14 @@ export async function investigationRoutes(
   app.post('/api/watchlist', async (request, reply) => {
     const body = watchBody.safeParse(request.body);
     if (!body.success) return sendInvalid(reply, body.error);
-    return reply.code(201).send(watchView(await addWatch(handle, body.data, apiActor(request), clock)));
+    const added = await addWatchlistEntry(deps, apiPerson(request), body.data);
+    if (!added.ok) return sendDomainError(reply, added.error);
+    return reply.code(201).send(watchView(added.value));
   });
 
   app.delete<{ Params: { id: string } }>('/api/watchlist/:id', async (request, reply) => {
-    if (!(await removeWatch(handle, request.params.id, apiActor(request), clock))) {
-      return sendError(reply, 404, 'watchlist.not_found', `No watchlist entry ${request.params.id}.`);
-    }
+    const removed = await removeWatchlistEntry(deps, apiPerson(request), { entryId: request.params.id });
+    if (!removed.ok) return sendDomainError(reply, removed.error);
     return reply.code(204).send();
   });
 }

@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { addScheduleOverride, saveOnCallDefinition } from '../../../app/commands/oncall-config.js';
 import {
   type Clock,
   escalationPolicySpecSchema,
@@ -9,15 +10,9 @@ import {
   scheduleSpecSchema,
 } from '../../../domain/index.js';
 import type { DbHandle } from '../../../storage/db.js';
-import {
-  addOverride,
-  listEscalationPolicies,
-  listSchedules,
-  putNamed,
-  whoIsOnCall,
-} from '../../../storage/oncall.repository.js';
-import { sendError, sendInvalid } from '../errors.js';
-import { apiActor } from './identity.js';
+import { listEscalationPolicies, whoIsOnCall } from '../../../storage/oncall.repository.js';
+import { sendDomainError, sendError, sendInvalid } from '../errors.js';
+import { apiPerson } from './identity.js';
 
 const shiftView = (shift: Shift | null) =>
   shift === null
@@ -48,59 +43,55 @@ export async function oncallRoutes(
     })),
   }));
 
-  const putSchedule = async (name: string, body: unknown, create: boolean) => {
+  /** A schedule's body, checked before its command: the schema, the name against the path, the rotations. */
+  const scheduleOf = (body: unknown, name: string | null) => {
     const parsed = scheduleSpecSchema.safeParse(body);
-    if (!parsed.success) return { status: 400 as const, error: parsed.error };
-    if (parsed.data.name !== name)
-      return { status: 400 as const, message: 'The name in the body must match the path.' };
+    if (!parsed.success) return { error: parsed.error } as const;
+    if (name !== null && parsed.data.name !== name)
+      return { message: 'The name in the body must match the path.' } as const;
     const problem = scheduleProblem(parsed.data);
-    if (problem !== null) return { status: 400 as const, message: problem };
-    const exists = (await listSchedules(handle.db)).some((s) => s.name === name);
-    if (create === exists)
-      return {
-        status: create ? (409 as const) : (404 as const),
-        message: create ? `Schedule "${name}" exists.` : `No schedule "${name}".`,
-      };
-    return { status: 200 as const };
+    return problem === null ? ({ spec: parsed.data } as const) : ({ message: problem } as const);
   };
 
-  app.post('/api/schedules', async (request, reply) => {
-    const name = (request.body as { name?: unknown } | undefined)?.name;
-    const check = await putSchedule(typeof name === 'string' ? name : '', request.body, true);
-    if (check.status !== 200) {
-      return 'error' in check && check.error !== undefined
-        ? sendInvalid(reply, check.error)
-        : sendError(reply, check.status, 'schedule.invalid', check.message ?? '');
-    }
-    const spec = scheduleSpecSchema.parse(request.body);
-    const saved = await handle.db
-      .transaction()
-      .execute((trx) => putNamed(trx, 'schedule', spec.name, spec, apiActor(request), clock.now()));
-    return reply.code(201).send({ ...spec, ...saved });
-  });
+  const saveSchedule = async (request: FastifyRequest, reply: FastifyReply, name: string | null) => {
+    const checked = scheduleOf(request.body, name);
+    if ('error' in checked) return sendInvalid(reply, checked.error);
+    if ('message' in checked) return sendError(reply, 400, 'schedule.invalid', checked.message);
+    const saved = await saveOnCallDefinition(deps, apiPerson(request), {
+      kind: 'schedule',
+      name: checked.spec.name,
+      spec: checked.spec,
+      mode: name === null ? 'create' : 'replace',
+    });
+    if (!saved.ok) return sendDomainError(reply, saved.error);
+    return reply.code(name === null ? 201 : 200).send({ ...checked.spec, ...saved.value });
+  };
 
-  app.put<{ Params: { name: string } }>('/api/schedules/:name', async (request, reply) => {
-    const check = await putSchedule(request.params.name, request.body, false);
-    if (check.status !== 200) {
-      return 'error' in check && check.error !== undefined
-        ? sendInvalid(reply, check.error)
-        : sendError(reply, check.status, 'schedule.invalid', check.message ?? '');
-    }
-    const spec = scheduleSpecSchema.parse(request.body);
-    const saved = await handle.db
-      .transaction()
-      .execute((trx) => putNamed(trx, 'schedule', spec.name, spec, apiActor(request), clock.now()));
-    return { ...spec, ...saved };
-  });
+  app.post('/api/schedules', (request, reply) => saveSchedule(request, reply, null));
 
-  app.delete<{ Params: { name: string } }>('/api/schedules/:name', async (request, reply) => {
-    const deleted = await handle.db
-      .transaction()
-      .execute((trx) => putNamed(trx, 'schedule', request.params.name, null, apiActor(request), clock.now()));
-    return deleted === null
-      ? sendError(reply, 404, 'schedule.not_found', `No schedule "${request.params.name}".`)
-      : reply.code(204).send();
-  });
+  app.put<{ Params: { name: string } }>('/api/schedules/:name', (request, reply) =>
+    saveSchedule(request, reply, request.params.name),
+  );
+
+  const deleteDefinition = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    kind: 'schedule' | 'escalation_policy',
+    name: string,
+  ) => {
+    const deleted = await saveOnCallDefinition(deps, apiPerson(request), {
+      kind,
+      name,
+      spec: null,
+      mode: 'delete',
+    });
+    if (!deleted.ok) return sendDomainError(reply, deleted.error);
+    return reply.code(204).send();
+  };
+
+  app.delete<{ Params: { name: string } }>('/api/schedules/:name', (request, reply) =>
+    deleteDefinition(request, reply, 'schedule', request.params.name),
+  );
 
   const overrideBody = z
     .object({ person: personSchema, startsAt: z.coerce.date(), endsAt: z.coerce.date() })
@@ -110,64 +101,40 @@ export async function oncallRoutes(
     if (!body.success) return sendInvalid(reply, body.error);
     if (body.data.endsAt <= body.data.startsAt)
       return sendError(reply, 400, 'override.invalid', 'An override must end after it starts.');
-    const id = await addOverride(handle, request.params.name, body.data, apiActor(request), clock.now());
-    return id === null
-      ? sendError(reply, 404, 'schedule.not_found', `No schedule "${request.params.name}".`)
-      : reply.code(201).send({ id });
+    const added = await addScheduleOverride(deps, apiPerson(request), {
+      scheduleName: request.params.name,
+      override: body.data,
+    });
+    if (!added.ok) return sendDomainError(reply, added.error);
+    return reply.code(201).send({ id: added.value });
   });
 
   app.get('/api/escalation-policies', async () => ({
     escalationPolicies: await listEscalationPolicies(handle.db),
   }));
 
-  const saveEscalation = async (request: { body: unknown }, name: string | null, create: boolean) => {
+  const saveEscalation = async (request: FastifyRequest, reply: FastifyReply, name: string | null) => {
     const parsed = escalationPolicySpecSchema.safeParse(request.body);
-    if (!parsed.success) return { error: parsed.error } as const;
+    if (!parsed.success) return sendInvalid(reply, parsed.error);
     if (name !== null && parsed.data.name !== name)
-      return { status: 400, message: 'The name in the body must match the path.' } as const;
-    const exists = (await listEscalationPolicies(handle.db)).some((e) => e.name === parsed.data.name);
-    if (create === exists)
-      return {
-        status: create ? 409 : 404,
-        message: `${create ? 'An' : 'No'} escalation policy "${parsed.data.name}"${create ? ' exists' : ''}.`,
-      } as const;
-    return { spec: parsed.data } as const;
+      return sendError(reply, 400, 'escalation_policy.invalid', 'The name in the body must match the path.');
+    const saved = await saveOnCallDefinition(deps, apiPerson(request), {
+      kind: 'escalation_policy',
+      name: parsed.data.name,
+      spec: parsed.data,
+      mode: name === null ? 'create' : 'replace',
+    });
+    if (!saved.ok) return sendDomainError(reply, saved.error);
+    return reply.code(name === null ? 201 : 200).send({ ...parsed.data, ...saved.value });
   };
 
-  app.post('/api/escalation-policies', async (request, reply) => {
-    const checked = await saveEscalation(request, null, true);
-    if ('error' in checked) return sendInvalid(reply, checked.error);
-    if ('status' in checked)
-      return sendError(reply, checked.status, 'escalation_policy.invalid', checked.message ?? '');
-    const saved = await handle.db
-      .transaction()
-      .execute((trx) =>
-        putNamed(trx, 'escalation_policy', checked.spec.name, checked.spec, apiActor(request), clock.now()),
-      );
-    return reply.code(201).send({ ...checked.spec, ...saved });
-  });
+  app.post('/api/escalation-policies', (request, reply) => saveEscalation(request, reply, null));
 
-  app.put<{ Params: { name: string } }>('/api/escalation-policies/:name', async (request, reply) => {
-    const checked = await saveEscalation(request, request.params.name, false);
-    if ('error' in checked) return sendInvalid(reply, checked.error);
-    if ('status' in checked)
-      return sendError(reply, checked.status, 'escalation_policy.invalid', checked.message ?? '');
-    const saved = await handle.db
-      .transaction()
-      .execute((trx) =>
-        putNamed(trx, 'escalation_policy', checked.spec.name, checked.spec, apiActor(request), clock.now()),
-      );
-    return { ...checked.spec, ...saved };
-  });
+  app.put<{ Params: { name: string } }>('/api/escalation-policies/:name', (request, reply) =>
+    saveEscalation(request, reply, request.params.name),
+  );
 
-  app.delete<{ Params: { name: string } }>('/api/escalation-policies/:name', async (request, reply) => {
-    const deleted = await handle.db
-      .transaction()
-      .execute((trx) =>
-        putNamed(trx, 'escalation_policy', request.params.name, null, apiActor(request), clock.now()),
-      );
-    return deleted === null
-      ? sendError(reply, 404, 'escalation_policy.not_found', `No escalation policy "${request.params.name}".`)
-      : reply.code(204).send();
-  });
+  app.delete<{ Params: { name: string } }>('/api/escalation-policies/:name', (request, reply) =>
+    deleteDefinition(request, reply, 'escalation_policy', request.params.name),
+  );
 }

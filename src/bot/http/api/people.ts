@@ -5,13 +5,14 @@ import {
   grantRole,
   LINKABLE_KEY,
   linkIdentity,
+  listPeople,
   unlinkIdentity,
 } from '../../../app/commands/people.js';
 import { createToken, listTokens, revokeToken, TOKEN_DAYS } from '../../../app/commands/tokens.js';
-import { type Clock, ROLES } from '../../../domain/index.js';
+import { type Clock, ROLES, roleFrom } from '../../../domain/index.js';
 import type { TokenView } from '../../../storage/api-token.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
-import { getPerson } from '../../../storage/person.repository.js';
+import { getPerson, type RolePolicy } from '../../../storage/person.repository.js';
 import { sendDomainError, sendError, sendInvalid } from '../errors.js';
 import { apiPerson } from './identity.js';
 
@@ -49,7 +50,7 @@ const tokenView = (token: TokenView) => ({
  */
 export async function peopleRoutes(
   app: FastifyInstance,
-  deps: { handle: DbHandle; clock: Clock },
+  deps: { handle: DbHandle; clock: Clock; roles: RolePolicy },
 ): Promise<void> {
   const { handle } = deps;
 
@@ -82,6 +83,30 @@ export async function peopleRoutes(
     const revoked = await revokeToken(deps, apiPerson(request), { tokenId: request.params.id });
     if (!revoked.ok) return sendDomainError(reply, revoked.error);
     return reply.code(204).send();
+  });
+
+  app.get('/api/people', async (request, reply) => {
+    const listed = await listPeople(deps, apiPerson(request), { limit: 500 });
+    if (!listed.ok) return sendDomainError(reply, listed.error);
+    return {
+      people: listed.value.map((person) => ({
+        ...person,
+        // The role the person acts with now, by the one role rule (VIGIL_ADMINS first).
+        effectiveRole: roleFrom({
+          listedAdmin: person.identities.some(
+            (identity) => identity.revokedAt === null && deps.roles.admins.includes(identity.key),
+          ),
+          granted: person.role,
+          claimed: person.claimedRole,
+          defaultRole: deps.roles.defaultRole,
+        }),
+        disabledAt: person.disabledAt?.toISOString() ?? null,
+        identities: person.identities.map((identity) => ({
+          ...identity,
+          revokedAt: identity.revokedAt?.toISOString() ?? null,
+        })),
+      })),
+    };
   });
 
   app.get<{ Params: { id: string } }>('/api/people/:id', async (request, reply) => {

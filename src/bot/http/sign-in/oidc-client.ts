@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { VerifiedSignIn } from '../../../app/sessions.js';
-import { roleFromClaim } from '../../../domain/index.js';
+import { oidcDirectoryEntry, roleFromClaim } from '../../../domain/index.js';
 
 /** VIGIL_OIDC_*: where people sign in, and the claim that may grant them roles. */
 export interface OidcSettings {
@@ -8,6 +8,8 @@ export interface OidcSettings {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly roleClaim: string | undefined;
+  /** This install's own Entra tenant: an Entra token of another (`tid`) never links by e-mail. */
+  readonly homeTenant: string | null;
 }
 
 /** What the callback must check, kept from the start of the sign-in. */
@@ -89,7 +91,7 @@ export class OidcClient {
     if (idToken === undefined) throw new Error('the provider returned no ID token');
     let claims: Record<string, unknown> = idToken;
     const { roleClaim } = this.settings;
-    const wanted = [...(roleClaim === undefined ? [] : [roleClaim]), 'name'];
+    const wanted = [...(roleClaim === undefined ? [] : [roleClaim]), 'name', 'email', 'email_verified'];
     if (
       wanted.some((claim) => idToken[claim] === undefined) &&
       configuration.serverMetadata().userinfo_endpoint !== undefined
@@ -105,6 +107,7 @@ export class OidcClient {
       subject: idToken.sub,
       name,
       claimedRole: roleClaim === undefined ? null : roleFromClaim(claims[roleClaim]),
+      email: oidcDirectoryEntry(claims, this.settings.homeTenant),
     };
   }
 }
