@@ -78,7 +78,13 @@ function exceptionCommand(
   if (expiresAt === null || Number.isNaN(expiresAt.getTime()))
     return fail('command.invalid', `"${day ?? ''}" is not a date (YYYY-MM-DD).`);
   if (justification === '') return fail('command.invalid', 'Give the justification.');
-  return ok({ type: 'remediation.exception', ref, reason: reason as ExceptionReason, expiresAt, justification });
+  return ok({
+    type: 'remediation.exception',
+    ref,
+    reason: reason as ExceptionReason,
+    expiresAt,
+    justification,
+  });
 }
 
 /**

@@ -323,8 +323,10 @@ describe('Complete and File exception on a remediation notice in Slack', () => {
       alertId,
     });
     expect(created.status).toBe(201);
-    const remediation = ((await created.json()) as { remediation: { id: string; number: string } }).remediation;
-    const notices = () => fake.repliesTo(CHANNEL, ts).filter((m) => m.text.includes(`R-${remediation.number}:`));
+    const remediation = ((await created.json()) as { remediation: { id: string; number: string } })
+      .remediation;
+    const notices = () =>
+      fake.repliesTo(CHANNEL, ts).filter((m) => m.text.includes(`R-${remediation.number}:`));
     const notice = await eventually(async () => notices()[0], 15_000, 'the ticket-opened notice');
     return { remediation, notice, notices };
   };
@@ -339,7 +341,11 @@ describe('Complete and File exception on a remediation notice in Slack', () => {
     const opened = fake.callsOf('views.open').length;
     expect((await sendSlack(buttonClickBody(fake.url, CHANNEL, actionId, value, user))).status).toBe(200);
     const call = await eventually(async () => fake.callsOf('views.open')[opened], 10_000, 'views.open');
-    return call.args.view as { callback_id: string; private_metadata: string; blocks: { block_id: string }[] };
+    return call.args.view as {
+      callback_id: string;
+      private_metadata: string;
+      blocks: { block_id: string }[];
+    };
   };
 
   /** Submits the modal with `values` by block ID (text, a picked option or a picked date). */
@@ -355,7 +361,10 @@ describe('Complete and File exception on a remediation notice in Slack', () => {
         {
           [id]:
             value.option !== undefined
-              ? { type: 'static_select', selected_option: { text: { type: 'plain_text', text: value.option }, value: value.option } }
+              ? {
+                  type: 'static_select',
+                  selected_option: { text: { type: 'plain_text', text: value.option }, value: value.option },
+                }
               : value.date !== undefined
                 ? { type: 'datepicker', selected_date: value.date }
                 : { type: 'plain_text_input', value: value.text ?? null },

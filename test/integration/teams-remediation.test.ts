@@ -414,8 +414,12 @@ describe('Teams: Complete and File exception on a remediation notice', () => {
     });
     expect(personal.status).toBe(200);
     await submit({ recommendation, devices: 'PC-77', due: inDays(10), priority: 'high' });
-    const row = (await remediations()).find((r) => r.recommendation === recommendation) as Record<string, any>;
-    const notices = () => connector.posts(PERSONAL).filter((c) => String(c.body.text).startsWith(`Remediation R-${row.number}:`));
+    const row = (await remediations()).find((r) => r.recommendation === recommendation) as Record<
+      string,
+      any
+    >;
+    const notices = () =>
+      connector.posts(PERSONAL).filter((c) => String(c.body.text).startsWith(`Remediation R-${row.number}:`));
     const notice = await eventually(async () => notices()[0], 15_000, 'the ticket-opened notice');
     return { row, notice, notices };
   }
@@ -436,7 +440,11 @@ describe('Teams: Complete and File exception on a remediation notice', () => {
       ['Action.ShowCard', 'File exception'],
     ]);
 
-    const refused = await click('remediation.complete', { remediationId: row.id, comment: 'done' }, VIEWER_AAD);
+    const refused = await click(
+      'remediation.complete',
+      { remediationId: row.id, comment: 'done' },
+      VIEWER_AAD,
+    );
     expect(cardJson(refused)).toContain('Not completed: You need the responder role');
     // Refused: the buttons stay for someone who may press them.
     expect(elementsOf(refused).filter((e) => e.type === 'Action.Execute')).toHaveLength(2);
@@ -464,7 +472,9 @@ describe('Teams: Complete and File exception on a remediation notice', () => {
     );
     expect(heard.body.attachments).toBeUndefined();
     // Completing again changes nothing and says so.
-    expect(cardJson(await click('remediation.complete', { remediationId: row.id }))).toContain('was already completed');
+    expect(cardJson(await click('remediation.complete', { remediationId: row.id }))).toContain(
+      'was already completed',
+    );
   });
 
   it('File exception: reason, day and justification from the form; a bad day is explained', async () => {

@@ -48,9 +48,9 @@ describe('alertCardModel: the buttons for the status', () => {
       CARD_ACTIONS.resolve,
       CARD_ACTIONS.assignToMe,
     ]);
-    expect(ids(alertCardModel(card({ status: 'resolved', classification: 'true_positive' }), options))).toEqual([
-      CARD_ACTIONS.reopen,
-    ]);
+    expect(
+      ids(alertCardModel(card({ status: 'resolved', classification: 'true_positive' }), options)),
+    ).toEqual([CARD_ACTIONS.reopen]);
     const model = alertCardModel(card({ status: 'new' }), options);
     expect(model.actions.map((action) => [action.word, action.emphasis])).toEqual([
       ['Mark in progress', 'primary'],
@@ -68,15 +68,18 @@ describe('alertCardModel: the buttons for the status', () => {
       alertStatuses: { new: 1, in_progress: 0, resolved: 0 },
       status: 'new' as const,
     };
-    const open = alertCardModel(card({ status: 'resolved', classification: 'true_positive' }, { incident }), options);
+    const open = alertCardModel(
+      card({ status: 'resolved', classification: 'true_positive' }, { incident }),
+      options,
+    );
     expect(open.actions.at(-1)).toMatchObject({
       id: CARD_ACTIONS.resolveIncident,
       word: 'Resolve incident (1 alert)',
       target: { kind: 'incident', incidentId: 'inc-1', alertId: 'a1', version: 3 },
     });
-    expect(alertCardModel(card({}, { incident: { ...incident, alertCount: 3 } }), options).actions.at(-1)?.word).toBe(
-      'Resolve incident (3 alerts)',
-    );
+    expect(
+      alertCardModel(card({}, { incident: { ...incident, alertCount: 3 } }), options).actions.at(-1)?.word,
+    ).toBe('Resolve incident (3 alerts)');
     const done = alertCardModel(card({}, { incident: { ...incident, status: 'resolved' } }), options);
     expect(ids(done)).not.toContain(CARD_ACTIONS.resolveIncident);
     expect(done.incident).toEqual({
@@ -88,8 +91,12 @@ describe('alertCardModel: the buttons for the status', () => {
 
   it('offers Investigate on an open alert that no open investigation covers', () => {
     expect(alertCardModel(card(), options).investigate?.id).toBe(CARD_ACTIONS.investigate);
-    expect(alertCardModel(card({}, { investigations: [investigation(1, [], 'running')] }), options).investigate).toBeNull();
-    expect(alertCardModel(card({}, { investigations: [investigation(1, [], 'failed')] }), options).investigate).not.toBeNull();
+    expect(
+      alertCardModel(card({}, { investigations: [investigation(1, [], 'running')] }), options).investigate,
+    ).toBeNull();
+    expect(
+      alertCardModel(card({}, { investigations: [investigation(1, [], 'failed')] }), options).investigate,
+    ).not.toBeNull();
     expect(
       alertCardModel(card({ status: 'resolved', classification: 'false_positive' }), options).investigate,
     ).toBeNull();
@@ -150,7 +157,10 @@ describe('alertCardModel: what the card says', () => {
       card({
         links: [
           { title: '', url: 'javascript:alert(1)' },
-          ...Array.from({ length: 9 }, (_, i) => ({ title: i === 0 ? '' : `l${i}`, url: `https://x.example/${i}` })),
+          ...Array.from({ length: 9 }, (_, i) => ({
+            title: i === 0 ? '' : `l${i}`,
+            url: `https://x.example/${i}`,
+          })),
         ],
       }),
       options,
@@ -190,17 +200,23 @@ describe('alertCardModel: what the card says', () => {
 describe('alertCardModel: investigations and pending actions', () => {
   it('shows settled actions with why they failed, and pending ones with Approve and Reject, at most five', () => {
     const model = alertCardModel(
-      card({}, {
-        investigations: [
-          investigation(1, [
-            anAction(1),
-            anAction(2, { status: 'failed', error: '  HTTP 403  ' }),
-            anAction(3, { status: 'running' }),
-            ...[4, 5, 6].map((i) => anAction(i)),
-          ]),
-          investigation(2, [7, 8, 9].map((i) => anAction(i))),
-        ],
-      }),
+      card(
+        {},
+        {
+          investigations: [
+            investigation(1, [
+              anAction(1),
+              anAction(2, { status: 'failed', error: '  HTTP 403  ' }),
+              anAction(3, { status: 'running' }),
+              ...[4, 5, 6].map((i) => anAction(i)),
+            ]),
+            investigation(
+              2,
+              [7, 8, 9].map((i) => anAction(i)),
+            ),
+          ],
+        },
+      ),
       options,
     );
     const [first, second] = model.investigations;
@@ -215,7 +231,12 @@ describe('alertCardModel: investigations and pending actions', () => {
     expect(first?.pending[0]).toMatchObject({
       reason: 'why 1',
       approvalsWord: 'approvals 0/1',
-      approve: { id: CARD_ACTIONS.approve, word: 'Approve', emphasis: 'primary', target: { kind: 'action', actionId: 'act-1', alertId: 'a1' } },
+      approve: {
+        id: CARD_ACTIONS.approve,
+        word: 'Approve',
+        emphasis: 'primary',
+        target: { kind: 'action', actionId: 'act-1', alertId: 'a1' },
+      },
       reject: { id: CARD_ACTIONS.reject, word: 'Reject', emphasis: 'danger' },
     });
     expect(second?.pending.map((action) => action.id)).toEqual(['act-7']);

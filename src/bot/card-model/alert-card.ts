@@ -84,7 +84,8 @@ function statusRuns(alert: CardAlert): Run[] {
   const runs: Run[] = [word(statusWord(alert.status), true)];
   if (alert.status === 'resolved' && alert.classification !== null)
     runs.push(word(` as ${classificationWord(alert.classification)}`));
-  if (alert.statusChangedBy !== null) runs.push(word(' by '), { kind: 'person', actor: alert.statusChangedBy });
+  if (alert.statusChangedBy !== null)
+    runs.push(word(' by '), { kind: 'person', actor: alert.statusChangedBy });
   if (alert.statusChangedAt !== null) runs.push(word(', '), { kind: 'time', at: alert.statusChangedAt });
   return runs;
 }
@@ -98,7 +99,11 @@ function facts(alert: CardAlert, options: CardModelOptions): CardFact[] {
   // The policy the source named, with its link; the Vigil policy that acted, beside it, never in its place.
   if (alert.policyName !== null || alert.policyUrl !== null)
     list.push(
-      fact('policy', [text(alert.policyName ?? 'Source policy')], link(BUTTON_WORDS.viewPolicy, alert.policyUrl)),
+      fact(
+        'policy',
+        [text(alert.policyName ?? 'Source policy')],
+        link(BUTTON_WORDS.viewPolicy, alert.policyUrl),
+      ),
     );
   if (alert.vigilPolicy !== null)
     list.push(
@@ -167,7 +172,10 @@ const actionLine = (action: CardAction): ActionLine => ({
   kindWord: ACTION_LABELS[action.kind] ?? action.kind,
   target: action.targetDisplay,
   statusWord: ACTION_STATUS_WORDS[action.status],
-  error: action.status === 'failed' && action.error !== null && action.error.trim() !== '' ? action.error.trim() : null,
+  error:
+    action.status === 'failed' && action.error !== null && action.error.trim() !== ''
+      ? action.error.trim()
+      : null,
 });
 
 /** Approve and Reject for one pending action, on its alert's card or anywhere else (App Home). */
@@ -270,7 +278,8 @@ export function alertCardModel(alert: CardAlert, options: CardModelOptions): Ale
     openInVigil: link(BUTTON_WORDS.openInVigil, consoleAlertUrl(options.publicUrl, alert.id)),
     actions: alertActions(alert),
     investigations: found.sections,
-    morePending: found.hiddenPending > 0 ? `+${found.hiddenPending} more waiting for approval in Vigil` : null,
+    morePending:
+      found.hiddenPending > 0 ? `+${found.hiddenPending} more waiting for approval in Vigil` : null,
     investigate:
       alert.status !== 'resolved' && !(alert.investigations ?? []).some(isOpenInvestigation)
         ? button(CARD_ACTIONS.investigate, BUTTON_WORDS.investigate, version)
@@ -286,18 +295,18 @@ export interface RunStyle {
   time(at: Date): string;
 }
 
+function renderRun(run: Run, style: RunStyle): string {
+  switch (run.kind) {
+    case 'word':
+      return style.word(run.text, run.strong === true);
+    case 'text':
+      return style.text(run.text);
+    case 'person':
+      return style.person(run.actor);
+    case 'time':
+      return style.time(run.at);
+  }
+}
+
 export const renderRuns = (runs: readonly Run[], style: RunStyle): string =>
-  runs
-    .map((run) => {
-      switch (run.kind) {
-        case 'word':
-          return style.word(run.text, run.strong === true);
-        case 'text':
-          return style.text(run.text);
-        case 'person':
-          return style.person(run.actor);
-        case 'time':
-          return style.time(run.at);
-      }
-    })
-    .join('');
+  runs.map((run) => renderRun(run, style)).join('');

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { anAlert, anEntity, at, aUser } from '../../../test/builders/alert.js';
 import {
   ALERT_STATUSES,
-  actorLabel,
   type AlertStatus,
+  actorLabel,
   type CardAction,
   type CardAlert,
   type CardIncident,
@@ -54,7 +54,11 @@ const incidentOf = (status: AlertStatus): CardIncident => ({
   id: INCIDENT_ID,
   name: 'Multi-stage incident',
   alertCount: 3,
-  alertStatuses: { new: status === 'resolved' ? 0 : 2, in_progress: 0, resolved: status === 'resolved' ? 3 : 1 },
+  alertStatuses: {
+    new: status === 'resolved' ? 0 : 2,
+    in_progress: 0,
+    resolved: status === 'resolved' ? 3 : 1,
+  },
   status,
 });
 
@@ -92,10 +96,11 @@ function walk(value: unknown): Json[] {
 }
 
 const minute = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
-const unescape = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const unescapeMrkdwn = (text: string) =>
+  text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 /** A Slack field's value as plain text: dates as their fallback, links and stress dropped. */
 const slackPlain = (mrkdwn: string) =>
-  unescape(
+  unescapeMrkdwn(
     mrkdwn
       .replace(/<!date\^\d+\^[^|]*\|([^>]+)>/g, (_, iso: string) => minute(iso))
       .replace(/ \(<[^|>]+\|[^>]+>\)$/, '')
@@ -115,7 +120,9 @@ function seenOnSlack(alert: CardAlert): Seen {
     .flatMap((block) => block.elements as Json[])
     .filter((element) => element.url === undefined)
     .map((element) => `${element.action_id} "${element.text.text}"`);
-  const fields = (blocks.find((block) => Array.isArray(block.fields))?.fields as Json[]).map((field) => {
+  const fields = (
+    (blocks.find((block) => Array.isArray(block.fields))?.fields as Json[] | undefined) ?? []
+  ).map((field) => {
     const [label = '', ...value] = String(field.text).split('\n');
     return [label.replace(/\*/g, ''), value.join('\n')] as const;
   });
@@ -186,18 +193,21 @@ const cases = ALERT_STATUSES.flatMap((status) =>
 );
 
 describe('Slack and Teams draw the same card model', () => {
-  it.each(cases)('$status alert, pending actions: $pending, incident: $incident', ({ status, pending, incident }) => {
-    const alert = alertFor(status, pending, incident);
-    const expected = expectedFromModel(alert);
-    const slack = seenOnSlack(alert);
-    const teams = seenOnTeams(alert);
-    expect(slack.buttons).toEqual(expected.buttons);
-    expect(teams.buttons).toEqual(expected.buttons);
-    expect(slack.statusWord).toBe(expected.statusWord);
-    expect(teams.statusWord).toBe(expected.statusWord);
-    expect(slack.facts).toEqual(expected.facts);
-    expect(teams.facts).toEqual(expected.facts);
-  });
+  it.each(cases)(
+    '$status alert, pending actions: $pending, incident: $incident',
+    ({ status, pending, incident }) => {
+      const alert = alertFor(status, pending, incident);
+      const expected = expectedFromModel(alert);
+      const slack = seenOnSlack(alert);
+      const teams = seenOnTeams(alert);
+      expect(slack.buttons).toEqual(expected.buttons);
+      expect(teams.buttons).toEqual(expected.buttons);
+      expect(slack.statusWord).toBe(expected.statusWord);
+      expect(teams.statusWord).toBe(expected.statusWord);
+      expect(slack.facts).toEqual(expected.facts);
+      expect(teams.facts).toEqual(expected.facts);
+    },
+  );
 
   it.each(cases)(
     'buttons carry what cards already posted carry: $status, $pending, $incident',

@@ -97,7 +97,9 @@ describe('remediation notices', () => {
   });
 
   it("turn their forms into the typed commands, with the typed commands' checks", () => {
-    expect(remediationFormCommand(CARD_ACTIONS.completeRemediation, 'rem-1', { comment: ' Intune ' })).toEqual({
+    expect(
+      remediationFormCommand(CARD_ACTIONS.completeRemediation, 'rem-1', { comment: ' Intune ' }),
+    ).toEqual({
       ok: true,
       value: { type: 'remediation.complete', ref: 'rem-1', comment: 'Intune' },
     });

@@ -13,7 +13,7 @@ export interface Refusal {
 }
 
 /** What the refused click tried: the words its refusal starts with. */
-export const NOT_DONE = {
+const NOT_DONE = {
   change: 'Not changed',
   start: 'Not started',
   decide: 'Not changed',

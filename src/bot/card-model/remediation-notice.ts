@@ -91,7 +91,12 @@ export function remediationActions(remediationId: string, number: string): FormB
             required: true,
             choices: EXCEPTION_REASONS.map((value) => ({ value, label: EXCEPTION_REASON_LABELS[value] })),
           },
-          { id: REMEDIATION_FIELDS.expires, label: 'Until (end of that day, UTC)', kind: 'date', required: true },
+          {
+            id: REMEDIATION_FIELDS.expires,
+            label: 'Until (end of that day, UTC)',
+            kind: 'date',
+            required: true,
+          },
           {
             id: REMEDIATION_FIELDS.justification,
             label: 'Justification',
@@ -106,7 +111,10 @@ export function remediationActions(remediationId: string, number: string): FormB
 }
 
 /** A remediation notice as both platforms show it: the sentence, and what can be done about it. */
-export function remediationNoticeModel(notice: RemediationNotice, consoleUrl: string | null): RemediationNoticeModel {
+export function remediationNoticeModel(
+  notice: RemediationNotice,
+  consoleUrl: string | null,
+): RemediationNoticeModel {
   return {
     remediationId: notice.remediation.id,
     text: noticeText(notice, consoleUrl),

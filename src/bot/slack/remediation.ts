@@ -17,9 +17,9 @@ import { getRemediation, listRemediations } from '../../storage/remediation.repo
 import { CARD_ACTIONS } from '../card-actions.js';
 import { GONE, remediationActions } from '../card-model/index.js';
 import { remediationCsv } from '../http/api/remediations.js';
-import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import { remediationFormCommand, runRemediationCommand } from '../remediation-commands.js';
 import { channelOf, tell } from './approvals.js';
+import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import { refusalText, slackRefusal } from './interactions.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, slackDate } from './mrkdwn.js';
 import { type Block, REMEDIATION_FORM_CALLBACK, renderFormModal } from './render.js';
@@ -266,25 +266,30 @@ function formValues(view: ViewSubmitAction['view']): Record<string, string | nul
  * audits a refusal) and tells the person what happened.
  */
 function registerNoticeActions(app: App, context: SlackContext): void {
-  app.action<BlockAction<ButtonAction>>(/^remediation\.(complete|exception)$/, async ({ ack, body, action }) => {
-    await ack();
-    const channel = channelOf(body);
-    const actor = slackUser(body.user);
-    const found = z.uuid().safeParse(action.value).success
-      ? await getRemediation(context.handle.db, action.value ?? '')
-      : null;
-    const button =
-      found === null ? undefined : remediationActions(found.id, found.number).find((b) => b.id === action.action_id);
-    if (found === null || button === undefined) {
-      await tell(context, channel, actor.id, slackRefusal({ tone: 'warning', text: GONE.remediation }));
-      return;
-    }
-    // trigger_id is valid for 3 s after the click, so the modal opens before anything slower.
-    await context.client.views.open({
-      trigger_id: body.trigger_id,
-      view: renderFormModal(button, { action: button.id, remediationId: found.id, channel }) as never,
-    });
-  });
+  app.action<BlockAction<ButtonAction>>(
+    /^remediation\.(complete|exception)$/,
+    async ({ ack, body, action }) => {
+      await ack();
+      const channel = channelOf(body);
+      const actor = slackUser(body.user);
+      const found = z.uuid().safeParse(action.value).success
+        ? await getRemediation(context.handle.db, action.value ?? '')
+        : null;
+      const button =
+        found === null
+          ? undefined
+          : remediationActions(found.id, found.number).find((b) => b.id === action.action_id);
+      if (found === null || button === undefined) {
+        await tell(context, channel, actor.id, slackRefusal({ tone: 'warning', text: GONE.remediation }));
+        return;
+      }
+      // trigger_id is valid for 3 s after the click, so the modal opens before anything slower.
+      await context.client.views.open({
+        trigger_id: body.trigger_id,
+        view: renderFormModal(button, { action: button.id, remediationId: found.id, channel }) as never,
+      });
+    },
+  );
 
   app.view<ViewSubmitAction>(REMEDIATION_FORM_CALLBACK, async ({ ack, body, view }) => {
     await ack();
@@ -306,7 +311,11 @@ function registerNoticeActions(app: App, context: SlackContext): void {
     const done = !person.ok
       ? person
       : command.ok
-        ? await runRemediationCommand({ handle: context.handle, clock: context.clock }, person.value, command.value)
+        ? await runRemediationCommand(
+            { handle: context.handle, clock: context.clock },
+            person.value,
+            command.value,
+          )
         : command;
     const attempt = action === CARD_ACTIONS.completeRemediation ? 'complete' : 'except';
     await tell(

@@ -13,13 +13,13 @@ import {
 import { encodeCardActionValue } from '../card-actions.js';
 import {
   type AlertCardModel,
+  alertCardModel,
   type ButtonTarget,
   type CardButton,
   type CardFact,
   decisionButtons as decisionButtonsFor,
   type FormButton,
   type FormField,
-  alertCardModel,
   type PendingAction,
   type RemediationNoticeModel,
   type RunStyle,
@@ -92,7 +92,7 @@ function buttonValue(target: ButtonTarget): string {
   }
 }
 
-export function slackButton(button: CardButton): Block {
+function slackButton(button: CardButton): Block {
   return {
     type: 'button',
     text: { type: 'plain_text', text: cutPlain(button.word, LIMITS.buttonText) },
@@ -205,7 +205,7 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions): Slack
 }
 
 /** The model in Block Kit; nothing is decided here but how it looks within Slack's limits. */
-export function drawAlertCard(model: AlertCardModel): SlackMessage {
+function drawAlertCard(model: AlertCardModel): SlackMessage {
   const blocks: Block[] = [
     {
       type: 'header',
@@ -436,7 +436,8 @@ export function renderHome(
 }
 
 /** Approve and Reject for one pending action; the same on the alert card and in App Home. */
-export const decisionButtons = (actionId: string): Block => decisionBlock(actionId, decisionButtonsFor(actionId, null));
+export const decisionButtons = (actionId: string): Block =>
+  decisionBlock(actionId, decisionButtonsFor(actionId, null));
 
 function decisionBlock(actionId: string, buttons: Pick<PendingAction, 'approve' | 'reject'>): Block {
   return {

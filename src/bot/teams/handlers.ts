@@ -293,9 +293,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       });
       if (!started.ok) {
         if (started.error.code === AlertErrorCode.NotFound) return cardAnswer(renderMessageCard(GONE.alert));
-        return cardAnswer(
-          await alertCard(data.data.alertId, refusalNotice(refusal(started.error, 'start'))),
-        );
+        return cardAnswer(await alertCard(data.data.alertId, refusalNotice(refusal(started.error, 'start'))));
       }
       const { number, created } = started.value;
       return cardAnswer(

@@ -60,7 +60,10 @@ export function teamsRemediationNotifier(deps: {
             ? {}
             : {
                 attachments: [
-                  { contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderNoticeActionsCard(model.actions) },
+                  {
+                    contentType: ADAPTIVE_CARD_CONTENT_TYPE,
+                    content: renderNoticeActionsCard(model.actions),
+                  },
                 ],
               }),
           ...(replyToId === undefined ? {} : { replyToId }),

@@ -380,7 +380,8 @@ export async function remediationActionCard(
   const remediation = await getRemediation(deps.handle.db, data.remediationId);
   return renderNoticeActionsCard(
     remediation !== null && isOpenRemediation(remediation.status)
-      ? remediationActions(remediation.id, remediation.number) : [],
+      ? remediationActions(remediation.id, remediation.number)
+      : [],
     refusalNotice(refusal(done.error, verb === CARD_ACTIONS.completeRemediation ? 'complete' : 'except')),
   );
 }

@@ -344,7 +344,9 @@ describe('renderAlertCard: investigations', () => {
     expect(actionsOf(many).filter((a) => a.verb === CARD_ACTIONS.approve)).toHaveLength(
       CARD_CAPS.pendingActions,
     );
-    expect(JSON.stringify(many)).toContain(`+${9 - CARD_CAPS.pendingActions} more waiting for approval in Vigil`);
+    expect(JSON.stringify(many)).toContain(
+      `+${9 - CARD_CAPS.pendingActions} more waiting for approval in Vigil`,
+    );
     expect(JSON.stringify(many).length).toBeLessThan(20_000);
     for (const text of markdownStrings(many)) expect(text).not.toMatch(/<\/?at\b/i);
 

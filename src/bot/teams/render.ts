@@ -107,13 +107,15 @@ function executeData(target: ButtonTarget): Element {
   }
 }
 
-export function execute(button: CardButton, extra: Element = {}): Element {
+function execute(button: CardButton, extra: Element = {}): Element {
   return {
     type: 'Action.Execute',
     title: button.word,
     verb: button.id,
     data: executeData(button.target),
-    ...(button.emphasis === null ? {} : { style: button.emphasis === 'primary' ? 'positive' : 'destructive' }),
+    ...(button.emphasis === null
+      ? {}
+      : { style: button.emphasis === 'primary' ? 'positive' : 'destructive' }),
     ...extra,
   };
 }
@@ -160,12 +162,13 @@ function resolveForm(title: string, actions: readonly CardButton[]): Element {
  * they sit in one form (a card holds at most five actions); on a resolved alert of an incident
  * still open, Resolve incident has the form to itself.
  */
-export function cardActions(model: AlertCardModel): Element[] {
+function cardActions(model: AlertCardModel): Element[] {
   const resolve = model.actions.find((action) => action.id === CARD_ACTIONS.resolve);
   const incident = model.actions.find((action) => action.id === CARD_ACTIONS.resolveIncident);
   const actions: Element[] = [];
   for (const action of model.actions) {
-    if (action === resolve) actions.push(resolveForm(action.word, incident === undefined ? [action] : [action, incident]));
+    if (action === resolve)
+      actions.push(resolveForm(action.word, incident === undefined ? [action] : [action, incident]));
     else if (action === incident) {
       if (resolve === undefined) actions.push(resolveForm(action.word, [action]));
     } else actions.push(execute(action));
@@ -192,7 +195,13 @@ function linkedLine(label: string, value: string, link: CardLink | null, title?:
 
 function vigilPolicyLine(fact: CardFact | undefined): Element[] {
   if (fact === undefined) return [];
-  return [linkedLine(fact.label, renderRuns(fact.value, { ...runStyle(CARD_LIMITS.fact), text: (t) => t }), fact.link)];
+  return [
+    linkedLine(
+      fact.label,
+      renderRuns(fact.value, { ...runStyle(CARD_LIMITS.fact), text: (t) => t }),
+      fact.link,
+    ),
+  ];
 }
 
 function incidentLine(model: AlertCardModel): Element[] {
@@ -206,7 +215,10 @@ function factSet(facts: readonly CardFact[]): Element {
     type: 'FactSet',
     facts: facts.map((fact) => ({
       title: fact.label,
-      value: renderRuns(fact.value, runStyle(fact.key === 'comment' ? CARD_LIMITS.comment : CARD_LIMITS.fact)),
+      value: renderRuns(
+        fact.value,
+        runStyle(fact.key === 'comment' ? CARD_LIMITS.comment : CARD_LIMITS.fact),
+      ),
     })),
   };
 }
@@ -218,7 +230,9 @@ function entities(model: AlertCardModel): Element[] {
     if (index > 0) inlines.push(textRun('\n'));
     inlines.push(textRun(`${line.label}: `, { weight: 'Bolder' }));
     inlines.push(
-      textRun(line.names.map((name) => cut(name, CARD_LIMITS.entityName)).join(', '), { fontType: 'Monospace' }),
+      textRun(line.names.map((name) => cut(name, CARD_LIMITS.entityName)).join(', '), {
+        fontType: 'Monospace',
+      }),
     );
     if (line.hidden > 0) inlines.push(textRun(` and ${line.hidden} more`, { isSubtle: true }));
   });
@@ -265,7 +279,7 @@ function pendingAction(action: PendingAction): Element[] {
  * The alert's investigations: per investigation its status, its settled actions and the pending
  * ones with Approve and Reject, one reason box for rejecting; then Investigate, when offered.
  */
-export function investigationSection(model: AlertCardModel): Element[] {
+function investigationSection(model: AlertCardModel): Element[] {
   const items: Element[] = [];
   for (const investigation of model.investigations) {
     const lines: Element[] = [
@@ -326,7 +340,7 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions, notice
 }
 
 /** The model as an Adaptive Card; nothing is decided here but how it looks within Teams' limits. */
-export function drawAlertCard(model: AlertCardModel, notice?: CardNotice): AdaptiveCard {
+function drawAlertCard(model: AlertCardModel, notice?: CardNotice): AdaptiveCard {
   const look = SEVERITY_LOOK[model.severity];
   const body: Element[] = [];
   if (notice !== undefined) body.push(noticeContainer(notice));
@@ -370,7 +384,7 @@ export function drawAlertCard(model: AlertCardModel, notice?: CardNotice): Adapt
   };
 }
 
-export const noticeContainer = (notice: CardNotice): Element => ({
+const noticeContainer = (notice: CardNotice): Element => ({
   type: 'Container',
   style: notice.style,
   items: [{ type: 'TextBlock', text: inert(notice.text, 500), wrap: true, weight: 'Bolder' }],
@@ -413,7 +427,7 @@ function formInput(field: FormField): Element {
 }
 
 /** A button that asks first: its form opens on the card, and its submit button acts. */
-export const formAction = (button: FormButton): Element => ({
+const formAction = (button: FormButton): Element => ({
   type: 'Action.ShowCard',
   title: button.word,
   card: {
