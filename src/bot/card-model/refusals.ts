@@ -31,6 +31,15 @@ export const GONE = {
   remediation: 'This remediation no longer exists in Vigil.',
 } as const;
 
+/** A button whose value names nothing Vigil can read (a card of another install, a hand-made payload). */
+export const UNREADABLE_BUTTON: Refusal = {
+  tone: 'warning',
+  text: 'This button does not name an alert; nothing was done.',
+};
+
+/** Resolve incident on an alert whose incident is gone. */
+export const NO_INCIDENT: Refusal = { tone: 'warning', text: GONE.incident };
+
 /** Refusals that say more than the domain's message: what the code means for the person. */
 const BY_CODE: Readonly<Record<string, (message: string) => Refusal>> = {
   [ApprovalErrorCode.NotApprover]: (message) => ({

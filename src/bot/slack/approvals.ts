@@ -18,9 +18,10 @@ import {
   type InvestigationDetail,
 } from '../../storage/investigation-view.repository.js';
 import { CARD_ACTIONS, decodeCardActionValue } from '../card-actions.js';
+import { UNREADABLE_BUTTON } from '../card-model/index.js';
 import { consoleInvestigationUrl } from '../console-links.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
-import { refusalText } from './interactions.js';
+import { refusalText, slackRefusal } from './interactions.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, link } from './mrkdwn.js';
 import { type Block, decisionButtons } from './render.js';
 
@@ -298,12 +299,7 @@ export function registerApprovals(app: App, context: SlackContext): void {
     const actor = slackUser(body.user);
     const value = decodeCardActionValue(action.value);
     if (value === null) {
-      await tell(
-        context,
-        channel,
-        actor.id,
-        ':warning: This button does not name an alert; nothing was started.',
-      );
+      await tell(context, channel, actor.id, slackRefusal(UNREADABLE_BUTTON));
       return;
     }
     const outcome = await investigateAs(context, actor, value.alertId);

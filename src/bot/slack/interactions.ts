@@ -19,9 +19,11 @@ import {
   type Attempt,
   GONE,
   incidentPartlyResolved,
+  NO_INCIDENT,
   type Refusal,
   type RefusalTone,
   refusal,
+  UNREADABLE_BUTTON,
 } from '../card-model/index.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import {
@@ -123,12 +125,7 @@ export function registerInteractions(app: App, context: SlackContext): void {
       if (!isCardActionId(action.action_id)) return;
       const value = decodeCardActionValue(action.value);
       if (value === null) {
-        await tellUser(
-          context,
-          channel,
-          actor.id,
-          ':warning: This button does not name an alert; nothing was changed.',
-        );
+        await tellUser(context, channel, actor.id, slackRefusal(UNREADABLE_BUTTON));
         return;
       }
       const status = STATUS_ACTIONS[action.action_id];
@@ -211,7 +208,7 @@ export function registerInteractions(app: App, context: SlackContext): void {
       ? await getIncident(context.handle.db, action.value ?? '')
       : null;
     if (incident === null) {
-      await tellUser(context, channel, actor.id, slackRefusal({ tone: 'warning', text: GONE.incident }));
+      await tellUser(context, channel, actor.id, slackRefusal(NO_INCIDENT));
       return;
     }
     await context.client.views.open({

@@ -18,7 +18,6 @@ import {
   INVESTIGATION_STATUS_LABELS,
   type Role,
   SEVERITIES,
-  STATUS_LABELS,
 } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import { type AlertChange, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
@@ -36,7 +35,7 @@ import {
   saveTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
-import { GONE, incidentPartlyResolved, refusal } from '../card-model/index.js';
+import { GONE, incidentPartlyResolved, NO_INCIDENT, refusal, statusWord } from '../card-model/index.js';
 import { parseCommand } from '../command-parser.js';
 import { type ChatFormat, runOnCallCommand } from '../oncall-commands.js';
 import { runRemediationCommand } from '../remediation-commands.js';
@@ -386,8 +385,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         text: 'Not resolved: choose a classification, then click Resolve incident again.',
       };
     const incident = await cardIncident(db, data.alertId);
-    if (incident === null)
-      return { style: 'warning', text: 'Not resolved: this alert belongs to no incident.' };
+    if (incident === null) return refusalNotice(NO_INCIDENT);
     const comment = data.comment?.trim() ?? '';
     const result = await resolveIncident(handle, incident.id, actor, role, clock, {
       classification: data.classification as Classification,
@@ -510,7 +508,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         if (alerts.length === 0) return replyText(activity, 'No open alerts.');
         const lines = alerts.map(
           (alert) =>
-            `- **#${alert.number}** [${alert.severity}] ${inert(alert.title, 150)} (${STATUS_LABELS[alert.status]})`,
+            `- **#${alert.number}** [${alert.severity}] ${inert(alert.title, 150)} (${statusWord(alert.status)})`,
         );
         return replyText(
           activity,
