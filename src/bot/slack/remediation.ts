@@ -266,30 +266,30 @@ function formValues(view: ViewSubmitAction['view']): Record<string, string | nul
  * audits a refusal) and tells the person what happened.
  */
 function registerNoticeActions(app: App, context: SlackContext): void {
-  app.action<BlockAction<ButtonAction>>(
-    /^remediation\.(complete|exception)$/,
-    async ({ ack, body, action }) => {
-      await ack();
-      const channel = channelOf(body);
-      const actor = slackUser(body.user);
-      const found = z.uuid().safeParse(action.value).success
-        ? await getRemediation(context.handle.db, action.value ?? '')
-        : null;
-      const button =
-        found === null
-          ? undefined
-          : remediationActions(found.id, found.number).find((b) => b.id === action.action_id);
-      if (found === null || button === undefined) {
-        await tell(context, channel, actor.id, slackRefusal({ tone: 'warning', text: GONE.remediation }));
-        return;
-      }
-      // trigger_id is valid for 3 s after the click, so the modal opens before anything slower.
-      await context.client.views.open({
-        trigger_id: body.trigger_id,
-        view: renderFormModal(button, { action: button.id, remediationId: found.id, channel }) as never,
-      });
-    },
+  const ids = new RegExp(
+    `^(${CARD_ACTIONS.completeRemediation}|${CARD_ACTIONS.fileException})$`.replaceAll('.', '\\.'),
   );
+  app.action<BlockAction<ButtonAction>>(ids, async ({ ack, body, action }) => {
+    await ack();
+    const channel = channelOf(body);
+    const actor = slackUser(body.user);
+    const found = z.uuid().safeParse(action.value).success
+      ? await getRemediation(context.handle.db, action.value ?? '')
+      : null;
+    const button =
+      found === null
+        ? undefined
+        : remediationActions(found.id, found.number).find((b) => b.id === action.action_id);
+    if (found === null || button === undefined) {
+      await tell(context, channel, actor.id, slackRefusal({ tone: 'warning', text: GONE.remediation }));
+      return;
+    }
+    // trigger_id is valid for 3 s after the click, so the modal opens before anything slower.
+    await context.client.views.open({
+      trigger_id: body.trigger_id,
+      view: renderFormModal(button, { action: button.id, remediationId: found.id, channel }) as never,
+    });
+  });
 
   app.view<ViewSubmitAction>(REMEDIATION_FORM_CALLBACK, async ({ ack, body, view }) => {
     await ack();
