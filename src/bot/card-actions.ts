@@ -1,5 +1,5 @@
 /**
- * The actions a person can take on an alert card, with IDs shared by every platform's renderer
+ * The actions a person can take on an alert card (and on a remediation notice), with IDs shared by every platform's renderer
  * and parser (Slack `action_id`, Teams `Action.Execute` verb). Changing an ID breaks every card
  * already posted, so these are part of the contract.
  */
@@ -13,6 +13,9 @@ export const CARD_ACTIONS = {
   reject: 'action.reject',
   /** Resolve every alert of the card's Defender incident; its value is the incident's ID. */
   resolveIncident: 'incident.resolve',
+  /** On a notice about an open remediation; the value (Teams: `remediationId`) is the remediation's ID. */
+  completeRemediation: 'remediation.complete',
+  fileException: 'remediation.exception',
 } as const;
 
 export type CardActionId = (typeof CARD_ACTIONS)[keyof typeof CARD_ACTIONS];

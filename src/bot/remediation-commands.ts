@@ -11,6 +11,8 @@ import {
   type Result,
 } from '../domain/index.js';
 import { findRemediationId } from '../storage/remediation.repository.js';
+import { CARD_ACTIONS } from './card-actions.js';
+import { REMEDIATION_FIELDS } from './card-model/remediation-notice.js';
 
 /**
  * Completing a remediation and filing an exception from chat, the same on Slack (`/vigil
@@ -54,25 +56,57 @@ export function parseRemediationCommand(text: string): Result<RemediationCommand
     }
     case 'exception': {
       const [, , word, day] = words;
-      const reason = word?.toLowerCase().replaceAll('-', '_');
-      if (reason === undefined || !(EXCEPTION_REASONS as readonly string[]).includes(reason))
-        return invalid(`"${word ?? ''}" is not an exception reason.`);
-      const expiresAt = /^\d{4}-\d{2}-\d{2}$/.test(day ?? '') ? new Date(`${day}T23:59:59.999Z`) : null;
-      if (expiresAt === null || Number.isNaN(expiresAt.getTime()))
-        return invalid(`"${day ?? ''}" is not a date (YYYY-MM-DD).`);
-      const justification = words.length > 4 ? after(4) : '';
-      if (justification === '') return invalid('Give the justification.');
-      return ok({
-        type: 'remediation.exception',
-        ref,
-        reason: reason as ExceptionReason,
-        expiresAt,
-        justification,
-      });
+      const exception = exceptionCommand(ref, word, day, words.length > 4 ? after(4) : '');
+      return exception.ok ? exception : invalid(exception.error.message);
     }
     default:
       return invalid(`I do not understand "${sub}".`);
   }
+}
+
+/** An exception as typed or picked in a form: a known reason, a day (its end, UTC) and a justification. */
+function exceptionCommand(
+  ref: string,
+  word: string | undefined,
+  day: string | undefined,
+  justification: string,
+): Result<RemediationCommand> {
+  const reason = word?.toLowerCase().replaceAll('-', '_');
+  if (reason === undefined || !(EXCEPTION_REASONS as readonly string[]).includes(reason))
+    return fail('command.invalid', `"${word ?? ''}" is not an exception reason.`);
+  const expiresAt = /^\d{4}-\d{2}-\d{2}$/.test(day ?? '') ? new Date(`${day}T23:59:59.999Z`) : null;
+  if (expiresAt === null || Number.isNaN(expiresAt.getTime()))
+    return fail('command.invalid', `"${day ?? ''}" is not a date (YYYY-MM-DD).`);
+  if (justification === '') return fail('command.invalid', 'Give the justification.');
+  return ok({
+    type: 'remediation.exception',
+    ref,
+    reason: reason as ExceptionReason,
+    expiresAt,
+    justification,
+  });
+}
+
+/**
+ * The command a remediation notice's form sends (Complete, File exception; see
+ * card-model/remediation-notice.ts): the same commands as typed, so the same checks and answers.
+ */
+export function remediationFormCommand(
+  action: typeof CARD_ACTIONS.completeRemediation | typeof CARD_ACTIONS.fileException,
+  remediationId: string,
+  values: Readonly<Record<string, string | null | undefined>>,
+): Result<RemediationCommand> {
+  const value = (id: string) => values[id]?.trim() ?? '';
+  if (action === CARD_ACTIONS.completeRemediation) {
+    const comment = value(REMEDIATION_FIELDS.comment);
+    return ok({ type: 'remediation.complete', ref: remediationId, ...(comment === '' ? {} : { comment }) });
+  }
+  return exceptionCommand(
+    remediationId,
+    value(REMEDIATION_FIELDS.reason),
+    value(REMEDIATION_FIELDS.expires),
+    value(REMEDIATION_FIELDS.justification),
+  );
 }
 
 /**

@@ -1,7 +1,9 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
 import {
+  buttonClickBody,
   commandBody,
   interactionBody,
   postSignedForm,
@@ -285,5 +287,185 @@ describe('completing a remediation and filing an exception from Slack', () => {
     expect(row.status).toBe('exception');
     expect(row.exception_reason).toBe('business_justification');
     expect(row.exception_justification).toBe('Kiosk vendor certifies only v118');
+  });
+});
+
+describe('Complete and File exception on a remediation notice in Slack', () => {
+  const cardOf = async (alertId: string) =>
+    eventually(
+      async () =>
+        (
+          await vigil.handle.db
+            .selectFrom('cards')
+            .select('message_ref')
+            .where('alert_id', '=', alertId)
+            .where('platform', '=', 'slack')
+            .executeTakeFirst()
+        )?.message_ref ?? undefined,
+      15_000,
+      'the Slack card',
+    );
+
+  /** A remediation filed from an alert: its ticket-opened notice lands in the card's thread. */
+  const noticeInThread = async () => {
+    const ingested = await vigil.ingest('generic', {
+      title: 'Chrome zero-day on finance laptops',
+      severity: 'high',
+      source: 'tvm',
+      id: `notice-${Math.random()}`,
+    });
+    const alertId = ((await ingested.json()) as { alerts: { id: string }[] }).alerts[0]?.id as string;
+    const ts = await cardOf(alertId);
+    const created = await vigil.api('POST', '/api/remediations', {
+      recommendation: 'Update Chrome to 131',
+      devices: ['fin-lt-1'],
+      dueAt: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+      alertId,
+    });
+    expect(created.status).toBe(201);
+    const remediation = ((await created.json()) as { remediation: { id: string; number: string } })
+      .remediation;
+    const notices = () =>
+      fake.repliesTo(CHANNEL, ts).filter((m) => m.text.includes(`R-${remediation.number}:`));
+    const notice = await eventually(async () => notices()[0], 15_000, 'the ticket-opened notice');
+    return { remediation, notice, notices };
+  };
+
+  const buttonsOf = (blocks: unknown[]) =>
+    (blocks as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[])
+      .filter((block) => block.type === 'actions')
+      .flatMap((block) => block.elements ?? []);
+
+  /** Clicks a notice's button as `user`; returns the modal Slack was asked to open. */
+  const openForm = async (actionId: string, value: string, user: string) => {
+    const opened = fake.callsOf('views.open').length;
+    expect((await sendSlack(buttonClickBody(fake.url, CHANNEL, actionId, value, user))).status).toBe(200);
+    const call = await eventually(async () => fake.callsOf('views.open')[opened], 10_000, 'views.open');
+    return call.args.view as {
+      callback_id: string;
+      private_metadata: string;
+      blocks: { block_id: string }[];
+    };
+  };
+
+  /** Submits the modal with `values` by block ID (text, a picked option or a picked date). */
+  const submitForm = async (
+    view: Awaited<ReturnType<typeof openForm>>,
+    user: string,
+    values: Record<string, { text?: string; option?: string; date?: string }>,
+  ) => {
+    const ephemerals = fake.callsOf('chat.postEphemeral').length;
+    const state = Object.fromEntries(
+      Object.entries(values).map(([id, value]) => [
+        id,
+        {
+          [id]:
+            value.option !== undefined
+              ? {
+                  type: 'static_select',
+                  selected_option: { text: { type: 'plain_text', text: value.option }, value: value.option },
+                }
+              : value.date !== undefined
+                ? { type: 'datepicker', selected_date: value.date }
+                : { type: 'plain_text_input', value: value.text ?? null },
+        },
+      ]),
+    );
+    const body = interactionBody({
+      type: 'view_submission',
+      team: { id: 'T0TEAM', domain: 'example' },
+      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0TEAM' },
+      api_app_id: 'A0VIGIL',
+      token: 'verification_token',
+      trigger_id: '111.222.valid',
+      view: {
+        id: `V${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
+        team_id: 'T0TEAM',
+        type: 'modal',
+        blocks: view.blocks,
+        private_metadata: view.private_metadata,
+        callback_id: view.callback_id,
+        state: { values: state },
+        hash: '1596530361.3wRYuk3R',
+      },
+      response_urls: [],
+    });
+    expect((await sendSlack(body)).status).toBe(200);
+    const told = await eventually(
+      async () =>
+        fake
+          .callsOf('chat.postEphemeral')
+          .slice(ephemerals)
+          .find((c) => c.args.user === user),
+      10_000,
+      'the answer to the person',
+    );
+    expect(told.args.channel).toBe(CHANNEL);
+    return String(told.args.text);
+  };
+
+  const stored = async (id: string) =>
+    vigil.handle.db.selectFrom('remediations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+  it('Complete: a viewer is refused and audited; a responder completes it, and the thread hears so', async () => {
+    const { remediation, notice, notices } = await noticeInThread();
+    expect(buttonsOf(notice.blocks).map((b) => [b.action_id, b.text.text, b.value])).toEqual([
+      ['remediation.complete', 'Complete', remediation.id],
+      ['remediation.exception', 'File exception', remediation.id],
+    ]);
+
+    const viewerForm = await openForm('remediation.complete', remediation.id, VIEWER);
+    expect(viewerForm.blocks.map((block) => block.block_id)).toEqual(['comment']);
+    expect(await submitForm(viewerForm, VIEWER, { comment: { text: 'done' } })).toBe(
+      ':no_entry: Not completed: You need the responder role to do that; you are a viewer. Ask a Vigil admin.',
+    );
+    expect((await stored(remediation.id)).status).toBe('open');
+    const refused = await vigil.handle.db
+      .selectFrom('audit_log')
+      .select('actor_key')
+      .where('action', '=', 'remediation.complete_refused')
+      .where(sql<string>`details->>'remediationId'`, '=', remediation.id)
+      .execute();
+    expect(refused.map((row) => row.actor_key)).toEqual([`slack:${VIEWER}`]);
+
+    const form = await openForm('remediation.complete', remediation.id, ADMIN);
+    expect(await submitForm(form, ADMIN, { comment: { text: 'Pushed through Intune' } })).toBe(
+      `:white_check_mark: Remediation R-${remediation.number} is marked completed.`,
+    );
+    const row = await stored(remediation.id);
+    expect(row.status).toBe('completed');
+    expect(row.completion_comment).toBe('Pushed through Intune');
+    expect(row.completed_by).toMatchObject({ kind: 'user', platform: 'slack', id: ADMIN });
+    // The completed notice follows in the thread, with nothing left to press.
+    const completed = await eventually(
+      async () => notices().find((m) => /complete/i.test(m.text)),
+      15_000,
+      'the completed notice',
+    );
+    expect(buttonsOf(completed.blocks)).toEqual([]);
+  });
+
+  it('File exception: the form asks reason, day and justification; the remediation is excepted', async () => {
+    const { remediation } = await noticeInThread();
+    const form = await openForm('remediation.exception', remediation.id, ADMIN);
+    expect(form.blocks.map((block) => block.block_id)).toEqual(['reason', 'expires', 'justification']);
+    expect(
+      await submitForm(form, ADMIN, {
+        reason: { option: 'planned_remediation' },
+        expires: { date: '2001-01-01' },
+        justification: { text: 'Later' },
+      }),
+    ).toMatch(/^:warning: No exception filed: .*future/);
+    expect((await stored(remediation.id)).status).toBe('open');
+    const answer = await submitForm(form, ADMIN, {
+      reason: { option: 'compensating_control' },
+      expires: { date: inDays(30) },
+      justification: { text: 'EDR blocks the exploit' },
+    });
+    expect(answer).toContain(`Remediation R-${remediation.number}: exception filed (Compensating control)`);
+    const row = await stored(remediation.id);
+    expect(row.status).toBe('exception');
+    expect(row.exception_reason).toBe('compensating_control');
+    expect(row.exception_justification).toBe('EDR blocks the exploit');
   });
 });

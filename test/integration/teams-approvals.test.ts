@@ -186,7 +186,7 @@ describe('Teams: investigations and approvals on the alert card', () => {
     expect(text).toMatch(/Investigation #\d+ · Pending approval/);
     expect(text).toContain('Block indicator: ');
     expect(text).toContain(BAD_IP);
-    expect(text).toContain('Approvals 0/1');
+    expect(text).toContain('approvals 0/1');
     expect(text).toContain('Reason (needed to reject)');
     expect(actionsOf(card).filter((a) => a.verb === CARD_ACTIONS.reject)).toHaveLength(3);
     // The top-level actions are as before; Investigate is gone while an investigation is open.
@@ -325,10 +325,10 @@ describe('Teams: investigations and approvals on the alert card', () => {
       'the privileged card',
     );
     expectValidCard(cardOf(call));
-    expect(cardJson(cardOf(call))).toContain('Approvals 0/2');
+    expect(cardJson(cardOf(call))).toContain('approvals 0/2');
     const card = await click(CARD_ACTIONS.approve, { actionId, alertId: privileged.id });
     expect(cardJson(card)).toContain('Approval recorded; a second approver is needed.');
-    expect(cardJson(card)).toContain('Approvals 1/2');
+    expect(cardJson(card)).toContain('approvals 1/2');
     expect(approveIds(card)).toContain(actionId);
     const again = await click(CARD_ACTIONS.approve, { actionId, alertId: privileged.id });
     expect(cardJson(again)).toContain('Not changed: already decided. You already decided on this action');
@@ -402,7 +402,7 @@ describe('Teams: investigations and approvals on the alert card', () => {
     );
     const card = cardOf(update);
     expectValidCard(card);
-    expect(cardJson(card)).toContain('(Failed)');
+    expect(cardJson(card)).toContain('(failed)');
     // Links people open go to console pages, never to the API.
     const urls = actionsOf(card)
       .filter((a) => a.type === 'Action.OpenUrl')

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as AC from 'adaptivecards';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
@@ -384,5 +385,118 @@ describe('Teams: the commands Slack has, through the one command parser', () => 
       { comment: 'lab rebuild', created_by: { kind: 'user', platform: 'teams', id: ADMIN_AAD } },
     ]);
     expect((await say('silence list')).text).toContain('env=lab');
+  });
+});
+
+describe('Teams: Complete and File exception on a remediation notice', () => {
+  const click = async (verb: string, data: Record<string, unknown>, aad = ADMIN_AAD) => {
+    const response = await post({
+      ...invoke({}, { aad }),
+      conversation: { id: PERSONAL, conversationType: 'personal', tenantId: TENANT },
+      value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' },
+    });
+    expect(response.status).toBe(200);
+    const answer = await json(response);
+    expect(answer.type).toBe('application/vnd.microsoft.card.adaptive');
+    expectValidCard(answer.value);
+    return answer.value as Record<string, any>;
+  };
+  const stored = async (id: string) =>
+    vigil.handle.db.selectFrom('remediations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+  /** A remediation requested from Teams: the requester's personal chat hears the ticket opened, with buttons. */
+  async function noticeInPersonalChat(recommendation: string) {
+    const personal = await post({
+      ...message('help'),
+      text: 'help',
+      conversation: { id: PERSONAL, conversationType: 'personal', tenantId: TENANT },
+      channelData: { tenant: { id: TENANT } },
+    });
+    expect(personal.status).toBe(200);
+    await submit({ recommendation, devices: 'PC-77', due: inDays(10), priority: 'high' });
+    const row = (await remediations()).find((r) => r.recommendation === recommendation) as Record<
+      string,
+      any
+    >;
+    const notices = () =>
+      connector.posts(PERSONAL).filter((c) => String(c.body.text).startsWith(`Remediation R-${row.number}:`));
+    const notice = await eventually(async () => notices()[0], 15_000, 'the ticket-opened notice');
+    return { row, notice, notices };
+  }
+
+  it('Complete: the notice offers it; a viewer is refused and audited; a responder completes it', async () => {
+    const { row, notice, notices } = await noticeInPersonalChat('Update Teams client');
+    expect(notice.body.textFormat).toBe('plain');
+    const card = notice.body.attachments[0].content;
+    expect(notice.body.attachments[0].contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expectValidCard(card);
+    const executes = elementsOf(card).filter((e) => e.type === 'Action.Execute');
+    expect(executes.map((e) => [e.verb, e.title, e.data])).toEqual([
+      ['remediation.complete', 'Complete', { remediationId: row.id }],
+      ['remediation.exception', 'File exception', { remediationId: row.id }],
+    ]);
+    expect(card.actions.map((a: { type: string; title: string }) => [a.type, a.title])).toEqual([
+      ['Action.ShowCard', 'Complete'],
+      ['Action.ShowCard', 'File exception'],
+    ]);
+
+    const refused = await click(
+      'remediation.complete',
+      { remediationId: row.id, comment: 'done' },
+      VIEWER_AAD,
+    );
+    expect(cardJson(refused)).toContain('Not completed: You need the responder role');
+    // Refused: the buttons stay for someone who may press them.
+    expect(elementsOf(refused).filter((e) => e.type === 'Action.Execute')).toHaveLength(2);
+    expect((await stored(row.id)).status).toBe('open');
+    const audit = await vigil.handle.db
+      .selectFrom('audit_log')
+      .select('actor_key')
+      .where('action', '=', 'remediation.complete_refused')
+      .where(sql<string>`details->>'remediationId'`, '=', row.id)
+      .execute();
+    expect(audit.map((a) => a.actor_key)).toEqual([`teams:${VIEWER_AAD}`]);
+
+    const done = await click('remediation.complete', { remediationId: row.id, comment: 'Pushed via Intune' });
+    expect(cardJson(done)).toContain(`Remediation R-${row.number} is marked completed.`);
+    expect(done.actions).toBeUndefined();
+    const completed = await stored(row.id);
+    expect(completed.status).toBe('completed');
+    expect(completed.completion_comment).toBe('Pushed via Intune');
+    expect(completed.completed_by).toMatchObject({ kind: 'user', platform: 'teams', id: ADMIN_AAD });
+    // The completed notice goes out to the personal chat, with nothing left to press.
+    const heard = await eventually(
+      async () => notices().find((c) => /complete/i.test(String(c.body.text))),
+      15_000,
+      'the completed notice',
+    );
+    expect(heard.body.attachments).toBeUndefined();
+    // Completing again changes nothing and says so.
+    expect(cardJson(await click('remediation.complete', { remediationId: row.id }))).toContain(
+      'was already completed',
+    );
+  });
+
+  it('File exception: reason, day and justification from the form; a bad day is explained', async () => {
+    const { row } = await noticeInPersonalChat('Update Office');
+    const bad = await click('remediation.exception', {
+      remediationId: row.id,
+      reason: 'planned_remediation',
+      expires: 'soon',
+      justification: 'Later',
+    });
+    expect(cardJson(bad)).toContain('No exception filed: \\"soon\\" is not a date');
+    expect((await stored(row.id)).status).toBe('open');
+    const filed = await click('remediation.exception', {
+      remediationId: row.id,
+      reason: 'business_justification',
+      expires: inDays(20),
+      justification: 'Kiosk vendor certifies only v118',
+    });
+    expect(cardJson(filed)).toContain(`Remediation R-${row.number}: exception filed (`);
+    const excepted = await stored(row.id);
+    expect(excepted.status).toBe('exception');
+    expect(excepted.exception_reason).toBe('business_justification');
+    expect(excepted.exception_justification).toBe('Kiosk vendor certifies only v118');
   });
 });

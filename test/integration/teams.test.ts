@@ -295,7 +295,7 @@ describe('Teams: installation, subscription and alert cards', () => {
       ),
     );
     expect(cardJson(((await response.json()) as { value: unknown }).value)).toContain(
-      'Resolved (False positive)',
+      'Resolved as False positive',
     );
     const landed = await eventually(
       async () =>

@@ -5,7 +5,6 @@ import { startInvestigation } from '../../app/commands/start-investigation.js';
 import {
   ACTION_LABELS,
   type ActingPerson,
-  ApprovalErrorCode,
   authorize,
   type Decision,
   type DomainError,
@@ -19,9 +18,10 @@ import {
   type InvestigationDetail,
 } from '../../storage/investigation-view.repository.js';
 import { CARD_ACTIONS, decodeCardActionValue } from '../card-actions.js';
+import { UNREADABLE_BUTTON } from '../card-model/index.js';
 import { consoleInvestigationUrl } from '../console-links.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
-import { refusalText } from './interactions.js';
+import { refusalText, slackRefusal } from './interactions.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, link } from './mrkdwn.js';
 import { type Block, decisionButtons } from './render.js';
 
@@ -30,11 +30,11 @@ export const REJECT_BLOCKS = { reason: { block: 'reason', action: 'reason' } } a
 
 const rejectMetadata = z.object({ actionId: z.uuid(), channel: z.string().nullable() });
 
-const channelOf = (body: BlockAction): string | null =>
+export const channelOf = (body: BlockAction): string | null =>
   body.channel?.id ?? (body.container as { channel_id?: string } | undefined)?.channel_id ?? null;
 
 /** Tells one person, and only them, what happened: ephemeral in the channel, else in the app's DM. */
-async function tell(
+export async function tell(
   context: SlackContext,
   channel: string | null,
   user: string,
@@ -59,22 +59,7 @@ export function decisionText(decision: Decision, what: string, outcome: DomainEr
     return decision === 'approve'
       ? `:white_check_mark: You approved ${what}; it runs now.`
       : `:x: You rejected ${what}.`;
-  switch (outcome.code) {
-    case ApprovalErrorCode.NotApprover:
-      return `:no_entry: You cannot ${decision} ${what}: ${escapeMrkdwn(outcome.message)}`;
-    case ApprovalErrorCode.RequesterCannotApprove:
-      return `:no_entry: Not approved: ${escapeMrkdwn(outcome.message)} (${what})`;
-    case ApprovalErrorCode.NeedsSecondApprover:
-      return `:hourglass_flowing_sand: ${escapeMrkdwn(outcome.message)} (${what})`;
-    case ApprovalErrorCode.AlreadyDecided:
-      return `:information_source: Nothing changed: ${escapeMrkdwn(outcome.message)} (${what})`;
-    case ApprovalErrorCode.ReasonRequired:
-      return `:warning: Not rejected: ${escapeMrkdwn(outcome.message)}`;
-    case ApprovalErrorCode.NotFound:
-      return ':warning: That action no longer exists; nothing was changed.';
-    default:
-      return refusalText(outcome);
-  }
+  return refusalText(outcome, 'decide');
 }
 
 /**
@@ -91,7 +76,7 @@ export async function decideAs(
 ): Promise<{ readonly decided: boolean; readonly text: string }> {
   const { handle, clock } = context;
   const person = await slackPerson(context, actor);
-  if (!person.ok) return { decided: false, text: refusalText(person.error) };
+  if (!person.ok) return { decided: false, text: refusalText(person.error, 'decide') };
   const before = await getAction(handle.db, actionId);
   const what = before === null ? 'this action' : describeAction(before);
   const result = await decideAction({ handle, clock }, person.value, { actionId, decision, reason });
@@ -108,7 +93,7 @@ export async function investigateAs(
   const person = await slackPerson(context, actor);
   if (!person.ok) return { started: false, text: refusalText(person.error) };
   const result = await startInvestigation({ handle, clock }, person.value, { alertId });
-  if (!result.ok) return { started: false, text: refusalText(result.error) };
+  if (!result.ok) return { started: false, text: refusalText(result.error, 'start') };
   const url = consoleInvestigationUrl(context.render.publicUrl, result.value.investigationId);
   const name = link(url, `Investigation #${result.value.number}`);
   return result.value.created
@@ -314,12 +299,7 @@ export function registerApprovals(app: App, context: SlackContext): void {
     const actor = slackUser(body.user);
     const value = decodeCardActionValue(action.value);
     if (value === null) {
-      await tell(
-        context,
-        channel,
-        actor.id,
-        ':warning: This button does not name an alert; nothing was started.',
-      );
+      await tell(context, channel, actor.id, slackRefusal(UNREADABLE_BUTTON));
       return;
     }
     const outcome = await investigateAs(context, actor, value.alertId);

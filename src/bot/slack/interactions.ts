@@ -15,6 +15,16 @@ import { type AlertChange, getAlert } from '../../storage/alert.repository.js';
 import { getIncident, resolveIncident } from '../../storage/incident.repository.js';
 import { requestCardRefresh } from '../../storage/slack-route.repository.js';
 import { CARD_ACTIONS, type CardActionId, decodeCardActionValue, isCardActionId } from '../card-actions.js';
+import {
+  type Attempt,
+  GONE,
+  incidentPartlyResolved,
+  NO_INCIDENT,
+  type Refusal,
+  type RefusalTone,
+  refusal,
+  UNREADABLE_BUTTON,
+} from '../card-model/index.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import {
   INCIDENT_RESOLVE_MODAL_CALLBACK,
@@ -67,7 +77,7 @@ async function changeAs(
   const { handle, clock } = context;
   const person = await slackPerson(context, actor);
   if (!person.ok) {
-    await tellUser(context, channel, actor.id, refusalText(person.error));
+    await tellUser(context, channel, actor.id, refusalText(person.error, 'change'));
     return;
   }
   const result =
@@ -79,17 +89,25 @@ async function changeAs(
           expectedVersion: change.expectedVersion,
         });
   if (result.ok) return;
-  await tellUser(context, channel, actor.id, refusalText(result.error));
+  await tellUser(context, channel, actor.id, refusalText(result.error, 'change'));
   if (result.error.code === AlertErrorCode.VersionConflict && channel !== null) {
     await requestCardRefresh(handle, alertId, channel);
   }
 }
 
-export function refusalText(error: DomainError): string {
-  const prefix =
-    error.code === 'auth.forbidden' || error.code.startsWith('person.') ? ':no_entry: ' : ':warning: ';
-  return `${prefix}${error.message}`;
-}
+const TONE_MARK: Readonly<Record<RefusalTone, string>> = {
+  forbidden: ':no_entry:',
+  warning: ':warning:',
+  progress: ':hourglass_flowing_sand:',
+  info: ':information_source:',
+};
+
+/** A refusal from the model's table, as Slack tells it: its tone as an emoji. */
+export const slackRefusal = (refused: Refusal): string => `${TONE_MARK[refused.tone]} ${refused.text}`;
+
+/** Why a command (or, with `attempt`, a click) was refused, in the words both platforms use. */
+export const refusalText = (error: DomainError, attempt?: Attempt): string =>
+  slackRefusal(refusal(error, attempt));
 
 export function registerInteractions(app: App, context: SlackContext): void {
   // The Open in Vigil link button also sends block_actions; it needs only its acknowledgement.
@@ -107,12 +125,7 @@ export function registerInteractions(app: App, context: SlackContext): void {
       if (!isCardActionId(action.action_id)) return;
       const value = decodeCardActionValue(action.value);
       if (value === null) {
-        await tellUser(
-          context,
-          channel,
-          actor.id,
-          ':warning: This button does not name an alert; nothing was changed.',
-        );
+        await tellUser(context, channel, actor.id, slackRefusal(UNREADABLE_BUTTON));
         return;
       }
       const status = STATUS_ACTIONS[action.action_id];
@@ -150,7 +163,7 @@ export function registerInteractions(app: App, context: SlackContext): void {
       }
       const alert = await getAlert(context.handle.db, value.alertId);
       if (alert === null) {
-        await tellUser(context, channel, actor.id, ':warning: That alert no longer exists.');
+        await tellUser(context, channel, actor.id, slackRefusal({ tone: 'warning', text: GONE.alert }));
         return;
       }
       // trigger_id is valid for 3 s after the click, so the modal opens before anything slower.
@@ -195,7 +208,7 @@ export function registerInteractions(app: App, context: SlackContext): void {
       ? await getIncident(context.handle.db, action.value ?? '')
       : null;
     if (incident === null) {
-      await tellUser(context, channel, actor.id, ':warning: That incident no longer exists in Vigil.');
+      await tellUser(context, channel, actor.id, slackRefusal(NO_INCIDENT));
       return;
     }
     await context.client.views.open({
@@ -231,13 +244,20 @@ export function registerInteractions(app: App, context: SlackContext): void {
           clock,
           form.resolution,
         );
-    if (!result.ok) await tellUser(context, form.metadata.channel, actor.id, refusalText(result.error));
+    if (!result.ok)
+      await tellUser(context, form.metadata.channel, actor.id, refusalText(result.error, 'resolve'));
     else if (result.value.refused.length > 0)
       await tellUser(
         context,
         form.metadata.channel,
         actor.id,
-        `:warning: ${result.value.refused.length} alert(s) of the incident were not resolved: ${result.value.refused[0]?.reason ?? ''}`,
+        slackRefusal(
+          incidentPartlyResolved(
+            result.value.resolved.length,
+            result.value.refused.length,
+            result.value.refused[0]?.reason ?? '',
+          ),
+        ),
       );
   });
 }

@@ -1,10 +1,12 @@
 import type { WebClient } from '@slack/web-api';
-import { ChatRateLimitedError, noticeText, type RemediationNotifier } from '../../domain/index.js';
+import { ChatRateLimitedError, type RemediationNotifier } from '../../domain/index.js';
 import { postedCards } from '../../storage/card.repository.js';
 import type { Db } from '../../storage/db.js';
+import { remediationNoticeModel } from '../card-model/index.js';
 import { consoleRemediationsUrl } from '../console-links.js';
 import { toChatError } from './errors.js';
 import type { SlackPacer } from './pacer.js';
+import { renderRemediationNotice } from './render.js';
 
 /** Destinations: `dm:<user ID>` (the requester) and `thread:<channel>:<card ts>` (each card of the alert). */
 const DM = 'dm:';
@@ -41,7 +43,7 @@ export function slackRemediationNotifier(deps: {
         await deps.client.chat.postMessage({
           channel,
           ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
-          text: noticeText(notice, consoleRemediationsUrl(deps.publicUrl)),
+          ...renderRemediationNotice(remediationNoticeModel(notice, consoleRemediationsUrl(deps.publicUrl))),
           unfurl_links: false,
           unfurl_media: false,
         });

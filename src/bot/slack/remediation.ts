@@ -1,4 +1,4 @@
-import type { App, ViewSubmitAction } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
 import { fileRemediation } from '../../app/commands/remediation.js';
 import {
@@ -13,12 +13,16 @@ import {
   type Result,
   splitDevices,
 } from '../../domain/index.js';
-import { listRemediations } from '../../storage/remediation.repository.js';
+import { getRemediation, listRemediations } from '../../storage/remediation.repository.js';
+import { CARD_ACTIONS } from '../card-actions.js';
+import { GONE, remediationActions } from '../card-model/index.js';
 import { remediationCsv } from '../http/api/remediations.js';
+import { remediationFormCommand, runRemediationCommand } from '../remediation-commands.js';
+import { channelOf, tell } from './approvals.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
-import { refusalText } from './interactions.js';
-import { cutPlain, escapeAndCut, slackDate } from './mrkdwn.js';
-import type { Block } from './render.js';
+import { refusalText, slackRefusal } from './interactions.js';
+import { cutPlain, escapeAndCut, escapeMrkdwn, slackDate } from './mrkdwn.js';
+import { type Block, REMEDIATION_FORM_CALLBACK, renderFormModal } from './render.js';
 
 export const REMEDIATE_MODAL_CALLBACK = 'remediation.request.modal';
 export const REMEDIATE_BLOCKS = {
@@ -240,8 +244,92 @@ export async function exportRemediations(context: SlackContext, channel: string)
   }
 }
 
-/** The request form's submission. */
+const formMetadata = z.object({
+  action: z.enum([CARD_ACTIONS.completeRemediation, CARD_ACTIONS.fileException]),
+  remediationId: z.uuid(),
+  channel: z.string().nullable(),
+});
+
+/** A form modal's inputs by their IDs: typed text, the picked option or the picked date. */
+function formValues(view: ViewSubmitAction['view']): Record<string, string | null | undefined> {
+  const values: Record<string, string | null | undefined> = {};
+  for (const [id, inputs] of Object.entries(view.state.values)) {
+    const input = inputs[id];
+    values[id] = input?.value ?? input?.selected_option?.value ?? input?.selected_date;
+  }
+  return values;
+}
+
+/**
+ * Complete and File exception on a remediation notice: the button opens the model's form; the
+ * submission runs the same command as `/vigil remediation ...` (the command checks the role and
+ * audits a refusal) and tells the person what happened.
+ */
+function registerNoticeActions(app: App, context: SlackContext): void {
+  const ids = new RegExp(
+    `^(${CARD_ACTIONS.completeRemediation}|${CARD_ACTIONS.fileException})$`.replaceAll('.', '\\.'),
+  );
+  app.action<BlockAction<ButtonAction>>(ids, async ({ ack, body, action }) => {
+    await ack();
+    const channel = channelOf(body);
+    const actor = slackUser(body.user);
+    const found = z.uuid().safeParse(action.value).success
+      ? await getRemediation(context.handle.db, action.value ?? '')
+      : null;
+    const button =
+      found === null
+        ? undefined
+        : remediationActions(found.id, found.number).find((b) => b.id === action.action_id);
+    if (found === null || button === undefined) {
+      await tell(context, channel, actor.id, slackRefusal({ tone: 'warning', text: GONE.remediation }));
+      return;
+    }
+    // trigger_id is valid for 3 s after the click, so the modal opens before anything slower.
+    await context.client.views.open({
+      trigger_id: body.trigger_id,
+      view: renderFormModal(button, { action: button.id, remediationId: found.id, channel }) as never,
+    });
+  });
+
+  app.view<ViewSubmitAction>(REMEDIATION_FORM_CALLBACK, async ({ ack, body, view }) => {
+    await ack();
+    const metadata = (() => {
+      try {
+        return formMetadata.safeParse(JSON.parse(view.private_metadata));
+      } catch {
+        return null;
+      }
+    })();
+    if (metadata === null || !metadata.success) {
+      context.logger.warn({ callbackId: view.callback_id }, 'form modal without usable metadata');
+      return;
+    }
+    const { action, remediationId, channel } = metadata.data;
+    const actor = slackUser(body.user);
+    const person = await slackPerson(context, actor);
+    const command = remediationFormCommand(action, remediationId, formValues(view));
+    const done = !person.ok
+      ? person
+      : command.ok
+        ? await runRemediationCommand(
+            { handle: context.handle, clock: context.clock },
+            person.value,
+            command.value,
+          )
+        : command;
+    const attempt = action === CARD_ACTIONS.completeRemediation ? 'complete' : 'except';
+    await tell(
+      context,
+      channel,
+      actor.id,
+      done.ok ? `:white_check_mark: ${escapeMrkdwn(done.value)}` : refusalText(done.error, attempt),
+    );
+  });
+}
+
+/** The request form's submission, and the buttons of remediation notices. */
 export function registerRemediation(app: App, context: SlackContext): void {
+  registerNoticeActions(app, context);
   app.view<ViewSubmitAction>(REMEDIATE_MODAL_CALLBACK, async ({ ack, body, view }) => {
     const values = view.state.values;
     const text = (block: { block: string; action: string }) =>

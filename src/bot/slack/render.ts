@@ -1,30 +1,32 @@
 import {
-  ACTION_LABELS,
   type Actor,
-  type AlertEntity,
   actorLabel,
-  type CardAction,
   type CardAlert,
-  type CardInvestigation,
   CLASSIFICATION_LABELS,
   CLASSIFICATIONS,
   type Classification,
   DETERMINATION_LABELS,
   DETERMINATIONS,
-  type EntityKind,
-  INVESTIGATION_STATUS_LABELS,
   incidentAlertsLine,
-  OPEN_INVESTIGATION_STATUSES,
   type Severity,
-  STATUS_LABELS,
 } from '../../domain/index.js';
-import { CARD_ACTIONS, encodeCardActionValue } from '../card-actions.js';
+import { encodeCardActionValue } from '../card-actions.js';
 import {
-  consoleAlertUrl,
-  consoleIncidentUrl,
-  consoleInvestigationUrl,
-  consolePolicyUrl,
-} from '../console-links.js';
+  type AlertCardModel,
+  alertCardModel,
+  type ButtonTarget,
+  type CardButton,
+  type CardFact,
+  decisionButtons as decisionButtonsFor,
+  type FormButton,
+  type FormField,
+  type PendingAction,
+  type RemediationNoticeModel,
+  type RunStyle,
+  renderRuns,
+  statusWord,
+} from '../card-model/index.js';
+import { consoleAlertUrl } from '../console-links.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, link, mentionUser, safeUrl, slackDate } from './mrkdwn.js';
 
 /** A Block Kit block; kept loose on purpose, Slack validates the shape and the tests check it. */
@@ -59,20 +61,6 @@ const SEVERITY_MARK: Readonly<Record<Severity, string>> = {
   informational: ':white_circle:',
 };
 
-const ENTITY_LABELS: Partial<Record<EntityKind, string>> = {
-  user: 'Users',
-  device: 'Devices',
-  ip: 'IPs',
-  oauth_application: 'Apps',
-  cloud_application: 'Apps',
-  mailbox: 'Mailboxes',
-  url: 'URLs',
-  file: 'Files',
-};
-/** Entities shown per kind and overall; the rest are counted, the console shows them all. */
-const ENTITY_CAP_PER_KIND = 5;
-const ENTITY_KINDS_SHOWN = 6;
-
 /** A person as a card names them: a Slack mention for Slack users (no ping from a context block), else their label. */
 export function personLabel(actor: Actor): string {
   if (actor.kind === 'user' && actor.platform === 'slack') {
@@ -82,57 +70,45 @@ export function personLabel(actor: Actor): string {
   return escapeMrkdwn(actorLabel(actor));
 }
 
-export function statusLine(alert: CardAlert): string {
-  let line = `*${STATUS_LABELS[alert.status]}*`;
-  if (alert.status === 'resolved' && alert.classification !== null) {
-    line += ` as ${CLASSIFICATION_LABELS[alert.classification]}`;
+/** The model's runs in mrkdwn: Vigil's words as they are, outside text escaped and cut. */
+const runStyle = (max: number): RunStyle => ({
+  word: (text, strong) => (strong ? `*${text}*` : text),
+  text: (text) => escapeAndCut(text, max),
+  person: personLabel,
+  time: slackDate,
+});
+
+/** What a button carries, exactly as cards already posted carry it (card-actions.ts). */
+function buttonValue(target: ButtonTarget): string {
+  switch (target.kind) {
+    case 'alert':
+      return encodeCardActionValue(target);
+    case 'incident':
+      return target.incidentId;
+    case 'action':
+      return target.actionId;
+    case 'remediation':
+      return target.remediationId;
   }
-  if (alert.statusChangedBy !== null && alert.statusChangedAt !== null) {
-    line += ` by ${personLabel(alert.statusChangedBy)}, ${slackDate(alert.statusChangedAt)}`;
-  }
-  return line;
 }
 
-const alertUrl = (alert: CardAlert, options: RenderOptions): string =>
-  consoleAlertUrl(options.publicUrl, alert.id);
-
-function button(text: string, actionId: string, alert: CardAlert, style?: 'primary' | 'danger'): Block {
+function slackButton(button: CardButton): Block {
   return {
     type: 'button',
-    text: { type: 'plain_text', text: cutPlain(text, LIMITS.buttonText) },
-    action_id: actionId,
-    value: encodeCardActionValue({ alertId: alert.id, version: alert.version }),
-    ...(style === undefined ? {} : { style }),
+    text: { type: 'plain_text', text: cutPlain(button.word, LIMITS.buttonText) },
+    action_id: button.id,
+    value: buttonValue(button.target),
+    ...(button.emphasis === null ? {} : { style: button.emphasis }),
   };
 }
 
-/**
- * The buttons that make sense in the alert's status: an open alert can be started, resolved and
- * assigned; a resolved one only reopened. Offering Reopen on an open alert would be a click that
- * can only do nothing.
- */
-export function cardButtons(alert: CardAlert, options: RenderOptions): Block[] {
-  const buttons: Block[] = [];
-  if (alert.status === 'new')
-    buttons.push(button('Mark in progress', CARD_ACTIONS.startProgress, alert, 'primary'));
-  if (alert.status !== 'resolved') {
-    buttons.push(button('Resolve', CARD_ACTIONS.resolve, alert));
-    buttons.push(button('Assign to me', CARD_ACTIONS.assignToMe, alert));
-  } else {
-    buttons.push(button('Reopen', CARD_ACTIONS.reopen, alert));
-  }
-  if (alert.incident !== undefined && alert.incident !== null && alert.incident.status !== 'resolved')
+function cardButtons(model: AlertCardModel): Block[] {
+  const buttons = model.actions.map(slackButton);
+  const url = safeUrl(model.openInVigil?.url);
+  if (url !== null && model.openInVigil !== null) {
     buttons.push({
       type: 'button',
-      text: { type: 'plain_text', text: 'Resolve incident' },
-      action_id: CARD_ACTIONS.resolveIncident,
-      value: alert.incident.id,
-    });
-  const url = safeUrl(alertUrl(alert, options));
-  if (url !== null) {
-    buttons.push({
-      type: 'button',
-      text: { type: 'plain_text', text: 'Open in Vigil' },
+      text: { type: 'plain_text', text: model.openInVigil.label },
       url,
       action_id: 'alert.open',
     });
@@ -140,25 +116,20 @@ export function cardButtons(alert: CardAlert, options: RenderOptions): Block[] {
   return buttons;
 }
 
-function entitySection(entities: readonly AlertEntity[]): Block | null {
-  if (entities.length === 0) return null;
-  const byLabel = new Map<string, string[]>();
-  for (const entity of entities) {
-    const label = ENTITY_LABELS[entity.kind] ?? 'Other';
-    const names = byLabel.get(label) ?? [];
-    names.push(entity.displayName || entity.key);
-    byLabel.set(label, names);
-  }
-  const lines: string[] = [];
-  for (const [label, names] of [...byLabel].slice(0, ENTITY_KINDS_SHOWN)) {
-    const shown = names
-      .slice(0, ENTITY_CAP_PER_KIND)
-      .map((name) => `\`${escapeAndCut(name.replace(/`/g, "'"), 120)}\``);
-    const more = names.length - shown.length;
-    lines.push(`*${label}:* ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`);
-  }
-  const hiddenKinds = byLabel.size - ENTITY_KINDS_SHOWN;
-  if (hiddenKinds > 0) lines.push(`_and ${hiddenKinds} more kinds of entity_`);
+/** A fact as a field: its label, its value and, where it has one, its link. */
+function field(fact: CardFact): string {
+  const value = renderRuns(fact.value, runStyle(500));
+  const href = fact.link === null ? null : link(fact.link.url, fact.link.label);
+  return `*${fact.label}*\n${value}${href === null ? '' : ` (${href})`}`;
+}
+
+function entitySection(model: AlertCardModel): Block | null {
+  if (model.entities.length === 0) return null;
+  const lines = model.entities.map((line) => {
+    const shown = line.names.map((name) => `\`${escapeAndCut(name.replace(/`/g, "'"), 120)}\``);
+    return `*${line.label}:* ${shown.join(', ')}${line.hidden > 0 ? ` and ${line.hidden} more` : ''}`;
+  });
+  if (model.hiddenEntityKinds > 0) lines.push(`_and ${model.hiddenEntityKinds} more kinds of entity_`);
   return { type: 'section', text: { type: 'mrkdwn', text: escapeCutJoined(lines, LIMITS.sectionText) } };
 }
 
@@ -173,89 +144,51 @@ function escapeCutJoined(lines: readonly string[], max: number): string {
   return out;
 }
 
-/** Actions with Approve and Reject shown on one card, over all its investigations; the rest are counted. */
-export const CARD_ACTIONS_SHOWN = 5;
+const target = (value: string): string => `\`${escapeAndCut(value.replace(/`/g, "'"), 200)}\``;
 
-const ACTION_STATUS_WORDS: Readonly<Record<CardAction['status'], string>> = {
-  pending_approval: 'waiting for approval',
-  approved: 'approved, about to run',
-  running: 'running',
-  done: 'done',
-  failed: 'failed',
-  rejected: 'rejected',
-  cancelled: 'cancelled',
-};
-
-/** What one action is about, in one escaped line: kind, target and, where asked, why. */
-export function actionLine(action: CardAction, withReason = true): string {
-  const target = `\`${escapeAndCut(action.targetDisplay.replace(/`/g, "'"), 200)}\``;
-  let line = `*${ACTION_LABELS[action.kind] ?? escapeMrkdwn(action.kind)}* ${target}`;
-  if (action.status === 'pending_approval') {
-    line += ` · approvals ${action.approvals}/${action.approvalsNeeded}`;
-  } else {
-    line += ` · ${ACTION_STATUS_WORDS[action.status]}`;
-  }
-  // A failure says why on the card itself: people should not need the server's log to know.
-  if (action.status === 'failed' && action.error !== null && action.error.trim() !== '') {
-    line += `: ${escapeAndCut(action.error.trim(), 500)}`;
-  }
-  if (withReason && action.reason.trim() !== '') line += `\n${escapeAndCut(action.reason.trim(), 1000)}`;
-  return line;
+/** A pending action in one escaped line, then why it was proposed. */
+function pendingText(action: PendingAction): string {
+  const line = `*${escapeMrkdwn(action.kindWord)}* ${target(action.target)} · ${action.approvalsWord}`;
+  return action.reason === '' ? line : `${line}\n${escapeAndCut(action.reason, 1000)}`;
 }
-
-const isOpenInvestigation = (investigation: CardInvestigation): boolean =>
-  (OPEN_INVESTIGATION_STATUSES as readonly string[]).includes(investigation.status);
 
 /**
  * The investigations of an alert on its card: a section per investigation (status, number, the
  * actions that are running or failed), then each action waiting for approval with its Approve and
- * Reject buttons, at most CARD_ACTIONS_SHOWN of them; and Investigate while none is open.
+ * Reject buttons; and Investigate while none is open.
  */
-export function investigationBlocks(alert: CardAlert, options: RenderOptions): Block[] {
+function investigationBlocks(model: AlertCardModel): Block[] {
   const blocks: Block[] = [];
-  const investigations = alert.investigations ?? [];
-  let shown = 0;
-  let hidden = 0;
-  for (const investigation of investigations) {
-    const url = consoleInvestigationUrl(options.publicUrl, investigation.id);
+  for (const investigation of model.investigations) {
     const lines = [
-      `:mag: ${link(url, `Investigation #${investigation.number}`)} · *${INVESTIGATION_STATUS_LABELS[investigation.status] ?? escapeMrkdwn(investigation.status)}*`,
-      ...investigation.actions
-        .filter((action) => action.status !== 'pending_approval')
-        .slice(0, 5)
-        .map((action) => `• ${actionLine(action, false)}`),
+      `:mag: ${link(investigation.link?.url, investigation.title)} · *${escapeMrkdwn(investigation.statusWord)}*`,
+      ...investigation.settled.map(
+        (action) =>
+          `• *${escapeMrkdwn(action.kindWord)}* ${target(action.target)} · ${action.statusWord}${action.error === null ? '' : `: ${escapeAndCut(action.error, 500)}`}`,
+      ),
     ];
     blocks.push({
       type: 'section',
       block_id: `investigation:${investigation.id}`,
       text: { type: 'mrkdwn', text: escapeCutJoined(lines, LIMITS.sectionText) },
     });
-    for (const action of investigation.actions) {
-      if (action.status !== 'pending_approval') continue;
-      if (shown >= CARD_ACTIONS_SHOWN) {
-        hidden += 1;
-        continue;
-      }
-      shown += 1;
+    for (const action of investigation.pending) {
       blocks.push({
         type: 'section',
         block_id: `action-text:${action.id}`,
-        text: { type: 'mrkdwn', text: cutJoinedText(actionLine(action), LIMITS.sectionText) },
+        text: { type: 'mrkdwn', text: cutJoinedText(pendingText(action), LIMITS.sectionText) },
       });
-      blocks.push(decisionButtons(action.id));
+      blocks.push(decisionBlock(action.id, action));
     }
   }
-  if (hidden > 0) {
-    blocks.push({
-      type: 'context',
-      elements: [{ type: 'mrkdwn', text: `+${hidden} more waiting for approval in Vigil` }],
-    });
+  if (model.morePending !== null) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: model.morePending }] });
   }
-  if (alert.status !== 'resolved' && !investigations.some(isOpenInvestigation)) {
+  if (model.investigate !== null) {
     blocks.push({
       type: 'actions',
-      block_id: `investigate:${alert.id}`,
-      elements: [button('Investigate', CARD_ACTIONS.investigate, alert)],
+      block_id: `investigate:${model.alertId}`,
+      elements: [slackButton(model.investigate)],
     });
   }
   return blocks;
@@ -268,85 +201,63 @@ function cutJoinedText(text: string, max: number): string {
 
 /** The alert card: a pure function of the stored alert, so every post and update shows the same thing. */
 export function renderAlertCard(alert: CardAlert, options: RenderOptions): SlackMessage {
-  const severity = alert.severity.toUpperCase();
+  return drawAlertCard(alertCardModel(alert, options));
+}
+
+/** The model in Block Kit; nothing is decided here but how it looks within Slack's limits. */
+function drawAlertCard(model: AlertCardModel): SlackMessage {
   const blocks: Block[] = [
     {
       type: 'header',
       text: {
         type: 'plain_text',
-        text: cutPlain(`#${alert.number} ${alert.title}`, LIMITS.headerText),
+        text: cutPlain(`#${model.number} ${model.title}`, LIMITS.headerText),
         emoji: false,
       },
     },
   ];
-  const fields: string[] = [
-    `*Severity*\n${SEVERITY_MARK[alert.severity]} ${severity}`,
-    `*Status*\n${statusLine(alert)}`,
-    `*Source*\n${escapeAndCut(alert.source, 200)}`,
-    `*Occurrences*\n${alert.occurrenceCount}`,
-    `*First seen*\n${slackDate(alert.firstSeenAt)}`,
-    `*Last seen*\n${slackDate(alert.lastSeenAt)}`,
-    `*Assignee*\n${alert.assignee === null ? '_nobody_' : personLabel(alert.assignee)}`,
+  // The comment is long free text: it reads better under the fields than squeezed into one.
+  const comment = model.facts.find((fact) => fact.key === 'comment');
+  const fields = [
+    `*Severity*\n${SEVERITY_MARK[model.severity]} ${model.severityWord}`,
+    ...model.facts.filter((fact) => fact !== comment).map(field),
   ];
-  // The policy the source named, with its link; a Vigil policy that acted, beside it.
-  if (alert.policyName !== null || alert.policyUrl !== null) {
-    const name = escapeAndCut(alert.policyName ?? 'policy', 500);
-    const href = safeUrl(alert.policyUrl);
-    fields.push(`*Policy*\n${name}${href === null ? '' : ` (${link(href, 'View policy')})`}`);
-  }
-  if (alert.vigilPolicy !== null) {
-    const href = consolePolicyUrl(options.publicUrl, alert.vigilPolicy.id);
-    fields.push(
-      `*Vigil policy*\n${escapeAndCut(alert.vigilPolicy.name, 500)} (${link(href, 'View policy')})`,
-    );
-  }
   // A section holds at most 10 fields.
   blocks.push({ type: 'section', fields: fields.slice(0, 10).map((text) => ({ type: 'mrkdwn', text })) });
-  if (alert.description.trim() !== '') {
+  if (model.description !== '') {
     blocks.push({
       type: 'section',
-      text: { type: 'mrkdwn', text: escapeAndCut(alert.description.trim(), LIMITS.sectionText) },
+      text: { type: 'mrkdwn', text: escapeAndCut(model.description, LIMITS.sectionText) },
     });
   }
-  if (alert.incident !== undefined && alert.incident !== null) {
-    const href = consoleIncidentUrl(options.publicUrl, alert.incident.id);
+  if (model.incident !== null) {
+    const name = link(model.incident.link?.url, cutPlain(model.incident.name, 200));
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `*Incident:* ${name} · ${model.incident.alertsLine}` }],
+    });
+  }
+  const entities = entitySection(model);
+  if (entities !== null) blocks.push(entities);
+  if (comment !== undefined) {
     blocks.push({
       type: 'context',
       elements: [
         {
           type: 'mrkdwn',
-          text: `*Incident:* ${link(href, cutPlain(alert.incident.name, 200))} · ${incidentAlertsLine(alert.incident)}`,
+          text: `${comment.label}: ${renderRuns(comment.value, runStyle(LIMITS.fieldText))}`,
         },
       ],
     });
   }
-  const entities = entitySection(alert.entities);
-  if (entities !== null) blocks.push(entities);
-  if (
-    alert.status === 'resolved' &&
-    alert.resolutionComment !== null &&
-    alert.resolutionComment.trim() !== ''
-  ) {
-    blocks.push({
-      type: 'context',
-      elements: [
-        { type: 'mrkdwn', text: `Comment: ${escapeAndCut(alert.resolutionComment, LIMITS.fieldText)}` },
-      ],
-    });
-  }
-  const links = alert.links
-    .map((item) => (safeUrl(item.url) === null ? null : link(item.url, cutPlain(item.title || item.url, 80))))
-    .filter((item): item is string => item !== null)
-    .slice(0, 5);
+  const links = model.sourceLinks
+    .filter((item) => safeUrl(item.url) !== null)
+    .map((item) => link(item.url, cutPlain(item.label, 80)));
   if (links.length > 0)
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: links.join(' · ') }] });
-  blocks.push({ type: 'actions', block_id: `alert:${alert.id}`, elements: cardButtons(alert, options) });
-  blocks.push(...investigationBlocks(alert, options));
-  const text = escapeAndCut(
-    `[${severity}] #${alert.number} ${alert.title} (${STATUS_LABELS[alert.status]})`,
-    300,
-  );
-  return { text, blocks: blocks.slice(0, LIMITS.blocks) };
+  blocks.push({ type: 'actions', block_id: `alert:${model.alertId}`, elements: cardButtons(model) });
+  blocks.push(...investigationBlocks(model));
+  return { text: escapeAndCut(model.summary, 300), blocks: blocks.slice(0, LIMITS.blocks) };
 }
 
 /** The modal the Resolve button opens; `private_metadata` carries what the submission needs. */
@@ -468,10 +379,10 @@ export function renderChangeNote(entry: {
     const assignee = entry.details.assignee as Actor | undefined;
     return `${who} assigned this alert to ${assignee === undefined ? 'someone' : personLabel(assignee)} (${slackDate(entry.at)})`;
   }
-  const to = entry.details.to as keyof typeof STATUS_LABELS | undefined;
+  const to = entry.details.to as Parameters<typeof statusWord>[0] | undefined;
   const classification = entry.details.classification as Classification | undefined;
   const comment = typeof entry.details.comment === 'string' ? entry.details.comment : '';
-  let note = `${who} changed the status to *${to === undefined ? '?' : (STATUS_LABELS[to] ?? escapeMrkdwn(String(to)))}*`;
+  let note = `${who} changed the status to *${to === undefined ? '?' : (statusWord(to) ?? escapeMrkdwn(String(to)))}*`;
   if (classification !== undefined && CLASSIFICATION_LABELS[classification] !== undefined) {
     note += ` as ${CLASSIFICATION_LABELS[classification]}`;
   }
@@ -482,8 +393,8 @@ export function renderChangeNote(entry: {
 
 /** One line per alert for lists (slash command, App Home). */
 export function alertLine(alert: CardAlert, options: RenderOptions): string {
-  const title = link(alertUrl(alert, options), cutPlain(alert.title, 120));
-  return `${SEVERITY_MARK[alert.severity]} *#${alert.number}* ${title} · ${STATUS_LABELS[alert.status]} · ${escapeAndCut(alert.source, 60)}`;
+  const title = link(consoleAlertUrl(options.publicUrl, alert.id), cutPlain(alert.title, 120));
+  return `${SEVERITY_MARK[alert.severity]} *#${alert.number}* ${title} · ${statusWord(alert.status)} · ${escapeAndCut(alert.source, 60)}`;
 }
 
 export function renderAlertList(
@@ -525,25 +436,71 @@ export function renderHome(
 }
 
 /** Approve and Reject for one pending action; the same on the alert card and in App Home. */
-export function decisionButtons(actionId: string) {
+export const decisionButtons = (actionId: string): Block =>
+  decisionBlock(actionId, decisionButtonsFor(actionId, null));
+
+function decisionBlock(actionId: string, buttons: Pick<PendingAction, 'approve' | 'reject'>): Block {
   return {
     type: 'actions',
     block_id: `action:${actionId}`,
-    elements: [
+    elements: [slackButton(buttons.approve), slackButton(buttons.reject)],
+  };
+}
+
+/** A remediation notice: its text and, while the remediation is open, Complete and File exception. */
+export function renderRemediationNotice(model: RemediationNoticeModel): SlackMessage {
+  if (model.actions.length === 0) return { text: model.text, blocks: [] };
+  return {
+    text: model.text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: escapeAndCut(model.text, LIMITS.sectionText) } },
       {
-        type: 'button',
-        text: { type: 'plain_text', text: 'Approve' },
-        action_id: CARD_ACTIONS.approve,
-        value: actionId,
-        style: 'primary',
-      },
-      {
-        type: 'button',
-        text: { type: 'plain_text', text: 'Reject' },
-        action_id: CARD_ACTIONS.reject,
-        value: actionId,
-        style: 'danger',
+        type: 'actions',
+        block_id: `remediation:${model.remediationId}`,
+        elements: model.actions.map(slackButton),
       },
     ],
-  } as const;
+  };
+}
+
+/** The modal a form button opens; `private_metadata` carries what the submission needs. */
+export const REMEDIATION_FORM_CALLBACK = 'remediation.form.modal';
+
+function modalInput(field: FormField): Block {
+  const label = { type: 'plain_text', text: cutPlain(field.label, 2000) };
+  const element = (() => {
+    switch (field.kind) {
+      case 'choice':
+        return {
+          type: 'static_select',
+          action_id: field.id,
+          options: (field.choices ?? []).map((choice) => ({
+            text: { type: 'plain_text', text: cutPlain(choice.label, LIMITS.optionText) },
+            value: choice.value,
+          })),
+        };
+      case 'date':
+        return { type: 'datepicker', action_id: field.id };
+      default:
+        return {
+          type: 'plain_text_input',
+          action_id: field.id,
+          multiline: field.kind === 'longText',
+          ...(field.maxLength === undefined ? {} : { max_length: field.maxLength }),
+        };
+    }
+  })();
+  return { type: 'input', block_id: field.id, optional: !field.required, label, element };
+}
+
+export function renderFormModal(button: FormButton, metadata: object): Record<string, unknown> {
+  return {
+    type: 'modal',
+    callback_id: REMEDIATION_FORM_CALLBACK,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: cutPlain(button.form.title, 24) },
+    submit: { type: 'plain_text', text: cutPlain(button.form.submitWord, 24) },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: button.form.fields.map(modalInput),
+  };
 }

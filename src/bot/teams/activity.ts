@@ -75,6 +75,16 @@ export const decisionActionData = z.object({
   reason: z.string().max(2000).optional(),
 });
 
+/** What a remediation notice's Complete and File exception send, with their form's inputs merged in. */
+export const remediationActionData = z.object({
+  remediationId: z.uuid(),
+  comment: z.string().max(2000).optional(),
+  reason: z.string().max(100).optional(),
+  expires: z.string().max(40).optional(),
+  justification: z.string().max(2000).optional(),
+});
+export type RemediationActionData = z.output<typeof remediationActionData>;
+
 /** What the remediation form sends: its inputs, as strings (Teams sends every input as one), all optional. */
 export const remediationFormData = z.object({
   recommendation: z.string().optional(),

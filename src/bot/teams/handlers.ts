@@ -20,7 +20,6 @@ import {
   INVESTIGATION_STATUS_LABELS,
   type Role,
   SEVERITIES,
-  STATUS_LABELS,
 } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import { type AlertChange, findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
@@ -38,6 +37,7 @@ import {
   saveTeamsConversation,
 } from '../../storage/teams-conversation.repository.js';
 import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions.js';
+import { GONE, incidentPartlyResolved, NO_INCIDENT, refusal, statusWord } from '../card-model/index.js';
 import { parseCommand, type VigilCommand } from '../command-parser.js';
 import { type ChatFormat, runOnCallCommand } from '../oncall-commands.js';
 import { runRemediationCommand } from '../remediation-commands.js';
@@ -51,6 +51,7 @@ import {
   decisionActionData,
   type InboundActivity,
   inboundActivity,
+  remediationActionData,
   remediationFormData,
 } from './activity.js';
 import { inert } from './card-text.js';
@@ -61,6 +62,7 @@ import {
   activeRemediationsText,
   createFromInvoke,
   REMEDIATION_CREATE_VERB,
+  remediationActionCard,
   remediationRefusal,
   renderExportCard,
   renderRemediationForm,
@@ -70,6 +72,7 @@ import {
   type AdaptiveCard,
   type CardNotice,
   type RenderOptions,
+  refusalNotice,
   renderAlertCard,
   renderMessageCard,
 } from './render.js';
@@ -149,6 +152,8 @@ type AlertVerb = Exclude<
   | typeof CARD_ACTIONS.approve
   | typeof CARD_ACTIONS.reject
   | typeof CARD_ACTIONS.resolveIncident
+  | typeof CARD_ACTIONS.completeRemediation
+  | typeof CARD_ACTIONS.fileException
 >;
 
 /** Finds an investigation by its UUID or its short number (`7`, `#7`). */
@@ -169,27 +174,6 @@ const actionName = (action: Pick<ActionView, 'kind' | 'target'>): string => {
   const target = displayName === '' || displayName === key ? key : `${displayName} (${key})`;
   return `${ACTION_LABELS[action.kind]} on ${inert(target, 200)}`;
 };
-
-/** What the person who clicked Approve or Reject is told when the decision was not taken, and why. */
-function refusalNotice(code: string, message: string): CardNotice {
-  switch (code) {
-    case ApprovalErrorCode.NotApprover:
-      return { style: 'warning', text: `Not decided: you are not an approver. ${message}` };
-    case ApprovalErrorCode.RequesterCannotApprove:
-      return { style: 'warning', text: `Not approved: the requester cannot approve. ${message}` };
-    case ApprovalErrorCode.NeedsSecondApprover:
-      return { style: 'good', text: `Approval recorded; a second approver is needed. ${message}` };
-    case ApprovalErrorCode.AlreadyDecided:
-      return { style: 'warning', text: `Not changed: already decided. ${message}` };
-    case ApprovalErrorCode.ReasonRequired:
-      return {
-        style: 'warning',
-        text: 'Not rejected: a reason is needed. Type why in the Reason box, then click Reject again.',
-      };
-    default:
-      return { style: 'warning', text: `Not changed: ${message}` };
-  }
-}
 
 /** A determination the form offered, or none (left empty, or not one of Graph's). */
 const determinationOf = (value: string | undefined): Determination | undefined =>
@@ -299,6 +283,8 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     if (action.verb === undefined || !isCardActionId(action.verb)) {
       return errorAnswer(400, 'BadRequest', `Vigil has no action '${action.verb ?? ''}'.`);
     }
+    if (action.verb === CARD_ACTIONS.completeRemediation || action.verb === CARD_ACTIONS.fileException)
+      return onRemediationAction(activity, action.verb, action.data);
     if (action.verb === CARD_ACTIONS.approve || action.verb === CARD_ACTIONS.reject) {
       return onDecision(activity, action.verb === CARD_ACTIONS.approve ? 'approve' : 'reject', action.data);
     }
@@ -321,14 +307,8 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         alertId: data.data.alertId,
       });
       if (!started.ok) {
-        if (started.error.code === AlertErrorCode.NotFound)
-          return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
-        return cardAnswer(
-          await alertCard(data.data.alertId, {
-            style: 'warning',
-            text: `Not started: ${started.error.message}`,
-          }),
-        );
+        if (started.error.code === AlertErrorCode.NotFound) return cardAnswer(renderMessageCard(GONE.alert));
+        return cardAnswer(await alertCard(data.data.alertId, refusalNotice(refusal(started.error, 'start'))));
       }
       const { number, created } = started.value;
       return cardAnswer(
@@ -363,11 +343,8 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       return cardAnswer(
         renderAlertCard({ ...result.value.alert, ...(await cardExtras(db, data.data.alertId)) }, render),
       );
-    if (result.error.code === AlertErrorCode.NotFound)
-      return cardAnswer(renderMessageCard('This alert no longer exists in Vigil.'));
-    return cardAnswer(
-      await alertCard(data.data.alertId, { style: 'warning', text: `Not changed: ${result.error.message}` }),
-    );
+    if (result.error.code === AlertErrorCode.NotFound) return cardAnswer(renderMessageCard(GONE.alert));
+    return cardAnswer(await alertCard(data.data.alertId, refusalNotice(refusal(result.error, 'change'))));
   }
 
   /** The remediation form's Request: answered with the form again (naming what is wrong) or the result. */
@@ -384,6 +361,27 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     return cardAnswer(
       await createFromInvoke({ handle, clock, roles: deps.roles }, actor, data.data, activity.id),
     );
+  }
+
+  /** Complete or File exception on a remediation notice, as the Teams user. */
+  async function onRemediationAction(
+    activity: InboundActivity,
+    verb: typeof CARD_ACTIONS.completeRemediation | typeof CARD_ACTIONS.fileException,
+    raw: unknown,
+  ): Promise<InvokeAnswer> {
+    const data = remediationActionData.safeParse(raw);
+    if (!data.success) return errorAnswer(400, 'BadRequest', 'The card data does not name a remediation.');
+    const actor = userOf(activity);
+    if (actor === null)
+      return cardAnswer(
+        renderMessageCard(
+          'Vigil could not tell who you are (no Entra ID object ID), so nothing was changed.',
+        ),
+      );
+    const person = await identify(db, actor, deps.roles);
+    if (!person.ok) return cardAnswer(renderMessageCard(person.error.message));
+    await recordUpn(db, actor, activity.from?.userPrincipalName);
+    return cardAnswer(await remediationActionCard({ handle, clock }, person.value, verb, data.data));
   }
 
   /** "Resolve incident" from the card's Resolve form: every open alert of the alert's incident, one classification. */
@@ -403,28 +401,24 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         text: 'Not resolved: choose a classification, then click Resolve incident again.',
       };
     const incident = await cardIncident(db, data.alertId);
-    if (incident === null)
-      return { style: 'warning', text: 'Not resolved: this alert belongs to no incident.' };
+    if (incident === null) return refusalNotice(NO_INCIDENT);
     const comment = data.comment?.trim() ?? '';
     const result = await resolveIncident(handle, incident.id, actor, role, clock, {
       classification: data.classification as Classification,
       determination: determinationOf(data.determination),
       ...(comment === '' ? {} : { comment }),
     });
-    if (!result.ok) return { style: 'warning', text: `Not resolved: ${result.error.message}` };
+    if (!result.ok) return refusalNotice(refusal(result.error, 'resolve'));
     const { resolved, refused } = result.value;
     return refused.length === 0
       ? { style: 'good', text: `Incident resolved: ${resolved.length} alert(s) resolved.` }
-      : {
-          style: 'warning',
-          text: `${resolved.length} alert(s) resolved; ${refused.length} not: ${refused[0]?.reason ?? ''}`,
-        };
+      : refusalNotice(incidentPartlyResolved(resolved.length, refused.length, refused[0]?.reason ?? ''));
   }
 
   /** The alert card as it stands now, with its investigations, so an answer already shows a decision. */
   async function alertCard(alertId: string, notice?: CardNotice): Promise<AdaptiveCard> {
     const alert = await getAlert(db, alertId);
-    if (alert === null) return renderMessageCard('This alert no longer exists in Vigil.');
+    if (alert === null) return renderMessageCard(GONE.alert);
     return renderAlertCard({ ...alert, ...(await cardExtras(db, alertId)) }, render, notice);
   }
 
@@ -453,10 +447,10 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       reason,
     });
     if (!result.ok && result.error.code === ApprovalErrorCode.NotFound)
-      return cardAnswer(renderMessageCard('This action no longer exists in Vigil.'));
+      return cardAnswer(renderMessageCard(GONE.action));
     const view = result.ok ? result.value : await getAction(db, data.data.actionId);
     const alertId = data.data.alertId ?? view?.alertId;
-    if (alertId === undefined) return cardAnswer(renderMessageCard('This action no longer exists in Vigil.'));
+    if (alertId === undefined) return cardAnswer(renderMessageCard(GONE.action));
     let notice: CardNotice;
     if (result.ok) {
       const name = actionName(result.value);
@@ -465,7 +459,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           ? { style: 'good', text: `Rejected: ${name}.` }
           : { style: 'good', text: `Approved: ${name}. It runs now.` };
     } else {
-      notice = refusalNotice(result.error.code, result.error.message);
+      notice = refusalNotice(refusal(result.error, 'decide'));
     }
     return cardAnswer(await alertCard(alertId, notice));
   }
@@ -562,7 +556,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         if (alerts.length === 0) return replyText(activity, 'No open alerts.');
         const lines = alerts.map(
           (alert) =>
-            `- **#${alert.number}** [${alert.severity}] ${inert(alert.title, 150)} (${STATUS_LABELS[alert.status]})`,
+            `- **#${alert.number}** [${alert.severity}] ${inert(alert.title, 150)} (${statusWord(alert.status)})`,
         );
         return replyText(
           activity,

@@ -1,13 +1,15 @@
-import { noticeText, PermanentChatError, type RemediationNotifier } from '../../domain/index.js';
+import { PermanentChatError, type RemediationNotifier } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import { postedCards } from '../../storage/card.repository.js';
 import type { Db } from '../../storage/db.js';
 import { personalTeamsConversation } from '../../storage/oncall.repository.js';
 import { getTeamsConversation } from '../../storage/teams-conversation.repository.js';
+import { remediationNoticeModel } from '../card-model/index.js';
 import { consoleRemediationsUrl } from '../console-links.js';
 import { guardedCalls } from './channel.js';
 import type { ConnectorClient } from './connector.js';
 import type { ConversationPacer } from './pacer.js';
+import { ADAPTIVE_CARD_CONTENT_TYPE, renderNoticeActionsCard } from './render.js';
 
 /** Destinations: `dm:<personal conversation>` (the requester) and `reply:<conversation>|<card activity>`. */
 const DM = 'dm:';
@@ -46,12 +48,24 @@ export function teamsRemediationNotifier(deps: {
       const conversation = await getTeamsConversation(deps.db, conversationId);
       if (conversation === null || !conversation.active)
         throw new PermanentChatError('conversation_inactive');
+      const model = remediationNoticeModel(notice, consoleRemediationsUrl(deps.publicUrl));
       await deps.pacer.acquire(conversationId);
       await guarded(conversationId, () =>
         deps.connector.send(conversation.serviceUrl, conversation.id, {
           type: 'message',
-          text: noticeText(notice, consoleRemediationsUrl(deps.publicUrl)),
+          text: model.text,
           textFormat: 'plain',
+          // The buttons in a card under the text; a click's answer replaces the card, never the text.
+          ...(model.actions.length === 0
+            ? {}
+            : {
+                attachments: [
+                  {
+                    contentType: ADAPTIVE_CARD_CONTENT_TYPE,
+                    content: renderNoticeActionsCard(model.actions),
+                  },
+                ],
+              }),
           ...(replyToId === undefined ? {} : { replyToId }),
         }),
       );

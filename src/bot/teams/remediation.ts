@@ -17,10 +17,13 @@ import {
 } from '../../domain/index.js';
 import type { Db, DbHandle } from '../../storage/db.js';
 import type { RolePolicy } from '../../storage/person.repository.js';
-import { listRemediations } from '../../storage/remediation.repository.js';
-import type { RemediationFormData } from './activity.js';
+import { getRemediation, listRemediations } from '../../storage/remediation.repository.js';
+import { CARD_ACTIONS } from '../card-actions.js';
+import { isOpenRemediation, refusal, remediationActions } from '../card-model/index.js';
+import { remediationFormCommand, runRemediationCommand } from '../remediation-commands.js';
+import type { RemediationActionData, RemediationFormData } from './activity.js';
 import { cut, httpUrl, inert, neutralise } from './card-text.js';
-import type { AdaptiveCard, CardNotice } from './render.js';
+import { type AdaptiveCard, type CardNotice, refusalNotice, renderNoticeActionsCard } from './render.js';
 
 /**
  * Remediation requests from Teams, the same feature as `/vigil remediate` in Slack through the
@@ -357,5 +360,28 @@ export function renderExportCard(publicUrl: string): AdaptiveCard {
     body,
     url === null ? undefined : [{ type: 'Action.OpenUrl', title: 'Open remediations in Vigil', url }],
     'Export remediations from the Vigil console',
+  );
+}
+
+/**
+ * Complete or File exception on a remediation notice: the same command as typed (the command
+ * layer checks the role and audits a refusal). Answered with what happened; a refusal offers the
+ * buttons again.
+ */
+export async function remediationActionCard(
+  deps: { readonly handle: DbHandle; readonly clock: Clock },
+  person: ActingPerson,
+  verb: typeof CARD_ACTIONS.completeRemediation | typeof CARD_ACTIONS.fileException,
+  data: RemediationActionData,
+): Promise<AdaptiveCard> {
+  const command = remediationFormCommand(verb, data.remediationId, data);
+  const done = command.ok ? await runRemediationCommand(deps, person, command.value) : command;
+  if (done.ok) return renderNoticeActionsCard([], { style: 'good', text: done.value });
+  const remediation = await getRemediation(deps.handle.db, data.remediationId);
+  return renderNoticeActionsCard(
+    remediation !== null && isOpenRemediation(remediation.status)
+      ? remediationActions(remediation.id, remediation.number)
+      : [],
+    refusalNotice(refusal(done.error, verb === CARD_ACTIONS.completeRemediation ? 'complete' : 'except')),
   );
 }

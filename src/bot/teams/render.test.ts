@@ -10,8 +10,9 @@ import {
   SEVERITIES,
 } from '../../domain/index.js';
 import { CARD_ACTIONS } from '../card-actions.js';
+import { CARD_CAPS } from '../card-model/index.js';
 import { neutralise } from './card-text.js';
-import { CARD_LIMITS, renderAlertCard, renderMessageCard } from './render.js';
+import { renderAlertCard, renderMessageCard } from './render.js';
 
 const options = { publicUrl: 'https://vigil.example' };
 const card = ({
@@ -111,7 +112,7 @@ describe('renderAlertCard', () => {
     for (const expected of [
       'HIGH · Alert #42',
       'Suspicious sign-in',
-      'Resolved (False positive) by Adele Vance, 2026-11-23 10:30 UTC',
+      'Resolved as False positive by Adele Vance, 2026-11-23 10:30 UTC',
       'Known VPN egress',
       'Impossible travel',
       '2026-11-23 09:00 UTC',
@@ -235,7 +236,7 @@ describe('renderAlertCard', () => {
     expect(cardProblems(json)).toEqual([]);
     const text = JSON.stringify(json);
     expect(text.length).toBeLessThan(20_000);
-    expect(text).toContain(`and ${500 - CARD_LIMITS.entitiesShown} more`);
+    expect(text).toContain(`and ${500 - CARD_CAPS.entitiesPerKind} more`);
   });
 
   it('shows a refusal notice above the alert', () => {
@@ -280,7 +281,7 @@ describe('renderAlertCard: investigations', () => {
       'Disable user: ',
       'adele@contoso.com',
       'Signed in from a watchlisted IP',
-      'Approvals 1/2',
+      'approvals 1/2',
       'Reason (needed to reject)',
     ]) {
       expect(text).toContain(expected);
@@ -314,7 +315,7 @@ describe('renderAlertCard: investigations', () => {
       options,
     );
     expect(cardProblems(done)).toEqual([]);
-    expect(JSON.stringify(done)).toContain(' (Failed)');
+    expect(JSON.stringify(done)).toContain(' (failed)');
     // The failure says why.
     expect(JSON.stringify(done)).toContain(': no executor is configured for disable_user');
     expect(JSON.stringify(done)).not.toContain('Reason (needed to reject)');
@@ -341,9 +342,11 @@ describe('renderAlertCard: investigations', () => {
     );
     expect(cardProblems(many)).toEqual([]);
     expect(actionsOf(many).filter((a) => a.verb === CARD_ACTIONS.approve)).toHaveLength(
-      CARD_LIMITS.actionsShown,
+      CARD_CAPS.pendingActions,
     );
-    expect(JSON.stringify(many)).toContain(`and ${9 - CARD_LIMITS.actionsShown} more action(s)`);
+    expect(JSON.stringify(many)).toContain(
+      `+${9 - CARD_CAPS.pendingActions} more waiting for approval in Vigil`,
+    );
     expect(JSON.stringify(many).length).toBeLessThan(20_000);
     for (const text of markdownStrings(many)) expect(text).not.toMatch(/<\/?at\b/i);
 

@@ -1,34 +1,34 @@
 import {
-  ACTION_LABELS,
-  type Actor,
   actorLabel,
-  type CardAction,
   type CardAlert,
-  type CardInvestigation,
   CLASSIFICATION_LABELS,
   CLASSIFICATIONS,
   DETERMINATION_LABELS,
   DETERMINATIONS,
-  type EntityKind,
-  INVESTIGATION_STATUS_LABELS,
-  incidentAlertsLine,
-  OPEN_INVESTIGATION_STATUSES,
   type Severity,
-  STATUS_LABELS,
 } from '../../domain/index.js';
 import { CARD_ACTIONS } from '../card-actions.js';
 import {
-  consoleAlertUrl,
-  consoleIncidentUrl,
-  consoleInvestigationUrl,
-  consolePolicyUrl,
-} from '../console-links.js';
+  type AlertCardModel,
+  alertCardModel,
+  alertSummary,
+  type ButtonTarget,
+  type CardButton,
+  type CardFact,
+  type CardLink,
+  type FormButton,
+  type FormField,
+  type PendingAction,
+  type Refusal,
+  type RunStyle,
+  renderRuns,
+} from '../card-model/index.js';
 import { cardTime, cut, httpUrl, inert, neutralise } from './card-text.js';
 
 /**
- * The alert card as an Adaptive Card 1.5 (the version Action.Execute needs), a pure function of
- * the alert. Kept loosely typed: the official `adaptivecards` package validates every card the
- * tests produce.
+ * The alert card as an Adaptive Card 1.5 (the version Action.Execute needs), drawn from the
+ * platform-neutral card model. Kept loosely typed: the official `adaptivecards` package
+ * validates every card the tests produce.
  */
 export type AdaptiveCard = Readonly<Record<string, unknown>>;
 type Element = Record<string, unknown>;
@@ -46,17 +46,19 @@ export interface CardNotice {
   readonly text: string;
 }
 
+/** A refusal from the model's table as the banner above the card. */
+export const refusalNotice = (refusal: Refusal): CardNotice => ({
+  style: refusal.tone === 'progress' ? 'good' : 'warning',
+  text: refusal.text,
+});
+
 /** Teams keeps messages under about 100 KB; these caps keep a card far below even with hostile input. */
 export const CARD_LIMITS = {
   title: 300,
   description: 1500,
   fact: 300,
-  entitiesShown: 15,
   entityName: 200,
   comment: 500,
-  /** Actions shown across all of the alert's investigations; the rest are counted. */
-  actionsShown: 5,
-  investigationsShown: 3,
   actionTarget: 200,
   actionReason: 400,
 } as const;
@@ -64,38 +66,21 @@ export const CARD_LIMITS = {
 /** The Reject button's reason box: one per card, sent with whichever Reject is clicked. */
 export const REASON_INPUT_ID = 'reason';
 
-const SEVERITY_LOOK: Readonly<Record<Severity, { label: string; color: string; style: string }>> = {
-  critical: { label: 'CRITICAL', color: 'Attention', style: 'attention' },
-  high: { label: 'HIGH', color: 'Attention', style: 'warning' },
-  medium: { label: 'MEDIUM', color: 'Warning', style: 'emphasis' },
-  low: { label: 'LOW', color: 'Accent', style: 'emphasis' },
-  informational: { label: 'INFORMATIONAL', color: 'Default', style: 'emphasis' },
+const SEVERITY_LOOK: Readonly<Record<Severity, { color: string; style: string }>> = {
+  critical: { color: 'Attention', style: 'attention' },
+  high: { color: 'Attention', style: 'warning' },
+  medium: { color: 'Warning', style: 'emphasis' },
+  low: { color: 'Accent', style: 'emphasis' },
+  informational: { color: 'Default', style: 'emphasis' },
 };
 
-const ENTITY_LABELS: Partial<Record<EntityKind, string>> = {
-  user: 'User',
-  device: 'Device',
-  ip: 'IP',
-  file: 'File',
-  process: 'Process',
-  url: 'URL',
-  mailbox: 'Mailbox',
-  oauth_application: 'App',
-  cloud_application: 'App',
-};
-
-const person = (actor: Actor): string => inert(actorLabel(actor), 100);
-
-/** Status, classification and who/when, as one line: `Resolved (False positive) by Adele, 2026-11-23 10:30 UTC`. */
-export function statusLine(alert: CardAlert): string {
-  let line = STATUS_LABELS[alert.status];
-  if (alert.status === 'resolved' && alert.classification !== null) {
-    line += ` (${CLASSIFICATION_LABELS[alert.classification]})`;
-  }
-  if (alert.statusChangedBy !== null) line += ` by ${person(alert.statusChangedBy)}`;
-  if (alert.statusChangedAt !== null) line += `, ${cardTime(alert.statusChangedAt)}`;
-  return line;
-}
+/** The model's runs as inert text (fact values are markdown in Teams). */
+const runStyle = (max: number): RunStyle => ({
+  word: (text) => text,
+  text: (text) => inert(text, max),
+  person: (actor) => inert(actorLabel(actor), 100),
+  time: cardTime,
+});
 
 const textRun = (text: string, extra: Element = {}): Element => ({ type: 'TextRun', text, ...extra });
 // RichTextBlock + TextRun: never parsed as markdown, so source text is shown exactly as sent.
@@ -104,23 +89,42 @@ const plain = (text: string, extra: Element = {}): Element => ({
   inlines: [textRun(text, extra)],
 });
 
-const actionData = (alert: CardAlert): Element => ({ alertId: alert.id, version: alert.version });
+const openUrl = (link: CardLink | null, title = link?.label): Element | null => {
+  const url = httpUrl(link?.url);
+  return url === null ? null : { type: 'Action.OpenUrl', title, url };
+};
 
-function execute(title: string, verb: string, alert: CardAlert, style?: 'positive' | 'destructive'): Element {
+/** What an Action.Execute carries, exactly as cards already posted carry it. */
+function executeData(target: ButtonTarget): Element {
+  switch (target.kind) {
+    case 'alert':
+    case 'incident':
+      return { alertId: target.alertId, version: target.version };
+    case 'action':
+      return { actionId: target.actionId, ...(target.alertId === null ? {} : { alertId: target.alertId }) };
+    case 'remediation':
+      return { remediationId: target.remediationId };
+  }
+}
+
+function execute(button: CardButton, extra: Element = {}): Element {
   return {
     type: 'Action.Execute',
-    title,
-    verb,
-    data: actionData(alert),
-    ...(style === undefined ? {} : { style }),
+    title: button.word,
+    verb: button.id,
+    data: executeData(button.target),
+    ...(button.emphasis === null
+      ? {}
+      : { style: button.emphasis === 'primary' ? 'positive' : 'destructive' }),
+    ...extra,
   };
 }
 
-/** Resolve opens a small form on the card: a classification (required) and an optional comment. */
-function resolveAction(alert: CardAlert): Element {
+/** The Resolve form: a classification (required), a determination and a comment, then its buttons. */
+function resolveForm(title: string, actions: readonly CardButton[]): Element {
   return {
     type: 'Action.ShowCard',
-    title: 'Resolve',
+    title,
     card: {
       type: 'AdaptiveCard',
       body: [
@@ -148,244 +152,173 @@ function resolveAction(alert: CardAlert): Element {
           maxLength: 2000,
         },
       ],
-      actions: [
-        execute('Resolve', CARD_ACTIONS.resolve, alert, 'positive'),
-        // The same form resolves the alert's whole Defender incident (a card holds at most five actions).
-        ...(alert.incident === undefined || alert.incident === null || alert.incident.status === 'resolved'
-          ? []
-          : [
-              execute(
-                `Resolve incident (${alert.incident.alertCount} alerts)`,
-                CARD_ACTIONS.resolveIncident,
-                alert,
-              ),
-            ]),
-      ],
+      actions: actions.map((action, index) => execute(action, index === 0 ? { style: 'positive' } : {})),
     },
   };
 }
 
 /**
- * The actions that make sense in the alert's status, as on the Slack card: an open alert can be
- * started, resolved and assigned; a resolved one only reopened.
+ * The model's buttons as card actions. Resolve and Resolve incident need a classification, so
+ * they sit in one form (a card holds at most five actions); on a resolved alert of an incident
+ * still open, Resolve incident has the form to itself.
  */
-export function cardActions(alert: CardAlert, options: RenderOptions): Element[] {
+function cardActions(model: AlertCardModel): Element[] {
+  const resolve = model.actions.find((action) => action.id === CARD_ACTIONS.resolve);
+  const incident = model.actions.find((action) => action.id === CARD_ACTIONS.resolveIncident);
   const actions: Element[] = [];
-  if (alert.status === 'new')
-    actions.push(execute('Mark in progress', CARD_ACTIONS.startProgress, alert, 'positive'));
-  if (alert.status !== 'resolved') {
-    actions.push(resolveAction(alert));
-    actions.push(execute('Assign to me', CARD_ACTIONS.assignToMe, alert));
-  } else {
-    actions.push(execute('Reopen', CARD_ACTIONS.reopen, alert));
+  for (const action of model.actions) {
+    if (action === resolve)
+      actions.push(resolveForm(action.word, incident === undefined ? [action] : [action, incident]));
+    else if (action === incident) {
+      if (resolve === undefined) actions.push(resolveForm(action.word, [action]));
+    } else actions.push(execute(action));
   }
   // The source's policy link (a Vigil policy that acted links from its name: see vigilPolicyLine).
-  const policyUrl = httpUrl(alert.policyUrl);
-  if (policyUrl !== null) actions.push({ type: 'Action.OpenUrl', title: 'View policy', url: policyUrl });
-  const alertUrl = httpUrl(consoleAlertUrl(options.publicUrl, alert.id));
-  if (alertUrl !== null) actions.push({ type: 'Action.OpenUrl', title: 'Open in Vigil', url: alertUrl });
+  const policy = openUrl(model.facts.find((fact) => fact.key === 'policy')?.link ?? null);
+  if (policy !== null) actions.push(policy);
+  const console = openUrl(model.openInVigil);
+  if (console !== null) actions.push(console);
   return actions;
 }
 
-/**
- * The Vigil policy that acted, beside the source's policy: its name opens the policy in the
- * console (a linked text run, since a card holds at most five actions).
- */
-function vigilPolicyLine(alert: CardAlert, options: RenderOptions): Element[] {
-  if (alert.vigilPolicy === null) return [];
-  const url = httpUrl(consolePolicyUrl(options.publicUrl, alert.vigilPolicy.id));
+/** A label and a value that opens a link when tapped (a card holds at most five actions). */
+function linkedLine(label: string, value: string, link: CardLink | null, title?: string): Element {
+  const action = openUrl(link, title);
+  return {
+    type: 'RichTextBlock',
+    inlines: [
+      textRun(`${label}: `, { weight: 'Bolder' }),
+      textRun(cut(value, CARD_LIMITS.fact), action === null ? {} : { selectAction: action }),
+    ],
+  };
+}
+
+function vigilPolicyLine(fact: CardFact | undefined): Element[] {
+  if (fact === undefined) return [];
   return [
-    {
-      type: 'RichTextBlock',
-      inlines: [
-        textRun('Vigil policy: ', { weight: 'Bolder' }),
-        textRun(cut(alert.vigilPolicy.name, CARD_LIMITS.fact), {
-          ...(url === null ? {} : { selectAction: { type: 'Action.OpenUrl', title: 'View policy', url } }),
-        }),
-      ],
-    },
+    linkedLine(
+      fact.label,
+      renderRuns(fact.value, { ...runStyle(CARD_LIMITS.fact), text: (t) => t }),
+      fact.link,
+    ),
   ];
 }
 
-/** The Defender incident the alert belongs to: its name (opening it in the console) and how its alerts stand. */
-function incidentLine(alert: CardAlert, options: RenderOptions): Element[] {
-  if (alert.incident === undefined || alert.incident === null) return [];
-  const url = httpUrl(consoleIncidentUrl(options.publicUrl, alert.incident.id));
-  return [
-    {
-      type: 'RichTextBlock',
-      inlines: [
-        textRun('Incident: ', { weight: 'Bolder' }),
-        textRun(cut(alert.incident.name, CARD_LIMITS.fact), {
-          ...(url === null ? {} : { selectAction: { type: 'Action.OpenUrl', title: 'Open incident', url } }),
-        }),
-        textRun(` · ${incidentAlertsLine(alert.incident)}`),
-      ],
-    },
-  ];
+function incidentLine(model: AlertCardModel): Element[] {
+  if (model.incident === null) return [];
+  const line = linkedLine('Incident', model.incident.name, model.incident.link);
+  return [{ ...line, inlines: [...(line.inlines as Element[]), textRun(` · ${model.incident.alertsLine}`)] }];
 }
 
-function facts(alert: CardAlert): Element {
-  const list: { title: string; value: string }[] = [
-    { title: 'Status', value: statusLine(alert) },
-    { title: 'Source', value: inert(alert.source, CARD_LIMITS.fact) },
-  ];
-  if (alert.status === 'resolved' && alert.resolutionComment !== null && alert.resolutionComment !== '') {
-    list.push({ title: 'Comment', value: inert(alert.resolutionComment, CARD_LIMITS.comment) });
-  }
-  list.push({ title: 'Assignee', value: alert.assignee === null ? 'Nobody' : person(alert.assignee) });
-  if (alert.policyName !== null)
-    list.push({ title: 'Policy', value: inert(alert.policyName, CARD_LIMITS.fact) });
-  list.push(
-    { title: 'First seen', value: cardTime(alert.firstSeenAt) },
-    { title: 'Last seen', value: cardTime(alert.lastSeenAt) },
-    { title: 'Occurrences', value: String(alert.occurrenceCount) },
-  );
-  return { type: 'FactSet', facts: list };
+function factSet(facts: readonly CardFact[]): Element {
+  return {
+    type: 'FactSet',
+    facts: facts.map((fact) => ({
+      title: fact.label,
+      value: renderRuns(
+        fact.value,
+        runStyle(fact.key === 'comment' ? CARD_LIMITS.comment : CARD_LIMITS.fact),
+      ),
+    })),
+  };
 }
 
-function entities(alert: CardAlert): Element[] {
-  if (alert.entities.length === 0) return [];
-  const shown = alert.entities.slice(0, CARD_LIMITS.entitiesShown);
+function entities(model: AlertCardModel): Element[] {
+  if (model.entities.length === 0) return [];
   const inlines: Element[] = [];
-  shown.forEach((entity, index) => {
-    const label = ENTITY_LABELS[entity.kind] ?? entity.kind;
+  model.entities.forEach((line, index) => {
     if (index > 0) inlines.push(textRun('\n'));
-    inlines.push(textRun(`${label}: `, { weight: 'Bolder' }));
+    inlines.push(textRun(`${line.label}: `, { weight: 'Bolder' }));
     inlines.push(
-      textRun(cut(entity.displayName || entity.key, CARD_LIMITS.entityName), { fontType: 'Monospace' }),
+      textRun(line.names.map((name) => cut(name, CARD_LIMITS.entityName)).join(', '), {
+        fontType: 'Monospace',
+      }),
     );
+    if (line.hidden > 0) inlines.push(textRun(` and ${line.hidden} more`, { isSubtle: true }));
   });
-  const more = alert.entities.length - shown.length;
-  if (more > 0) inlines.push(textRun(`\nand ${more} more`, { isSubtle: true }));
+  if (model.hiddenEntityKinds > 0)
+    inlines.push(textRun(`\nand ${model.hiddenEntityKinds} more kinds of entity`, { isSubtle: true }));
   return [
     { type: 'TextBlock', text: 'Entities', weight: 'Bolder', spacing: 'Medium' },
     { type: 'RichTextBlock', inlines },
   ];
 }
 
-const ACTION_STATUS_LABELS: Readonly<Record<CardAction['status'], string>> = {
-  pending_approval: 'Pending approval',
-  approved: 'Approved',
-  rejected: 'Rejected',
-  running: 'Running',
-  done: 'Done',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
-};
+/** The links the source sent, each opening when tapped. */
+function sourceLinks(model: AlertCardModel): Element[] {
+  const inlines = model.sourceLinks.flatMap((link, index) => {
+    const action = openUrl(link);
+    if (action === null) return [];
+    return [...(index > 0 ? [textRun(' · ')] : []), textRun(cut(link.label, 80), { selectAction: action })];
+  });
+  return inlines.length === 0 ? [] : [{ type: 'RichTextBlock', inlines }];
+}
 
-const isOpenInvestigation = (investigation: CardInvestigation): boolean =>
-  (OPEN_INVESTIGATION_STATUSES as readonly string[]).includes(investigation.status);
-
-/** Approve and Reject carry the action, and the alert whose card they are on (to answer with it). */
-const decisionData = (action: CardAction, alert: CardAlert): Element => ({
-  actionId: action.id,
-  alertId: alert.id,
-});
-
-function pendingAction(action: CardAction, alert: CardAlert): Element[] {
+function pendingAction(action: PendingAction): Element[] {
   return [
     {
       type: 'RichTextBlock',
       inlines: [
-        textRun(`${ACTION_LABELS[action.kind]}: `, { weight: 'Bolder' }),
-        textRun(cut(action.targetDisplay, CARD_LIMITS.actionTarget), { fontType: 'Monospace' }),
+        textRun(`${action.kindWord}: `, { weight: 'Bolder' }),
+        textRun(cut(action.target, CARD_LIMITS.actionTarget), { fontType: 'Monospace' }),
       ],
     },
-    ...(action.reason.trim() === ''
+    ...(action.reason === ''
       ? []
       : [plain(cut(action.reason.replace(/\r\n?/g, '\n'), CARD_LIMITS.actionReason), { isSubtle: true })]),
-    plain(`Approvals ${action.approvals}/${action.approvalsNeeded}`, { size: 'Small' }),
+    plain(action.approvalsWord, { size: 'Small' }),
     {
       type: 'ActionSet',
-      actions: [
-        {
-          type: 'Action.Execute',
-          title: 'Approve',
-          verb: CARD_ACTIONS.approve,
-          data: decisionData(action, alert),
-          style: 'positive',
-          // Approving needs no reason: the reason box is neither sent nor checked.
-          associatedInputs: 'none',
-        },
-        {
-          type: 'Action.Execute',
-          title: 'Reject',
-          verb: CARD_ACTIONS.reject,
-          data: decisionData(action, alert),
-          style: 'destructive',
-        },
-      ],
+      // Approving needs no reason: the reason box is neither sent nor checked.
+      actions: [execute(action.approve, { associatedInputs: 'none' }), execute(action.reject)],
     },
   ];
 }
 
-function settlingAction(action: CardAction): Element {
-  return {
-    type: 'RichTextBlock',
-    inlines: [
-      textRun(`${ACTION_LABELS[action.kind]}: `, { weight: 'Bolder' }),
-      textRun(cut(action.targetDisplay, CARD_LIMITS.actionTarget), { fontType: 'Monospace' }),
-      textRun(` (${ACTION_STATUS_LABELS[action.status]})`, { isSubtle: true }),
-      // A failure says why on the card itself: people should not need the server's log to know.
-      ...(action.status === 'failed' && action.error !== null && action.error.trim() !== ''
-        ? [textRun(`: ${cut(action.error.trim(), CARD_LIMITS.actionReason)}`, { isSubtle: true })]
-        : []),
-    ],
-  };
-}
-
 /**
- * The alert's investigations: Investigate on an open alert no open investigation covers yet, and
- * per investigation its status and unsettled actions, pending ones with Approve and Reject and
- * one reason box for rejecting. At most `actionsShown` actions across the card.
+ * The alert's investigations: per investigation its status, its settled actions and the pending
+ * ones with Approve and Reject, one reason box for rejecting; then Investigate, when offered.
  */
-export function investigationSection(alert: CardAlert, options: RenderOptions): Element[] {
-  const investigations = (alert.investigations ?? []).slice(0, CARD_LIMITS.investigationsShown);
+function investigationSection(model: AlertCardModel): Element[] {
   const items: Element[] = [];
-  let shown = 0;
-  let hidden = 0;
-  let pending = 0;
-  for (const investigation of investigations) {
+  for (const investigation of model.investigations) {
     const lines: Element[] = [
       {
         type: 'TextBlock',
-        text: `Investigation #${investigation.number} · ${INVESTIGATION_STATUS_LABELS[investigation.status]}`,
+        text: `${investigation.title} · ${investigation.statusWord}`,
         weight: 'Bolder',
         wrap: true,
       },
+      ...investigation.settled.map((action) => ({
+        type: 'RichTextBlock',
+        inlines: [
+          textRun(`${action.kindWord}: `, { weight: 'Bolder' }),
+          textRun(cut(action.target, CARD_LIMITS.actionTarget), { fontType: 'Monospace' }),
+          textRun(` (${action.statusWord})`, { isSubtle: true }),
+          ...(action.error === null
+            ? []
+            : [textRun(`: ${cut(action.error, CARD_LIMITS.actionReason)}`, { isSubtle: true })]),
+        ],
+      })),
+      ...investigation.pending.map((action) => ({
+        type: 'Container',
+        spacing: 'Small',
+        separator: true,
+        items: pendingAction(action),
+      })),
     ];
-    for (const action of investigation.actions) {
-      if (shown >= CARD_LIMITS.actionsShown) {
-        hidden++;
-        continue;
-      }
-      shown++;
-      if (action.status === 'pending_approval') {
-        pending++;
-        lines.push({
-          type: 'Container',
-          spacing: 'Small',
-          separator: true,
-          items: pendingAction(action, alert),
-        });
-      } else {
-        lines.push(settlingAction(action));
-      }
-    }
-    const url = httpUrl(consoleInvestigationUrl(options.publicUrl, investigation.id));
+    const open = openUrl(investigation.link, 'Open investigation');
     items.push({
       type: 'Container',
       spacing: 'Medium',
       separator: true,
       items: lines,
       // A tap on the investigation opens its page in the console.
-      ...(url === null ? {} : { selectAction: { type: 'Action.OpenUrl', title: 'Open investigation', url } }),
+      ...(open === null ? {} : { selectAction: open }),
     });
   }
-  if (hidden > 0)
-    items.push(plain(`and ${hidden} more action(s): open the investigation in Vigil`, { isSubtle: true }));
-  if (pending > 0) {
+  if (model.morePending !== null) items.push(plain(model.morePending, { isSubtle: true }));
+  if (model.investigations.some((investigation) => investigation.pending.length > 0)) {
     items.push({
       type: 'Input.Text',
       id: REASON_INPUT_ID,
@@ -394,34 +327,23 @@ export function investigationSection(alert: CardAlert, options: RenderOptions): 
       maxLength: 500,
     });
   }
-  const investigating = investigations.some(isOpenInvestigation);
-  if (alert.status !== 'resolved' && !investigating) {
-    items.push({
-      type: 'ActionSet',
-      actions: [execute('Investigate', CARD_ACTIONS.investigate, alert)],
-    });
-  }
+  if (model.investigate !== null) items.push({ type: 'ActionSet', actions: [execute(model.investigate)] });
   return items;
 }
 
 /** The one-line text Teams shows in notifications and where cards cannot render. */
-export const cardSummary = (alert: CardAlert): string =>
-  cut(
-    `[${SEVERITY_LOOK[alert.severity].label}] #${alert.number} ${alert.title} (${STATUS_LABELS[alert.status]})`,
-    200,
-  );
+export const cardSummary = (alert: CardAlert): string => cut(alertSummary(alert), 200);
 
 /** Renders the alert card; `notice` adds a banner for the person who clicked (a refusal and why). */
 export function renderAlertCard(alert: CardAlert, options: RenderOptions, notice?: CardNotice): AdaptiveCard {
-  const look = SEVERITY_LOOK[alert.severity];
+  return drawAlertCard(alertCardModel(alert, options), notice);
+}
+
+/** The model as an Adaptive Card; nothing is decided here but how it looks within Teams' limits. */
+function drawAlertCard(model: AlertCardModel, notice?: CardNotice): AdaptiveCard {
+  const look = SEVERITY_LOOK[model.severity];
   const body: Element[] = [];
-  if (notice !== undefined) {
-    body.push({
-      type: 'Container',
-      style: notice.style,
-      items: [{ type: 'TextBlock', text: inert(notice.text, 500), wrap: true, weight: 'Bolder' }],
-    });
-  }
+  if (notice !== undefined) body.push(noticeContainer(notice));
   body.push({
     type: 'Container',
     style: look.style,
@@ -429,34 +351,44 @@ export function renderAlertCard(alert: CardAlert, options: RenderOptions, notice
     items: [
       {
         type: 'TextBlock',
-        text: `${look.label} · Alert #${alert.number}`,
+        text: `${model.severityWord} · Alert #${model.number}`,
         weight: 'Bolder',
         color: look.color,
         size: 'Small',
         wrap: true,
       },
-      plain(cut(alert.title, CARD_LIMITS.title), { size: 'Large', weight: 'Bolder' }),
+      plain(cut(model.title, CARD_LIMITS.title), { size: 'Large', weight: 'Bolder' }),
     ],
   });
-  body.push(facts(alert), ...vigilPolicyLine(alert, options), ...incidentLine(alert, options));
-  if (alert.description.trim() !== '') {
+  const vigilPolicy = model.facts.find((fact) => fact.key === 'vigilPolicy');
+  body.push(
+    factSet(model.facts.filter((fact) => fact !== vigilPolicy)),
+    ...vigilPolicyLine(vigilPolicy),
+    ...incidentLine(model),
+  );
+  if (model.description !== '') {
     body.push({
-      ...plain(cut(alert.description.replace(/\r\n?/g, '\n'), CARD_LIMITS.description)),
+      ...plain(cut(model.description.replace(/\r\n?/g, '\n'), CARD_LIMITS.description)),
       spacing: 'Medium',
     });
   }
-  body.push(...entities(alert));
-  body.push(...investigationSection(alert, options));
+  body.push(...entities(model), ...sourceLinks(model), ...investigationSection(model));
   return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     version: '1.5',
-    fallbackText: cardSummary(alert),
+    fallbackText: cut(model.summary, 200),
     msteams: { width: 'Full' },
     body,
-    actions: cardActions(alert, options),
+    actions: cardActions(model),
   };
 }
+
+const noticeContainer = (notice: CardNotice): Element => ({
+  type: 'Container',
+  style: notice.style,
+  items: [{ type: 'TextBlock', text: inert(notice.text, 500), wrap: true, weight: 'Bolder' }],
+});
 
 /** A card for when there is no alert to show (deleted, or a typo in `alert 42`). */
 export function renderMessageCard(text: string, style: CardNotice['style'] = 'warning'): AdaptiveCard {
@@ -465,5 +397,56 @@ export function renderMessageCard(text: string, style: CardNotice['style'] = 'wa
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     version: '1.5',
     body: [{ type: 'Container', style, items: [{ type: 'TextBlock', text: neutralise(text), wrap: true }] }],
+  };
+}
+
+function formInput(field: FormField): Element {
+  const common = {
+    id: field.id,
+    label: field.label,
+    ...(field.required ? { isRequired: true, errorMessage: `${field.label} is needed` } : {}),
+  };
+  switch (field.kind) {
+    case 'choice':
+      return {
+        type: 'Input.ChoiceSet',
+        style: 'compact',
+        ...common,
+        choices: (field.choices ?? []).map((choice) => ({ title: choice.label, value: choice.value })),
+      };
+    case 'date':
+      return { type: 'Input.Date', ...common };
+    default:
+      return {
+        type: 'Input.Text',
+        ...common,
+        ...(field.kind === 'longText' ? { isMultiline: true } : {}),
+        ...(field.maxLength === undefined ? {} : { maxLength: field.maxLength }),
+      };
+  }
+}
+
+/** A button that asks first: its form opens on the card, and its submit button acts. */
+const formAction = (button: FormButton): Element => ({
+  type: 'Action.ShowCard',
+  title: button.word,
+  card: {
+    type: 'AdaptiveCard',
+    body: button.form.fields.map(formInput),
+    actions: [execute(button, { title: button.form.submitWord })],
+  },
+});
+
+/**
+ * The buttons of a remediation notice, as a card under its text (the message's `text` says what
+ * happened); `notice` answers a click, above the buttons when they are offered again.
+ */
+export function renderNoticeActionsCard(actions: readonly FormButton[], notice?: CardNotice): AdaptiveCard {
+  return {
+    type: 'AdaptiveCard',
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    version: '1.5',
+    body: notice === undefined ? [] : [noticeContainer(notice)],
+    ...(actions.length === 0 ? {} : { actions: actions.map(formAction) }),
   };
 }
