@@ -167,6 +167,8 @@ const environment = z.object({
   VIGIL_TEAMS_DEV: flag,
   /** Set by `vigil demo`: actions no executor is configured for are simulated and marked done. */
   VIGIL_DEMO_EXECUTOR: flag,
+  /** Set by `vigil demo` when its Microsoft credentials are its simulated Defender's: actions stay simulated. */
+  VIGIL_DEMO_DEFENDER: flag,
   /** Receiver of signed remediation-action webhooks (every action kind no other executor does). */
   VIGIL_EXECUTOR_WEBHOOK_URL: urlWithProtocols(['http:', 'https:']),
   /** HMAC-SHA256 key for the action webhook's X-Vigil-Signature. */
