@@ -1,3 +1,4 @@
+import { constants, createHash, verify, type X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -7,6 +8,34 @@ export interface TokenRequest {
   readonly clientId: string;
   readonly scope: string;
   readonly status: number;
+  /** The client assertion's header and claims, when the client signed in with a certificate. */
+  readonly assertion: { readonly header: Json; readonly claims: Json } | null;
+}
+
+type Json = Record<string, unknown>;
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** Clock skew Entra ID allows on an assertion's nbf and exp. */
+const SKEW_S = 300;
+
+/** A JWT's header, claims and signed part, or null when it is not one. */
+function decodeJwt(jwt: string): { header: Json; claims: Json; signed: string; signature: Buffer } | null {
+  const [header, claims, signature, extra] = jwt.split('.');
+  if (header === undefined || claims === undefined || signature === undefined || extra !== undefined)
+    return null;
+  try {
+    const read = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown;
+    const [h, c] = [read(header), read(claims)];
+    if (typeof h !== 'object' || h === null || typeof c !== 'object' || c === null) return null;
+    return {
+      header: h as Json,
+      claims: c as Json,
+      signed: `${header}.${claims}`,
+      signature: Buffer.from(signature, 'base64url'),
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** Claims of a token issued by a fake: what the fake APIs check. */
@@ -40,7 +69,11 @@ export function fakeTokenClaims(authorization: string | undefined): FakeTokenCla
  * /{tenant}/oauth2/v2.0/token` with a form body (grant_type, client_id, client_secret,
  * scope=<resource>/.default); 200 `{token_type, expires_in, ext_expires_in, access_token}`; 400
  * `{error, error_description, error_codes, ...}` for a bad request or scope, 401 `invalid_client`
- * for a wrong secret. Tokens are JWT-shaped with `aud` (the resource), `tid`, `appid`, `roles`
+ * for a wrong secret. Certificate credentials ("Microsoft identity platform application
+ * authentication certificate credentials"): `client_assertion_type` jwt-bearer and a
+ * `client_assertion` JWT signed RS256 or PS256 by a certificate registered on the app (found by
+ * its `x5t#S256` or `x5t` header), with `aud` the token endpoint, `iss` and `sub` the client ID,
+ * a `jti`, and `nbf`/`exp` around now (five minutes' skew); anything else is 401 `invalid_client`. Tokens are JWT-shaped with `aud` (the resource), `tid`, `appid`, `roles`
  * (the application permissions granted to the app for that resource) and `exp`. It can be told to
  * fail with 429/503 (with Retry-After) and to issue tokens that expire early.
  */
@@ -48,6 +81,8 @@ export class FakeEntraToken {
   readonly requests: TokenRequest[] = [];
   /** Application permissions granted per resource (`https://graph.microsoft.com`). */
   readonly roles = new Map<string, string[]>();
+  /** Certificates registered on the app (Certificates & secrets): assertions they sign are accepted. */
+  readonly certificates: X509Certificate[] = [];
   /** Lifetime of the tokens issued (`expires_in`). */
   lifetimeSeconds = 3599;
   /** Tokens with this serial or lower are refused by the fake APIs, whatever their `exp` ("revoked"). */
@@ -118,8 +153,15 @@ export class FakeEntraToken {
     const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
     const tenant = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(request.url ?? '')?.[1] ?? '';
     const scope = form.get('scope') ?? '';
+    const jwt = form.has('client_assertion') ? decodeJwt(form.get('client_assertion') ?? '') : null;
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      this.requests.push({ tenant, clientId: form.get('client_id') ?? '', scope, status });
+      this.requests.push({
+        tenant,
+        clientId: form.get('client_id') ?? '',
+        scope,
+        status,
+        assertion: jwt === null ? null : { header: jwt.header, claims: jwt.claims },
+      });
       response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       response.end(JSON.stringify(body));
     };
@@ -127,7 +169,7 @@ export class FakeEntraToken {
       send(status, {
         error: code,
         error_description: `${description}\r\nTrace ID: 0000\r\nTimestamp: ${new Date().toISOString()}`,
-        error_codes: [7000215],
+        error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)],
         timestamp: new Date().toISOString(),
       });
     if (request.method !== 'POST' || tenant === '') return error(404, 'not_found', 'No such endpoint.');
@@ -149,11 +191,71 @@ export class FakeEntraToken {
       );
     if (form.get('client_id') !== this.clientId)
       return error(400, 'unauthorized_client', `AADSTS700016: Application with identifier was not found.`);
-    if (form.get('client_secret') !== this.clientSecret)
+    if (form.has('client_assertion') || form.has('client_assertion_type')) {
+      const refused = this.#assertionRefused(form, `${this.url}${request.url ?? ''}`, jwt);
+      if (refused !== null) return error(refused.status, refused.code, refused.description);
+    } else if (form.get('client_secret') !== this.clientSecret)
       return error(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
     if (!scope.endsWith('/.default'))
       return error(400, 'invalid_scope', 'AADSTS1002012: The provided value for scope is not valid.');
     const audience = scope.slice(0, -'/.default'.length);
+    return this.#issue(audience, send);
+  }
+
+  /** Why a certificate credential is refused, as Entra ID says it; null when it is good. */
+  #assertionRefused(
+    form: URLSearchParams,
+    endpoint: string,
+    jwt: ReturnType<typeof decodeJwt>,
+  ): { status: number; code: string; description: string } | null {
+    const invalid = (description: string) => ({ status: 401, code: 'invalid_client', description });
+    if (form.get('client_assertion_type') !== JWT_BEARER)
+      return {
+        status: 400,
+        code: 'invalid_request',
+        description: `AADSTS50027: Invalid client_assertion_type. It must be ${JWT_BEARER}.`,
+      };
+    if (jwt === null) return invalid('AADSTS50027: JWT token is invalid or malformed.');
+    const { header, claims } = jwt;
+    const thumbprint = (certificate: X509Certificate, algorithm: string) =>
+      createHash(algorithm).update(certificate.raw).digest('base64url');
+    const certificate = this.certificates.find(
+      (candidate) =>
+        (header['x5t#S256'] !== undefined && header['x5t#S256'] === thumbprint(candidate, 'sha256')) ||
+        (header['x5t#S256'] === undefined && header.x5t === thumbprint(candidate, 'sha1')),
+    );
+    if (certificate === undefined)
+      return invalid(
+        `AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${String(header['x5t#S256'] ?? header.x5t ?? '')}']`,
+      );
+    const options =
+      header.alg === 'PS256'
+        ? { key: certificate.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+        : header.alg === 'RS256'
+          ? { key: certificate.publicKey }
+          : null;
+    if (options === null || !verify('sha256', Buffer.from(jwt.signed), options, jwt.signature))
+      return invalid('AADSTS700027: Client assertion failed signature validation.');
+    const clientId = form.get('client_id');
+    if (claims.iss !== clientId || claims.sub !== clientId)
+      return invalid(
+        "AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter.",
+      );
+    if (claims.aud !== endpoint)
+      return invalid(`AADSTS50027: JWT token is invalid or malformed: audience '${String(claims.aud)}' is not this token endpoint.`);
+    if (typeof claims.jti !== 'string' || claims.jti === '')
+      return invalid('AADSTS50027: JWT token is invalid or malformed (no jti).');
+    const now = Math.floor(Date.now() / 1000);
+    if (
+      typeof claims.exp !== 'number' ||
+      claims.exp + SKEW_S < now ||
+      (typeof claims.nbf === 'number' && claims.nbf - SKEW_S > now)
+    )
+      return invalid('AADSTS700024: Client assertion is not within its valid time range.');
+    return null;
+  }
+
+  #issue(audience: string, send: (status: number, body: unknown) => void): void {
     const now = Math.floor(Date.now() / 1000);
     this.#serial += 1;
     const claims: FakeTokenClaims & Record<string, unknown> = {
@@ -168,7 +270,7 @@ export class FakeEntraToken {
       uti: `fake-${this.#serial}`,
     };
     const token = `${b64({ typ: 'JWT', alg: 'RS256', kid: 'fake' })}.${b64(claims)}.fake-signature`;
-    return send(200, {
+    send(200, {
       token_type: 'Bearer',
       expires_in: this.lifetimeSeconds,
       ext_expires_in: this.lifetimeSeconds,

@@ -22,6 +22,7 @@ import * as noticeDeliveries from './migrations/2026-12-01T1910_remediation_noti
 import * as incidents from './migrations/2026-12-01T2000_incidents.js';
 import * as identityUpn from './migrations/2026-12-01T2010_identity_upn.js';
 import * as consoleSessions from './migrations/2026-12-01T2100_console_sessions.js';
+import * as cardIncident from './migrations/2026-12-02T1300_card_incident.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -47,6 +48,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-01T2000_incidents': incidents,
   '2026-12-01T2010_identity_upn': identityUpn,
   '2026-12-01T2100_console_sessions': consoleSessions,
+  '2026-12-02T1300_card_incident': cardIncident,
 };
 
 /**

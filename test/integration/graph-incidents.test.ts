@@ -417,4 +417,36 @@ describe('Defender incidents', () => {
     );
     expect(graph.incidents.get('last-inc')?.classification).toBe('falsePositive');
   });
+
+  it("a change to one alert refreshes the cards of the incident's other alerts: their counts move (chat.update)", async () => {
+    await vigil.ingest('graph', { value: [anAlert('sib-a', 'sib-inc'), anAlert('sib-b', 'sib-inc')] });
+    const cardB = await slackCardOf('sib-b', '2 alerts: 2 New');
+    const updatesOfB = () =>
+      slack.callsOf('chat.update').filter((call) => call.args.ts === cardB.ts && call.args.channel === CHANNEL);
+    const before = updatesOfB().length;
+    const incident = await incidentOf('sib-inc');
+    const graphIdOf = async (id: string) =>
+      (await vigil.handle.db.selectFrom('alerts').select('source_id').where('id', '=', id).executeTakeFirstOrThrow())
+        .source_id;
+    const [a, b] = [incident.alerts[0]?.id as string, incident.alerts[1]?.id as string];
+    const sibA = (await graphIdOf(a)) === 'sib-a' ? a : b;
+    // Only sib-a changes; sib-b's own row is untouched, yet its card shows the incident's new counts.
+    const revisionOfB = async () =>
+      (
+        await vigil.handle.db
+          .selectFrom('alerts')
+          .select('revision')
+          .where('source_id', '=', 'sib-b')
+          .executeTakeFirstOrThrow()
+      ).revision;
+    const revisionBefore = await revisionOfB();
+    expect((await vigil.api('POST', `/api/alerts/${sibA}/status`, { status: 'in_progress' })).status).toBe(200);
+    await slackCardOf('sib-b', '2 alerts: 1 New, 1 In progress');
+    expect(updatesOfB().length).toBeGreaterThan(before);
+    expect(await revisionOfB()).toBe(revisionBefore);
+    // A third alert joining the incident is counted on the others' cards too.
+    await vigil.ingest('graph', anAlert('sib-c', 'sib-inc'));
+    await slackCardOf('sib-b', '3 alerts: 2 New, 1 In progress');
+    await slackCardOf('sib-a', '3 alerts: 2 New, 1 In progress');
+  });
 });
