@@ -242,7 +242,9 @@ export class FakeEntraToken {
         "AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter.",
       );
     if (claims.aud !== endpoint)
-      return invalid(`AADSTS50027: JWT token is invalid or malformed: audience '${String(claims.aud)}' is not this token endpoint.`);
+      return invalid(
+        `AADSTS50027: JWT token is invalid or malformed: audience '${String(claims.aud)}' is not this token endpoint.`,
+      );
     if (typeof claims.jti !== 'string' || claims.jti === '')
       return invalid('AADSTS50027: JWT token is invalid or malformed (no jti).');
     const now = Math.floor(Date.now() / 1000);

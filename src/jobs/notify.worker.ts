@@ -19,9 +19,9 @@ import {
   recordMessageRef,
   releaseCard,
 } from '../storage/card.repository.js';
-import { cardInvestigations } from '../storage/investigation-view.repository.js';
 import type { DbHandle } from '../storage/db.js';
 import { cardIncident, cardIncidentKey } from '../storage/incident.repository.js';
+import { cardInvestigations } from '../storage/investigation-view.repository.js';
 import { appendOutbox } from '../storage/outbox.repository.js';
 import type { CardRow } from '../storage/schema.js';
 

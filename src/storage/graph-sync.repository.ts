@@ -14,8 +14,8 @@ import {
 } from '../domain/index.js';
 import type { PulledAlert } from '../integrations/microsoft/graph-alerts.js';
 import type { PulledIncident } from '../integrations/microsoft/graph-incidents.js';
-import { notifyIncidentSiblings } from './alert.repository.js';
 import { json, toAlert } from './alert.mapper.js';
+import { notifyIncidentSiblings } from './alert.repository.js';
 import { storeOccurrences } from './alert-ingest.repository.js';
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';

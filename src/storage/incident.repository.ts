@@ -343,7 +343,13 @@ export async function resolveIncident(
 export const cardIncidentKey = (incident: CardIncident | null | undefined): string | null =>
   incident === null || incident === undefined
     ? null
-    : JSON.stringify([incident.id, incident.name, incident.alertCount, incident.alertStatuses, incident.status]);
+    : JSON.stringify([
+        incident.id,
+        incident.name,
+        incident.alertCount,
+        incident.alertStatuses,
+        incident.status,
+      ]);
 
 /** The incident of an alert as its card shows it, or null when it belongs to none. */
 export async function cardIncident(db: Db, alertId: string): Promise<CardIncident | null> {

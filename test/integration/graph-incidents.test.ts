@@ -422,12 +422,19 @@ describe('Defender incidents', () => {
     await vigil.ingest('graph', { value: [anAlert('sib-a', 'sib-inc'), anAlert('sib-b', 'sib-inc')] });
     const cardB = await slackCardOf('sib-b', '2 alerts: 2 New');
     const updatesOfB = () =>
-      slack.callsOf('chat.update').filter((call) => call.args.ts === cardB.ts && call.args.channel === CHANNEL);
+      slack
+        .callsOf('chat.update')
+        .filter((call) => call.args.ts === cardB.ts && call.args.channel === CHANNEL);
     const before = updatesOfB().length;
     const incident = await incidentOf('sib-inc');
     const graphIdOf = async (id: string) =>
-      (await vigil.handle.db.selectFrom('alerts').select('source_id').where('id', '=', id).executeTakeFirstOrThrow())
-        .source_id;
+      (
+        await vigil.handle.db
+          .selectFrom('alerts')
+          .select('source_id')
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).source_id;
     const [a, b] = [incident.alerts[0]?.id as string, incident.alerts[1]?.id as string];
     const sibA = (await graphIdOf(a)) === 'sib-a' ? a : b;
     // Only sib-a changes; sib-b's own row is untouched, yet its card shows the incident's new counts.
@@ -440,7 +447,9 @@ describe('Defender incidents', () => {
           .executeTakeFirstOrThrow()
       ).revision;
     const revisionBefore = await revisionOfB();
-    expect((await vigil.api('POST', `/api/alerts/${sibA}/status`, { status: 'in_progress' })).status).toBe(200);
+    expect((await vigil.api('POST', `/api/alerts/${sibA}/status`, { status: 'in_progress' })).status).toBe(
+      200,
+    );
     await slackCardOf('sib-b', '2 alerts: 1 New, 1 In progress');
     expect(updatesOfB().length).toBeGreaterThan(before);
     expect(await revisionOfB()).toBe(revisionBefore);

@@ -1,5 +1,12 @@
-import { createHash, createPrivateKey, type KeyObject, randomUUID, sign, X509Certificate } from 'node:crypto';
-import { constants } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  type KeyObject,
+  randomUUID,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
 
 /** An app registration's certificate credential: the private key, and the certificate Entra ID holds. */
 export interface ClientCertificate {
