@@ -205,7 +205,7 @@ describe('vigil command line', () => {
     }
   }, 120_000);
 
-  it('demo on DATABASE_URL: approve works with the demo executor; a second run reuses the data and counts each sample once; --reset starts afresh', async () => {
+  it('demo on DATABASE_URL: approve works with the demo executor; a pulled Defender alert Dana resolves is resolved by her in the simulated Defender; a second run reuses the data and counts each alert once; --reset starts afresh', async () => {
     const schema = `demo_${process.pid}_${Date.now()}`;
     const port = await freePort();
     const env = {
