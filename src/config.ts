@@ -351,10 +351,10 @@ function appCredentialProblems(config: z.output<typeof environment>): string[] {
   const set = ['VIGIL_GRAPH_TENANT_ID', 'VIGIL_GRAPH_CLIENT_ID', credential] as const;
   const missing = set.filter((name) => config[name] === undefined);
   if (missing.length === 0 || missing.length === set.length) return [];
-  return missing.map((name) =>
-    name === credential && !certificate
-      ? `VIGIL_GRAPH_CLIENT_SECRET or VIGIL_GRAPH_CLIENT_CERTIFICATE: one is required with ${set.filter((other) => !missing.includes(other)).join(' and ')} (app credentials: tenant, client and one credential)`
-      : `${name}: is required with ${set.filter((other) => !missing.includes(other)).join(' and ')} (app credentials: tenant, client and one credential)`,
+  const given = set.filter((other) => !missing.includes(other)).join(' and ');
+  return missing.map(
+    (name) =>
+      `${name === credential && !certificate ? 'VIGIL_GRAPH_CLIENT_SECRET or VIGIL_GRAPH_CLIENT_CERTIFICATE: one is' : `${name}: is`} required with ${given} (app credentials: tenant, client and one credential)`,
   );
 }
 
