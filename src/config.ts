@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { entityKey, parseUserKey, ROLES } from './domain/index.js';
+import { type ClientCertificate, readClientCertificate } from './integrations/microsoft/client-assertion.js';
 
 const optionalString = z
   .string()
@@ -24,6 +26,27 @@ const urlWithProtocols = (protocols: readonly string[]) =>
     },
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
+
+/** A PEM file with a private key and its certificate, read and checked at start-up (the key is never printed). */
+const clientCertificateFile = optionalString.transform((file, ctx): ClientCertificate | undefined => {
+  if (file === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+    });
+    return z.NEVER;
+  }
+  try {
+    return readClientCertificate(pem);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `${file} ${(error as Error).message}` });
+    return z.NEVER;
+  }
+});
 
 const flag = optionalString.transform((value) => value === '1' || value === 'true' || value === 'yes');
 
@@ -167,6 +190,8 @@ const environment = z.object({
   VIGIL_TEAMS_DEV: flag,
   /** Set by `vigil demo`: actions no executor is configured for are simulated and marked done. */
   VIGIL_DEMO_EXECUTOR: flag,
+  /** Set by `vigil demo` when its Microsoft credentials are its simulated Defender's: actions stay simulated. */
+  VIGIL_DEMO_DEFENDER: flag,
   /** Receiver of signed remediation-action webhooks (every action kind no other executor does). */
   VIGIL_EXECUTOR_WEBHOOK_URL: urlWithProtocols(['http:', 'https:']),
   /** HMAC-SHA256 key for the action webhook's X-Vigil-Signature. */
@@ -177,6 +202,8 @@ const environment = z.object({
   VIGIL_GRAPH_CLIENT_ID: optionalString,
   /** A client secret of that app registration: gives Graph and Defender tokens, refreshed before they expire. */
   VIGIL_GRAPH_CLIENT_SECRET: secret(8),
+  /** Or, instead of the secret, a PEM file with the private key and certificate of that app registration (a signed client assertion). */
+  VIGIL_GRAPH_CLIENT_CERTIFICATE: clientCertificateFile,
   /** Token endpoint base: `{authority}/{tenant}/oauth2/v2.0/token`. @defaultValue https://login.microsoftonline.com */
   VIGIL_GRAPH_AUTHORITY_URL: urlWithProtocols(['http:', 'https:']),
   /** Seconds between pulls of Graph security alerts (0: no pull); needs app credentials or VIGIL_GRAPH_TOKEN. @defaultValue 60 */
@@ -309,14 +336,25 @@ function ticketingProblems(config: z.output<typeof environment>): string[] {
     .map((name) => `${name}: is required when VIGIL_TICKETING is ${config.VIGIL_TICKETING}`);
 }
 
-/** Client credentials come as a set: naming some but not all is a mistake worth stopping for. */
+/**
+ * Client credentials come as a set: tenant, client and exactly one credential (a secret or a
+ * certificate). Naming some but not all is a mistake worth stopping for.
+ */
 function appCredentialProblems(config: z.output<typeof environment>): string[] {
-  const set = ['VIGIL_GRAPH_TENANT_ID', 'VIGIL_GRAPH_CLIENT_ID', 'VIGIL_GRAPH_CLIENT_SECRET'] as const;
+  const secret = config.VIGIL_GRAPH_CLIENT_SECRET !== undefined;
+  const certificate = config.VIGIL_GRAPH_CLIENT_CERTIFICATE !== undefined;
+  if (secret && certificate)
+    return [
+      'VIGIL_GRAPH_CLIENT_CERTIFICATE: set either it or VIGIL_GRAPH_CLIENT_SECRET, not both (one credential for the app)',
+    ];
+  const credential = certificate ? 'VIGIL_GRAPH_CLIENT_CERTIFICATE' : 'VIGIL_GRAPH_CLIENT_SECRET';
+  const set = ['VIGIL_GRAPH_TENANT_ID', 'VIGIL_GRAPH_CLIENT_ID', credential] as const;
   const missing = set.filter((name) => config[name] === undefined);
   if (missing.length === 0 || missing.length === set.length) return [];
+  const given = set.filter((other) => !missing.includes(other)).join(' and ');
   return missing.map(
     (name) =>
-      `${name}: is required with ${set.filter((other) => !missing.includes(other)).join(' and ')} (app credentials come as a set of three)`,
+      `${name === credential && !certificate ? 'VIGIL_GRAPH_CLIENT_SECRET or VIGIL_GRAPH_CLIENT_CERTIFICATE: one is' : `${name}: is`} required with ${given} (app credentials: tenant, client and one credential)`,
   );
 }
 

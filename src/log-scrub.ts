@@ -10,8 +10,11 @@ import { pino } from 'pino';
  * - bearer and basic credentials and Slack tokens inside strings replaced;
  * - depth, array length and cycles bounded, so a hostile or huge object costs little.
  */
-const SECRET_KEY = /token|secret|passw|authorization|cookie|signature|credential|api[-_]?key|routing_key/i;
-const SECRET_TEXT = /\b(?:xox[a-z]|xapp)-[A-Za-z0-9-]+|\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+const SECRET_KEY =
+  /token|secret|passw|authorization|cookie|signature|credential|assertion|private[-_]?key|api[-_]?key|routing_key/i;
+// Form-encoded client secrets and assertions (a token request's body) too.
+const SECRET_TEXT =
+  /\b(?:xox[a-z]|xapp)-[A-Za-z0-9-]+|\bclient_(?:secret|assertion)=[^&\s]+|\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 const REDACTED = '[redacted]';
 const MAX_DEPTH = 8;
 const MAX_ITEMS = 100;

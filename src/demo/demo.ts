@@ -13,6 +13,11 @@ import type { Db, DbHandle } from '../storage/db.js';
 import { startEmbeddedPostgres } from '../storage/embedded-postgres.js';
 import { demoRedis } from './redis-server.js';
 import { sampleAlerts } from './samples.js';
+import {
+  resetSimulatedDefender,
+  type SimulatedDefender,
+  startSimulatedDefender,
+} from './simulated-defender.js';
 
 /** Tokens made once per data directory, so a restarted demo keeps its curl lines valid. */
 async function demoTokens(dataDir: string): Promise<{ ingest: string; api: string }> {
@@ -163,11 +168,15 @@ async function demoWorkItems(base: string, apiToken: string, analystToken: strin
   return lines;
 }
 
-/** Alerts already in the demo's database: a second run reuses them and sends nothing again. */
+/**
+ * Alerts already in the demo's database: a second run reuses them and sends nothing again. Graph
+ * alerts do not count: the pull may have brought some in already, on a first run too.
+ */
 async function storedAlerts(db: Db): Promise<number> {
   const row = await db
     .selectFrom('alerts')
     .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('source', '<>', 'graph')
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
@@ -191,10 +200,22 @@ function chatPlatforms(config: Config): string[] {
   return platforms;
 }
 
-/** Sends one sample alert per ingest format; says, per format, whether it was stored. */
-async function sendSamples(base: string, ingestToken: string): Promise<string[]> {
+/**
+ * Sends one sample alert per ingest format; says, per format, whether it was stored. With the
+ * simulated Defender, Graph alerts come by the pull instead: pushing one too would count it twice.
+ */
+async function sendSamples(
+  base: string,
+  ingestToken: string,
+  defender: SimulatedDefender | null,
+): Promise<string[]> {
   const sent: string[] = [];
+  if (defender !== null)
+    sent.push(
+      `  ${'graph'.padEnd(13)} pulled from the simulated Defender (${defender.alertCount} alerts of one incident)`,
+    );
   for (const sample of sampleAlerts(new Date())) {
+    if (defender !== null && sample.format === 'graph') continue;
     const response = await fetch(`${base}/ingest/${sample.format}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ingestToken}`, 'content-type': 'application/json' },
@@ -249,6 +270,12 @@ export async function runDemo(
         : null;
     if (identityProvider !== null) stops.push(identityProvider.close);
 
+    // Without Microsoft credentials of its own, the demo brings a simulated Defender to pull from and write back to.
+    const realMicrosoft = env.VIGIL_GRAPH_TENANT_ID !== undefined || env.VIGIL_GRAPH_TOKEN !== undefined;
+    if (reset && !realMicrosoft) await resetSimulatedDefender(dataDir);
+    const defender = realMicrosoft ? null : await startSimulatedDefender(dataDir);
+    if (defender !== null) stops.push(defender.stop);
+
     const config = loadConfig({
       VIGIL_INGEST_TOKEN: tokens.ingest,
       VIGIL_API_TOKEN: tokens.api,
@@ -265,6 +292,7 @@ export async function runDemo(
       LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
       VIGIL_DATA_DIR: dataDir,
       VIGIL_DEMO_EXECUTOR: '1',
+      ...defender?.env,
     });
     const logger = createLogger(config.LOG_LEVEL);
 
@@ -302,10 +330,17 @@ export async function runDemo(
         ? `Reusing the data in ${where}: ${earlier} alert(s) from an earlier run.
 No sample was sent again (vigil demo --reset starts afresh).`
         : `Sample alerts sent, one per ingest format:
-${(await sendSamples(base, ingestToken)).join('\n')}
+${(await sendSamples(base, ingestToken, defender)).join('\n')}
 Work for the console:
 ${(await demoWorkItems(base, apiToken, people.Dana)).join('\n')}`;
 
+    const microsoft =
+      defender === null
+        ? 'Microsoft Defender: the tenant of your VIGIL_GRAPH_* settings.'
+        : `Microsoft Defender: SIMULATED (a local fake of Microsoft Graph and Entra ID; no Microsoft service is called).
+  Graph ${defender.graphUrl}   token endpoint ${defender.tokenUrl}
+  Vigil pulls its alerts every 5 s; resolve one in the console and its "In Defender" panel shows the
+  simulated Defender resolved by you, with your comment on its alert.`;
     const chats = chatPlatforms(config);
     const chat =
       chats.length === 0
@@ -340,6 +375,7 @@ Vigil demo is running at ${base}
 ${seeded}
 
 Redis: ${redis.description}.
+${microsoft}
 Actions: approved ones run through the demo executor (labelled "demo", simulated: it changes nothing
   anywhere) unless VIGIL_EXECUTOR_WEBHOOK_URL, VIGIL_GRAPH_TOKEN or VIGIL_DEFENDER_TOKEN is set.
 

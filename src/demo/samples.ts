@@ -1,55 +1,10 @@
+import { appGovernanceAlert } from './defender-alerts.js';
+
 /** One sample alert for each ingest format, shaped like what those systems send. */
 export function sampleAlerts(now: Date): { format: string; body: unknown }[] {
   const iso = (minutesAgo: number) => new Date(now.getTime() - minutesAgo * 60_000).toISOString();
   return [
-    {
-      format: 'graph',
-      body: {
-        '@odata.type': '#microsoft.graph.security.alert',
-        id: 'da637578995287051192_756343937',
-        providerAlertId: 'da637578995287051192_756343937',
-        incidentId: '1126093',
-        status: 'new',
-        severity: 'high',
-        classification: null,
-        determination: null,
-        serviceSource: 'microsoftAppGovernance',
-        detectionSource: 'appGovernancePolicy',
-        productName: 'Microsoft Defender for Cloud Apps',
-        title: 'App with suspicious OAuth scope made numerous mail reads',
-        description:
-          'An OAuth app with Mail.ReadWrite consented by 1 user read 4,200 messages in 10 minutes, far above its baseline.',
-        category: 'CredentialAccess',
-        alertPolicyId: 'app-gov-mail-read-anomaly',
-        alertWebUrl: 'https://security.microsoft.com/alerts/da637578995287051192_756343937',
-        createdDateTime: iso(12),
-        firstActivityDateTime: iso(14),
-        lastUpdateDateTime: iso(12),
-        evidence: [
-          {
-            '@odata.type': '#microsoft.graph.security.oauthApplicationEvidence',
-            roles: [],
-            verdict: 'suspicious',
-            appId: '3b2ff5e5-5d2f-4a8b-9d35-1f0e7d0c11aa',
-            displayName: 'MailSync Pro',
-            objectId: null,
-            publisher: 'Unverified publisher',
-          },
-          {
-            '@odata.type': '#microsoft.graph.security.userEvidence',
-            roles: ['compromised'],
-            verdict: 'suspicious',
-            userAccount: {
-              accountName: 'megan.bowen',
-              domainName: 'contoso.com',
-              userPrincipalName: 'megan.bowen@contoso.com',
-              azureAdUserId: '5b4f5bb4-5f1f-4a86-b8ff-0a4b6c1c1e8d',
-              displayName: 'Megan Bowen',
-            },
-          },
-        ],
-      },
-    },
+    { format: 'graph', body: appGovernanceAlert(iso) },
     {
       format: 'alertmanager',
       body: {

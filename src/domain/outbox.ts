@@ -86,7 +86,14 @@ export interface NotifyMessage {
   readonly availableAt?: Date;
 }
 
-export type NotifyReason = 'created' | 'occurred' | 'status_changed' | 'assigned' | 'investigation';
+/** `incident`: another alert of its Defender incident changed, so its card's incident section did. */
+export type NotifyReason =
+  | 'created'
+  | 'occurred'
+  | 'status_changed'
+  | 'assigned'
+  | 'investigation'
+  | 'incident';
 
 export type OutboxTopic = OutboxMessage['topic'];
 

@@ -9,22 +9,25 @@ import {
 import type { Logger } from '../logger.js';
 import { getAlertForDelivery, type StoredAlert } from '../storage/alert.repository.js';
 import {
+  type CardVersion,
   type ClaimedCard,
   claimCard,
+  isBehind,
   notePostAttempt,
   recordCardFailed,
   recordCardRendered,
   recordMessageRef,
   releaseCard,
 } from '../storage/card.repository.js';
-import { cardExtras } from '../storage/card-view.repository.js';
 import type { DbHandle } from '../storage/db.js';
+import { cardIncident, cardIncidentKey } from '../storage/incident.repository.js';
+import { cardInvestigations } from '../storage/investigation-view.repository.js';
 import { appendOutbox } from '../storage/outbox.repository.js';
 import type { CardRow } from '../storage/schema.js';
 
 export const notifyPayload = z.object({
   alertId: z.uuid(),
-  reason: z.enum(['created', 'occurred', 'status_changed', 'assigned', 'investigation']),
+  reason: z.enum(['created', 'occurred', 'status_changed', 'assigned', 'investigation', 'incident']),
 });
 
 /** How long a worker holds a card it renders before another may take it over. @defaultValue 30000 */
@@ -41,6 +44,11 @@ export interface NotifyDeps {
 /** The alert as rendered: its card content and the revision that content is. */
 type RenderedAlert = CardAlert & Pick<StoredAlert, 'revision'>;
 
+const versionOf = (alert: RenderedAlert): CardVersion => ({
+  revision: alert.revision,
+  incident: cardIncidentKey(alert.incident),
+});
+
 interface CardWork {
   readonly channel: ChatChannel;
   readonly target: string;
@@ -49,7 +57,8 @@ interface CardWork {
 
 /**
  * Brings every card of an alert up to date on every platform: posts where there is none yet,
- * updates where the card shows an older revision, and does nothing where it is current. The job
+ * updates where the card shows an older revision or incident section (a sibling alert of its
+ * incident changed), and does nothing where it is current. The job
  * is one per alert however many changes asked for it (the outbox coalesces them), and it renders
  * the state committed when it runs.
  *
@@ -64,8 +73,11 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
   const delivery = await getAlertForDelivery(handle.db, alertId);
   if (delivery === null) return;
   const { alert: stored, cards } = delivery;
+  // Its incident section is part of what a card shows: siblings change it without touching this alert.
+  const incident = delivery.inIncident ? await cardIncident(handle.db, alertId) : null;
   // Targets follow from the alert's own fields; investigations are read only if a card needs them.
-  const targeting: CardAlert = { ...stored, investigations: [] };
+  const targeting: RenderedAlert = { ...stored, investigations: [], incident };
+  const version = versionOf(targeting);
   const wanted: { channel: ChatChannel; target: string }[] = [];
   for (const channel of channels) {
     for (const target of await channel.targetsFor(targeting)) wanted.push({ channel, target });
@@ -77,14 +89,14 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
       target,
       card: cards.find((card) => card.platform === channel.platform && card.target === target),
     }))
-    .filter(({ card }) => card === undefined || card.rendered_revision < stored.revision)
+    .filter(({ card }) => card === undefined || isBehind(card, version))
     // New cards first: in a storm every alert shows up before older cards are refreshed.
     .sort((a, b) => Number(hasMessage(a.card)) - Number(hasMessage(b.card)));
   if (work.length === 0) return;
   // Investigations are read only for an alert that has one (most have none).
   const alert: RenderedAlert = {
-    ...stored,
-    ...(await cardExtras(handle.db, alertId, delivery.investigated)),
+    ...targeting,
+    investigations: delivery.investigated ? await cardInvestigations(handle.db, alertId) : [],
   };
 
   let waitMs: number | null = null;
@@ -121,14 +133,18 @@ async function renderCard(deps: NotifyDeps, alert: RenderedAlert, item: CardWork
   const kind = hasMessage(item.card) ? 'update' : 'post';
   await channel.pace(kind, alert, target);
   const key = { alertId: alert.id, platform: channel.platform, target };
-  const claimed = await claimCard(handle.db, key, alert.revision, cardLeaseMs);
+  const claimed = await claimCard(handle.db, key, versionOf(alert), cardLeaseMs);
   if ('busy' in claimed) {
     if (claimed.busy) throw new ChatRateLimitedError(1_000);
     return;
   }
+  let current = alert;
   try {
-    const messageRef = await sendCard(deps, alert, channel, target, claimed, kind);
-    if (!(await recordCardRendered(handle.db, claimed, messageRef, alert.revision))) {
+    // Read again under the claim: a render that claims later never shows an older incident section.
+    if (alert.incident !== null && alert.incident !== undefined)
+      current = { ...alert, incident: await cardIncident(handle.db, alert.id) };
+    const messageRef = await sendCard(deps, current, channel, target, claimed, kind);
+    if (!(await recordCardRendered(handle.db, claimed, messageRef, versionOf(current)))) {
       logger.warn(
         { alertId: alert.id, platform: channel.platform, target },
         'card taken over while rendering',
@@ -140,7 +156,7 @@ async function renderCard(deps: NotifyDeps, alert: RenderedAlert, item: CardWork
         { alertId: alert.id, platform: channel.platform, target, platformError: error.platformError },
         'chat platform refused the card permanently; not retrying',
       );
-      await recordCardFailed(handle.db, claimed, error.platformError, alert.revision);
+      await recordCardFailed(handle.db, claimed, error.platformError, versionOf(current));
       return;
     }
     // A rate limit means the platform did not take the call; anything else may have gone through.

@@ -68,6 +68,8 @@ export interface AlertForDelivery {
   readonly cards: readonly CardRow[];
   /** Whether it belongs to any investigation (only then are they read for its card). */
   readonly investigated: boolean;
+  /** Whether it belongs to a Defender incident (only then is the incident read for its card). */
+  readonly inIncident: boolean;
 }
 
 /**
@@ -90,6 +92,7 @@ export async function getAlertForDelivery(db: Db, id: string): Promise<AlertForD
     alert: toAlert(row, row.entity_rows.map(toEntity)),
     cards: row.card_rows.map(cardFromJson),
     investigated: row.investigated,
+    inIncident: row.incident_id !== null,
   };
 }
 
@@ -142,7 +145,8 @@ export async function changeAlertIn(
   actor: Actor,
   now: Date,
   change: AlertChange,
-  options: { readonly incidentWriteBack?: boolean } = {},
+  /** `incidentFollowUps: false`: the caller changes many alerts of its incident and does the incident's follow-ups (write-back, the other cards) once. */
+  options: { readonly incidentFollowUps?: boolean } = {},
 ): Promise<Result<AlertChangeOutcome>> {
   const row = await trx
     .selectFrom('alerts')
@@ -185,15 +189,40 @@ export async function changeAlertIn(
     .returningAll()
     .executeTakeFirstOrThrow();
   await appendAudit(trx, [audit]);
+  const incidentFollowUps = row.incident_id !== null && options.incidentFollowUps !== false;
   await appendOutbox(trx, [
     notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
     ...(writesBackToSource(current, actor) ? [graphWriteBack(alertId)] : []),
     // Its Defender incident moves with it (resolved once its last alert is), unless the caller writes it once for many.
-    ...(writesBackToSource(current, actor) && row.incident_id !== null && options.incidentWriteBack !== false
+    ...(writesBackToSource(current, actor) && row.incident_id !== null && incidentFollowUps
       ? [graphIncidentWriteBack(row.incident_id)]
       : []),
   ]);
+  if (incidentFollowUps && next.status !== current.status) await notifyIncidentSiblings(trx, [alertId]);
   return ok({ changed: true, alert: toAlert(updated) });
+}
+
+/**
+ * Card refreshes, in the caller's transaction, for the other alerts of the incidents of
+ * `alertIds` (which have their own): each card lists its incident's alerts by status. Coalescing
+ * notify rows only; no sibling row is locked (a card compares the incident section it shows, see
+ * CardVersion), so two changes in one incident at once cannot deadlock on each other's alerts.
+ */
+export async function notifyIncidentSiblings(trx: Db, alertIds: readonly string[]): Promise<void> {
+  if (alertIds.length === 0) return;
+  const siblings = await trx
+    .selectFrom('alerts as changed')
+    .innerJoin('alerts as sibling', 'sibling.incident_id', 'changed.incident_id')
+    .select('sibling.id')
+    .distinct()
+    .where('changed.id', 'in', alertIds)
+    .where('sibling.id', 'not in', alertIds)
+    .execute();
+  for (let start = 0; start < siblings.length; start += 5_000)
+    await appendOutbox(
+      trx,
+      siblings.slice(start, start + 5_000).map((row) => notify(row.id, 'incident')),
+    );
 }
 
 function decide(

@@ -59,6 +59,22 @@ export interface CardKey {
   readonly target: string;
 }
 
+/**
+ * What a card shows, as far as deciding whether it is current goes: the alert's revision, and
+ * its incident section (see `cardIncidentKey`), which siblings' changes move without touching
+ * this alert's row.
+ */
+export interface CardVersion {
+  readonly revision: number;
+  readonly incident: string | null;
+}
+
+/** A card showing `version` is behind the alert (or its incident) as read now. */
+export const isBehind = (
+  card: Pick<CardRow, 'rendered_revision' | 'rendered_incident'>,
+  version: CardVersion,
+): boolean => card.rendered_revision < version.revision || card.rendered_incident !== version.incident;
+
 /** A card claimed for one render: `token` proves the claim when the result is recorded. */
 export interface ClaimedCard {
   readonly card: CardRow;
@@ -66,8 +82,8 @@ export interface ClaimedCard {
 }
 
 /**
- * Claims a card (created if missing) to render `revision` on it, in one statement and no
- * transaction: taken only if the card shows an older revision and no live claim holds it (a claim
+ * Claims a card (created if missing) to render `version` on it, in one statement and no
+ * transaction: taken only if the card is behind it and no live claim holds it (a claim
  * whose lease ran out belonged to a worker that died or hung). A card without a message is in
  * state `posting` while claimed. Returns null when there is nothing to do or another worker holds
  * it; `busy` says which.
@@ -75,7 +91,7 @@ export interface ClaimedCard {
 export async function claimCard(
   db: Db,
   key: CardKey,
-  revision: number,
+  version: CardVersion,
   leaseMs: number,
 ): Promise<ClaimedCard | { readonly busy: boolean }> {
   const token = randomUUID();
@@ -98,7 +114,12 @@ export async function claimCard(
           lease_until: lease,
           state: sql`CASE WHEN cards.message_ref IS NULL THEN 'posting' ELSE 'active' END`,
         })
-        .where('cards.rendered_revision', '<', revision)
+        .where((eb) =>
+          eb.or([
+            eb('cards.rendered_revision', '<', version.revision),
+            eb('cards.rendered_incident', 'is distinct from', version.incident),
+          ]),
+        )
         .where((eb) =>
           eb.or([eb('cards.lease_until', 'is', null), eb('cards.lease_until', '<', sql<Date>`now()`)]),
         ),
@@ -109,12 +130,12 @@ export async function claimCard(
   // Not taken: find out whether it is current (nothing to do) or held by another claim (come back).
   const current = await db
     .selectFrom('cards')
-    .select(['rendered_revision'])
+    .select(['rendered_revision', 'rendered_incident'])
     .where('alert_id', '=', key.alertId)
     .where('platform', '=', key.platform)
     .where('target', '=', key.target)
     .executeTakeFirst();
-  return { busy: current !== undefined && current.rendered_revision < revision };
+  return { busy: current !== undefined && isBehind(current, version) };
 }
 
 /**
@@ -149,13 +170,14 @@ export async function recordCardRendered(
   db: Db,
   claim: ClaimedCard,
   messageRef: string,
-  revision: number,
+  version: CardVersion,
 ): Promise<boolean> {
   const result = await db
     .updateTable('cards')
     .set({
       message_ref: messageRef,
-      rendered_revision: sql`greatest(rendered_revision, ${revision})`,
+      rendered_revision: sql`greatest(rendered_revision, ${version.revision})`,
+      rendered_incident: version.incident,
       state: 'active',
       error: null,
       claimed_by: null,
@@ -202,14 +224,15 @@ export async function recordCardFailed(
   db: Db,
   claim: ClaimedCard,
   error: string,
-  revision: number,
+  version: CardVersion,
 ): Promise<void> {
   await db
     .updateTable('cards')
     .set({
       state: 'failed',
       error,
-      rendered_revision: sql`greatest(rendered_revision, ${revision})`,
+      rendered_revision: sql`greatest(rendered_revision, ${version.revision})`,
+      rendered_incident: version.incident,
       claimed_by: null,
       lease_until: null,
       post_attempted_at: claim.card.post_attempted_at,

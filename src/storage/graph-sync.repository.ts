@@ -15,6 +15,7 @@ import {
 import type { PulledAlert } from '../integrations/microsoft/graph-alerts.js';
 import type { PulledIncident } from '../integrations/microsoft/graph-incidents.js';
 import { json, toAlert } from './alert.mapper.js';
+import { notifyIncidentSiblings } from './alert.repository.js';
 import { storeOccurrences } from './alert-ingest.repository.js';
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
@@ -300,6 +301,7 @@ async function syncPage(
   const updates: Record<string, unknown>[] = [];
   const audit: AuditEntry[] = [];
   const outbox: OutboxMessage[] = [];
+  const statusMoved: string[] = [];
   const seenRows = [];
   for (const pulled of todo) {
     const row = alertBy.get(alertIdOf(pulled) ?? '');
@@ -340,6 +342,7 @@ async function syncPage(
           : []),
       );
       outbox.push(notify(row.id, sync.changed ? 'status_changed' : 'occurred'));
+      if (next.status !== row.status) statusMoved.push(row.id);
     }
     seenRows.push({
       graph_id: pulled.graphId,
@@ -366,6 +369,7 @@ async function syncPage(
   }
   for (const part of chunks(audit)) await appendAudit(trx, part);
   for (const part of chunks(outbox)) await appendOutbox(trx, part);
+  await notifyIncidentSiblings(trx, statusMoved);
   for (const part of chunks(seenRows)) {
     await trx
       .insertInto('graph_alert_state')

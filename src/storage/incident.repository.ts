@@ -10,6 +10,7 @@ import {
   fail,
   graphIncidentWriteBack,
   incidentStatus,
+  notify,
   ok,
   type Result,
   type Role,
@@ -17,7 +18,7 @@ import {
   writesBackToSource,
 } from '../domain/index.js';
 import type { PulledIncident } from '../integrations/microsoft/graph-incidents.js';
-import { type AlertChangeOutcome, changeAlertIn } from './alert.repository.js';
+import { type AlertChangeOutcome, changeAlertIn, notifyIncidentSiblings } from './alert.repository.js';
 import type { Db, DbHandle } from './db.js';
 import { appendOutbox } from './outbox.repository.js';
 
@@ -81,6 +82,11 @@ export async function joinIncidents(
     FROM incidents, jsonb_to_recordset(${JSON.stringify(members)}::jsonb) AS m("alertId" uuid, "incidentGraphId" text)
     WHERE alerts.id = m."alertId" AND incidents.graph_id = m."incidentGraphId"
       AND alerts.incident_id IS DISTINCT FROM incidents.id`.execute(trx);
+  // The incident has one alert more: its other alerts' cards count it.
+  await notifyIncidentSiblings(
+    trx,
+    members.map((alert) => alert.alertId),
+  );
 }
 
 /**
@@ -134,10 +140,18 @@ export async function upsertPulledIncidents(
     incident.alertIds.map((alertId) => ({ fingerprint: `graph:${alertId}`, incident: incident.graphId })),
   );
   if (members.length === 0) return;
-  await sql`UPDATE alerts SET incident_id = incidents.id
+  const joined = await sql<{ id: string }>`UPDATE alerts SET incident_id = incidents.id
     FROM incidents, jsonb_to_recordset(${JSON.stringify(members)}::jsonb) AS m(fingerprint text, incident text)
     WHERE alerts.fingerprint = m.fingerprint AND incidents.graph_id = m.incident
-      AND alerts.incident_id IS DISTINCT FROM incidents.id`.execute(trx);
+      AND alerts.incident_id IS DISTINCT FROM incidents.id
+    RETURNING alerts.id`.execute(trx);
+  // Alerts that joined an incident now show it on their cards, and its other alerts count them.
+  const ids = joined.rows.map((row) => row.id);
+  await appendOutbox(
+    trx,
+    ids.map((id) => notify(id, 'incident')),
+  );
+  await notifyIncidentSiblings(trx, ids);
 }
 
 export interface IncidentFilter {
@@ -310,16 +324,32 @@ export async function resolveIncident(
           type: 'status',
           request: { action: 'resolve', ...resolution },
         },
-        { incidentWriteBack: false },
+        { incidentFollowUps: false },
       );
       if (!outcome.ok) refused.push({ alertId: alert.id, reason: outcome.error.message });
       else if (outcome.value.changed) resolved.push(outcome.value);
     }
     if (resolved.some((outcome) => writesBackToSource(outcome.alert, actor)))
       await appendOutbox(trx, [graphIncidentWriteBack(incidentId)]);
+    await notifyIncidentSiblings(
+      trx,
+      resolved.map((outcome) => outcome.alert.id),
+    );
     return ok({ resolved, refused });
   });
 }
+
+/** The incident section as a card shows it, as one string to compare (`cards.rendered_incident`); null for none. */
+export const cardIncidentKey = (incident: CardIncident | null | undefined): string | null =>
+  incident === null || incident === undefined
+    ? null
+    : JSON.stringify([
+        incident.id,
+        incident.name,
+        incident.alertCount,
+        incident.alertStatuses,
+        incident.status,
+      ]);
 
 /** The incident of an alert as its card shows it, or null when it belongs to none. */
 export async function cardIncident(db: Db, alertId: string): Promise<CardIncident | null> {

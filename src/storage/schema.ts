@@ -94,6 +94,8 @@ export interface CardsTable {
   target: string;
   message_ref: string | null;
   rendered_revision: Generated<number>;
+  /** The incident section it showed (see `cardIncidentKey`), or null when it showed none (2026-12-02T1300). */
+  rendered_incident: string | null;
   /** `posting` (claimed for its first post, no message yet), `active`, `failed`. */
   state: Generated<string>;
   error: string | null;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { redisAnswers } from '../../src/demo/redis-server.js';
+import { SIMULATED_CREDENTIALS } from '../../src/demo/simulated-defender.js';
 import { freePort } from '../../src/storage/embedded-postgres.js';
 import {
   deleteRedisKeys,
@@ -22,6 +23,41 @@ const cli = (args: string[], env: Record<string, string>) =>
     encoding: 'utf8',
     timeout: 30_000,
   });
+
+/** The formats the demo sends a sample of; Graph alerts come from its simulated Defender instead. */
+const PUSHED = ['alertmanager', 'grafana', 'pagerduty', 'generic'];
+/** The simulated Defender's alerts, by Graph ID (see src/demo/defender-alerts.ts). */
+const DEFENDER_ALERTS = [
+  'da637578995287051192_756343937',
+  'adda21de253ca551df2175818825088751ac4ed5e365dae35a1a',
+  'da638412345678901234_512345678',
+];
+
+/** The Graph URL and token endpoint of the demo's simulated Defender, as it prints them. */
+function simulatedDefender(output: string) {
+  const found = /Graph (http:\/\/127\.0\.0\.1:\d+\/v1\.0)\s+token endpoint (\S+)/.exec(output);
+  expect(found, output).not.toBeNull();
+  const [, graphUrl = '', tokenUrl = ''] = found ?? [];
+  /** A Graph alert as the simulated Defender holds it, read as any Graph client would. */
+  return async (graphId: string): Promise<{ status: string; comments: { comment: string }[] }> => {
+    const token = (await (
+      await fetch(tokenUrl, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: SIMULATED_CREDENTIALS.clientId,
+          client_secret: SIMULATED_CREDENTIALS.clientSecret,
+          scope: 'https://graph.microsoft.com/.default',
+        }),
+      })
+    ).json()) as { access_token: string };
+    const answer = await fetch(`${graphUrl}/security/alerts_v2/${graphId}`, {
+      headers: { authorization: `Bearer ${token.access_token}` },
+    });
+    expect(answer.status).toBe(200);
+    return (await answer.json()) as { status: string; comments: { comment: string }[] };
+  };
+}
 
 /** A Java-style or Node stack frame line: what a person must never see when the demo stops. */
 const STACK_FRAME = /^\s+at\s/m;
@@ -143,24 +179,24 @@ describe('vigil command line', () => {
     const output = demo.output();
     try {
       expect(output).toContain('Vigil demo is running');
-      for (const format of ['graph', 'alertmanager', 'grafana', 'pagerduty', 'generic']) {
-        expect(output).toMatch(new RegExp(`${format}\\s+stored`));
-      }
+      for (const format of PUSHED) expect(output).toMatch(new RegExp(`${format}\\s+stored`));
+      expect(output).toContain('Microsoft Defender: SIMULATED');
       const tokens = JSON.parse(await readFile(path.join(dataDir, 'demo-tokens.json'), 'utf8')) as {
         api: string;
       };
-      const list = (await (
-        await fetch(`http://127.0.0.1:${port}/api/alerts`, {
-          headers: { authorization: `Bearer ${tokens.api}` },
-        })
-      ).json()) as { alerts: { source: string }[] };
-      expect(list.alerts.map((alert) => alert.source).sort()).toEqual([
-        'alertmanager',
-        'grafana',
-        'graph',
-        'idp',
-        'pagerduty',
-      ]);
+      const sources = async () =>
+        (
+          (await (
+            await fetch(`http://127.0.0.1:${port}/api/alerts`, {
+              headers: { authorization: `Bearer ${tokens.api}` },
+            })
+          ).json()) as { alerts: { source: string }[] }
+        ).alerts
+          .map((alert) => alert.source)
+          .sort();
+      // The Graph alerts arrive by the pull from the simulated Defender.
+      const all = ['alertmanager', 'grafana', 'graph', 'graph', 'graph', 'idp', 'pagerduty'];
+      await eventually(async () => (await sources()).join() === all.join(), 30_000, 'the pulled alerts');
     } finally {
       // Ctrl-C reaches the embedded Postgres too: the demo still stops cleanly, without a stack trace.
       expect(await demo.stop(), demo.output()).toBe(0);
@@ -170,7 +206,7 @@ describe('vigil command line', () => {
     }
   }, 120_000);
 
-  it('demo on DATABASE_URL: approve works with the demo executor; a second run reuses the data and counts each sample once; --reset starts afresh', async () => {
+  it('demo on DATABASE_URL: approve works with the demo executor; a pulled Defender alert Dana resolves is resolved by her in the simulated Defender; a second run reuses the data and counts each alert once; --reset starts afresh', async () => {
     const schema = `demo_${process.pid}_${Date.now()}`;
     const port = await freePort();
     const env = {
@@ -199,21 +235,38 @@ describe('vigil command line', () => {
       ((await api('GET', '/api/alerts?limit=100')).alerts as { source: string; occurrenceCount: number }[])
         .map((alert) => `${alert.source}:${alert.occurrenceCount}`)
         .sort();
-    const ONCE = ['alertmanager:1', 'grafana:1', 'graph:1', 'idp:1', 'pagerduty:1'];
+    const ONCE = ['alertmanager:1', 'grafana:1', 'graph:1', 'graph:1', 'graph:1', 'idp:1', 'pagerduty:1'];
+    const pulledSince = async (since: Date) => {
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      try {
+        // Incidents are pulled after alerts: a pull of incidents since `since` means a whole pull.
+        const { rows } = await client.query(
+          `SELECT 1 FROM "${schema}".graph_sync WHERE stream = 'incidents' AND updated_at > $1 AND lease_owner IS NULL`,
+          [since],
+        );
+        return rows.length > 0;
+      } finally {
+        await client.end();
+      }
+    };
     try {
       // First run: samples stored, a private redis-server, no chat platform.
       const first = await startDemo([], env);
       let redisUrl = '';
       try {
         expect(first.output()).toContain('Vigil demo is running');
-        for (const format of ['graph', 'alertmanager', 'grafana', 'pagerduty', 'generic']) {
-          expect(first.output()).toMatch(new RegExp(`${format}\\s+stored`));
-        }
+        for (const format of PUSHED) expect(first.output()).toMatch(new RegExp(`${format}\\s+stored`));
+        expect(first.output()).toMatch(/graph\s+pulled from the simulated Defender/);
         redisUrl =
           first.output().match(/Redis: a private redis-server at (redis:\/\/127\.0\.0\.1:\d+)/)?.[1] ?? '';
         expect(redisUrl, first.output()).not.toBe('');
         expect(first.output()).toContain('No chat platform is configured');
-        expect(await occurrences()).toEqual(ONCE);
+        await eventually(
+          async () => (await occurrences()).join() === ONCE.join(),
+          30_000,
+          'the alerts of the simulated Defender pulled',
+        );
         // One-click links for two named approvers, through the demo's own OpenID Connect provider:
         // two different people, each signed in by following the link alone (no form to fill in).
         expect(first.output()).toMatch(/OpenID Connect provider at http:\/\/127\.0\.0\.1:\d+/);
@@ -250,6 +303,41 @@ describe('vigil command line', () => {
           error: null,
           result: { executor: 'demo', simulated: true },
         });
+
+        // Dana resolves a pulled alert in Vigil: the simulated Defender holds it resolved, by Dana.
+        const defenderAlert = simulatedDefender(first.output());
+        const danaToken = first.output().match(/Dana:\s+\S+#token=(vgl_[\w-]+)&user=Dana/)?.[1];
+        const graphId = DEFENDER_ALERTS[2] as string;
+        const { alerts: pulled } = await api('GET', '/api/alerts?source=graph&limit=10');
+        const target = pulled.find((alert: { sourceId: string }) => alert.sourceId === graphId);
+        expect(target, JSON.stringify(pulled)).toBeDefined();
+        const resolved = await fetch(`${base}/api/alerts/${target.id}/status`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${danaToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ status: 'resolved', classification: 'true_positive', comment: 'Reimaged' }),
+        });
+        expect(resolved.status).toBe(200);
+        const inDefender = await eventually(
+          async () => {
+            const alert = await defenderAlert(graphId);
+            return alert.status === 'resolved' ? alert : undefined;
+          },
+          20_000,
+          'the simulated Defender to hold the alert resolved',
+        );
+        expect(inDefender.comments.map((comment) => comment.comment).join('\n')).toMatch(
+          /^Dana \(demo analyst\).* set this alert to Resolved.*Reimaged/m,
+        );
+        // The console's "In Defender" panel: resolved in Defender, by Dana.
+        const detail = await eventually(
+          async () => {
+            const alert = await api('GET', `/api/alerts/${target.id}`);
+            return alert.defender?.status === 'resolved' ? alert : undefined;
+          },
+          20_000,
+          'the In Defender panel to show resolved',
+        );
+        expect(detail.statusChangedBy).toMatchObject({ name: 'Dana (demo analyst)' });
       } finally {
         expect(await first.stop(), first.output()).toBe(0);
       }
@@ -258,13 +346,21 @@ describe('vigil command line', () => {
       expect(await redisAnswers(redisUrl)).toBe(false);
 
       // Second run: the same data, nothing sent again, each sample counted once; Teams turned on.
+      const secondStart = new Date();
       const second = await startDemo([], { ...env, VIGIL_TEAMS_DEV: '1' });
       try {
         expect(second.output()).toContain(`Reusing the data in schema "${schema}"`);
         expect(second.output()).not.toMatch(/\bstored\b/);
         expect(second.output()).toContain('Chat: Microsoft Teams');
         expect(second.output()).not.toContain('No chat platform is configured');
+        // The simulated Defender kept its state: a whole pull later, nothing is doubled or reopened.
+        await eventually(() => pulledSince(secondStart), 30_000, 'a pull in the second run');
         expect(await occurrences()).toEqual(ONCE);
+        expect((await simulatedDefender(second.output())(DEFENDER_ALERTS[2] as string)).status).toBe(
+          'resolved',
+        );
+        const { alerts: graphAlerts } = await api('GET', '/api/alerts?source=graph&limit=10');
+        expect(graphAlerts.filter((alert: { status: string }) => alert.status === 'resolved').length).toBe(1);
         // The first run's investigation, and no second one.
         expect((await api('GET', '/api/investigations')).investigations).toHaveLength(1);
         // The console's own Sign in button: the provider asks who you are; Dana is the same person as before.
@@ -280,8 +376,12 @@ describe('vigil command line', () => {
       const third = await startDemo(['--reset'], env);
       try {
         expect(third.output()).toContain(`--reset: dropped the schema "${schema}"`);
-        expect(third.output()).toMatch(/graph\s+stored/);
-        expect(await occurrences()).toEqual(ONCE);
+        expect(third.output()).toMatch(/alertmanager\s+stored/);
+        await eventually(
+          async () => (await occurrences()).join() === ONCE.join(),
+          30_000,
+          'the alerts of the simulated Defender pulled afresh',
+        );
         expect((await api('GET', '/api/investigations')).investigations).toHaveLength(1);
       } finally {
         expect(await third.stop(), third.output()).toBe(0);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/domain/index.js';
 import { EntraTokenClient, GRAPH_SCOPE } from '../../src/integrations/microsoft/entra-token.js';
 import { GraphApi } from '../../src/integrations/microsoft/graph-api.js';
-import { pullIncidents } from '../../src/jobs/graph-pull.worker.js';
+import { type GraphPullDeps, pullAlerts, pullIncidents } from '../../src/jobs/graph-pull.worker.js';
 import { createLogger } from '../../src/logger.js';
 import { FakeEntraToken } from '../fakes/entra-token.js';
 import { FakeGraph } from '../fakes/graph.js';
@@ -68,29 +68,28 @@ const incidentOf = async (graphId: string): Promise<IncidentBody> => {
   return (await response.json()) as IncidentBody;
 };
 
+const pullDeps = (onSkipped?: (reason: string) => void) =>
+  ({
+    handle: vigil.handle,
+    graph: new GraphApi({
+      baseUrl: graph.url,
+      bearer: new EntraTokenClient({
+        authorityUrl: entra.url,
+        tenantId: entra.tenantId,
+        clientId: entra.clientId,
+        clientSecret: entra.clientSecret,
+      }).bearer(GRAPH_SCOPE),
+      retries: 1,
+      timeoutMs: 5_000,
+    }),
+    clock: systemClock,
+    logger: createLogger('silent'),
+    pollMs: 60_000,
+    owner: 'test-pull',
+    ...(onSkipped === undefined ? {} : { onSkipped }),
+  }) satisfies GraphPullDeps;
 const pull = (onSkipped?: (reason: string) => void) =>
-  pullIncidents(
-    {
-      handle: vigil.handle,
-      graph: new GraphApi({
-        baseUrl: graph.url,
-        bearer: new EntraTokenClient({
-          authorityUrl: entra.url,
-          tenantId: entra.tenantId,
-          clientId: entra.clientId,
-          clientSecret: entra.clientSecret,
-        }).bearer(GRAPH_SCOPE),
-        retries: 1,
-        timeoutMs: 5_000,
-      }),
-      clock: systemClock,
-      logger: createLogger('silent'),
-      pollMs: 60_000,
-      owner: 'test-pull',
-      ...(onSkipped === undefined ? {} : { onSkipped }),
-    },
-    AbortSignal.timeout(30_000),
-  );
+  pullIncidents(pullDeps(onSkipped), AbortSignal.timeout(30_000));
 
 beforeAll(async () => {
   entra = await new FakeEntraToken().start();
@@ -416,5 +415,51 @@ describe('Defender incidents', () => {
       'the incident resolved in Defender with its last alert',
     );
     expect(graph.incidents.get('last-inc')?.classification).toBe('falsePositive');
+  });
+
+  it("a change to one alert (in Vigil or pulled from Defender) refreshes the cards of the incident's other alerts: their counts move (chat.update)", async () => {
+    await vigil.ingest('graph', { value: [anAlert('sib-a', 'sib-inc'), anAlert('sib-b', 'sib-inc')] });
+    const cardB = await slackCardOf('sib-b', '2 alerts: 2 New');
+    const updatesOfB = () =>
+      slack
+        .callsOf('chat.update')
+        .filter((call) => call.args.ts === cardB.ts && call.args.channel === CHANNEL);
+    const before = updatesOfB().length;
+    const incident = await incidentOf('sib-inc');
+    const graphIdOf = async (id: string) =>
+      (
+        await vigil.handle.db
+          .selectFrom('alerts')
+          .select('source_id')
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).source_id;
+    const [a, b] = [incident.alerts[0]?.id as string, incident.alerts[1]?.id as string];
+    const sibA = (await graphIdOf(a)) === 'sib-a' ? a : b;
+    // Only sib-a changes; sib-b's own row is untouched, yet its card shows the incident's new counts.
+    const revisionOfB = async () =>
+      (
+        await vigil.handle.db
+          .selectFrom('alerts')
+          .select('revision')
+          .where('source_id', '=', 'sib-b')
+          .executeTakeFirstOrThrow()
+      ).revision;
+    const revisionBefore = await revisionOfB();
+    expect((await vigil.api('POST', `/api/alerts/${sibA}/status`, { status: 'in_progress' })).status).toBe(
+      200,
+    );
+    await slackCardOf('sib-b', '2 alerts: 1 New, 1 In progress');
+    expect(updatesOfB().length).toBeGreaterThan(before);
+    expect(await revisionOfB()).toBe(revisionBefore);
+    // A third alert joining the incident is counted on the others' cards too.
+    await vigil.ingest('graph', anAlert('sib-c', 'sib-inc'));
+    await slackCardOf('sib-b', '3 alerts: 2 New, 1 In progress');
+    await slackCardOf('sib-a', '3 alerts: 2 New, 1 In progress');
+    // Resolved in Defender and pulled: the siblings' cards count that too.
+    graph.putAlert({ ...anAlert('sib-a', 'sib-inc'), status: 'resolved', classification: 'truePositive' });
+    await pullAlerts(pullDeps(), AbortSignal.timeout(30_000));
+    await slackCardOf('sib-c', '3 alerts: 2 New, 1 Resolved');
+    await slackCardOf('sib-b', '3 alerts: 2 New, 1 Resolved');
   });
 });

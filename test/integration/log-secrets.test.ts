@@ -177,13 +177,24 @@ describe('no secret in any log', () => {
         a: { b: { c: { d: { config: { headers: { Authorization: 'Bearer abc.def.ghi' } } } } } },
         apiKey: 'k-123456',
         note: 'called with Bearer very-secret-bearer and xoxb-9-9-zzz',
+        body: 'grant_type=client_credentials&client_assertion=eyJhbGciOi.assert.sig&client_secret=s3cr3t-form',
+        clientAssertion: 'eyJ-assertion-field',
         cyclic,
         pair: [shared, shared],
       },
       'sent Basic dXNlcjpwYXNz',
     );
     const text = log.text();
-    for (const secret of ['abc.def.ghi', 'k-123456', 'very-secret-bearer', 'xoxb-9-9-zzz', 'dXNlcjpwYXNz']) {
+    for (const secret of [
+      'abc.def.ghi',
+      'k-123456',
+      'very-secret-bearer',
+      'xoxb-9-9-zzz',
+      'dXNlcjpwYXNz',
+      'eyJhbGciOi',
+      's3cr3t-form',
+      'eyJ-assertion-field',
+    ]) {
       expect(text).not.toContain(secret);
     }
     const line = JSON.parse(text) as Record<string, any>;

@@ -22,6 +22,8 @@ export interface ExecutorSettings extends MicrosoftSettings {
   readonly VIGIL_EXECUTOR_TIMEOUT_MS: number;
   /** `vigil demo`: kinds no executor does are simulated (see demoExecutor) instead of failing. */
   readonly VIGIL_DEMO_EXECUTOR?: boolean | undefined;
+  /** `vigil demo`'s simulated Defender holds the Microsoft credentials: they reach no real tenant, so no action goes through them. */
+  readonly VIGIL_DEMO_DEFENDER?: boolean | undefined;
 }
 
 /**
@@ -36,20 +38,22 @@ export function executorFor(
 ): (kind: ActionKind) => ActionExecutor {
   const common = { timeoutMs: settings.VIGIL_EXECUTOR_TIMEOUT_MS, retries: 2 };
   const executors: ActionExecutor[] = [];
-  if (access.graph !== null) {
+  // The simulated Defender's credentials would send Defender API calls to Microsoft with a fake token.
+  const microsoft = settings.VIGIL_DEMO_DEFENDER === true ? { graph: null, defender: null } : access;
+  if (microsoft.graph !== null) {
     executors.push(
       graphExecutor({
         baseUrl: settings.VIGIL_GRAPH_API_URL ?? 'https://graph.microsoft.com/v1.0',
-        bearer: access.graph,
+        bearer: microsoft.graph,
         ...common,
       }),
     );
   }
-  if (access.defender !== null) {
+  if (microsoft.defender !== null) {
     executors.push(
       defenderExecutor({
         baseUrl: settings.VIGIL_DEFENDER_API_URL ?? 'https://api.securitycenter.microsoft.com',
-        bearer: access.defender,
+        bearer: microsoft.defender,
         ...common,
       }),
     );

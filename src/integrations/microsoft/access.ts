@@ -1,11 +1,14 @@
 import { type BearerSource, staticBearer } from '../http-retry.js';
-import { DEFENDER_SCOPE, EntraTokenClient, GRAPH_SCOPE } from './entra-token.js';
+import type { ClientCertificate } from './client-assertion.js';
+import { DEFENDER_SCOPE, type EntraCredential, EntraTokenClient, GRAPH_SCOPE } from './entra-token.js';
 
 /** The Microsoft settings of the configuration (see config.ts). */
 export interface MicrosoftSettings {
   readonly VIGIL_GRAPH_TENANT_ID?: string | undefined;
   readonly VIGIL_GRAPH_CLIENT_ID?: string | undefined;
   readonly VIGIL_GRAPH_CLIENT_SECRET?: string | undefined;
+  /** The certificate credential, read from the PEM file VIGIL_GRAPH_CLIENT_CERTIFICATE names (config.ts). */
+  readonly VIGIL_GRAPH_CLIENT_CERTIFICATE?: ClientCertificate | undefined;
   readonly VIGIL_GRAPH_AUTHORITY_URL?: string | undefined;
   readonly VIGIL_GRAPH_TOKEN?: string | undefined;
   readonly VIGIL_DEFENDER_TOKEN?: string | undefined;
@@ -22,20 +25,29 @@ export interface MicrosoftAccess {
 export const DEFAULT_AUTHORITY_URL = 'https://login.microsoftonline.com';
 
 /**
- * App credentials (client credentials against Entra ID) give tokens for both Graph and Defender;
+ * App credentials (client credentials against Entra ID, with a client secret or a certificate)
+ * give tokens for both Graph and Defender;
  * the static tokens are for tests and trials, and are used only where no app credentials are set.
  * Build it once per process, so every user of Graph shares one cached token.
  */
 export function microsoftAccess(settings: MicrosoftSettings): MicrosoftAccess {
   const { VIGIL_GRAPH_TENANT_ID: tenantId, VIGIL_GRAPH_CLIENT_ID: clientId } = settings;
   const clientSecret = settings.VIGIL_GRAPH_CLIENT_SECRET;
+  const clientCertificate = settings.VIGIL_GRAPH_CLIENT_CERTIFICATE;
+  // config.ts allows one of the two; a certificate is the stronger, should both reach here.
+  const credential: EntraCredential | null =
+    clientCertificate !== undefined
+      ? { clientCertificate }
+      : clientSecret !== undefined
+        ? { clientSecret }
+        : null;
   const tokens =
-    tenantId !== undefined && clientId !== undefined && clientSecret !== undefined
+    tenantId !== undefined && clientId !== undefined && credential !== null
       ? new EntraTokenClient({
           authorityUrl: settings.VIGIL_GRAPH_AUTHORITY_URL ?? DEFAULT_AUTHORITY_URL,
           tenantId,
           clientId,
-          clientSecret,
+          ...credential,
         })
       : null;
   const staticOr = (token: string | undefined) => (token === undefined ? null : staticBearer(token));

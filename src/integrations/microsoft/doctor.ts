@@ -21,14 +21,14 @@ export async function doctorGraph(
   const access = microsoftAccess(settings);
   if (access.graph === null && access.defender === null) {
     print(
-      'No Microsoft credentials: set VIGIL_GRAPH_TENANT_ID, VIGIL_GRAPH_CLIENT_ID and VIGIL_GRAPH_CLIENT_SECRET (an app registration with a client secret).',
+      'No Microsoft credentials: set VIGIL_GRAPH_TENANT_ID, VIGIL_GRAPH_CLIENT_ID and either VIGIL_GRAPH_CLIENT_CERTIFICATE (a PEM with the private key and certificate of the app registration) or VIGIL_GRAPH_CLIENT_SECRET.',
     );
     return 1;
   }
   print(
     access.tokens === null
       ? 'Using the static tokens VIGIL_GRAPH_TOKEN / VIGIL_DEFENDER_TOKEN (for tests; they expire within the hour).'
-      : `App credentials: token endpoint ${access.tokens.endpoint}`,
+      : `App credentials (${access.tokens.credential}): token endpoint ${access.tokens.endpoint}`,
   );
   let code = 0;
   for (const audience of AUDIENCES) {

@@ -1,27 +1,32 @@
 import { z } from 'zod';
 import { type BearerSource, sendWithRetries } from '../http-retry.js';
+import { type ClientCertificate, clientAssertion, JWT_BEARER_ASSERTION } from './client-assertion.js';
 
 /** Microsoft Graph's audience; one token for every Graph call of the app. */
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 /** Microsoft Defender for Endpoint's API (machines, indicators): a different audience, a different token. */
 export const DEFENDER_SCOPE = 'https://api.securitycenter.microsoft.com/.default';
 
-export interface EntraCredentials {
+/** The app's credential: a client secret, or a certificate whose key signs a client assertion. */
+export type EntraCredential =
+  | { readonly clientSecret: string; readonly clientCertificate?: undefined }
+  | { readonly clientCertificate: ClientCertificate; readonly clientSecret?: undefined };
+
+export type EntraCredentials = EntraCredential & {
   /** Token endpoint base, `https://login.microsoftonline.com` unless a sovereign cloud or a test says otherwise. */
   readonly authorityUrl: string;
   readonly tenantId: string;
   readonly clientId: string;
-  readonly clientSecret: string;
-}
+};
 
-export interface EntraTokenOptions extends EntraCredentials {
+export type EntraTokenOptions = EntraCredentials & {
   /** Per request to the token endpoint. @defaultValue 10000 */
   readonly timeoutMs?: number;
   /** Further attempts on 429, 5xx and network errors. @defaultValue 4 */
   readonly retries?: number;
-  /** The clock cached tokens are judged by (ms). @defaultValue Date.now */
+  /** The clock cached tokens are judged and client assertions dated by (ms). @defaultValue Date.now */
   readonly now?: () => number;
-}
+};
 
 /** The endpoint refused the request itself (wrong secret, unknown tenant or client, bad scope): retrying cannot help. */
 export class TokenRequestError extends Error {
@@ -46,7 +51,8 @@ const errorAnswer = z.looseObject({ error: z.string(), error_description: z.stri
  * most five minutes, as MSAL does), then fetched again; callers asking while a fetch is under way
  * wait for that one fetch (single flight). The endpoint is retried on 429 and 5xx as its
  * Retry-After says. The client secret goes only into the form body of the token request: it is
- * never logged, and no error carries it (Entra's error descriptions do not echo it).
+ * never logged, and no error carries it (Entra's error descriptions do not echo it). With a
+ * certificate, each request carries a fresh signed client assertion instead (see clientAssertion).
  */
 export class EntraTokenClient {
   readonly #options: EntraTokenOptions;
@@ -63,6 +69,14 @@ export class EntraTokenClient {
   get endpoint(): string {
     const base = this.#options.authorityUrl.replace(/\/$/, '');
     return `${base}/${encodeURIComponent(this.#options.tenantId)}/oauth2/v2.0/token`;
+  }
+
+  /** Which credential the app signs in with, and for a certificate its thumbprint (public: Entra lists it). */
+  get credential(): string {
+    const certificate = this.#options.clientCertificate;
+    return certificate === undefined
+      ? 'client secret'
+      : `client certificate, thumbprint ${certificate.thumbprint}, valid until ${certificate.notAfter.toISOString()}`;
   }
 
   /** A valid token for the scope: the cached one, or a fresh one. */
@@ -88,11 +102,17 @@ export class EntraTokenClient {
   }
 
   async #fetch(scope: string): Promise<CachedToken> {
+    const { clientId, clientSecret, clientCertificate } = this.#options;
     const form = new URLSearchParams({
       grant_type: 'client_credentials',
-      client_id: this.#options.clientId,
-      client_secret: this.#options.clientSecret,
+      client_id: clientId,
       scope,
+      ...(clientCertificate === undefined
+        ? { client_secret: clientSecret }
+        : {
+            client_assertion_type: JWT_BEARER_ASSERTION,
+            client_assertion: clientAssertion(clientCertificate, clientId, this.endpoint, this.#now()),
+          }),
     });
     const answer = await sendWithRetries(
       `token request for ${scope}`,
