@@ -306,14 +306,23 @@ describe('vigil command line', () => {
 
         // Dana resolves a pulled alert in Vigil: the simulated Defender holds it resolved, by Dana.
         const defenderAlert = simulatedDefender(first.output());
-        const danaToken = first.output().match(/Dana:\s+\S+#token=(vgl_[\w-]+)&user=Dana/)?.[1];
+        // Dana signs in to the console with her one-click link, and acts through her session.
+        const dana = new CookieJar();
+        await followSignIn(dana, base, first.output().match(/Dana:\s+(\S+)/)?.[1] ?? '', 'dana');
+        const { csrfToken } = (await (
+          await fetch(`${base}/auth/session`, { headers: { cookie: dana.header(base) } })
+        ).json()) as { csrfToken: string };
         const graphId = DEFENDER_ALERTS[2] as string;
         const { alerts: pulled } = await api('GET', '/api/alerts?source=graph&limit=10');
         const target = pulled.find((alert: { sourceId: string }) => alert.sourceId === graphId);
         expect(target, JSON.stringify(pulled)).toBeDefined();
         const resolved = await fetch(`${base}/api/alerts/${target.id}/status`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${danaToken}`, 'content-type': 'application/json' },
+          headers: {
+            cookie: dana.header(base),
+            'x-vigil-csrf': csrfToken,
+            'content-type': 'application/json',
+          },
           body: JSON.stringify({ status: 'resolved', classification: 'true_positive', comment: 'Reimaged' }),
         });
         expect(resolved.status).toBe(200);
