@@ -329,10 +329,11 @@ describe('vigil command line', () => {
         const inDefender = await eventually(
           async () => {
             const alert = await defenderAlert(graphId);
-            return alert.status === 'resolved' ? alert : undefined;
+            // The status PATCH and the comment POST are two calls: wait for both.
+            return alert.status === 'resolved' && alert.comments.length > 0 ? alert : undefined;
           },
           20_000,
-          'the simulated Defender to hold the alert resolved',
+          'the simulated Defender to hold the alert resolved, with a comment',
         );
         expect(inDefender.comments.map((comment) => comment.comment).join('\n')).toMatch(
           /^Dana \(demo analyst\).* set this alert to Resolved.*Reimaged/m,
