@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
@@ -234,6 +236,12 @@ describe('remediation from Slack', () => {
     expect(csv.split('\n')[0]).toContain('number,id,status,priority,recommendation');
     expect(csv).toContain('Update Chrome to 131');
     expect(csv).toContain('toolbar');
+    // The CSV went through a temporary file (so memory holds a page, not the export): none is left.
+    await eventually(
+      async () => (await readdir(tmpdir())).every((name) => !name.startsWith('vigil-export-')),
+      5_000,
+      'the export file removed',
+    );
     expect((await command('remediations maybe')).text).toContain('Usage');
   });
 });
