@@ -47,7 +47,10 @@ export async function startWorkerRole(
     channels.map((channel) => channel.platform),
   );
   if (scheduled > 0)
-    logger.info({ alerts: scheduled }, 'chat platform turned on: open alerts stored before it get their cards');
+    logger.info(
+      { alerts: scheduled },
+      'chat platform turned on: open alerts stored before it get their cards',
+    );
   const workers = startTopicWorkers({
     handle,
     connection,
