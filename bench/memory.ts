@@ -1,4 +1,6 @@
+import { readdir } from 'node:fs/promises';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { eventually } from '../test/helpers/harness.js';
@@ -76,6 +78,12 @@ export async function benchMemory(): Promise<void> {
         async () => fake.callsOf('files.completeUploadExternal')[0],
         300_000,
         'files.completeUploadExternal',
+      );
+      // The export's temporary file goes once the upload is complete; stopping sooner would leave it.
+      await eventually(
+        async () => (await readdir(tmpdir())).every((name) => !name.startsWith('vigil-export-')),
+        10_000,
+        'the export file removed',
       );
       const file = [...fake.files.values()][0];
       console.log(

@@ -5,12 +5,19 @@
  * CPU time, so a bench can read what Vigil itself spent without sharing its event loop.
  * Plain JavaScript because it runs before anything could compile TypeScript.
  */
+import { appendFileSync } from 'node:fs';
 import pg from 'pg';
 
 let queries = 0;
+// VIGIL_PROBE_LOG=<path> also writes the text of each query to <path>.<pid>, to see which ones a change added.
+const log = process.env.VIGIL_PROBE_LOG;
 const original = pg.Client.prototype.query;
 pg.Client.prototype.query = function (...args) {
   queries += 1;
+  if (log !== undefined) {
+    const text = typeof args[0] === 'string' ? args[0] : args[0]?.text;
+    appendFileSync(`${log}.${process.pid}`, `${String(text).replace(/\s+/g, ' ')}\n`);
+  }
   return original.apply(this, args);
 };
 
