@@ -57,6 +57,9 @@ export async function benchMemory(): Promise<void> {
       );
 
       await sleep(SETTLE_MS);
+      const exportFiles = async () =>
+        (await readdir(tmpdir())).filter((name) => name.startsWith('vigil-export-'));
+      const earlier = await exportFiles();
       resetPeakMemory(pid);
       const body = commandBody({
         team_id: 'T0',
@@ -81,7 +84,7 @@ export async function benchMemory(): Promise<void> {
       );
       // The export's temporary file goes once the upload is complete; stopping sooner would leave it.
       await eventually(
-        async () => (await readdir(tmpdir())).every((name) => !name.startsWith('vigil-export-')),
+        async () => (await exportFiles()).every((name) => earlier.includes(name)),
         10_000,
         'the export file removed',
       );
