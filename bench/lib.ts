@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort } from '../src/storage/embedded-postgres.js';
 import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
 
@@ -18,6 +19,15 @@ export function summarize(latenciesMs: number[]): { p50: number; p99: number; ma
 }
 
 export const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
+
+/** A process's resident set now (VmRSS) or at its peak (VmHWM), in MB, from /proc (Linux). */
+export function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match === null ? Number.NaN : Number(match[1]) / 1024;
+}
+
+/** Starts a process's VmHWM again from its current resident set (clear_refs 5), to measure the peak of one task. */
+export const resetPeakMemory = (pid: number): void => writeFileSync(`/proc/${pid}/clear_refs`, '5');
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -121,21 +131,34 @@ export async function closedLoop(
   return { latencies, errors, perSecond: latencies.length / ((performance.now() - started) / 1000) };
 }
 
+/** What a Vigil process started with `probe` has spent so far (see bench/vigil-probe.mjs). */
+export interface ProbeReading {
+  readonly queries: number;
+  readonly cpuMs: number;
+}
+
 /** Runs the built `vigil <role>` (dist/cli.js, as `npm start` does) in a child process: the server must not share the load generator's event loop. */
 export async function startVigilProcess(
   env: Record<string, string>,
   role = 'serve',
-): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  options: { probe?: boolean } = {},
+): Promise<{ url: string; child: ChildProcess; probe(): Promise<ProbeReading>; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), 'dist/cli.js', role],
+    [
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      ...(options.probe ? ['--import', fileURLToPath(new URL('./vigil-probe.mjs', import.meta.url))] : []),
+      'dist/cli.js',
+      role,
+    ],
     {
       env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'inherit', 'inherit', ...(options.probe ? (['ipc'] as const) : [])],
     },
   );
   const url = `http://${env.HOST ?? '127.0.0.1'}:${env.PORT}`;
-  for (let attempt = 0; attempt < 200; attempt += 1) {
+  // A worker has no listener to ask; whoever starts one waits for the work it does.
+  for (let attempt = 0; role !== 'worker' && attempt < 200; attempt += 1) {
     try {
       const response = await fetch(`${url}/readyz`);
       if (response.status === 200) break;
@@ -147,6 +170,12 @@ export async function startVigilProcess(
   return {
     url,
     child,
+    probe: () =>
+      new Promise((resolve, reject) => {
+        if (!options.probe) return reject(new Error('this Vigil was started without the probe'));
+        child.once('message', (message) => resolve(message as ProbeReading));
+        child.send('probe');
+      }),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -163,6 +192,7 @@ export async function startBenchVigil(
   name: string,
   env: Record<string, string>,
   role?: string,
+  options: { probe?: boolean } = {},
 ): Promise<Awaited<ReturnType<typeof startVigilProcess>> & { id: string; schema: string; prefix: string }> {
   const id = randomBytes(4).toString('hex');
   const schema = `bench_${name}_${id}`;
@@ -177,6 +207,7 @@ export async function startBenchVigil(
       ...env,
     },
     role,
+    options,
   );
   return {
     ...vigil,

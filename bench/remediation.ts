@@ -1,18 +1,32 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { FakeJira } from '../test/fakes/jira.js';
 import { TEST_DATABASE_URL } from '../test/helpers/harness.js';
-import { post, runIfMain, startBenchVigil, type startVigilProcess } from './lib.js';
+import { memoryMb, post, runIfMain, startBenchVigil, type startVigilProcess } from './lib.js';
 
 const INGEST_TOKEN = 'bench-ingest-token-0123456789';
 const API_TOKEN = 'bench-api-token-0123456789abcdef';
 
-/** Resident set size of a process, in MB, from /proc (Linux). */
-function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match === null ? Number.NaN : Number(match[1]) / 1024;
+/** `count` remediations written straight into `schema` with SQL (the API would take minutes), quoting and non-ASCII included. */
+export async function seedRemediations(schema: string, count: number): Promise<void> {
+  const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+  try {
+    await pool.query(
+      `
+      INSERT INTO ${schema}.remediations (subject_kind, recommendation, devices, device_count, due_at, priority,
+        notes, requester, requester_key, idempotency_key, created_at, updated_at)
+      SELECT 'recommendation', 'Update component ' || i || ', "vendor" advisory — ünïcödé', '[]'::jsonb, 1 + i % 500,
+        now() + interval '7 days', (ARRAY['low','medium','high','critical'])[1 + i % 4], '=notes ' || i,
+        '{"kind":"user","platform":"api","id":"bench"}'::jsonb, 'api:bench', 'bench-' || i,
+        date_trunc('milliseconds', now()) - make_interval(secs => i), now()
+      FROM generate_series(1, $1::int) AS i`,
+      [count],
+    );
+    await pool.query(`ANALYZE ${schema}.remediations`);
+  } finally {
+    await pool.end();
+  }
 }
 
 async function withVigil<T>(
@@ -43,22 +57,12 @@ async function withVigil<T>(
  */
 export async function benchRemediationCsv(): Promise<void> {
   await withVigil({}, 'web', async (vigil, schema) => {
-    const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
-    await pool.query(`
-      INSERT INTO ${schema}.remediations (subject_kind, recommendation, devices, device_count, due_at, priority,
-        notes, requester, requester_key, idempotency_key, created_at, updated_at)
-      SELECT 'recommendation', 'Update component ' || i || ', "vendor" advisory — ünïcödé', '[]'::jsonb, 1 + i % 500,
-        now() + interval '7 days', (ARRAY['low','medium','high','critical'])[1 + i % 4], '=notes ' || i,
-        '{"kind":"user","platform":"api","id":"bench"}'::jsonb, 'api:bench', 'bench-' || i,
-        date_trunc('milliseconds', now()) - make_interval(secs => i), now()
-      FROM generate_series(1, 100000) AS i`);
-    await pool.query(`ANALYZE ${schema}.remediations`);
-    await pool.end();
+    await seedRemediations(schema, 100_000);
     const pid = vigil.child.pid as number;
-    const before = rssMb(pid);
+    const before = memoryMb(pid, 'VmRSS');
     let peak = before;
     const sampler = setInterval(() => {
-      peak = Math.max(peak, rssMb(pid));
+      peak = Math.max(peak, memoryMb(pid, 'VmRSS'));
     }, 10);
     const started = performance.now();
     const { bytes, lines } = await new Promise<{ bytes: number; lines: number }>((resolve, reject) => {

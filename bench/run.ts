@@ -1,4 +1,5 @@
 import { benchCards } from './cards.js';
+import { benchCommandCost } from './command-cost.js';
 import { benchCrossPlatform } from './cross-platform.js';
 import { benchGraph } from './graph.js';
 import { benchIngest } from './ingest.js';
@@ -6,8 +7,10 @@ import { benchIngestQueries } from './ingest-queries.js';
 import { benchIngestWrk } from './ingest-wrk.js';
 import { benchInvestigationList } from './investigation-list.js';
 import { benchInvestigations } from './investigations.js';
+import { benchMemory } from './memory.js';
 import { benchPolicies } from './policies.js';
 import { benchRemediationCsv, benchTickets } from './remediation.js';
+import { benchRemediationNotices } from './remediation-notices.js';
 import { benchSlack } from './slack.js';
 import { benchStorm } from './storm.js';
 import { benchTeams } from './teams.js';
@@ -19,10 +22,13 @@ for (const run of [
   benchIngest,
   benchSlack,
   benchCards,
+  benchCommandCost,
   benchTeams,
   benchCrossPlatform,
   benchRemediationCsv,
   benchTickets,
+  benchRemediationNotices,
+  benchMemory,
   benchInvestigations,
   benchInvestigationList,
   benchPolicies,

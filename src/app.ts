@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
-import { OidcClient } from './bot/http/sign-in/oidc-client.js';
+import type { OidcClient } from './bot/http/sign-in/oidc-client.js';
 import { logChannel } from './bot/log-channel.js';
 import { type Config, entraHomeTenant, publicUrl } from './config.js';
 import {
@@ -11,14 +11,10 @@ import {
   systemClock,
 } from './domain/index.js';
 import type { IdentityDirectory } from './jobs/identity-lookup.worker.js';
-import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
-import { OutboxHousekeeper } from './jobs/outbox-housekeeper.js';
-import { OutboxRelay, type OutboxRelayOptions } from './jobs/outbox-relay.js';
-import { closeQueues, createQueues, type DeliveryRetry } from './jobs/queues.js';
+import type { OutboxRelay, OutboxRelayOptions } from './jobs/outbox-relay.js';
+import type { DeliveryRetry } from './jobs/queues.js';
 import { redisConnection } from './jobs/redis.js';
-import { startTopicWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
-import { maintainConcurrentIndexes } from './storage/concurrent-indexes.js';
 import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
 import { disableUnrunnablePatterns } from './storage/stored-patterns.repository.js';
@@ -72,14 +68,6 @@ export interface IntegrationContext {
   readonly clock: Clock;
 }
 
-/** The chat platforms' remediation notifiers; none configured leaves the log's (the workers' default). */
-function remediationNotifiersOf(integrations: readonly ChatIntegration[]) {
-  const notifiers = integrations.flatMap((integration) =>
-    integration.remediationNotifier === undefined ? [] : [integration.remediationNotifier],
-  );
-  return notifiers.length === 0 ? {} : { remediationNotifiers: notifiers };
-}
-
 /** The chat platforms this configuration turns on; a bare install records cards in the log. */
 async function chatIntegrations(context: IntegrationContext): Promise<ChatIntegration[]> {
   const integrations: ChatIntegration[] = [];
@@ -115,14 +103,18 @@ async function reportUnrunnablePatterns(handle: DbHandle, logger: Logger, clock:
   }
 }
 
-/** Console sign-in with OpenID Connect, when VIGIL_OIDC_* configure it (the config checks they come together). */
-function oidcClient(config: Config): OidcClient | null {
+/**
+ * Console sign-in with OpenID Connect, when VIGIL_OIDC_* configure it (the config checks they come
+ * together). Loaded only then: openid-client weighs MB an install without sign-in should not carry.
+ */
+async function oidcClient(config: Config): Promise<OidcClient | null> {
   const {
     VIGIL_OIDC_ISSUER: issuer,
     VIGIL_OIDC_CLIENT_ID: clientId,
     VIGIL_OIDC_CLIENT_SECRET: clientSecret,
   } = config;
   if (issuer === undefined || clientId === undefined || clientSecret === undefined) return null;
+  const { OidcClient } = await import('./bot/http/sign-in/oidc-client.js');
   return new OidcClient({
     issuer,
     clientId,
@@ -169,64 +161,14 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
 
     const integrations = options.integrations ?? (await chatIntegrations({ config, handle, logger, clock }));
     stops.push(() => Promise.all(integrations.map((integration) => integration.stop?.())));
-    const channels = integrations.map((integration) => integration.channel);
-
     const producer = redisConnection(config.REDIS_URL, 'producer', logger);
     stops.push(async () => producer.quit());
-    const queues = createQueues(producer, config.VIGIL_QUEUE_PREFIX, logger);
-    stops.push(() => closeQueues(queues));
 
     let relay: OutboxRelay | null = null;
     if (roles.worker) {
-      const connection = redisConnection(config.REDIS_URL, 'worker', logger);
-      stops.push(async () => connection.quit());
-      const scheduled = await scheduleForNewPlatforms(
-        handle,
-        channels.map((channel) => channel.platform),
-      );
-      if (scheduled > 0)
-        logger.info(
-          { alerts: scheduled },
-          'chat platform turned on: open alerts stored before it get their cards',
-        );
-      const workers = startTopicWorkers({
-        handle,
-        connection,
-        prefix: config.VIGIL_QUEUE_PREFIX,
-        logger,
-        channels,
-        config,
-        clock,
-        ...(options.deliveryTimings === undefined ? {} : { deliveryTimings: options.deliveryTimings }),
-        directMessengers: integrations.flatMap((integration) =>
-          integration.directMessenger === undefined ? [] : [integration.directMessenger],
-        ),
-        ...remediationNotifiersOf(integrations),
-        identityDirectories: integrations.flatMap((integration) =>
-          integration.directory === undefined ? [] : [integration.directory],
-        ),
-      });
-      stops.push(() => Promise.all(workers.map((worker) => worker.close())));
-      relay = new OutboxRelay({
-        handle,
-        databaseUrl: options.databaseUrl,
-        applicationName: config.VIGIL_DB_APPLICATION_NAME,
-        queues,
-        logger,
-        ...options.relayTimings,
-      });
-      await relay.start();
-      const started = relay;
-      stops.push(() => started.stop());
-      const housekeeper = new OutboxHousekeeper({
-        handle,
-        logger,
-        retentionDays: config.VIGIL_OUTBOX_RETENTION_DAYS,
-      });
-      housekeeper.start();
-      stops.push(() => housekeeper.stop());
-      const indexes = maintainConcurrentIndexes(handle, logger);
-      stops.push(() => indexes.stop());
+      // Loaded only by processes that run it: BullMQ and every worker's code are MB `vigil web` does not need.
+      const { startWorkerRole } = await import('./worker-role.js');
+      relay = await startWorkerRole(options, { handle, clock, integrations, producer, stops });
     }
 
     let url: string | null = null;
@@ -253,7 +195,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         },
         redisReady: async () => (await producer.ping()) === 'PONG',
         publicUrl: listenerUrl,
-        oidc: oidcClient(config),
+        oidc: await oidcClient(config),
         sessionHours: config.VIGIL_SESSION_HOURS,
         plugins: integrations.flatMap((integration) =>
           integration.routes === undefined ? [] : [integration.routes],

@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlackApi } from '../fakes/slack-api.js';
@@ -219,6 +221,9 @@ describe('remediation from Slack', () => {
     });
     expect(fake.callsOf('files.getUploadURLExternal')).toEqual([]);
 
+    const exportFiles = async () =>
+      new Set((await readdir(tmpdir())).filter((name) => name.startsWith('vigil-export-')));
+    const earlier = await exportFiles();
     const reply = await command('remediations export');
     expect(reply.text).toContain('Exporting');
     const complete = await eventually(
@@ -236,6 +241,12 @@ describe('remediation from Slack', () => {
     expect(csv.split('\n')[0]).toContain('number,id,status,priority,recommendation');
     expect(csv).toContain('Update Chrome to 131');
     expect(csv).toContain('toolbar');
+    // The CSV went through a temporary file (so memory holds a page, not the export): it is gone.
+    await eventually(
+      async () => [...(await exportFiles())].every((name) => earlier.has(name)),
+      5_000,
+      'the export file removed',
+    );
     expect((await command('remediations maybe')).text).toContain('Usage');
   });
 });

@@ -1,3 +1,9 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
 import { fileRemediation } from '../../app/commands/remediation.js';
@@ -209,25 +215,30 @@ export async function activeRemediationBlocks(
 
 /**
  * `/vigil remediations export`: the CSV the API exports, uploaded into the channel the Slack way
- * (files.getUploadURLExternal, a POST of the bytes, files.completeUploadExternal). Returns what to
- * tell the person when it could not be shared.
+ * (files.getUploadURLExternal, a POST of the bytes, files.completeUploadExternal). The CSV goes
+ * to a temporary file first, a page at a time, since Slack wants its length before the bytes and
+ * 100,000 rows held in memory would cost the process tens of MB. Returns what to tell the person
+ * when it could not be shared.
  */
 export async function exportRemediations(context: SlackContext, channel: string): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  // All remediation activity, exceptions included, as the API's export.
-  for await (const chunk of remediationCsv(context.handle, { status: [...REMEDIATION_STATUSES] })) {
-    chunks.push(Buffer.from(chunk, 'utf8'));
-  }
-  const bytes = Buffer.concat(chunks);
-  const filename = `remediations-${context.clock.now().toISOString().slice(0, 10)}.csv`;
+  const directory = await mkdtemp(join(tmpdir(), 'vigil-export-'));
+  const path = join(directory, 'remediations.csv');
   try {
-    const target = await context.client.files.getUploadURLExternal({ filename, length: bytes.length });
+    // All remediation activity, exceptions included, as the API's export.
+    await pipeline(
+      remediationCsv(context.handle, { status: [...REMEDIATION_STATUSES] }),
+      createWriteStream(path),
+    );
+    const { size } = await stat(path);
+    const filename = `remediations-${context.clock.now().toISOString().slice(0, 10)}.csv`;
+    const target = await context.client.files.getUploadURLExternal({ filename, length: size });
     if (target.upload_url === undefined || target.file_id === undefined)
       throw new Error('files.getUploadURLExternal answered without upload_url or file_id');
     const uploaded = await fetch(target.upload_url, {
       method: 'POST',
-      headers: { 'content-type': 'text/csv' },
-      body: bytes,
+      headers: { 'content-type': 'text/csv', 'content-length': String(size) },
+      body: Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>,
+      duplex: 'half',
       signal: AbortSignal.timeout(30_000),
     });
     if (!uploaded.ok) throw new Error(`the file upload answered HTTP ${uploaded.status}`);
@@ -241,6 +252,8 @@ export async function exportRemediations(context: SlackContext, channel: string)
     context.logger.warn({ err: error, channel }, 'remediation export upload failed');
     const code = (error as { data?: { error?: unknown } }).data?.error;
     return `:warning: The export could not be shared here${typeof code === 'string' ? ` (${code})` : ''}; the API has it at /api/remediations.csv.`;
+  } finally {
+    await rm(directory, { recursive: true, force: true });
   }
 }
 
