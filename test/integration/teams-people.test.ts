@@ -92,7 +92,11 @@ describe('Teams role', () => {
     expect((await audit('role.grant_refused')).slice(before)).toEqual([
       expect.objectContaining({
         actor_key: `teams:${BOB}`,
-        details: expect.objectContaining({ code: 'auth.forbidden', role: 'viewer', permission: 'admin.manage' }),
+        details: expect.objectContaining({
+          code: 'auth.forbidden',
+          role: 'viewer',
+          permission: 'admin.manage',
+        }),
       }),
     ]);
     expect((await personOf(BOB)).role).toBeNull();
@@ -112,7 +116,9 @@ describe('Teams role', () => {
   });
 
   it('asks for an identity rather than a Slack mention', async () => {
-    expect(await say(ADMIN, 'role <@U0BOB> approver')).toContain('Name the person by one of their identities');
+    expect(await say(ADMIN, 'role <@U0BOB> approver')).toContain(
+      'Name the person by one of their identities',
+    );
     expect(await say(ADMIN, 'role bob approver')).toContain('Usage: `role');
   });
 });
