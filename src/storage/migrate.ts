@@ -23,6 +23,7 @@ import * as incidents from './migrations/2026-12-01T2000_incidents.js';
 import * as identityUpn from './migrations/2026-12-01T2010_identity_upn.js';
 import * as consoleSessions from './migrations/2026-12-01T2100_console_sessions.js';
 import * as identityEmail from './migrations/2026-12-02T1200_identity_email.js';
+import * as noticeMessageRefs from './migrations/2026-12-02T1600_notice_message_refs.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -49,6 +50,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-01T2010_identity_upn': identityUpn,
   '2026-12-01T2100_console_sessions': consoleSessions,
   '2026-12-02T1200_identity_email': identityEmail,
+  '2026-12-02T1600_notice_message_refs': noticeMessageRefs,
 };
 
 /**
