@@ -3,6 +3,7 @@ import { FakeBotConnector } from '../../test/fakes/bot-connector.js';
 import { FakeSlackApi } from '../../test/fakes/slack-api.js';
 import { eventually, startTestVigil, type TestVigil } from '../../test/helpers/harness.js';
 import { commandBody, postSignedForm, slackTestEnv } from '../../test/helpers/slack-signing.js';
+import { sayOnTeams } from '../../test/helpers/teams-chat.js';
 import { parseCommand, HELP_TEXT as SLACK_HELP, type VigilCommand } from './command-parser.js';
 import { HELP_TEXT as TEAMS_HELP } from './teams/handlers.js';
 
@@ -45,16 +46,13 @@ const UNHANDLED = /I do not know|Type `help`|Type \*\*help\*\*|Usage:/;
 const SLACK_ADMIN = 'U0ADMIN';
 const TEAMS_ADMIN = 'ad000000-0000-4000-8000-000000000a01';
 const TENANT = '5e1b4f0a-1c2d-4e3f-8a9b-0c1d2e3f4a5b';
-const BOT = { id: '28:57627569-c120-42a1-9e6f-7cb4b96cc8ef', name: 'Vigil' };
-const PERSONAL = `a:1personal-${TEAMS_ADMIN}`;
 
 let slack: FakeSlackApi;
 let teams: FakeBotConnector;
 let vigil: TestVigil;
 
 beforeAll(async () => {
-  slack = await new FakeSlackApi().start();
-  teams = await new FakeBotConnector().start();
+  [slack, teams] = await Promise.all([new FakeSlackApi().start(), new FakeBotConnector().start()]);
   const env = slackTestEnv(slack.url, 'C0ALERTS', SLACK_ADMIN);
   vigil = await startTestVigil({
     env: { ...env, VIGIL_TEAMS_DEV: '1', VIGIL_ADMINS: `${env.VIGIL_ADMINS},teams:${TEAMS_ADMIN}` },
@@ -92,24 +90,7 @@ async function onSlack(text: string): Promise<string> {
 
 /** `text` written to Vigil by the Teams admin in a personal chat; its reply (text or a card). */
 async function onTeams(text: string): Promise<string> {
-  const before = teams.posts(PERSONAL).length;
-  const response = await fetch(`${vigil.baseUrl}/api/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      type: 'message',
-      id: `m-${Math.random()}`,
-      text,
-      channelId: 'msteams',
-      serviceUrl: teams.url,
-      recipient: BOT,
-      from: { id: `29:${TEAMS_ADMIN}`, name: 'Admin', aadObjectId: TEAMS_ADMIN },
-      conversation: { id: PERSONAL, conversationType: 'personal', tenantId: TENANT },
-      channelData: { tenant: { id: TENANT } },
-    }),
-  });
-  expect(response.status).toBe(200);
-  const reply = await eventually(async () => teams.posts(PERSONAL)[before], 10_000, `the reply to "${text}"`);
+  const reply = await sayOnTeams(vigil, teams, { aad: TEAMS_ADMIN, tenant: TENANT, text });
   return typeof reply.body.text === 'string' ? reply.body.text : JSON.stringify(reply.body.attachments);
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
-import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { sayOnTeams } from '../helpers/teams-chat.js';
 
 // Teams `role` and `token` run the same commands as Slack's: an activity in, Postgres rows, the
 // reply out through the fake Bot Framework connector. A new token's secret is shown only in a
@@ -9,7 +10,6 @@ import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.j
 const TENANT = '5e1b4f0a-1c2d-4e3f-8a9b-0c1d2e3f4a5b';
 const ADMIN = 'ad000000-0000-4000-8000-0000000000a1';
 const BOB = 'b0b00000-0000-4000-8000-0000000000b2';
-const BOT = { id: '28:57627569-c120-42a1-9e6f-7cb4b96cc8ef', name: 'Vigil' };
 const CHANNEL = '19:5c0c1b6e2a3d4f5e8a9b0c1d2e3f4a5b@thread.tacv2';
 
 let teams: FakeBotConnector;
@@ -24,42 +24,18 @@ afterAll(async () => {
   await teams?.stop();
 });
 
-type Where = 'personal' | 'channel';
-
-/** `text` written to Vigil by the Entra user `aad`, in a personal chat or a team's channel; Vigil's reply. */
-async function say(aad: string, text: string, where: Where = 'personal'): Promise<string> {
-  const conversation =
-    where === 'personal'
-      ? { id: `a:1personal-${aad}`, conversationType: 'personal', tenantId: TENANT }
-      : { id: CHANNEL, conversationType: 'channel', isGroup: true, tenantId: TENANT };
-  const channelData =
-    where === 'personal'
-      ? { tenant: { id: TENANT } }
-      : { tenant: { id: TENANT }, team: { id: 'team-1' }, channel: { id: CHANNEL } };
-  const before = teams.posts(conversation.id).length;
-  const response = await fetch(`${vigil.baseUrl}/api/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      type: 'message',
-      id: `m-${Math.random()}`,
-      text: where === 'personal' ? text : `<at>${BOT.name}</at> ${text}`,
-      channelId: 'msteams',
-      serviceUrl: teams.url,
-      recipient: BOT,
-      from: { id: `29:${aad}`, name: aad.slice(0, 4), aadObjectId: aad },
-      conversation,
-      channelData,
-    }),
-  });
-  expect(response.status).toBe(200);
-  const reply = await eventually(
-    async () => teams.posts(conversation.id)[before],
-    10_000,
-    `Vigil's reply to "${text}"`,
+/** `text` written to Vigil by the Entra user `aad`, in their personal chat or a team's channel; Vigil's reply. */
+const say = async (aad: string, text: string, where: 'personal' | 'channel' = 'personal'): Promise<string> =>
+  String(
+    (
+      await sayOnTeams(vigil, teams, {
+        aad,
+        tenant: TENANT,
+        text,
+        where: where === 'personal' ? { kind: 'personal' } : { kind: 'channel', id: CHANNEL },
+      })
+    ).body.text,
   );
-  return String(reply.body.text);
-}
 
 const personOf = async (aad: string) =>
   vigil.handle.db
