@@ -238,6 +238,8 @@ function changeFor(
 export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
   const { handle, clock, logger, connector, render } = deps;
   const db = handle.db;
+  /** What the commands of src/app/commands need. */
+  const commandDeps = { handle, clock };
 
   async function reply(activity: InboundActivity, message: OutboundActivity, threaded = true): Promise<void> {
     try {
@@ -508,12 +510,11 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     person: ActingPerson,
     command: TextCommand,
   ): Promise<string> {
-    const deps = { handle, clock };
     switch (command.type) {
       case 'resolve': {
         const id = await findAlertId(db, command.ref);
         if (id === null) return `No alert ${inert(command.ref, 40)}.`;
-        const result = await changeAlertStatus(deps, person, {
+        const result = await changeAlertStatus(commandDeps, person, {
           alertId: id,
           request: {
             action: 'resolve',
@@ -529,7 +530,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       case 'investigate': {
         const id = await findAlertId(db, command.ref);
         if (id === null) return `No alert ${inert(command.ref, 40)}. Type \`investigate <alert number>\`.`;
-        const started = await startInvestigation(deps, person, { alertId: id });
+        const started = await startInvestigation(commandDeps, person, { alertId: id });
         if (!started.ok) return `Not started: ${inert(started.error.message, 300)}`;
         return started.value.created
           ? `Investigation #${started.value.number} started. Type \`investigation ${started.value.number}\` to follow it.`
@@ -537,14 +538,14 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       }
       case 'remediation.complete':
       case 'remediation.exception': {
-        const done = await runRemediationCommand(deps, person, command);
+        const done = await runRemediationCommand(commandDeps, person, command);
         return done.ok ? inert(done.value, 300) : `Nothing changed: ${inert(done.error.message, 300)}`;
       }
       case 'silence.add':
       case 'silence.list':
       case 'silence.expire':
       case 'oncall':
-        return runOnCallCommand(deps, person, command, TEAMS_FORMAT);
+        return runOnCallCommand(commandDeps, person, command, TEAMS_FORMAT);
       case 'link':
       case 'unlink':
         return linkCommand(person, command);
@@ -553,10 +554,10 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       case 'token.create':
         // The secret would be read by everyone in a channel or group chat: none is made there.
         if (activity.conversation.conversationType !== 'personal') return TOKEN_NEEDS_PERSONAL_CHAT;
-        return runTokenCommand(deps, person, command, TEAMS_FORMAT);
+        return runTokenCommand(commandDeps, person, command, TEAMS_FORMAT);
       case 'token.list':
       case 'token.revoke':
-        return runTokenCommand(deps, person, command, TEAMS_FORMAT);
+        return runTokenCommand(commandDeps, person, command, TEAMS_FORMAT);
       default:
         return command satisfies never;
     }
@@ -568,8 +569,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     command: Extract<VigilCommand, { type: 'link' | 'unlink' }>,
   ): Promise<string> {
     if (command.who.kind !== 'identity') return NAME_BY_IDENTITY;
-    const deps = { handle, clock };
-    const target = await personOfIdentity(deps, person, {
+    const target = await personOfIdentity(commandDeps, person, {
       identity: command.who.key,
       refusedAction: command.type === 'link' ? 'person.link_refused' : 'person.unlink_refused',
     });
@@ -577,8 +577,8 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     const what = { personId: target.value, key: command.key };
     const done =
       command.type === 'link'
-        ? await linkIdentity(deps, person, what)
-        : await unlinkIdentity(deps, person, what);
+        ? await linkIdentity(commandDeps, person, what)
+        : await unlinkIdentity(commandDeps, person, what);
     if (!done.ok) return `Not changed: ${inert(done.error.message, 300)}`;
     const key = inert(command.key, 300);
     const who = inert(command.who.key, 300);
@@ -593,13 +593,12 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     command: Extract<VigilCommand, { type: 'role' }>,
   ): Promise<string> {
     if (command.who.kind !== 'identity') return NAME_BY_IDENTITY;
-    const deps = { handle, clock };
-    const target = await personOfIdentity(deps, person, {
+    const target = await personOfIdentity(commandDeps, person, {
       identity: command.who.key,
       refusedAction: 'role.grant_refused',
     });
     if (!target.ok) return `Not changed: ${inert(target.error.message, 300)}`;
-    const granted = await grantRole(deps, person, { personId: target.value, role: command.role });
+    const granted = await grantRole(commandDeps, person, { personId: target.value, role: command.role });
     if (!granted.ok) return `Not changed: ${inert(granted.error.message, 300)}`;
     return roleGrantedText(inert(command.who.key, 300), command.role);
   }
@@ -613,7 +612,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
   ): Promise<string> {
     return asSender(activity, async (person) => {
       if (verb === 'unsubscribe') {
-        const was = await unsubscribeConversation({ handle, clock }, person, { conversationId });
+        const was = await unsubscribeConversation(commandDeps, person, { conversationId });
         if (!was.ok) return was.error.message;
         return was.value
           ? 'Unsubscribed: alerts will no longer be posted here.'
@@ -621,7 +620,7 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       }
       const parsed = parseSubscription(args);
       if (!parsed.ok) return inert(parsed.message, 300);
-      const subscribed = await subscribeConversation({ handle, clock }, person, {
+      const subscribed = await subscribeConversation(commandDeps, person, {
         conversationId,
         subscription: parsed.value,
       });
