@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
-import { setUnauthorizedHandler } from './api';
+import { api, setUnauthorizedHandler } from './api';
+import { usePolling } from './hooks';
 import { ActionPage, ActionsPage } from './pages/actions';
 import { AlertPage } from './pages/alert';
 import { IncidentPage, IncidentsPage } from './pages/incidents';
 import { InvestigationPage, InvestigationsPage } from './pages/investigations';
 import { OnCallPage } from './pages/oncall';
-import { PeoplePage } from './pages/people';
+import { PeopleAdminsOnly, PeoplePage } from './pages/people';
 import { PoliciesPage } from './pages/policies';
 import { PolicyPage } from './pages/policy';
 import { QueuePage } from './pages/queue';
@@ -15,7 +16,8 @@ import { TokensPage } from './pages/tokens';
 import { href, type Route, useRoute } from './route';
 import { endSession, loadSession, type Session, saveSession, serverSession } from './session';
 
-const NAV: readonly { page: string; label: string }[] = [
+/** Pages of the top bar; `admin` ones are shown to admins only (the API refuses everyone else). */
+const NAV: readonly { page: string; label: string; admin?: true }[] = [
   { page: 'alerts', label: 'Alerts' },
   { page: 'incidents', label: 'Incidents' },
   { page: 'investigations', label: 'Investigations' },
@@ -23,11 +25,12 @@ const NAV: readonly { page: string; label: string }[] = [
   { page: 'remediations', label: 'Remediation' },
   { page: 'policies', label: 'Policies' },
   { page: 'on-call', label: 'On-call' },
-  { page: 'people', label: 'People' },
+  { page: 'people', label: 'People', admin: true },
   { page: 'tokens', label: 'Tokens' },
 ];
 
-function Page({ route }: { route: Route }) {
+/** The signed-in person's role, from `/api/me`: undefined until it answers, null if it failed. */
+function Page({ route, role }: { route: Route; role: string | null | undefined }) {
   switch (route.page) {
     case 'alerts':
       return route.id === undefined ? <QueuePage /> : <AlertPage key={route.id} id={route.id} />;
@@ -48,7 +51,8 @@ function Page({ route }: { route: Route }) {
     case 'on-call':
       return <OnCallPage />;
     case 'people':
-      return <PeoplePage />;
+      if (role === undefined) return <p class="muted">Loading…</p>;
+      return role === 'admin' ? <PeoplePage /> : <PeopleAdminsOnly role={role} />;
     case 'tokens':
       return <TokensPage />;
     default:
@@ -62,6 +66,13 @@ export function App() {
   /** Whether OpenID Connect sign-in is on; null until /auth/session answers. */
   const [oidc, setOidc] = useState<boolean | null>(null);
   const route = useRoute();
+  // Asked again now and then: a role granted or taken away shows without signing in again.
+  const me = usePolling(
+    () => (session === null ? Promise.resolve(null) : api<{ role: string }>('GET', '/api/me')),
+    [session],
+    60_000,
+  );
+  const role = me.data?.role ?? (me.error === undefined ? undefined : null);
 
   useEffect(() => {
     setUnauthorizedHandler((refused) => {
@@ -99,11 +110,11 @@ export function App() {
   }
   return (
     <>
-      <nav class="top">
+      <nav class="top" data-role={role ?? ''}>
         <a class="brand" href={href('alerts')}>
           Vigil
         </a>
-        {NAV.map((item) => (
+        {NAV.filter((item) => item.admin !== true || role === 'admin').map((item) => (
           <a key={item.page} href={href(item.page)} class={route.page === item.page ? 'current' : ''}>
             {item.label}
           </a>
@@ -126,7 +137,7 @@ export function App() {
         </button>
       </nav>
       <main>
-        <Page route={route} />
+        <Page route={route} role={role} />
       </main>
     </>
   );

@@ -49,7 +49,14 @@ describe('parseCommand', () => {
   it('reads role grants from an escaped mention', () => {
     expect(parseCommand('role <@U0ALICE|alice> responder')).toEqual({
       ok: true,
-      value: { type: 'role', userId: 'U0ALICE', role: 'responder' },
+      value: { type: 'role', who: { kind: 'user', userId: 'U0ALICE' }, role: 'responder' },
+    });
+  });
+
+  it('reads role grants naming the person by an identity (all Teams can name)', () => {
+    expect(parseCommand('role teams:t1:0b0b admin')).toEqual({
+      ok: true,
+      value: { type: 'role', who: { kind: 'identity', key: 'teams:t1:0b0b' }, role: 'admin' },
     });
   });
 

@@ -33,7 +33,7 @@ export type VigilCommand =
   | { readonly type: 'route.add'; readonly route: RouteSpec }
   | { readonly type: 'route.list' }
   | { readonly type: 'route.remove'; readonly id: string }
-  | { readonly type: 'role'; readonly userId: string; readonly role: Role }
+  | { readonly type: 'role'; readonly who: LinkTarget; readonly role: Role }
   | { readonly type: 'token.create'; readonly name: string }
   | { readonly type: 'token.list' }
   | { readonly type: 'token.revoke'; readonly id: string }
@@ -45,7 +45,7 @@ export type VigilCommand =
   | RemediationCommand
   | OnCallCommand;
 
-/** Whose identities `link` and `unlink` change: a mentioned Slack user, or whoever an identity key names (Teams). */
+/** Whose identities `link` and `unlink` change, or whose role `role` sets: a mentioned Slack user, or whoever an identity key names (Teams). */
 export type LinkTarget =
   | { readonly kind: 'user'; readonly userId: string }
   | { readonly kind: 'identity'; readonly key: string };
@@ -64,7 +64,7 @@ export const USAGE = {
   resolve: '`/vigil resolve <id or number> <true_positive|false_positive|expected> [comment]`',
   route:
     '`/vigil route add #channel [source=graph,alertmanager] [severity>=high] [label:team=identity]`, `/vigil route list`, `/vigil route remove <id>`',
-  role: `\`/vigil role @user <${ROLES.join('|')}>\``,
+  role: `\`/vigil role <@user or identity> <${ROLES.join('|')}>\``,
   token: '`/vigil token [name]`, `/vigil token list`, `/vigil token revoke <id>`',
   link: '`/vigil link <@user or identity> teams:<tenant>:<object ID>`, `/vigil unlink <@user or identity> <identity>`',
   investigate: '`/vigil investigate <alert id or number>`',
@@ -128,6 +128,13 @@ export function parseUser(token: string): string | null {
 }
 
 const IDENTITY_KEY = /^(slack|teams|oidc):\S+$/;
+
+/** A person as typed: a Slack mention, or one of their identity keys (all Teams can name). */
+function parseTarget(token: string): LinkTarget | null {
+  const userId = parseUser(token);
+  if (userId !== null) return { kind: 'user', userId };
+  return IDENTITY_KEY.test(token) ? { kind: 'identity', key: token } : null;
+}
 
 const split = (text: string): string[] => text.trim().split(/\s+/).filter(Boolean);
 const list = (value: string): string[] =>
@@ -237,14 +244,14 @@ export function parseCommand(text: string): Result<VigilCommand> {
       return usage('route', 'Say add, list or remove <id>.');
     }
     case 'role': {
-      const [who, role] = args;
-      const userId = who === undefined ? null : parseUser(who);
-      if (userId === null || role === undefined || args.length !== 2)
-        return usage('role', 'Mention one person and a role.');
+      const [first, role] = args;
+      const who = first === undefined ? null : parseTarget(first);
+      if (who === null || role === undefined || args.length !== 2)
+        return usage('role', 'Name one person (a mention, or one of their identities) and a role.');
       if (!(ROLES as readonly string[]).includes(role.toLowerCase())) {
         return usage('role', `"${role}" is not a role.`);
       }
-      return ok({ type: 'role', userId, role: role.toLowerCase() as Role });
+      return ok({ type: 'role', who, role: role.toLowerCase() as Role });
     }
     case 'token': {
       const [sub, ...rest] = args;
@@ -261,13 +268,7 @@ export function parseCommand(text: string): Result<VigilCommand> {
     case 'link':
     case 'unlink': {
       const [first, key] = args;
-      const userId = first === undefined ? null : parseUser(first);
-      const who: LinkTarget | null =
-        userId !== null
-          ? { kind: 'user', userId }
-          : first !== undefined && IDENTITY_KEY.test(first)
-            ? { kind: 'identity', key: first }
-            : null;
+      const who = first === undefined ? null : parseTarget(first);
       if (who === null || key === undefined || args.length !== 2 || !IDENTITY_KEY.test(key))
         return usage(
           'link',

@@ -80,6 +80,8 @@ export interface ChatFormat {
   readonly text: (value: string) => string;
   readonly refused: (message: string) => string;
   readonly forbidden: (message: string) => string;
+  /** A command as the person would type it here (`/vigil token list` on Slack, `token list` on Teams). */
+  readonly command: (words: string) => string;
 }
 
 /** Runs a parsed silence or on-call command; silences need the responder role. */

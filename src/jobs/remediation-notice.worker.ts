@@ -3,19 +3,27 @@ import {
   type Clock,
   PermanentChatError,
   REMEDIATION_NOTICE_KINDS,
+  type RemediationNoticeKind,
   type RemediationNotifier,
 } from '../domain/index.js';
 import type { TicketGateway } from '../integrations/ticketing/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
 import { getRemediation, recordNoticeSent } from '../storage/remediation.repository.js';
-import { noticeDestinationsDone, recordNoticeDestination } from '../storage/remediation-notice.repository.js';
+import {
+  noticeDestinationsDone,
+  noticesWithButtons,
+  recordNoticeDestination,
+} from '../storage/remediation-notice.repository.js';
 
 export const remediationNoticePayload = z.object({
   remediationId: z.uuid(),
   kind: z.enum(REMEDIATION_NOTICE_KINDS),
   message: z.string().max(2_000),
 });
+
+/** The destination recording that an earlier notice, posted at the reference that follows, lost its buttons. */
+const RETIRED = 'retired:';
 
 /** Notices written on the ticket too, so the IT owner sees what happened in Vigil. */
 const COMMENTED = new Set(['overdue', 'exception_filed', 'exception_expired', 'completed']);
@@ -35,6 +43,7 @@ export function logRemediationNotifier(logger: Logger): RemediationNotifier {
         },
         notice.message,
       );
+      return undefined;
     },
   };
 }
@@ -53,7 +62,9 @@ export interface RemediationNoticeDeps {
  * recorded in Postgres as soon as it is done, so a retry after a failure anywhere sends nothing
  * twice; a destination refusing for good is recorded with its error and not tried again. The
  * first other failure is thrown after every destination was tried, so the job comes back (a
- * ChatRateLimitedError when the platform's pace says wait).
+ * ChatRateLimitedError when the platform's pace says wait). A completed remediation's notice also
+ * shows its earlier notices again without their buttons, where the platform can (each recorded the
+ * same way), here in the job: never inside the transaction that completed it.
  */
 export async function deliverRemediationNotice(
   deps: RemediationNoticeDeps,
@@ -71,7 +82,12 @@ export async function deliverRemediationNotice(
     message: payload.message,
   };
   const done = await noticeDestinationsDone(handle.db, outboxId);
-  const record = (platform: string, destination: string, error: string | null) =>
+  const record = (
+    platform: string,
+    destination: string,
+    error: string | null,
+    posted?: { readonly messageRef: string; readonly message: string },
+  ) =>
     recordNoticeDestination(handle.db, {
       outboxId,
       platform,
@@ -80,9 +96,42 @@ export async function deliverRemediationNotice(
       kind: payload.kind,
       error,
       at: deps.clock.now(),
+      posted,
     });
   let failure: unknown = null;
   const reached: string[] = [];
+  /**
+   * One destination once: recorded when done (true) or refused for good; another failure is kept
+   * for the end.
+   */
+  const attempt = async (
+    platform: string,
+    destination: string,
+    send: () => Promise<string | undefined>,
+  ): Promise<boolean> => {
+    if (done.has(`${platform}:${destination}`)) return false;
+    try {
+      const messageRef = await send();
+      await record(
+        platform,
+        destination,
+        null,
+        messageRef === undefined ? undefined : { messageRef, message: payload.message },
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof PermanentChatError)) {
+        failure ??= error;
+        return false;
+      }
+      logger.warn(
+        { remediationId: remediation.id, platform, destination, error: error.message },
+        'a remediation notice was refused for good at one destination; not tried again',
+      );
+      await record(platform, destination, error.message);
+      return false;
+    }
+  };
   for (const notifier of notifiers) {
     let destinations: readonly string[];
     try {
@@ -91,23 +140,18 @@ export async function deliverRemediationNotice(
       failure ??= error;
       continue;
     }
-    for (const destination of destinations) {
-      if (done.has(`${notifier.platform}:${destination}`)) continue;
-      try {
-        await notifier.deliver(notice, destination);
-        await record(notifier.platform, destination, null);
+    for (const destination of destinations)
+      if (await attempt(notifier.platform, destination, () => notifier.deliver(notice, destination)))
         reached.push(notifier.platform);
-      } catch (error) {
-        if (!(error instanceof PermanentChatError)) {
-          failure ??= error;
-          continue;
-        }
-        logger.warn(
-          { remediationId: remediation.id, platform: notifier.platform, destination, error: error.message },
-          'a remediation notice was refused for good at one destination; not tried again',
-        );
-        await record(notifier.platform, destination, error.message);
-      }
+    // Completed: the earlier notices' Complete and File exception go, each recorded like a destination.
+    const { retire } = notifier;
+    if (payload.kind !== 'completed' || retire === undefined) continue;
+    for (const earlier of await noticesWithButtons(handle.db, remediation.id, notifier.platform)) {
+      const shown = { ...notice, kind: earlier.kind as RemediationNoticeKind, message: earlier.message };
+      await attempt(notifier.platform, `${RETIRED}${earlier.messageRef}`, async () => {
+        await retire(shown, earlier.messageRef);
+        return undefined;
+      });
     }
   }
   if (failure !== null) throw failure;

@@ -24,6 +24,7 @@ import * as identityUpn from './migrations/2026-12-01T2010_identity_upn.js';
 import * as consoleSessions from './migrations/2026-12-01T2100_console_sessions.js';
 import * as identityEmail from './migrations/2026-12-02T1200_identity_email.js';
 import * as cardIncident from './migrations/2026-12-02T1300_card_incident.js';
+import * as noticeMessageRefs from './migrations/2026-12-02T1600_notice_message_refs.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -51,6 +52,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-01T2100_console_sessions': consoleSessions,
   '2026-12-02T1200_identity_email': identityEmail,
   '2026-12-02T1300_card_incident': cardIncident,
+  '2026-12-02T1600_notice_message_refs': noticeMessageRefs,
 };
 
 /**

@@ -216,6 +216,10 @@ export interface RemediationNoticeDeliveriesTable {
   kind: string;
   error: string | null;
   delivered_at: DefaultTimestamp;
+  /** Where a notice with buttons was posted, to take them away later (2026-12-02T1600). */
+  message_ref: ColumnType<string | null, string | null | undefined, string | null>;
+  /** That notice's sentence, to show it again without its buttons. */
+  message: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type AlertRow = Selectable<AlertsTable>;

@@ -23,6 +23,7 @@ describe.skipIf('missing' in chromiumFound)('people and tokens in the web consol
   let page: Page;
   let ada: TokenPerson;
   let bob: TokenPerson;
+  let cara: TokenPerson;
   const pageErrors: string[] = [];
 
   const shot = async (name: string) =>
@@ -41,6 +42,7 @@ describe.skipIf('missing' in chromiumFound)('people and tokens in the web consol
     vigil = await startTestVigil();
     ada = await personWithToken(vigil, 'ada', 'admin');
     bob = await personWithToken(vigil, 'bob', 'responder');
+    cara = await personWithToken(vigil, 'cara', 'approver');
     if (!('path' in chromiumFound)) throw new Error('unreachable: the suite is skipped without Chromium');
     browser = await launchBrowser(chromiumFound.path);
     page = await browser.context.newPage();
@@ -124,6 +126,31 @@ describe.skipIf('missing' in chromiumFound)('people and tokens in the web consol
     );
     expect(audit).toMatchObject({ person_id: ada.personId, details: { personId: bob.personId } });
     await expectNothingUnavailable();
+  });
+
+  it('People is in the menu for admins only; anyone else at #/people is told why', async () => {
+    await page.goto(`${vigil.baseUrl}/console/#/alerts`);
+    await page.locator('nav.top a', { hasText: 'People' }).waitFor();
+
+    // Cara, an approver, in a tab of her own (the token is kept per tab).
+    const other = await browser.context.newPage();
+    other.on('pageerror', (error) => pageErrors.push(error.message));
+    await other.goto(`${vigil.baseUrl}/console/#token=${cara.token}`);
+    await other.getByLabel('Your name').fill('cara');
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    // The menu once /api/me has said who she is, so People is missing for that reason, not yet.
+    await other.locator('nav.top[data-role="approver"]').waitFor();
+    expect(await other.locator('nav.top a', { hasText: 'People' }).count()).toBe(0);
+
+    await other.goto(`${vigil.baseUrl}/console/#/people`);
+    const notice = other.getByTestId('admins-only');
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain('Only admins manage people');
+    expect(await notice.textContent()).toContain('you are an approver');
+    expect(await other.getByTestId('people').count()).toBe(0);
+    expect(await other.locator('.notice.error').count()).toBe(0);
+    await other.screenshot({ path: await artifactPath('console-people-not-admin.png'), fullPage: true });
+    await other.close();
   });
 
   it('caused no script errors', () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
-import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { startTestVigil, type TestVigil } from '../helpers/harness.js';
 import { personWithToken, type TokenPerson } from '../helpers/people.js';
+import { sayOnTeams } from '../helpers/teams-chat.js';
 
 // The command layer decides: Teams' `link` and `unlink` (admins), and the API's investigation
 // rules, watchlist, schedules and escalation policies, whose refusals are audited by the command.
@@ -9,7 +10,6 @@ import { personWithToken, type TokenPerson } from '../helpers/people.js';
 const TENANT = '5e1b4f0a-1c2d-4e3f-8a9b-0c1d2e3f4a5b';
 const ADMIN = 'ad000000-0000-4000-8000-000000000001';
 const BOB = 'b0b00000-0000-4000-8000-000000000002';
-const BOT = { id: '28:57627569-c120-42a1-9e6f-7cb4b96cc8ef', name: 'Vigil' };
 const OIDC_BOB = 'oidc:https://idp.example.com:bob';
 
 let teams: FakeBotConnector;
@@ -30,32 +30,8 @@ afterAll(async () => {
 });
 
 /** `text` written to Vigil in a personal chat by the Entra user `aad`; resolves with Vigil's reply. */
-async function say(aad: string, text: string): Promise<string> {
-  const conversation = `a:1personal-${aad}`;
-  const before = teams.posts(conversation).length;
-  const response = await fetch(`${vigil.baseUrl}/api/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      type: 'message',
-      id: `m-${Math.random()}`,
-      text,
-      channelId: 'msteams',
-      serviceUrl: teams.url,
-      recipient: BOT,
-      from: { id: `29:${aad}`, name: aad.slice(0, 4), aadObjectId: aad },
-      conversation: { id: conversation, conversationType: 'personal', tenantId: TENANT },
-      channelData: { tenant: { id: TENANT } },
-    }),
-  });
-  expect(response.status).toBe(200);
-  const reply = await eventually(
-    async () => teams.posts(conversation)[before],
-    10_000,
-    `Vigil's reply to "${text}"`,
-  );
-  return String(reply.body.text);
-}
+const say = async (aad: string, text: string): Promise<string> =>
+  String((await sayOnTeams(vigil, teams, { aad, tenant: TENANT, text })).body.text);
 
 const identity = (key: string) =>
   vigil.handle.db.selectFrom('person_identities').selectAll().where('key', '=', key).executeTakeFirst();

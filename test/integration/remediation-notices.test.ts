@@ -171,10 +171,20 @@ describe('remediation notices in the alert’s channels', () => {
     expect(refused).toHaveLength(1);
     const deliveries = await vigil.handle.db
       .selectFrom('remediation_notice_deliveries')
-      .select(['platform', 'kind'])
+      .select(['platform', 'kind', 'destination'])
       .where('remediation_id', '=', remediation.id)
       .where('platform', 'in', ['slack', 'teams'])
       .execute();
-    expect(deliveries).toHaveLength(8);
+    const retired = deliveries.filter((row) => row.destination.startsWith('retired:'));
+    expect(deliveries.length - retired.length).toBe(8);
+    // Completed: the three Slack notices that offered Complete and File exception offer nothing now.
+    expect(retired.map((row) => [row.platform, row.kind])).toEqual([
+      ['slack', 'completed'],
+      ['slack', 'completed'],
+      ['slack', 'completed'],
+    ]);
+    expect(
+      slackReplies().map((m) => m.blocks.filter((b) => (b as { type: string }).type === 'actions')),
+    ).toEqual([[], [], [], []]);
   });
 });

@@ -479,4 +479,42 @@ describe('Complete and File exception on a remediation notice in Slack', () => {
     expect(row.exception_reason).toBe('compensating_control');
     expect(row.exception_justification).toBe('EDR blocks the exploit');
   });
+
+  it('once completed from anywhere (here the API), earlier notices lose Complete and File exception', async () => {
+    const { remediation, notice } = await noticeInThread();
+    const text = notice.text;
+    expect(buttonsOf(notice.blocks)).toHaveLength(2);
+    const updatesOfNotice = () => fake.callsOf('chat.update').filter((call) => call.args.ts === notice.ts);
+    expect(updatesOfNotice()).toEqual([]);
+
+    const completed = await vigil.api('POST', `/api/remediations/${remediation.id}/complete`, {
+      comment: 'Patched by the vendor',
+    });
+    expect(completed.status).toBe(200);
+    // The completed notice's job records its trail last: by then every earlier notice was changed.
+    await eventually(
+      async () =>
+        (await vigil.handle.db
+          .selectFrom('remediation_notice_deliveries')
+          .select('outbox_id')
+          .where('remediation_id', '=', remediation.id)
+          .where('kind', '=', 'completed')
+          .where('platform', '=', 'vigil')
+          .executeTakeFirst()) ?? undefined,
+      15_000,
+      'the completed notice done',
+    );
+    // The notice's own message, its sentence kept and its buttons gone, changed once.
+    expect(buttonsOf(notice.blocks)).toEqual([]);
+    expect(notice.text).toBe(text);
+    expect(updatesOfNotice()).toHaveLength(1);
+    expect(updatesOfNotice()[0]?.args).toMatchObject({ channel: CHANNEL, text, blocks: [] });
+    const retired = await vigil.handle.db
+      .selectFrom('remediation_notice_deliveries')
+      .select(['destination', 'error'])
+      .where('remediation_id', '=', remediation.id)
+      .where('destination', 'like', 'retired:%')
+      .execute();
+    expect(retired).toEqual([{ destination: `retired:${CHANNEL}:${notice.ts}`, error: null }]);
+  });
 });

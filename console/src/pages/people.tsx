@@ -159,3 +159,19 @@ function LinkForm(props: { busy: boolean; onLink: (key: string) => Promise<void>
     </form>
   );
 }
+
+/** What someone who is not an admin sees at `#/people`: why, and who can help, not a refusal. */
+export function PeopleAdminsOnly({ role }: { role: string | null }) {
+  const yours =
+    role === null
+      ? 'Vigil could not tell your role just now'
+      : `you are ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role}`;
+  return (
+    <section>
+      <h1>People</h1>
+      <p class="notice" data-testid="admins-only">
+        {`Only admins manage people, identities and roles; ${yours}. Ask an admin if you need a different role or another identity linked.`}
+      </p>
+    </section>
+  );
+}

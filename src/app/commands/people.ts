@@ -173,16 +173,19 @@ export async function mergeSoleIdentity(
   return ok(true);
 }
 
+/** What a refused lookup of a person by identity is audited as: the command it was for. */
+export type IdentityRefusal = 'person.link_refused' | 'person.unlink_refused' | 'role.grant_refused';
+
 /**
- * The person an identity key names, for `link` and `unlink` typed with a key rather than a Slack
- * mention (Teams): admins only, checked before the lookup so nobody else learns who is known.
+ * The person an identity key names, for `link`, `unlink` and `role` typed with a key rather than
+ * a Slack mention (Teams): admins only, checked before the lookup so nobody else learns who is known.
  */
 export async function personOfIdentity(
   deps: CommandDeps,
   person: ActingPerson,
   command: {
     readonly identity: string;
-    readonly refusedAction: 'person.link_refused' | 'person.unlink_refused';
+    readonly refusedAction: IdentityRefusal;
   },
 ): Promise<Result<string>> {
   const allowed = await permit(deps, person, 'admin.manage', {

@@ -68,9 +68,12 @@ describe('refusal: one table of words for a refused click', () => {
 });
 
 describe('remediation notices', () => {
-  const notice = (kind: RemediationNotice['kind']): RemediationNotice => ({
+  const notice = (
+    kind: RemediationNotice['kind'],
+    status: RemediationNotice['remediation']['status'] = 'open',
+  ): RemediationNotice => ({
     kind,
-    remediation: { id: 'rem-1', number: '7' } as RemediationNotice['remediation'],
+    remediation: { id: 'rem-1', number: '7', status } as RemediationNotice['remediation'],
     requester: aUser(),
     alertId: null,
     message: 'Something happened.',
@@ -81,6 +84,14 @@ describe('remediation notices', () => {
       (kind) => remediationNoticeModel(notice(kind), null).actions.length > 0,
     );
     expect(offered).toEqual(['ticket_opened', 'reminder', 'overdue']);
+    // Shown again once the remediation is done (its earlier notices are updated), none offers them.
+    for (const status of ['completed', 'exception'] as const)
+      expect(
+        REMEDIATION_NOTICE_KINDS.filter(
+          (kind) => remediationNoticeModel(notice(kind, status), null).actions.length > 0,
+        ),
+      ).toEqual([]);
+    expect(remediationNoticeModel(notice('overdue', 'overdue'), null).actions).toHaveLength(2);
     const model = remediationNoticeModel(notice('reminder'), 'https://vigil.example/console/#/remediations');
     expect(model.text).toBe(
       'Remediation R-7: Something happened. (https://vigil.example/console/#/remediations)',

@@ -118,8 +118,10 @@ export function remediationNoticeModel(
   return {
     remediationId: notice.remediation.id,
     text: noticeText(notice, consoleUrl),
-    actions: OPEN_NOTICES.has(notice.kind)
-      ? remediationActions(notice.remediation.id, notice.remediation.number)
-      : [],
+    // Read from the remediation as it is now: a notice shown after completion offers nothing.
+    actions:
+      OPEN_NOTICES.has(notice.kind) && isOpenRemediation(notice.remediation.status)
+        ? remediationActions(notice.remediation.id, notice.remediation.number)
+        : [],
   };
 }

@@ -1,13 +1,19 @@
 import type { App, SlashCommand } from '@slack/bolt';
 import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
-import { grantRole, linkIdentity, personOfIdentity, unlinkIdentity } from '../../app/commands/people.js';
+import {
+  grantRole,
+  type IdentityRefusal,
+  linkIdentity,
+  personOfIdentity,
+  unlinkIdentity,
+} from '../../app/commands/people.js';
 import { addRoute, removeRoute } from '../../app/commands/routes.js';
-import { createToken, listTokens, revokeToken } from '../../app/commands/tokens.js';
-import { type ActingPerson, authorize, type Result, severityRank } from '../../domain/index.js';
+import { type ActingPerson, authorize, ok, type Result, severityRank } from '../../domain/index.js';
 import { findAlertId, getAlert, listAlerts } from '../../storage/alert.repository.js';
 import { listRoutes } from '../../storage/slack-route.repository.js';
-import { HELP_TEXT, parseCommand, type VigilCommand } from '../command-parser.js';
+import { HELP_TEXT, type LinkTarget, parseCommand, type VigilCommand } from '../command-parser.js';
 import { type ChatFormat, runOnCallCommand } from '../oncall-commands.js';
+import { roleGrantedText, runTokenCommand } from '../people-commands.js';
 import { runRemediationCommand } from '../remediation-commands.js';
 import { exportRefusal } from '../remediation-export.js';
 import { findInvestigation, investigateAs, renderInvestigationDetail } from './approvals.js';
@@ -30,6 +36,7 @@ const SLACK_FORMAT: ChatFormat = {
   text: escapeMrkdwn,
   refused: (message) => `:warning: ${message}`,
   forbidden: (message) => `:no_entry: ${message}`,
+  command: (words) => `\`/vigil ${words}\``,
 };
 
 /** What the command answers, only to the person who typed it. */
@@ -68,6 +75,14 @@ export async function runCommand(
   /** The person behind a mentioned Slack user of the same workspace. */
   const mentioned = (userId: string): Promise<Result<ActingPerson>> =>
     slackPerson(context, slackUser({ id: userId, team_id: actor.tenant }));
+  /** The person a mention or an identity names; an identity is looked up for admins only. */
+  const targetOf = async (who: LinkTarget, refusedAction: IdentityRefusal): Promise<Result<string>> => {
+    if (who.kind === 'identity') return personOfIdentity(deps, person, { identity: who.key, refusedAction });
+    const found = await mentioned(who.userId);
+    return found.ok ? ok(found.value.personId) : found;
+  };
+  const nameOf = (who: LinkTarget): string =>
+    who.kind === 'user' ? `<@${who.userId}>` : `\`${escapeMrkdwn(who.key)}\``;
   switch (command.type) {
     case 'help':
       return reply(HELP_TEXT);
@@ -127,26 +142,18 @@ export async function runCommand(
       return reply(removed.ok ? `Route ${command.id} removed.` : refusalText(removed.error));
     }
     case 'role': {
-      const target = await mentioned(command.userId);
+      const target = await targetOf(command.who, 'role.grant_refused');
       if (!target.ok) return reply(refusalText(target.error));
-      const granted = await grantRole(deps, person, { personId: target.value.personId, role: command.role });
+      const granted = await grantRole(deps, person, { personId: target.value, role: command.role });
       if (!granted.ok) return reply(refusalText(granted.error));
-      return reply(
-        `<@${command.userId}> is now ${/^[aeiou]/.test(command.role) ? 'an' : 'a'} ${command.role}.`,
-      );
+      return reply(roleGrantedText(nameOf(command.who), command.role));
     }
     case 'link':
     case 'unlink': {
-      const { who } = command;
-      const target =
-        who.kind === 'user'
-          ? await mentioned(who.userId).then((found) =>
-              found.ok ? { ok: true as const, value: found.value.personId } : found,
-            )
-          : await personOfIdentity(deps, person, {
-              identity: who.key,
-              refusedAction: command.type === 'link' ? 'person.link_refused' : 'person.unlink_refused',
-            });
+      const target = await targetOf(
+        command.who,
+        command.type === 'link' ? 'person.link_refused' : 'person.unlink_refused',
+      );
       if (!target.ok) return reply(refusalText(target.error));
       const what = { personId: target.value, key: command.key };
       const done =
@@ -154,43 +161,17 @@ export async function runCommand(
           ? await linkIdentity(deps, person, what)
           : await unlinkIdentity(deps, person, what);
       if (!done.ok) return reply(refusalText(done.error));
-      const name = who.kind === 'user' ? `<@${who.userId}>` : `\`${escapeMrkdwn(who.key)}\``;
+      const name = nameOf(command.who);
       return reply(
         command.type === 'link'
           ? `:link: \`${escapeMrkdwn(command.key)}\` is now ${name}: one person, one set of roles.`
           : `\`${escapeMrkdwn(command.key)}\` is unlinked from ${name} and can no longer act.`,
       );
     }
-    case 'token.create': {
-      const created = await createToken(deps, person, { name: command.name });
-      if (!created.ok) return reply(refusalText(created.error));
-      const { token, view } = created.value;
-      return reply(
-        [
-          `:key: Your personal API token \`${view.id}\` (shown this once; Vigil keeps only its hash):`,
-          `\`\`\`${token}\`\`\``,
-          `It acts as you, with at most the ${view.roleCap} role, until ${view.expiresAt.toISOString().slice(0, 10)}. Send it as \`Authorization: Bearer <token>\`; \`/vigil token revoke ${view.id}\` ends it.`,
-        ].join('\n'),
-      );
-    }
-    case 'token.list': {
-      const tokens = await listTokens(deps, person);
-      if (tokens.length === 0) return reply('You have no personal API tokens. `/vigil token` creates one.');
-      return reply(
-        tokens
-          .map(
-            (token) =>
-              `• \`${token.id}\` ${escapeMrkdwn(token.name)} (${token.roleCap}): ${
-                token.revokedAt !== null ? 'revoked' : `expires ${token.expiresAt.toISOString().slice(0, 10)}`
-              }, last used ${token.lastUsedAt?.toISOString() ?? 'never'}`,
-          )
-          .join('\n'),
-      );
-    }
-    case 'token.revoke': {
-      const revoked = await revokeToken(deps, person, { tokenId: command.id });
-      return reply(revoked.ok ? `Token \`${command.id}\` revoked.` : refusalText(revoked.error));
-    }
+    case 'token.create':
+    case 'token.list':
+    case 'token.revoke':
+      return reply(await runTokenCommand(deps, person, command, SLACK_FORMAT));
     case 'investigate': {
       const id = await findAlertId(handle.db, command.ref);
       if (id === null) return reply(`:warning: No alert ${escapeMrkdwn(command.ref)}.`);
@@ -223,6 +204,8 @@ export async function runCommand(
     case 'silence.expire':
     case 'oncall':
       return reply(await runOnCallCommand(deps, person, command, SLACK_FORMAT));
+    default:
+      return command satisfies never;
   }
 }
 

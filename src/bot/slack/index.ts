@@ -147,6 +147,7 @@ export function createSlackIntegration(
       pacer,
       publicUrl: render.publicUrl,
       postIntervalMs: (options.pacing ?? DEFAULT_PACING).postIntervalMs,
+      updateIntervalMs: (options.pacing ?? DEFAULT_PACING).updateIntervalMs,
     }),
     ...(receiver instanceof FastifyReceiver ? { routes: receiver.routes } : {}),
     stop: async () => {

@@ -1,7 +1,7 @@
 import { assignAlert } from '../../app/commands/assign-alert.js';
 import { changeAlertStatus } from '../../app/commands/change-alert-status.js';
 import { decideAction } from '../../app/commands/decide-action.js';
-import { linkIdentity, personOfIdentity, unlinkIdentity } from '../../app/commands/people.js';
+import { grantRole, linkIdentity, personOfIdentity, unlinkIdentity } from '../../app/commands/people.js';
 import { subscribeConversation, unsubscribeConversation } from '../../app/commands/routes.js';
 import { startInvestigation } from '../../app/commands/start-investigation.js';
 import { identify } from '../../app/identity.js';
@@ -18,6 +18,7 @@ import {
   type Determination,
   EXCEPTION_REASONS,
   INVESTIGATION_STATUS_LABELS,
+  ROLES,
   type Role,
   SEVERITIES,
 } from '../../domain/index.js';
@@ -40,6 +41,7 @@ import { CARD_ACTIONS, type CardActionId, isCardActionId } from '../card-actions
 import { GONE, incidentPartlyResolved, NO_INCIDENT, refusal, statusWord } from '../card-model/index.js';
 import { parseCommand, type VigilCommand } from '../command-parser.js';
 import { type ChatFormat, runOnCallCommand } from '../oncall-commands.js';
+import { roleGrantedText, runTokenCommand, TOKEN_NEEDS_PERSONAL_CHAT } from '../people-commands.js';
 import { runRemediationCommand } from '../remediation-commands.js';
 import { exportRefusal } from '../remediation-export.js';
 import {
@@ -119,6 +121,8 @@ export const HELP_TEXT = [
   '- **silence add** *30m|2h|1d* *label=value...* *why*, **silence list**, **silence expire** *id*: mute matching alerts (responders)',
   '- **oncall**: who is on call now and next',
   '- **link** *identity* *identity*: make the second identity (teams:<tenant>:<object ID>, slack:<team>:<user>, oidc:...) the same person as the first (admins); **unlink** *identity* *identity* revokes it',
+  `- **role** *identity* *${ROLES.join('|')}*: grant the person with that identity a role (admins)`,
+  '- **token** [name]: a personal API token for you, shown once (only in a personal chat with me); **token list**: your tokens; **token revoke** *id*: end one',
 ].join('\n');
 
 /** The Teams user behind an activity, with their tenant: the identity `teams:<tenant>:<object ID>`. */
@@ -129,7 +133,25 @@ const TEAMS_FORMAT: ChatFormat = {
   text: (value) => inert(value, 300),
   refused: (message) => `Not done: ${message}`,
   forbidden: (message) => message,
+  command: (words) => `\`${words}\``,
 };
+
+/**
+ * What `link`, `unlink` and `role` answer when the person is named by a Slack mention: Teams
+ * mentions carry no Entra object ID, so an identity key names them (looked up for admins only).
+ */
+const NAME_BY_IDENTITY =
+  'Name the person by one of their identities (teams:<tenant>:<object ID>, slack:<team>:<user> or oidc:...), not a Slack mention.';
+
+/** What `route` answers on Teams: a conversation chooses its own alerts there. */
+const ROUTES_ON_TEAMS =
+  'In Teams a conversation chooses its own alerts: mention me there with **subscribe** [severity>=high] [source=...] (admins), and **unsubscribe** to stop. `route` manages Slack channels, from Slack (`/vigil route ...`).';
+
+/** The commands Teams answers in text, as the person who wrote them. */
+type TextCommand = Exclude<
+  VigilCommand,
+  { type: 'help' | 'alerts' | 'alert' | 'investigation' | 'remediate' | 'remediations' | `route.${string}` }
+>;
 
 const userOf = (activity: InboundActivity): TeamsUser | null => {
   const aad = activity.from?.aadObjectId;
@@ -216,6 +238,8 @@ function changeFor(
 export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
   const { handle, clock, logger, connector, render } = deps;
   const db = handle.db;
+  /** What the commands of src/app/commands need. */
+  const commandDeps = { handle, clock };
 
   async function reply(activity: InboundActivity, message: OutboundActivity, threaded = true): Promise<void> {
     try {
@@ -464,23 +488,33 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     return cardAnswer(await alertCard(alertId, notice));
   }
 
-  /**
-   * The commands Slack has too, parsed by the one chat command parser (src/bot/command-parser.ts)
-   * and run by the same commands (src/app/commands); answers in Teams' words (no `/vigil` here).
-   */
-  async function sharedCommand(activity: InboundActivity, text: string): Promise<string> {
-    const parsed = parseCommand(text);
-    if (!parsed.ok) return inert(parsed.error.message.replaceAll('/vigil ', ''), 600);
-    const command = parsed.value;
+  /** Runs `run` as the person who wrote the activity, or says why Vigil cannot tell who that is. */
+  async function asSender(
+    activity: InboundActivity,
+    run: (person: ActingPerson) => Promise<string>,
+  ): Promise<string> {
     const actor = userOf(activity);
-    if (actor === null) return 'Vigil could not tell who you are, so nothing was changed.';
+    if (actor === null) return 'Vigil could not tell who you are, so nothing was done.';
     const person = await personOf(activity, actor);
     if (!person.ok) return inert(person.error.message, 300);
+    return run(person.value);
+  }
+
+  /**
+   * The commands answered in text, parsed by the one chat command parser
+   * (src/bot/command-parser.ts) and run by the same commands (src/app/commands) as on Slack;
+   * answers in Teams' words (no `/vigil` here).
+   */
+  async function textCommand(
+    activity: InboundActivity,
+    person: ActingPerson,
+    command: TextCommand,
+  ): Promise<string> {
     switch (command.type) {
       case 'resolve': {
         const id = await findAlertId(db, command.ref);
         if (id === null) return `No alert ${inert(command.ref, 40)}.`;
-        const result = await changeAlertStatus({ handle, clock }, person.value, {
+        const result = await changeAlertStatus(commandDeps, person, {
           alertId: id,
           request: {
             action: 'resolve',
@@ -493,36 +527,49 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
           ? `Alert #${result.value.alert.number} resolved.`
           : `Alert #${result.value.alert.number} was already resolved.`;
       }
+      case 'investigate': {
+        const id = await findAlertId(db, command.ref);
+        if (id === null) return `No alert ${inert(command.ref, 40)}. Type \`investigate <alert number>\`.`;
+        const started = await startInvestigation(commandDeps, person, { alertId: id });
+        if (!started.ok) return `Not started: ${inert(started.error.message, 300)}`;
+        return started.value.created
+          ? `Investigation #${started.value.number} started. Type \`investigation ${started.value.number}\` to follow it.`
+          : `Already under investigation: investigation #${started.value.number}.`;
+      }
       case 'remediation.complete':
       case 'remediation.exception': {
-        const done = await runRemediationCommand({ handle, clock }, person.value, command);
+        const done = await runRemediationCommand(commandDeps, person, command);
         return done.ok ? inert(done.value, 300) : `Nothing changed: ${inert(done.error.message, 300)}`;
       }
       case 'silence.add':
       case 'silence.list':
       case 'silence.expire':
       case 'oncall':
-        return runOnCallCommand({ handle, clock }, person.value, command, TEAMS_FORMAT);
+        return runOnCallCommand(commandDeps, person, command, TEAMS_FORMAT);
       case 'link':
       case 'unlink':
-        return linkCommand(person.value, command);
+        return linkCommand(person, command);
+      case 'role':
+        return roleCommand(person, command);
+      case 'token.create':
+        // The secret would be read by everyone in a channel or group chat: none is made there.
+        if (activity.conversation.conversationType !== 'personal') return TOKEN_NEEDS_PERSONAL_CHAT;
+        return runTokenCommand(commandDeps, person, command, TEAMS_FORMAT);
+      case 'token.list':
+      case 'token.revoke':
+        return runTokenCommand(commandDeps, person, command, TEAMS_FORMAT);
       default:
-        return 'Type `help` for the commands.';
+        return command satisfies never;
     }
   }
 
-  /**
-   * `link <identity> <identity>` and `unlink <identity> <identity>` (admins, decided by the
-   * commands): Teams mentions carry no Entra object ID, so the person is named by an identity.
-   */
+  /** `link <identity> <identity>` and `unlink <identity> <identity>` (admins, decided by the commands). */
   async function linkCommand(
     person: ActingPerson,
     command: Extract<VigilCommand, { type: 'link' | 'unlink' }>,
   ): Promise<string> {
-    if (command.who.kind !== 'identity')
-      return 'Name the person by one of their identities (teams:<tenant>:<object ID>, slack:<team>:<user> or oidc:...), not a Slack mention.';
-    const deps = { handle, clock };
-    const target = await personOfIdentity(deps, person, {
+    if (command.who.kind !== 'identity') return NAME_BY_IDENTITY;
+    const target = await personOfIdentity(commandDeps, person, {
       identity: command.who.key,
       refusedAction: command.type === 'link' ? 'person.link_refused' : 'person.unlink_refused',
     });
@@ -530,8 +577,8 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
     const what = { personId: target.value, key: command.key };
     const done =
       command.type === 'link'
-        ? await linkIdentity(deps, person, what)
-        : await unlinkIdentity(deps, person, what);
+        ? await linkIdentity(commandDeps, person, what)
+        : await unlinkIdentity(commandDeps, person, what);
     if (!done.ok) return `Not changed: ${inert(done.error.message, 300)}`;
     const key = inert(command.key, 300);
     const who = inert(command.who.key, 300);
@@ -540,75 +587,112 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
       : `Unlinked: ${key} is no longer ${who} and can no longer act.`;
   }
 
+  /** `role <identity> <role>` (admins, decided by the command). */
+  async function roleCommand(
+    person: ActingPerson,
+    command: Extract<VigilCommand, { type: 'role' }>,
+  ): Promise<string> {
+    if (command.who.kind !== 'identity') return NAME_BY_IDENTITY;
+    const target = await personOfIdentity(commandDeps, person, {
+      identity: command.who.key,
+      refusedAction: 'role.grant_refused',
+    });
+    if (!target.ok) return `Not changed: ${inert(target.error.message, 300)}`;
+    const granted = await grantRole(commandDeps, person, { personId: target.value, role: command.role });
+    if (!granted.ok) return `Not changed: ${inert(granted.error.message, 300)}`;
+    return roleGrantedText(inert(command.who.key, 300), command.role);
+  }
+
+  /** Subscribing is Teams' own: a conversation subscribes itself, where Slack routes name a channel. */
+  function subscription(
+    activity: InboundActivity,
+    conversationId: string,
+    verb: 'subscribe' | 'unsubscribe',
+    args: readonly string[],
+  ): Promise<string> {
+    return asSender(activity, async (person) => {
+      if (verb === 'unsubscribe') {
+        const was = await unsubscribeConversation(commandDeps, person, { conversationId });
+        if (!was.ok) return was.error.message;
+        return was.value
+          ? 'Unsubscribed: alerts will no longer be posted here.'
+          : 'This conversation was not subscribed.';
+      }
+      const parsed = parseSubscription(args);
+      if (!parsed.ok) return inert(parsed.message, 300);
+      const subscribed = await subscribeConversation(commandDeps, person, {
+        conversationId,
+        subscription: parsed.value,
+      });
+      if (!subscribed.ok) return subscribed.error.message;
+      return `Subscribed: ${describeSubscription(parsed.value)} will be posted here.`;
+    });
+  }
+
+  async function alertsText(command: Extract<VigilCommand, { type: 'alerts' }>): Promise<string> {
+    const alerts = await listAlerts(db, {
+      status: command.status,
+      severity: command.severity,
+      source: command.source,
+      limit: 10,
+    });
+    if (alerts.length === 0) return 'No matching alerts.';
+    const lines = alerts.map(
+      (alert) =>
+        `- **#${alert.number}** [${alert.severity}] ${inert(alert.title, 150)} (${statusWord(alert.status)})`,
+    );
+    return `Alerts, newest first:\n\n${lines.join('\n')}\n\nType \`alert <number>\` for one.`;
+  }
+
+  async function replyAlert(activity: InboundActivity, ref: string): Promise<void> {
+    const id = await findAlertId(db, ref);
+    const alert = id === null ? null : await getAlert(db, id);
+    if (alert === null)
+      return replyText(activity, `No alert ${inert(ref, 40)}. Type \`alerts\` to list the open ones.`);
+    return replyCard(activity, renderAlertCard({ ...alert, ...(await cardExtras(db, alert.id)) }, render));
+  }
+
+  async function replyRemediations(activity: InboundActivity, exported: boolean): Promise<void> {
+    if (!exported) return replyText(activity, await activeRemediationsText(db));
+    const actor = userOf(activity);
+    if (actor === null) return replyText(activity, 'Vigil could not tell who you are, so it cannot export.');
+    const refused = await exportRefusal(db, actor, deps.roles, clock, {
+      platform: 'teams',
+      conversationId: conversationRoot(activity.conversation.id),
+    });
+    if (refused !== null) return replyText(activity, `Not exported: ${refused.message}`);
+    return replyCard(activity, renderExportCard(render.publicUrl));
+  }
+
   async function onMessage(activity: InboundActivity): Promise<void> {
     const conversationId = await remember(activity);
     // A legacy Action.Submit arrives as a message with `value` and no text; Vigil's cards only use Action.Execute.
     if ((activity.text ?? '').trim() === '') return;
     const text = commandText(activity);
     const [word = '', ...args] = text.split(' ');
-    const command = word.toLowerCase();
-    switch (command) {
-      case '':
+    const verb = word.toLowerCase();
+    if (verb === 'subscribe' || verb === 'unsubscribe')
+      return replyText(activity, await subscription(activity, conversationId, verb, args));
+    const parsed = parseCommand(text);
+    if (!parsed.ok)
+      return replyText(
+        activity,
+        parsed.error.code === 'command.unknown'
+          ? `I do not know "${inert(cutWord(text), 60)}". Type **help** for what I can do.`
+          : inert(parsed.error.message.replaceAll('/vigil ', ''), 600),
+      );
+    const command = parsed.value;
+    switch (command.type) {
       case 'help':
         return replyText(activity, HELP_TEXT);
-      case 'alerts': {
-        const alerts = await listAlerts(db, { status: ['new', 'in_progress'], limit: 10 });
-        if (alerts.length === 0) return replyText(activity, 'No open alerts.');
-        const lines = alerts.map(
-          (alert) =>
-            `- **#${alert.number}** [${alert.severity}] ${inert(alert.title, 150)} (${statusWord(alert.status)})`,
-        );
-        return replyText(
-          activity,
-          `Open alerts, newest first:\n\n${lines.join('\n')}\n\nType \`alert <number>\` for one.`,
-        );
-      }
-      case 'alert': {
-        const ref = args[0];
-        const id = ref === undefined ? null : await findAlertId(db, ref);
-        const alert = id === null ? null : await getAlert(db, id);
-        if (alert === null)
-          return replyText(
-            activity,
-            `No alert ${inert(ref ?? '', 40)}. Type \`alerts\` to list the open ones.`,
-          );
-        return reply(activity, {
-          type: 'message',
-          attachments: [
-            {
-              contentType: ADAPTIVE_CARD_CONTENT_TYPE,
-              content: renderAlertCard({ ...alert, ...(await cardExtras(db, alert.id)) }, render),
-            },
-          ],
-        });
-      }
-      case 'investigate': {
-        const ref = args[0];
-        const id = ref === undefined ? null : await findAlertId(db, ref);
-        if (id === null)
-          return replyText(
-            activity,
-            `No alert ${inert(ref ?? '', 40)}. Type \`investigate <alert number>\`.`,
-          );
-        const actor = userOf(activity);
-        if (actor === null)
-          return replyText(activity, 'Vigil could not tell who you are, so nothing was started.');
-        const person = await personOf(activity, actor);
-        if (!person.ok) return replyText(activity, inert(person.error.message, 300));
-        const started = await startInvestigation({ handle, clock }, person.value, { alertId: id });
-        if (!started.ok) return replyText(activity, `Not started: ${inert(started.error.message, 300)}`);
-        return replyText(
-          activity,
-          started.value.created
-            ? `Investigation #${started.value.number} started. Type \`investigation ${started.value.number}\` to follow it.`
-            : `Already under investigation: investigation #${started.value.number}.`,
-        );
-      }
+      case 'alerts':
+        return replyText(activity, await alertsText(command));
+      case 'alert':
+        return replyAlert(activity, command.ref);
       case 'investigation': {
-        const ref = args[0];
-        const id = ref === undefined ? null : await findInvestigationId(db, ref);
+        const id = await findInvestigationId(db, command.ref);
         const detail = id === null ? null : await getInvestigationDetail(db, id);
-        if (detail === null) return replyText(activity, `No investigation ${inert(ref ?? '', 40)}.`);
+        if (detail === null) return replyText(activity, `No investigation ${inert(command.ref, 40)}.`);
         return replyText(activity, investigationSummary(detail));
       }
       case 'remediate': {
@@ -619,60 +703,32 @@ export function teamsTurn(deps: TeamsHandlerDeps): TurnLogic {
         if (refused !== null) return replyText(activity, inert(refused, 300));
         return replyCard(activity, renderRemediationForm(clock.now()));
       }
+      case 'remediations':
+        return replyRemediations(activity, command.export);
+      case 'route.add':
+      case 'route.list':
+      case 'route.remove':
+        return replyText(activity, ROUTES_ON_TEAMS);
       case 'resolve':
-      case 'silence':
+      case 'investigate':
+      case 'remediation.complete':
+      case 'remediation.exception':
+      case 'silence.add':
+      case 'silence.list':
+      case 'silence.expire':
       case 'oncall':
-      case 'remediation':
       case 'link':
       case 'unlink':
-        return replyText(activity, await sharedCommand(activity, text));
-      case 'remediations': {
-        const sub = (args[0] ?? '').toLowerCase();
-        if (sub === '') return replyText(activity, await activeRemediationsText(db));
-        if (sub === 'export' && args.length === 1) {
-          const actor = userOf(activity);
-          if (actor === null)
-            return replyText(activity, 'Vigil could not tell who you are, so it cannot export.');
-          const refused = await exportRefusal(db, actor, deps.roles, clock, {
-            platform: 'teams',
-            conversationId: conversationRoot(activity.conversation.id),
-          });
-          if (refused !== null) return replyText(activity, `Not exported: ${refused.message}`);
-          return replyCard(activity, renderExportCard(render.publicUrl));
-        }
-        return replyText(activity, 'Usage: `remediations` or `remediations export`.');
-      }
-      case 'subscribe':
-      case 'unsubscribe': {
-        const actor = userOf(activity);
-        if (actor === null)
-          return replyText(activity, 'Vigil could not tell who you are, so nothing was changed.');
-        const person = await personOf(activity, actor);
-        if (!person.ok) return replyText(activity, inert(person.error.message, 300));
-        if (command === 'unsubscribe') {
-          const was = await unsubscribeConversation({ handle, clock }, person.value, { conversationId });
-          if (!was.ok) return replyText(activity, was.error.message);
-          return replyText(
-            activity,
-            was.value
-              ? 'Unsubscribed: alerts will no longer be posted here.'
-              : 'This conversation was not subscribed.',
-          );
-        }
-        const parsed = parseSubscription(args);
-        if (!parsed.ok) return replyText(activity, inert(parsed.message, 300));
-        const subscribed = await subscribeConversation({ handle, clock }, person.value, {
-          conversationId,
-          subscription: parsed.value,
-        });
-        if (!subscribed.ok) return replyText(activity, subscribed.error.message);
-        return replyText(activity, `Subscribed: ${describeSubscription(parsed.value)} will be posted here.`);
-      }
-      default:
+      case 'role':
+      case 'token.create':
+      case 'token.list':
+      case 'token.revoke':
         return replyText(
           activity,
-          `I do not know "${inert(cutWord(text), 60)}". Type **help** for what I can do.`,
+          await asSender(activity, (person) => textCommand(activity, person, command)),
         );
+      default:
+        return command satisfies never;
     }
   }
 

@@ -69,6 +69,8 @@ export function teamsRemediationNotifier(deps: {
           ...(replyToId === undefined ? {} : { replyToId }),
         }),
       );
+      // Not kept: a Teams notice keeps its buttons after completion; the command answers a click on them.
+      return undefined;
     },
   };
 }

@@ -34,7 +34,16 @@ export interface RemediationNotice {
 export interface RemediationNotifier {
   readonly platform: string;
   destinations(notice: RemediationNotice): Promise<readonly string[]>;
-  deliver(notice: RemediationNotice, destination: string): Promise<void>;
+  /**
+   * Sends the notice to one destination. Answers where it was posted when the message offers
+   * buttons and `retire` can take them away later; undefined otherwise.
+   */
+  deliver(notice: RemediationNotice, destination: string): Promise<string | undefined>;
+  /**
+   * Shows an earlier notice, posted at `messageRef`, again as it reads now: without buttons once
+   * its remediation is completed. Platforms that cannot change a posted message leave it out.
+   */
+  retire?(notice: RemediationNotice, messageRef: string): Promise<void>;
 }
 
 /** The text of a notice in chat: the remediation's number, what happened, and where to see it. */
