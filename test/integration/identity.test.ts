@@ -202,7 +202,7 @@ describe('two people, two surfaces; one person, two identities', () => {
 
     // And through a token Dave made for himself in Slack.
     const tokenText = await command('token scripts', DAVE);
-    const token = /```(vgl_[\w-]+)```/.exec(tokenText)?.[1];
+    const token = /```\s*(vgl_[\w-]+)\s*```/.exec(tokenText)?.[1];
     expect(token).toBeDefined();
     const viaToken = await vigil.api(
       'POST',
@@ -349,7 +349,7 @@ describe('offboarding', () => {
     const eve = 'U0EVE';
     expect(await command(`role <@${eve}> approver`)).toContain('approver');
     const tokenText = await command('token laptop', eve);
-    const token = /```(vgl_[\w-]+)```/.exec(tokenText)?.[1] as string;
+    const token = /```\s*(vgl_[\w-]+)\s*```/.exec(tokenText)?.[1] as string;
     const as = { authorization: `Bearer ${token}` };
     const me = await json(await vigil.api('GET', '/api/me', undefined, as));
     expect(
