@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { TEST_DATABASE_URL } from '../test/helpers/harness.js';
-import { runIfMain, startBenchVigil } from './lib.js';
+import { cpuMs, runIfMain, startBenchVigil } from './lib.js';
 
 /**
  * Ingest against raw Postgres, in one run, each measurement alone:
@@ -161,45 +161,6 @@ async function wrk(url: string, dir: string, seconds: number, runId: string): Pr
     p99Ms: (r.p99_us ?? 0) / 1000,
     errors: (r.non2xx ?? 0) + (r.socket_errors ?? 0),
   };
-}
-
-/** CPU ticks (user + system, 1/100 s) and parent of every process, from /proc. */
-async function processTicks(): Promise<Map<number, { ppid: number; ticks: number }>> {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const text = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
-    if (text === null) continue;
-    // Fields after the command name (which may hold spaces): state ppid ... utime(14) stime(15).
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
-  }
-  return stats;
-}
-
-/**
- * CPU ms used so far by Vigil (`pid` and its descendants: the web processes of `vigil web`) and by
- * the Postgres backends of its connections (found by their application name).
- */
-async function cpuMs(
-  pid: number,
-  pool: pg.Pool,
-  applicationName: string,
-): Promise<{ vigil: number; postgres: number }> {
-  const { rows } = await pool.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
-    [applicationName],
-  );
-  const backends = new Set(rows.map((row) => row.pid));
-  const stats = await processTicks();
-  const inTree = (p: number): boolean => p === pid || (p > 1 && inTree(stats.get(p)?.ppid ?? 0));
-  let vigil = 0;
-  let postgres = 0;
-  for (const [p, stat] of stats) {
-    if (inTree(p)) vigil += stat.ticks;
-    if (backends.has(p)) postgres += stat.ticks;
-  }
-  return { vigil: vigil * 10, postgres: postgres * 10 };
 }
 
 /** Waits until every outbox row of the schema is done (completed or failed). */

@@ -114,6 +114,8 @@ const writeOccurrences = prepared(
     UPDATE alerts SET occurrence_count = alerts.occurrence_count + i.count,
       last_seen_at = greatest(alerts.last_seen_at, i."lastSeenAt"), revision = alerts.revision + 1, updated_at = $2
     FROM input i WHERE alerts.id = i."lateId"
+      -- Found by primary key, whatever the planner guesses of the input's size.
+      AND alerts.id = ANY(ARRAY(SELECT "lateId" FROM input WHERE "lateId" IS NOT NULL))
     RETURNING alerts.id, alerts.number, alerts.fingerprint, alerts.occurrence_count, false AS inserted
   ), upserted AS (
     INSERT INTO alerts (source, source_id, fingerprint, title, description, severity, category, policy_name,

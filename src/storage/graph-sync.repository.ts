@@ -14,7 +14,7 @@ import {
 } from '../domain/index.js';
 import type { PulledAlert } from '../integrations/microsoft/graph-alerts.js';
 import type { PulledIncident } from '../integrations/microsoft/graph-incidents.js';
-import { json, toAlert } from './alert.mapper.js';
+import { ALERT_COLUMNS, json, toAlert } from './alert.mapper.js';
 import { storeOccurrences } from './alert-ingest.repository.js';
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
@@ -280,7 +280,7 @@ async function syncPage(
   if (alertIds.length === 0) return 0;
   const locked = await trx
     .selectFrom('alerts')
-    .selectAll()
+    .select(ALERT_COLUMNS)
     .where('id', 'in', alertIds)
     .orderBy('id')
     .forUpdate()
