@@ -99,8 +99,8 @@ async function ingestContext(db: Db, fingerprints: readonly string[]): Promise<I
  * atomic, so any number of concurrent writers end with the right count). Rows come in the order of
  * the input (sorted by fingerprint, so concurrent batches lock alike and cannot deadlock); entity
  * and outbox rows in the key orders the other writers of those tables use (outbox.repository.ts,
- * graph-sync.repository.ts). The audit details and the notify payload (the domain's `notify`) are
- * built here in SQL, as the JSON the previous statements wrote.
+ * graph-sync.repository.ts). The audit details and the notify payload (that of the domain's
+ * `notify`) are built in SQL here, as they depend on whether the row was inserted.
  */
 const writeOccurrences = prepared(
   'vigil_store_occurrences',
