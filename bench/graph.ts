@@ -5,7 +5,10 @@
  *     unchanged (target: at least 1,000 alerts/s into Postgres);
  *  2. write-back latency: from an API status change to the PATCH at the fake Graph, 100 alerts
  *     (target p99 < 1 s), with the outbox relay's default poll (1 s).
- * Run alone: `npx tsx bench/graph.ts`.
+ * Each pull also prints the CPU time per alert of this process and of Vigil's Postgres backends,
+ * figures a shared machine's load disturbs less than the rate. Run alone: `npx tsx bench/graph.ts`
+ * (`BENCH_GRAPH_WORKERS=0` leaves Vigil's workers out, to see the pull's own cost; the write-back
+ * part then needs them and is skipped).
  */
 import { readFileSync } from 'node:fs';
 import { systemClock } from '../src/domain/index.js';
@@ -16,16 +19,19 @@ import { createLogger } from '../src/logger.js';
 import { FakeEntraToken } from '../test/fakes/entra-token.js';
 import { FakeGraph } from '../test/fakes/graph.js';
 import { eventually, fixture, startTestVigil } from '../test/helpers/harness.js';
-import { fmt, runIfMain, summarize } from './lib.js';
+import { cpuMs, fmt, runIfMain, summarize } from './lib.js';
 
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 10_000);
 const CLICKS = 100;
+const APPLICATION_NAME = `vigil-bench-graph-${process.pid}`;
 
 export async function benchGraph(): Promise<void> {
   const entra = await new FakeEntraToken().start();
   entra.roles.set('https://graph.microsoft.com', ['SecurityAlert.ReadWrite.All']);
   const graph = await new FakeGraph({ entra }).start();
   const vigil = await startTestVigil({
+    // BENCH_GRAPH_WORKERS=0: the pull alone, without the card work of the alerts it stores.
+    roles: { web: true, worker: process.env.BENCH_GRAPH_WORKERS !== '0' },
     env: {
       VIGIL_GRAPH_TENANT_ID: entra.tenantId,
       VIGIL_GRAPH_CLIENT_ID: entra.clientId,
@@ -33,6 +39,7 @@ export async function benchGraph(): Promise<void> {
       VIGIL_GRAPH_AUTHORITY_URL: entra.url,
       VIGIL_GRAPH_API_URL: graph.url,
       VIGIL_GRAPH_POLL_SECONDS: '0',
+      VIGIL_DB_APPLICATION_NAME: APPLICATION_NAME,
     },
   });
   try {
@@ -57,12 +64,17 @@ export async function benchGraph(): Promise<void> {
       owner: 'bench',
     };
     const timed = async (what: string) => {
+      const cpuBefore = await cpuMs(process.pid, vigil.handle.pool, APPLICATION_NAME);
       const started = performance.now();
       const outcome = await pullAlerts(deps, AbortSignal.timeout(600_000));
       const seconds = (performance.now() - started) / 1000;
+      const cpuAfter = await cpuMs(process.pid, vigil.handle.pool, APPLICATION_NAME);
       const items = outcome.kind === 'pulled' ? outcome.items : 0;
+      const perAlert = (ms: number) => `${(ms / Math.max(1, items)).toFixed(3)} ms`;
       console.log(
-        `graph pull, ${what}: ${items} alerts in ${seconds.toFixed(2)} s = ${Math.round(items / seconds)} alerts/s (target ≥ 1,000/s)`,
+        `graph pull, ${what}: ${items} alerts in ${seconds.toFixed(2)} s = ${Math.round(items / seconds)} alerts/s (target ≥ 1,000/s); ` +
+          `CPU per alert: this process ${perAlert(cpuAfter.vigil - cpuBefore.vigil)} (the fake Graph and Vigil's workers too), ` +
+          `Vigil's Postgres backends ${perAlert(cpuAfter.postgres - cpuBefore.postgres)}`,
       );
     };
     await timed('new alerts');
@@ -70,6 +82,7 @@ export async function benchGraph(): Promise<void> {
       graph.changeAlert(`bench-${n}`, { status: 'resolved', classification: 'falsePositive' });
     await timed('all changed in Defender');
     await timed('unchanged (overlapping window)');
+    if (process.env.BENCH_GRAPH_WORKERS === '0') return;
 
     const rows = await vigil.handle.db
       .selectFrom('alerts')

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { TEST_DATABASE_URL } from '../test/helpers/harness.js';
-import { runIfMain, startBenchVigil } from './lib.js';
+import { cpuMs, runIfMain, startBenchVigil } from './lib.js';
 
 /**
  * Ingest against raw Postgres, in one run, each measurement alone:
@@ -16,7 +16,9 @@ import { runIfMain, startBenchVigil } from './lib.js';
  *     fingerprints); nothing drains meanwhile (no worker runs);
  *  3. `vigil serve` alike, after its warm-up backlog has drained, and its own backlog drained
  *     before it stops.
- * Prints each rate, the two ratios to pgbench's, p50 and p99, and the load average. Both tools are
+ * Prints each rate, the two ratios to pgbench's, p50 and p99, the CPU time Vigil's processes spent per
+ * alert during the measurement and that of their Postgres backends (less noisy than the rates on a shared
+ * machine), and the load average. Both tools are
  * Debian packages (`postgresql-contrib` for pgbench, `wrk`); a missing one is named, not installed.
  * `INGEST_SECONDS` sets each measurement's length (default 10).
  */
@@ -29,6 +31,10 @@ const PGBENCH_CLIENTS = 16;
 
 interface Rate {
   readonly perSecond: number;
+  /** Requests answered 2xx (wrk only). */
+  readonly accepted?: number;
+  /** CPU ms per alert accepted of Vigil's processes and of their Postgres backends (wrk only). */
+  readonly cpuMsPerAlert?: { readonly vigil: number; readonly postgres: number };
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
   readonly errors: number;
@@ -150,6 +156,7 @@ async function wrk(url: string, dir: string, seconds: number, runId: string): Pr
   const ok = (r.requests ?? 0) - (r.non2xx ?? 0);
   return {
     perSecond: ok / ((r.duration_us ?? 1) / 1e6),
+    accepted: ok,
     p50Ms: (r.p50_us ?? 0) / 1000,
     p99Ms: (r.p99_us ?? 0) / 1000,
     errors: (r.non2xx ?? 0) + (r.socket_errors ?? 0),
@@ -170,9 +177,11 @@ async function waitForDrain(pool: pg.Pool, schema: string): Promise<void> {
 /** One Vigil role in its own process and schema: warm-up, drained, measured, drained. */
 async function vigilRate(role: 'web' | 'serve', dir: string): Promise<Rate> {
   const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+  const applicationName = `vigil-wrk-${randomBytes(4).toString('hex')}`;
   const vigil = await startBenchVigil(
     'wrk',
     {
+      VIGIL_DB_APPLICATION_NAME: applicationName,
       VIGIL_INGEST_TOKEN: TOKEN,
       VIGIL_INGEST_RATE_LIMIT: '1000000',
       VIGIL_DB_POOL_SIZE: '16',
@@ -184,10 +193,21 @@ async function vigilRate(role: 'web' | 'serve', dir: string): Promise<Rate> {
     const url = `${vigil.url}/ingest/generic`;
     await wrk(url, dir, 2, `warm-${id}`); // JIT, connections, plans
     if (role === 'serve') await waitForDrain(pool, schema);
+    const pid = vigil.child.pid as number;
+    const cpuBefore = await cpuMs(pid, pool, applicationName);
     const rate = await wrk(url, dir, SECONDS, `run-${id}`);
-    // Whatever serve left to do is drained before the next measurement starts.
+    // Whatever serve left to do is drained before the next measurement starts (and counted: it is the alerts' work).
     if (role === 'serve') await waitForDrain(pool, schema);
-    return rate;
+    // Backends that closed during the run are missed; the pool keeps its connections under load.
+    const cpuAfter = await cpuMs(pid, pool, applicationName);
+    const accepted = rate.accepted ?? 1;
+    return {
+      ...rate,
+      cpuMsPerAlert: {
+        vigil: (cpuAfter.vigil - cpuBefore.vigil) / accepted,
+        postgres: (cpuAfter.postgres - cpuBefore.postgres) / accepted,
+      },
+    };
   } finally {
     await vigil.stop();
     await pool.end();
@@ -209,7 +229,7 @@ export async function benchIngestWrk(): Promise<void> {
     for (const role of ['web', 'serve'] as const) {
       const rate = await vigilRate(role, dir);
       console.log(
-        `vigil ${role}: ${rate.perSecond.toFixed(0)}/s, ${(rate.perSecond / raw.perSecond).toFixed(2)} of pgbench, p50 ${ms(rate.p50Ms)}, p99 ${ms(rate.p99Ms)}, errors ${rate.errors} (${load()})`,
+        `vigil ${role}: ${rate.perSecond.toFixed(0)}/s, ${(rate.perSecond / raw.perSecond).toFixed(2)} of pgbench, p50 ${ms(rate.p50Ms)}, p99 ${ms(rate.p99Ms)}, errors ${rate.errors}, CPU per alert: Vigil ${rate.cpuMsPerAlert?.vigil.toFixed(3)} ms, its Postgres backends ${rate.cpuMsPerAlert?.postgres.toFixed(3)} ms (${load()})`,
       );
     }
   } finally {

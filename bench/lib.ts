@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type pg from 'pg';
 import { freePort } from '../src/storage/embedded-postgres.js';
 import { deleteRedisKeys, dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
 
@@ -220,6 +222,45 @@ export async function startBenchVigil(
       await deleteRedisKeys(prefix);
     },
   };
+}
+
+/** CPU ticks (user + system, 1/100 s) and parent of every process, from /proc. */
+async function processTicks(): Promise<Map<number, { ppid: number; ticks: number }>> {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const text = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
+    if (text === null) continue;
+    // Fields after the command name (which may hold spaces): state ppid ... utime(14) stime(15).
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+  }
+  return stats;
+}
+
+/**
+ * CPU ms used so far by Vigil (`pid` and its descendants: the web processes of `vigil web`) and by
+ * the Postgres backends of its connections (found by their application name).
+ */
+export async function cpuMs(
+  pid: number,
+  pool: { query: pg.Pool['query'] },
+  applicationName: string,
+): Promise<{ vigil: number; postgres: number }> {
+  const { rows } = await pool.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
+    [applicationName],
+  );
+  const backends = new Set(rows.map((row) => row.pid));
+  const stats = await processTicks();
+  const inTree = (p: number): boolean => p === pid || (p > 1 && inTree(stats.get(p)?.ppid ?? 0));
+  let vigil = 0;
+  let postgres = 0;
+  for (const [p, stat] of stats) {
+    if (inTree(p)) vigil += stat.ticks;
+    if (backends.has(p)) postgres += stat.ticks;
+  }
+  return { vigil: vigil * 10, postgres: postgres * 10 };
 }
 
 /** Runs `bench` when its module is the one started (`npx tsx bench/<name>.ts`), exiting 0 or 1. */

@@ -71,8 +71,8 @@ interface PageCount {
 /**
  * One chain of one stream: claims the stream's lease (short transaction), then reads page by
  * page, from the stored nextLink of an unfinished chain or else from the watermark less the
- * overlap, and has `apply` commit each page with its position before asking for the next. No
- * transaction is open while Graph is called. Graph's security lists have no `$orderby`, so the
+ * overlap, and has `apply` commit each page with its position, in order, while the next page is
+ * read; a page that fails to commit stops the chain there. No transaction waits on Graph. Graph's security lists have no `$orderby`, so the
  * watermark moves only when a whole chain is committed, to the time that chain began.
  */
 async function pullChain(
@@ -101,15 +101,21 @@ async function pullChain(
         ),
       );
     }
+    let reading = deps.graph.page(link, signal);
     for (;;) {
-      const page = await deps.graph.page(link, signal);
+      const page = await reading;
       const next = page['@odata.nextLink'] ?? null;
+      // The next page is read while this one is written (no transaction waits on Graph), so a
+      // page costs the slower of the two rather than their sum; it is dropped if this one fails.
+      if (next !== null) {
+        reading = deps.graph.page(next, signal);
+        reading.catch(() => {});
+      }
       const counted = await apply(page.value, { owner, leaseMs, nextLink: next, chainUntil });
       pages += 1;
       items += counted.items;
       skippedTotal += counted.skipped;
       if (next === null) break;
-      link = next;
     }
     return { kind: 'pulled', pages, items, skipped: skippedTotal };
   } catch (caught) {

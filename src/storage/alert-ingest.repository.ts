@@ -1,23 +1,20 @@
-import { sql } from 'kysely';
 import {
-  type AuditEntry,
+  type Actor,
+  type AlertDraft,
+  actorKey,
   belongsToResolvedAlert,
   type Clock,
   type IngestEvent,
-  notify,
   type OccurrenceGroup,
   OPEN_INVESTIGATION_STATUSES,
   SEVERITIES,
 } from '../domain/index.js';
-import { json } from './alert.mapper.js';
 import { changeAlert } from './alert.repository.js';
-import { appendAudit } from './audit.repository.js';
-import { inChunks } from './chunks.js';
-import type { Db, DbHandle } from './db.js';
+import { type Db, type DbHandle, prepared } from './db.js';
 import { joinIncidents } from './incident.repository.js';
 import { planInvestigations } from './investigation-plan.repository.js';
-import { appendOutbox } from './outbox.repository.js';
-import { applyPoliciesAtIngest } from './policy.repository.js';
+import { NOTIFY_KEY_PREFIX, OUTBOX_FOLD } from './outbox.repository.js';
+import { applyPoliciesAtIngest, policiesMatchAtIngest } from './policy.repository.js';
 
 /** What became of one occurrence group. */
 export interface OccurrenceOutcome {
@@ -27,8 +24,8 @@ export interface OccurrenceOutcome {
   readonly occurrenceCount: number;
 }
 
-const severityList = sql.raw(`ARRAY[${SEVERITIES.map((s) => `'${s}'`).join(',')}]`);
-const openInvestigationStatuses = sql.raw(OPEN_INVESTIGATION_STATUSES.map((s) => `'${s}'`).join(','));
+const textArray = (values: readonly string[]): string => `ARRAY[${values.map((s) => `'${s}'`).join(',')}]`;
+const severityList = textArray(SEVERITIES);
 
 interface IngestContext {
   /** The latest alert of each fingerprint that has one. */
@@ -49,25 +46,30 @@ interface IngestContext {
  * alerts (occurrences that began before that alert was resolved belong to it), the policy
  * generation, and whether investigation planning can do anything at all.
  */
-async function ingestContext(trx: Db, fingerprints: readonly string[]): Promise<IngestContext> {
-  const { rows } = await sql<{
+const readContext = prepared(
+  'vigil_ingest_context',
+  `SELECT l.id, l.fingerprint, l.status, l.status_changed_at, g.generation, g.may_investigate
+    FROM (SELECT (SELECT generation FROM policy_generation) AS generation,
+            EXISTS (SELECT 1 FROM investigation_rules WHERE enabled)
+              OR EXISTS (SELECT 1 FROM investigations
+                WHERE status = ANY(${textArray(OPEN_INVESTIGATION_STATUSES)}))
+              AS may_investigate) g
+    LEFT JOIN LATERAL (
+      SELECT DISTINCT ON (fingerprint) id, fingerprint, status, status_changed_at
+      FROM alerts WHERE fingerprint = ANY($1::text[])
+      ORDER BY fingerprint, created_at DESC
+    ) l ON true`,
+);
+
+async function ingestContext(db: Db, fingerprints: readonly string[]): Promise<IngestContext> {
+  const { rows } = await db.executeQuery<{
     id: string | null;
     fingerprint: string | null;
     status: string | null;
     status_changed_at: Date | null;
     generation: string;
     may_investigate: boolean;
-  }>`
-    SELECT l.id, l.fingerprint, l.status, l.status_changed_at, g.generation, g.may_investigate
-    FROM (SELECT (SELECT generation FROM policy_generation) AS generation,
-            EXISTS (SELECT 1 FROM investigation_rules WHERE enabled)
-              OR EXISTS (SELECT 1 FROM investigations WHERE status IN (${openInvestigationStatuses}))
-              AS may_investigate) g
-    LEFT JOIN LATERAL (
-      SELECT DISTINCT ON (fingerprint) id, fingerprint, status, status_changed_at
-      FROM alerts WHERE fingerprint = ANY(${[...fingerprints]}::text[])
-      ORDER BY fingerprint, created_at DESC
-    ) l ON true`.execute(trx);
+  }>(readContext(fingerprints));
   const first = rows[0];
   if (first === undefined) throw new Error('the ingest context query returned no row');
   return {
@@ -89,13 +91,97 @@ async function ingestContext(trx: Db, fingerprints: readonly string[]): Promise<
 }
 
 /**
- * Stores occurrence groups in one transaction: a new alert for each fingerprint with no open
- * alert, or one occurrence update on the open alert (the rule of the domain's `occurrenceUpdate`,
- * done here as one atomic upsert on the partial unique index `alerts_open_fingerprint`, so any
- * number of concurrent writers end with the right count). Audit and notify outbox rows go in the
- * same transaction. Rows are written in fingerprint order so concurrent batches lock alike and
- * cannot deadlock. Occurrences that began before their fingerprint's latest alert was resolved
- * are counted on that resolved alert (see the domain's `belongsToResolvedAlert`). Returns
+ * Writes the occurrence groups, and their entities, audit rows and notify outbox rows, in one
+ * statement (data-modifying CTEs): one round trip a batch, and one statement text for any batch
+ * (the rows travel as one JSON document), so Postgres plans it once per connection (see
+ * `prepared`). A group with `lateId` counts on that (resolved) alert; the others are upserted on
+ * the partial unique index `alerts_open_fingerprint` (the rule of the domain's `occurrenceUpdate`,
+ * atomic, so any number of concurrent writers end with the right count). Rows come in the order of
+ * the input (sorted by fingerprint, so concurrent batches lock alike and cannot deadlock); entity
+ * and outbox rows in the key orders the other writers of those tables use (outbox.repository.ts,
+ * graph-sync.repository.ts). The audit details and the notify payload (that of the domain's
+ * `notify`) are built in SQL here, as they depend on whether the row was inserted.
+ */
+const writeOccurrences = prepared(
+  'vigil_store_occurrences',
+  `WITH input AS (
+    SELECT * FROM json_to_recordset($1::json) AS i(
+      ord int, "lateId" uuid, source text, "sourceId" text, fingerprint text, title text, description text,
+      severity text, category text, "policyName" text, "policyUrl" text, labels jsonb, links jsonb,
+      determination text, "firstSeenAt" timestamptz, "lastSeenAt" timestamptz, count int, raw jsonb,
+      actor jsonb, "actorKey" text, entities json)
+  ), late AS (
+    UPDATE alerts SET occurrence_count = alerts.occurrence_count + i.count,
+      last_seen_at = greatest(alerts.last_seen_at, i."lastSeenAt"), revision = alerts.revision + 1, updated_at = $2
+    FROM input i WHERE alerts.id = i."lateId"
+      -- Found by primary key, whatever the planner guesses of the input's size.
+      AND alerts.id = ANY(ARRAY(SELECT "lateId" FROM input WHERE "lateId" IS NOT NULL))
+    RETURNING alerts.id, alerts.number, alerts.fingerprint, alerts.occurrence_count, false AS inserted
+  ), upserted AS (
+    INSERT INTO alerts (source, source_id, fingerprint, title, description, severity, category, policy_name,
+      policy_url, labels, links, determination, first_seen_at, last_seen_at, occurrence_count, raw,
+      previous_alert_id, created_at, updated_at)
+    SELECT i.source, i."sourceId", i.fingerprint, i.title, i.description, i.severity, i.category, i."policyName",
+      i."policyUrl", i.labels, i.links, i.determination, i."firstSeenAt", i."lastSeenAt", i.count,
+      coalesce(i.raw, 'null'),
+      -- A fingerprint that fires again after resolution opens a new alert that points back.
+      (SELECT prev.id FROM alerts prev WHERE prev.fingerprint = i.fingerprint AND prev.status = 'resolved'
+        ORDER BY prev.created_at DESC LIMIT 1),
+      $2, $2
+    FROM input i WHERE i."lateId" IS NULL ORDER BY i.ord
+    ON CONFLICT (fingerprint) WHERE status <> 'resolved' DO UPDATE SET
+      occurrence_count = alerts.occurrence_count + excluded.occurrence_count,
+      last_seen_at = greatest(alerts.last_seen_at, excluded.last_seen_at),
+      severity = CASE WHEN array_position(${severityList}, excluded.severity)
+        > array_position(${severityList}, alerts.severity) THEN excluded.severity ELSE alerts.severity END,
+      revision = alerts.revision + 1,
+      updated_at = $2
+    RETURNING id, number, fingerprint, occurrence_count, (xmax = 0) AS inserted
+  ), stored AS (
+    SELECT * FROM late UNION ALL SELECT * FROM upserted
+  ), entities AS (
+    INSERT INTO alert_entities (alert_id, kind, key, display_name, roles, attributes)
+    SELECT s.id, e.kind, e.key, e."displayName", e.roles, e.attributes
+    FROM stored s JOIN input i USING (fingerprint)
+      CROSS JOIN LATERAL json_to_recordset(i.entities) AS e(kind text, key text, "displayName" text,
+        roles jsonb, attributes jsonb)
+    ORDER BY (s.id::text || e.kind || e.key) COLLATE "C"
+    ON CONFLICT (alert_id, kind, key) DO NOTHING
+  ), audit AS (
+    INSERT INTO audit_log (alert_id, actor, actor_key, action, details, at)
+    SELECT s.id, i.actor, i."actorKey",
+      CASE WHEN s.inserted THEN 'alert.created' ELSE 'alert.occurred_again' END,
+      CASE WHEN s.inserted
+        THEN jsonb_build_object('occurrences', i.count, 'fingerprint', i.fingerprint, 'severity', i.severity)
+        ELSE jsonb_build_object('occurrences', i.count, 'occurrenceCount', s.occurrence_count) END,
+      $2
+    FROM stored s JOIN input i USING (fingerprint) ORDER BY i.ord
+  ), notified AS (
+    INSERT INTO outbox (topic, payload, dedupe_key)
+    SELECT 'notify', jsonb_build_object('alertId', s.id, 'reason', CASE WHEN s.inserted THEN 'created' ELSE 'occurred' END),
+      '${NOTIFY_KEY_PREFIX}' || s.id
+    FROM stored s ORDER BY ('${NOTIFY_KEY_PREFIX}' || s.id) COLLATE "C"
+    ${OUTBOX_FOLD}
+  )
+  SELECT id, number, fingerprint, occurrence_count, inserted FROM stored`,
+);
+
+interface StoredRow {
+  readonly id: string;
+  readonly number: string;
+  readonly fingerprint: string;
+  readonly occurrence_count: number;
+  readonly inserted: boolean;
+}
+
+/**
+ * Stores occurrence groups: a new alert for each fingerprint with no open alert, or one
+ * occurrence update on the open alert, with entities, audit and notify outbox rows, in one
+ * statement (see `writeOccurrences`). Occurrences that began before their fingerprint's latest
+ * alert was resolved are counted on that resolved alert (see the domain's
+ * `belongsToResolvedAlert`). When policies or silences match a new alert, an investigation rule
+ * or open investigation exists, or Graph alerts join incidents, that statement and the work it
+ * entails run in one transaction; otherwise the statement alone is the transaction. Returns
  * outcomes in the order of `groups`.
  */
 export async function storeOccurrences(
@@ -106,96 +192,39 @@ export async function storeOccurrences(
   if (groups.length === 0) return [];
   const now = clock.now();
   const ordered = [...groups].sort((a, b) => (a.draft.fingerprint < b.draft.fingerprint ? -1 : 1));
-  return handle.db.transaction().execute(async (trx) => {
-    const context = await ingestContext(
-      trx,
-      ordered.map((group) => group.draft.fingerprint),
-    );
-    const latest = context.latest;
-    const latestBy = new Map(latest.map((row) => [row.fingerprint, row]));
-    const isLate = (group: OccurrenceGroup) => {
-      const row = latestBy.get(group.draft.fingerprint);
-      return (
-        row !== undefined &&
-        belongsToResolvedAlert(
-          { status: row.status, statusChangedAt: row.status_changed_at },
-          group.firstSeenAt,
-        )
-      );
+  // Read before any write, as a transaction's first statement would (read committed): no lock is taken.
+  const context = await ingestContext(
+    handle.db,
+    ordered.map((group) => group.draft.fingerprint),
+  );
+  const latestBy = new Map(context.latest.map((row) => [row.fingerprint, row]));
+  const lateIdOf = (group: OccurrenceGroup): string | null => {
+    const row = latestBy.get(group.draft.fingerprint);
+    return row !== undefined &&
+      belongsToResolvedAlert(
+        { status: row.status, statusChangedAt: row.status_changed_at },
+        group.firstSeenAt,
+      )
+      ? row.id
+      : null;
+  };
+  const input = ordered.map((group, ord) => {
+    const actor: Actor = { kind: 'source', source: group.draft.source };
+    return {
+      ...group.draft,
+      ord,
+      lateId: lateIdOf(group),
+      count: group.count,
+      firstSeenAt: group.firstSeenAt,
+      lastSeenAt: group.lastSeenAt,
+      actor,
+      actorKey: actorKey(actor),
     };
-    const lateRows = [];
-    for (const group of ordered.filter(isLate)) {
-      lateRows.push(
-        await trx
-          .updateTable('alerts')
-          .set({
-            occurrence_count: sql`occurrence_count + ${group.count}`,
-            last_seen_at: sql`greatest(last_seen_at, ${group.lastSeenAt})`,
-            revision: sql`revision + 1`,
-            updated_at: now,
-          })
-          .where('id', '=', latestBy.get(group.draft.fingerprint)?.id as string)
-          .returning(['id', 'number', 'fingerprint', 'occurrence_count', sql<boolean>`false`.as('inserted')])
-          .executeTakeFirstOrThrow(),
-      );
-    }
-    const fresh = ordered.filter((group) => !isLate(group));
-    const upserted =
-      fresh.length === 0
-        ? []
-        : await trx
-            .insertInto('alerts')
-            .values(
-              fresh.map(({ draft, count, firstSeenAt, lastSeenAt }) => ({
-                source: draft.source,
-                source_id: draft.sourceId,
-                fingerprint: draft.fingerprint,
-                title: draft.title,
-                description: draft.description,
-                severity: draft.severity,
-                category: draft.category,
-                policy_name: draft.policyName,
-                policy_url: draft.policyUrl,
-                labels: json(draft.labels),
-                links: json(draft.links),
-                determination: draft.determination,
-                first_seen_at: firstSeenAt,
-                last_seen_at: lastSeenAt,
-                occurrence_count: count,
-                raw: json(draft.raw ?? null),
-                // A fingerprint that fires again after resolution opens a new alert that points back.
-                previous_alert_id: sql<string | null>`(SELECT prev.id FROM alerts prev
-            WHERE prev.fingerprint = ${draft.fingerprint} AND prev.status = 'resolved'
-            ORDER BY prev.created_at DESC LIMIT 1)`,
-                created_at: now,
-                updated_at: now,
-              })),
-            )
-            .onConflict((oc) =>
-              oc
-                .column('fingerprint')
-                .where('status', '<>', 'resolved')
-                .doUpdateSet({
-                  occurrence_count: sql`alerts.occurrence_count + excluded.occurrence_count`,
-                  last_seen_at: sql`greatest(alerts.last_seen_at, excluded.last_seen_at)`,
-                  severity: sql`CASE WHEN array_position(${severityList}, excluded.severity)
-              > array_position(${severityList}, alerts.severity) THEN excluded.severity ELSE alerts.severity END`,
-                  revision: sql`alerts.revision + 1`,
-                  updated_at: now,
-                }),
-            )
-            .returning([
-              'id',
-              'number',
-              'fingerprint',
-              'occurrence_count',
-              sql<boolean>`(xmax = 0)`.as('inserted'),
-            ])
-            .execute();
-    const rows = [...lateRows, ...upserted];
-
+  });
+  const write = async (db: Db) => {
+    const { rows } = await db.executeQuery<StoredRow>(writeOccurrences(JSON.stringify(input), now));
     const byFingerprint = new Map(rows.map((row) => [row.fingerprint, row]));
-    const outcomes = groups.map((group) => {
+    return groups.map((group) => {
       const row = byFingerprint.get(group.draft.fingerprint);
       if (row === undefined)
         throw new Error(`upsert returned no row for fingerprint ${group.draft.fingerprint}`);
@@ -206,83 +235,36 @@ export async function storeOccurrences(
         occurrenceCount: row.occurrence_count,
       };
     });
+  };
+  const mayBeNew = input.filter((row) => row.lateId === null);
+  const joinsIncident = (draft: AlertDraft) => draft.source === 'graph' && Boolean(draft.labels.incidentId);
+  const followUp =
+    context.mayInvestigate ||
+    mayBeNew.some(joinsIncident) ||
+    (await policiesMatchAtIngest(handle.db, handle.schema, mayBeNew, now, context.policyGeneration));
+  if (!followUp) return write(handle.db);
 
-    const entities = ordered.flatMap((group) => {
-      const alertId = byFingerprint.get(group.draft.fingerprint)?.id as string;
-      return group.draft.entities.map((entity) => ({
-        alert_id: alertId,
-        kind: entity.kind,
-        key: entity.key,
-        display_name: entity.displayName,
-        roles: json(entity.roles),
-        attributes: json(entity.attributes),
-      }));
-    });
-    if (entities.length > 0) {
-      entities.sort((a, b) => (a.alert_id + a.kind + a.key < b.alert_id + b.kind + b.key ? -1 : 1));
-      // Six parameters a row: a batch within the limits can need more than one statement.
-      for (const chunk of inChunks(entities, 6)) {
-        await trx
-          .insertInto('alert_entities')
-          .values(chunk)
-          .onConflict((oc) => oc.columns(['alert_id', 'kind', 'key']).doNothing())
-          .execute();
-      }
-    }
-
-    const audit: AuditEntry[] = groups.map((group, index) => {
+  return handle.db.transaction().execute(async (trx) => {
+    const outcomes = await write(trx);
+    const created = groups.flatMap((group, index) => {
       const outcome = outcomes[index] as OccurrenceOutcome;
-      return {
-        alertId: outcome.alertId,
-        actor: { kind: 'source', source: group.draft.source },
-        action: outcome.duplicate ? 'alert.occurred_again' : 'alert.created',
-        details: outcome.duplicate
-          ? { occurrences: group.count, occurrenceCount: outcome.occurrenceCount }
-          : {
-              occurrences: group.count,
-              fingerprint: group.draft.fingerprint,
-              severity: group.draft.severity,
-            },
-        at: now,
-      };
+      return outcome.duplicate ? [] : [{ alertId: outcome.alertId, draft: group.draft }];
     });
-    await appendAudit(trx, audit);
     // Policies and silences for the new alerts, in this transaction (see applyPoliciesAtIngest).
-    await applyPoliciesAtIngest(
-      trx,
-      handle.schema,
-      groups.flatMap((group, index) =>
-        outcomes[index]?.duplicate === false
-          ? [{ alertId: (outcomes[index] as OccurrenceOutcome).alertId, draft: group.draft }]
-          : [],
-      ),
-      now,
-      context.policyGeneration,
-    );
-    await appendOutbox(
-      trx,
-      outcomes.map((outcome) => notify(outcome.alertId, outcome.duplicate ? 'occurred' : 'created')),
-    );
+    await applyPoliciesAtIngest(trx, handle.schema, created, now, context.policyGeneration);
     // New alerts start or join investigations in this same transaction (one set-based query),
     // unless there is neither a rule to start one nor an open one to join.
     if (context.mayInvestigate)
       await planInvestigations(
         trx,
-        outcomes.filter((outcome) => !outcome.duplicate).map((outcome) => outcome.alertId),
+        created.map((alert) => alert.alertId),
         now,
       );
     // Graph alerts Defender grouped into an incident join it (created on first sight).
     await joinIncidents(
       trx,
-      groups.flatMap((group, index) =>
-        group.draft.source === 'graph' && outcomes[index]?.duplicate === false
-          ? [
-              {
-                alertId: (outcomes[index] as OccurrenceOutcome).alertId,
-                incidentGraphId: group.draft.labels.incidentId,
-              },
-            ]
-          : [],
+      created.flatMap(({ alertId, draft }) =>
+        draft.source === 'graph' ? [{ alertId, incidentGraphId: draft.labels.incidentId }] : [],
       ),
       now,
     );

@@ -9,9 +9,49 @@ import type {
 } from '../domain/index.js';
 import type { AlertRow, EntityRow } from './schema.js';
 
+/**
+ * Every column of `alerts` that `toAlert` reads: all but the source's raw payload, which can be
+ * large and which Alert does not carry.
+ */
+export const ALERT_COLUMNS = [
+  'id',
+  'number',
+  'source',
+  'source_id',
+  'fingerprint',
+  'title',
+  'description',
+  'severity',
+  'category',
+  'policy_name',
+  'policy_url',
+  'vigil_policy_id',
+  'vigil_policy_name',
+  'muted',
+  'silence_id',
+  'labels',
+  'links',
+  'determination',
+  'status',
+  'classification',
+  'resolution_comment',
+  'first_seen_at',
+  'last_seen_at',
+  'occurrence_count',
+  'assignee',
+  'status_changed_by',
+  'status_changed_at',
+  'previous_alert_id',
+  'incident_id',
+  'version',
+  'revision',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly Exclude<keyof AlertRow, 'raw'>[];
+
 /** A stored alert row as the domain's Alert (entities loaded apart). */
 export function toAlert(
-  row: AlertRow,
+  row: Omit<AlertRow, 'raw'>,
   entities: readonly AlertEntity[] = [],
 ): Alert & { number: string; revision: number } {
   return {

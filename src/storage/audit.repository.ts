@@ -1,26 +1,32 @@
 import { type Actor, type AuditEntry, actorKey } from '../domain/index.js';
-import { json } from './alert.mapper.js';
-import type { Db } from './db.js';
+import { type Db, prepared } from './db.js';
 import type { AuditRow } from './schema.js';
 
 /** Appends audit rows; call inside the transaction that made the change. */
 export async function appendAudit(trx: Db, entries: readonly AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await trx
-    .insertInto('audit_log')
-    .values(
-      entries.map((entry) => ({
-        alert_id: entry.alertId,
-        actor: json(entry.actor),
-        actor_key: actorKey(entry.actor),
-        person_id: entry.actor.kind === 'user' ? (entry.actor.personId ?? null) : null,
-        action: entry.action,
-        details: json(entry.details),
-        at: entry.at,
-      })),
-    )
-    .execute();
+  const rows = entries.map((entry, ord) => ({
+    ord,
+    alertId: entry.alertId,
+    actor: entry.actor,
+    actorKey: actorKey(entry.actor),
+    personId: entry.actor.kind === 'user' ? (entry.actor.personId ?? null) : null,
+    action: entry.action,
+    details: entry.details,
+    at: entry.at,
+  }));
+  await trx.executeQuery(insertAudit(JSON.stringify(rows)));
 }
+
+/** One statement text for any number of rows (see `prepared`), written in the order given. */
+const insertAudit = prepared(
+  'vigil_append_audit',
+  `INSERT INTO audit_log (alert_id, actor, actor_key, person_id, action, details, at)
+  SELECT a."alertId", a.actor, a."actorKey", a."personId", a.action, a.details, a.at
+  FROM json_to_recordset($1::json)
+    AS a(ord int, "alertId" uuid, actor jsonb, "actorKey" text, "personId" uuid, action text, details jsonb, at timestamptz)
+  ORDER BY a.ord`,
+);
 
 /**
  * Records a refused change (`silence.refused`, `policy.refused`): nothing else changed, so the

@@ -1,4 +1,4 @@
-import { Kysely } from 'kysely';
+import { CompiledQuery, Kysely } from 'kysely';
 import pg from 'pg';
 import { logConnectionErrors } from '../connection-log.js';
 import type { Logger } from '../logger.js';
@@ -30,6 +30,35 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
+/** Statement texts that run as named prepared statements, with their names. */
+const preparedNames = new Map<string, string>();
+
+/**
+ * A hot statement of fixed text, run as a named prepared statement: each connection has Postgres
+ * parse and plan it once, not on every run. Returns the query to pass to `db.executeQuery`.
+ * Only for text that never varies (parameters carry everything else, arrays or JSON for rows).
+ */
+export function prepared(name: string, text: string): (...parameters: readonly unknown[]) => CompiledQuery {
+  preparedNames.set(text, name);
+  return (...parameters) => CompiledQuery.raw(text, [...parameters]);
+}
+
+/**
+ * Kysely hands pg the text of every query; the text of a `prepared` statement goes as pg's named
+ * query instead. Looked up on the prototype at each call, so hooks placed on it (the query-count
+ * bench) still see every query.
+ */
+function runPreparedByName(client: pg.PoolClient): void {
+  const proto = Object.getPrototypeOf(client) as pg.PoolClient;
+  const byName = (text: unknown, values: unknown, callback: unknown) => {
+    const name = typeof text === 'string' ? preparedNames.get(text) : undefined;
+    const query = proto.query as (...args: unknown[]) => unknown;
+    if (name === undefined) return query.call(client, text, values, callback);
+    return query.call(client, { name, text, values }, callback);
+  };
+  client.query = byName as typeof client.query;
+}
+
 /** Validates a schema name once, so it can be quoted into SQL and connection options safely. */
 export function assertSchemaName(schema: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
@@ -55,7 +84,10 @@ export function openDb(options: DbOptions): DbHandle {
   // pending or next query fails instead, the job retries, and the pool drops the broken client.
   const onError = options.logger === undefined ? () => {} : logConnectionErrors(options.logger, 'postgres');
   pool.on('error', onError);
-  pool.on('connect', (client) => client.on('error', onError));
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+    runPreparedByName(client);
+  });
   const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema) });
   return { db, pool, schema, close: () => db.destroy() };
 }

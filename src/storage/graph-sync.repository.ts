@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import {
   type Actor,
   type AlertStatus,
@@ -14,13 +14,15 @@ import {
 } from '../domain/index.js';
 import type { PulledAlert } from '../integrations/microsoft/graph-alerts.js';
 import type { PulledIncident } from '../integrations/microsoft/graph-incidents.js';
-import { json, toAlert } from './alert.mapper.js';
+import { ALERT_COLUMNS, json, toAlert } from './alert.mapper.js';
 import { notifyIncidentSiblings } from './alert.repository.js';
 import { storeOccurrences } from './alert-ingest.repository.js';
 import { appendAudit } from './audit.repository.js';
-import type { Db, DbHandle } from './db.js';
+import { type Db, type DbHandle, prepared } from './db.js';
+import type { GraphAlertStateTable } from './graph.tables.js';
 import { upsertPulledIncidents } from './incident.repository.js';
 import { appendOutbox } from './outbox.repository.js';
+import type { AlertRow } from './schema.js';
 
 /** Changes pulled from Microsoft Defender name it as their actor. */
 export const DEFENDER_ACTOR: Actor = { kind: 'source', source: 'defender' };
@@ -172,13 +174,46 @@ async function recordPage(trx: Db, stream: string, page: PageRecord, now: Date):
  */
 export async function lastApplied(db: Db, graphIds: readonly string[]): Promise<Map<string, Date | null>> {
   if (graphIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('graph_alert_state')
-    .select(['graph_id', 'last_update_at'])
-    .where('graph_id', 'in', graphIds)
-    .execute();
+  const { rows } = await db.executeQuery<{ graph_id: string; last_update_at: Date | null }>(
+    readLastApplied(graphIds),
+  );
   return new Map(rows.map((row) => [row.graph_id, row.last_update_at]));
 }
+
+// A page's worth of IDs goes as one array parameter: one statement text for any page (see `prepared`).
+const readLastApplied = prepared(
+  'vigil_graph_last_applied',
+  'SELECT graph_id, last_update_at FROM graph_alert_state WHERE graph_id = ANY($1::text[])',
+);
+const readKnownFingerprints = prepared(
+  'vigil_graph_known_fingerprints',
+  'SELECT DISTINCT fingerprint FROM alerts WHERE fingerprint = ANY($1::text[])',
+);
+const lockStates = prepared(
+  'vigil_graph_lock_states',
+  'SELECT * FROM graph_alert_state WHERE graph_id = ANY($1::text[]) ORDER BY graph_id FOR UPDATE',
+);
+const readAlertIds = prepared(
+  'vigil_graph_alert_ids',
+  'SELECT id, fingerprint FROM alerts WHERE fingerprint = ANY($1::text[]) ORDER BY created_at',
+);
+const lockAlerts = prepared(
+  'vigil_graph_lock_alerts',
+  `SELECT ${ALERT_COLUMNS.join(', ')} FROM alerts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+);
+const upsertStates = prepared(
+  'vigil_graph_upsert_states',
+  `INSERT INTO graph_alert_state (graph_id, alert_id, last_update_at, status, classification, determination,
+    assigned_to, evidence_hash, updated_at)
+  SELECT s.graph_id, s.alert_id, s.last_update_at, s.status, s.classification, s.determination, s.assigned_to,
+    s.evidence_hash, s.updated_at
+  FROM json_to_recordset($1::json) AS s(graph_id text, alert_id uuid, last_update_at timestamptz, status text,
+    classification text, determination text, assigned_to text, evidence_hash text, updated_at timestamptz)
+  ORDER BY s.graph_id
+  ON CONFLICT (graph_id) DO UPDATE SET alert_id = excluded.alert_id, last_update_at = excluded.last_update_at,
+    status = excluded.status, classification = excluded.classification, determination = excluded.determination,
+    assigned_to = excluded.assigned_to, evidence_hash = excluded.evidence_hash, updated_at = excluded.updated_at`,
+);
 
 /** One item per Graph ID (a page may repeat one when Graph's offsets shift): the latest update wins. */
 function latestPerId(alerts: readonly PulledAlert[]): PulledAlert[] {
@@ -194,16 +229,9 @@ function latestPerId(alerts: readonly PulledAlert[]): PulledAlert[] {
 /** The pulled alerts no Vigil alert stands for yet (no alert of fingerprint `graph:<id>`). */
 async function unseen(db: Db, alerts: readonly PulledAlert[]): Promise<PulledAlert[]> {
   if (alerts.length === 0) return [];
-  const known = await db
-    .selectFrom('alerts')
-    .select('fingerprint')
-    .distinct()
-    .where(
-      'fingerprint',
-      'in',
-      alerts.map((alert) => alert.draft.fingerprint),
-    )
-    .execute();
+  const { rows: known } = await db.executeQuery<{ fingerprint: string }>(
+    readKnownFingerprints(alerts.map((alert) => alert.draft.fingerprint)),
+  );
   const seen = new Set(known.map((row) => row.fingerprint));
   return alerts.filter((alert) => !seen.has(alert.draft.fingerprint));
 }
@@ -243,17 +271,9 @@ async function syncPage(
 ): Promise<number> {
   if (latest.length === 0) return 0;
   // Locked in ID order, so two writers (the pull, a write-back) always lock alike.
-  const states = await trx
-    .selectFrom('graph_alert_state')
-    .selectAll()
-    .where(
-      'graph_id',
-      'in',
-      latest.map((alert) => alert.graphId),
-    )
-    .orderBy('graph_id')
-    .forUpdate()
-    .execute();
+  const { rows: states } = await trx.executeQuery<Selectable<GraphAlertStateTable>>(
+    lockStates(latest.map((alert) => alert.graphId)),
+  );
   const stateBy = new Map(states.map((state) => [state.graph_id, state]));
   const todo = latest.filter((pulled) => {
     const applied = stateBy.get(pulled.graphId)?.last_update_at ?? null;
@@ -265,27 +285,14 @@ async function syncPage(
   // after a resolution and opened a new Vigil alert, the sync goes there (reopening the old one
   // would make two open alerts of one fingerprint).
   const byFingerprint = new Map<string, string>();
-  const rows = await trx
-    .selectFrom('alerts')
-    .select(['id', 'fingerprint'])
-    .where(
-      'fingerprint',
-      'in',
-      todo.map((pulled) => pulled.draft.fingerprint),
-    )
-    .orderBy('created_at')
-    .execute();
+  const { rows } = await trx.executeQuery<{ id: string; fingerprint: string }>(
+    readAlertIds(todo.map((pulled) => pulled.draft.fingerprint)),
+  );
   for (const row of rows) byFingerprint.set(row.fingerprint, row.id);
   const alertIdOf = (pulled: PulledAlert) => byFingerprint.get(pulled.draft.fingerprint);
   const alertIds = [...new Set(todo.flatMap((pulled) => alertIdOf(pulled) ?? []))].sort();
   if (alertIds.length === 0) return 0;
-  const locked = await trx
-    .selectFrom('alerts')
-    .selectAll()
-    .where('id', 'in', alertIds)
-    .orderBy('id')
-    .forUpdate()
-    .execute();
+  const { rows: locked } = await trx.executeQuery<Omit<AlertRow, 'raw'>>(lockAlerts(alertIds));
   const alertBy = new Map(locked.map((row) => [row.id, row]));
 
   // Evidence is rewritten only where its digest moved; alerts just stored have theirs already.
@@ -367,27 +374,10 @@ async function syncPage(
         assignee jsonb, version integer)
       WHERE alerts.id = v.id`.execute(trx);
   }
-  for (const part of chunks(audit)) await appendAudit(trx, part);
-  for (const part of chunks(outbox)) await appendOutbox(trx, part);
+  await appendAudit(trx, audit);
+  await appendOutbox(trx, outbox);
   await notifyIncidentSiblings(trx, statusMoved);
-  for (const part of chunks(seenRows)) {
-    await trx
-      .insertInto('graph_alert_state')
-      .values(part)
-      .onConflict((oc) =>
-        oc.column('graph_id').doUpdateSet({
-          alert_id: sql`excluded.alert_id`,
-          last_update_at: sql`excluded.last_update_at`,
-          status: sql`excluded.status`,
-          classification: sql`excluded.classification`,
-          determination: sql`excluded.determination`,
-          assigned_to: sql`excluded.assigned_to`,
-          evidence_hash: sql`excluded.evidence_hash`,
-          updated_at: sql`excluded.updated_at`,
-        }),
-      )
-      .execute();
-  }
+  if (seenRows.length > 0) await trx.executeQuery(upsertStates(JSON.stringify(seenRows)));
   return updates.length;
 }
 

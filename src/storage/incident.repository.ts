@@ -188,8 +188,10 @@ function toIncidentView(row: IncidentRow): IncidentView {
     in_progress: row.in_progress_count,
     resolved: row.resolved_count,
   };
-  const statuses = (Object.keys(alertStatuses) as AlertStatus[]).flatMap((status) =>
-    Array<AlertStatus>(alertStatuses[status]).fill(status),
+  // One of each status present says as much to incidentStatus as every alert's, without a list
+  // as long as the incident (read for every card of its alerts).
+  const statuses = (Object.keys(alertStatuses) as AlertStatus[]).filter(
+    (status) => alertStatuses[status] > 0,
   );
   return {
     id: row.id,

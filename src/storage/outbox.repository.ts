@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { OutboxMessage } from '../domain/index.js';
-import { json } from './alert.mapper.js';
-import type { Db } from './db.js';
+import { type Db, prepared } from './db.js';
 
 export const outboxChannel = (schema: string): string => `vigil_outbox_${schema}`;
 
@@ -12,8 +11,19 @@ export const outboxChannel = (schema: string): string => `vigil_outbox_${schema}
  */
 const dedupeKeyOf = (message: OutboxMessage): string | null =>
   message.topic === 'notify' && message.availableAt === undefined
-    ? `notify:${message.payload.alertId}`
+    ? `${NOTIFY_KEY_PREFIX}${message.payload.alertId}`
     : null;
+
+/** The dedupe key of an alert's pending card refresh is this and the alert's ID. */
+export const NOTIFY_KEY_PREFIX = 'notify:';
+
+/**
+ * How an insert into the outbox folds a message into the pending row of its key (see
+ * `appendOutbox`); for statements that write outbox rows in SQL of their own.
+ */
+export const OUTBOX_FOLD = `ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND completed_at IS NULL AND failed_at IS NULL
+  DO UPDATE SET requested = outbox.requested + 1,
+    payload = CASE WHEN excluded.payload->>'reason' = 'created' THEN excluded.payload ELSE outbox.payload END`;
 
 /**
  * Writes outbox rows inside the caller's transaction, in one statement. A message whose key is
@@ -35,32 +45,28 @@ export async function appendOutbox(trx: Db, messages: readonly OutboxMessage[]):
   }
   // Keys in order, so concurrent writers fold into pending rows in one order and cannot deadlock.
   const keyed = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-  await trx
-    .insertInto('outbox')
-    .values(
-      [
-        ...keyed.map(([key, message]) => ({ key, message })),
-        ...plain.map((message) => ({ key: null, message })),
-      ].map(({ key, message }) => ({
-        topic: message.topic,
-        payload: json(message.payload),
-        dedupe_key: key,
-        ...(message.availableAt === undefined ? {} : { available_at: message.availableAt }),
-      })),
-    )
-    .onConflict((oc) =>
-      oc
-        .column('dedupe_key')
-        .where('dedupe_key', 'is not', null)
-        .where('completed_at', 'is', null)
-        .where('failed_at', 'is', null)
-        .doUpdateSet({
-          requested: sql`outbox.requested + 1`,
-          payload: sql`CASE WHEN excluded.payload->>'reason' = 'created' THEN excluded.payload ELSE outbox.payload END`,
-        }),
-    )
-    .execute();
+  const rows = [
+    ...keyed.map(([key, message]) => ({ key, message })),
+    ...plain.map((message) => ({ key: null, message })),
+  ].map(({ key, message }, ord) => ({
+    ord,
+    topic: message.topic,
+    payload: message.payload,
+    key,
+    availableAt: message.availableAt ?? null,
+  }));
+  await trx.executeQuery(insertOutbox(JSON.stringify(rows)));
 }
+
+/** One statement text for any number of rows (see `prepared`), written in the order given. */
+const insertOutbox = prepared(
+  'vigil_append_outbox',
+  `INSERT INTO outbox (topic, payload, dedupe_key, available_at)
+  SELECT m.topic, m.payload, m.key, coalesce(m."availableAt", now())
+  FROM json_to_recordset($1::json) AS m(ord int, topic text, payload jsonb, key text, "availableAt" timestamptz)
+  ORDER BY m.ord
+  ${OUTBOX_FOLD}`,
+);
 
 export interface OutboxRow {
   readonly id: string;

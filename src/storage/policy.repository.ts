@@ -339,6 +339,26 @@ async function runtimeFor(
 }
 
 /**
+ * Whether `applyPoliciesAtIngest` would record anything for these drafts, were they new alerts:
+ * whether a policy or a silence matches one. When none does, ingest needs no transaction beyond
+ * its one statement. `generation` as for `applyPoliciesAtIngest`.
+ */
+export async function policiesMatchAtIngest(
+  db: Db,
+  schema: string,
+  drafts: readonly AlertDraft[],
+  now: Date,
+  generation?: string,
+): Promise<boolean> {
+  if (drafts.length === 0) return false;
+  const runtime = await runtimeFor(db, schema, now, generation);
+  if (runtime.index.size === 0 && runtime.silences.length === 0) return false;
+  return drafts.some(
+    (draft) => runtime.index.match(draft).length > 0 || silenceFor(runtime.silences, draft, now) !== null,
+  );
+}
+
+/**
  * The policy and silence hook of ingest, called inside its transaction for newly created alerts.
  * Matching is in memory against the compiled cache (one query to check its generation, none when
  * the caller read `generation` in this transaction already); when

@@ -122,6 +122,18 @@ describe('cleanJson', () => {
     expect(input).toEqual(before);
   });
 
+  it('gives a value that needs no cleaning back as it is, without a copy', () => {
+    const input = { a: ['b', { c: 'd 😀', n: 1, nil: null }], ['k'.repeat(1_000)]: true };
+    expect(cleanJson(input)).toBe(input);
+  });
+
+  it('copies a value with one string to clean however deep, and cleans it', () => {
+    const input = { a: ['b', { c: 'd', e: [['f\u0000']] }], g: 'h' };
+    const cleaned = cleanJson(input);
+    expect(cleaned).not.toBe(input);
+    expect(cleaned).toEqual({ a: ['b', { c: 'd', e: [['f']] }], g: 'h' });
+  });
+
   it('gives output that survives a JSON round trip unchanged', () => {
     const cleaned = cleanJson({ a: ['\ud83d\u0000', { b: '\ude00' }] });
     expect(JSON.parse(JSON.stringify(cleaned))).toEqual(cleaned);
