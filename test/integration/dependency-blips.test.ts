@@ -29,7 +29,13 @@ beforeAll(async () => {
   databaseUrl.host = postgresProxy.host;
   vigil = await startTestVigil({
     databaseUrl: databaseUrl.toString(),
-    env: { REDIS_URL: `redis://${redisProxy.host}`, VIGIL_DB_APPLICATION_NAME: applicationName },
+    env: {
+      REDIS_URL: `redis://${redisProxy.host}`,
+      VIGIL_DB_APPLICATION_NAME: applicationName,
+      // A card claim whose answer is lost with its connection holds the card until its lease runs
+      // out (by design: the claimer may still be alive); a short lease keeps that wait inside the test's.
+      VIGIL_CARD_LEASE_MS: '3000',
+    },
     relayTimings: { pollMs: 200, redriveAfterMs: 2_000, redriveEveryMs: 500 },
   });
 });
