@@ -447,14 +447,17 @@ export async function settleRound(
 /** The one execution row of approved actions: claimed before any remote call (see act worker). */
 export async function createExecutions(trx: Db, actionIds: readonly string[]): Promise<void> {
   if (actionIds.length === 0) return;
-  await trx
+  await executionsInsert(trx, actionIds).execute();
+}
+
+/** `createExecutions`' statement, for a change that writes it as a CTE of its own; `actionIds` not empty. */
+export const executionsInsert = (db: Db, actionIds: readonly string[]) =>
+  db
     .insertInto('action_executions')
     .values(
       actionIds.map((id) => ({ action_id: id, idempotency_key: idempotencyKeyFor(id), executor: 'pending' })),
     )
-    .onConflict((oc) => oc.column('action_id').doNothing())
-    .execute();
-}
+    .onConflict((oc) => oc.column('action_id').doNothing());
 
 /**
  * Derives the investigation's status from what is stored (the domain's truth table) and writes

@@ -24,6 +24,14 @@ const dedupeKeyOf = (message: OutboxMessage): string | null =>
  */
 export async function appendOutbox(trx: Db, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
+  await outboxInsert(trx, messages).execute();
+}
+
+/**
+ * `appendOutbox`'s statement, for a change that writes its outbox rows in its own statement (as a
+ * CTE beside `withAudit`'s). `messages` must not be empty.
+ */
+export function outboxInsert(db: Db, messages: readonly OutboxMessage[]) {
   // One statement may not fold two rows into the same pending row: keep one message per key.
   const byKey = new Map<string, OutboxMessage>();
   const plain: OutboxMessage[] = [];
@@ -35,7 +43,7 @@ export async function appendOutbox(trx: Db, messages: readonly OutboxMessage[]):
   }
   // Keys in order, so concurrent writers fold into pending rows in one order and cannot deadlock.
   const keyed = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-  await trx
+  return db
     .insertInto('outbox')
     .values(
       [
@@ -58,8 +66,7 @@ export async function appendOutbox(trx: Db, messages: readonly OutboxMessage[]):
           requested: sql`outbox.requested + 1`,
           payload: sql`CASE WHEN excluded.payload->>'reason' = 'created' THEN excluded.payload ELSE outbox.payload END`,
         }),
-    )
-    .execute();
+    );
 }
 
 export interface OutboxRow {
