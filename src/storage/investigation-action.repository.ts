@@ -242,14 +242,17 @@ function decideOnce(
         },
         at: now,
       };
-      if (recorded) await withAudit(trx, [entry]).insertInto('action_decisions').values(decisionRow).execute();
+      if (recorded)
+        await withAudit(trx, [entry]).insertInto('action_decisions').values(decisionRow).execute();
       else await appendAudit(trx, [entry]);
       return decided;
     }
     // The decision, the action's new status, and its execution and `act` rows when approved, in
     // one statement; the investigation's status is derived after it, from what it wrote.
     const approved = decided.value.status === 'approved';
-    const withDecision = trx.with('decision_row', () => trx.insertInto('action_decisions').values(decisionRow));
+    const withDecision = trx.with('decision_row', () =>
+      trx.insertInto('action_decisions').values(decisionRow),
+    );
     const moved = { status: decided.value.status, updated_at: now };
     if (approved)
       await withDecision
