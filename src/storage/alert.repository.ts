@@ -19,9 +19,9 @@ import {
   writesBackToSource,
 } from '../domain/index.js';
 import { json, toAlert, toEntity } from './alert.mapper.js';
-import { appendAudit } from './audit.repository.js';
+import { appendAudit, withAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
-import { appendOutbox } from './outbox.repository.js';
+import { appendOutbox, outboxInsert } from './outbox.repository.js';
 import type { CardRow, EntityRow } from './schema.js';
 
 /** An alert as stored: the domain's Alert plus its short number and its render revision. */
@@ -171,7 +171,18 @@ export async function changeAlertIn(
   }
   const { alert: next, audit } = decided.value;
   if (audit === null) return ok({ changed: false, alert: current });
-  const updated = await trx
+  const incidentFollowUps = row.incident_id !== null && options.incidentFollowUps !== false;
+  const outbox = [
+    notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
+    ...(writesBackToSource(current, actor) ? [graphWriteBack(alertId)] : []),
+    // Its Defender incident moves with it (resolved once its last alert is), unless the caller writes it once for many.
+    ...(writesBackToSource(current, actor) && row.incident_id !== null && incidentFollowUps
+      ? [graphIncidentWriteBack(row.incident_id)]
+      : []),
+  ];
+  // The change, its audit row and its outbox rows in one statement: a click costs one trip, not three.
+  const updated = await withAudit(trx, [audit])
+    .with('outbox_rows', () => outboxInsert(trx, outbox))
     .updateTable('alerts')
     .set({
       status: next.status,
@@ -188,16 +199,6 @@ export async function changeAlertIn(
     .where('id', '=', alertId)
     .returningAll()
     .executeTakeFirstOrThrow();
-  await appendAudit(trx, [audit]);
-  const incidentFollowUps = row.incident_id !== null && options.incidentFollowUps !== false;
-  await appendOutbox(trx, [
-    notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
-    ...(writesBackToSource(current, actor) ? [graphWriteBack(alertId)] : []),
-    // Its Defender incident moves with it (resolved once its last alert is), unless the caller writes it once for many.
-    ...(writesBackToSource(current, actor) && row.incident_id !== null && incidentFollowUps
-      ? [graphIncidentWriteBack(row.incident_id)]
-      : []),
-  ]);
   if (incidentFollowUps && next.status !== current.status) await notifyIncidentSiblings(trx, [alertId]);
   return ok({ changed: true, alert: toAlert(updated) });
 }

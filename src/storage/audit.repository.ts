@@ -1,6 +1,18 @@
 import { type Actor, type AuditEntry, actorKey } from '../domain/index.js';
+import { json } from './alert.mapper.js';
 import { type Db, prepared } from './db.js';
 import type { AuditRow } from './schema.js';
+
+const auditRows = (entries: readonly AuditEntry[]) =>
+  entries.map((entry) => ({
+    alert_id: entry.alertId,
+    actor: json(entry.actor),
+    actor_key: actorKey(entry.actor),
+    person_id: entry.actor.kind === 'user' ? (entry.actor.personId ?? null) : null,
+    action: entry.action,
+    details: json(entry.details),
+    at: entry.at,
+  }));
 
 /** Appends audit rows; call inside the transaction that made the change. */
 export async function appendAudit(trx: Db, entries: readonly AuditEntry[]): Promise<void> {
@@ -27,6 +39,13 @@ const insertAudit = prepared(
     AS a(ord int, "alertId" uuid, actor jsonb, "actorKey" text, "personId" uuid, action text, details jsonb, at timestamptz)
   ORDER BY a.ord`,
 );
+
+/**
+ * The statement that makes a change, with its audit rows (at least one) appended by the same
+ * statement: one round trip fewer per change than `appendAudit` after it.
+ */
+export const withAudit = (trx: Db, entries: readonly [AuditEntry, ...AuditEntry[]]) =>
+  trx.with('audit_rows', (db) => db.insertInto('audit_log').values(auditRows(entries)));
 
 /**
  * Records a refused change (`silence.refused`, `policy.refused`): nothing else changed, so the

@@ -16,11 +16,11 @@ import {
   type Result,
 } from '../domain/index.js';
 import { json } from './alert.mapper.js';
-import { appendAudit } from './audit.repository.js';
+import { appendAudit, withAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
 import { retryOnDeadlock } from './deadlock.js';
-import { actMessage, createExecutions, refreshStatus } from './investigation.repository.js';
-import { appendOutbox } from './outbox.repository.js';
+import { actMessage, executionsInsert, refreshStatus } from './investigation.repository.js';
+import { outboxInsert } from './outbox.repository.js';
 
 /** A remediation action as the API and the chat adapters show it. */
 export interface ActionView {
@@ -68,7 +68,20 @@ const actionColumns = [
   'a.error',
   'a.created_at',
   'a.updated_at',
+  // The decisions in the same statement: showing an action costs one query, not two.
+  sql<DecisionRow[]>`coalesce((SELECT json_agg(json_build_object('approver', d.approver,
+    'approver_key', d.approver_key, 'decision', d.decision, 'reason', d.reason, 'at', d.at) ORDER BY d.id)
+    FROM action_decisions d WHERE d.action_id = a.id), '[]'::json)`.as('decision_rows'),
 ] as const;
+
+/** A decision as `json_agg` gives it: its time is text. */
+type DecisionRow = {
+  approver: Actor;
+  approver_key: string;
+  decision: Decision;
+  reason: string | null;
+  at: string;
+};
 
 /** Actions with their decisions, newest first; `status` filters (pending approval by default in the API). */
 export async function listActions(
@@ -94,19 +107,6 @@ export async function listActions(
   if (filter.ids !== undefined)
     query = query.where('a.id', 'in', filter.ids.length === 0 ? [''] : filter.ids);
   const rows = await query.execute();
-  const decisions =
-    rows.length === 0
-      ? []
-      : await db
-          .selectFrom('action_decisions')
-          .selectAll()
-          .where(
-            'action_id',
-            'in',
-            rows.map((row) => row.id),
-          )
-          .orderBy('id')
-          .execute();
   return rows.map((row) => ({
     id: row.id,
     number: row.number,
@@ -125,15 +125,13 @@ export async function listActions(
     status: row.status as ActionStatus,
     requestedBy: row.requested_by as Actor,
     approvalsNeeded: row.approvals_needed,
-    decisions: decisions
-      .filter((decision) => decision.action_id === row.id)
-      .map((decision) => ({
-        approver: decision.approver as Actor,
-        approverKey: decision.approver_key,
-        decision: decision.decision as Decision,
-        reason: decision.reason,
-        at: decision.at,
-      })),
+    decisions: row.decision_rows.map((decision) => ({
+      approver: decision.approver,
+      approverKey: decision.approver_key,
+      decision: decision.decision,
+      reason: decision.reason,
+      at: new Date(decision.at),
+    })),
     result: row.result,
     error: row.error,
     createdAt: row.created_at,
@@ -191,6 +189,8 @@ function decideOnce(
       )
       .forUpdate()
       .execute();
+    // Its decisions in the same statement: any other decision on it committed before this
+    // transaction took the investigation's lock above, so this statement's snapshot sees them all.
     const action = await trx
       .selectFrom('actions as a')
       .innerJoin('investigations as i', 'i.id', 'a.investigation_id')
@@ -201,72 +201,73 @@ function decideOnce(
         'a.approvals_needed',
         'a.investigation_id',
         'i.trigger_alert_id',
+        sql<{ approver_key: string; decision: Decision }[]>`coalesce((SELECT json_agg(json_build_object(
+          'approver_key', d.approver_key, 'decision', d.decision)) FROM action_decisions d
+          WHERE d.action_id = a.id), '[]'::json)`.as('earlier'),
       ])
       .where('a.id', '=', actionId)
       .forUpdate('a')
       .executeTakeFirst();
     if (action === undefined) return fail(ApprovalErrorCode.NotFound, `No action ${actionId}.`);
-    const earlier = await trx
-      .selectFrom('action_decisions')
-      .select(['approver_key', 'decision'])
-      .where('action_id', '=', actionId)
-      .execute();
     const decided = decideOn(
       {
         status: action.status as ActionStatus,
         requestedByKey: action.requested_by_key,
         approvalsNeeded: action.approvals_needed,
-        decisions: earlier.map((row) => ({
-          approverKey: row.approver_key,
-          decision: row.decision as Decision,
-        })),
+        decisions: action.earlier.map((row) => ({ approverKey: row.approver_key, decision: row.decision })),
       },
       actor,
       decision,
       reason,
     );
     const base = { investigationId: action.investigation_id, actionId, decision };
-    const recordDecision = () =>
-      trx
-        .insertInto('action_decisions')
-        .values({
-          action_id: actionId,
-          approver: json(actor),
-          approver_key: principalKey(actor),
-          decision,
-          reason: reason?.trim() || null,
-          at: now,
-        })
-        .execute();
+    const decisionRow = {
+      action_id: actionId,
+      approver: json(actor),
+      approver_key: principalKey(actor),
+      decision,
+      reason: reason?.trim() || null,
+      at: now,
+    };
     if (!decided.ok) {
       const recorded = decided.error.code === ApprovalErrorCode.NeedsSecondApprover;
-      if (recorded) await recordDecision();
-      await appendAudit(trx, [
-        {
-          alertId: action.trigger_alert_id,
-          actor,
-          action: recorded ? 'action.approval_recorded' : 'action.decision_refused',
-          details: {
-            ...base,
-            code: decided.error.code,
-            ...(recorded ? {} : { reason: decided.error.message }),
-          },
-          at: now,
+      const entry: AuditEntry = {
+        alertId: action.trigger_alert_id,
+        actor,
+        action: recorded ? 'action.approval_recorded' : 'action.decision_refused',
+        details: {
+          ...base,
+          code: decided.error.code,
+          ...(recorded ? {} : { reason: decided.error.message }),
         },
-      ]);
+        at: now,
+      };
+      if (recorded)
+        await withAudit(trx, [entry]).insertInto('action_decisions').values(decisionRow).execute();
+      else await appendAudit(trx, [entry]);
       return decided;
     }
-    await recordDecision();
-    await trx
-      .updateTable('actions')
-      .set({ status: decided.value.status, updated_at: now })
-      .where('id', '=', actionId)
-      .execute();
+    // The decision, the action's new status, and its execution and `act` rows when approved, in
+    // one statement; the investigation's status is derived after it, from what it wrote.
+    const approved = decided.value.status === 'approved';
+    const withDecision = trx.with('decision_row', () =>
+      trx.insertInto('action_decisions').values(decisionRow),
+    );
+    const moved = { status: decided.value.status, updated_at: now };
+    if (approved)
+      await withDecision
+        .with('execution_row', () => executionsInsert(trx, [actionId]))
+        .with('outbox_rows', () => outboxInsert(trx, [actMessage(actionId)]))
+        .updateTable('actions')
+        .set(moved)
+        .where('id', '=', actionId)
+        .execute();
+    else await withDecision.updateTable('actions').set(moved).where('id', '=', actionId).execute();
     const audit: AuditEntry[] = [
       {
         alertId: action.trigger_alert_id,
         actor,
-        action: decided.value.status === 'approved' ? 'action.approved' : 'action.rejected',
+        action: approved ? 'action.approved' : 'action.rejected',
         details: {
           ...base,
           ...(decision === 'reject' ? { reason } : { approvals: decided.value.approvals }),
@@ -274,10 +275,6 @@ function decideOnce(
         at: now,
       },
     ];
-    if (decided.value.status === 'approved') {
-      await createExecutions(trx, [actionId]);
-      await appendOutbox(trx, [actMessage(actionId)]);
-    }
     await refreshStatus(trx, action.investigation_id, now, audit);
     await appendAudit(trx, audit);
     return ok(true);

@@ -447,14 +447,17 @@ export async function settleRound(
 /** The one execution row of approved actions: claimed before any remote call (see act worker). */
 export async function createExecutions(trx: Db, actionIds: readonly string[]): Promise<void> {
   if (actionIds.length === 0) return;
-  await trx
+  await executionsInsert(trx, actionIds).execute();
+}
+
+/** `createExecutions`' statement, for a change that writes it as a CTE of its own; `actionIds` not empty. */
+export const executionsInsert = (db: Db, actionIds: readonly string[]) =>
+  db
     .insertInto('action_executions')
     .values(
       actionIds.map((id) => ({ action_id: id, idempotency_key: idempotencyKeyFor(id), executor: 'pending' })),
     )
-    .onConflict((oc) => oc.column('action_id').doNothing())
-    .execute();
-}
+    .onConflict((oc) => oc.column('action_id').doNothing());
 
 /**
  * Derives the investigation's status from what is stored (the domain's truth table) and writes
@@ -467,30 +470,34 @@ export async function refreshStatus(
   now: Date,
   audit: AuditEntry[],
 ): Promise<InvestigationStatus | null> {
+  // Everything the status derives from in one statement (one snapshot, one trip): the trigger's
+  // category (which picks the steps), every logged step (this round's picked below), whether a
+  // threat was found, and the actions' statuses.
   const inv = await trx
-    .selectFrom('investigations')
-    .select(['status', 'scope_round', 'playbook', 'trigger_alert_id', 'untargeted_steps'])
-    .where('id', '=', investigationId)
+    .selectFrom('investigations as i')
+    .select([
+      'i.status',
+      'i.scope_round',
+      'i.playbook',
+      'i.trigger_alert_id',
+      'i.untargeted_steps',
+      sql<string | null>`(SELECT category FROM alerts WHERE id = i.trigger_alert_id)`.as('category'),
+      sql<{ step_key: string; outcome: string; attempt_scope: string }[]>`coalesce((SELECT
+        json_agg(json_build_object('step_key', l.step_key, 'outcome', l.outcome, 'attempt_scope', l.attempt_scope))
+        FROM step_log l WHERE l.investigation_id = i.id), '[]'::json)`.as('logged'),
+      sql<string | null>`(SELECT verdict FROM investigation_entities e WHERE e.investigation_id = i.id
+        AND e.verdict IN ('suspicious', 'malicious') LIMIT 1)`.as('threat'),
+      sql<string[]>`array(SELECT a.status FROM actions a WHERE a.investigation_id = i.id)`.as(
+        'action_statuses',
+      ),
+    ])
+    .where('i.id', '=', investigationId)
     .executeTakeFirst();
   if (inv === undefined) return null;
   const from = inv.status as InvestigationStatus;
-  const steps = await playbookSteps(trx, inv.playbook, inv.trigger_alert_id);
-  const [logged, threats, actions] = await Promise.all([
-    trx
-      .selectFrom('step_log')
-      .select(['step_key', 'outcome'])
-      .where('investigation_id', '=', investigationId)
-      .where('attempt_scope', '=', attemptScope(inv.scope_round))
-      .execute(),
-    trx
-      .selectFrom('investigation_entities')
-      .select('verdict')
-      .where('investigation_id', '=', investigationId)
-      .where('verdict', 'in', ['suspicious', 'malicious'])
-      .limit(1)
-      .execute(),
-    trx.selectFrom('actions').select('status').where('investigation_id', '=', investigationId).execute(),
-  ]);
+  const steps = stepsFor(inv.playbook as Playbook, inv.category);
+  const scope = attemptScope(inv.scope_round);
+  const logged = inv.logged.filter((step) => step.attempt_scope === scope);
   const ran = logged.filter((step) => steps.some((s) => s.key === step.step_key));
   await settlePolicyRemediationLater(trx, investigationId);
   const to = deriveStatus({
@@ -498,8 +505,8 @@ export async function refreshStatus(
     stepsComplete: ran.length >= steps.length,
     stepCount: ran.length,
     failedSteps: ran.filter((step) => step.outcome === 'failed').length,
-    threatsFound: threats.some((entity) => isThreat(entity.verdict as Verdict)),
-    actionStatuses: actions.map((action) => action.status),
+    threatsFound: inv.threat !== null && isThreat(inv.threat as Verdict),
+    actionStatuses: inv.action_statuses,
   });
   if (to === from || !moveInvestigation(from, to).ok) return from;
   const final = !isOpenInvestigation(to);

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { OutboxMessage } from '../domain/index.js';
+import { json } from './alert.mapper.js';
 import { type Db, prepared } from './db.js';
 
 export const outboxChannel = (schema: string): string => `vigil_outbox_${schema}`;
@@ -34,7 +35,50 @@ export const OUTBOX_FOLD = `ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NUL
  */
 export async function appendOutbox(trx: Db, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
-  // One statement may not fold two rows into the same pending row: keep one message per key.
+  const rows = foldable(messages).map(({ key, message }, ord) => ({
+    ord,
+    topic: message.topic,
+    payload: message.payload,
+    key,
+    availableAt: message.availableAt ?? null,
+  }));
+  await trx.executeQuery(insertOutbox(JSON.stringify(rows)));
+}
+
+/**
+ * `appendOutbox`'s rows as a Kysely statement, for a change that writes its outbox rows in its own
+ * statement (as a CTE beside `withAudit`'s). `messages` must not be empty.
+ */
+export function outboxInsert(db: Db, messages: readonly OutboxMessage[]) {
+  return db
+    .insertInto('outbox')
+    .values(
+      foldable(messages).map(({ key, message }) => ({
+        topic: message.topic,
+        payload: json(message.payload),
+        dedupe_key: key,
+        ...(message.availableAt === undefined ? {} : { available_at: message.availableAt }),
+      })),
+    )
+    .onConflict((oc) =>
+      oc
+        .column('dedupe_key')
+        .where('dedupe_key', 'is not', null)
+        .where('completed_at', 'is', null)
+        .where('failed_at', 'is', null)
+        .doUpdateSet({
+          requested: sql`outbox.requested + 1`,
+          payload: sql`CASE WHEN excluded.payload->>'reason' = 'created' THEN excluded.payload ELSE outbox.payload END`,
+        }),
+    );
+}
+
+/**
+ * The messages as one statement may write them: one per key (a statement may not fold two rows
+ * into the same pending row; a `created` one wins), keyed ones first in key order, so concurrent
+ * writers fold into pending rows in one order and cannot deadlock.
+ */
+function foldable(messages: readonly OutboxMessage[]): { key: string | null; message: OutboxMessage }[] {
   const byKey = new Map<string, OutboxMessage>();
   const plain: OutboxMessage[] = [];
   for (const message of messages) {
@@ -43,19 +87,11 @@ export async function appendOutbox(trx: Db, messages: readonly OutboxMessage[]):
     else if (!byKey.has(key) || (message.payload as { reason?: string }).reason === 'created')
       byKey.set(key, message);
   }
-  // Keys in order, so concurrent writers fold into pending rows in one order and cannot deadlock.
   const keyed = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-  const rows = [
+  return [
     ...keyed.map(([key, message]) => ({ key, message })),
     ...plain.map((message) => ({ key: null, message })),
-  ].map(({ key, message }, ord) => ({
-    ord,
-    topic: message.topic,
-    payload: message.payload,
-    key,
-    availableAt: message.availableAt ?? null,
-  }));
-  await trx.executeQuery(insertOutbox(JSON.stringify(rows)));
+  ];
 }
 
 /** One statement text for any number of rows (see `prepared`), written in the order given. */

@@ -7,10 +7,10 @@ import {
   type ActingPerson,
   authorize,
   type Decision,
-  type DomainError,
   INVESTIGATION_STATUS_LABELS,
   type InvestigationStatus,
   principalKey,
+  type Result,
 } from '../../domain/index.js';
 import { type ActionView, getAction, listActions } from '../../storage/investigation-action.repository.js';
 import {
@@ -54,12 +54,12 @@ export const describeAction = (action: Pick<ActionView, 'kind' | 'target'>): str
   `*${ACTION_LABELS[action.kind] ?? escapeMrkdwn(action.kind)}* \`${escapeAndCut(action.target.displayName.replace(/`/g, "'"), 200)}\``;
 
 /** What a decision did, or exactly why it did not, in words for the person who clicked. */
-export function decisionText(decision: Decision, what: string, outcome: DomainError | null): string {
-  if (outcome === null)
-    return decision === 'approve'
-      ? `:white_check_mark: You approved ${what}; it runs now.`
-      : `:x: You rejected ${what}.`;
-  return refusalText(outcome, 'decide');
+export function decisionText(decision: Decision, outcome: Result<ActionView>): string {
+  if (!outcome.ok) return refusalText(outcome.error, 'decide');
+  const what = describeAction(outcome.value);
+  return decision === 'approve'
+    ? `:white_check_mark: You approved ${what}; it runs now.`
+    : `:x: You rejected ${what}.`;
 }
 
 /**
@@ -77,10 +77,8 @@ export async function decideAs(
   const { handle, clock } = context;
   const person = await slackPerson(context, actor);
   if (!person.ok) return { decided: false, text: refusalText(person.error, 'decide') };
-  const before = await getAction(handle.db, actionId);
-  const what = before === null ? 'this action' : describeAction(before);
   const result = await decideAction({ handle, clock }, person.value, { actionId, decision, reason });
-  return { decided: result.ok, text: decisionText(decision, what, result.ok ? null : result.error) };
+  return { decided: result.ok, text: decisionText(decision, result) };
 }
 
 /** Starts (or finds) the investigation of an alert as the Slack user; returns what to tell them. */
