@@ -5,12 +5,20 @@ import { FakeEnrichment } from '../test/fakes/enrichment.js';
 import { FakeExecutor } from '../test/fakes/executor.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../test/helpers/harness.js';
-import { interactionBody, slackHeaders } from '../test/helpers/slack-signing.js';
 import {
+  interactionBody,
+  type OpenedView,
+  resolveFormValues,
+  slackHeaders,
+  viewSubmissionBody,
+} from '../test/helpers/slack-signing.js';
+import {
+  BENCH_TOKENS,
   fmt,
   type ProbeReading,
   post,
   runIfMain,
+  slackBenchEnv,
   startBenchVigil,
   startVigilProcess,
   summarize,
@@ -29,9 +37,7 @@ import {
  * people: the first click records, the second runs it. Run alone: `npx tsx bench/command-cost.ts`.
  */
 
-const SECRET = 'bench-signing-secret';
-const INGEST = 'bench-ingest-token-0123456789';
-const API = 'bench-api-token-0123456789abcdef';
+const { ingest: INGEST, api: API, slackSigningSecret: SECRET } = BENCH_TOKENS;
 const FIRST = 'U0BENCHA';
 const SECOND = 'U0BENCHB';
 const CHANNEL = 'C0BENCH';
@@ -49,12 +55,7 @@ export async function benchCommandCost(options: { n?: number; warmUp?: number } 
   const enrichment = await new FakeEnrichment().start();
   enrichment.defaults = { verdict: 'malicious', reason: 'bench', latencyMs: 0 };
   const env = {
-    VIGIL_INGEST_TOKEN: INGEST,
-    VIGIL_API_TOKEN: API,
-    VIGIL_INGEST_RATE_LIMIT: '1000000',
-    SLACK_BOT_TOKEN: 'xoxb-bench',
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_API_URL: fake.url,
+    ...slackBenchEnv(fake.url),
     VIGIL_ADMINS: `slack:${FIRST},slack:${SECOND}`,
     VIGIL_EXECUTOR_WEBHOOK_URL: `${executor.url}/webhook`,
     VIGIL_EXECUTOR_WEBHOOK_SECRET: 'executor-secret-0123456789',
@@ -336,39 +337,14 @@ const buttonBody = (user: string, actionId: string, value: string, trigger: stri
     actions: [{ action_id: actionId, block_id: 'b', value, type: 'button', action_ts: '1.1' }],
   });
 
-const submissionBody = (
-  user: string,
-  view: { callback_id: string; private_metadata: string; blocks: unknown[] },
-): string =>
-  interactionBody({
-    type: 'view_submission',
-    team: { id: 'T0', domain: 'bench' },
-    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0' },
-    trigger_id: 'submit',
-    view: {
-      id: 'V1',
-      team_id: 'T0',
-      type: 'modal',
-      blocks: view.blocks,
-      private_metadata: view.private_metadata,
-      callback_id: view.callback_id,
-      state: {
-        values: {
-          classification: {
-            classification: {
-              type: 'static_select',
-              selected_option: {
-                text: { type: 'plain_text', text: 'False positive' },
-                value: 'false_positive',
-              },
-            },
-          },
-          comment: { comment: { type: 'plain_text_input', value: 'bench' } },
-        },
-      },
-      hash: '1.1',
+const submissionBody = (user: string, view: OpenedView): string =>
+  viewSubmissionBody(
+    view,
+    resolveFormValues({ text: 'False positive', value: 'false_positive' }, 'bench'),
+    user,
+    {
+      teamId: 'T0',
     },
-    response_urls: [],
-  });
+  );
 
 runIfMain(import.meta.url, benchCommandCost);

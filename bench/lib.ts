@@ -274,3 +274,20 @@ export function runIfMain(moduleUrl: string, bench: () => Promise<unknown>): voi
     },
   );
 }
+
+/** The secrets every bench's Vigil is started with (made up: they only guard a local fake's Vigil). */
+export const BENCH_TOKENS = {
+  ingest: 'bench-ingest-token-0123456789',
+  api: 'bench-api-token-0123456789abcdef',
+  slackSigningSecret: 'bench-signing-secret',
+} as const;
+
+/** Vigil's settings for a bench against a fake Slack Web API at `apiUrl`: bench tokens, no ingest rate limit. */
+export const slackBenchEnv = (apiUrl: string): Record<string, string> => ({
+  VIGIL_INGEST_TOKEN: BENCH_TOKENS.ingest,
+  VIGIL_API_TOKEN: BENCH_TOKENS.api,
+  VIGIL_INGEST_RATE_LIMIT: '1000000',
+  SLACK_BOT_TOKEN: 'xoxb-bench',
+  SLACK_SIGNING_SECRET: BENCH_TOKENS.slackSigningSecret,
+  SLACK_API_URL: apiUrl,
+});

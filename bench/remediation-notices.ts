@@ -1,11 +1,9 @@
 import pg from 'pg';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { eventually, TEST_DATABASE_URL } from '../test/helpers/harness.js';
-import { fmt, post, runIfMain, startBenchVigil, summarize } from './lib.js';
+import { BENCH_TOKENS, fmt, post, runIfMain, slackBenchEnv, startBenchVigil, summarize } from './lib.js';
 
-const SECRET = 'bench-signing-secret';
-const INGEST = 'bench-ingest-token-0123456789';
-const API = 'bench-api-token-0123456789abcdef';
+const { ingest: INGEST, api: API } = BENCH_TOKENS;
 const DAY = 86_400_000;
 
 /**
@@ -25,12 +23,7 @@ export async function benchRemediationNotices(
   const spreadMs = options.spreadMs ?? 60_000;
   const fake = await new FakeSlackApi().start();
   const vigil = await startBenchVigil('notices', {
-    VIGIL_INGEST_TOKEN: INGEST,
-    VIGIL_API_TOKEN: API,
-    VIGIL_INGEST_RATE_LIMIT: '1000000',
-    SLACK_BOT_TOKEN: 'xoxb-bench',
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_API_URL: fake.url,
+    ...slackBenchEnv(fake.url),
   });
   const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
   const api = (path: string, body: unknown) =>

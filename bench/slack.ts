@@ -10,12 +10,10 @@ import { CARD_ACTIONS } from '../src/bot/card-actions.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { eventually } from '../test/helpers/harness.js';
 import { interactionBody, slackHeaders } from '../test/helpers/slack-signing.js';
-import { fmt, post, runIfMain, startBenchVigil, summarize } from './lib.js';
+import { BENCH_TOKENS, fmt, post, runIfMain, slackBenchEnv, startBenchVigil, summarize } from './lib.js';
 
-const SECRET = 'bench-signing-secret';
 const ADMIN = 'U0BENCH';
-const INGEST = 'bench-ingest-token-0123456789';
-const API = 'bench-api-token-0123456789abcd';
+const { ingest: INGEST, api: API, slackSigningSecret: SECRET } = BENCH_TOKENS;
 
 /**
  * Vigil runs as `vigil serve` in its own process, as in production; this process is the load
@@ -29,12 +27,7 @@ export async function benchSlack(
   const rate = options.ratePerSecond ?? 100;
   const fake = await new FakeSlackApi().start();
   const vigil = await startBenchVigil('slack', {
-    VIGIL_INGEST_TOKEN: INGEST,
-    VIGIL_API_TOKEN: API,
-    VIGIL_INGEST_RATE_LIMIT: '1000000',
-    SLACK_BOT_TOKEN: 'xoxb-bench',
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_API_URL: fake.url,
+    ...slackBenchEnv(fake.url),
     VIGIL_ADMINS: `slack:${ADMIN}`,
   });
   const json = (token: string) => ({ authorization: `Bearer ${token}` });

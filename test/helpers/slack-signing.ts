@@ -93,3 +93,59 @@ export const slashCommandBody = (apiUrl: string, channel: string, text: string, 
     trigger_id: '13345224609.738474920.8088930838d88f008e0',
     api_app_id: 'A0VIGIL',
   });
+
+/** The modal a Vigil button opened, as `views.open` was given it. */
+export interface OpenedView {
+  readonly callback_id: string;
+  readonly private_metadata: string;
+  readonly blocks: unknown[];
+}
+
+/**
+ * A view_submission payload shaped like Slack's: `user` of workspace `teamId` submits `view` with
+ * `values` as Slack's `state.values` (block ID → action ID → element state).
+ */
+export const viewSubmissionBody = (
+  view: OpenedView,
+  values: Record<string, Record<string, unknown>>,
+  user: string,
+  options: { readonly teamId?: string; readonly viewId?: string } = {},
+): string => {
+  const teamId = options.teamId ?? 'T0TEAM';
+  return interactionBody({
+    type: 'view_submission',
+    team: { id: teamId, domain: 'example' },
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: teamId },
+    api_app_id: 'A0VIGIL',
+    token: 'verification_token',
+    trigger_id: '111.222.valid',
+    view: {
+      id: options.viewId ?? `V${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
+      team_id: teamId,
+      type: 'modal',
+      blocks: view.blocks,
+      private_metadata: view.private_metadata,
+      callback_id: view.callback_id,
+      state: { values },
+      hash: '1596530361.3wRYuk3R',
+    },
+    response_urls: [],
+  });
+};
+
+/** The Resolve form's state: a classification picked (its option text and value) and a comment typed. */
+export const resolveFormValues = (
+  classification: { readonly text: string; readonly value: string },
+  comment: string,
+): Record<string, Record<string, unknown>> => ({
+  classification: {
+    classification: {
+      type: 'static_select',
+      selected_option: {
+        text: { type: 'plain_text', text: classification.text },
+        value: classification.value,
+      },
+    },
+  },
+  comment: { comment: { type: 'plain_text_input', value: comment } },
+});

@@ -9,7 +9,13 @@ import { FakeEntraToken } from '../fakes/entra-token.js';
 import { FakeGraph } from '../fakes/graph.js';
 import { type FakeMessage, FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
-import { interactionBody, postSignedForm, slackTestEnv } from '../helpers/slack-signing.js';
+import {
+  interactionBody,
+  postSignedForm,
+  resolveFormValues,
+  slackTestEnv,
+  viewSubmissionBody,
+} from '../helpers/slack-signing.js';
 
 // Defender incidents in Vigil: alerts grouped by Graph's incidentId, the incidents API, and
 // "Resolve incident" written back to the fake Graph (the incident and each of its alerts).
@@ -323,38 +329,12 @@ describe('Defender incidents', () => {
     expect(view.callback_id).toBe('incident.resolve.modal');
     const submitted = await postSignedForm(
       vigil.baseUrl,
-      interactionBody({
-        type: 'view_submission',
-        team: { id: 'T0TEAM', domain: 'contoso' },
-        user: DANA,
-        api_app_id: 'A0VIGIL',
-        token: 'verification_token',
-        trigger_id: '111.222.valid',
-        view: {
-          id: 'V222',
-          team_id: 'T0TEAM',
-          type: 'modal',
-          blocks: view.blocks,
-          private_metadata: view.private_metadata,
-          callback_id: view.callback_id,
-          state: {
-            values: {
-              classification: {
-                classification: {
-                  type: 'static_select',
-                  selected_option: {
-                    text: { type: 'plain_text', text: 'True positive' },
-                    value: 'true_positive',
-                  },
-                },
-              },
-              comment: { comment: { type: 'plain_text_input', value: 'one campaign' } },
-            },
-          },
-          hash: '1596530361.3wRYuk3R',
-        },
-        response_urls: [],
-      }),
+      viewSubmissionBody(
+        view,
+        resolveFormValues({ text: 'True positive', value: 'true_positive' }, 'one campaign'),
+        DANA.id,
+        { viewId: 'V222' },
+      ),
     );
     expect(submitted.status).toBe(200);
 

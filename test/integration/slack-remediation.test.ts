@@ -11,6 +11,7 @@ import {
   postSignedForm,
   SLACK_TEST_SECRET,
   slackTestEnv,
+  viewSubmissionBody,
 } from '../helpers/slack-signing.js';
 
 const _SECRET = SLACK_TEST_SECRET;
@@ -382,25 +383,7 @@ describe('Complete and File exception on a remediation notice in Slack', () => {
         },
       ]),
     );
-    const body = interactionBody({
-      type: 'view_submission',
-      team: { id: 'T0TEAM', domain: 'example' },
-      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0TEAM' },
-      api_app_id: 'A0VIGIL',
-      token: 'verification_token',
-      trigger_id: '111.222.valid',
-      view: {
-        id: `V${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
-        team_id: 'T0TEAM',
-        type: 'modal',
-        blocks: view.blocks,
-        private_metadata: view.private_metadata,
-        callback_id: view.callback_id,
-        state: { values: state },
-        hash: '1596530361.3wRYuk3R',
-      },
-      response_urls: [],
-    });
+    const body = viewSubmissionBody(view, state, user);
     expect((await sendSlack(body)).status).toBe(200);
     const told = await eventually(
       async () =>

@@ -6,9 +6,11 @@ import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/
 import {
   commandBody,
   interactionBody,
+  resolveFormValues,
   SLACK_TEST_SECRET,
   slackHeaders,
   slackTestEnv,
+  viewSubmissionBody,
 } from '../helpers/slack-signing.js';
 
 const SECRET = SLACK_TEST_SECRET;
@@ -207,39 +209,13 @@ describe('clicks', () => {
     const call = await eventually(async () => fake.callsOf('views.open')[opened], 20_000, 'views.open');
     const view = call.args.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
     expect(JSON.stringify(view.blocks)).toContain('false_positive');
-    const submission = {
-      type: 'view_submission',
-      team: { id: 'T0TEAM', domain: 'example' },
-      user: { id: ADMIN, username: 'admin', name: 'admin', team_id: 'T0TEAM' },
-      api_app_id: 'A0VIGIL',
-      token: 'verification_token',
-      trigger_id: '111.222.valid',
-      view: {
-        id: 'V111',
-        team_id: 'T0TEAM',
-        type: 'modal',
-        blocks: view.blocks,
-        private_metadata: view.private_metadata,
-        callback_id: view.callback_id,
-        state: {
-          values: {
-            classification: {
-              classification: {
-                type: 'static_select',
-                selected_option: {
-                  text: { type: 'plain_text', text: 'False positive' },
-                  value: 'false_positive',
-                },
-              },
-            },
-            comment: { comment: { type: 'plain_text_input', value: 'pen test' } },
-          },
-        },
-        hash: '1596530361.3wRYuk3R',
-      },
-      response_urls: [],
-    };
-    const response = await sendSlack(interactionBody(submission), 'application/x-www-form-urlencoded');
+    const submission = viewSubmissionBody(
+      view,
+      resolveFormValues({ text: 'False positive', value: 'false_positive' }, 'pen test'),
+      ADMIN,
+      { viewId: 'V111' },
+    );
+    const response = await sendSlack(submission, 'application/x-www-form-urlencoded');
     expect(response.status).toBe(200);
     await eventually(async () => (await alertRow(id)).status === 'resolved', 20_000, 'resolved');
     const row = await alertRow(id);
@@ -247,8 +223,8 @@ describe('clicks', () => {
     expect(row.resolution_comment).toBe('pen test');
 
     // A submission without a classification is answered with a field error, and changes nothing.
-    const empty = { ...submission, view: { ...submission.view, state: { values: {} } } };
-    const refused = await sendSlack(interactionBody(empty), 'application/x-www-form-urlencoded');
+    const empty = viewSubmissionBody(view, {}, ADMIN, { viewId: 'V111' });
+    const refused = await sendSlack(empty, 'application/x-www-form-urlencoded');
     expect(await refused.json()).toEqual({
       response_action: 'errors',
       errors: { classification: 'Pick a classification.' },
