@@ -2,7 +2,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
@@ -237,7 +236,9 @@ export async function exportRemediations(context: SlackContext, channel: string)
     const uploaded = await fetch(target.upload_url, {
       method: 'POST',
       headers: { 'content-type': 'text/csv', 'content-length': String(size) },
-      body: Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>,
+      // The file stream itself, which fetch pulls a chunk at a time as the socket takes it:
+      // Readable.toWeb counts its high-water mark (64 KiB) in chunks, so it read the whole file ahead.
+      body: createReadStream(path),
       duplex: 'half',
       signal: AbortSignal.timeout(30_000),
     });
