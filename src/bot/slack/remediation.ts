@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { remediationFormCommand, runRemediationCommand } from '../remediation-co
 import { channelOf, tell } from './approvals.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
 import { refusalText, slackRefusal } from './interactions.js';
+import { postFile } from './file-upload.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, slackDate } from './mrkdwn.js';
 import { type Block, REMEDIATION_FORM_CALLBACK, renderFormModal } from './render.js';
 
@@ -233,16 +234,8 @@ export async function exportRemediations(context: SlackContext, channel: string)
     const target = await context.client.files.getUploadURLExternal({ filename, length: size });
     if (target.upload_url === undefined || target.file_id === undefined)
       throw new Error('files.getUploadURLExternal answered without upload_url or file_id');
-    const uploaded = await fetch(target.upload_url, {
-      method: 'POST',
-      headers: { 'content-type': 'text/csv', 'content-length': String(size) },
-      // The file stream itself, which fetch pulls a chunk at a time as the socket takes it:
-      // Readable.toWeb counts its high-water mark (64 KiB) in chunks, so it read the whole file ahead.
-      body: createReadStream(path),
-      duplex: 'half',
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (!uploaded.ok) throw new Error(`the file upload answered HTTP ${uploaded.status}`);
+    const status = await postFile(target.upload_url, path, size, 'text/csv', 30_000);
+    if (status < 200 || status >= 300) throw new Error(`the file upload answered HTTP ${status}`);
     await context.client.files.completeUploadExternal({
       files: [{ id: target.file_id, title: cutPlain('Vigil remediations', 250) }],
       channel_id: channel,
