@@ -88,6 +88,8 @@ export function openDb(options: DbOptions): DbHandle {
   const onError = options.logger === undefined ? () => {} : logConnectionErrors(options.logger, 'postgres');
   pool.on('error', onError);
   pool.on('connect', (client) => client.on('error', onError));
-  const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool: callbackQueries(pool) }, schema) });
+  const db = new Kysely<Database>({
+    dialect: new SchemaScopedPostgresDialect({ pool: callbackQueries(pool) }, schema),
+  });
   return { db, pool, schema, close: () => db.destroy() };
 }

@@ -13,7 +13,6 @@ import {
   MAX_DEVICES_PER_REQUEST,
   REMEDIATION_PRIORITIES,
   REMEDIATION_STATUS_LABELS,
-  REMEDIATION_STATUSES,
   type RemediationPriority,
   type Result,
   splitDevices,
@@ -25,8 +24,8 @@ import { remediationCsv } from '../http/api/remediations.js';
 import { remediationFormCommand, runRemediationCommand } from '../remediation-commands.js';
 import { channelOf, tell } from './approvals.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
-import { refusalText, slackRefusal } from './interactions.js';
 import { postFile } from './file-upload.js';
+import { refusalText, slackRefusal } from './interactions.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, slackDate } from './mrkdwn.js';
 import { type Block, REMEDIATION_FORM_CALLBACK, renderFormModal } from './render.js';
 
@@ -224,11 +223,8 @@ export async function exportRemediations(context: SlackContext, channel: string)
   const directory = await mkdtemp(join(tmpdir(), 'vigil-export-'));
   const path = join(directory, 'remediations.csv');
   try {
-    // All remediation activity, exceptions included, as the API's export.
-    await pipeline(
-      remediationCsv(context.handle, { status: [...REMEDIATION_STATUSES] }),
-      createWriteStream(path),
-    );
+    // All remediation activity, exceptions included, as the API's export: no filter.
+    await pipeline(remediationCsv(context.handle, {}), createWriteStream(path));
     const { size } = await stat(path);
     const filename = `remediations-${context.clock.now().toISOString().slice(0, 10)}.csv`;
     const target = await context.client.files.getUploadURLExternal({ filename, length: size });
