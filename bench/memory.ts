@@ -22,7 +22,7 @@ const SETTLE_MS = 5_000;
  * Memory of `vigil web` (issue 16; targets: idle under 100 MB RSS, the 100,000-row remediation CSV
  * export under 150 MB peak), one process (VIGIL_WEB_PROCESSES=1) from dist/cli.js, read from
  * /proc: idle RSS with no chat platform (V8's defaults, then with the flag docs/operations.md starts
- * `vigil web` with) and with Slack and Teams on; then the peak (VmHWM, reset
+ * `vigil web` with, as every later figure) and with Slack and Teams on; then the peak (VmHWM, reset
  * first) while GET /api/remediations.csv streams 100,000 rows, and while `/vigil remediations
  * export` uploads them to the fake Slack. Run alone: `npx tsx bench/memory.ts`.
  */
@@ -46,13 +46,14 @@ export async function benchMemory(): Promise<void> {
         SLACK_API_URL: fake.url,
         VIGIL_ADMINS: `slack:${ADMIN}`,
         VIGIL_TEAMS_DEV: '1',
+        NODE_OPTIONS: WEB_FLAGS,
       },
       'web',
     );
     const pid = vigil.child.pid as number;
     try {
       await sleep(SETTLE_MS);
-      report('idle, Slack and Teams on', pid);
+      report(`idle, Slack and Teams on, ${WEB_FLAGS}`, pid);
       await seedRemediations(vigil.schema, ROWS);
 
       resetPeakMemory(pid);
