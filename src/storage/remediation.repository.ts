@@ -543,18 +543,18 @@ export async function listRemediations(db: Db, filter: RemediationFilter): Promi
 }
 
 /**
- * Every remediation the filter matches, page by page (keyset, `pageSize` rows at a time), so an
- * export of any size holds one page in memory.
+ * Every remediation the filter matches, a page at a time (keyset, `pageSize` rows), so an export
+ * of any size holds one page in memory.
  */
-export async function* eachRemediation(
+export async function* eachRemediationPage(
   db: Db,
   filter: Omit<RemediationFilter, 'cursor' | 'limit'>,
-  pageSize = 1_000,
-): AsyncGenerator<StoredRemediation> {
+  pageSize: number,
+): AsyncGenerator<StoredRemediation[]> {
   let cursor: RemediationFilter['cursor'];
   for (;;) {
     const page = await listRemediations(db, { ...filter, cursor, limit: pageSize });
-    yield* page;
+    if (page.length > 0) yield page;
     const last = page.at(-1);
     if (page.length < pageSize || last === undefined) return;
     cursor = { createdAt: last.createdAt, id: last.id };

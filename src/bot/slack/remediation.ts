@@ -1,8 +1,7 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
@@ -14,7 +13,6 @@ import {
   MAX_DEVICES_PER_REQUEST,
   REMEDIATION_PRIORITIES,
   REMEDIATION_STATUS_LABELS,
-  REMEDIATION_STATUSES,
   type RemediationPriority,
   type Result,
   splitDevices,
@@ -26,6 +24,7 @@ import { remediationCsv } from '../http/api/remediations.js';
 import { remediationFormCommand, runRemediationCommand } from '../remediation-commands.js';
 import { channelOf, tell } from './approvals.js';
 import { type SlackContext, type SlackUser, slackPerson, slackUser } from './context.js';
+import { postFile } from './file-upload.js';
 import { refusalText, slackRefusal } from './interactions.js';
 import { cutPlain, escapeAndCut, escapeMrkdwn, slackDate } from './mrkdwn.js';
 import { type Block, REMEDIATION_FORM_CALLBACK, renderFormModal } from './render.js';
@@ -224,24 +223,15 @@ export async function exportRemediations(context: SlackContext, channel: string)
   const directory = await mkdtemp(join(tmpdir(), 'vigil-export-'));
   const path = join(directory, 'remediations.csv');
   try {
-    // All remediation activity, exceptions included, as the API's export.
-    await pipeline(
-      remediationCsv(context.handle, { status: [...REMEDIATION_STATUSES] }),
-      createWriteStream(path),
-    );
+    // All remediation activity, exceptions included, as the API's export: no filter.
+    await pipeline(remediationCsv(context.handle, {}), createWriteStream(path));
     const { size } = await stat(path);
     const filename = `remediations-${context.clock.now().toISOString().slice(0, 10)}.csv`;
     const target = await context.client.files.getUploadURLExternal({ filename, length: size });
     if (target.upload_url === undefined || target.file_id === undefined)
       throw new Error('files.getUploadURLExternal answered without upload_url or file_id');
-    const uploaded = await fetch(target.upload_url, {
-      method: 'POST',
-      headers: { 'content-type': 'text/csv', 'content-length': String(size) },
-      body: Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>,
-      duplex: 'half',
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (!uploaded.ok) throw new Error(`the file upload answered HTTP ${uploaded.status}`);
+    const status = await postFile(target.upload_url, path, size, 'text/csv', 30_000);
+    if (status < 200 || status >= 300) throw new Error(`the file upload answered HTTP ${status}`);
     await context.client.files.completeUploadExternal({
       files: [{ id: target.file_id, title: cutPlain('Vigil remediations', 250) }],
       channel_id: channel,

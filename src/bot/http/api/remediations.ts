@@ -23,7 +23,7 @@ import {
 import { findAlertId } from '../../../storage/alert.repository.js';
 import type { DbHandle } from '../../../storage/db.js';
 import {
-  eachRemediation,
+  eachRemediationPage,
   findRemediationId,
   getRemediation,
   listRemediations,
@@ -136,9 +136,11 @@ function toFilter(query: z.output<typeof filterQuery>): Omit<RemediationFilter, 
     exceptions: (status) => status === 'exception',
     all: () => true,
   };
-  const asked = query.status ?? [...REMEDIATION_STATUSES];
+  const status = (query.status ?? [...REMEDIATION_STATUSES]).filter(byView[query.view]);
   return {
-    status: asked.filter(byView[query.view]),
+    // Every status is no filter: `status IN (all of them)` can lead Postgres to the status index and
+    // a sort of every row per page, where the export walks (created_at, id) a page at a time.
+    status: status.length === REMEDIATION_STATUSES.length ? undefined : status,
     priority: query.priority,
     requester: query.requester,
     dueBefore: query.dueBefore,
@@ -208,8 +210,13 @@ function csvRecord(r: StoredRemediation): string[] {
   return cells.map(neutraliseFormula);
 }
 
-/** Rows per chunk of the export: one page of the keyset read, written to the socket in one go. */
-const CSV_PAGE = 1_000;
+/**
+ * Rows per chunk of the export: one page of the keyset read, written to the socket in one go.
+ * A page is alive while it is formatted and written, and whatever is alive when the young
+ * generation is collected is promoted, to wait for a full collection: at 1,000 rows that cost
+ * ~3 MB of old space per scavenge and a peak of 220 MB; at 100, the export stays within 10 MB of idle.
+ */
+const CSV_PAGE = 100;
 
 /**
  * The export, a page at a time: pulled as the client reads (Readable.from waits for the socket),
@@ -219,15 +226,9 @@ const CSV_PAGE = 1_000;
 export async function* remediationCsv(handle: DbHandle, filter: Omit<RemediationFilter, 'cursor' | 'limit'>) {
   // A UTF-8 byte order mark so spreadsheets read accents and scripts correctly.
   yield stringify([[...CSV_COLUMNS]], { bom: true });
-  let page: string[][] = [];
-  for await (const remediation of eachRemediation(handle.db, filter, CSV_PAGE)) {
-    page.push(csvRecord(remediation));
-    if (page.length === CSV_PAGE) {
-      yield stringify(page);
-      page = [];
-    }
+  for await (const page of eachRemediationPage(handle.db, filter, CSV_PAGE)) {
+    yield stringify(page.map(csvRecord));
   }
-  if (page.length > 0) yield stringify(page);
 }
 
 /**
