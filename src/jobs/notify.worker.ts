@@ -20,7 +20,7 @@ import {
   releaseCard,
 } from '../storage/card.repository.js';
 import type { DbHandle } from '../storage/db.js';
-import { cardIncident, cardIncidentKey } from '../storage/incident.repository.js';
+import { cardIncidentById, cardIncidentKey } from '../storage/incident.repository.js';
 import { cardInvestigations } from '../storage/investigation-view.repository.js';
 import { appendOutbox } from '../storage/outbox.repository.js';
 import type { CardRow } from '../storage/schema.js';
@@ -42,7 +42,11 @@ export interface NotifyDeps {
 }
 
 /** The alert as rendered: its card content and the revision that content is. */
-type RenderedAlert = CardAlert & Pick<StoredAlert, 'revision'>;
+type RenderedAlert = CardAlert &
+  Pick<StoredAlert, 'revision'> & {
+    /** As the alert read gave it: the incident section is read again by it, not by the alert. */
+    readonly incidentId: string | null;
+  };
 
 const versionOf = (alert: RenderedAlert): CardVersion => ({
   revision: alert.revision,
@@ -74,9 +78,10 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
   if (delivery === null) return;
   const { alert: stored, cards } = delivery;
   // Its incident section is part of what a card shows: siblings change it without touching this alert.
-  const incident = delivery.inIncident ? await cardIncident(handle.db, alertId) : null;
+  const { incidentId } = delivery;
+  const incident = incidentId === null ? null : await cardIncidentById(handle.db, incidentId);
   // Targets follow from the alert's own fields; investigations are read only if a card needs them.
-  const targeting: RenderedAlert = { ...stored, investigations: [], incident };
+  const targeting: RenderedAlert = { ...stored, investigations: [], incident, incidentId };
   const version = versionOf(targeting);
   const wanted: { channel: ChatChannel; target: string }[] = [];
   for (const channel of channels) {
@@ -141,8 +146,8 @@ async function renderCard(deps: NotifyDeps, alert: RenderedAlert, item: CardWork
   let current = alert;
   try {
     // Read again under the claim: a render that claims later never shows an older incident section.
-    if (alert.incident !== null && alert.incident !== undefined)
-      current = { ...alert, incident: await cardIncident(handle.db, alert.id) };
+    if (alert.incidentId !== null)
+      current = { ...alert, incident: await cardIncidentById(handle.db, alert.incidentId) };
     const messageRef = await sendCard(deps, current, channel, target, claimed, kind);
     if (!(await recordCardRendered(handle.db, claimed, messageRef, versionOf(current)))) {
       logger.warn(

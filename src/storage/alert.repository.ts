@@ -68,8 +68,8 @@ export interface AlertForDelivery {
   readonly cards: readonly CardRow[];
   /** Whether it belongs to any investigation (only then are they read for its card). */
   readonly investigated: boolean;
-  /** Whether it belongs to a Defender incident (only then is the incident read for its card). */
-  readonly inIncident: boolean;
+  /** The Defender incident it belongs to (only then is the incident read for its card), or null. */
+  readonly incidentId: string | null;
 }
 
 /**
@@ -92,7 +92,7 @@ export async function getAlertForDelivery(db: Db, id: string): Promise<AlertForD
     alert: toAlert(row, row.entity_rows.map(toEntity)),
     cards: row.card_rows.map(cardFromJson),
     investigated: row.investigated,
-    inIncident: row.incident_id !== null,
+    incidentId: row.incident_id,
   };
 }
 
