@@ -12,6 +12,7 @@ import {
   graphIncidentWriteBack,
   graphWriteBack,
   notify,
+  type OutboxMessage,
   ok,
   type Result,
   type Severity,
@@ -190,7 +191,8 @@ export async function changeAlertIn(
     .executeTakeFirstOrThrow();
   await appendAudit(trx, [audit]);
   const incidentFollowUps = row.incident_id !== null && options.incidentFollowUps !== false;
-  await appendOutbox(trx, [
+  // The alert's own rows and its siblings' refreshes in one statement (see notifyIncidentSiblings).
+  await notifyIncidentSiblings(trx, incidentFollowUps && next.status !== current.status ? [alertId] : [], [
     notify(alertId, change.type === 'status' ? 'status_changed' : 'assigned'),
     ...(writesBackToSource(current, actor) ? [graphWriteBack(alertId)] : []),
     // Its Defender incident moves with it (resolved once its last alert is), unless the caller writes it once for many.
@@ -198,7 +200,6 @@ export async function changeAlertIn(
       ? [graphIncidentWriteBack(row.incident_id)]
       : []),
   ]);
-  if (incidentFollowUps && next.status !== current.status) await notifyIncidentSiblings(trx, [alertId]);
   return ok({ changed: true, alert: toAlert(updated) });
 }
 
@@ -207,22 +208,31 @@ export async function changeAlertIn(
  * `alertIds` (which have their own): each card lists its incident's alerts by status. Coalescing
  * notify rows only; no sibling row is locked (a card compares the incident section it shows, see
  * CardVersion), so two changes in one incident at once cannot deadlock on each other's alerts.
+ * `alongside` (the changed alert's own rows) goes in the same statement: the pending rows are then
+ * folded in one key order, whereas an own row folded before its siblings' let two changes in one
+ * incident each hold the row the other wanted next (a deadlock).
  */
-export async function notifyIncidentSiblings(trx: Db, alertIds: readonly string[]): Promise<void> {
-  if (alertIds.length === 0) return;
-  const siblings = await trx
-    .selectFrom('alerts as changed')
-    .innerJoin('alerts as sibling', 'sibling.incident_id', 'changed.incident_id')
-    .select('sibling.id')
-    .distinct()
-    .where('changed.id', 'in', alertIds)
-    .where('sibling.id', 'not in', alertIds)
-    .execute();
-  for (let start = 0; start < siblings.length; start += 5_000)
-    await appendOutbox(
-      trx,
-      siblings.slice(start, start + 5_000).map((row) => notify(row.id, 'incident')),
-    );
+export async function notifyIncidentSiblings(
+  trx: Db,
+  alertIds: readonly string[],
+  alongside: readonly OutboxMessage[] = [],
+): Promise<void> {
+  const siblings =
+    alertIds.length === 0
+      ? []
+      : await trx
+          .selectFrom('alerts as changed')
+          .innerJoin('alerts as sibling', 'sibling.incident_id', 'changed.incident_id')
+          .select('sibling.id')
+          .distinct()
+          .where('changed.id', 'in', alertIds)
+          .where('sibling.id', 'not in', alertIds)
+          .orderBy('sibling.id')
+          .execute();
+  const messages = [...alongside, ...siblings.map((row) => notify(row.id, 'incident'))];
+  // Chunks, in key order too, keep each statement well under Postgres's bind-parameter limit.
+  for (let start = 0; start < messages.length; start += 5_000)
+    await appendOutbox(trx, messages.slice(start, start + 5_000));
 }
 
 function decide(
