@@ -7,7 +7,7 @@ import {
   PermanentChatError,
 } from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import { getAlertForDelivery, type StoredAlert } from '../storage/alert.repository.js';
+import { type AlertForDelivery, getAlertForDelivery, type StoredAlert } from '../storage/alert.repository.js';
 import {
   type CardVersion,
   type ClaimedCard,
@@ -22,7 +22,7 @@ import {
 import type { DbHandle } from '../storage/db.js';
 import { cardIncidentById, cardIncidentKey } from '../storage/incident.repository.js';
 import { cardInvestigations } from '../storage/investigation-view.repository.js';
-import { appendOutbox } from '../storage/outbox.repository.js';
+import { appendOutbox, type PendingRow } from '../storage/outbox.repository.js';
 import type { CardRow } from '../storage/schema.js';
 
 export const notifyPayload = z.object({
@@ -71,11 +71,20 @@ interface CardWork {
  * Targets are handled one by one and independently: a target that must wait (rate limit, a claim
  * held elsewhere) or fails does not hold back the others; the job then comes back for it.
  */
-export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<void> {
+export async function deliverAlert(
+  deps: NotifyDeps,
+  alertId: string,
+  outboxId: string,
+): Promise<PendingRow | null> {
+  // One query for all of it, the job's outbox row included (see topicWorker's `readsOwnRow`).
+  const { job, delivery } = await getAlertForDelivery(deps.handle.db, alertId, outboxId);
+  // A duplicate job of a row already done has nothing to do; a silenced alert is never posted.
+  if (job !== null && delivery !== null) await deliverCards(deps, delivery);
+  return job;
+}
+
+async function deliverCards(deps: NotifyDeps, delivery: AlertForDelivery): Promise<void> {
   const { handle, channels } = deps;
-  // One query for all of it; a silenced alert is stored and counted but never posted (null).
-  const delivery = await getAlertForDelivery(handle.db, alertId);
-  if (delivery === null) return;
   const { alert: stored, cards } = delivery;
   // Its incident section is part of what a card shows: siblings change it without touching this alert.
   const { incidentId } = delivery;
@@ -101,7 +110,7 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
   // Investigations are read only for an alert that has one (most have none).
   const alert: RenderedAlert = {
     ...targeting,
-    investigations: delivery.investigated ? await cardInvestigations(handle.db, alertId) : [],
+    investigations: delivery.investigated ? await cardInvestigations(handle.db, stored.id) : [],
   };
 
   let waitMs: number | null = null;

@@ -22,7 +22,7 @@ import {
 import { json, toAlert, toEntity } from './alert.mapper.js';
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
-import { appendOutbox } from './outbox.repository.js';
+import { appendOutbox, type PendingRow, pendingRow } from './outbox.repository.js';
 import type { CardRow, EntityRow } from './schema.js';
 
 /** An alert as stored: the domain's Alert plus its short number and its render revision. */
@@ -74,10 +74,15 @@ export interface AlertForDelivery {
 }
 
 /**
- * The alert, its entities, its cards and whether it is investigated, in one query; null if it
- * is gone or muted (a silenced alert is stored and counted, never posted).
+ * The alert, its entities, its cards and whether it is investigated, in one query, with the
+ * notify job's outbox row (`job`, as `pendingRow` reads it) in the same query; `delivery` is null
+ * if the alert is gone or muted (a silenced alert is stored and counted, never posted).
  */
-export async function getAlertForDelivery(db: Db, id: string): Promise<AlertForDelivery | null> {
+export async function getAlertForDelivery(
+  db: Db,
+  id: string,
+  outboxId: string,
+): Promise<{ readonly job: PendingRow | null; readonly delivery: AlertForDelivery | null }> {
   const row = await alertWithEntities(db, id)
     .select([
       sql<
@@ -86,14 +91,24 @@ export async function getAlertForDelivery(db: Db, id: string): Promise<AlertForD
       sql<boolean>`EXISTS (SELECT 1 FROM investigation_alerts ia WHERE ia.alert_id = alerts.id)`.as(
         'investigated',
       ),
+      sql<{ requested: number; dueAt: string } | null>`(SELECT json_build_object('requested', o.requested,
+        'dueAt', o.available_at) FROM outbox o WHERE o.id = ${outboxId}
+        AND o.completed_at IS NULL AND o.failed_at IS NULL)`.as('job_row'),
     ])
     .executeTakeFirst();
-  if (row === undefined || row.muted) return null;
+  // The alert is gone: its row is read on its own (rare).
+  if (row === undefined) return { job: await pendingRow(db, outboxId), delivery: null };
+  const job =
+    row.job_row === null ? null : { requested: row.job_row.requested, dueAt: new Date(row.job_row.dueAt) };
+  if (row.muted) return { job, delivery: null };
   return {
-    alert: toAlert(row, row.entity_rows.map(toEntity)),
-    cards: row.card_rows.map(cardFromJson),
-    investigated: row.investigated,
-    incidentId: row.incident_id,
+    job,
+    delivery: {
+      alert: toAlert(row, row.entity_rows.map(toEntity)),
+      cards: row.card_rows.map(cardFromJson),
+      investigated: row.investigated,
+      incidentId: row.incident_id,
+    },
   };
 }
 
