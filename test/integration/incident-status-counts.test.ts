@@ -122,6 +122,11 @@ describe('incident status counts', () => {
       })
       .catch(() => undefined);
     expect((await countsOf(b)).kept).toEqual({ new: 2, in_progress: 0, resolved: 0 });
+    // The deltas of a statement live only until their transaction commits (or rolls back).
+    const pending = await sql<{ n: number }>`SELECT count(*)::int AS n FROM incident_status_deltas`.execute(
+      handle.db,
+    );
+    expect(pending.rows[0]?.n).toBe(0);
   });
 
   it('lose no change when many transactions change alerts of one incident at once', async () => {
