@@ -86,17 +86,18 @@ export async function deliverAlert(
 async function deliverCards(deps: NotifyDeps, delivery: AlertForDelivery): Promise<void> {
   const { handle, channels } = deps;
   const { alert: stored, cards } = delivery;
+  // Targets follow from the alert's own fields (never its incident); investigations are read only if a card needs them.
+  const wanted: { channel: ChatChannel; target: string }[] = [];
+  for (const channel of channels) {
+    for (const target of await channel.targetsFor({ ...stored, investigations: [] }))
+      wanted.push({ channel, target });
+  }
+  if (wanted.length === 0) return;
   // Its incident section is part of what a card shows: siblings change it without touching this alert.
   const { incidentId } = delivery;
   const incident = incidentId === null ? null : await cardIncidentById(handle.db, incidentId);
-  // Targets follow from the alert's own fields; investigations are read only if a card needs them.
-  const targeting: RenderedAlert = { ...stored, investigations: [], incident, incidentId };
-  const version = versionOf(targeting);
-  const wanted: { channel: ChatChannel; target: string }[] = [];
-  for (const channel of channels) {
-    for (const target of await channel.targetsFor(targeting)) wanted.push({ channel, target });
-  }
-  if (wanted.length === 0) return;
+  const shown: RenderedAlert = { ...stored, investigations: [], incident, incidentId };
+  const version = versionOf(shown);
   const work: CardWork[] = wanted
     .map(({ channel, target }) => ({
       channel,
@@ -109,7 +110,7 @@ async function deliverCards(deps: NotifyDeps, delivery: AlertForDelivery): Promi
   if (work.length === 0) return;
   // Investigations are read only for an alert that has one (most have none).
   const alert: RenderedAlert = {
-    ...targeting,
+    ...shown,
     investigations: delivery.investigated ? await cardInvestigations(handle.db, stored.id) : [],
   };
 
