@@ -22,7 +22,7 @@ import {
 import { json, toAlert, toEntity } from './alert.mapper.js';
 import { appendAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
-import { appendOutbox, type PendingRow, pendingRow } from './outbox.repository.js';
+import { appendOutbox, NOTIFY_KEY_PREFIX, type PendingRow, pendingRow } from './outbox.repository.js';
 import type { CardRow, EntityRow } from './schema.js';
 
 /** An alert as stored: the domain's Alert plus its short number and its render revision. */
@@ -242,6 +242,23 @@ export async function notifyIncidentSiblings(
           .distinct()
           .where('changed.id', 'in', alertIds)
           .where('sibling.id', 'not in', alertIds)
+          // A sibling with no card and no pending refresh has nowhere to show the counts: its last
+          // job found no target (a card is created by its claim, before its row completes).
+          .where((eb) =>
+            eb.or([
+              eb.exists(
+                eb.selectFrom('cards').select('cards.id').whereRef('cards.alert_id', '=', 'sibling.id'),
+              ),
+              eb.exists(
+                eb
+                  .selectFrom('outbox')
+                  .select('outbox.id')
+                  .where(sql<boolean>`outbox.dedupe_key = ${NOTIFY_KEY_PREFIX} || sibling.id`)
+                  .where('outbox.completed_at', 'is', null)
+                  .where('outbox.failed_at', 'is', null),
+              ),
+            ]),
+          )
           .orderBy('sibling.id')
           .execute();
   const messages = [...alongside, ...siblings.map((row) => notify(row.id, 'incident'))];
