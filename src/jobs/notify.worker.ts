@@ -7,7 +7,7 @@ import {
   PermanentChatError,
 } from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import { getAlertForDelivery, type StoredAlert } from '../storage/alert.repository.js';
+import { type AlertForDelivery, getAlertForDelivery, type StoredAlert } from '../storage/alert.repository.js';
 import {
   type CardVersion,
   type ClaimedCard,
@@ -20,9 +20,9 @@ import {
   releaseCard,
 } from '../storage/card.repository.js';
 import type { DbHandle } from '../storage/db.js';
-import { cardIncident, cardIncidentKey } from '../storage/incident.repository.js';
+import { cardIncidentById, cardIncidentKey } from '../storage/incident.repository.js';
 import { cardInvestigations } from '../storage/investigation-view.repository.js';
-import { appendOutbox } from '../storage/outbox.repository.js';
+import { appendOutbox, type PendingRow } from '../storage/outbox.repository.js';
 import type { CardRow } from '../storage/schema.js';
 
 export const notifyPayload = z.object({
@@ -42,7 +42,11 @@ export interface NotifyDeps {
 }
 
 /** The alert as rendered: its card content and the revision that content is. */
-type RenderedAlert = CardAlert & Pick<StoredAlert, 'revision'>;
+type RenderedAlert = CardAlert &
+  Pick<StoredAlert, 'revision'> & {
+    /** As the alert read gave it: the incident section is read again by it, not by the alert. */
+    readonly incidentId: string | null;
+  };
 
 const versionOf = (alert: RenderedAlert): CardVersion => ({
   revision: alert.revision,
@@ -67,22 +71,33 @@ interface CardWork {
  * Targets are handled one by one and independently: a target that must wait (rate limit, a claim
  * held elsewhere) or fails does not hold back the others; the job then comes back for it.
  */
-export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<void> {
+export async function deliverAlert(
+  deps: NotifyDeps,
+  alertId: string,
+  outboxId: string,
+): Promise<PendingRow | null> {
+  // One query for all of it, the job's outbox row included (see topicWorker's `readsOwnRow`).
+  const { job, delivery } = await getAlertForDelivery(deps.handle.db, alertId, outboxId);
+  // A duplicate job of a row already done has nothing to do; a silenced alert is never posted.
+  if (job !== null && delivery !== null) await deliverCards(deps, delivery);
+  return job;
+}
+
+async function deliverCards(deps: NotifyDeps, delivery: AlertForDelivery): Promise<void> {
   const { handle, channels } = deps;
-  // One query for all of it; a silenced alert is stored and counted but never posted (null).
-  const delivery = await getAlertForDelivery(handle.db, alertId);
-  if (delivery === null) return;
   const { alert: stored, cards } = delivery;
-  // Its incident section is part of what a card shows: siblings change it without touching this alert.
-  const incident = delivery.inIncident ? await cardIncident(handle.db, alertId) : null;
-  // Targets follow from the alert's own fields; investigations are read only if a card needs them.
-  const targeting: RenderedAlert = { ...stored, investigations: [], incident };
-  const version = versionOf(targeting);
+  // Targets follow from the alert's own fields (never its incident); investigations are read only if a card needs them.
   const wanted: { channel: ChatChannel; target: string }[] = [];
   for (const channel of channels) {
-    for (const target of await channel.targetsFor(targeting)) wanted.push({ channel, target });
+    for (const target of await channel.targetsFor({ ...stored, investigations: [] }))
+      wanted.push({ channel, target });
   }
   if (wanted.length === 0) return;
+  // Its incident section is part of what a card shows: siblings change it without touching this alert.
+  const { incidentId } = delivery;
+  const incident = incidentId === null ? null : await cardIncidentById(handle.db, incidentId);
+  const shown: RenderedAlert = { ...stored, investigations: [], incident, incidentId };
+  const version = versionOf(shown);
   const work: CardWork[] = wanted
     .map(({ channel, target }) => ({
       channel,
@@ -95,8 +110,8 @@ export async function deliverAlert(deps: NotifyDeps, alertId: string): Promise<v
   if (work.length === 0) return;
   // Investigations are read only for an alert that has one (most have none).
   const alert: RenderedAlert = {
-    ...targeting,
-    investigations: delivery.investigated ? await cardInvestigations(handle.db, alertId) : [],
+    ...shown,
+    investigations: delivery.investigated ? await cardInvestigations(handle.db, stored.id) : [],
   };
 
   let waitMs: number | null = null;
@@ -141,8 +156,8 @@ async function renderCard(deps: NotifyDeps, alert: RenderedAlert, item: CardWork
   let current = alert;
   try {
     // Read again under the claim: a render that claims later never shows an older incident section.
-    if (alert.incident !== null && alert.incident !== undefined)
-      current = { ...alert, incident: await cardIncident(handle.db, alert.id) };
+    if (alert.incidentId !== null)
+      current = { ...alert, incident: await cardIncidentById(handle.db, alert.incidentId) };
     const messageRef = await sendCard(deps, current, channel, target, claimed, kind);
     if (!(await recordCardRendered(handle.db, claimed, messageRef, versionOf(current)))) {
       logger.warn(

@@ -5,10 +5,10 @@ import { logConnectionErrors } from '../connection-log.js';
 import { ChatRateLimitedError, type OutboxTopic } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
-import { markCompleted, markFailed, pendingRow } from '../storage/outbox.repository.js';
+import { markCompleted, markFailed, type PendingRow, pendingRow } from '../storage/outbox.repository.js';
 import { type DeliveryRetry, deliveryBackoff, type OutboxJobData } from './queues.js';
 
-export interface TopicWorkerOptions<S extends z.ZodType> {
+interface TopicWorkerBase<S extends z.ZodType> {
   readonly topic: OutboxTopic;
   readonly handle: DbHandle;
   readonly connection: Redis;
@@ -17,10 +17,26 @@ export interface TopicWorkerOptions<S extends z.ZodType> {
   readonly concurrency: number;
   /** The payload's schema: a job with a payload that does not parse fails at once, without retries. */
   readonly payload: S;
-  readonly process: (payload: z.output<S>, job: Job<OutboxJobData>) => Promise<void>;
   /** For deliveries (DELIVERY_TOPICS): retried with capped backoff until the row is this old. */
   readonly retry?: DeliveryRetry;
 }
+
+type Processor<S extends z.ZodType, R> = (payload: z.output<S>, job: Job<OutboxJobData>) => Promise<R>;
+
+export type TopicWorkerOptions<S extends z.ZodType> = TopicWorkerBase<S> &
+  (
+    | { readonly readsOwnRow?: false; readonly process: Processor<S, void> }
+    | {
+        /**
+         * The processor reads the job's outbox row in its own first query (saving one query per
+         * pass) and returns it as `pendingRow` would: null when the row is already done, and it
+         * then did nothing. It must read the row no later than the state it acts on, so that a
+         * request folded in after that read moves `requested` and the row is not marked completed.
+         */
+        readonly readsOwnRow: true;
+        readonly process: Processor<S, PendingRow | null>;
+      }
+  );
 
 /** Passes over one row in one run when more requests keep folding into it; then it comes back shortly. */
 const MAX_PASSES = 3;
@@ -56,19 +72,26 @@ export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>)
           `bad ${topic} payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
         );
       }
+      const { outboxId } = job.data;
       // A duplicate job of a row already done (or given up on) has nothing to do.
-      let row = await pendingRow(handle.db, job.data.outboxId);
+      let row = options.readsOwnRow === true ? undefined : await pendingRow(handle.db, outboxId);
       for (let pass = 1; row !== null; pass += 1) {
         try {
-          await options.process(parsed.data, job);
+          if (options.readsOwnRow === true) row = await options.process(parsed.data, job);
+          else await options.process(parsed.data, job);
         } catch (error) {
           if (error instanceof ChatRateLimitedError) await comeBackIn(job, error.retryAfterMs);
+          // Only a failure needs the row a processor reading its own did not hand back.
+          row ??= await pendingRow(handle.db, outboxId);
+          if (row === null) return;
           throw giveUpAfterWindow(error, row.dueAt, options.retry);
         }
+        // Done elsewhere meanwhile (null); a pass always leaves the row read, never undefined.
+        if (!row) return;
         // Requests folded into the row while this pass ran are served by another pass.
-        if (await markCompleted(handle.db, job.data.outboxId, row.requested)) return;
+        if (await markCompleted(handle.db, outboxId, row.requested)) return;
         if (pass >= MAX_PASSES) await comeBackIn(job, 500);
-        row = await pendingRow(handle.db, job.data.outboxId);
+        if (options.readsOwnRow !== true) row = await pendingRow(handle.db, outboxId);
       }
     },
     {

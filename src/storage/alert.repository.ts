@@ -12,6 +12,7 @@ import {
   graphIncidentWriteBack,
   graphWriteBack,
   notify,
+  type OutboxMessage,
   ok,
   type Result,
   type Severity,
@@ -21,7 +22,13 @@ import {
 import { json, toAlert, toEntity } from './alert.mapper.js';
 import { appendAudit, withAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
-import { appendOutbox, outboxInsert } from './outbox.repository.js';
+import {
+  appendOutbox,
+  NOTIFY_KEY_PREFIX,
+  outboxInsert,
+  type PendingRow,
+  pendingRow,
+} from './outbox.repository.js';
 import type { CardRow, EntityRow } from './schema.js';
 
 /** An alert as stored: the domain's Alert plus its short number and its render revision. */
@@ -68,15 +75,20 @@ export interface AlertForDelivery {
   readonly cards: readonly CardRow[];
   /** Whether it belongs to any investigation (only then are they read for its card). */
   readonly investigated: boolean;
-  /** Whether it belongs to a Defender incident (only then is the incident read for its card). */
-  readonly inIncident: boolean;
+  /** The Defender incident it belongs to (only then is the incident read for its card), or null. */
+  readonly incidentId: string | null;
 }
 
 /**
- * The alert, its entities, its cards and whether it is investigated, in one query; null if it
- * is gone or muted (a silenced alert is stored and counted, never posted).
+ * The alert, its entities, its cards and whether it is investigated, in one query, with the
+ * notify job's outbox row (`job`, as `pendingRow` reads it) in the same query; `delivery` is null
+ * if the alert is gone or muted (a silenced alert is stored and counted, never posted).
  */
-export async function getAlertForDelivery(db: Db, id: string): Promise<AlertForDelivery | null> {
+export async function getAlertForDelivery(
+  db: Db,
+  id: string,
+  outboxId: string,
+): Promise<{ readonly job: PendingRow | null; readonly delivery: AlertForDelivery | null }> {
   const row = await alertWithEntities(db, id)
     .select([
       sql<
@@ -85,14 +97,24 @@ export async function getAlertForDelivery(db: Db, id: string): Promise<AlertForD
       sql<boolean>`EXISTS (SELECT 1 FROM investigation_alerts ia WHERE ia.alert_id = alerts.id)`.as(
         'investigated',
       ),
+      sql<{ requested: number; dueAt: string } | null>`(SELECT json_build_object('requested', o.requested,
+        'dueAt', o.available_at) FROM outbox o WHERE o.id = ${outboxId}
+        AND o.completed_at IS NULL AND o.failed_at IS NULL)`.as('job_row'),
     ])
     .executeTakeFirst();
-  if (row === undefined || row.muted) return null;
+  // The alert is gone: its row is read on its own (rare).
+  if (row === undefined) return { job: await pendingRow(db, outboxId), delivery: null };
+  const job =
+    row.job_row === null ? null : { requested: row.job_row.requested, dueAt: new Date(row.job_row.dueAt) };
+  if (row.muted) return { job, delivery: null };
   return {
-    alert: toAlert(row, row.entity_rows.map(toEntity)),
-    cards: row.card_rows.map(cardFromJson),
-    investigated: row.investigated,
-    inIncident: row.incident_id !== null,
+    job,
+    delivery: {
+      alert: toAlert(row, row.entity_rows.map(toEntity)),
+      cards: row.card_rows.map(cardFromJson),
+      investigated: row.investigated,
+      incidentId: row.incident_id,
+    },
   };
 }
 
@@ -180,9 +202,15 @@ export async function changeAlertIn(
       ? [graphIncidentWriteBack(row.incident_id)]
       : []),
   ];
-  // The change, its audit row and its outbox rows in one statement: a click costs one trip, not three.
-  const updated = await withAudit(trx, [audit])
-    .with('outbox_rows', () => outboxInsert(trx, outbox))
+  // Its incident's other cards refresh too: their rows and the alert's own go in one statement, in
+  // key order (see notifyIncidentSiblings); otherwise the change, its audit row and its outbox rows
+  // are one statement: a click costs one trip, not three.
+  const withSiblings = incidentFollowUps && next.status !== current.status;
+  const statement = withAudit(trx, [audit]);
+  const writes = (
+    withSiblings ? statement : statement.with('outbox_rows', () => outboxInsert(trx, outbox))
+  ) as typeof statement;
+  const updated = await writes
     .updateTable('alerts')
     .set({
       status: next.status,
@@ -199,7 +227,7 @@ export async function changeAlertIn(
     .where('id', '=', alertId)
     .returningAll()
     .executeTakeFirstOrThrow();
-  if (incidentFollowUps && next.status !== current.status) await notifyIncidentSiblings(trx, [alertId]);
+  if (withSiblings) await notifyIncidentSiblings(trx, [alertId], outbox);
   return ok({ changed: true, alert: toAlert(updated) });
 }
 
@@ -208,22 +236,48 @@ export async function changeAlertIn(
  * `alertIds` (which have their own): each card lists its incident's alerts by status. Coalescing
  * notify rows only; no sibling row is locked (a card compares the incident section it shows, see
  * CardVersion), so two changes in one incident at once cannot deadlock on each other's alerts.
+ * `alongside` (the changed alert's own rows) goes in the same statement: the pending rows are then
+ * folded in one key order, whereas an own row folded before its siblings' let two changes in one
+ * incident each hold the row the other wanted next (a deadlock).
  */
-export async function notifyIncidentSiblings(trx: Db, alertIds: readonly string[]): Promise<void> {
-  if (alertIds.length === 0) return;
-  const siblings = await trx
-    .selectFrom('alerts as changed')
-    .innerJoin('alerts as sibling', 'sibling.incident_id', 'changed.incident_id')
-    .select('sibling.id')
-    .distinct()
-    .where('changed.id', 'in', alertIds)
-    .where('sibling.id', 'not in', alertIds)
-    .execute();
-  for (let start = 0; start < siblings.length; start += 5_000)
-    await appendOutbox(
-      trx,
-      siblings.slice(start, start + 5_000).map((row) => notify(row.id, 'incident')),
-    );
+export async function notifyIncidentSiblings(
+  trx: Db,
+  alertIds: readonly string[],
+  alongside: readonly OutboxMessage[] = [],
+): Promise<void> {
+  const siblings =
+    alertIds.length === 0
+      ? []
+      : await trx
+          .selectFrom('alerts as changed')
+          .innerJoin('alerts as sibling', 'sibling.incident_id', 'changed.incident_id')
+          .select('sibling.id')
+          .distinct()
+          .where('changed.id', 'in', alertIds)
+          .where('sibling.id', 'not in', alertIds)
+          // A sibling with no card and no pending refresh has nowhere to show the counts: its last
+          // job found no target (a card is created by its claim, before its row completes).
+          .where((eb) =>
+            eb.or([
+              eb.exists(
+                eb.selectFrom('cards').select('cards.id').whereRef('cards.alert_id', '=', 'sibling.id'),
+              ),
+              eb.exists(
+                eb
+                  .selectFrom('outbox')
+                  .select('outbox.id')
+                  .where(sql<boolean>`outbox.dedupe_key = ${NOTIFY_KEY_PREFIX} || sibling.id`)
+                  .where('outbox.completed_at', 'is', null)
+                  .where('outbox.failed_at', 'is', null),
+              ),
+            ]),
+          )
+          .orderBy('sibling.id')
+          .execute();
+  const messages = [...alongside, ...siblings.map((row) => notify(row.id, 'incident'))];
+  // Chunks, in key order too, keep each statement well under Postgres's bind-parameter limit.
+  for (let start = 0; start < messages.length; start += 5_000)
+    await appendOutbox(trx, messages.slice(start, start + 5_000));
 }
 
 function decide(

@@ -63,8 +63,20 @@ export interface IncidentsTable {
   updated_at: DefaultTimestamp;
 }
 
+/**
+ * How many alerts of an incident are in each status (2026-12-02T1900): written only by triggers on
+ * `alerts`, at commit; an incident none of whose alerts was ever counted has no row.
+ */
+export interface IncidentStatusCountsTable {
+  incident_id: ColumnType<string, never, never>;
+  new_count: ColumnType<number, never, never>;
+  in_progress_count: ColumnType<number, never, never>;
+  resolved_count: ColumnType<number, never, never>;
+}
+
 export interface GraphTables {
   incidents: IncidentsTable;
+  incident_status_counts: IncidentStatusCountsTable;
   graph_sync: GraphSyncTable;
   graph_alert_state: GraphAlertStateTable;
 }

@@ -162,21 +162,17 @@ export interface IncidentFilter {
 
 const ZERO: Record<AlertStatus, number> = { new: 0, in_progress: 0, resolved: 0 };
 
-/** Incidents with their alerts' statuses counted; the derived status is filtered in SQL too. */
+/** Incidents with their alerts' statuses as the counts triggers keep them: one row read per incident. */
 function incidentQuery(db: Db) {
   return db
     .selectFrom('incidents')
-    .leftJoin('alerts', 'alerts.incident_id', 'incidents.id')
+    .leftJoin('incident_status_counts as counts', 'counts.incident_id', 'incidents.id')
     .selectAll('incidents')
     .select([
-      sql<number>`count(alerts.id)::int`.as('alert_count'),
-      sql<number>`(count(alerts.id) FILTER (WHERE alerts.status = 'new'))::int`.as('new_count'),
-      sql<number>`(count(alerts.id) FILTER (WHERE alerts.status = 'in_progress'))::int`.as(
-        'in_progress_count',
-      ),
-      sql<number>`(count(alerts.id) FILTER (WHERE alerts.status = 'resolved'))::int`.as('resolved_count'),
-    ])
-    .groupBy('incidents.id');
+      sql<number>`coalesce(counts.new_count, 0)`.as('new_count'),
+      sql<number>`coalesce(counts.in_progress_count, 0)`.as('in_progress_count'),
+      sql<number>`coalesce(counts.resolved_count, 0)`.as('resolved_count'),
+    ]);
 }
 
 type IncidentRow = Awaited<ReturnType<ReturnType<typeof incidentQuery>['executeTakeFirstOrThrow']>>;
@@ -200,7 +196,7 @@ function toIncidentView(row: IncidentRow): IncidentView {
     severity: row.severity,
     webUrl: row.web_url,
     status: incidentStatus(statuses),
-    alertCount: row.alert_count,
+    alertCount: row.new_count + row.in_progress_count + row.resolved_count,
     alertStatuses,
     defender: {
       status: row.graph_status,
@@ -215,10 +211,10 @@ function toIncidentView(row: IncidentRow): IncidentView {
   };
 }
 
-/** The derived status as SQL over the counted alerts (see `incidentStatus`). */
+/** The derived status as SQL over the counts (see `incidentStatus`). */
 const STATUS_SQL = sql<string>`CASE
-  WHEN count(alerts.id) > 0 AND count(alerts.id) FILTER (WHERE alerts.status <> 'resolved') = 0 THEN 'resolved'
-  WHEN count(alerts.id) FILTER (WHERE alerts.status <> 'new') = 0 THEN 'new'
+  WHEN coalesce(counts.resolved_count, 0) > 0 AND coalesce(counts.new_count, 0) + coalesce(counts.in_progress_count, 0) = 0 THEN 'resolved'
+  WHEN coalesce(counts.in_progress_count, 0) + coalesce(counts.resolved_count, 0) = 0 THEN 'new'
   ELSE 'in_progress' END`;
 
 /** Newest first, keyset-paginated on (created_at, id). */
@@ -231,7 +227,7 @@ export async function listIncidents(db: Db, filter: IncidentFilter): Promise<Inc
       );
     })
     .$if(filter.status !== undefined && filter.status.length > 0, (query) =>
-      query.having(STATUS_SQL, 'in', filter.status as AlertStatus[]),
+      query.where(STATUS_SQL, 'in', filter.status as AlertStatus[]),
     )
     .orderBy('incidents.created_at', 'desc')
     .orderBy('incidents.id', 'desc')
@@ -355,19 +351,23 @@ export const cardIncidentKey = (incident: CardIncident | null | undefined): stri
 
 /** The incident of an alert as its card shows it, or null when it belongs to none. */
 export async function cardIncident(db: Db, alertId: string): Promise<CardIncident | null> {
-  const row = await db
-    .selectFrom('alerts')
-    .select('incident_id')
-    .where('id', '=', alertId)
+  const row = await incidentQuery(db)
+    .innerJoin('alerts', 'alerts.incident_id', 'incidents.id')
+    .where('alerts.id', '=', alertId)
     .executeTakeFirst();
-  if (row?.incident_id === null || row?.incident_id === undefined) return null;
-  const incident = await getIncident(db, row.incident_id);
-  if (incident === null) return null;
-  return {
-    id: incident.id,
-    name: incident.displayName ?? `Defender incident ${incident.graphId}`,
-    alertCount: incident.alertCount,
-    alertStatuses: incident.alertStatuses,
-    status: incident.status,
-  };
+  return row === undefined ? null : toCardIncident(toIncidentView(row));
 }
+
+/** An incident as its alerts' cards show it, by its ID (the alert's `incident_id`, already read). */
+export async function cardIncidentById(db: Db, incidentId: string): Promise<CardIncident | null> {
+  const row = await incidentQuery(db).where('incidents.id', '=', incidentId).executeTakeFirst();
+  return row === undefined ? null : toCardIncident(toIncidentView(row));
+}
+
+const toCardIncident = (incident: IncidentView): CardIncident => ({
+  id: incident.id,
+  name: incident.displayName ?? `Defender incident ${incident.graphId}`,
+  alertCount: incident.alertCount,
+  alertStatuses: incident.alertStatuses,
+  status: incident.status,
+});

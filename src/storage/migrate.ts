@@ -25,6 +25,7 @@ import * as consoleSessions from './migrations/2026-12-01T2100_console_sessions.
 import * as identityEmail from './migrations/2026-12-02T1200_identity_email.js';
 import * as cardIncident from './migrations/2026-12-02T1300_card_incident.js';
 import * as noticeMessageRefs from './migrations/2026-12-02T1600_notice_message_refs.js';
+import * as incidentStatusCounts from './migrations/2026-12-02T1900_incident_status_counts.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -53,6 +54,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-02T1200_identity_email': identityEmail,
   '2026-12-02T1300_card_incident': cardIncident,
   '2026-12-02T1600_notice_message_refs': noticeMessageRefs,
+  '2026-12-02T1900_incident_status_counts': incidentStatusCounts,
 };
 
 /**

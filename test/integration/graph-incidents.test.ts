@@ -442,4 +442,28 @@ describe('Defender incidents', () => {
     await slackCardOf('sib-c', '3 alerts: 2 New, 1 Resolved');
     await slackCardOf('sib-b', '3 alerts: 2 New, 1 Resolved');
   });
+
+  it("after concurrent changes to an incident's alerts, every card of it shows the exact counts", async () => {
+    await vigil.ingest('graph', {
+      value: ['conc-1', 'conc-2', 'conc-3', 'conc-4'].map((id) => anAlert(id, 'conc-inc')),
+    });
+    await slackCardOf('conc-4', '4 alerts: 4 New');
+    const { alerts } = await incidentOf('conc-inc');
+    // Three status changes and two alerts joining, all at once.
+    const responses = await Promise.all([
+      ...alerts
+        .slice(0, 3)
+        .map((alert) => vigil.api('POST', `/api/alerts/${alert.id}/status`, { status: 'in_progress' })),
+      vigil.ingest('graph', anAlert('conc-5', 'conc-inc')),
+      vigil.ingest('graph', anAlert('conc-6', 'conc-inc')),
+    ]);
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 202, 202]);
+    const exact = '6 alerts: 3 New, 3 In progress';
+    expect(await incidentOf('conc-inc')).toMatchObject({
+      alertCount: 6,
+      alertStatuses: { new: 3, in_progress: 3, resolved: 0 },
+    });
+    for (const id of ['conc-1', 'conc-2', 'conc-3', 'conc-4', 'conc-5', 'conc-6'])
+      await slackCardOf(id, exact);
+  });
 });
