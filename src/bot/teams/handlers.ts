@@ -125,7 +125,6 @@ export const HELP_TEXT = [
   '- **token** [name]: a personal API token for you, shown once (only in a personal chat with me); **token list**: your tokens; **token revoke** *id*: end one',
 ].join('\n');
 
-/** The Teams user behind an activity, with their tenant: the identity `teams:<tenant>:<object ID>`. */
 /** On-call and silence answers in Teams: names, times in UTC, text made inert. */
 const TEAMS_FORMAT: ChatFormat = {
   person: (person) => inert(person.name, 100),
@@ -153,6 +152,7 @@ type TextCommand = Exclude<
   { type: 'help' | 'alerts' | 'alert' | 'investigation' | 'remediate' | 'remediations' | `route.${string}` }
 >;
 
+/** The Teams user behind an activity, with their tenant: the identity `teams:<tenant>:<object ID>`. */
 const userOf = (activity: InboundActivity): TeamsUser | null => {
   const aad = activity.from?.aadObjectId;
   if (aad === undefined || aad === '') return null;
