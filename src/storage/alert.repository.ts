@@ -233,9 +233,10 @@ export async function changeAlertIn(
 
 /**
  * Card refreshes, in the caller's transaction, for the other alerts of the incidents of
- * `alertIds` (which have their own): each card lists its incident's alerts by status. Coalescing
- * notify rows only; no sibling row is locked (a card compares the incident section it shows, see
- * CardVersion), so two changes in one incident at once cannot deadlock on each other's alerts.
+ * `alertIds` (which have their own) and of `formerIncidentIds` (incidents those alerts just left):
+ * each card lists its incident's alerts by status. Coalescing notify rows only; no sibling row is
+ * locked (a card compares the incident section it shows, see CardVersion), so two changes in one
+ * incident at once cannot deadlock on each other's alerts.
  * `alongside` (the changed alert's own rows) goes in the same statement: the pending rows are then
  * folded in one key order, whereas an own row folded before its siblings' let two changes in one
  * incident each hold the row the other wanted next (a deadlock).
@@ -244,17 +245,32 @@ export async function notifyIncidentSiblings(
   trx: Db,
   alertIds: readonly string[],
   alongside: readonly OutboxMessage[] = [],
+  formerIncidentIds: readonly string[] = [],
 ): Promise<void> {
   const siblings =
-    alertIds.length === 0
+    alertIds.length === 0 && formerIncidentIds.length === 0
       ? []
       : await trx
-          .selectFrom('alerts as changed')
-          .innerJoin('alerts as sibling', 'sibling.incident_id', 'changed.incident_id')
+          .selectFrom('alerts as sibling')
           .select('sibling.id')
-          .distinct()
-          .where('changed.id', 'in', alertIds)
-          .where('sibling.id', 'not in', alertIds)
+          .where((eb) =>
+            eb.or([
+              ...(alertIds.length === 0
+                ? []
+                : [
+                    eb(
+                      'sibling.incident_id',
+                      'in',
+                      eb
+                        .selectFrom('alerts as changed')
+                        .select('changed.incident_id')
+                        .where('changed.id', 'in', alertIds),
+                    ),
+                  ]),
+              ...(formerIncidentIds.length === 0 ? [] : [eb('sibling.incident_id', 'in', formerIncidentIds)]),
+            ]),
+          )
+          .$if(alertIds.length > 0, (query) => query.where('sibling.id', 'not in', alertIds))
           // A sibling with no card and no pending refresh has nowhere to show the counts: its last
           // job found no target (a card is created by its claim, before its row completes).
           .where((eb) =>

@@ -57,6 +57,16 @@ export interface IncidentView {
   readonly updatedAt: Date;
 }
 
+/** An alert moved into an incident, and the incident it was in before (null for none). */
+interface MovedAlert {
+  readonly id: string;
+  readonly formerIncidentId: string | null;
+}
+
+const formerIncidents = (moved: readonly MovedAlert[]): string[] => [
+  ...new Set(moved.flatMap((row) => (row.formerIncidentId === null ? [] : [row.formerIncidentId]))),
+];
+
 /**
  * Puts newly stored Graph alerts that carry an `incidentId` into their incident, creating the
  * incident on first sight. Inside the ingest transaction; two statements, and none at all for
@@ -78,14 +88,18 @@ export async function joinIncidents(
     .values(graphIds.map((graph_id) => ({ graph_id, created_at: now, updated_at: now })))
     .onConflict((oc) => oc.column('graph_id').doNothing())
     .execute();
-  await sql`UPDATE alerts SET incident_id = incidents.id
-    FROM incidents, jsonb_to_recordset(${JSON.stringify(members)}::jsonb) AS m("alertId" uuid, "incidentGraphId" text)
-    WHERE alerts.id = m."alertId" AND incidents.graph_id = m."incidentGraphId"
-      AND alerts.incident_id IS DISTINCT FROM incidents.id`.execute(trx);
-  // The incident has one alert more: its other alerts' cards count it.
+  const moved = await sql<MovedAlert>`UPDATE alerts SET incident_id = incidents.id
+    FROM incidents, jsonb_to_recordset(${JSON.stringify(members)}::jsonb) AS m("alertId" uuid, "incidentGraphId" text),
+      alerts AS before
+    WHERE alerts.id = m."alertId" AND incidents.graph_id = m."incidentGraphId" AND before.id = alerts.id
+      AND alerts.incident_id IS DISTINCT FROM incidents.id
+    RETURNING alerts.id, before.incident_id AS "formerIncidentId"`.execute(trx);
+  // The incident has one alert more: its other alerts' cards count it (and an incident left, one fewer).
   await notifyIncidentSiblings(
     trx,
     members.map((alert) => alert.alertId),
+    [],
+    formerIncidents(moved.rows),
   );
 }
 
@@ -140,18 +154,20 @@ export async function upsertPulledIncidents(
     incident.alertIds.map((alertId) => ({ fingerprint: `graph:${alertId}`, incident: incident.graphId })),
   );
   if (members.length === 0) return;
-  const joined = await sql<{ id: string }>`UPDATE alerts SET incident_id = incidents.id
-    FROM incidents, jsonb_to_recordset(${JSON.stringify(members)}::jsonb) AS m(fingerprint text, incident text)
-    WHERE alerts.fingerprint = m.fingerprint AND incidents.graph_id = m.incident
+  const joined = await sql<MovedAlert>`UPDATE alerts SET incident_id = incidents.id
+    FROM incidents, jsonb_to_recordset(${JSON.stringify(members)}::jsonb) AS m(fingerprint text, incident text),
+      alerts AS before
+    WHERE alerts.fingerprint = m.fingerprint AND incidents.graph_id = m.incident AND before.id = alerts.id
       AND alerts.incident_id IS DISTINCT FROM incidents.id
-    RETURNING alerts.id`.execute(trx);
-  // Alerts that joined an incident now show it on their cards, and its other alerts count them.
+    RETURNING alerts.id, before.incident_id AS "formerIncidentId"`.execute(trx);
+  // Alerts that joined an incident now show it on their cards, its other alerts count them, and
+  // the alerts of an incident one of them left count one fewer.
   const ids = joined.rows.map((row) => row.id);
   await appendOutbox(
     trx,
     ids.map((id) => notify(id, 'incident')),
   );
-  await notifyIncidentSiblings(trx, ids);
+  await notifyIncidentSiblings(trx, ids, [], formerIncidents(joined.rows));
 }
 
 export interface IncidentFilter {

@@ -443,6 +443,19 @@ describe('Defender incidents', () => {
     await slackCardOf('sib-b', '3 alerts: 2 New, 1 Resolved');
   });
 
+  it('an alert Defender moves to another incident leaves its old incident: the cards left behind count one alert fewer', async () => {
+    await vigil.ingest('graph', { value: [anAlert('move-a', 'move-1'), anAlert('move-b', 'move-1')] });
+    await slackCardOf('move-b', '2 alerts: 2 New');
+    graph.putAlert(anAlert('move-a', 'move-2'));
+    graph.putIncident({ ...INCIDENT, id: 'move-1' });
+    graph.putIncident({ ...INCIDENT, id: 'move-2' });
+    expect(await pull()).toMatchObject({ kind: 'pulled' });
+    expect((await incidentOf('move-1')).alertCount).toBe(1);
+    await slackCardOf('move-a', '1 alert: 1 New');
+    // The card of the alert that stayed behind is refreshed too, though nothing of its own changed.
+    await slackCardOf('move-b', '1 alert: 1 New');
+  });
+
   it("after concurrent changes to an incident's alerts, every card of it shows the exact counts", async () => {
     await vigil.ingest('graph', {
       value: ['conc-1', 'conc-2', 'conc-3', 'conc-4'].map((id) => anAlert(id, 'conc-inc')),
