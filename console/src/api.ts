@@ -18,8 +18,8 @@ export class ApiError extends Error {
 }
 
 /** Called when the API refuses the token or session, so the app can show the sign-in page again. */
-let onUnauthorized: (refused: Session['kind'] | undefined) => void = () => {};
-export const setUnauthorizedHandler = (handler: (refused: Session['kind'] | undefined) => void): void => {
+let onUnauthorized: (refused: Session['kind']) => void = () => {};
+export const setUnauthorizedHandler = (handler: (refused: Session['kind']) => void): void => {
   onUnauthorized = handler;
 };
 
@@ -44,8 +44,10 @@ async function fail(response: Response): Promise<never> {
   } catch {
     // Not JSON (a proxy's error page): keep the status line.
   }
-  if (response.status === 401) {
-    const refused = loadSession()?.kind;
+  const refused = loadSession()?.kind;
+  // Only the first of several calls refused together signs out: the later ones find no session,
+  // and telling the app again would replace why with a wrong reason.
+  if (response.status === 401 && refused !== undefined) {
     signOut();
     onUnauthorized(refused);
   }
