@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { FakeEntraToken } from '../fakes/entra-token.js';
 import { FakeGraph } from '../fakes/graph.js';
 import { type FakeMessage, FakeSlackApi } from '../fakes/slack-api.js';
+import { graphTestEnv } from '../helpers/graph-env.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
 import {
   interactionBody,
@@ -108,12 +109,7 @@ beforeAll(async () => {
   vigil = await startTestVigil({
     env: {
       ...slackTestEnv(slack.url, CHANNEL, 'U0DANA'),
-      VIGIL_GRAPH_TENANT_ID: entra.tenantId,
-      VIGIL_GRAPH_CLIENT_ID: entra.clientId,
-      VIGIL_GRAPH_CLIENT_SECRET: entra.clientSecret,
-      VIGIL_GRAPH_AUTHORITY_URL: entra.url,
-      VIGIL_GRAPH_API_URL: graph.url,
-      VIGIL_GRAPH_POLL_SECONDS: '0',
+      ...graphTestEnv(entra, graph),
     },
     relayTimings: { pollMs: 100, redriveAfterMs: 2_000, redriveEveryMs: 1_000 },
   });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
 import { FakeEntraToken } from '../fakes/entra-token.js';
 import { FakeGraph } from '../fakes/graph.js';
+import { graphTestEnv } from '../helpers/graph-env.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
 
 // A Teams click on a Graph alert's card, written back to the fake Graph: status, classification,
@@ -71,12 +72,7 @@ beforeAll(async () => {
       VIGIL_TEAMS_DEV: '1',
       VIGIL_ADMINS: `teams:${ADELE}`,
       VIGIL_TEAMS_TENANTS: TENANT,
-      VIGIL_GRAPH_TENANT_ID: entra.tenantId,
-      VIGIL_GRAPH_CLIENT_ID: entra.clientId,
-      VIGIL_GRAPH_CLIENT_SECRET: entra.clientSecret,
-      VIGIL_GRAPH_AUTHORITY_URL: entra.url,
-      VIGIL_GRAPH_API_URL: graph.url,
-      VIGIL_GRAPH_POLL_SECONDS: '0',
+      ...graphTestEnv(entra, graph),
     },
     relayTimings: { pollMs: 100, redriveAfterMs: 2_000, redriveEveryMs: 1_000 },
   });

@@ -4,6 +4,7 @@ import { CARD_ACTIONS } from '../../src/bot/card-actions.js';
 import { FakeEntraToken } from '../fakes/entra-token.js';
 import { FakeGraph } from '../fakes/graph.js';
 import { FakeSlackApi } from '../fakes/slack-api.js';
+import { graphTestEnv } from '../helpers/graph-env.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
 import { buttonClickBody, postSignedForm, slackTestEnv, slashCommandBody } from '../helpers/slack-signing.js';
 
@@ -29,12 +30,7 @@ beforeAll(async () => {
     env: {
       ...slackTestEnv(slack.url, CHANNEL, ADMIN),
       VIGIL_DEFAULT_ROLE: 'responder',
-      VIGIL_GRAPH_TENANT_ID: entra.tenantId,
-      VIGIL_GRAPH_CLIENT_ID: entra.clientId,
-      VIGIL_GRAPH_CLIENT_SECRET: entra.clientSecret,
-      VIGIL_GRAPH_AUTHORITY_URL: entra.url,
-      VIGIL_GRAPH_API_URL: graph.url,
-      VIGIL_GRAPH_POLL_SECONDS: '0',
+      ...graphTestEnv(entra, graph),
     },
     relayTimings: { pollMs: 100 },
   });
