@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely';
 import {
   type Actor,
   type AlertDraft,
@@ -48,16 +49,20 @@ interface IngestContext {
  */
 const readContext = prepared(
   'vigil_ingest_context',
-  `SELECT l.id, l.fingerprint, l.status, l.status_changed_at, g.generation, g.may_investigate
+  `SELECT l.id, f.fingerprint, l.status, l.status_changed_at, g.generation, g.may_investigate
     FROM (SELECT (SELECT generation FROM policy_generation) AS generation,
             EXISTS (SELECT 1 FROM investigation_rules WHERE enabled)
-              OR EXISTS (SELECT 1 FROM investigations
-                WHERE status = ANY(${textArray(OPEN_INVESTIGATION_STATUSES)}))
+              -- Not EXISTS: Postgres would drop its ORDER BY and LIMIT, and with them the partial index
+              -- investigations_open.
+              OR (SELECT created_at FROM investigations WHERE status = ANY(${textArray(OPEN_INVESTIGATION_STATUSES)})
+                ORDER BY created_at DESC LIMIT 1) IS NOT NULL
               AS may_investigate) g
+    CROSS JOIN unnest($1::text[]) AS f(fingerprint)
+    -- One index probe a fingerprint (LIMIT keeps the subquery apart): a plan cached while the table was
+    -- small would otherwise scan every alert on every batch, for as long as the connection lives.
     LEFT JOIN LATERAL (
-      SELECT DISTINCT ON (fingerprint) id, fingerprint, status, status_changed_at
-      FROM alerts WHERE fingerprint = ANY($1::text[])
-      ORDER BY fingerprint, created_at DESC
+      SELECT id, status, status_changed_at FROM alerts WHERE fingerprint = f.fingerprint
+      ORDER BY created_at DESC LIMIT 1
     ) l ON true`,
 );
 
@@ -90,6 +95,16 @@ async function ingestContext(db: Db, fingerprints: readonly string[]): Promise<I
   };
 }
 
+/** Occurrences counted on the resolved alert they belong to (`lateId`), found by primary key. */
+const LATE_OCCURRENCES = `late AS (
+    UPDATE alerts SET occurrence_count = alerts.occurrence_count + i.count,
+      last_seen_at = greatest(alerts.last_seen_at, i."lastSeenAt"), revision = alerts.revision + 1, updated_at = $2
+    FROM input i WHERE alerts.id = i."lateId"
+      -- Found by primary key, whatever the planner guesses of the input's size.
+      AND alerts.id = ANY(ARRAY(SELECT "lateId" FROM input WHERE "lateId" IS NOT NULL))
+    RETURNING alerts.id, alerts.number, alerts.fingerprint, alerts.occurrence_count, false AS inserted
+  )`;
+
 /**
  * Writes the occurrence groups, and their entities, audit rows and notify outbox rows, in one
  * statement (data-modifying CTEs): one round trip a batch, and one statement text for any batch
@@ -102,31 +117,23 @@ async function ingestContext(db: Db, fingerprints: readonly string[]): Promise<I
  * graph-sync.repository.ts). The audit details and the notify payload (that of the domain's
  * `notify`) are built in SQL here, as they depend on whether the row was inserted.
  */
-const writeOccurrences = prepared(
-  'vigil_store_occurrences',
-  `WITH input AS (
+const occurrencesStatement = (late: boolean) => `WITH input AS (
     SELECT * FROM json_to_recordset($1::json) AS i(
       ord int, "lateId" uuid, source text, "sourceId" text, fingerprint text, title text, description text,
       severity text, category text, "policyName" text, "policyUrl" text, labels jsonb, links jsonb,
       determination text, "firstSeenAt" timestamptz, "lastSeenAt" timestamptz, count int, raw jsonb,
       actor jsonb, "actorKey" text, entities json)
-  ), late AS (
-    UPDATE alerts SET occurrence_count = alerts.occurrence_count + i.count,
-      last_seen_at = greatest(alerts.last_seen_at, i."lastSeenAt"), revision = alerts.revision + 1, updated_at = $2
-    FROM input i WHERE alerts.id = i."lateId"
-      -- Found by primary key, whatever the planner guesses of the input's size.
-      AND alerts.id = ANY(ARRAY(SELECT "lateId" FROM input WHERE "lateId" IS NOT NULL))
-    RETURNING alerts.id, alerts.number, alerts.fingerprint, alerts.occurrence_count, false AS inserted
-  ), upserted AS (
+  ), ${late ? `${LATE_OCCURRENCES}, ` : ''}upserted AS (
     INSERT INTO alerts (source, source_id, fingerprint, title, description, severity, category, policy_name,
       policy_url, labels, links, determination, first_seen_at, last_seen_at, occurrence_count, raw,
       previous_alert_id, created_at, updated_at)
     SELECT i.source, i."sourceId", i.fingerprint, i.title, i.description, i.severity, i.category, i."policyName",
       i."policyUrl", i.labels, i.links, i.determination, i."firstSeenAt", i."lastSeenAt", i.count,
       coalesce(i.raw, 'null'),
-      -- A fingerprint that fires again after resolution opens a new alert that points back.
-      (SELECT prev.id FROM alerts prev WHERE prev.fingerprint = i.fingerprint AND prev.status = 'resolved'
-        ORDER BY prev.created_at DESC LIMIT 1),
+      -- A fingerprint that fires again after resolution opens a new alert that points back. A row is
+      -- only inserted when the fingerprint has no open alert, so its latest alert is the resolved one
+      -- (looked up by (fingerprint, created_at), never by status: resolved alerts are most of the table).
+      (SELECT prev.id FROM alerts prev WHERE prev.fingerprint = i.fingerprint ORDER BY prev.created_at DESC LIMIT 1),
       $2, $2
     FROM input i WHERE i."lateId" IS NULL ORDER BY i.ord
     ON CONFLICT (fingerprint) WHERE status <> 'resolved' DO UPDATE SET
@@ -138,7 +145,7 @@ const writeOccurrences = prepared(
       updated_at = $2
     RETURNING id, number, fingerprint, occurrence_count, (xmax = 0) AS inserted
   ), stored AS (
-    SELECT * FROM late UNION ALL SELECT * FROM upserted
+    ${late ? 'SELECT * FROM late UNION ALL ' : ''}SELECT * FROM upserted
   ), entities AS (
     INSERT INTO alert_entities (alert_id, kind, key, display_name, roles, attributes)
     SELECT s.id, e.kind, e.key, e."displayName", e.roles, e.attributes
@@ -163,8 +170,17 @@ const writeOccurrences = prepared(
     FROM stored s ORDER BY ('${NOTIFY_KEY_PREFIX}' || s.id) COLLATE "C"
     ${OUTBOX_FOLD}
   )
-  SELECT id, number, fingerprint, occurrence_count, inserted FROM stored`,
-);
+  SELECT id, number, fingerprint, occurrence_count, inserted FROM stored`;
+
+/** Batches with no late occurrence (nearly all): prepared, its generic plan touches alerts only by index. */
+const writeOccurrences = prepared('vigil_store_occurrences', occurrencesStatement(false));
+
+/**
+ * Batches with late occurrences: planned for their values each time, as a generic plan for
+ * `id = ANY(...)` made while the table was small scans every alert.
+ */
+const writeOccurrencesWithLate = (...parameters: readonly unknown[]) =>
+  CompiledQuery.raw(occurrencesStatement(true), [...parameters]);
 
 interface StoredRow {
   readonly id: string;
@@ -222,7 +238,8 @@ export async function storeOccurrences(
     };
   });
   const write = async (db: Db) => {
-    const { rows } = await db.executeQuery<StoredRow>(writeOccurrences(JSON.stringify(input), now));
+    const write = input.some((row) => row.lateId !== null) ? writeOccurrencesWithLate : writeOccurrences;
+    const { rows } = await db.executeQuery<StoredRow>(write(JSON.stringify(input), now));
     const byFingerprint = new Map(rows.map((row) => [row.fingerprint, row]));
     return groups.map((group) => {
       const row = byFingerprint.get(group.draft.fingerprint);

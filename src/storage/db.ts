@@ -33,6 +33,10 @@ export interface DbHandle {
 /** Statement texts that run as named prepared statements, with their names. */
 const preparedNames = new Map<string, string>();
 
+/** Every statement `prepared` has registered so far, as [name, text]. */
+export const preparedStatements = (): [string, string][] =>
+  [...preparedNames].map(([text, name]) => [name, text]);
+
 /**
  * A hot statement of fixed text, run as a named prepared statement: each connection has Postgres
  * parse and plan it once, not on every run. Returns the query to pass to `db.executeQuery`.

@@ -181,25 +181,34 @@ export async function lastApplied(db: Db, graphIds: readonly string[]): Promise<
 }
 
 // A page's worth of IDs goes as one array parameter: one statement text for any page (see `prepared`).
+// Each key is looked up on its own (LATERAL with LIMIT or FOR UPDATE, which the planner keeps apart),
+// so the plan Postgres caches for the connection probes the index even if it was made while the table
+// was empty; `= ANY($1)` would be planned as a scan of the whole table then, and stay one.
 const readLastApplied = prepared(
   'vigil_graph_last_applied',
-  'SELECT graph_id, last_update_at FROM graph_alert_state WHERE graph_id = ANY($1::text[])',
+  `SELECT s.graph_id, s.last_update_at FROM unnest($1::text[]) AS k(graph_id)
+    CROSS JOIN LATERAL (SELECT graph_id, last_update_at FROM graph_alert_state WHERE graph_id = k.graph_id LIMIT 1) s`,
 );
 const readKnownFingerprints = prepared(
   'vigil_graph_known_fingerprints',
-  'SELECT DISTINCT fingerprint FROM alerts WHERE fingerprint = ANY($1::text[])',
+  `SELECT DISTINCT k.fingerprint FROM unnest($1::text[]) AS k(fingerprint)
+    CROSS JOIN LATERAL (SELECT 1 FROM alerts WHERE fingerprint = k.fingerprint LIMIT 1) a`,
 );
 const lockStates = prepared(
   'vigil_graph_lock_states',
-  'SELECT * FROM graph_alert_state WHERE graph_id = ANY($1::text[]) ORDER BY graph_id FOR UPDATE',
+  `SELECT s.* FROM (SELECT DISTINCT unnest($1::text[]) AS graph_id ORDER BY 1) k
+    CROSS JOIN LATERAL (SELECT * FROM graph_alert_state WHERE graph_id = k.graph_id FOR UPDATE) s`,
 );
+/** The latest alert of each fingerprint. */
 const readAlertIds = prepared(
   'vigil_graph_alert_ids',
-  'SELECT id, fingerprint FROM alerts WHERE fingerprint = ANY($1::text[]) ORDER BY created_at',
+  `SELECT a.id, k.fingerprint FROM unnest($1::text[]) AS k(fingerprint)
+    CROSS JOIN LATERAL (SELECT id FROM alerts WHERE fingerprint = k.fingerprint ORDER BY created_at DESC LIMIT 1) a`,
 );
 const lockAlerts = prepared(
   'vigil_graph_lock_alerts',
-  `SELECT ${ALERT_COLUMNS.join(', ')} FROM alerts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+  `SELECT a.* FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) k
+    CROSS JOIN LATERAL (SELECT ${ALERT_COLUMNS.join(', ')} FROM alerts WHERE id = k.id FOR UPDATE) a`,
 );
 const upsertStates = prepared(
   'vigil_graph_upsert_states',

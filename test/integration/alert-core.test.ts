@@ -111,6 +111,34 @@ describe('ingest to Postgres to notify', () => {
     expect(detail.previousAlertId).toBe(first.id);
   });
 
+  it('counts an occurrence that began before the resolution on the resolved alert, with new ones beside it', async () => {
+    const late = { title: 'Late', fingerprint: 'late-1', source: 'late' };
+    const first = await ingestOne(late);
+    const before = new Date(Date.now() - 60_000).toISOString();
+    expect(
+      (
+        await vigil.api('POST', `/api/alerts/${first.id}/status`, {
+          status: 'resolved',
+          classification: 'true_positive',
+        })
+      ).status,
+    ).toBe(200);
+    // One request, so one batch: the late occurrence and a new fingerprint are written together.
+    const response = await vigil.ingest('generic', {
+      alerts: [
+        { ...late, occurredAt: before },
+        { title: 'Fresh', fingerprint: 'late-2', source: 'late' },
+      ],
+    });
+    expect(response.status).toBe(202);
+    const [counted, fresh] = ((await response.json()) as any).alerts;
+    expect(counted).toMatchObject({ id: first.id, duplicate: true });
+    expect(fresh.duplicate).toBe(false);
+    const detail = (await (await vigil.api('GET', `/api/alerts/${first.id}`)).json()) as Record<string, any>;
+    expect(detail).toMatchObject({ status: 'resolved', occurrenceCount: 2 });
+    expect(detail.audit.map((entry: { action: string }) => entry.action)).toContain('alert.occurred_again');
+  });
+
   it('lets the source resolve its own alert, with the source as actor', async () => {
     const stored = await ingestOne({ title: 'Flapping', fingerprint: 'flap-1', source: 'mon' });
     const response = await vigil.ingest('generic', {
