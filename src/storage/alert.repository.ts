@@ -19,9 +19,9 @@ import {
   type StatusChangeRequest,
   writesBackToSource,
 } from '../domain/index.js';
-import { json, toAlert, toEntity } from './alert.mapper.js';
+import { ALERT_COLUMNS, json, toAlert, toEntity } from './alert.mapper.js';
 import { appendAudit, withAudit } from './audit.repository.js';
-import type { Db, DbHandle } from './db.js';
+import { type Db, type DbHandle, named } from './db.js';
 import {
   appendOutbox,
   NOTIFY_KEY_PREFIX,
@@ -89,19 +89,23 @@ export async function getAlertForDelivery(
   id: string,
   outboxId: string,
 ): Promise<{ readonly job: PendingRow | null; readonly delivery: AlertForDelivery | null }> {
-  const row = await alertWithEntities(db, id)
-    .select([
-      sql<
-        CardJson[]
-      >`coalesce((SELECT json_agg(c) FROM cards c WHERE c.alert_id = alerts.id), '[]'::json)`.as('card_rows'),
-      sql<boolean>`EXISTS (SELECT 1 FROM investigation_alerts ia WHERE ia.alert_id = alerts.id)`.as(
-        'investigated',
-      ),
-      sql<{ requested: number; dueAt: string } | null>`(SELECT json_build_object('requested', o.requested,
-        'dueAt', o.available_at) FROM outbox o WHERE o.id = ${outboxId}
-        AND o.completed_at IS NULL AND o.failed_at IS NULL)`.as('job_row'),
-    ])
-    .executeTakeFirst();
+  const { rows } = await db.executeQuery(
+    named(
+      'vigil_alert_for_delivery',
+      alertWithEntities(db, id).select([
+        sql<
+          CardJson[]
+        >`coalesce((SELECT json_agg(c) FROM cards c WHERE c.alert_id = alerts.id), '[]'::json)`.as('card_rows'),
+        sql<boolean>`EXISTS (SELECT 1 FROM investigation_alerts ia WHERE ia.alert_id = alerts.id)`.as(
+          'investigated',
+        ),
+        sql<{ requested: number; dueAt: string } | null>`(SELECT json_build_object('requested', o.requested,
+          'dueAt', o.available_at) FROM outbox o WHERE o.id = ${outboxId}
+          AND o.completed_at IS NULL AND o.failed_at IS NULL)`.as('job_row'),
+      ]),
+    ),
+  );
+  const row = rows[0];
   // The alert is gone: its row is read on its own (rare).
   if (row === undefined) return { job: await pendingRow(db, outboxId), delivery: null };
   const job =
@@ -118,11 +122,11 @@ export async function getAlertForDelivery(
   };
 }
 
-/** The alert row with its entities (in kind, key order) beside it, as one query. */
+/** The alert row (but its raw payload) with its entities (in kind, key order) beside it, as one query. */
 const alertWithEntities = (db: Db, id: string) =>
   db
     .selectFrom('alerts')
-    .selectAll('alerts')
+    .select(ALERT_COLUMNS)
     .select(
       sql<EntityRow[]>`coalesce((SELECT json_agg(e ORDER BY e.kind, e.key) FROM alert_entities e
         WHERE e.alert_id = alerts.id), '[]'::json)`.as('entity_rows'),

@@ -1,7 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { type NotNull, sql } from 'kysely';
-import type { Db } from './db.js';
-import type { CardRow } from './schema.js';
+import { type Db, named } from './db.js';
+import type { CardRow, CardsTable } from './schema.js';
+
+/** Every column of `cards`, named (see `named`). */
+const CARD_COLUMNS = [
+  'id',
+  'alert_id',
+  'platform',
+  'target',
+  'message_ref',
+  'rendered_revision',
+  'rendered_incident',
+  'state',
+  'error',
+  'claimed_by',
+  'lease_until',
+  'post_attempted_at',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof CardsTable)[];
 
 /** A card as the console and API show it. */
 export interface CardView {
@@ -96,8 +114,11 @@ export async function claimCard(
 ): Promise<ClaimedCard | { readonly busy: boolean }> {
   const token = randomUUID();
   const lease = sql<Date>`now() + make_interval(secs => ${leaseMs / 1000})`;
-  const card = await db
-    .insertInto('cards')
+  const { rows } = await db.executeQuery(
+    named(
+      'vigil_claim_card',
+      db
+        .insertInto('cards')
     .values({
       alert_id: key.alertId,
       platform: key.platform,
@@ -124,8 +145,10 @@ export async function claimCard(
           eb.or([eb('cards.lease_until', 'is', null), eb('cards.lease_until', '<', sql<Date>`now()`)]),
         ),
     )
-    .returningAll()
-    .executeTakeFirst();
+        .returning(CARD_COLUMNS),
+    ),
+  );
+  const card = rows[0];
   if (card !== undefined) return { card, token };
   // Not taken: find out whether it is current (nothing to do) or held by another claim (come back).
   const current = await db
@@ -172,22 +195,26 @@ export async function recordCardRendered(
   messageRef: string,
   version: CardVersion,
 ): Promise<boolean> {
-  const result = await db
-    .updateTable('cards')
-    .set({
-      message_ref: messageRef,
-      rendered_revision: sql`greatest(rendered_revision, ${version.revision})`,
-      rendered_incident: version.incident,
-      state: 'active',
-      error: null,
-      claimed_by: null,
-      lease_until: null,
-      updated_at: sql`now()`,
-    })
-    .where('id', '=', claim.card.id)
-    .where('claimed_by', '=', claim.token)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  const result = await db.executeQuery(
+    named(
+      'vigil_card_rendered',
+      db
+        .updateTable('cards')
+        .set({
+          message_ref: messageRef,
+          rendered_revision: sql`greatest(rendered_revision, ${version.revision})`,
+          rendered_incident: version.incident,
+          state: 'active',
+          error: null,
+          claimed_by: null,
+          lease_until: null,
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', claim.card.id)
+        .where('claimed_by', '=', claim.token),
+    ),
+  );
+  return (result.numAffectedRows ?? 0n) > 0n;
 }
 
 /** Records the message a post left behind (found again after a lost answer), keeping the claim. */

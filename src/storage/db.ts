@@ -1,4 +1,4 @@
-import { CompiledQuery, Kysely, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { type Compilable, CompiledQuery, Kysely, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { logConnectionErrors } from '../connection-log.js';
 import type { Logger } from '../logger.js';
@@ -30,12 +30,20 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
-/** Statement texts that run as named prepared statements, with their names. */
+/** Statement texts that run as named prepared statements, with their names, and the other way. */
 const preparedNames = new Map<string, string>();
+const preparedTexts = new Map<string, string>();
+
+function register(name: string, text: string): void {
+  const known = preparedTexts.get(name);
+  if (known === text) return;
+  if (known !== undefined) throw new Error(`prepared statement ${name} was given a second text`);
+  preparedTexts.set(name, text);
+  preparedNames.set(text, name);
+}
 
 /** Every statement `prepared` has registered so far, as [name, text]. */
-export const preparedStatements = (): [string, string][] =>
-  [...preparedNames].map(([text, name]) => [name, text]);
+export const preparedStatements = (): [string, string][] => [...preparedTexts];
 
 /**
  * A hot statement of fixed text, run as a named prepared statement: each connection has Postgres
@@ -43,8 +51,20 @@ export const preparedStatements = (): [string, string][] =>
  * Only for text that never varies (parameters carry everything else, arrays or JSON for rows).
  */
 export function prepared(name: string, text: string): (...parameters: readonly unknown[]) => CompiledQuery {
-  preparedNames.set(text, name);
+  register(name, text);
   return (...parameters) => CompiledQuery.raw(text, [...parameters]);
+}
+
+/**
+ * `prepared` for a query built with Kysely (compiled at each call): for a hot query whose text never
+ * varies with its values (a list of varying length would: pass an array). A second text under one
+ * name throws. It names its columns (no `*`): a prepared statement whose result columns change
+ * under it (a migration) fails until the connection ends.
+ */
+export function named<R>(name: string, query: Compilable<R>): CompiledQuery<R> {
+  const compiled = query.compile();
+  register(name, compiled.sql);
+  return compiled;
 }
 
 /**
@@ -103,6 +123,17 @@ function callbackQueries(pool: pg.Pool): PostgresPool {
   };
 }
 
+/**
+ * The settings of every Vigil connection (as `options` of the startup message):
+ * - unqualified names resolve in Vigil's schema first;
+ * - a page read at random costs little more than one read in sequence (1.1, not 4): Vigil reads
+ *   its tables by key and their hot parts stay cached. With 4 (a spinning disk's ratio), a prepared
+ *   statement's generic plan made while a table was small scanned it, and kept scanning it on every
+ *   run as the table grew (see `prepared`).
+ */
+export const sessionOptions = (schema: string): string =>
+  `-c search_path=${assertSchemaName(schema)},public -c random_page_cost=1.1`;
+
 export function openDb(options: DbOptions): DbHandle {
   const schema = assertSchemaName(options.schema);
   const pool = new pg.Pool({
@@ -110,8 +141,7 @@ export function openDb(options: DbOptions): DbHandle {
     max: options.poolSize,
     // A starved pool fails the query (its job retries, its request answers 5xx) rather than hanging for ever.
     connectionTimeoutMillis: options.acquireTimeoutMs ?? 10_000,
-    // Every connection resolves unqualified names in Vigil's schema first.
-    options: `-c search_path=${schema},public`,
+    options: sessionOptions(schema),
     application_name: options.applicationName ?? 'vigil',
   });
   // A client that loses its server (a restart, a failover, pg_terminate_backend) emits 'error'.

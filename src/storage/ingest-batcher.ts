@@ -37,7 +37,7 @@ export class IngestBatcher {
     this.#handle = handle;
     this.#clock = clock;
     this.#maxBatch = options.maxBatch ?? 250;
-    this.#maxInFlight = options.maxInFlight ?? 4;
+    this.#maxInFlight = options.maxInFlight ?? 1;
   }
 
   /** Stores the drafts; resolves with one outcome per draft, in order, once they are committed. */

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { OutboxMessage } from '../domain/index.js';
 import { json } from './alert.mapper.js';
-import { type Db, prepared } from './db.js';
+import { type Db, named, prepared } from './db.js';
 
 export const outboxChannel = (schema: string): string => `vigil_outbox_${schema}`;
 
@@ -219,13 +219,17 @@ export async function pendingRow(db: Db, id: string): Promise<PendingRow | null>
  * (the job then runs again, so that request is not lost). Returns whether it was marked.
  */
 export async function markCompleted(db: Db, id: string, requested: number): Promise<boolean> {
-  const result = await db
-    .updateTable('outbox')
-    .set({ completed_at: sql`now()` })
-    .where('id', '=', id)
-    .where('requested', '=', requested)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  const result = await db.executeQuery(
+    named(
+      'vigil_outbox_completed',
+      db
+        .updateTable('outbox')
+        .set({ completed_at: sql`now()` })
+        .where('id', '=', id)
+        .where('requested', '=', requested),
+    ),
+  );
+  return (result.numAffectedRows ?? 0n) > 0n;
 }
 
 /**
