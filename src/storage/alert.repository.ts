@@ -95,7 +95,9 @@ export async function getAlertForDelivery(
       alertWithEntities(db, id).select([
         sql<
           CardJson[]
-        >`coalesce((SELECT json_agg(c) FROM cards c WHERE c.alert_id = alerts.id), '[]'::json)`.as('card_rows'),
+        >`coalesce((SELECT json_agg(c) FROM cards c WHERE c.alert_id = alerts.id), '[]'::json)`.as(
+          'card_rows',
+        ),
         sql<boolean>`EXISTS (SELECT 1 FROM investigation_alerts ia WHERE ia.alert_id = alerts.id)`.as(
           'investigated',
         ),

@@ -119,32 +119,32 @@ export async function claimCard(
       'vigil_claim_card',
       db
         .insertInto('cards')
-    .values({
-      alert_id: key.alertId,
-      platform: key.platform,
-      target: key.target,
-      state: 'posting',
-      claimed_by: token,
-      lease_until: lease,
-    })
-    .onConflict((oc) =>
-      oc
-        .columns(['alert_id', 'platform', 'target'])
-        .doUpdateSet({
+        .values({
+          alert_id: key.alertId,
+          platform: key.platform,
+          target: key.target,
+          state: 'posting',
           claimed_by: token,
           lease_until: lease,
-          state: sql`CASE WHEN cards.message_ref IS NULL THEN 'posting' ELSE 'active' END`,
         })
-        .where((eb) =>
-          eb.or([
-            eb('cards.rendered_revision', '<', version.revision),
-            eb('cards.rendered_incident', 'is distinct from', version.incident),
-          ]),
+        .onConflict((oc) =>
+          oc
+            .columns(['alert_id', 'platform', 'target'])
+            .doUpdateSet({
+              claimed_by: token,
+              lease_until: lease,
+              state: sql`CASE WHEN cards.message_ref IS NULL THEN 'posting' ELSE 'active' END`,
+            })
+            .where((eb) =>
+              eb.or([
+                eb('cards.rendered_revision', '<', version.revision),
+                eb('cards.rendered_incident', 'is distinct from', version.incident),
+              ]),
+            )
+            .where((eb) =>
+              eb.or([eb('cards.lease_until', 'is', null), eb('cards.lease_until', '<', sql<Date>`now()`)]),
+            ),
         )
-        .where((eb) =>
-          eb.or([eb('cards.lease_until', 'is', null), eb('cards.lease_until', '<', sql<Date>`now()`)]),
-        ),
-    )
         .returning(CARD_COLUMNS),
     ),
   );

@@ -123,16 +123,8 @@ function callbackQueries(pool: pg.Pool): PostgresPool {
   };
 }
 
-/**
- * The settings of every Vigil connection (as `options` of the startup message):
- * - unqualified names resolve in Vigil's schema first;
- * - a page read at random costs little more than one read in sequence (1.1, not 4): Vigil reads
- *   its tables by key and their hot parts stay cached. With 4 (a spinning disk's ratio), a prepared
- *   statement's generic plan made while a table was small scanned it, and kept scanning it on every
- *   run as the table grew (see `prepared`).
- */
-export const sessionOptions = (schema: string): string =>
-  `-c search_path=${assertSchemaName(schema)},public -c random_page_cost=1.1`;
+/** The settings of every Vigil connection (`options` of its startup message): unqualified names resolve in Vigil's schema first. */
+export const sessionOptions = (schema: string): string => `-c search_path=${assertSchemaName(schema)},public`;
 
 export function openDb(options: DbOptions): DbHandle {
   const schema = assertSchemaName(options.schema);
