@@ -18,6 +18,7 @@ import { pullAlerts } from '../src/jobs/graph-pull.worker.js';
 import { createLogger } from '../src/logger.js';
 import { FakeEntraToken } from '../test/fakes/entra-token.js';
 import { FakeGraph } from '../test/fakes/graph.js';
+import { graphTestEnv } from '../test/helpers/graph-env.js';
 import { eventually, fixture, startTestVigil } from '../test/helpers/harness.js';
 import { cpuMs, fmt, runIfMain, summarize } from './lib.js';
 
@@ -32,15 +33,7 @@ export async function benchGraph(): Promise<void> {
   const vigil = await startTestVigil({
     // BENCH_GRAPH_WORKERS=0: the pull alone, without the card work of the alerts it stores.
     roles: { web: true, worker: process.env.BENCH_GRAPH_WORKERS !== '0' },
-    env: {
-      VIGIL_GRAPH_TENANT_ID: entra.tenantId,
-      VIGIL_GRAPH_CLIENT_ID: entra.clientId,
-      VIGIL_GRAPH_CLIENT_SECRET: entra.clientSecret,
-      VIGIL_GRAPH_AUTHORITY_URL: entra.url,
-      VIGIL_GRAPH_API_URL: graph.url,
-      VIGIL_GRAPH_POLL_SECONDS: '0',
-      VIGIL_DB_APPLICATION_NAME: APPLICATION_NAME,
-    },
+    env: { ...graphTestEnv(entra, graph), VIGIL_DB_APPLICATION_NAME: APPLICATION_NAME },
   });
   try {
     const template = JSON.parse(
