@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import type { CardAlert, ChatChannel } from '../domain/index.js';
+import type { CardAlert, LocalChannel } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 
 /**
  * The chat channel of an install with no chat platform configured: it records what it would
  * post (a card row with platform `log`, and a log line) so the pipeline can be seen working.
  */
-export function logChannel(logger: Logger): ChatChannel {
+export function logChannel(logger: Logger): LocalChannel {
   const summary = (alert: CardAlert) => ({
     alertId: alert.id,
     number: alert.number,
@@ -17,16 +16,13 @@ export function logChannel(logger: Logger): ChatChannel {
   });
   return {
     platform: 'log',
+    local: true,
     targetsFor: async () => ['log'],
-    pace: async () => {},
-    // Nothing leaves the process, so there is no call to record before it (no duplicate card to
-    // fear after a crash: at worst a second log line); that saves a write per alert.
-    post: async (alert) => {
-      logger.info({ card: summary(alert) }, 'would post alert card');
-      return { messageRef: `log-${randomUUID()}`, found: false };
-    },
-    update: async (alert) => {
-      logger.info({ card: summary(alert) }, 'would update alert card');
+    shown: (alert, _target, kind) => {
+      logger.info(
+        { card: summary(alert) },
+        kind === 'post' ? 'would post alert card' : 'would update alert card',
+      );
     },
   };
 }

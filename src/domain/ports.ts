@@ -6,11 +6,19 @@ import type { InvestigationStatus } from './investigation/investigation.js';
  * A chat platform as the notify pipeline sees it. Each adapter (Slack, Teams, the recording
  * channel of a bare install) renders the alert its own way; the pipeline decides when.
  */
-export interface ChatChannel {
+/** Where alert cards go: a chat platform, or (with none configured) Vigil's own log. */
+export type ChatChannel = RemoteChannel | LocalChannel;
+
+interface ChannelBase {
   /** `slack`, `teams`, `log`: the platform named on the card row and in the audit trail. */
   readonly platform: string;
   /** Where this alert's cards go on this platform (channel IDs, conversation IDs). */
   targetsFor(alert: CardAlert): Promise<readonly string[]>;
+}
+
+/** A chat platform: each card is claimed, sent over the network, and recorded if still ours. */
+export interface RemoteChannel extends ChannelBase {
+  readonly local?: false;
   /**
    * Checks the platform's pace for one post or update of this card before the card is claimed:
    * throws ChatRateLimitedError with the wait when the slot is not free, so the job comes back
@@ -29,6 +37,16 @@ export interface ChatChannel {
   ): Promise<{ readonly messageRef: string; readonly found: boolean }>;
   /** Replaces the card in place. */
   update(alert: CardAlert, target: string, messageRef: string): Promise<void>;
+}
+
+/**
+ * A channel whose cards never leave Vigil (the log of an install with no chat platform). Nothing
+ * can fail or be lost on the way, so its cards need no claim: a notify job records all of its
+ * cards as rendered in one statement and then tells `shown` of each card it wrote.
+ */
+export interface LocalChannel extends ChannelBase {
+  readonly local: true;
+  shown(alert: CardAlert, target: string, kind: 'post' | 'update'): void;
 }
 
 /** What the pipeline tells an adapter about a card it asks to post. */

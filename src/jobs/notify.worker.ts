@@ -3,27 +3,33 @@ import {
   type CardAlert,
   type ChatChannel,
   ChatRateLimitedError,
+  type LocalChannel,
   notify,
   PermanentChatError,
+  type RemoteChannel,
 } from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import { type AlertForDelivery, getAlertForDelivery, type StoredAlert } from '../storage/alert.repository.js';
+import { type AlertForDelivery, alertsForDelivery, type StoredAlert } from '../storage/alert.repository.js';
 import {
+  type CardKey,
   type CardVersion,
   type ClaimedCard,
   claimCard,
   isBehind,
+  type LocalCard,
   notePostAttempt,
   recordCardFailed,
   recordCardRendered,
+  recordLocalCards,
   recordMessageRef,
   releaseCard,
 } from '../storage/card.repository.js';
 import type { DbHandle } from '../storage/db.js';
 import { cardIncidentById, cardIncidentKey } from '../storage/incident.repository.js';
 import { cardInvestigations } from '../storage/investigation-view.repository.js';
-import { appendOutbox, type PendingRow } from '../storage/outbox.repository.js';
+import { appendOutbox } from '../storage/outbox.repository.js';
 import type { CardRow } from '../storage/schema.js';
+import type { SharedRowOutcome } from './worker.js';
 
 export const notifyPayload = z.object({
   alertId: z.uuid(),
@@ -59,31 +65,108 @@ interface CardWork {
   readonly card: CardRow | undefined;
 }
 
-/**
- * Brings every card of an alert up to date on every platform: posts where there is none yet,
- * updates where the card shows an older revision or incident section (a sibling alert of its
- * incident changed), and does nothing where it is current. The job
- * is one per alert however many changes asked for it (the outbox coalesces them), and it renders
- * the state committed when it runs.
- *
- * No transaction is open while a platform is called: each card is claimed in one statement (a
- * lease), the platform is called, and the result is recorded only while the claim is still ours.
- * Targets are handled one by one and independently: a target that must wait (rate limit, a claim
- * held elsewhere) or fails does not hold back the others; the job then comes back for it.
- */
-export async function deliverAlert(
-  deps: NotifyDeps,
-  alertId: string,
-  outboxId: string,
-): Promise<PendingRow | null> {
-  // One query for all of it, the job's outbox row included (see topicWorker's `readsOwnRow`).
-  const { job, delivery } = await getAlertForDelivery(deps.handle.db, alertId, outboxId);
-  // A duplicate job of a row already done has nothing to do; a silenced alert is never posted.
-  if (job !== null && delivery !== null) await deliverCards(deps, delivery);
-  return job;
+/** A card of a local channel one alert wants; the job writes them all together. */
+interface LocalWork {
+  readonly alert: CardAlert;
+  readonly card: LocalCard;
+  readonly channel: LocalChannel;
 }
 
-async function deliverCards(deps: NotifyDeps, delivery: AlertForDelivery): Promise<void> {
+const keyOf = (card: CardKey): string => `${card.alertId}\n${card.platform}\n${card.target}`;
+
+/**
+ * How many alerts of one job render their remote cards at once: with the worker's few jobs at
+ * once, about as many chat calls in flight as when each alert had a job of its own.
+ */
+const REMOTE_ALERTS_AT_ONCE = 4;
+
+/**
+ * Brings every card of each row's alert up to date on every platform: posts where there is none
+ * yet, updates where the card shows an older revision or incident section (a sibling alert of its
+ * incident changed), and does nothing where it is current. A row is one per alert however many
+ * changes asked for it (the outbox coalesces them), and the job renders the state committed when
+ * it runs. The alerts are read in one query, and the cards of local channels (the log) written in
+ * one statement, for the whole job.
+ *
+ * No transaction is open while a platform is called: each remote card is claimed in one statement
+ * (a lease), the platform is called, and the result is recorded only while the claim is still
+ * ours. Alerts, and the targets of each, are handled independently: one that must wait (rate
+ * limit, a claim held elsewhere) or fails does not hold back the others; its row says so.
+ */
+export async function deliverAlerts(
+  deps: NotifyDeps,
+  rows: readonly { readonly outboxId: string; readonly alertId: string }[],
+): Promise<Map<string, SharedRowOutcome>> {
+  const read = await alertsForDelivery(deps.handle.db, rows);
+  const outcomes = new Map<string, SharedRowOutcome>();
+  const local = new Map<string, LocalWork & { rows: string[] }>();
+  let next = 0;
+  const worker = async () => {
+    for (let row = rows[next++]; row !== undefined; row = rows[next++]) {
+      const { job, delivery } = read.get(row.outboxId) ?? { job: null, delivery: null };
+      if (job === null) {
+        outcomes.set(row.outboxId, { kind: 'gone' });
+        continue;
+      }
+      try {
+        // A silenced or deleted alert is never posted.
+        if (delivery !== null) {
+          for (const item of await deliverCards(deps, delivery)) {
+            const key = keyOf(item.card);
+            const seen = local.get(key);
+            // One alert in two rows of the job (a delayed refresh beside a pending one): one write, the newer.
+            if (seen === undefined || seen.card.version.revision < item.card.version.revision)
+              local.set(key, { ...item, rows: [...(seen?.rows ?? []), row.outboxId] });
+            else seen.rows.push(row.outboxId);
+          }
+        }
+        outcomes.set(row.outboxId, { kind: 'done', job });
+      } catch (error) {
+        outcomes.set(
+          row.outboxId,
+          error instanceof ChatRateLimitedError
+            ? { kind: 'wait', job, ms: error.retryAfterMs }
+            : { kind: 'failed', job, error },
+        );
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(REMOTE_ALERTS_AT_ONCE, rows.length) }, worker));
+  await recordLocal(deps, [...local.values()], outcomes);
+  return outcomes;
+}
+
+/** Writes the local cards of a job in one statement; if that fails, so do the rows that wanted them. */
+async function recordLocal(
+  deps: NotifyDeps,
+  items: readonly (LocalWork & { rows: readonly string[] })[],
+  outcomes: Map<string, SharedRowOutcome>,
+): Promise<void> {
+  if (items.length === 0) return;
+  try {
+    const written = await recordLocalCards(
+      deps.handle.db,
+      items.map((item) => item.card),
+    );
+    const byKey = new Map(items.map((item) => [keyOf(item.card), item]));
+    for (const card of written) {
+      const item = byKey.get(keyOf(card));
+      item?.channel.shown(item.alert, card.target, card.kind);
+    }
+  } catch (error) {
+    for (const id of items.flatMap((item) => item.rows)) {
+      const outcome = outcomes.get(id);
+      if (outcome !== undefined && 'job' in outcome)
+        outcomes.set(id, { kind: 'failed', job: outcome.job, error });
+    }
+  }
+}
+
+/**
+ * Renders an alert's remote cards, and returns its local ones for the job to write together.
+ * Throws ChatRateLimitedError (the shortest wait) if a card must wait, or the first failure.
+ */
+async function deliverCards(deps: NotifyDeps, delivery: AlertForDelivery): Promise<LocalWork[]> {
   const { handle, channels } = deps;
   const { alert: stored, cards } = delivery;
   // Targets follow from the alert's own fields (never its incident); investigations are read only if a card needs them.
@@ -92,7 +175,7 @@ async function deliverCards(deps: NotifyDeps, delivery: AlertForDelivery): Promi
     for (const target of await channel.targetsFor({ ...stored, investigations: [] }))
       wanted.push({ channel, target });
   }
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return [];
   // Its incident section is part of what a card shows: siblings change it without touching this alert.
   const { incidentId } = delivery;
   const incident = incidentId === null ? null : await cardIncidentById(handle.db, incidentId);
@@ -107,27 +190,37 @@ async function deliverCards(deps: NotifyDeps, delivery: AlertForDelivery): Promi
     .filter(({ card }) => card === undefined || isBehind(card, version))
     // New cards first: in a storm every alert shows up before older cards are refreshed.
     .sort((a, b) => Number(hasMessage(a.card)) - Number(hasMessage(b.card)));
-  if (work.length === 0) return;
+  if (work.length === 0) return [];
   // Investigations are read only for an alert that has one (most have none).
   const alert: RenderedAlert = {
     ...shown,
     investigations: delivery.investigated ? await cardInvestigations(handle.db, stored.id) : [],
   };
 
+  const local: LocalWork[] = [];
   let waitMs: number | null = null;
   let failure: unknown = null;
-  for (const item of work) {
+  for (const { channel, target, card } of work) {
+    if (channel.local === true) {
+      local.push({
+        alert,
+        channel,
+        card: { alertId: alert.id, platform: channel.platform, target, version },
+      });
+      continue;
+    }
     try {
-      await renderCard(deps, alert, item);
+      await renderCard(deps, alert, { channel, target, card });
     } catch (error) {
       if (error instanceof ChatRateLimitedError)
         waitMs = Math.min(waitMs ?? error.retryAfterMs, error.retryAfterMs);
       else failure ??= error;
     }
   }
-  // A failure retries the job with backoff; a wait only delays it. Cards done meanwhile are skipped then.
+  // A failure retries the row with backoff; a wait only delays it. Cards done meanwhile are skipped then.
   if (failure !== null) throw failure;
   if (waitMs !== null) throw new ChatRateLimitedError(waitMs);
+  return local;
 }
 
 const hasMessage = (card: CardRow | undefined): boolean => card?.message_ref != null;
@@ -140,7 +233,11 @@ function heldElsewhere(card: CardRow | undefined): number | null {
 }
 
 /** Renders one card: pace, claim, call the platform outside any transaction, record if still ours. */
-async function renderCard(deps: NotifyDeps, alert: RenderedAlert, item: CardWork): Promise<void> {
+async function renderCard(
+  deps: NotifyDeps,
+  alert: RenderedAlert,
+  item: CardWork & { readonly channel: RemoteChannel },
+): Promise<void> {
   const { handle, logger, cardLeaseMs } = deps;
   const { channel, target } = item;
   const held = heldElsewhere(item.card);
@@ -188,7 +285,7 @@ async function renderCard(deps: NotifyDeps, alert: RenderedAlert, item: CardWork
 async function sendCard(
   deps: NotifyDeps,
   alert: CardAlert,
-  channel: ChatChannel,
+  channel: RemoteChannel,
   target: string,
   claimed: ClaimedCard,
   paced: 'post' | 'update',

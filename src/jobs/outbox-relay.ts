@@ -1,17 +1,27 @@
 import pg from 'pg';
 import type { OutboxTopic } from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import type { DbHandle } from '../storage/db.js';
+import type { Db, DbHandle } from '../storage/db.js';
 import {
   markFailed,
   msUntilNextDue,
   type OutboxRow,
   outboxChannel,
+  recordSharedJobs,
   relayPending,
   requeue,
   unfinishedSince,
 } from '../storage/outbox.repository.js';
-import { CARD_REFRESH_PRIORITY, jobIdFor, NEW_CARD_PRIORITY, type Queues, TOPICS } from './queues.js';
+import {
+  CARD_REFRESH_PRIORITY,
+  jobIdFor,
+  NEW_CARD_PRIORITY,
+  NOTIFY_BATCH,
+  type NotifyJobData,
+  type Queues,
+  sharedJobId,
+  TOPICS,
+} from './queues.js';
 
 export interface OutboxRelayOptions {
   readonly handle: DbHandle;
@@ -100,10 +110,14 @@ export class OutboxRelay {
     const { handle, queues, logger, redriveAfterMs } = this.#options;
     const rows = await unfinishedSince(handle.db, redriveAfterMs, 1_000);
     const lost: string[] = [];
+    // Rows sharing a job ask Redis once.
+    const jobs = new Map<string, Awaited<ReturnType<Queues[OutboxTopic]['getJob']>>>();
     for (const row of rows) {
       const queue = queues[row.topic as OutboxTopic];
       if (queue === undefined) continue;
-      const job = await queue.getJob(jobIdFor(row.id));
+      const jobId = row.jobId ?? jobIdFor(row.id);
+      if (!jobs.has(jobId)) jobs.set(jobId, await queue.getJob(jobId));
+      const job = jobs.get(jobId);
       if (job === undefined) {
         lost.push(row.id);
       } else if (await job.isFailed()) {
@@ -132,7 +146,7 @@ export class OutboxRelay {
   async #drain(): Promise<void> {
     const { handle, queues, batchSize } = this.#options;
     for (;;) {
-      const moved = await relayPending(handle.db, batchSize, (rows) => enqueue(queues, rows));
+      const moved = await relayPending(handle.db, batchSize, (rows) => enqueue(handle.db, queues, rows));
       if (this.#stopped) return;
       if (moved < batchSize) break;
     }
@@ -187,21 +201,49 @@ export class OutboxRelay {
   }
 }
 
-async function enqueue(queues: Queues, rows: readonly OutboxRow[]): Promise<void> {
+async function enqueue(db: Db, queues: Queues, rows: readonly OutboxRow[]): Promise<void> {
+  const notifyJobs = sharedNotifyJobs(rows.filter((row) => row.topic === 'notify'));
+  await recordSharedJobs(
+    db,
+    notifyJobs.flatMap(({ data, opts }) =>
+      data.rows.length > 1 ? data.rows.map((row) => ({ id: row.outboxId, jobId: opts.jobId })) : [],
+    ),
+  );
+  if (notifyJobs.length > 0) await queues.notify.addBulk(notifyJobs);
   for (const topic of TOPICS) {
+    if (topic === 'notify') continue;
     const jobs = rows
       .filter((row) => row.topic === topic)
       .map((row) => ({
         name: topic,
         data: { outboxId: row.id, payload: row.payload },
-        opts: { jobId: jobIdFor(row.id), ...priorityOf(row) },
+        opts: { jobId: jobIdFor(row.id) },
       }));
     if (jobs.length > 0) await queues[topic].addBulk(jobs);
   }
 }
 
-/** New cards before refreshes of cards already posted (BullMQ runs lower priorities first). */
-function priorityOf(row: OutboxRow): { priority?: number } {
-  if (row.topic !== 'notify') return {};
-  return { priority: row.payload.reason === 'created' ? NEW_CARD_PRIORITY : CARD_REFRESH_PRIORITY };
+/**
+ * Card refreshes travel up to NOTIFY_BATCH rows to a job, new cards apart from refreshes of cards
+ * already posted (BullMQ runs lower priorities first: a storm shows every alert's first card
+ * before refreshing older ones). A row alone keeps its own job ID.
+ */
+function sharedNotifyJobs(rows: readonly OutboxRow[]) {
+  const jobs: { name: 'notify'; data: NotifyJobData; opts: { jobId: string; priority: number } }[] = [];
+  for (const priority of [NEW_CARD_PRIORITY, CARD_REFRESH_PRIORITY]) {
+    const same = rows.filter((row) => priorityOf(row) === priority);
+    for (let start = 0; start < same.length; start += NOTIFY_BATCH) {
+      const chunk = same.slice(start, start + NOTIFY_BATCH);
+      const first = chunk[0]?.id as string;
+      jobs.push({
+        name: 'notify',
+        data: { rows: chunk.map((row) => ({ outboxId: row.id, payload: row.payload })) },
+        opts: { jobId: chunk.length === 1 ? jobIdFor(first) : sharedJobId(first), priority },
+      });
+    }
+  }
+  return jobs;
 }
+
+const priorityOf = (row: OutboxRow): number =>
+  row.payload.reason === 'created' ? NEW_CARD_PRIORITY : CARD_REFRESH_PRIORITY;

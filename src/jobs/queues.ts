@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { logConnectionErrors } from '../connection-log.js';
@@ -26,6 +27,20 @@ export interface OutboxJobData {
   readonly outboxId: string;
   readonly payload: Record<string, unknown>;
 }
+
+/**
+ * A notify job: the card refreshes of several rows, done together (one read, one write of local
+ * cards, one completion for all of them), so a storm costs a job per batch, not per alert.
+ */
+export interface NotifyJobData {
+  readonly rows: readonly OutboxJobData[];
+}
+
+/** The most rows one notify job carries. */
+export const NOTIFY_BATCH = 100;
+
+/** What a topic's jobs carry. */
+export type JobData<T extends OutboxTopic> = T extends 'notify' ? NotifyJobData : OutboxJobData;
 
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 10,
@@ -72,13 +87,20 @@ export const CARD_REFRESH_PRIORITY = 2;
 /** The job ID of an outbox row: BullMQ ignores a second add while the first job exists. */
 export const jobIdFor = (outboxId: string): string => `outbox-${outboxId}`;
 
-export type Queues = Readonly<Record<OutboxTopic, Queue<OutboxJobData>>>;
+/**
+ * The ID of a job several rows share, recorded on each of them (`job_id`). It is new every
+ * time: a row replayed after its job failed is never mistaken for a row of that failed job.
+ */
+export const sharedJobId = (firstOutboxId: string): string =>
+  `outbox-${firstOutboxId}-${randomUUID().slice(0, 8)}`;
+
+export type Queues = { readonly [T in OutboxTopic]: Queue<JobData<T>> };
 
 export function createQueues(connection: Redis, prefix: string, logger: Logger): Queues {
   const onError = logConnectionErrors(logger, 'bullmq queue');
   return Object.fromEntries(
     TOPICS.map((topic) => {
-      const queue = new Queue<OutboxJobData>(topic, {
+      const queue = new Queue(topic, {
         connection,
         prefix,
         defaultJobOptions: DELIVERY_TOPICS.has(topic) ? DELIVERY_JOB_OPTIONS : DEFAULT_JOB_OPTIONS,

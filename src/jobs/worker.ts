@@ -5,8 +5,14 @@ import { logConnectionErrors } from '../connection-log.js';
 import { ChatRateLimitedError, type OutboxTopic } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import type { DbHandle } from '../storage/db.js';
-import { markCompleted, markFailed, type PendingRow, pendingRow } from '../storage/outbox.repository.js';
-import { type DeliveryRetry, deliveryBackoff, type OutboxJobData } from './queues.js';
+import {
+  markCompleted,
+  markCompletedMany,
+  markFailed,
+  type PendingRow,
+  pendingRow,
+} from '../storage/outbox.repository.js';
+import { type DeliveryRetry, deliveryBackoff, type NotifyJobData, type OutboxJobData } from './queues.js';
 
 interface TopicWorkerBase<S extends z.ZodType> {
   readonly topic: OutboxTopic;
@@ -21,22 +27,9 @@ interface TopicWorkerBase<S extends z.ZodType> {
   readonly retry?: DeliveryRetry;
 }
 
-type Processor<S extends z.ZodType, R> = (payload: z.output<S>, job: Job<OutboxJobData>) => Promise<R>;
-
-export type TopicWorkerOptions<S extends z.ZodType> = TopicWorkerBase<S> &
-  (
-    | { readonly readsOwnRow?: false; readonly process: Processor<S, void> }
-    | {
-        /**
-         * The processor reads the job's outbox row in its own first query (saving one query per
-         * pass) and returns it as `pendingRow` would: null when the row is already done, and it
-         * then did nothing. It must read the row no later than the state it acts on, so that a
-         * request folded in after that read moves `requested` and the row is not marked completed.
-         */
-        readonly readsOwnRow: true;
-        readonly process: Processor<S, PendingRow | null>;
-      }
-  );
+export interface TopicWorkerOptions<S extends z.ZodType> extends TopicWorkerBase<S> {
+  readonly process: (payload: z.output<S>, job: Job<OutboxJobData>) => Promise<void>;
+}
 
 /** Passes over one row in one run when more requests keep folding into it; then it comes back shortly. */
 const MAX_PASSES = 3;
@@ -51,10 +44,19 @@ export const jobSlots = (wanted: number, handle: DbHandle): number =>
   Math.max(1, Math.min(wanted, (handle.pool.options.max ?? 10) - 2));
 
 /** Come back after `ms` without spending one of the job's attempts. */
-async function comeBackIn(job: Job<OutboxJobData>, ms: number): Promise<never> {
+async function comeBackIn(job: Job, ms: number): Promise<never> {
   await job.moveToDelayed(Date.now() + ms, job.token);
   throw new DelayedError();
 }
+
+const workerOptions = <S extends z.ZodType>(options: TopicWorkerBase<S>) => ({
+  connection: options.connection,
+  prefix: options.prefix,
+  concurrency: jobSlots(options.concurrency, options.handle),
+  // A job whose worker died is taken over (stalled); survive a few crashes before BullMQ gives up on it.
+  maxStalledCount: 10,
+  ...(options.retry === undefined ? {} : { settings: { backoffStrategy: deliveryBackoff(options.retry) } }),
+});
 
 /**
  * A BullMQ worker for one outbox topic: parses the payload, runs the processor, and records the
@@ -74,36 +76,20 @@ export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>)
       }
       const { outboxId } = job.data;
       // A duplicate job of a row already done (or given up on) has nothing to do.
-      let row = options.readsOwnRow === true ? undefined : await pendingRow(handle.db, outboxId);
-      for (let pass = 1; row !== null; pass += 1) {
+      for (let pass = 1, row = await pendingRow(handle.db, outboxId); row !== null; pass += 1) {
         try {
-          if (options.readsOwnRow === true) row = await options.process(parsed.data, job);
-          else await options.process(parsed.data, job);
+          await options.process(parsed.data, job);
         } catch (error) {
           if (error instanceof ChatRateLimitedError) await comeBackIn(job, error.retryAfterMs);
-          // Only a failure needs the row a processor reading its own did not hand back.
-          row ??= await pendingRow(handle.db, outboxId);
-          if (row === null) return;
           throw giveUpAfterWindow(error, row.dueAt, options.retry);
         }
-        // Done elsewhere meanwhile (null); a pass always leaves the row read, never undefined.
-        if (!row) return;
         // Requests folded into the row while this pass ran are served by another pass.
         if (await markCompleted(handle.db, outboxId, row.requested)) return;
         if (pass >= MAX_PASSES) await comeBackIn(job, 500);
-        if (options.readsOwnRow !== true) row = await pendingRow(handle.db, outboxId);
+        row = await pendingRow(handle.db, outboxId);
       }
     },
-    {
-      connection: options.connection,
-      prefix: options.prefix,
-      concurrency: jobSlots(options.concurrency, handle),
-      // A job whose worker died is taken over (stalled); survive a few crashes before BullMQ gives up on it.
-      maxStalledCount: 10,
-      ...(options.retry === undefined
-        ? {}
-        : { settings: { backoffStrategy: deliveryBackoff(options.retry) } }),
-    },
+    workerOptions(options),
   );
   worker.on('failed', (job, error) => {
     if (job === undefined || error instanceof DelayedError) return;
@@ -111,6 +97,113 @@ export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>)
     logger.warn({ topic, jobId: job.id, attempt: job.attemptsMade, final, err: error }, 'job failed');
     if (final) {
       markFailed(handle.db, job.data.outboxId, error.message).catch((markError) =>
+        logger.error({ err: markError }, 'could not record a failed job; the relay will find it'),
+      );
+    }
+  });
+  worker.on('error', logConnectionErrors(logger, `bullmq worker ${topic}`));
+  return worker;
+}
+
+/** One row of a shared job as its processor sees it. */
+export interface SharedRow<P> {
+  readonly outboxId: string;
+  readonly payload: P;
+}
+
+/** What became of a row in one pass of a shared job. */
+export type SharedRowOutcome =
+  /** The row was already done or given up on: nothing was done for it. */
+  | { readonly kind: 'gone' }
+  /** Its work is done: the row is complete unless a request folded in since `job` was read. */
+  | { readonly kind: 'done'; readonly job: PendingRow }
+  /** It must wait (a rate limit, a claim held elsewhere): come back after `ms`. */
+  | { readonly kind: 'wait'; readonly job: PendingRow; readonly ms: number }
+  | { readonly kind: 'failed'; readonly job: PendingRow; readonly error: unknown };
+
+export interface SharedTopicWorkerOptions<S extends z.ZodType> extends TopicWorkerBase<S> {
+  /** One pass over the rows: every row gets an outcome, a row missing from the map is gone. */
+  readonly process: (rows: readonly SharedRow<z.output<S>>[]) => Promise<Map<string, SharedRowOutcome>>;
+}
+
+/**
+ * A BullMQ worker for a topic whose jobs carry many rows (NotifyJobData): each pass serves every
+ * row left, completes the done ones in one statement, and goes round again (at most MAX_PASSES
+ * times) for rows a request was folded into meanwhile. What is left then stays in the job: on a
+ * failure it is retried with backoff, on a wait it comes back after the shortest one; rows done
+ * meanwhile are dropped from it first. A delivery row still failing after its window is given
+ * up on alone; the job goes on with the rest.
+ */
+export function sharedTopicWorker<S extends z.ZodType>(
+  options: SharedTopicWorkerOptions<S>,
+): Worker<NotifyJobData | OutboxJobData> {
+  const { handle, logger, topic } = options;
+  const worker = new Worker<NotifyJobData | OutboxJobData>(
+    topic,
+    async (job) => {
+      // A job added by a release before rows shared jobs carries its one row.
+      const carried = 'rows' in job.data ? job.data.rows : [job.data];
+      let rows: SharedRow<z.output<S>>[] = [];
+      for (const row of carried) {
+        const parsed = options.payload.safeParse(row.payload);
+        if (parsed.success) rows.push({ outboxId: row.outboxId, payload: parsed.data });
+        else {
+          const fields = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
+          await markFailed(handle.db, row.outboxId, `bad ${topic} payload: ${fields}`);
+        }
+      }
+      const left: SharedRow<z.output<S>>[] = [];
+      let waitMs: number | null = null;
+      let failure: unknown = null;
+      for (let pass = 1; rows.length > 0; pass += 1) {
+        const outcomes = await options.process(rows);
+        const done: { row: SharedRow<z.output<S>>; requested: number }[] = [];
+        for (const row of rows) {
+          const outcome = outcomes.get(row.outboxId) ?? { kind: 'gone' };
+          if (outcome.kind === 'done') done.push({ row, requested: outcome.job.requested });
+          else if (outcome.kind === 'wait') {
+            left.push(row);
+            waitMs = Math.min(waitMs ?? outcome.ms, outcome.ms);
+          } else if (outcome.kind === 'failed') {
+            const error = giveUpAfterWindow(outcome.error, outcome.job.dueAt, options.retry);
+            if (error instanceof UnrecoverableError) {
+              logger.warn({ topic, outboxId: row.outboxId, err: error }, 'row failed');
+              await markFailed(handle.db, row.outboxId, error.message);
+            } else {
+              left.push(row);
+              failure ??= error;
+            }
+          }
+        }
+        const completed = await markCompletedMany(
+          handle.db,
+          done.map(({ row, requested }) => ({ id: row.outboxId, requested })),
+        );
+        // Requests folded into a row while this pass ran are served by another pass.
+        rows = done.filter(({ row }) => !completed.has(row.outboxId)).map(({ row }) => row);
+        if (rows.length > 0 && pass >= MAX_PASSES) {
+          left.push(...rows);
+          waitMs = Math.min(waitMs ?? 500, 500);
+          break;
+        }
+      }
+      if (left.length === 0) return;
+      if (left.length < carried.length) {
+        const leftIds = new Set(left.map((row) => row.outboxId));
+        await job.updateData({ rows: carried.filter((row) => leftIds.has(row.outboxId)) });
+      }
+      if (failure !== null) throw failure;
+      await comeBackIn(job, waitMs ?? 500);
+    },
+    workerOptions(options),
+  );
+  worker.on('failed', (job, error) => {
+    if (job === undefined || error instanceof DelayedError) return;
+    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    logger.warn({ topic, jobId: job.id, attempt: job.attemptsMade, final, err: error }, 'job failed');
+    if (!final) return;
+    for (const row of 'rows' in job.data ? job.data.rows : [job.data]) {
+      markFailed(handle.db, row.outboxId, error.message).catch((markError) =>
         logger.error({ err: markError }, 'could not record a failed job; the relay will find it'),
       );
     }

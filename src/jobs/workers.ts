@@ -16,7 +16,7 @@ import { escalatePayload, runEscalationStep } from './escalate.worker.js';
 import { graphWorkers } from './graph-workers.js';
 import { type IdentityDirectory, identityLookupPayload, lookUpIdentity } from './identity-lookup.worker.js';
 import { approvalPolicyOf, investigationWorkers } from './investigate.worker.js';
-import { DEFAULT_CARD_LEASE_MS, deliverAlert, notifyPayload } from './notify.worker.js';
+import { DEFAULT_CARD_LEASE_MS, deliverAlerts, notifyPayload } from './notify.worker.js';
 import {
   policyInvestigatePayload,
   policyRemediatePayload,
@@ -31,7 +31,7 @@ import {
   remediationNoticePayload,
 } from './remediation-notice.worker.js';
 import { openTicket, pollTicket, ticketPayload } from './ticket.worker.js';
-import { topicWorker } from './worker.js';
+import { sharedTopicWorker, topicWorker } from './worker.js';
 
 export interface WorkerDeps {
   readonly handle: DbHandle;
@@ -75,14 +75,18 @@ export function startTopicWorkers(deps: WorkerDeps): Worker[] {
     cardLeaseMs: deps.config?.VIGIL_CARD_LEASE_MS ?? DEFAULT_CARD_LEASE_MS,
   };
   const workers = [
-    topicWorker({
+    sharedTopicWorker({
       ...common,
       topic: 'notify',
-      concurrency: 16,
+      // Each job carries up to NOTIFY_BATCH alerts, rendered REMOTE_ALERTS_AT_ONCE at a time.
+      concurrency: 4,
       payload: notifyPayload,
       retry: deliveryRetry(deps),
-      readsOwnRow: true,
-      process: (payload, job) => deliverAlert(notifyDeps, payload.alertId, job.data.outboxId),
+      process: (rows) =>
+        deliverAlerts(
+          notifyDeps,
+          rows.map((row) => ({ outboxId: row.outboxId, alertId: row.payload.alertId })),
+        ),
     }),
     ...remediationWorkers(deps),
     ...policyWorkers(deps),

@@ -21,14 +21,8 @@ import {
 } from '../domain/index.js';
 import { ALERT_COLUMNS, json, toAlert, toEntity } from './alert.mapper.js';
 import { appendAudit, withAudit } from './audit.repository.js';
-import { type Db, type DbHandle, named } from './db.js';
-import {
-  appendOutbox,
-  NOTIFY_KEY_PREFIX,
-  outboxInsert,
-  type PendingRow,
-  pendingRow,
-} from './outbox.repository.js';
+import type { Db, DbHandle } from './db.js';
+import { appendOutbox, NOTIFY_KEY_PREFIX, outboxInsert, type PendingRow } from './outbox.repository.js';
 import type { CardRow, EntityRow } from './schema.js';
 
 /** An alert as stored: the domain's Alert plus its short number and its render revision. */
@@ -65,7 +59,7 @@ export async function findAlertId(db: Db, ref: string): Promise<string | null> {
 }
 
 export async function getAlert(db: Db, id: string): Promise<StoredAlert | null> {
-  const row = await alertWithEntities(db, id).executeTakeFirst();
+  const row = await alertsWithEntities(db).where('id', '=', id).executeTakeFirst();
   return row === undefined ? null : toAlert(row, row.entity_rows.map(toEntity));
 }
 
@@ -79,61 +73,83 @@ export interface AlertForDelivery {
   readonly incidentId: string | null;
 }
 
-/**
- * The alert, its entities, its cards and whether it is investigated, in one query, with the
- * notify job's outbox row (`job`, as `pendingRow` reads it) in the same query; `delivery` is null
- * if the alert is gone or muted (a silenced alert is stored and counted, never posted).
- */
-export async function getAlertForDelivery(
-  db: Db,
-  id: string,
-  outboxId: string,
-): Promise<{ readonly job: PendingRow | null; readonly delivery: AlertForDelivery | null }> {
-  const { rows } = await db.executeQuery(
-    named(
-      'vigil_alert_for_delivery',
-      alertWithEntities(db, id).select([
-        sql<
-          CardJson[]
-        >`coalesce((SELECT json_agg(c) FROM cards c WHERE c.alert_id = alerts.id), '[]'::json)`.as(
-          'card_rows',
-        ),
-        sql<boolean>`EXISTS (SELECT 1 FROM investigation_alerts ia WHERE ia.alert_id = alerts.id)`.as(
-          'investigated',
-        ),
-        sql<{ requested: number; dueAt: string } | null>`(SELECT json_build_object('requested', o.requested,
-          'dueAt', o.available_at) FROM outbox o WHERE o.id = ${outboxId}
-          AND o.completed_at IS NULL AND o.failed_at IS NULL)`.as('job_row'),
-      ]),
-    ),
-  );
-  const row = rows[0];
-  // The alert is gone: its row is read on its own (rare).
-  if (row === undefined) return { job: await pendingRow(db, outboxId), delivery: null };
-  const job =
-    row.job_row === null ? null : { requested: row.job_row.requested, dueAt: new Date(row.job_row.dueAt) };
-  if (row.muted) return { job, delivery: null };
-  return {
-    job,
-    delivery: {
-      alert: toAlert(row, row.entity_rows.map(toEntity)),
-      cards: row.card_rows.map(cardFromJson),
-      investigated: row.investigated,
-      incidentId: row.incident_id,
-    },
-  };
+/** A notify job's row as it was read, and the alert it asks for (null if gone or muted). */
+export interface RowForDelivery {
+  /** As `pendingRow` reads it: null if the row is already done or given up on. */
+  readonly job: PendingRow | null;
+  /** Null if the alert is gone or muted (a silenced alert is stored and counted, never posted). */
+  readonly delivery: AlertForDelivery | null;
 }
 
-/** The alert row (but its raw payload) with its entities (in kind, key order) beside it, as one query. */
-const alertWithEntities = (db: Db, id: string) =>
+/**
+ * What a notify job needs of its rows' alerts, keyed by outbox ID: each alert with its entities,
+ * its cards and whether it is investigated, in one query for all of them. The rows are read
+ * first, so that a request folded in after this read moves `requested` and its row is not
+ * completed on the strength of an older state.
+ */
+export async function alertsForDelivery(
+  db: Db,
+  rows: readonly { readonly outboxId: string; readonly alertId: string }[],
+): Promise<Map<string, RowForDelivery>> {
+  const jobRows = await db
+    .selectFrom('outbox')
+    .select(['id', 'requested', 'available_at'])
+    .where(
+      'id',
+      'in',
+      rows.map((row) => row.outboxId),
+    )
+    .where('completed_at', 'is', null)
+    .where('failed_at', 'is', null)
+    .execute();
+  const jobs = new Map(jobRows.map((row) => [row.id, { requested: row.requested, dueAt: row.available_at }]));
+  const wanted = [...new Set(rows.filter((row) => jobs.has(row.outboxId)).map((row) => row.alertId))];
+  const alertRows =
+    wanted.length === 0
+      ? []
+      : await alertsWithEntities(db)
+          .select([
+            sql<
+              CardJson[]
+            >`coalesce((SELECT json_agg(c) FROM cards c WHERE c.alert_id = alerts.id), '[]'::json)`.as(
+              'card_rows',
+            ),
+            sql<boolean>`EXISTS (SELECT 1 FROM investigation_alerts ia WHERE ia.alert_id = alerts.id)`.as(
+              'investigated',
+            ),
+          ])
+          .where('id', 'in', wanted)
+          .execute();
+  const deliveries = new Map(
+    alertRows.map((row) => [
+      row.id,
+      row.muted
+        ? null
+        : {
+            alert: toAlert(row, row.entity_rows.map(toEntity)),
+            cards: row.card_rows.map(cardFromJson),
+            investigated: row.investigated,
+            incidentId: row.incident_id,
+          },
+    ]),
+  );
+  return new Map(
+    rows.map((row) => [
+      row.outboxId,
+      { job: jobs.get(row.outboxId) ?? null, delivery: deliveries.get(row.alertId) ?? null },
+    ]),
+  );
+}
+
+/** Alert rows (but their raw payloads) with their entities (in kind, key order) beside them, as one query. */
+const alertsWithEntities = (db: Db) =>
   db
     .selectFrom('alerts')
     .select(ALERT_COLUMNS)
     .select(
       sql<EntityRow[]>`coalesce((SELECT json_agg(e ORDER BY e.kind, e.key) FROM alert_entities e
         WHERE e.alert_id = alerts.id), '[]'::json)`.as('entity_rows'),
-    )
-    .where('id', '=', id);
+    );
 
 /** A card row as json_agg gives it: timestamps as text. */
 type CardJson = Omit<CardRow, 'lease_until' | 'post_attempted_at' | 'created_at' | 'updated_at'> & {

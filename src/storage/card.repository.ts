@@ -93,6 +93,56 @@ export const isBehind = (
   version: CardVersion,
 ): boolean => card.rendered_revision < version.revision || card.rendered_incident !== version.incident;
 
+/** A card of a local channel (see `LocalChannel`) to show `version`. */
+export interface LocalCard extends CardKey {
+  readonly version: CardVersion;
+}
+
+/**
+ * Records cards that never leave Vigil as rendered, all in one statement and with no claim (there
+ * is no call to fail, nor a message to find again): new ones are created with a reference of
+ * their own, older ones brought to their version; a card already current, or held by a claim, is
+ * left alone. Returns the cards written, each as posted (new) or updated. At most one card per key.
+ */
+export async function recordLocalCards(
+  db: Db,
+  cards: readonly LocalCard[],
+): Promise<(CardKey & { readonly kind: 'post' | 'update' })[]> {
+  if (cards.length === 0) return [];
+  const wanted = cards.map((card) => ({
+    alert_id: card.alertId,
+    platform: card.platform,
+    target: card.target,
+    revision: card.version.revision,
+    incident: card.version.incident,
+  }));
+  // Written in key order, so two jobs writing cards of the same alerts cannot deadlock.
+  const { rows } = await sql<{ alert_id: string; platform: string; target: string; posted: boolean }>`
+    INSERT INTO cards AS c (alert_id, platform, target, state, message_ref, rendered_revision, rendered_incident)
+    SELECT w.alert_id, w.platform, w.target, 'active', w.platform || '-' || gen_random_uuid(), w.revision, w.incident
+    FROM json_to_recordset(${JSON.stringify(wanted)}::json)
+      AS w(alert_id uuid, platform text, target text, revision integer, incident text)
+    ORDER BY w.alert_id, w.platform, w.target
+    ON CONFLICT (alert_id, platform, target) DO UPDATE SET
+      rendered_revision = excluded.rendered_revision,
+      rendered_incident = excluded.rendered_incident,
+      message_ref = coalesce(c.message_ref, excluded.message_ref),
+      state = 'active',
+      error = NULL,
+      updated_at = now()
+    WHERE (c.rendered_revision < excluded.rendered_revision
+        OR (c.rendered_revision = excluded.rendered_revision
+          AND c.rendered_incident IS DISTINCT FROM excluded.rendered_incident))
+      AND (c.lease_until IS NULL OR c.lease_until < now())
+    RETURNING c.alert_id, c.platform, c.target, (c.xmax = 0) AS posted`.execute(db);
+  return rows.map((row) => ({
+    alertId: row.alert_id,
+    platform: row.platform,
+    target: row.target,
+    kind: row.posted ? 'post' : 'update',
+  }));
+}
+
 /** A card claimed for one render: `token` proves the claim when the result is recorded. */
 export interface ClaimedCard {
   readonly card: CardRow;

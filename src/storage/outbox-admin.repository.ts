@@ -85,7 +85,7 @@ export async function replayFailed(db: Db, ids: readonly string[]): Promise<stri
   if (ids.length === 0) return [];
   const rows = await db
     .updateTable('outbox')
-    .set({ failed_at: null, enqueued_at: null, available_at: sql`now()` })
+    .set({ failed_at: null, enqueued_at: null, job_id: null, available_at: sql`now()` })
     .where('id', 'in', ids)
     .where('failed_at', 'is not', null)
     .returning('id')

@@ -164,11 +164,15 @@ export async function msUntilNextDue(db: Db): Promise<number | null> {
   return row?.ms === null || row?.ms === undefined ? null : Math.max(0, Number(row.ms));
 }
 
-/** Rows handed to the queue a while ago whose work is neither done nor given up on. */
-export async function unfinishedSince(db: Db, olderThanMs: number, limit: number): Promise<OutboxRow[]> {
+/** Rows handed to the queue a while ago whose work is neither done nor given up on, with their job. */
+export async function unfinishedSince(
+  db: Db,
+  olderThanMs: number,
+  limit: number,
+): Promise<(OutboxRow & { readonly jobId: string | null })[]> {
   return db
     .selectFrom('outbox')
-    .select(['id', 'topic', 'payload'])
+    .select(['id', 'topic', 'payload', 'job_id as jobId'])
     .where('enqueued_at', 'is not', null)
     .where('completed_at', 'is', null)
     .where('failed_at', 'is', null)
@@ -176,6 +180,17 @@ export async function unfinishedSince(db: Db, olderThanMs: number, limit: number
     .orderBy('id')
     .limit(limit)
     .execute();
+}
+
+/** Notes the job each row shares with others, before the job is added (the re-drive looks for it). */
+export async function recordSharedJobs(
+  db: Db,
+  rows: readonly { readonly id: string; readonly jobId: string }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`UPDATE outbox SET job_id = s."jobId"
+    FROM json_to_recordset(${JSON.stringify(rows)}::json) AS s(id bigint, "jobId" text)
+    WHERE outbox.id = s.id`.execute(db);
 }
 
 /**
@@ -187,7 +202,7 @@ export async function requeue(db: Db, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
   const result = await db
     .updateTable('outbox')
-    .set({ enqueued_at: null })
+    .set({ enqueued_at: null, job_id: null })
     .where('id', 'in', ids)
     .where('completed_at', 'is', null)
     .where('failed_at', 'is', null)
@@ -233,13 +248,38 @@ export async function markCompleted(db: Db, id: string, requested: number): Prom
 }
 
 /**
+ * Marks rows done, each unless another request was folded into it since its job read `requested`
+ * (see `markCompleted`). A row an ingest is folding into right now is skipped, not waited for: its
+ * `requested` is about to move anyway, and waiting could deadlock with that transaction, which
+ * holds other rows of this set. Returns the IDs marked.
+ */
+export async function markCompletedMany(
+  db: Db,
+  rows: readonly { readonly id: string; readonly requested: number }[],
+): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const { rows: marked } = await sql<{ id: string }>`
+    UPDATE outbox SET completed_at = now()
+    WHERE id IN (
+      SELECT o.id FROM outbox o
+      JOIN json_to_recordset(${JSON.stringify(rows)}::json) AS d(id bigint, requested integer)
+        ON o.id = d.id AND o.requested = d.requested
+      WHERE o.completed_at IS NULL AND o.failed_at IS NULL
+      FOR UPDATE OF o SKIP LOCKED)
+    RETURNING id`.execute(db);
+  return new Set(marked.map((row) => String(row.id)));
+}
+
+/**
  * Gives a row up. It stops coalescing (its key is dropped): later requests start a new row, and a
- * replay of this one can never collide with a row pending under the same key.
+ * replay of this one can never collide with a row pending under the same key. A row already
+ * completed stays so (a job shared by many rows fails for the ones it has left).
  */
 export async function markFailed(db: Db, id: string, error: string): Promise<void> {
   await db
     .updateTable('outbox')
     .set({ failed_at: sql`now()`, last_error: error.slice(0, 2000), dedupe_key: null })
     .where('id', '=', id)
+    .where('completed_at', 'is', null)
     .execute();
 }

@@ -85,6 +85,8 @@ export interface OutboxTable {
   dedupe_key: string | null;
   /** Requests folded into this row; the job completes it only if this has not moved meanwhile. */
   requested: Generated<number>;
+  /** The job it was handed to when that is not its own (`jobIdFor(id)`): notify rows share jobs. */
+  job_id: string | null;
 }
 
 export interface CardsTable {

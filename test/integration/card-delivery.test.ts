@@ -198,7 +198,8 @@ describe('card delivery under a storm', () => {
     const queue = new Queue('notify', { connection: redis, prefix: vigil.prefix });
     const attemptsOf = async (alertId: string) => {
       const [row] = await notifyRows(alertId);
-      const job = row === undefined ? undefined : await queue.getJob(`outbox-${row.id}`);
+      // Rows relayed together share a job (recorded on them); a row alone has its own.
+      const job = row === undefined ? undefined : await queue.getJob(row.job_id ?? `outbox-${row.id}`);
       return job?.attemptsMade ?? 0;
     };
     try {

@@ -1,10 +1,10 @@
 import type { WebClient } from '@slack/web-api';
 import {
   type CardAlert,
-  type ChatChannel,
   ChatRateLimitedError,
   PermanentChatError,
   type PostAttempt,
+  type RemoteChannel,
 } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { DbHandle } from '../../storage/db.js';
@@ -63,7 +63,7 @@ interface HistoryMessage {
  * Slack returns (a number would lose digits). Every status or assignment change is also told in
  * the card's thread, once: the last audit row told is stored per card.
  */
-export class SlackChannel implements ChatChannel {
+export class SlackChannel implements RemoteChannel {
   readonly platform = 'slack';
   private readonly pacing: SlackPacing;
 

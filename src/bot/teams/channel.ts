@@ -1,8 +1,8 @@
 import {
   type CardAlert,
-  type ChatChannel,
   ChatRateLimitedError,
   PermanentChatError,
+  type RemoteChannel,
 } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { Db } from '../../storage/db.js';
@@ -83,7 +83,7 @@ export function guardedCalls(deps: Pick<TeamsChannelDeps, 'db' | 'pacer' | 'logg
  * (PUT activity) as the alert changes. Failures come back as the domain's chat errors: the
  * notify worker delays the job on ChatRateLimitedError and records PermanentChatError on the card.
  */
-export function teamsChannel(deps: TeamsChannelDeps): ChatChannel {
+export function teamsChannel(deps: TeamsChannelDeps): RemoteChannel {
   const { db, connector, pacer, render, logger } = deps;
 
   async function conversationFor(target: string) {
