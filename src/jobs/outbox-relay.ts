@@ -1,13 +1,12 @@
 import pg from 'pg';
 import type { OutboxTopic } from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import type { Db, DbHandle } from '../storage/db.js';
+import type { DbHandle } from '../storage/db.js';
 import {
   markFailed,
   msUntilNextDue,
-  type OutboxRow,
   outboxChannel,
-  recordSharedJobs,
+  type RelayedRow,
   relayPending,
   requeue,
   unfinishedSince,
@@ -17,9 +16,8 @@ import {
   jobIdFor,
   NEW_CARD_PRIORITY,
   NOTIFY_BATCH,
-  type NotifyJobData,
   type Queues,
-  sharedJobId,
+  sharedJobIdPrefix,
   TOPICS,
 } from './queues.js';
 
@@ -38,6 +36,11 @@ export interface OutboxRelayOptions {
   readonly redriveEveryMs?: number;
   /** Rows per hand-over. @defaultValue 500 */
   readonly batchSize?: number;
+  /**
+   * The least time between the starts of two passes a commit wakes: under a stream of commits each
+   * pass then moves more rows, in fewer and fuller shared jobs. @defaultValue 25
+   */
+  readonly minPassGapMs?: number;
 }
 
 /**
@@ -58,6 +61,9 @@ export class OutboxRelay {
   #dueTimer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #again = false;
+  #lastPassAt = 0;
+  /** A pass a wake-up asked for, put off until `minPassGapMs` after the last one began. */
+  #paced: NodeJS.Timeout | null = null;
   #stopped = false;
 
   constructor(options: OutboxRelayOptions) {
@@ -66,6 +72,7 @@ export class OutboxRelay {
       redriveAfterMs: 15_000,
       redriveEveryMs: 5_000,
       batchSize: 500,
+      minPassGapMs: 25,
       ...options,
     };
   }
@@ -81,18 +88,28 @@ export class OutboxRelay {
     this.kick();
   }
 
-  /** Relays everything pending now; concurrent calls fold into one more pass. */
+  /** Relays everything pending soon: now, or `minPassGapMs` after the last pass began. */
   kick(): void {
-    void this.relayNow();
+    if (this.#stopped || this.#paced !== null) return;
+    const wait = this.#lastPassAt + this.#options.minPassGapMs - Date.now();
+    if (wait <= 0) {
+      void this.relayNow();
+      return;
+    }
+    this.#paced = setTimeout(() => {
+      this.#paced = null;
+      void this.relayNow();
+    }, wait);
   }
 
-  /** Like `kick`, and resolves when the pass (and any pass it folded into) is done. */
+  /** Relays everything pending now (during a pass: once more after it); resolves when that is done. */
   relayNow(): Promise<void> {
     if (this.#stopped) return Promise.resolve();
     if (this.#running !== null) {
       this.#again = true;
       return this.#running;
     }
+    this.#lastPassAt = Date.now();
     this.#running = this.#drain()
       .catch((error) => this.#options.logger.warn({ err: error }, 'outbox relay pass failed; will retry'))
       .finally(() => {
@@ -138,6 +155,7 @@ export class OutboxRelay {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
     if (this.#dueTimer !== null) clearTimeout(this.#dueTimer);
+    if (this.#paced !== null) clearTimeout(this.#paced);
     await this.#running;
     await this.#listener?.end().catch(() => {});
     this.#listener = null;
@@ -146,7 +164,8 @@ export class OutboxRelay {
   async #drain(): Promise<void> {
     const { handle, queues, batchSize } = this.#options;
     for (;;) {
-      const moved = await relayPending(handle.db, batchSize, (rows) => enqueue(handle.db, queues, rows));
+      const sharing = { topics: ['notify'], most: NOTIFY_BATCH, jobIdPrefix: sharedJobIdPrefix() };
+      const moved = await relayPending(handle.db, batchSize, sharing, (rows) => enqueue(queues, rows));
       if (this.#stopped) return;
       if (moved < batchSize) break;
     }
@@ -201,15 +220,26 @@ export class OutboxRelay {
   }
 }
 
-async function enqueue(db: Db, queues: Queues, rows: readonly OutboxRow[]): Promise<void> {
-  const notifyJobs = sharedNotifyJobs(rows.filter((row) => row.topic === 'notify'));
-  await recordSharedJobs(
-    db,
-    notifyJobs.flatMap(({ data, opts }) =>
-      data.rows.length > 1 ? data.rows.map((row) => ({ id: row.outboxId, jobId: opts.jobId })) : [],
-    ),
-  );
-  if (notifyJobs.length > 0) await queues.notify.addBulk(notifyJobs);
+/**
+ * Card refreshes travel up to NOTIFY_BATCH rows to a job, grouped by the relay's claim (rows of
+ * one reason share a job, so a job has one priority: BullMQ runs new cards before refreshes of
+ * cards already posted). A row alone keeps its own job ID.
+ */
+async function enqueue(queues: Queues, rows: readonly RelayedRow[]): Promise<void> {
+  const notifyJobs = new Map<string, RelayedRow[]>();
+  for (const row of rows.filter((row) => row.topic === 'notify')) {
+    const jobId = row.jobId ?? jobIdFor(row.id);
+    notifyJobs.set(jobId, [...(notifyJobs.get(jobId) ?? []), row]);
+  }
+  if (notifyJobs.size > 0) {
+    await queues.notify.addBulk(
+      [...notifyJobs].map(([jobId, shared]) => ({
+        name: 'notify',
+        data: { rows: shared.map((row) => ({ outboxId: row.id, payload: row.payload })) },
+        opts: { jobId, priority: priorityOf(shared[0] as RelayedRow) },
+      })),
+    );
+  }
   for (const topic of TOPICS) {
     if (topic === 'notify') continue;
     const jobs = rows
@@ -223,27 +253,5 @@ async function enqueue(db: Db, queues: Queues, rows: readonly OutboxRow[]): Prom
   }
 }
 
-/**
- * Card refreshes travel up to NOTIFY_BATCH rows to a job, new cards apart from refreshes of cards
- * already posted (BullMQ runs lower priorities first: a storm shows every alert's first card
- * before refreshing older ones). A row alone keeps its own job ID.
- */
-function sharedNotifyJobs(rows: readonly OutboxRow[]) {
-  const jobs: { name: 'notify'; data: NotifyJobData; opts: { jobId: string; priority: number } }[] = [];
-  for (const priority of [NEW_CARD_PRIORITY, CARD_REFRESH_PRIORITY]) {
-    const same = rows.filter((row) => priorityOf(row) === priority);
-    for (let start = 0; start < same.length; start += NOTIFY_BATCH) {
-      const chunk = same.slice(start, start + NOTIFY_BATCH);
-      const first = chunk[0]?.id as string;
-      jobs.push({
-        name: 'notify',
-        data: { rows: chunk.map((row) => ({ outboxId: row.id, payload: row.payload })) },
-        opts: { jobId: chunk.length === 1 ? jobIdFor(first) : sharedJobId(first), priority },
-      });
-    }
-  }
-  return jobs;
-}
-
-const priorityOf = (row: OutboxRow): number =>
+const priorityOf = (row: RelayedRow): number =>
   row.payload.reason === 'created' ? NEW_CARD_PRIORITY : CARD_REFRESH_PRIORITY;

@@ -88,11 +88,11 @@ export const CARD_REFRESH_PRIORITY = 2;
 export const jobIdFor = (outboxId: string): string => `outbox-${outboxId}`;
 
 /**
- * The ID of a job several rows share, recorded on each of them (`job_id`). It is new every
- * time: a row replayed after its job failed is never mistaken for a row of that failed job.
+ * How one relay pass names the jobs its rows share (the relay's claim appends each job's first row
+ * ID and records the ID on every row of it, as `job_id`). It is new every pass: a row replayed
+ * after its job failed is never mistaken for a row of that failed job.
  */
-export const sharedJobId = (firstOutboxId: string): string =>
-  `outbox-${firstOutboxId}-${randomUUID().slice(0, 8)}`;
+export const sharedJobIdPrefix = (): string => `outbox-${randomUUID().slice(0, 8)}-`;
 
 export type Queues = { readonly [T in OutboxTopic]: Queue<JobData<T>> };
 

@@ -110,38 +110,56 @@ export interface OutboxRow {
   readonly payload: Record<string, unknown>;
 }
 
+/** A row as the relay hands it over: with the job it shares, or null for a job of its own. */
+export interface RelayedRow extends OutboxRow {
+  readonly jobId: string | null;
+}
+
+/** Which rows share jobs: rows of these topics, of one topic and reason, up to `most` a job. */
+export interface JobSharing {
+  readonly topics: readonly string[];
+  readonly most: number;
+  /** Starts the IDs of this pass's shared jobs; each ends with its first row's ID. */
+  readonly jobIdPrefix: string;
+}
+
 /**
  * Claims a batch of rows not yet handed to the queue (marks them enqueued in one statement,
  * SKIP LOCKED so concurrent relays never take the same row) and hands them over with `enqueue`,
- * outside any transaction: Redis is never called with a transaction open. If the hand-over fails
- * the rows are un-marked for the next pass; if the process dies in between, the re-drive finds
- * rows marked enqueued whose job does not exist and sends them back.
+ * outside any transaction: Redis is never called with a transaction open. The same statement
+ * groups the rows that share a job and records that job on them (`job_id`), for the re-drive. If
+ * the hand-over fails the rows are un-marked for the next pass; if the process dies in between,
+ * the re-drive finds rows marked enqueued whose job does not exist and sends them back.
  */
 export async function relayPending(
   db: Db,
   limit: number,
-  enqueue: (rows: readonly OutboxRow[]) => Promise<void>,
+  sharing: JobSharing,
+  enqueue: (rows: readonly RelayedRow[]) => Promise<void>,
 ): Promise<number> {
-  const claimed = await db
-    .updateTable('outbox')
-    .set({ enqueued_at: sql`now()` })
-    .where(
-      'id',
-      'in',
-      db
-        .selectFrom('outbox')
-        .select('id')
-        .where('enqueued_at', 'is', null)
-        .where('available_at', '<=', sql<Date>`now()`)
-        .orderBy('id')
-        .limit(limit)
-        .forUpdate()
-        .skipLocked(),
+  const { rows: claimed } = await sql<RelayedRow>`
+    WITH picked AS (
+      SELECT id, topic, payload->>'reason' AS reason FROM outbox
+      WHERE enqueued_at IS NULL AND available_at <= now()
+      ORDER BY id LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ), chunked AS (
+      SELECT id, topic, reason,
+        (row_number() OVER (PARTITION BY topic, reason ORDER BY id) - 1) / ${sharing.most} AS chunk
+      FROM picked WHERE topic = ANY(${sharing.topics})
+    ), shared AS (
+      SELECT id, count(*) OVER job AS rows, min(id) OVER job AS first
+      FROM chunked WINDOW job AS (PARTITION BY topic, reason, chunk)
     )
-    .returning(['id', 'topic', 'payload'])
-    .execute();
+    UPDATE outbox SET enqueued_at = now(),
+      job_id = CASE WHEN shared.rows > 1 THEN ${sharing.jobIdPrefix}::text || shared.first::text END
+    FROM picked LEFT JOIN shared USING (id)
+    WHERE outbox.id = picked.id
+    RETURNING outbox.id, outbox.topic, outbox.payload, outbox.job_id AS "jobId"`.execute(db);
   if (claimed.length === 0) return 0;
-  const rows = claimed.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  const rows = claimed
+    .map((row) => ({ ...row, id: String(row.id) }))
+    .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   try {
     await enqueue(rows);
   } catch (error) {
@@ -156,12 +174,18 @@ export async function relayPending(
 
 /** Milliseconds, by the database's clock, until the next delayed row falls due; null if none waits. */
 export async function msUntilNextDue(db: Db): Promise<number | null> {
-  const row = await db
-    .selectFrom('outbox')
-    .select(sql<number | null>`extract(epoch FROM (min(available_at) - now())) * 1000`.as('ms'))
-    .where('enqueued_at', 'is', null)
-    .executeTakeFirst();
-  return row?.ms === null || row?.ms === undefined ? null : Math.max(0, Number(row.ms));
+  // Asked after every relay pass: prepared, not planned each time.
+  const { rows } = await db.executeQuery(
+    named(
+      'vigil_outbox_next_due',
+      db
+        .selectFrom('outbox')
+        .select(sql<number | null>`extract(epoch FROM (min(available_at) - now())) * 1000`.as('ms'))
+        .where('enqueued_at', 'is', null),
+    ),
+  );
+  const ms = rows[0]?.ms;
+  return ms === null || ms === undefined ? null : Math.max(0, Number(ms));
 }
 
 /** Rows handed to the queue a while ago whose work is neither done nor given up on, with their job. */
@@ -180,17 +204,6 @@ export async function unfinishedSince(
     .orderBy('id')
     .limit(limit)
     .execute();
-}
-
-/** Notes the job each row shares with others, before the job is added (the re-drive looks for it). */
-export async function recordSharedJobs(
-  db: Db,
-  rows: readonly { readonly id: string; readonly jobId: string }[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await sql`UPDATE outbox SET job_id = s."jobId"
-    FROM json_to_recordset(${JSON.stringify(rows)}::json) AS s(id bigint, "jobId" text)
-    WHERE outbox.id = s.id`.execute(db);
 }
 
 /**

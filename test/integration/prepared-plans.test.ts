@@ -37,8 +37,10 @@ function* scans(node: PlanNode): Generator<PlanNode> {
 async function wrongScans(name: string, text: string): Promise<string[]> {
   const parameters = Math.max(0, ...[...text.matchAll(/\$(\d+)/g)].map((match) => Number(match[1])));
   await client.query(`PREPARE ${name} AS ${text}`);
+  // A statement without parameters is executed without parentheses.
+  const values = parameters === 0 ? '' : `(${Array.from({ length: parameters }, () => 'NULL').join(', ')})`;
   const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-    `EXPLAIN (FORMAT JSON) EXECUTE ${name}(${Array.from({ length: parameters }, () => 'NULL').join(', ')})`,
+    `EXPLAIN (FORMAT JSON) EXECUTE ${name}${values}`,
   );
   return [...scans(rows[0]?.['QUERY PLAN'][0].Plan as PlanNode)]
     .filter((scan) => {
