@@ -91,6 +91,7 @@ export async function alertsForDelivery(
   db: Db,
   rows: readonly { readonly outboxId: string; readonly alertId: string }[],
 ): Promise<Map<string, RowForDelivery>> {
+  if (rows.length === 0) return new Map();
   const jobRows = await db
     .selectFrom('outbox')
     .select(['id', 'requested', 'available_at'])

@@ -139,6 +139,36 @@ describe('ingest to Postgres to notify', () => {
     expect(detail.audit.map((entry: { action: string }) => entry.action)).toContain('alert.occurred_again');
   });
 
+  it('stores a batch larger than any prepared one (a Graph page size): every alert, its audit and card row', async () => {
+    const response = await vigil.ingest('generic', {
+      alerts: Array.from({ length: 600 }, (_, i) => ({
+        title: `Page ${i}`,
+        fingerprint: `page-${i}`,
+        source: 'page',
+      })),
+    });
+    expect(response.status).toBe(202);
+    const { alerts } = (await response.json()) as { alerts: { id: string; duplicate: boolean }[] };
+    expect(new Set(alerts.map((alert) => alert.id)).size).toBe(600);
+    expect(alerts.every((alert) => !alert.duplicate)).toBe(true);
+    const ids = alerts.map((alert) => alert.id);
+    const audited = await vigil.handle.db
+      .selectFrom('audit_log')
+      .select('alert_id')
+      .where('alert_id', 'in', ids)
+      .where('action', '=', 'alert.created')
+      .execute();
+    expect(audited).toHaveLength(600);
+    await eventually(async () => {
+      const cards = await vigil.handle.db
+        .selectFrom('cards')
+        .select('id')
+        .where('alert_id', 'in', ids)
+        .execute();
+      return cards.length === 600;
+    }, 20_000);
+  });
+
   it('lets the source resolve its own alert, with the source as actor', async () => {
     const stored = await ingestOne({ title: 'Flapping', fingerprint: 'flap-1', source: 'mon' });
     const response = await vigil.ingest('generic', {
