@@ -114,8 +114,8 @@ export async function deliverAlerts(
           for (const item of await deliverCards(deps, delivery)) {
             const key = keyOf(item.card);
             const seen = local.get(key);
-            // One alert in two rows of the job (a delayed refresh beside a pending one): one write, the newer.
-            if (seen === undefined || seen.card.version.revision < item.card.version.revision)
+            // One alert in two rows of the job (a delayed refresh beside a pending one): one write, the one read last.
+            if (seen === undefined || seen.card.version.revision <= item.card.version.revision)
               local.set(key, { ...item, rows: [...(seen?.rows ?? []), row.outboxId] });
             else seen.rows.push(row.outboxId);
           }

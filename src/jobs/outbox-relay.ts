@@ -226,6 +226,19 @@ export class OutboxRelay {
  * cards already posted). A row alone keeps its own job ID.
  */
 async function enqueue(queues: Queues, rows: readonly RelayedRow[]): Promise<void> {
+  for (const topic of TOPICS) {
+    if (topic === 'notify') continue;
+    const jobs = rows
+      .filter((row) => row.topic === topic)
+      .map((row) => ({
+        name: topic,
+        data: { outboxId: row.id, payload: row.payload },
+        opts: { jobId: jobIdFor(row.id) },
+      }));
+    if (jobs.length > 0) await queues[topic].addBulk(jobs);
+  }
+  // Last: if anything above failed, every row goes back to the relay, and only rows with a job ID
+  // of their own may be added twice harmlessly (BullMQ ignores a second add); a shared job's is new.
   const notifyJobs = new Map<string, RelayedRow[]>();
   for (const row of rows.filter((row) => row.topic === 'notify')) {
     const jobId = row.jobId ?? jobIdFor(row.id);
@@ -239,17 +252,6 @@ async function enqueue(queues: Queues, rows: readonly RelayedRow[]): Promise<voi
         opts: { jobId, priority: priorityOf(shared[0] as RelayedRow) },
       })),
     );
-  }
-  for (const topic of TOPICS) {
-    if (topic === 'notify') continue;
-    const jobs = rows
-      .filter((row) => row.topic === topic)
-      .map((row) => ({
-        name: topic,
-        data: { outboxId: row.id, payload: row.payload },
-        opts: { jobId: jobIdFor(row.id) },
-      }));
-    if (jobs.length > 0) await queues[topic].addBulk(jobs);
   }
 }
 

@@ -33,11 +33,25 @@ export interface OutboxJobData {
  * cards, one completion for all of them), so a storm costs a job per batch, not per alert.
  */
 export interface NotifyJobData {
-  readonly rows: readonly OutboxJobData[];
+  readonly rows: readonly SharedJobRow[];
+}
+
+/** A row of a shared job, with what its earlier runs left: its failures so far and when it is due again. */
+export interface SharedJobRow extends OutboxJobData {
+  readonly failures?: number;
+  /** Epoch milliseconds; a run before this leaves the row alone. */
+  readonly notBefore?: number;
 }
 
 /** The most rows one notify job carries. */
 export const NOTIFY_BATCH = 100;
+
+/**
+ * The BullMQ queue of a topic. Notify jobs carry many rows and travel in a queue of their own, so
+ * that in a rolling upgrade a worker of an earlier release (one row a job, in `notify`) never
+ * takes one; rows whose jobs were left in `notify` are re-driven into this one.
+ */
+export const queueName = (topic: OutboxTopic): string => (topic === 'notify' ? 'notify_rows' : topic);
 
 /** What a topic's jobs carry. */
 export type JobData<T extends OutboxTopic> = T extends 'notify' ? NotifyJobData : OutboxJobData;
@@ -100,7 +114,7 @@ export function createQueues(connection: Redis, prefix: string, logger: Logger):
   const onError = logConnectionErrors(logger, 'bullmq queue');
   return Object.fromEntries(
     TOPICS.map((topic) => {
-      const queue = new Queue(topic, {
+      const queue = new Queue(queueName(topic), {
         connection,
         prefix,
         defaultJobOptions: DELIVERY_TOPICS.has(topic) ? DELIVERY_JOB_OPTIONS : DEFAULT_JOB_OPTIONS,

@@ -11,8 +11,16 @@ import {
   markFailed,
   type PendingRow,
   pendingRow,
+  pendingRows,
 } from '../storage/outbox.repository.js';
-import { type DeliveryRetry, deliveryBackoff, type NotifyJobData, type OutboxJobData } from './queues.js';
+import {
+  type DeliveryRetry,
+  deliveryBackoff,
+  type NotifyJobData,
+  type OutboxJobData,
+  queueName,
+  type SharedJobRow,
+} from './queues.js';
 
 interface TopicWorkerBase<S extends z.ZodType> {
   readonly topic: OutboxTopic;
@@ -66,7 +74,7 @@ const workerOptions = <S extends z.ZodType>(options: TopicWorkerBase<S>) => ({
 export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>): Worker<OutboxJobData> {
   const { handle, logger, topic } = options;
   const worker = new Worker<OutboxJobData>(
-    topic,
+    queueName(topic),
     async (job) => {
       const parsed = options.payload.safeParse(job.data.payload);
       if (!parsed.success) {
@@ -122,29 +130,33 @@ export type SharedRowOutcome =
   | { readonly kind: 'failed'; readonly job: PendingRow; readonly error: unknown };
 
 export interface SharedTopicWorkerOptions<S extends z.ZodType> extends TopicWorkerBase<S> {
+  readonly retry: DeliveryRetry;
   /** One pass over the rows: every row gets an outcome, a row missing from the map is gone. */
   readonly process: (rows: readonly SharedRow<z.output<S>>[]) => Promise<Map<string, SharedRowOutcome>>;
 }
 
 /**
- * A BullMQ worker for a topic whose jobs carry many rows (NotifyJobData): each pass serves every
- * row left, completes the done ones in one statement, and goes round again (at most MAX_PASSES
- * times) for rows a request was folded into meanwhile. What is left then stays in the job: on a
- * failure it is retried with backoff, on a wait it comes back after the shortest one; rows done
- * meanwhile are dropped from it first. A delivery row still failing after its window is given
- * up on alone; the job goes on with the rest.
+ * A BullMQ worker for a topic whose jobs carry many rows (NotifyJobData). Each run serves the rows
+ * that are due, completes the done ones in one statement, and goes round again (at most
+ * MAX_PASSES times) for rows a request was folded into meanwhile. What is left stays in the job,
+ * each row with its own next attempt: after its wait, or after a backoff that grows with its own
+ * failures (so one failing alert never holds back the others); the job comes back when the first
+ * is due. A row still failing after the delivery window is given up on alone.
  */
 export function sharedTopicWorker<S extends z.ZodType>(
   options: SharedTopicWorkerOptions<S>,
-): Worker<NotifyJobData | OutboxJobData> {
+): Worker<NotifyJobData> {
   const { handle, logger, topic } = options;
-  const worker = new Worker<NotifyJobData | OutboxJobData>(
-    topic,
+  const backoff = deliveryBackoff(options.retry);
+  const worker = new Worker<NotifyJobData>(
+    queueName(topic),
     async (job) => {
-      // A job added by a release before rows shared jobs carries its one row.
-      const carried = 'rows' in job.data ? job.data.rows : [job.data];
+      const now = Date.now();
+      const later = job.data.rows.filter((row) => (row.notBefore ?? 0) > now);
+      const kept = new Map<string, SharedJobRow>(later.map((row) => [row.outboxId, row]));
       let rows: SharedRow<z.output<S>>[] = [];
-      for (const row of carried) {
+      for (const row of job.data.rows) {
+        if (kept.has(row.outboxId)) continue;
         const parsed = options.payload.safeParse(row.payload);
         if (parsed.success) rows.push({ outboxId: row.outboxId, payload: parsed.data });
         else {
@@ -152,27 +164,22 @@ export function sharedTopicWorker<S extends z.ZodType>(
           await markFailed(handle.db, row.outboxId, `bad ${topic} payload: ${fields}`);
         }
       }
-      const left: SharedRow<z.output<S>>[] = [];
-      let waitMs: number | null = null;
-      let failure: unknown = null;
+      const carried = new Map(job.data.rows.map((row) => [row.outboxId, row]));
+      const keep = (row: SharedRow<unknown>, change: Partial<SharedJobRow>) =>
+        kept.set(row.outboxId, { ...(carried.get(row.outboxId) as SharedJobRow), ...change });
       for (let pass = 1; rows.length > 0; pass += 1) {
-        const outcomes = await options.process(rows);
+        const outcomes = await passOver(handle, rows, options.process);
         const done: { row: SharedRow<z.output<S>>; requested: number }[] = [];
         for (const row of rows) {
           const outcome = outcomes.get(row.outboxId) ?? { kind: 'gone' };
           if (outcome.kind === 'done') done.push({ row, requested: outcome.job.requested });
-          else if (outcome.kind === 'wait') {
-            left.push(row);
-            waitMs = Math.min(waitMs ?? outcome.ms, outcome.ms);
-          } else if (outcome.kind === 'failed') {
+          else if (outcome.kind === 'wait') keep(row, { notBefore: Date.now() + outcome.ms });
+          else if (outcome.kind === 'failed') {
             const error = giveUpAfterWindow(outcome.error, outcome.job.dueAt, options.retry);
-            if (error instanceof UnrecoverableError) {
-              logger.warn({ topic, outboxId: row.outboxId, err: error }, 'row failed');
-              await markFailed(handle.db, row.outboxId, error.message);
-            } else {
-              left.push(row);
-              failure ??= error;
-            }
+            const failures = (carried.get(row.outboxId)?.failures ?? 0) + 1;
+            logger.warn({ topic, outboxId: row.outboxId, attempt: failures, err: error }, 'row failed');
+            if (error instanceof UnrecoverableError) await markFailed(handle.db, row.outboxId, error.message);
+            else keep(row, { failures, notBefore: Date.now() + backoff(failures) });
           }
         }
         const completed = await markCompletedMany(
@@ -182,18 +189,14 @@ export function sharedTopicWorker<S extends z.ZodType>(
         // Requests folded into a row while this pass ran are served by another pass.
         rows = done.filter(({ row }) => !completed.has(row.outboxId)).map(({ row }) => row);
         if (rows.length > 0 && pass >= MAX_PASSES) {
-          left.push(...rows);
-          waitMs = Math.min(waitMs ?? 500, 500);
+          for (const row of rows) keep(row, { notBefore: Date.now() + 500 });
           break;
         }
       }
-      if (left.length === 0) return;
-      if (left.length < carried.length) {
-        const leftIds = new Set(left.map((row) => row.outboxId));
-        await job.updateData({ rows: carried.filter((row) => leftIds.has(row.outboxId)) });
-      }
-      if (failure !== null) throw failure;
-      await comeBackIn(job, waitMs ?? 500);
+      if (kept.size === 0) return;
+      await job.updateData({ rows: [...kept.values()] });
+      const first = Math.min(...[...kept.values()].map((row) => row.notBefore ?? 0));
+      await comeBackIn(job, Math.max(0, first - Date.now()));
     },
     workerOptions(options),
   );
@@ -202,7 +205,7 @@ export function sharedTopicWorker<S extends z.ZodType>(
     const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     logger.warn({ topic, jobId: job.id, attempt: job.attemptsMade, final, err: error }, 'job failed');
     if (!final) return;
-    for (const row of 'rows' in job.data ? job.data.rows : [job.data]) {
+    for (const row of job.data.rows) {
       markFailed(handle.db, row.outboxId, error.message).catch((markError) =>
         logger.error({ err: markError }, 'could not record a failed job; the relay will find it'),
       );
@@ -210,6 +213,32 @@ export function sharedTopicWorker<S extends z.ZodType>(
   });
   worker.on('error', logConnectionErrors(logger, `bullmq worker ${topic}`));
   return worker;
+}
+
+/**
+ * One pass of a shared job. A failure of the pass as a whole (a query of the batch) counts as a
+ * failure of each row still pending, so the delivery window applies to it as to any other; only
+ * if even that cannot be read (Postgres is away) does the job fail and BullMQ retry it.
+ */
+async function passOver<P>(
+  handle: DbHandle,
+  rows: readonly SharedRow<P>[],
+  process: (rows: readonly SharedRow<P>[]) => Promise<Map<string, SharedRowOutcome>>,
+): Promise<Map<string, SharedRowOutcome>> {
+  try {
+    return await process(rows);
+  } catch (error) {
+    const pending = await pendingRows(
+      handle.db,
+      rows.map((row) => row.outboxId),
+    );
+    return new Map(
+      rows.map((row) => {
+        const job = pending.get(row.outboxId);
+        return [row.outboxId, job === undefined ? { kind: 'gone' } : { kind: 'failed', job, error }];
+      }),
+    );
+  }
 }
 
 /**

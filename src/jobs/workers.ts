@@ -78,8 +78,9 @@ export function startTopicWorkers(deps: WorkerDeps): Worker[] {
     sharedTopicWorker({
       ...common,
       topic: 'notify',
-      // Each job carries up to NOTIFY_BATCH alerts, rendered REMOTE_ALERTS_AT_ONCE at a time.
-      concurrency: 4,
+      // Each job carries up to NOTIFY_BATCH alerts, rendered four at a time: two jobs keep the
+      // chat calls (and their queries) in flight within the pool's share of a worker.
+      concurrency: 2,
       payload: notifyPayload,
       retry: deliveryRetry(deps),
       process: (rows) =>

@@ -22,7 +22,13 @@ import {
 import { ALERT_COLUMNS, json, toAlert, toEntity } from './alert.mapper.js';
 import { appendAudit, withAudit } from './audit.repository.js';
 import type { Db, DbHandle } from './db.js';
-import { appendOutbox, NOTIFY_KEY_PREFIX, outboxInsert, type PendingRow } from './outbox.repository.js';
+import {
+  appendOutbox,
+  NOTIFY_KEY_PREFIX,
+  outboxInsert,
+  type PendingRow,
+  pendingRows,
+} from './outbox.repository.js';
 import type { CardRow, EntityRow } from './schema.js';
 
 /** An alert as stored: the domain's Alert plus its short number and its render revision. */
@@ -92,18 +98,10 @@ export async function alertsForDelivery(
   rows: readonly { readonly outboxId: string; readonly alertId: string }[],
 ): Promise<Map<string, RowForDelivery>> {
   if (rows.length === 0) return new Map();
-  const jobRows = await db
-    .selectFrom('outbox')
-    .select(['id', 'requested', 'available_at'])
-    .where(
-      'id',
-      'in',
-      rows.map((row) => row.outboxId),
-    )
-    .where('completed_at', 'is', null)
-    .where('failed_at', 'is', null)
-    .execute();
-  const jobs = new Map(jobRows.map((row) => [row.id, { requested: row.requested, dueAt: row.available_at }]));
+  const jobs = await pendingRows(
+    db,
+    rows.map((row) => row.outboxId),
+  );
   const wanted = [...new Set(rows.filter((row) => jobs.has(row.outboxId)).map((row) => row.alertId))];
   const alertRows =
     wanted.length === 0

@@ -101,8 +101,9 @@ export interface LocalCard extends CardKey {
 /**
  * Records cards that never leave Vigil as rendered, all in one statement and with no claim (there
  * is no call to fail, nor a message to find again): new ones are created with a reference of
- * their own, older ones brought to their version; a card already current, or held by a claim, is
- * left alone. Returns the cards written, each as posted (new) or updated. At most one card per key.
+ * their own, older ones brought to their version (a claim an earlier release took on one is
+ * ended), one already current is left alone. Returns the cards written, each as posted (new) or
+ * updated. At most one card per key.
  */
 export async function recordLocalCards(
   db: Db,
@@ -129,11 +130,12 @@ export async function recordLocalCards(
       message_ref = coalesce(c.message_ref, excluded.message_ref),
       state = 'active',
       error = NULL,
+      claimed_by = NULL,
+      lease_until = NULL,
       updated_at = now()
-    WHERE (c.rendered_revision < excluded.rendered_revision
-        OR (c.rendered_revision = excluded.rendered_revision
-          AND c.rendered_incident IS DISTINCT FROM excluded.rendered_incident))
-      AND (c.lease_until IS NULL OR c.lease_until < now())
+    WHERE c.rendered_revision < excluded.rendered_revision
+      OR (c.rendered_revision = excluded.rendered_revision
+        AND c.rendered_incident IS DISTINCT FROM excluded.rendered_incident)
     RETURNING c.alert_id, c.platform, c.target, (c.xmax = 0) AS posted`.execute(db);
   return rows.map((row) => ({
     alertId: row.alert_id,

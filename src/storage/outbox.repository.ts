@@ -242,6 +242,19 @@ export async function pendingRow(db: Db, id: string): Promise<PendingRow | null>
   return row === undefined ? null : { requested: row.requested, dueAt: row.available_at };
 }
 
+/** Where several jobs' rows stand, keyed by ID: rows gone or already finished are missing. */
+export async function pendingRows(db: Db, ids: readonly string[]): Promise<Map<string, PendingRow>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('outbox')
+    .select(['id', 'requested', 'available_at'])
+    .where('id', 'in', ids)
+    .where('completed_at', 'is', null)
+    .where('failed_at', 'is', null)
+    .execute();
+  return new Map(rows.map((row) => [row.id, { requested: row.requested, dueAt: row.available_at }]));
+}
+
 /**
  * Marks a row done, unless another request was folded into it since the job read `requested`
  * (the job then runs again, so that request is not lost). Returns whether it was marked.

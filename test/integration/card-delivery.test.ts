@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type NotifyJobData, queueName } from '../../src/jobs/queues.js';
 import { openDb } from '../../src/storage/db.js';
 import { type FakeMessage, FakeSlackApi } from '../fakes/slack-api.js';
 import {
@@ -191,16 +192,70 @@ describe('card delivery under a storm', () => {
     expect((await cardRow(split, 'C0LIMITED'))?.message_ref ?? null).toBeNull();
   });
 
+  it('an alert failing again and again does not hold back the other alerts of its job', async () => {
+    // A backoff of a minute: waiting for it would time this test out.
+    const slow = await startTestVigil({
+      env: slackTestEnv(fake.url, '', 'U0ADMIN'),
+      deliveryTimings: { baseMs: 60_000, capMs: 60_000 },
+    });
+    try {
+      for (const [channel, source] of [
+        ['C0BROKEN', 'broken'],
+        ['C0WAITS', 'waits'],
+      ]) {
+        expect((await slow.api('POST', '/api/routes', { channel, sources: [source] })).status).toBe(201);
+      }
+      fake.failNext('chat.postMessage', {
+        error: 'internal_error',
+        when: (args) => args.channel === 'C0BROKEN',
+      });
+      fake.failNext('chat.postMessage', {
+        status: 429,
+        retryAfter: 1,
+        when: (args) => args.channel === 'C0WAITS',
+      });
+      // One request, one batch, one relay pass: both rows in one job.
+      const response = await slow.ingest('generic', {
+        alerts: [
+          { title: 'Broken', source: 'broken' },
+          { title: 'Waits', source: 'waits' },
+        ],
+      });
+      expect(response.status).toBe(202);
+      const [broken, waits] = ((await response.json()) as { alerts: { id: string }[] }).alerts.map(
+        (alert) => alert.id,
+      );
+      await eventually(
+        async () => fake.cardsIn('C0WAITS').map(alertOf).includes(waits),
+        10_000,
+        'the card that only had to wait out its Retry-After',
+      );
+      const rows = await slow.handle.db
+        .selectFrom('outbox')
+        .select(['job_id', 'payload', 'completed_at'])
+        .where('topic', '=', 'notify')
+        .execute();
+      const jobOf = (alertId: string | undefined) => rows.find((row) => row.payload.alertId === alertId);
+      expect(jobOf(broken)?.job_id).toBeTruthy();
+      expect(jobOf(broken)?.job_id).toBe(jobOf(waits)?.job_id);
+      // The failed one waits out its own backoff, alone.
+      expect(fake.cardsIn('C0BROKEN')).toEqual([]);
+      expect(jobOf(broken)?.completed_at).toBeNull();
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('keeps retrying through an outage longer than ten attempts; every card arrives once', async () => {
     // One channel per card: each attempt takes its channel's post slot (one a second).
     const channels = ['C0OUTAGE0', 'C0OUTAGE1', 'C0OUTAGE2'];
     for (const [i, channel] of channels.entries()) await route(channel, `outage-${i}`);
-    const queue = new Queue('notify', { connection: redis, prefix: vigil.prefix });
+    const queue = new Queue<NotifyJobData>(queueName('notify'), { connection: redis, prefix: vigil.prefix });
+    // Rows relayed together share a job (recorded on them), which counts each row's failures.
     const attemptsOf = async (alertId: string) => {
       const [row] = await notifyRows(alertId);
-      // Rows relayed together share a job (recorded on them); a row alone has its own.
       const job = row === undefined ? undefined : await queue.getJob(row.job_id ?? `outbox-${row.id}`);
-      return job?.attemptsMade ?? 0;
+      return job?.data.rows.find((carried) => carried.outboxId === row?.id)?.failures ?? 0;
     };
     try {
       fake.outage = 'reset';
