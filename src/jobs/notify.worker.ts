@@ -1,3 +1,4 @@
+import type PQueue from 'p-queue';
 import { z } from 'zod';
 import {
   type CardAlert,
@@ -45,6 +46,12 @@ export interface NotifyDeps {
   readonly logger: Logger;
   /** Must exceed one chat call with its pacing (Slack's client times out after 10 s). */
   readonly cardLeaseMs: number;
+  /**
+   * The process's alerts being rendered, across all its notify jobs, in the order they came. A
+   * render holds a pooled connection only for its short queries and spends most of its time on
+   * chat calls, so it allows a few times the pool's share of a topic (see startTopicWorkers).
+   */
+  readonly renders: PQueue;
 }
 
 /** The alert as rendered: its card content and the revision that content is. */
@@ -75,12 +82,6 @@ interface LocalWork {
 const keyOf = (card: CardKey): string => `${card.alertId}\n${card.platform}\n${card.target}`;
 
 /**
- * How many alerts of one job render their remote cards at once: with the worker's few jobs at
- * once, about as many chat calls in flight as when each alert had a job of its own.
- */
-const REMOTE_ALERTS_AT_ONCE = 4;
-
-/**
  * Brings every card of each row's alert up to date on every platform: posts where there is none
  * yet, updates where the card shows an older revision or incident section (a sibling alert of its
  * incident changed), and does nothing where it is current. A row is one per alert however many
@@ -100,38 +101,35 @@ export async function deliverAlerts(
   const read = await alertsForDelivery(deps.handle.db, rows);
   const outcomes = new Map<string, SharedRowOutcome>();
   const local = new Map<string, LocalWork & { rows: string[] }>();
-  let next = 0;
-  const worker = async () => {
-    for (let row = rows[next++]; row !== undefined; row = rows[next++]) {
-      const { job, delivery } = read.get(row.outboxId) ?? { job: null, delivery: null };
-      if (job === null) {
-        outcomes.set(row.outboxId, { kind: 'gone' });
-        continue;
-      }
-      try {
-        // A silenced or deleted alert is never posted.
-        if (delivery !== null) {
-          for (const item of await deliverCards(deps, delivery)) {
-            const key = keyOf(item.card);
-            const seen = local.get(key);
-            // One alert in two rows of the job (a delayed refresh beside a pending one): one write, the one read last.
-            if (seen === undefined || seen.card.version.revision <= item.card.version.revision)
-              local.set(key, { ...item, rows: [...(seen?.rows ?? []), row.outboxId] });
-            else seen.rows.push(row.outboxId);
-          }
+  const render = async (row: (typeof rows)[number]) => {
+    const { job, delivery } = read.get(row.outboxId) ?? { job: null, delivery: null };
+    if (job === null) {
+      outcomes.set(row.outboxId, { kind: 'gone' });
+      return;
+    }
+    try {
+      // A silenced or deleted alert is never posted.
+      if (delivery !== null) {
+        for (const item of await deliverCards(deps, delivery)) {
+          const key = keyOf(item.card);
+          const seen = local.get(key);
+          // One alert in two rows of the job (a delayed refresh beside a pending one): one write, the one read last.
+          if (seen === undefined || seen.card.version.revision <= item.card.version.revision)
+            local.set(key, { ...item, rows: [...(seen?.rows ?? []), row.outboxId] });
+          else seen.rows.push(row.outboxId);
         }
-        outcomes.set(row.outboxId, { kind: 'done', job });
-      } catch (error) {
-        outcomes.set(
-          row.outboxId,
-          error instanceof ChatRateLimitedError
-            ? { kind: 'wait', job, ms: error.retryAfterMs }
-            : { kind: 'failed', job, error },
-        );
       }
+      outcomes.set(row.outboxId, { kind: 'done', job });
+    } catch (error) {
+      outcomes.set(
+        row.outboxId,
+        error instanceof ChatRateLimitedError
+          ? { kind: 'wait', job, ms: error.retryAfterMs }
+          : { kind: 'failed', job, error },
+      );
     }
   };
-  await Promise.all(Array.from({ length: Math.min(REMOTE_ALERTS_AT_ONCE, rows.length) }, worker));
+  await Promise.all(rows.map((row) => deps.renders.add(() => render(row))));
   await recordLocal(deps, [...local.values()], outcomes);
   return outcomes;
 }

@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import PQueue from 'p-queue';
 import { type Config, publicUrl } from '../config.js';
 import {
   type ChatChannel,
@@ -31,7 +32,7 @@ import {
   remediationNoticePayload,
 } from './remediation-notice.worker.js';
 import { openTicket, pollTicket, ticketPayload } from './ticket.worker.js';
-import { sharedTopicWorker, topicWorker } from './worker.js';
+import { jobSlots, sharedTopicWorker, topicWorker } from './worker.js';
 
 export interface WorkerDeps {
   readonly handle: DbHandle;
@@ -73,14 +74,15 @@ export function startTopicWorkers(deps: WorkerDeps): Worker[] {
     channels,
     logger,
     cardLeaseMs: deps.config?.VIGIL_CARD_LEASE_MS ?? DEFAULT_CARD_LEASE_MS,
+    // With the pool's share alone (8 renders for a pool of 10), the cards of 100 alerts/s waited
+    // 335 ms (bench/slack.ts, p50); with four times that, 132-150 ms (one job an alert: 243-497 ms).
+    renders: new PQueue({ concurrency: jobSlots(16, handle) * 4 }),
   };
   const workers = [
     sharedTopicWorker({
       ...common,
       topic: 'notify',
-      // Each job carries up to NOTIFY_BATCH alerts, rendered four at a time: two jobs keep the
-      // chat calls (and their queries) in flight within the pool's share of a worker.
-      concurrency: 2,
+      concurrency: 16,
       payload: notifyPayload,
       retry: deliveryRetry(deps),
       process: (rows) =>
