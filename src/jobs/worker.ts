@@ -42,6 +42,9 @@ export interface TopicWorkerOptions<S extends z.ZodType> extends TopicWorkerBase
 /** Passes over one row in one run when more requests keep folding into it; then it comes back shortly. */
 const MAX_PASSES = 3;
 
+/** How long a shared job leaves a row that a transaction is folding a request into (see `markCompletedMany`). */
+const BUSY_ROW_WAIT_MS = 200;
+
 /**
  * A topic's concurrency, capped so its jobs alone cannot take the whole Postgres pool (two
  * connections stay free for the relay and, in `serve`, for ingest). No job holds a connection
@@ -182,12 +185,17 @@ export function sharedTopicWorker<S extends z.ZodType>(
             else keep(row, { failures, notBefore: Date.now() + backoff(failures) });
           }
         }
-        const completed = await markCompletedMany(
+        const { completed, busy } = await markCompletedMany(
           handle.db,
           done.map(({ row, requested }) => ({ id: row.outboxId, requested })),
         );
+        // A row being folded into right now is served once that transaction is over, not before.
+        for (const { row } of done)
+          if (busy.has(row.outboxId)) keep(row, { notBefore: Date.now() + BUSY_ROW_WAIT_MS });
         // Requests folded into a row while this pass ran are served by another pass.
-        rows = done.filter(({ row }) => !completed.has(row.outboxId)).map(({ row }) => row);
+        rows = done
+          .filter(({ row }) => !completed.has(row.outboxId) && !busy.has(row.outboxId))
+          .map(({ row }) => row);
         if (rows.length > 0 && pass >= MAX_PASSES) {
           for (const row of rows) keep(row, { notBefore: Date.now() + 500 });
           break;

@@ -273,27 +273,50 @@ export async function markCompleted(db: Db, id: string, requested: number): Prom
   return (result.numAffectedRows ?? 0n) > 0n;
 }
 
+/** What `markCompletedMany` did with each row it was given. */
+export interface Completions {
+  readonly completed: ReadonlySet<string>;
+  /**
+   * Not completed because a transaction is folding a request into them right now: their
+   * `requested` moves when it commits (a large one, a Graph page, takes a second or more).
+   */
+  readonly busy: ReadonlySet<string>;
+}
+
 /**
  * Marks rows done, each unless another request was folded into it since its job read `requested`
- * (see `markCompleted`). A row an ingest is folding into right now is skipped, not waited for: its
- * `requested` is about to move anyway, and waiting could deadlock with that transaction, which
- * holds other rows of this set. Returns the IDs marked.
+ * (see `markCompleted`); the others need another pass. A row a transaction is folding into right
+ * now is skipped, not waited for, and reported `busy`: waiting could deadlock with that
+ * transaction, which may hold other rows of this set.
  */
 export async function markCompletedMany(
   db: Db,
   rows: readonly { readonly id: string; readonly requested: number }[],
-): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
-  const { rows: marked } = await sql<{ id: string }>`
-    UPDATE outbox SET completed_at = now()
-    WHERE id IN (
-      SELECT o.id FROM outbox o
-      JOIN json_to_recordset(${JSON.stringify(rows)}::json) AS d(id bigint, requested integer)
-        ON o.id = d.id AND o.requested = d.requested
-      WHERE o.completed_at IS NULL AND o.failed_at IS NULL
-      FOR UPDATE OF o SKIP LOCKED)
-    RETURNING id`.execute(db);
-  return new Set(marked.map((row) => String(row.id)));
+): Promise<Completions> {
+  if (rows.length === 0) return { completed: new Set(), busy: new Set() };
+  // The outer read sees the rows as the statement began: a row not marked whose `requested` was
+  // still ours then was locked (or its fold committed just after; another pass finds that out).
+  const { rows: outcomes } = await sql<{ id: string; completed: boolean; unchanged: boolean }>`
+    WITH d AS (
+      SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS d(id bigint, requested integer)
+    ), marked AS (
+      UPDATE outbox SET completed_at = now()
+      WHERE id IN (
+        SELECT o.id FROM outbox o JOIN d ON o.id = d.id AND o.requested = d.requested
+        WHERE o.completed_at IS NULL AND o.failed_at IS NULL
+        FOR UPDATE OF o SKIP LOCKED)
+      RETURNING id
+    )
+    SELECT d.id, marked.id IS NOT NULL AS completed,
+      coalesce(o.requested = d.requested AND o.completed_at IS NULL AND o.failed_at IS NULL, false) AS unchanged
+    FROM d LEFT JOIN marked ON marked.id = d.id LEFT JOIN outbox o ON o.id = d.id`.execute(db);
+  const completed = new Set<string>();
+  const busy = new Set<string>();
+  for (const row of outcomes) {
+    if (row.completed) completed.add(String(row.id));
+    else if (row.unchanged) busy.add(String(row.id));
+  }
+  return { completed, busy };
 }
 
 /**
