@@ -2,6 +2,7 @@ import type PQueue from 'p-queue';
 import { z } from 'zod';
 import {
   type CardAlert,
+  type CardIncident,
   type ChatChannel,
   ChatRateLimitedError,
   type LocalChannel,
@@ -26,7 +27,7 @@ import {
   releaseCard,
 } from '../storage/card.repository.js';
 import type { DbHandle } from '../storage/db.js';
-import { cardIncidentById, cardIncidentKey } from '../storage/incident.repository.js';
+import { cardIncidentById, cardIncidentKey, cardIncidentsByIds } from '../storage/incident.repository.js';
 import { cardInvestigations } from '../storage/investigation-view.repository.js';
 import { appendOutbox } from '../storage/outbox.repository.js';
 import type { CardRow } from '../storage/schema.js';
@@ -46,11 +47,7 @@ export interface NotifyDeps {
   readonly logger: Logger;
   /** Must exceed one chat call with its pacing (Slack's client times out after 10 s). */
   readonly cardLeaseMs: number;
-  /**
-   * The process's alerts being rendered, across all its notify jobs, in the order they came. A
-   * render holds a pooled connection only for its short queries and spends most of its time on
-   * chat calls, so it allows a few times the pool's share of a topic (see startTopicWorkers).
-   */
+  /** The process's alerts being rendered, across all its notify jobs, in the order they came. */
   readonly renders: PQueue;
 }
 
@@ -99,6 +96,10 @@ export async function deliverAlerts(
   rows: readonly { readonly outboxId: string; readonly alertId: string }[],
 ): Promise<Map<string, SharedRowOutcome>> {
   const read = await alertsForDelivery(deps.handle.db, rows);
+  // The incident sections of all the job's cards in one query (a Graph page's alerts share a few).
+  const incidentIds = new Set<string>();
+  for (const { delivery } of read.values()) if (delivery?.incidentId) incidentIds.add(delivery.incidentId);
+  const incidents = await cardIncidentsByIds(deps.handle.db, [...incidentIds]);
   const outcomes = new Map<string, SharedRowOutcome>();
   const local = new Map<string, LocalWork & { rows: string[] }>();
   const render = async (row: (typeof rows)[number]) => {
@@ -110,7 +111,7 @@ export async function deliverAlerts(
     try {
       // A silenced or deleted alert is never posted.
       if (delivery !== null) {
-        for (const item of await deliverCards(deps, delivery)) {
+        for (const item of await deliverCards(deps, delivery, incidents)) {
           const key = keyOf(item.card);
           const seen = local.get(key);
           // One alert in two rows of the job (a delayed refresh beside a pending one): one write, the one read last.
@@ -164,7 +165,11 @@ async function recordLocal(
  * Renders an alert's remote cards, and returns its local ones for the job to write together.
  * Throws ChatRateLimitedError (the shortest wait) if a card must wait, or the first failure.
  */
-async function deliverCards(deps: NotifyDeps, delivery: AlertForDelivery): Promise<LocalWork[]> {
+async function deliverCards(
+  deps: NotifyDeps,
+  delivery: AlertForDelivery,
+  incidents: ReadonlyMap<string, CardIncident>,
+): Promise<LocalWork[]> {
   const { handle, channels } = deps;
   const { alert: stored, cards } = delivery;
   // Targets follow from the alert's own fields (never its incident); investigations are read only if a card needs them.
@@ -176,7 +181,7 @@ async function deliverCards(deps: NotifyDeps, delivery: AlertForDelivery): Promi
   if (wanted.length === 0) return [];
   // Its incident section is part of what a card shows: siblings change it without touching this alert.
   const { incidentId } = delivery;
-  const incident = incidentId === null ? null : await cardIncidentById(handle.db, incidentId);
+  const incident = incidentId === null ? null : (incidents.get(incidentId) ?? null);
   const shown: RenderedAlert = { ...stored, investigations: [], incident, incidentId };
   const version = versionOf(shown);
   const work: CardWork[] = wanted

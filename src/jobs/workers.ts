@@ -74,15 +74,18 @@ export function startTopicWorkers(deps: WorkerDeps): Worker[] {
     channels,
     logger,
     cardLeaseMs: deps.config?.VIGIL_CARD_LEASE_MS ?? DEFAULT_CARD_LEASE_MS,
-    // With the pool's share alone (8 renders for a pool of 10), the cards of 100 alerts/s waited
-    // 335 ms (bench/slack.ts, p50); with four times that, 132-150 ms (one job an alert: 243-497 ms).
-    renders: new PQueue({ concurrency: jobSlots(16, handle) * 4 }),
+    // The topic's share of the pool, as when each alert had a job of its own: the other topics
+    // (a Graph write-back) and ingest keep their connections however large a card backlog is.
+    renders: new PQueue({ concurrency: jobSlots(16, handle) }),
   };
   const workers = [
     sharedTopicWorker({
       ...common,
       topic: 'notify',
-      concurrency: 16,
+      // Jobs of up to NOTIFY_BATCH alerts whose renders share `renders`: four at once keep a card
+      // stream's latency (bench/slack.ts p50 78 ms, as one job an alert had) while a Graph pull's
+      // card backlog leaves the pull its connections (eight jobs: 770 changed alerts/s, four: 971).
+      concurrency: 4,
       payload: notifyPayload,
       retry: deliveryRetry(deps),
       process: (rows) =>

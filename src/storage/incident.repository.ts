@@ -380,6 +380,16 @@ export async function cardIncidentById(db: Db, incidentId: string): Promise<Card
   return row === undefined ? null : toCardIncident(toIncidentView(row));
 }
 
+/** `cardIncidentById` for several incidents in one query, keyed by ID (an ID not found is missing). */
+export async function cardIncidentsByIds(
+  db: Db,
+  incidentIds: readonly string[],
+): Promise<Map<string, CardIncident>> {
+  if (incidentIds.length === 0) return new Map();
+  const rows = await incidentQuery(db).where('incidents.id', 'in', incidentIds).execute();
+  return new Map(rows.map((row) => [row.id, toCardIncident(toIncidentView(row))]));
+}
+
 const toCardIncident = (incident: IncidentView): CardIncident => ({
   id: incident.id,
   name: incident.displayName ?? `Defender incident ${incident.graphId}`,
