@@ -75,7 +75,7 @@ const workerOptions = <S extends z.ZodType>(options: TopicWorkerBase<S>) => ({
  * least once, so processors must be idempotent.
  */
 export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>): Worker<OutboxJobData> {
-  const { handle, logger, topic } = options;
+  const { handle, topic } = options;
   const worker = new Worker<OutboxJobData>(
     queueName(topic),
     async (job) => {
@@ -102,18 +102,31 @@ export function topicWorker<S extends z.ZodType>(options: TopicWorkerOptions<S>)
     },
     workerOptions(options),
   );
+  watch(worker, options, (data) => [data.outboxId]);
+  return worker;
+}
+
+/**
+ * Logs a worker's failed jobs and connection errors, and marks the rows of a job that failed for
+ * good (`rowsOf` names them) failed; if that cannot be recorded, the relay's re-drive finds them.
+ */
+function watch<D>(
+  worker: Worker<D>,
+  { handle, logger, topic }: Pick<TopicWorkerBase<z.ZodType>, 'handle' | 'logger' | 'topic'>,
+  rowsOf: (data: D) => readonly string[],
+): void {
   worker.on('failed', (job, error) => {
     if (job === undefined || error instanceof DelayedError) return;
     const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     logger.warn({ topic, jobId: job.id, attempt: job.attemptsMade, final, err: error }, 'job failed');
-    if (final) {
-      markFailed(handle.db, job.data.outboxId, error.message).catch((markError) =>
+    if (!final) return;
+    for (const outboxId of rowsOf(job.data)) {
+      markFailed(handle.db, outboxId, error.message).catch((markError) =>
         logger.error({ err: markError }, 'could not record a failed job; the relay will find it'),
       );
     }
   });
   worker.on('error', logConnectionErrors(logger, `bullmq worker ${topic}`));
-  return worker;
 }
 
 /** One row of a shared job as its processor sees it. */
@@ -208,18 +221,7 @@ export function sharedTopicWorker<S extends z.ZodType>(
     },
     workerOptions(options),
   );
-  worker.on('failed', (job, error) => {
-    if (job === undefined || error instanceof DelayedError) return;
-    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    logger.warn({ topic, jobId: job.id, attempt: job.attemptsMade, final, err: error }, 'job failed');
-    if (!final) return;
-    for (const row of job.data.rows) {
-      markFailed(handle.db, row.outboxId, error.message).catch((markError) =>
-        logger.error({ err: markError }, 'could not record a failed job; the relay will find it'),
-      );
-    }
-  });
-  worker.on('error', logConnectionErrors(logger, `bullmq worker ${topic}`));
+  watch(worker, options, (data) => data.rows.map((row) => row.outboxId));
   return worker;
 }
 

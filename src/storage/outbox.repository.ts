@@ -189,11 +189,7 @@ export async function msUntilNextDue(db: Db): Promise<number | null> {
 }
 
 /** Rows handed to the queue a while ago whose work is neither done nor given up on, with their job. */
-export async function unfinishedSince(
-  db: Db,
-  olderThanMs: number,
-  limit: number,
-): Promise<(OutboxRow & { readonly jobId: string | null })[]> {
+export async function unfinishedSince(db: Db, olderThanMs: number, limit: number): Promise<RelayedRow[]> {
   return db
     .selectFrom('outbox')
     .select(['id', 'topic', 'payload', 'job_id as jobId'])
