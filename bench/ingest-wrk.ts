@@ -20,7 +20,8 @@ import { cpuMs, runIfMain, startBenchVigil } from './lib.js';
  * alert during the measurement and that of their Postgres backends (less noisy than the rates on a shared
  * machine), and the load average. Both tools are
  * Debian packages (`postgresql-contrib` for pgbench, `wrk`); a missing one is named, not installed.
- * `INGEST_SECONDS` sets each measurement's length (default 10).
+ * `INGEST_SECONDS` sets each measurement's length (default 10); `INGEST_ROLES` which roles run (default
+ * `web,serve`), to compare one alone.
  */
 
 const run = promisify(execFile);
@@ -28,6 +29,9 @@ const TOKEN = 'bench-ingest-token-0123456789';
 const SECONDS = Number(process.env.INGEST_SECONDS ?? 10);
 const VIGIL_CONNECTIONS = 64;
 const PGBENCH_CLIENTS = 16;
+const ROLES = (process.env.INGEST_ROLES ?? 'web,serve')
+  .split(',')
+  .filter((role): role is 'web' | 'serve' => role === 'web' || role === 'serve');
 
 interface Rate {
   readonly perSecond: number;
@@ -226,7 +230,7 @@ export async function benchIngestWrk(): Promise<void> {
     console.log(`before: ${load()}`);
     const raw = await pgbenchRate(dir);
     console.log(`pgbench single-row INSERT: ${raw.perSecond.toFixed(0)}/s, failed ${raw.errors} (${load()})`);
-    for (const role of ['web', 'serve'] as const) {
+    for (const role of ROLES) {
       const rate = await vigilRate(role, dir);
       console.log(
         `vigil ${role}: ${rate.perSecond.toFixed(0)}/s, ${(rate.perSecond / raw.perSecond).toFixed(2)} of pgbench, p50 ${ms(rate.p50Ms)}, p99 ${ms(rate.p99Ms)}, errors ${rate.errors}, CPU per alert: Vigil ${rate.cpuMsPerAlert?.vigil.toFixed(3)} ms, its Postgres backends ${rate.cpuMsPerAlert?.postgres.toFixed(3)} ms (${load()})`,

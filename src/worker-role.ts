@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ChatIntegration, StartOptions } from './app.js';
 import type { Clock } from './domain/index.js';
+import { localDelivery } from './jobs/local-delivery.js';
 import { scheduleForNewPlatforms } from './jobs/notify.worker.js';
 import { OutboxHousekeeper } from './jobs/outbox-housekeeper.js';
 import { OutboxRelay } from './jobs/outbox-relay.js';
@@ -69,8 +70,15 @@ export async function startWorkerRole(
     ),
   });
   stops.push(() => Promise.all(workers.map((worker) => worker.close())));
+  const deliverLocally = localDelivery({
+    handle,
+    channels,
+    logger,
+    cardLeaseMs: config.VIGIL_CARD_LEASE_MS,
+  });
   const relay = new OutboxRelay({
     handle,
+    ...(deliverLocally === null ? {} : { deliverLocally }),
     databaseUrl: options.databaseUrl,
     applicationName: config.VIGIL_DB_APPLICATION_NAME,
     queues,

@@ -29,7 +29,7 @@ import {
 import type { DbHandle } from '../storage/db.js';
 import { cardIncidentById, cardIncidentKey, cardIncidentsByIds } from '../storage/incident.repository.js';
 import { cardInvestigations } from '../storage/investigation-view.repository.js';
-import { appendOutbox } from '../storage/outbox.repository.js';
+import { appendOutbox, type PendingRow } from '../storage/outbox.repository.js';
 import type { CardRow } from '../storage/schema.js';
 import type { SharedRowOutcome } from './worker.js';
 
@@ -94,8 +94,10 @@ const keyOf = (card: CardKey): string => `${card.alertId}\n${card.platform}\n${c
 export async function deliverAlerts(
   deps: NotifyDeps,
   rows: readonly { readonly outboxId: string; readonly alertId: string }[],
+  /** The rows as a caller holding them locked claimed them (local delivery); read otherwise. */
+  claimed?: ReadonlyMap<string, PendingRow>,
 ): Promise<Map<string, SharedRowOutcome>> {
-  const read = await alertsForDelivery(deps.handle.db, rows);
+  const read = await alertsForDelivery(deps.handle.db, rows, claimed);
   // The incident sections of all the job's cards in one query (a Graph page's alerts share a few).
   const incidentIds = new Set<string>();
   for (const { delivery } of read.values()) if (delivery?.incidentId) incidentIds.add(delivery.incidentId);

@@ -11,6 +11,7 @@ import {
   requeue,
   unfinishedSince,
 } from '../storage/outbox.repository.js';
+import type { LocalDelivery } from './local-delivery.js';
 import {
   CARD_REFRESH_PRIORITY,
   jobIdFor,
@@ -41,6 +42,11 @@ export interface OutboxRelayOptions {
    * pass then moves more rows, in fewer and fuller shared jobs. @defaultValue 25
    */
   readonly minPassGapMs?: number;
+  /**
+   * Delivers card refreshes itself, in its own transactions, instead of handing them to the notify
+   * queue (an install whose every chat channel is local: see `localDelivery`).
+   */
+  readonly deliverLocally?: LocalDelivery;
 }
 
 /**
@@ -52,7 +58,10 @@ export interface OutboxRelayOptions {
  */
 export class OutboxRelay {
   readonly #options: Required<
-    Omit<OutboxRelayOptions, 'handle' | 'databaseUrl' | 'applicationName' | 'queues' | 'logger'>
+    Omit<
+      OutboxRelayOptions,
+      'handle' | 'databaseUrl' | 'applicationName' | 'queues' | 'logger' | 'deliverLocally'
+    >
   > &
     OutboxRelayOptions;
   #listener: pg.Client | null = null;
@@ -163,13 +172,43 @@ export class OutboxRelay {
 
   async #drain(): Promise<void> {
     const { handle, queues, batchSize } = this.#options;
+    // Card refreshes delivered here and rows handed to the queues take turns, a batch of each, so
+    // neither a card backlog nor a queue backlog holds the other back (a write-back after a pull).
     for (;;) {
-      const sharing = { topics: ['notify'], most: NOTIFY_BATCH, jobIdPrefix: sharedJobIdPrefix() };
+      const delivered = await this.#deliverLocally(batchSize);
+      const sharing = {
+        topics: ['notify'],
+        most: NOTIFY_BATCH,
+        jobIdPrefix: sharedJobIdPrefix(),
+        kept: delivered === null ? [] : ['notify'],
+      };
       const moved = await relayPending(handle.db, batchSize, sharing, (rows) => enqueue(queues, rows));
       if (this.#stopped) return;
-      if (moved < batchSize) break;
+      if (moved < batchSize && (delivered ?? 0) < batchSize) break;
     }
     await this.#wakeAtNextDue();
+  }
+
+  /**
+   * Delivers up to `most` card refreshes in the relay's own transactions, NOTIFY_BATCH rows each,
+   * and says how many (the queue then leaves notify rows alone: they are for the next turn). Null
+   * when it does not deliver: a batch that failed rolled back, and its rows go to the notify queue
+   * with the other topics' rows.
+   */
+  async #deliverLocally(most: number): Promise<number | null> {
+    const { deliverLocally, logger } = this.#options;
+    if (deliverLocally === undefined) return null;
+    let total = 0;
+    try {
+      for (let delivered = NOTIFY_BATCH; delivered === NOTIFY_BATCH && total < most && !this.#stopped; ) {
+        delivered = await deliverLocally(Math.min(NOTIFY_BATCH, most - total));
+        total += delivered;
+      }
+      return total;
+    } catch (error) {
+      logger.warn({ err: error }, 'could not deliver cards locally; handing them to the notify queue');
+      return null;
+    }
   }
 
   /** Delayed rows (reminders, escalation steps) are relayed when due, not at the next poll. */

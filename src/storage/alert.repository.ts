@@ -91,17 +91,21 @@ export interface RowForDelivery {
  * What a notify job needs of its rows' alerts, keyed by outbox ID: each alert with its entities,
  * its cards and whether it is investigated, in one query for all of them. The rows are read
  * first, so that a request folded in after this read moves `requested` and its row is not
- * completed on the strength of an older state.
+ * completed on the strength of an older state; a caller that holds them locked (local delivery)
+ * passes them as it claimed them instead.
  */
 export async function alertsForDelivery(
   db: Db,
   rows: readonly { readonly outboxId: string; readonly alertId: string }[],
+  claimed?: ReadonlyMap<string, PendingRow>,
 ): Promise<Map<string, RowForDelivery>> {
   if (rows.length === 0) return new Map();
-  const jobs = await pendingRows(
-    db,
-    rows.map((row) => row.outboxId),
-  );
+  const jobs =
+    claimed ??
+    (await pendingRows(
+      db,
+      rows.map((row) => row.outboxId),
+    ));
   const wanted = [...new Set(rows.filter((row) => jobs.has(row.outboxId)).map((row) => row.alertId))];
   const alertRows =
     wanted.length === 0

@@ -121,6 +121,8 @@ export interface JobSharing {
   readonly most: number;
   /** Starts the IDs of this pass's shared jobs; each ends with its first row's ID. */
   readonly jobIdPrefix: string;
+  /** Topics whose rows stay where they are (the relay delivers them itself). */
+  readonly kept: readonly string[];
 }
 
 /**
@@ -140,7 +142,7 @@ export async function relayPending(
   const { rows: claimed } = await sql<RelayedRow>`
     WITH picked AS (
       SELECT id, topic, payload->>'reason' AS reason FROM outbox
-      WHERE enqueued_at IS NULL AND available_at <= now()
+      WHERE enqueued_at IS NULL AND available_at <= now() AND NOT topic = ANY(${sharing.kept})
       ORDER BY id LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
     ), chunked AS (
@@ -236,6 +238,61 @@ export async function pendingRow(db: Db, id: string): Promise<PendingRow | null>
     .where('failed_at', 'is', null)
     .executeTakeFirst();
   return row === undefined ? null : { requested: row.requested, dueAt: row.available_at };
+}
+
+/** A notify row claimed for delivery in the claiming transaction. */
+export interface ClaimedNotifyRow {
+  readonly id: string;
+  readonly payload: Record<string, unknown>;
+  readonly row: PendingRow;
+}
+
+const claimNotifyRowsDone = prepared(
+  'vigil_outbox_claim_done',
+  `WITH due AS (
+    SELECT id, CASE WHEN payload->>'alertId' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+      THEN (payload->>'alertId')::uuid END AS alert_id
+    FROM outbox WHERE enqueued_at IS NULL AND available_at <= now() AND topic = 'notify'
+    ORDER BY id LIMIT $1
+  ), ready AS (
+    -- Probes by primary key, one per row (LATERAL with FOR or LIMIT stays apart from the join).
+    SELECT due.id FROM due
+      LEFT JOIN LATERAL (SELECT id FROM alerts WHERE id = due.alert_id FOR KEY SHARE SKIP LOCKED) held ON true
+      LEFT JOIN LATERAL (SELECT id FROM alerts WHERE id = due.alert_id LIMIT 1) known ON true
+    WHERE held.id IS NOT NULL OR known.id IS NULL
+  )
+  UPDATE outbox SET enqueued_at = now(), completed_at = now()
+  WHERE id IN (
+    SELECT o.id FROM outbox o WHERE o.id IN (SELECT id FROM ready) AND o.enqueued_at IS NULL
+    FOR UPDATE SKIP LOCKED)
+  RETURNING id, payload, requested, available_at`,
+);
+
+/**
+ * Claims up to `limit` due notify rows and marks them done, in one statement inside the caller's
+ * transaction, which delivers them before it commits (local delivery): the rows are done if it
+ * commits and pending again if it rolls back. It never waits for a lock, so it can never be half
+ * of a deadlock:
+ * - its alerts are locked first (FOR KEY SHARE, which the cards' foreign key takes anyway), as
+ *   every change locks an alert before it asks for its card; an alert a change holds FOR UPDATE
+ *   (a status change, which then folds its request into the row) is skipped with its row;
+ * - a row a transaction is folding a request into is skipped, as the relay skips it; the row locks
+ *   then keep requests from folding in until this commits (they wait, find the row done, and add
+ *   a new one).
+ * A row whose alert is gone (or names none) is claimed, for the delivery to say so.
+ */
+export async function claimDueNotifyRows(trx: Db, limit: number): Promise<ClaimedNotifyRow[]> {
+  const { rows } = await trx.executeQuery<{
+    id: string;
+    payload: Record<string, unknown>;
+    requested: number;
+    available_at: Date;
+  }>(claimNotifyRowsDone(limit));
+  return rows.map((row) => ({
+    id: String(row.id),
+    payload: row.payload,
+    row: { requested: row.requested, dueAt: row.available_at },
+  }));
 }
 
 /** Where several jobs' rows stand, keyed by ID: rows gone or already finished are missing. */
