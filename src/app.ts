@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
 import type { OidcClient } from './bot/http/sign-in/oidc-client.js';
@@ -19,6 +20,7 @@ import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
 import { disableUnrunnablePatterns } from './storage/stored-patterns.repository.js';
 import { waitForPostgres } from './storage/wait-for-postgres.js';
+import { CONNECTION_MESSAGE, READY_MESSAGE } from './web-cluster.js';
 
 export interface VigilRoles {
   /** The HTTP listener. */
@@ -40,6 +42,11 @@ export interface StartOptions {
   readonly deliveryTimings?: Partial<DeliveryRetry>;
   /** Replaces the integrations the configuration would choose (tests). */
   readonly integrations?: readonly ChatIntegration[];
+  /**
+   * A web process of `vigil web`'s cluster: the primary listens on PORT and hands it connections
+   * (see web-cluster.ts) instead of this process listening there.
+   */
+  readonly handedConnections?: boolean;
 }
 
 /**
@@ -204,13 +211,35 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       app = server.app;
       const listening = server.app;
       stops.push(() => listening.close());
-      await server.app.listen({ port: config.PORT, host: config.HOST });
-      const address = server.app.server.address();
-      url = typeof address === 'object' && address !== null ? `http://${config.HOST}:${address.port}` : null;
+      if (options.handedConnections === true) {
+        url = await serveHandedConnections(server.app, config);
+      } else {
+        await server.app.listen({ port: config.PORT, host: config.HOST });
+        const address = server.app.server.address();
+        url =
+          typeof address === 'object' && address !== null ? `http://${config.HOST}:${address.port}` : null;
+      }
     }
     return { handle, url, app, relay, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * Serves the connections the cluster's primary hands over, and says so once ready; returns the
+ * URL people reach (the primary's). The server also listens, alone, on a loopback port the system
+ * picks, which nothing advertises: Node arms an HTTP server's timeouts (headers, requests) when it
+ * starts listening, and a server that never listened would let a slow client hold a connection.
+ */
+async function serveHandedConnections(app: FastifyInstance, config: Config): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1', exclusive: true });
+  process.on('message', (message, socket) => {
+    if (message !== CONNECTION_MESSAGE || !(socket instanceof net.Socket)) return;
+    app.server.emit('connection', socket);
+    socket.resume();
+  });
+  process.send?.(READY_MESSAGE);
+  return publicUrl(config);
 }

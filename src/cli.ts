@@ -145,10 +145,12 @@ async function main(argv: readonly string[]): Promise<number> {
   if (roles.web) requireForServing(config);
   const db = await database(config, logger);
   if (command === 'web' && cluster.isPrimary && config.VIGIL_WEB_PROCESSES > 1) {
-    const web = startWebCluster({
+    const web = await startWebCluster({
       processes: config.VIGIL_WEB_PROCESSES,
       poolSize: config.VIGIL_DB_POOL_SIZE,
       databaseUrl: db.url,
+      port: config.PORT,
+      host: config.HOST,
       logger,
     });
     onShutdown(async () => {
@@ -158,7 +160,13 @@ async function main(argv: readonly string[]): Promise<number> {
     return -1;
   }
   const { startVigil } = await import('./app.js');
-  const vigil = await startVigil({ config, databaseUrl: db.url, logger, roles });
+  const vigil = await startVigil({
+    config,
+    databaseUrl: db.url,
+    logger,
+    roles,
+    handedConnections: command === 'web' && cluster.isWorker,
+  });
   logger.info({ url: vigil.url, roles }, 'Vigil is running');
   onShutdown(async () => {
     await vigil.stop();

@@ -1,8 +1,13 @@
 import cluster, { type Worker } from 'node:cluster';
+import net from 'node:net';
 import type { Logger } from './logger.js';
 
 /** The message the primary sends a web process to stop it (drain, close, exit). */
 export const STOP_MESSAGE = 'vigil:stop';
+/** A web process says it serves the connections it is handed; the primary hands it none before. */
+export const READY_MESSAGE = 'vigil:ready';
+/** The primary hands a web process a connection (the socket travels with the message). */
+export const CONNECTION_MESSAGE = 'vigil:connection';
 
 /** How long a web process may take to drain before the primary kills it. */
 const STOP_GRACE_MS = 30_000;
@@ -14,6 +19,9 @@ export interface WebClusterOptions {
   /** The install's Postgres connections for `vigil web`, divided between its processes. */
   readonly poolSize: number;
   readonly databaseUrl: string;
+  /** Where the primary listens (PORT, HOST). */
+  readonly port: number;
+  readonly host: string;
   readonly logger: Logger;
 }
 
@@ -24,31 +32,69 @@ export function divideWeb(processes: number, poolSize: number): { processes: num
 }
 
 /**
- * The primary of `vigil web` with several processes (node:cluster): they share one port (the
- * primary accepts and hands connections round robin), each runs the HTTP server alone with its
- * share of the Postgres pool. A process that dies is replaced; `stop` asks each to drain and
- * resolves once all have exited.
+ * The primary of `vigil web` with several processes (node:cluster): it listens on the port and
+ * hands each new connection to the next ready process in turn, so each serves as many connections
+ * as the others (node:cluster's own round robin gives a connection to whichever process answers
+ * first, and a burst of connections, a load generator's or a balancer's pool, ended up 51 to 13
+ * on two processes: one core overloaded, the other idle). Each process runs the HTTP server with
+ * its share of the Postgres pool. A process that dies is replaced; `stop` closes the port, asks
+ * each to drain and resolves once all have exited.
  */
-export function startWebCluster(options: WebClusterOptions): { stop(): Promise<void> } {
+export async function startWebCluster(options: WebClusterOptions): Promise<{ stop(): Promise<void> }> {
   const { logger } = options;
   const { processes, poolEach } = divideWeb(options.processes, options.poolSize);
-  const env = { DATABASE_URL: options.databaseUrl, VIGIL_DB_POOL_SIZE: String(poolEach) };
   let stopping = false;
-  const fork = (): Worker => cluster.fork(env);
+  const ready: Worker[] = [];
+  let env: Record<string, string> = {};
+  let turn = 0;
+  const fork = (): Worker => {
+    const worker = cluster.fork(env);
+    worker.on('message', (message) => {
+      if (message === READY_MESSAGE && !ready.includes(worker)) ready.push(worker);
+    });
+    return worker;
+  };
 
+  const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
+    // A connection error before it is handed over (a reset) is the client's; it must not end the primary.
+    socket.on('error', () => socket.destroy());
+    const worker = ready[turn++ % Math.max(1, ready.length)];
+    if (worker === undefined || stopping) {
+      socket.destroy();
+      return;
+    }
+    worker.send(CONNECTION_MESSAGE, socket, (error: Error | null) => {
+      if (error !== null) socket.destroy();
+    });
+  });
   cluster.on('exit', (worker, code, signal) => {
+    const at = ready.indexOf(worker);
+    if (at >= 0) ready.splice(at, 1);
     if (stopping) return;
     logger.error({ pid: worker.process.pid, code, signal }, 'a web process died; starting another');
     setTimeout(() => {
       if (!stopping) fork();
     }, RESTART_DELAY_MS).unref();
   });
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen({ port: options.port, host: options.host }, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+  listener.on('error', (error) => logger.error({ err: error }, 'the web listener failed'));
+  // The port the primary got (PORT=0 picks one) is the one the processes' links name.
+  const address = listener.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  env = { DATABASE_URL: options.databaseUrl, VIGIL_DB_POOL_SIZE: String(poolEach), PORT: String(port) };
   for (let i = 0; i < processes; i += 1) fork();
-  logger.info({ processes, poolEach }, 'web processes started');
+  logger.info({ processes, poolEach, url: `http://${options.host}:${port}` }, 'web processes started');
 
   return {
     stop: async () => {
       stopping = true;
+      listener.close();
       const running = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
       await Promise.all(
         running.map(

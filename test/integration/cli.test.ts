@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -16,6 +17,7 @@ import {
   TEST_REDIS_URL,
 } from '../helpers/harness.js';
 import { CookieJar, followSignIn } from '../helpers/oidc-sign-in.js';
+import { childrenOf, connectionsOnPort } from '../helpers/proc-connections.js';
 
 const cli = (args: string[], env: Record<string, string>) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
@@ -449,6 +451,34 @@ describe('vigil command line', () => {
       }
       // Both processes started Vigil (each logs that it runs).
       await eventually(async () => (output.match(/Vigil is running/g) ?? []).length === 2, 30_000);
+
+      // A burst of connections (a load balancer's pool, a load generator) is shared evenly.
+      const processes = await childrenOf(child.pid as number);
+      expect(processes).toHaveLength(2);
+      // The requests above left keep-alive connections of their own.
+      const before = await connectionsOnPort(processes, Number(port));
+      const sockets = await Promise.all(
+        Array.from(
+          { length: 64 },
+          () =>
+            new Promise<net.Socket>((resolve, reject) => {
+              const socket = net.connect(Number(port), '127.0.0.1', () => resolve(socket));
+              socket.once('error', reject);
+            }),
+        ),
+      );
+      try {
+        await eventually(
+          async () => {
+            const held = await connectionsOnPort(processes, Number(port));
+            return held.every((n, i) => n - (before[i] ?? 0) === 32) ? held : undefined;
+          },
+          10_000,
+          'the connections shared 32 and 32',
+        );
+      } finally {
+        for (const socket of sockets) socket.destroy();
+      }
     } finally {
       child.kill('SIGTERM');
       expect(await exited, output).toBe(0);
