@@ -47,6 +47,8 @@ export interface OutboxRelayOptions {
    * queue (an install whose every chat channel is local: see `localDelivery`).
    */
   readonly deliverLocally?: LocalDelivery;
+  /** How long local delivery goes on before the queues' rows get their turn. @defaultValue 100 */
+  readonly localTurnMs?: number;
 }
 
 /**
@@ -82,6 +84,7 @@ export class OutboxRelay {
       redriveEveryMs: 5_000,
       batchSize: 500,
       minPassGapMs: 25,
+      localTurnMs: 100,
       ...options,
     };
   }
@@ -171,43 +174,45 @@ export class OutboxRelay {
   }
 
   async #drain(): Promise<void> {
-    const { handle, queues, batchSize } = this.#options;
-    // Card refreshes delivered here and rows handed to the queues take turns, a batch of each, so
-    // neither a card backlog nor a queue backlog holds the other back (a write-back after a pull).
+    const { handle, queues, batchSize, deliverLocally } = this.#options;
+    // Until a batch of theirs fails in this pass, card refreshes are delivered here, not queued.
+    let local = deliverLocally !== undefined;
+    // Hand-overs to the queues and turns of local delivery alternate, hand-overs first: a
+    // write-back or a ticket waits for one turn of a card backlog at most, not for all of it.
     for (;;) {
-      const delivered = await this.#deliverLocally(batchSize);
       const sharing = {
         topics: ['notify'],
         most: NOTIFY_BATCH,
         jobIdPrefix: sharedJobIdPrefix(),
-        kept: delivered === null ? [] : ['notify'],
+        kept: local ? ['notify'] : [],
       };
       const moved = await relayPending(handle.db, batchSize, sharing, (rows) => enqueue(queues, rows));
       if (this.#stopped) return;
-      if (moved < batchSize && (delivered ?? 0) < batchSize) break;
+      const turn = local ? await this.#deliverLocally() : 'done';
+      if (turn === 'failed') local = false;
+      else if (moved < batchSize && turn === 'done') break;
     }
     await this.#wakeAtNextDue();
   }
 
   /**
-   * Delivers up to `most` card refreshes in the relay's own transactions, NOTIFY_BATCH rows each,
-   * and says how many (the queue then leaves notify rows alone: they are for the next turn). Null
-   * when it does not deliver: a batch that failed rolled back, and its rows go to the notify queue
-   * with the other topics' rows.
+   * One turn of local delivery: batches of NOTIFY_BATCH rows, each in a transaction of its own,
+   * for `localTurnMs` at most. Says whether due rows are left (`more`), or that a batch failed and
+   * rolled back (its rows then go to the notify queue with the other topics' rows).
    */
-  async #deliverLocally(most: number): Promise<number | null> {
-    const { deliverLocally, logger } = this.#options;
-    if (deliverLocally === undefined) return null;
-    let total = 0;
+  async #deliverLocally(): Promise<'done' | 'more' | 'failed'> {
+    const { deliverLocally, logger, localTurnMs } = this.#options;
+    if (deliverLocally === undefined) return 'done';
+    const started = Date.now();
     try {
-      for (let delivered = NOTIFY_BATCH; delivered === NOTIFY_BATCH && total < most && !this.#stopped; ) {
-        delivered = await deliverLocally(Math.min(NOTIFY_BATCH, most - total));
-        total += delivered;
+      while (!this.#stopped) {
+        if ((await deliverLocally(NOTIFY_BATCH)) < NOTIFY_BATCH) return 'done';
+        if (Date.now() - started >= localTurnMs) return 'more';
       }
-      return total;
+      return 'done';
     } catch (error) {
       logger.warn({ err: error }, 'could not deliver cards locally; handing them to the notify queue');
-      return null;
+      return 'failed';
     }
   }
 

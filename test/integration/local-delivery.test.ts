@@ -3,11 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logChannel } from '../../src/bot/log-channel.js';
 import { notify } from '../../src/domain/index.js';
 import { localDelivery } from '../../src/jobs/local-delivery.js';
+import { OutboxRelay } from '../../src/jobs/outbox-relay.js';
 import { closeQueues, createQueues, type Queues } from '../../src/jobs/queues.js';
 import { redisConnection } from '../../src/jobs/redis.js';
 import { createLogger } from '../../src/logger.js';
 import { appendOutbox } from '../../src/storage/outbox.repository.js';
-import { eventually, startTestVigil, TEST_REDIS_URL, type TestVigil } from '../helpers/harness.js';
+import {
+  eventually,
+  startTestVigil,
+  TEST_DATABASE_URL,
+  TEST_REDIS_URL,
+  type TestVigil,
+} from '../helpers/harness.js';
 
 // No chat platform is configured: every card is the log channel's, which nothing outside the process sees.
 let vigil: TestVigil;
@@ -108,6 +115,56 @@ describe('local delivery beside a change that has not committed', () => {
   });
   afterAll(async () => {
     await quiet?.close();
+  });
+
+  it('hands other topics to their queues before it works through a card backlog', async () => {
+    const deliverLocally = localDelivery({
+      handle: quiet.handle,
+      channels: [logChannel(createLogger('silent'))],
+      logger: createLogger('silent'),
+      cardLeaseMs: 30_000,
+    });
+    if (deliverLocally === null) throw new Error('the log channel is local');
+    // A backlog of 300 card refreshes (of alerts since deleted: each is still a row to work), then an escalation step.
+    await sql`INSERT INTO outbox (topic, payload)
+      SELECT 'notify', jsonb_build_object('alertId', gen_random_uuid(), 'reason', 'created') FROM generate_series(1, 300)`.execute(
+      quiet.handle.db,
+    );
+    const { rows } = await sql<{ id: string }>`INSERT INTO outbox (topic, payload)
+      VALUES ('escalate', ${JSON.stringify({ pageId: 'p-1', stepNo: 1, dueAt: new Date().toISOString() })}::jsonb)
+      RETURNING id`.execute(quiet.handle.db);
+    const producer = redisConnection(TEST_REDIS_URL, 'producer', createLogger('silent'));
+    const queues = createQueues(producer, quiet.prefix, createLogger('silent'));
+    const relay = new OutboxRelay({
+      handle: quiet.handle,
+      databaseUrl: TEST_DATABASE_URL,
+      queues,
+      logger: createLogger('silent'),
+      deliverLocally,
+      // One batch of cards a turn: the order of the turns decides, not the machine's speed.
+      localTurnMs: 0,
+    });
+    try {
+      await relay.relayNow();
+      const escalation = await quiet.handle.db
+        .selectFrom('outbox')
+        .select('enqueued_at')
+        .where('id', '=', String(rows[0]?.id))
+        .executeTakeFirstOrThrow();
+      const cards = await quiet.handle.db
+        .selectFrom('outbox')
+        .select((eb) => eb.fn.countAll<string>().as('rows'))
+        .where('topic', '=', 'notify')
+        .where('completed_at', '>=', escalation.enqueued_at as Date)
+        .executeTakeFirstOrThrow();
+      // Every one of the 300 was worked after the escalation step was handed over.
+      expect(Number(cards.rows)).toBeGreaterThanOrEqual(300);
+      expect(await queues.escalate.getJob(`outbox-${rows[0]?.id}`)).toBeDefined();
+    } finally {
+      await relay.stop();
+      await closeQueues(queues);
+      producer.disconnect();
+    }
   });
 
   it('skips an alert a status change holds, so the change folds into its row and never deadlocks', async () => {
