@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logChannel } from '../../src/bot/log-channel.js';
 import { notify } from '../../src/domain/index.js';
-import { localDelivery } from '../../src/jobs/local-delivery.js';
+import { type LocalDelivery, localDelivery } from '../../src/jobs/local-delivery.js';
 import { OutboxRelay } from '../../src/jobs/outbox-relay.js';
 import { closeQueues, createQueues, type Queues } from '../../src/jobs/queues.js';
 import { redisConnection } from '../../src/jobs/redis.js';
@@ -107,24 +107,40 @@ describe('an install whose every chat channel is local', () => {
   });
 });
 
+/** A promise and the function that resolves it: one side of a test waits for the other. */
+function signal(): [Promise<void>, () => void] {
+  let give = () => {};
+  const given = new Promise<void>((resolve) => {
+    give = resolve;
+  });
+  return [given, give];
+}
+
 describe('local delivery beside a change that has not committed', () => {
   // The web role alone: the test runs the deliveries itself.
   let quiet: TestVigil;
+  let deliver: LocalDelivery;
   beforeAll(async () => {
     quiet = await startTestVigil({ roles: { web: true, worker: false } });
-  });
-  afterAll(async () => {
-    await quiet?.close();
-  });
-
-  it('hands other topics to their queues before it works through a card backlog', async () => {
-    const deliverLocally = localDelivery({
+    const local = localDelivery({
       handle: quiet.handle,
       channels: [logChannel(createLogger('silent'))],
       logger: createLogger('silent'),
       cardLeaseMs: 30_000,
     });
-    if (deliverLocally === null) throw new Error('the log channel is local');
+    if (local === null) throw new Error('the log channel is local');
+    deliver = local;
+  });
+  const ingestOne = async (body: Record<string, unknown>): Promise<string> => {
+    const response = await quiet.ingest('generic', { source: 'local', ...body });
+    expect(response.status).toBe(202);
+    return ((await response.json()) as { alerts: { id: string }[] }).alerts[0]?.id as string;
+  };
+  afterAll(async () => {
+    await quiet?.close();
+  });
+
+  it('hands other topics to their queues before it works through a card backlog', async () => {
     // A backlog of 300 card refreshes (of alerts since deleted: each is still a row to work), then an escalation step.
     await sql`INSERT INTO outbox (topic, payload)
       SELECT 'notify', jsonb_build_object('alertId', gen_random_uuid(), 'reason', 'created') FROM generate_series(1, 300)`.execute(
@@ -140,7 +156,7 @@ describe('local delivery beside a change that has not committed', () => {
       databaseUrl: TEST_DATABASE_URL,
       queues,
       logger: createLogger('silent'),
-      deliverLocally,
+      deliverLocally: deliver,
       // One batch of cards a turn: the order of the turns decides, not the machine's speed.
       localTurnMs: 0,
     });
@@ -168,29 +184,11 @@ describe('local delivery beside a change that has not committed', () => {
   });
 
   it('skips an alert a status change holds, so the change folds into its row and never deadlocks', async () => {
-    const deliver = localDelivery({
-      handle: quiet.handle,
-      channels: [logChannel(createLogger('silent'))],
-      logger: createLogger('silent'),
-      cardLeaseMs: 30_000,
-    });
-    if (deliver === null) throw new Error('the log channel is local');
-    const response = await quiet.ingest('generic', {
-      title: 'Clicked meanwhile',
-      id: 'click-1',
-      source: 'local',
-    });
-    const alertId = ((await response.json()) as { alerts: { id: string }[] }).alerts[0]?.id as string;
+    const alertId = await ingestOne({ title: 'Clicked meanwhile', id: 'click-1' });
 
     // A status change as changeAlert makes it: the alert FOR UPDATE first, then its writes and its card request.
-    let proceed = () => {};
-    const proceeding = new Promise<void>((resolve) => {
-      proceed = resolve;
-    });
-    let locked = () => {};
-    const holding = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
+    const [proceeding, proceed] = signal();
+    const [holding, locked] = signal();
     const change = quiet.handle.db.transaction().execute(async (trx) => {
       await trx.selectFrom('alerts').select('id').where('id', '=', alertId).forUpdate().execute();
       locked();
@@ -218,33 +216,17 @@ describe('local delivery beside a change that has not committed', () => {
   });
 
   it('skips a row a transaction is folding into, and shows what that transaction committed once it has', async () => {
-    const deliver = localDelivery({
-      handle: quiet.handle,
-      channels: [logChannel(createLogger('silent'))],
-      logger: createLogger('silent'),
-      cardLeaseMs: 30_000,
-    });
-    if (deliver === null) throw new Error('the log channel is local');
     const card = async (alertId: string) =>
       quiet.handle.db.selectFrom('cards').selectAll().where('alert_id', '=', alertId).executeTakeFirst();
-    const first = await quiet.ingest('generic', { title: 'Folded into', id: 'fold-1', source: 'local' });
-    const alertId = ((await first.json()) as { alerts: { id: string }[] }).alerts[0]?.id as string;
+    const alertId = await ingestOne({ title: 'Folded into', id: 'fold-1' });
     expect(await deliver(100)).toBe(1);
     expect((await card(alertId))?.rendered_revision).toBe(1);
     // It occurs again: a pending row asks for revision 2.
-    expect(
-      (await quiet.ingest('generic', { title: 'Folded into', id: 'fold-1', source: 'local' })).status,
-    ).toBe(202);
+    await ingestOne({ title: 'Folded into', id: 'fold-1' });
 
     // A change to the alert folds its request into that pending row, and has not committed.
-    let commit = () => {};
-    const committing = new Promise<void>((resolve) => {
-      commit = resolve;
-    });
-    let folded = () => {};
-    const holding = new Promise<void>((resolve) => {
-      folded = resolve;
-    });
+    const [committing, commit] = signal();
+    const [holding, folded] = signal();
     const change = quiet.handle.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('alerts')
