@@ -11,6 +11,8 @@ export const CONNECTION_MESSAGE = 'vigil:connection';
 
 /** How long a web process may take to drain before the primary kills it. */
 const STOP_GRACE_MS = 30_000;
+/** Connections held (paused) while no process is ready; more are refused. */
+const MAX_WAITING_CONNECTIONS = 1_024;
 /** A process that died is replaced after this pause, so a crash loop cannot spin a core. */
 const RESTART_DELAY_MS = 1_000;
 
@@ -45,36 +47,26 @@ export async function startWebCluster(options: WebClusterOptions): Promise<{ sto
   const { processes, poolEach } = divideWeb(options.processes, options.poolSize);
   let stopping = false;
   const ready: Worker[] = [];
-  let env: Record<string, string> = {};
+  // Connections that came before any process was ready (start-up, every process restarting).
+  const waiting: net.Socket[] = [];
   let turn = 0;
-  const fork = (): Worker => {
-    const worker = cluster.fork(env);
-    worker.on('message', (message) => {
-      if (message === READY_MESSAGE && !ready.includes(worker)) ready.push(worker);
-    });
-    return worker;
-  };
-
-  const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
-    // A connection error before it is handed over (a reset) is the client's; it must not end the primary.
-    socket.on('error', () => socket.destroy());
-    const worker = ready[turn++ % Math.max(1, ready.length)];
-    if (worker === undefined || stopping) {
-      socket.destroy();
+  const handOver = (socket: net.Socket): void => {
+    const worker = ready[turn++ % ready.length];
+    if (worker === undefined) {
+      if (waiting.length < MAX_WAITING_CONNECTIONS) waiting.push(socket);
+      else socket.destroy();
       return;
     }
     worker.send(CONNECTION_MESSAGE, socket, (error: Error | null) => {
       if (error !== null) socket.destroy();
     });
-  });
-  cluster.on('exit', (worker, code, signal) => {
-    const at = ready.indexOf(worker);
-    if (at >= 0) ready.splice(at, 1);
-    if (stopping) return;
-    logger.error({ pid: worker.process.pid, code, signal }, 'a web process died; starting another');
-    setTimeout(() => {
-      if (!stopping) fork();
-    }, RESTART_DELAY_MS).unref();
+  };
+
+  const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
+    // A connection error before it is handed over (a reset) is the client's; it must not end the primary.
+    socket.on('error', () => socket.destroy());
+    if (stopping) socket.destroy();
+    else handOver(socket);
   });
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -87,7 +79,25 @@ export async function startWebCluster(options: WebClusterOptions): Promise<{ sto
   // The port the primary got (PORT=0 picks one) is the one the processes' links name.
   const address = listener.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  env = { DATABASE_URL: options.databaseUrl, VIGIL_DB_POOL_SIZE: String(poolEach), PORT: String(port) };
+  const env = { DATABASE_URL: options.databaseUrl, VIGIL_DB_POOL_SIZE: String(poolEach), PORT: String(port) };
+  const fork = (): Worker => {
+    const worker = cluster.fork(env);
+    worker.on('message', (message) => {
+      if (message !== READY_MESSAGE || ready.includes(worker)) return;
+      ready.push(worker);
+      for (const socket of waiting.splice(0)) handOver(socket);
+    });
+    return worker;
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    const at = ready.indexOf(worker);
+    if (at >= 0) ready.splice(at, 1);
+    if (stopping) return;
+    logger.error({ pid: worker.process.pid, code, signal }, 'a web process died; starting another');
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, RESTART_DELAY_MS).unref();
+  });
   for (let i = 0; i < processes; i += 1) fork();
   logger.info({ processes, poolEach, url: `http://${options.host}:${port}` }, 'web processes started');
 
@@ -95,6 +105,7 @@ export async function startWebCluster(options: WebClusterOptions): Promise<{ sto
     stop: async () => {
       stopping = true;
       listener.close();
+      for (const socket of waiting.splice(0)) socket.destroy();
       const running = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
       await Promise.all(
         running.map(
