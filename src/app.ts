@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
 import type { OidcClient } from './bot/http/sign-in/oidc-client.js';
@@ -210,10 +211,12 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       });
       app = server.app;
       const listening = server.app;
-      stops.push(() => listening.close());
       if (options.handedConnections === true) {
-        url = await serveHandedConnections(server.app, config);
+        const handed = await serveHandedConnections(server.app, config);
+        stops.push(() => handed.close());
+        url = handed.url;
       } else {
+        stops.push(() => listening.close());
         await server.app.listen({ port: config.PORT, host: config.HOST });
         const address = server.app.server.address();
         url =
@@ -227,19 +230,52 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
   }
 }
 
+/** How long a web process of a cluster lets the requests on its connections finish when it stops. */
+const HANDED_DRAIN_MS = 25_000;
+
 /**
  * Serves the connections the cluster's primary hands over, and says so once ready; returns the
- * URL people reach (the primary's). The server also listens, alone, on a loopback port the system
- * picks, which nothing advertises: Node arms an HTTP server's timeouts (headers, requests) when it
- * starts listening, and a server that never listened would let a slow client hold a connection.
+ * URL people reach (the primary's) and how to stop. The server also listens, alone, on a loopback
+ * port the system picks, which nothing advertises: Node arms an HTTP server's timeouts (headers,
+ * requests) when it starts listening, and a server that never listened would let a slow client
+ * hold a connection. Node's `close` waits only for the connections the server accepted itself, so
+ * stopping waits here for the handed ones' requests to be answered, closing each connection idle.
  */
-async function serveHandedConnections(app: FastifyInstance, config: Config): Promise<string> {
+async function serveHandedConnections(
+  app: FastifyInstance,
+  config: Config,
+): Promise<{ url: string; close(): Promise<void> }> {
   await app.listen({ port: 0, host: '127.0.0.1', exclusive: true });
+  const open = new Set<net.Socket>();
+  // Requests not answered yet: a client that half-closes its connection after sending closes the
+  // socket before the answer, so the sockets alone do not say when the work is done.
+  let answering = 0;
+  app.server.on('request', (_request, response) => {
+    answering += 1;
+    response.once('close', () => {
+      answering -= 1;
+    });
+  });
   process.on('message', (message, socket) => {
     if (message !== CONNECTION_MESSAGE || !(socket instanceof net.Socket)) return;
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    // What Node's own listener sets on the connections it accepts.
+    socket.setNoDelay(true);
     app.server.emit('connection', socket);
     socket.resume();
   });
   process.send?.(READY_MESSAGE);
-  return publicUrl(config);
+  return {
+    url: publicUrl(config),
+    close: async () => {
+      await app.close();
+      const until = Date.now() + HANDED_DRAIN_MS;
+      while ((answering > 0 || open.size > 0) && Date.now() < until) {
+        app.server.closeIdleConnections();
+        await sleep(50);
+      }
+      for (const socket of open) socket.destroy();
+    },
+  };
 }

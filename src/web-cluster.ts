@@ -11,8 +11,9 @@ export const CONNECTION_MESSAGE = 'vigil:connection';
 
 /** How long a web process may take to drain before the primary kills it. */
 const STOP_GRACE_MS = 30_000;
-/** Connections held (paused) while no process is ready; more are refused. */
+/** Connections held (paused) while no process is ready, and for how long; more are refused. */
 const MAX_WAITING_CONNECTIONS = 1_024;
+const MAX_WAIT_MS = 10_000;
 /** A process that died is replaced after this pause, so a crash loop cannot spin a core. */
 const RESTART_DELAY_MS = 1_000;
 
@@ -48,18 +49,38 @@ export async function startWebCluster(options: WebClusterOptions): Promise<{ sto
   let stopping = false;
   const ready: Worker[] = [];
   // Connections that came before any process was ready (start-up, every process restarting).
-  const waiting: net.Socket[] = [];
+  const waiting = new Set<net.Socket>();
+  // Connections sent to a process that has not taken them yet: if it dies, they go to another.
+  const sending = new Map<Worker, Set<net.Socket>>();
   let turn = 0;
   const handOver = (socket: net.Socket): void => {
     const worker = ready[turn++ % ready.length];
     if (worker === undefined) {
-      if (waiting.length < MAX_WAITING_CONNECTIONS) waiting.push(socket);
-      else socket.destroy();
+      if (waiting.size >= MAX_WAITING_CONNECTIONS) {
+        socket.destroy();
+        return;
+      }
+      waiting.add(socket);
+      // A client is refused in the end rather than held while no process comes up.
+      setTimeout(() => {
+        if (waiting.delete(socket)) socket.destroy();
+      }, MAX_WAIT_MS).unref();
       return;
     }
+    const inFlight = sending.get(worker) ?? new Set<net.Socket>();
+    sending.set(worker, inFlight);
+    inFlight.add(socket);
     worker.send(CONNECTION_MESSAGE, socket, (error: Error | null) => {
-      if (error !== null) socket.destroy();
+      if (!inFlight.delete(socket)) return; // the process died first: handed on already
+      if (error === null) return;
+      // The process cannot take connections any more (its channel closed): another one takes this.
+      unready(worker);
+      handOver(socket);
     });
+  };
+  const unready = (worker: Worker): void => {
+    const at = ready.indexOf(worker);
+    if (at >= 0) ready.splice(at, 1);
   };
 
   const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
@@ -85,13 +106,20 @@ export async function startWebCluster(options: WebClusterOptions): Promise<{ sto
     worker.on('message', (message) => {
       if (message !== READY_MESSAGE || ready.includes(worker)) return;
       ready.push(worker);
-      for (const socket of waiting.splice(0)) handOver(socket);
+      const held = [...waiting];
+      waiting.clear();
+      for (const socket of held) handOver(socket);
     });
     return worker;
   };
   cluster.on('exit', (worker, code, signal) => {
-    const at = ready.indexOf(worker);
-    if (at >= 0) ready.splice(at, 1);
+    unready(worker);
+    const lost = [...(sending.get(worker) ?? [])];
+    sending.delete(worker);
+    for (const socket of lost) {
+      if (stopping) socket.destroy();
+      else handOver(socket);
+    }
     if (stopping) return;
     logger.error({ pid: worker.process.pid, code, signal }, 'a web process died; starting another');
     setTimeout(() => {
@@ -105,7 +133,8 @@ export async function startWebCluster(options: WebClusterOptions): Promise<{ sto
     stop: async () => {
       stopping = true;
       listener.close();
-      for (const socket of waiting.splice(0)) socket.destroy();
+      for (const socket of waiting) socket.destroy();
+      waiting.clear();
       const running = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
       await Promise.all(
         running.map(

@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import type { ChatChannel, LocalChannel } from '../domain/index.js';
 import { claimDueNotifyRows } from '../storage/outbox.repository.js';
 import { deliverAlerts, type NotifyDeps, notifyPayload } from './notify.worker.js';
 
@@ -20,8 +21,20 @@ export function localDelivery(deps: Omit<NotifyDeps, 'renders'>): LocalDelivery 
   if (deps.channels.length === 0 || !deps.channels.every((channel) => channel.local === true)) return null;
   // One transaction's renders: its connection runs one statement at a time anyway.
   const renders = new PQueue({ concurrency: 1 });
-  return (limit) =>
-    deps.handle.db.transaction().execute(async (trx) => {
+  return async (limit) => {
+    // What the channels show (the log's lines) is shown once the cards are committed, not before.
+    const shown: (() => void)[] = [];
+    const channels = deps.channels.map((channel): ChatChannel => {
+      if (channel.local !== true) return channel;
+      const deferred: LocalChannel = {
+        ...channel,
+        shown: (alert, target, kind) => {
+          shown.push(() => channel.shown(alert, target, kind));
+        },
+      };
+      return deferred;
+    });
+    const delivered = await deps.handle.db.transaction().execute(async (trx) => {
       const claimed = await claimDueNotifyRows(trx, limit);
       if (claimed.length === 0) return 0;
       const rows = claimed.map((row) => {
@@ -30,7 +43,7 @@ export function localDelivery(deps: Omit<NotifyDeps, 'renders'>): LocalDelivery 
         return { outboxId: row.id, alertId: parsed.data.alertId };
       });
       const outcomes = await deliverAlerts(
-        { ...deps, handle: { ...deps.handle, db: trx }, renders },
+        { ...deps, channels, handle: { ...deps.handle, db: trx }, renders },
         rows,
         new Map(claimed.map((row) => [row.id, row.row])),
       );
@@ -40,4 +53,7 @@ export function localDelivery(deps: Omit<NotifyDeps, 'renders'>): LocalDelivery 
       }
       return claimed.length;
     });
+    for (const show of shown) show();
+    return delivered;
+  };
 }

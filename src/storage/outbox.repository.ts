@@ -249,22 +249,21 @@ export interface ClaimedNotifyRow {
 
 const claimNotifyRowsDone = prepared(
   'vigil_outbox_claim_done',
-  `WITH due AS (
-    SELECT id, CASE WHEN payload->>'alertId' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-      THEN (payload->>'alertId')::uuid END AS alert_id
-    FROM outbox WHERE enqueued_at IS NULL AND available_at <= now() AND topic = 'notify'
-    ORDER BY id LIMIT $1
-  ), ready AS (
-    -- Probes by primary key, one per row (LATERAL with FOR or LIMIT stays apart from the join).
-    SELECT due.id FROM due
-      LEFT JOIN LATERAL (SELECT id FROM alerts WHERE id = due.alert_id FOR KEY SHARE SKIP LOCKED) held ON true
-      LEFT JOIN LATERAL (SELECT id FROM alerts WHERE id = due.alert_id LIMIT 1) known ON true
-    WHERE held.id IS NOT NULL OR known.id IS NULL
+  `WITH ready AS (
+    SELECT o.id FROM outbox o
+      CROSS JOIN LATERAL (SELECT CASE
+        WHEN o.payload->>'alertId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+        THEN (o.payload->>'alertId')::uuid END AS alert_id) k
+      -- Probes by primary key, one per row (LATERAL with FOR or LIMIT stays apart from the join).
+      LEFT JOIN LATERAL (SELECT id FROM alerts WHERE id = k.alert_id FOR KEY SHARE SKIP LOCKED) held ON true
+      LEFT JOIN LATERAL (SELECT id FROM alerts WHERE id = k.alert_id LIMIT 1) known ON true
+    WHERE o.enqueued_at IS NULL AND o.available_at <= now() AND o.topic = 'notify'
+      AND (held.id IS NOT NULL OR known.id IS NULL)
+    ORDER BY o.id LIMIT $1
+    FOR UPDATE OF o SKIP LOCKED
   )
   UPDATE outbox SET enqueued_at = now(), completed_at = now()
-  WHERE id IN (
-    SELECT o.id FROM outbox o WHERE o.id IN (SELECT id FROM ready) AND o.enqueued_at IS NULL
-    FOR UPDATE SKIP LOCKED)
+  WHERE id IN (SELECT id FROM ready)
   RETURNING id, payload, requested, available_at`,
 );
 
@@ -279,6 +278,7 @@ const claimNotifyRowsDone = prepared(
  * - a row a transaction is folding a request into is skipped, as the relay skips it; the row locks
  *   then keep requests from folding in until this commits (they wait, find the row done, and add
  *   a new one).
+ * Rows are skipped before the limit applies, so rows held elsewhere never crowd out the others.
  * A row whose alert is gone (or names none) is claimed, for the delivery to say so.
  */
 export async function claimDueNotifyRows(trx: Db, limit: number): Promise<ClaimedNotifyRow[]> {

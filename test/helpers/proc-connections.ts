@@ -14,19 +14,23 @@ export async function childrenOf(pid: number): Promise<number[]> {
 }
 
 /**
- * How many established TCP connections to local `port` each process holds (Linux /proc): the
- * sockets of /proc/net/tcp{,6} in state ESTABLISHED on that port, found among each process's file
- * descriptors by inode.
+ * How many established TCP connections to local `port` from the client ports `from` each process
+ * holds (Linux /proc): the sockets of /proc/net/tcp{,6} in state ESTABLISHED, found among each
+ * process's file descriptors by inode.
  */
-export async function connectionsOnPort(pids: readonly number[], port: number): Promise<number[]> {
+export async function connectionsOnPort(
+  pids: readonly number[],
+  port: number,
+  from: ReadonlySet<number>,
+): Promise<number[]> {
   const inodes = new Set<string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     const text = await readFile(table, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
-      const local = fields[1]?.split(':').at(-1);
-      if (local !== undefined && Number.parseInt(local, 16) === port && fields[3] === '01' && fields[9])
-        inodes.add(fields[9]);
+      const local = Number.parseInt(fields[1]?.split(':').at(-1) ?? '', 16);
+      const remote = Number.parseInt(fields[2]?.split(':').at(-1) ?? '', 16);
+      if (local === port && from.has(remote) && fields[3] === '01' && fields[9]) inodes.add(fields[9]);
     }
   }
   return Promise.all(

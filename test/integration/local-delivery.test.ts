@@ -183,6 +183,35 @@ describe('local delivery beside a change that has not committed', () => {
     }
   });
 
+  it('delivers the rows it may while a change holds the alert of older ones', async () => {
+    const heldId = await ingestOne({ title: 'Held', id: 'held-1' });
+    await deliver(100);
+    // A hundred older rows of one alert, which a change holds while a newer alert waits for its card.
+    await sql`INSERT INTO outbox (topic, payload)
+      SELECT 'notify', jsonb_build_object('alertId', ${heldId}::text, 'reason', 'status_changed')
+      FROM generate_series(1, 100)`.execute(quiet.handle.db);
+    const freeId = await ingestOne({ title: 'Free', id: 'free-1' });
+    const [releasing, release] = signal();
+    const [holding, held] = signal();
+    const change = quiet.handle.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('alerts').select('id').where('id', '=', heldId).forUpdate().execute();
+      held();
+      await releasing;
+    });
+    await holding;
+    expect(await deliver(100)).toBe(1);
+    expect(
+      await quiet.handle.db
+        .selectFrom('cards')
+        .select('rendered_revision')
+        .where('alert_id', '=', freeId)
+        .executeTakeFirst(),
+    ).toEqual({ rendered_revision: 1 });
+    release();
+    await change;
+    expect(await deliver(100)).toBe(100);
+  });
+
   it('skips an alert a status change holds, so the change folds into its row and never deadlocks', async () => {
     const alertId = await ingestOne({ title: 'Clicked meanwhile', id: 'click-1' });
 
