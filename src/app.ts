@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './bot/http/server.js';
@@ -21,7 +22,7 @@ import { type DbHandle, openDb } from './storage/db.js';
 import { migrate } from './storage/migrate.js';
 import { disableUnrunnablePatterns } from './storage/stored-patterns.repository.js';
 import { waitForPostgres } from './storage/wait-for-postgres.js';
-import { CONNECTION_MESSAGE, READY_MESSAGE } from './web-cluster.js';
+import { CONNECTION_MESSAGE, ingestInFlight, READY_MESSAGE } from './web-cluster.js';
 
 export interface VigilRoles {
   /** The HTTP listener. */
@@ -195,6 +196,12 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
         apiToken: config.VIGIL_API_TOKEN,
         roles: { admins: config.VIGIL_ADMINS, defaultRole: config.VIGIL_DEFAULT_ROLE },
         ingestRateLimit: config.VIGIL_INGEST_RATE_LIMIT,
+        // A process handed connections is one of VIGIL_WEB_PROCESSES; any other is its host's only one.
+        ingestInFlight: ingestInFlight(
+          availableParallelism(),
+          options.handedConnections === true ? config.VIGIL_WEB_PROCESSES : 1,
+          config.VIGIL_DB_POOL_SIZE,
+        ),
         metricsToken: config.VIGIL_METRICS_TOKEN,
         ticketWebhookSecrets: {
           jira: config.VIGIL_JIRA_WEBHOOK_SECRET,

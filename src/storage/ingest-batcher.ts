@@ -14,9 +14,8 @@ export interface IngestBatcherOptions {
   /** Drafts per transaction at most. @defaultValue 250 */
   readonly maxBatch?: number;
   /**
-   * Transactions in flight at once; requests arriving meanwhile wait and form the next batch. One
-   * keeps batches large (measured: 4 gave smaller batches and a lower rate); `vigil web` runs one
-   * process per core, so that many are in flight. @defaultValue 1
+   * Transactions in flight at once; requests arriving meanwhile wait and form the next batch (see
+   * `ingestInFlight` in web-cluster.ts for how many a process keeps). @defaultValue 1
    */
   readonly maxInFlight?: number;
 }

@@ -62,6 +62,8 @@ export interface ServerDeps {
   /** VIGIL_ADMINS and VIGIL_DEFAULT_ROLE, for the roles of personal tokens. */
   readonly roles: RolePolicy;
   readonly ingestRateLimit: number;
+  /** Ingest transactions kept in flight at once (see `ingestInFlight`). @defaultValue 1 */
+  readonly ingestInFlight?: number;
   /** Bearer token `/metrics` requires; undefined leaves it open. */
   readonly metricsToken: string | undefined;
   /** Each ticketing connector's inbound webhook secret. */
@@ -167,7 +169,7 @@ export async function buildServer(deps: ServerDeps): Promise<Server> {
     return metrics.registry.metrics();
   });
 
-  const batcher = new IngestBatcher(handle, clock);
+  const batcher = new IngestBatcher(handle, clock, { maxInFlight: deps.ingestInFlight ?? 1 });
   const limiter = new SenderRateLimiter(deps.ingestRateLimit);
   await app.register(async (scope) =>
     ingestRoutes(scope, {
