@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { entityKey, parseUserKey, ROLES } from './domain/index.js';
-import { type ClientCertificate, readClientCertificate } from './integrations/microsoft/client-assertion.js';
+import {
+  type ClientCertificate,
+  holdsEncryptedKey,
+  readClientCertificate,
+} from './integrations/microsoft/client-assertion.js';
 
 const optionalString = z
   .string()
@@ -28,22 +32,16 @@ const urlWithProtocols = (protocols: readonly string[]) =>
   );
 
 /** A PEM file with a private key and its certificate, read and checked at start-up (the key is never printed). */
-const clientCertificateFile = optionalString.transform((file, ctx): ClientCertificate | undefined => {
+/** A PEM file's path and text; its key and certificate are read once the passphrase is known (see loadConfig). */
+const pemFile = optionalString.transform((file, ctx): { file: string; pem: string } | undefined => {
   if (file === undefined) return undefined;
-  let pem: string;
   try {
-    pem = readFileSync(file, 'utf8');
+    return { file, pem: readFileSync(file, 'utf8') };
   } catch (error) {
     ctx.addIssue({
       code: 'custom',
       message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
     });
-    return z.NEVER;
-  }
-  try {
-    return readClientCertificate(pem);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `${file} ${(error as Error).message}` });
     return z.NEVER;
   }
 });
@@ -203,7 +201,9 @@ const environment = z.object({
   /** A client secret of that app registration: gives Graph and Defender tokens, refreshed before they expire. */
   VIGIL_GRAPH_CLIENT_SECRET: secret(8),
   /** Or, instead of the secret, a PEM file with the private key and certificate of that app registration (a signed client assertion). */
-  VIGIL_GRAPH_CLIENT_CERTIFICATE: clientCertificateFile,
+  VIGIL_GRAPH_CLIENT_CERTIFICATE: pemFile,
+  /** Passphrase of VIGIL_GRAPH_CLIENT_CERTIFICATE's private key, if it is encrypted; read once at start-up, kept nowhere. */
+  VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: secret(1),
   /** Token endpoint base: `{authority}/{tenant}/oauth2/v2.0/token`. @defaultValue https://login.microsoftonline.com */
   VIGIL_GRAPH_AUTHORITY_URL: urlWithProtocols(['http:', 'https:']),
   /** Seconds between pulls of Graph security alerts (0: no pull); needs app credentials or VIGIL_GRAPH_TOKEN. @defaultValue 60 */
@@ -276,7 +276,16 @@ const environment = z.object({
   ...hardening,
 });
 
-export type Config = z.output<typeof environment>;
+type Environment = z.output<typeof environment>;
+
+/** The parsed environment, with the certificate credential read (and its passphrase dropped). */
+export type Config = Omit<
+  Environment,
+  'VIGIL_GRAPH_CLIENT_CERTIFICATE' | 'VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE'
+> & {
+  /** The certificate credential, read from the PEM file VIGIL_GRAPH_CLIENT_CERTIFICATE names. */
+  readonly VIGIL_GRAPH_CLIENT_CERTIFICATE: ClientCertificate | undefined;
+};
 
 export class ConfigError extends Error {
   readonly code = 'config.invalid';
@@ -318,13 +327,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     problems.push(...hardeningProblems(config));
     problems.push(...appCredentialProblems(config));
     problems.push(...oidcProblems(config));
-    if (problems.length === 0) return config;
+    const certificate = clientCertificate(config);
+    if (typeof certificate === 'string') problems.push(certificate);
+    else if (problems.length === 0) {
+      const { VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: _passphrase, ...rest } = config;
+      return { ...rest, VIGIL_GRAPH_CLIENT_CERTIFICATE: certificate };
+    }
   }
   throw new ConfigError(problems);
 }
 
 /** The variables the chosen ticketing connector needs, each named when missing. */
-function ticketingProblems(config: z.output<typeof environment>): string[] {
+function ticketingProblems(config: Environment): string[] {
   const needed: Record<typeof config.VIGIL_TICKETING, (keyof typeof config)[]> = {
     builtin: [],
     jira: ['JIRA_BASE_URL', 'JIRA_EMAIL', 'JIRA_API_TOKEN', 'JIRA_PROJECT_KEY'],
@@ -336,11 +350,28 @@ function ticketingProblems(config: z.output<typeof environment>): string[] {
     .map((name) => `${name}: is required when VIGIL_TICKETING is ${config.VIGIL_TICKETING}`);
 }
 
+/** The certificate credential, or the problem with it (never quoting the key or the passphrase). */
+function clientCertificate(config: Environment): ClientCertificate | undefined | string {
+  const given = config.VIGIL_GRAPH_CLIENT_CERTIFICATE;
+  const passphrase = config.VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE;
+  if (given === undefined)
+    return passphrase === undefined
+      ? undefined
+      : 'VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: is set, but VIGIL_GRAPH_CLIENT_CERTIFICATE is not';
+  if (passphrase === undefined && holdsEncryptedKey(given.pem))
+    return `VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: is required, as ${given.file} holds an encrypted private key`;
+  try {
+    return readClientCertificate(given.pem, passphrase);
+  } catch (error) {
+    return `VIGIL_GRAPH_CLIENT_CERTIFICATE: ${given.file} ${(error as Error).message}`;
+  }
+}
+
 /**
  * Client credentials come as a set: tenant, client and exactly one credential (a secret or a
  * certificate). Naming some but not all is a mistake worth stopping for.
  */
-function appCredentialProblems(config: z.output<typeof environment>): string[] {
+function appCredentialProblems(config: Environment): string[] {
   const secret = config.VIGIL_GRAPH_CLIENT_SECRET !== undefined;
   const certificate = config.VIGIL_GRAPH_CLIENT_CERTIFICATE !== undefined;
   if (secret && certificate)
@@ -359,7 +390,7 @@ function appCredentialProblems(config: z.output<typeof environment>): string[] {
 }
 
 /** Console sign-in needs the issuer and the client's ID and secret together; a role claim needs them. */
-function oidcProblems(config: z.output<typeof environment>): string[] {
+function oidcProblems(config: Environment): string[] {
   const set = ['VIGIL_OIDC_ISSUER', 'VIGIL_OIDC_CLIENT_ID', 'VIGIL_OIDC_CLIENT_SECRET'] as const;
   const missing = set.filter((name) => config[name] === undefined);
   const issuer = config.VIGIL_OIDC_ISSUER === undefined ? null : new URL(config.VIGIL_OIDC_ISSUER);
@@ -382,7 +413,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** Combinations that would open a door: unauthenticated Teams off this machine, any tenant by default, unsigned actions. */
-function hardeningProblems(config: z.output<typeof environment>): string[] {
+function hardeningProblems(config: Environment): string[] {
   const problems: string[] = [];
   if (config.VIGIL_TEAMS_DEV && !isLoopbackHost(config.HOST)) {
     problems.push(

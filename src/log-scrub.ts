@@ -5,13 +5,13 @@ import { pino } from 'pino';
  * hide wherever a library put them: an HTTP client's error carries its request config
  * (`config.headers.Authorization`), the raw request (`request._header`, every header as text),
  * or the original error. So every logged object is copied with:
- * - values under secret-sounding keys (token, secret, password, authorization, cookie, ...) replaced;
+ * - values under secret-sounding keys (token, secret, password, passphrase, authorization, cookie, ...) replaced;
  * - class instances other than errors, dates and URLs (sockets, requests, agents) named, not walked;
  * - bearer and basic credentials and Slack tokens inside strings replaced;
  * - depth, array length and cycles bounded, so a hostile or huge object costs little.
  */
 const SECRET_KEY =
-  /token|secret|passw|authorization|cookie|signature|credential|assertion|private[-_]?key|api[-_]?key|routing_key/i;
+  /token|secret|passw|passphrase|authorization|cookie|signature|credential|assertion|private[-_]?key|api[-_]?key|routing_key/i;
 // Form-encoded client secrets and assertions (a token request's body) too.
 const SECRET_TEXT =
   /\b(?:xox[a-z]|xapp)-[A-Za-z0-9-]+|\bclient_(?:secret|assertion)=[^&\s]+|\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -49,6 +49,24 @@ function selfSigned(name: string): string {
   const file = path.join(dir, `${name}.pem`);
   spawnSync('sh', ['-c', `cat "${key}" "${certificate}" > "${file}"`]);
   return file;
+}
+
+/** `file`'s key encrypted with `passphrase` (PKCS#8, or OpenSSL's traditional PEM), then its certificate. */
+function encrypted(file: string, passphrase: string, format: 'pkcs8' | 'traditional'): string {
+  const out = path.join(dir, `${path.basename(file, '.pem')}.${format}.pem`);
+  const key = spawnSync('openssl', [
+    format === 'pkcs8' ? 'pkey' : 'rsa',
+    '-in',
+    file,
+    '-aes256',
+    ...(format === 'traditional' ? ['-traditional'] : []),
+    '-passout',
+    `pass:${passphrase}`,
+  ]);
+  expect(key.status, String(key.stderr)).toBe(0);
+  const pem = readFileSync(file, 'utf8');
+  writeFileSync(out, `${String(key.stdout)}${pem.slice(pem.indexOf('-----BEGIN CERTIFICATE-----'))}`);
+  return out;
 }
 
 const certificateOf = async (file: string) => new X509Certificate(await readFile(file, 'utf8'));
@@ -190,6 +208,50 @@ describe('certificate credentials', () => {
     const problems = problemsOf({ ...base, VIGIL_GRAPH_CLIENT_CERTIFICATE: mixed });
     expect(problems).toEqual([expect.stringMatching(/does not belong to its certificate/)]);
     expect(problems.join()).not.toContain('PRIVATE KEY');
+  });
+
+  it('reads an encrypted key with its passphrase, and names each passphrase mistake without quoting it', async () => {
+    const passphrase = 'correct horse battery staple';
+    const thumbprint = (await certificateOf(registered)).fingerprint.replaceAll(':', '');
+    for (const format of ['pkcs8', 'traditional'] as const) {
+      const file = encrypted(registered, passphrase, format);
+      expect(readFileSync(file, 'utf8')).toMatch(/ENCRYPTED/);
+      const config = loadConfig({ ...env(file), VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: passphrase });
+      const certificate = config.VIGIL_GRAPH_CLIENT_CERTIFICATE;
+      if (certificate === undefined) throw new Error('no certificate read');
+      expect(certificate.thumbprint).toBe(thumbprint);
+      // The passphrase served its purpose at start-up; nothing keeps it.
+      expect(JSON.stringify(config)).not.toContain(passphrase);
+      const tokens = new EntraTokenClient({
+        authorityUrl: entra.url,
+        tenantId: entra.tenantId,
+        clientId: entra.clientId,
+        clientCertificate: certificate,
+        retries: 0,
+      });
+      await expect(tokens.token(GRAPH_SCOPE)).resolves.toMatch(/\./);
+      expect(entra.requests.at(-1)?.status).toBe(200);
+
+      expect(problemsOf(env(file))).toEqual([
+        `VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: is required, as ${file} holds an encrypted private key`,
+      ]);
+      const wrong = problemsOf({
+        ...env(file),
+        VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: 'not-the-passphrase',
+      });
+      expect(wrong).toEqual([
+        `VIGIL_GRAPH_CLIENT_CERTIFICATE: ${file} holds an encrypted private key that its passphrase does not open`,
+      ]);
+      expect(wrong.join()).not.toContain('not-the-passphrase');
+    }
+    expect(problemsOf({ ...env(registered), VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: passphrase })).toEqual(
+      [
+        `VIGIL_GRAPH_CLIENT_CERTIFICATE: ${registered} holds no encrypted private key, yet a passphrase was given (is it the right file?)`,
+      ],
+    );
+    expect(problemsOf({ VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: passphrase })).toEqual([
+      'VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: is set, but VIGIL_GRAPH_CLIENT_CERTIFICATE is not',
+    ]);
   });
 
   it('vigil doctor graph says the app signs in with its certificate', async () => {

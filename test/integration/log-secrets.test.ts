@@ -179,6 +179,7 @@ describe('no secret in any log', () => {
         note: 'called with Bearer very-secret-bearer and xoxb-9-9-zzz',
         body: 'grant_type=client_credentials&client_assertion=eyJhbGciOi.assert.sig&client_secret=s3cr3t-form',
         clientAssertion: 'eyJ-assertion-field',
+        VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: 'pass-phrase-of-the-key',
         cyclic,
         pair: [shared, shared],
       },
@@ -194,6 +195,7 @@ describe('no secret in any log', () => {
       'eyJhbGciOi',
       's3cr3t-form',
       'eyJ-assertion-field',
+      'pass-phrase-of-the-key',
     ]) {
       expect(text).not.toContain(secret);
     }

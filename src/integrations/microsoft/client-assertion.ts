@@ -22,11 +22,18 @@ export interface ClientCertificate {
 
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 
+/** A PEM private key block that needs a passphrase: PKCS#8 `ENCRYPTED PRIVATE KEY`, or OpenSSL's traditional `Proc-Type: 4,ENCRYPTED`. */
+const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/;
+
+/** Whether the PEM's private key is encrypted (needs a passphrase to be read). */
+export const holdsEncryptedKey = (pem: string): boolean => ENCRYPTED_KEY.test(pem);
+
 /**
- * Reads a PEM holding an RSA private key (unencrypted) and its certificate. Throws an Error whose
- * message says what is wrong, never the key.
+ * Reads a PEM holding an RSA private key and its certificate; an encrypted key (as OpenSSL writes
+ * one without `-nodes`) needs its `passphrase`. Throws an Error whose message says what is wrong,
+ * never the key or the passphrase.
  */
-export function readClientCertificate(pem: string): ClientCertificate {
+export function readClientCertificate(pem: string, passphrase?: string): ClientCertificate {
   const block = CERTIFICATE_BLOCK.exec(pem)?.[0];
   if (block === undefined) throw new Error('holds no certificate (-----BEGIN CERTIFICATE-----)');
   let certificate: X509Certificate;
@@ -35,11 +42,20 @@ export function readClientCertificate(pem: string): ClientCertificate {
   } catch {
     throw new Error('holds a certificate that cannot be read');
   }
+  const encrypted = holdsEncryptedKey(pem);
+  if (encrypted && passphrase === undefined)
+    throw new Error('holds an encrypted private key, and no passphrase was given for it');
+  if (!encrypted && passphrase !== undefined)
+    throw new Error('holds no encrypted private key, yet a passphrase was given (is it the right file?)');
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey(pem);
+    privateKey = createPrivateKey({ key: pem, format: 'pem', ...(encrypted ? { passphrase } : {}) });
   } catch {
-    throw new Error('holds no readable private key (it must be PEM and not encrypted)');
+    throw new Error(
+      encrypted
+        ? 'holds an encrypted private key that its passphrase does not open'
+        : 'holds no readable private key (-----BEGIN PRIVATE KEY-----)',
+    );
   }
   if (privateKey.asymmetricKeyType !== 'rsa') throw new Error('holds a private key that is not RSA');
   if (!certificate.checkPrivateKey(privateKey))
