@@ -177,14 +177,20 @@ describe('remediation notices in the alert’s channels', () => {
       .execute();
     const retired = deliveries.filter((row) => row.destination.startsWith('retired:'));
     expect(deliveries.length - retired.length).toBe(8);
-    // Completed: the three Slack notices that offered Complete and File exception offer nothing now.
-    expect(retired.map((row) => [row.platform, row.kind])).toEqual([
-      ['slack', 'completed'],
-      ['slack', 'completed'],
-      ['slack', 'completed'],
+    // Completed: the three notices on each platform that offered Complete and File exception offer nothing now.
+    expect(retired.map((row) => `${row.platform} ${row.kind}`).sort()).toEqual([
+      ...Array(3).fill('slack completed'),
+      ...Array(3).fill('teams completed'),
     ]);
     expect(
       slackReplies().map((m) => m.blocks.filter((b) => (b as { type: string }).type === 'actions')),
     ).toEqual([[], [], [], []]);
+    const [opened, reminder, overdue, done] = teamsReplies();
+    expect(done?.body.attachments).toBeUndefined();
+    for (const notice of [opened, reminder, overdue]) {
+      expect(notice?.body.attachments).toHaveLength(1);
+      const updates = teams.updates(TEAMS_CHANNEL).filter((c) => c.activityId === notice?.answeredId);
+      expect(updates.map((c) => [c.body.text, c.body.attachments])).toEqual([[notice?.body.text, undefined]]);
+    }
   });
 });

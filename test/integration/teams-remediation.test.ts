@@ -477,6 +477,44 @@ describe('Teams: Complete and File exception on a remediation notice', () => {
     );
   });
 
+  it('once completed from anywhere (here the API), earlier notices lose Complete and File exception', async () => {
+    const { row, notice } = await noticeInPersonalChat('Update the VPN client');
+    expect(notice.body.attachments).toHaveLength(1);
+    const updatesOfNotice = () =>
+      connector.updates(PERSONAL).filter((call) => call.activityId === notice.answeredId);
+    expect(updatesOfNotice()).toEqual([]);
+
+    const completed = await vigil.api('POST', `/api/remediations/${row.id}/complete`, {
+      comment: 'Patched by the vendor',
+    });
+    expect(completed.status).toBe(200);
+    // The completed notice's job records its trail last: by then every earlier notice was changed.
+    await eventually(
+      async () =>
+        (await vigil.handle.db
+          .selectFrom('remediation_notice_deliveries')
+          .select('outbox_id')
+          .where('remediation_id', '=', row.id)
+          .where('kind', '=', 'completed')
+          .where('platform', '=', 'vigil')
+          .executeTakeFirst()) ?? undefined,
+      15_000,
+      'the completed notice done',
+    );
+    // The notice itself, replaced in place once: its sentence kept, its card of buttons gone.
+    expect(updatesOfNotice()).toHaveLength(1);
+    const replaced = updatesOfNotice()[0]?.body as Record<string, any>;
+    expect(replaced).toMatchObject({ type: 'message', text: notice.body.text, textFormat: 'plain' });
+    expect(replaced.attachments).toBeUndefined();
+    const retired = await vigil.handle.db
+      .selectFrom('remediation_notice_deliveries')
+      .select(['destination', 'error'])
+      .where('remediation_id', '=', row.id)
+      .where('destination', 'like', 'retired:%')
+      .execute();
+    expect(retired).toEqual([{ destination: `retired:${PERSONAL}|${notice.answeredId}`, error: null }]);
+  });
+
   it('File exception: reason, day and justification from the form; a bad day is explained', async () => {
     const { row } = await noticeInPersonalChat('Update Office');
     const bad = await click('remediation.exception', {

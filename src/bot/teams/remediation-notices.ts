@@ -4,7 +4,7 @@ import { postedCards } from '../../storage/card.repository.js';
 import type { Db } from '../../storage/db.js';
 import { personalTeamsConversation } from '../../storage/oncall.repository.js';
 import { getTeamsConversation } from '../../storage/teams-conversation.repository.js';
-import { remediationNoticeModel } from '../card-model/index.js';
+import { type RemediationNoticeModel, remediationNoticeModel } from '../card-model/index.js';
 import { consoleRemediationsUrl } from '../console-links.js';
 import { guardedCalls } from './channel.js';
 import type { ConnectorClient } from './connector.js';
@@ -45,32 +45,52 @@ export function teamsRemediationNotifier(deps: {
       const [conversationId = '', replyToId] = destination.startsWith(REPLY)
         ? destination.slice(REPLY.length).split('|')
         : [destination.slice(DM.length)];
-      const conversation = await getTeamsConversation(deps.db, conversationId);
-      if (conversation === null || !conversation.active)
-        throw new PermanentChatError('conversation_inactive');
       const model = remediationNoticeModel(notice, consoleRemediationsUrl(deps.publicUrl));
-      await deps.pacer.acquire(conversationId);
-      await guarded(conversationId, () =>
+      const activityId = await send(conversationId, (conversation) =>
         deps.connector.send(conversation.serviceUrl, conversation.id, {
-          type: 'message',
-          text: model.text,
-          textFormat: 'plain',
-          // The buttons in a card under the text; a click's answer replaces the card, never the text.
-          ...(model.actions.length === 0
-            ? {}
-            : {
-                attachments: [
-                  {
-                    contentType: ADAPTIVE_CARD_CONTENT_TYPE,
-                    content: renderNoticeActionsCard(model.actions),
-                  },
-                ],
-              }),
+          ...noticeActivity(model),
           ...(replyToId === undefined ? {} : { replyToId }),
         }),
       );
-      // Not kept: a Teams notice keeps its buttons after completion; the command answers a click on them.
-      return undefined;
+      // Kept when it has buttons, so that completion can take them away (`retire`).
+      return model.actions.length > 0 && activityId !== '' ? `${conversationId}|${activityId}` : undefined;
+    },
+    async retire(notice, messageRef) {
+      const separator = messageRef.lastIndexOf('|');
+      const conversationId = messageRef.slice(0, separator);
+      const activityId = messageRef.slice(separator + 1);
+      const model = remediationNoticeModel(notice, consoleRemediationsUrl(deps.publicUrl));
+      await send(conversationId, (conversation) =>
+        deps.connector.update(conversation.serviceUrl, conversation.id, activityId, noticeActivity(model)),
+      );
     },
   };
+
+  /** One call to a conversation Vigil is still in, after the conversation's slot (shared with the cards). */
+  async function send<T>(
+    conversationId: string,
+    call: (conversation: { readonly serviceUrl: string; readonly id: string }) => Promise<T>,
+  ): Promise<T> {
+    const conversation = await getTeamsConversation(deps.db, conversationId);
+    if (conversation === null || !conversation.active) throw new PermanentChatError('conversation_inactive');
+    await deps.pacer.acquire(conversationId);
+    return guarded(conversationId, () => call(conversation));
+  }
+}
+
+/** A notice as a Teams message: its sentence as text, and its buttons (if any) in a card under it. */
+function noticeActivity(model: RemediationNoticeModel) {
+  return {
+    type: 'message',
+    text: model.text,
+    textFormat: 'plain',
+    // A click's answer replaces the card, never the text.
+    ...(model.actions.length === 0
+      ? {}
+      : {
+          attachments: [
+            { contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderNoticeActionsCard(model.actions) },
+          ],
+        }),
+  } as const;
 }
