@@ -31,7 +31,6 @@ const urlWithProtocols = (protocols: readonly string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
-/** A PEM file with a private key and its certificate, read and checked at start-up (the key is never printed). */
 /** A PEM file's path and text; its key and certificate are read once the passphrase is known (see loadConfig). */
 const pemFile = optionalString.transform((file, ctx): { file: string; pem: string } | undefined => {
   if (file === undefined) return undefined;
@@ -45,6 +44,12 @@ const pemFile = optionalString.transform((file, ctx): { file: string; pem: strin
     return z.NEVER;
   }
 });
+
+/** A passphrase as given: spaces at either end are part of it (unlike other values, not trimmed); empty is unset. */
+const passphrase = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
 
 const flag = optionalString.transform((value) => value === '1' || value === 'true' || value === 'yes');
 
@@ -202,8 +207,8 @@ const environment = z.object({
   VIGIL_GRAPH_CLIENT_SECRET: secret(8),
   /** Or, instead of the secret, a PEM file with the private key and certificate of that app registration (a signed client assertion). */
   VIGIL_GRAPH_CLIENT_CERTIFICATE: pemFile,
-  /** Passphrase of VIGIL_GRAPH_CLIENT_CERTIFICATE's private key, if it is encrypted; read once at start-up, kept nowhere. */
-  VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: secret(1),
+  /** Passphrase of VIGIL_GRAPH_CLIENT_CERTIFICATE's private key, if it is encrypted; used at start-up, not kept in the parsed configuration. */
+  VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: passphrase,
   /** Token endpoint base: `{authority}/{tenant}/oauth2/v2.0/token`. @defaultValue https://login.microsoftonline.com */
   VIGIL_GRAPH_AUTHORITY_URL: urlWithProtocols(['http:', 'https:']),
   /** Seconds between pulls of Graph security alerts (0: no pull); needs app credentials or VIGIL_GRAPH_TOKEN. @defaultValue 60 */
@@ -302,6 +307,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const problems = result.success
     ? []
     : result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+  if (!result.success) {
+    // The certificate is read only once its two variables parse; its problems join the others'.
+    const certificateVariables = environment
+      .pick({ VIGIL_GRAPH_CLIENT_CERTIFICATE: true, VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: true })
+      .safeParse(env);
+    const certificate = certificateVariables.success
+      ? clientCertificate(certificateVariables.data)
+      : undefined;
+    if (typeof certificate === 'string') problems.push(certificate);
+  }
   if (result.success) {
     const config = result.data;
     if (
@@ -351,7 +366,9 @@ function ticketingProblems(config: Environment): string[] {
 }
 
 /** The certificate credential, or the problem with it (never quoting the key or the passphrase). */
-function clientCertificate(config: Environment): ClientCertificate | undefined | string {
+function clientCertificate(
+  config: Pick<Environment, 'VIGIL_GRAPH_CLIENT_CERTIFICATE' | 'VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE'>,
+): ClientCertificate | undefined | string {
   const given = config.VIGIL_GRAPH_CLIENT_CERTIFICATE;
   const passphrase = config.VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE;
   if (given === undefined)

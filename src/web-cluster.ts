@@ -37,7 +37,7 @@ export function divideWeb(processes: number, poolSize: number): { processes: num
 /**
  * Ingest transactions a web process keeps in flight: about one per core of the host, shared by the
  * host's web processes (`vigil web` runs one per core, so one each), and at most half the process's
- * pool, so the API and the relay always find a connection. Measured on 2 cores: a lone process
+ * pool, so ingest alone cannot hold every connection the API and the relay need. Measured on 2 cores: a lone process
  * (`serve`, or `web` with one process) took 12–26% more alerts/s with two in flight than with one;
  * four in one process had given smaller batches and a lower rate.
  */

@@ -47,7 +47,8 @@ const BUSY_ROW_WAIT_MS = 200;
 
 /**
  * A topic's concurrency, capped so its jobs alone cannot take the whole Postgres pool (two
- * connections stay free for the relay and, in `serve`, for ingest). No job holds a connection
+ * connections stay free for the relay and, in `serve`, for ingest, which waits for one if it
+ * keeps more transactions in flight: see `ingestInFlight`). No job holds a connection
  * while it waits for another, so the pool may be busy but never deadlocks; the acquire timeout
  * turns a long wait into a retried error.
  */

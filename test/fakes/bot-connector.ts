@@ -33,6 +33,10 @@ interface Failure {
   readonly status: number;
   readonly retryAfter?: string;
   readonly conversationId?: string;
+  /** Only calls of this method fail (POST a new activity, PUT an update). */
+  readonly method?: 'POST' | 'PUT';
+  /** The error code answered. @defaultValue Throttled for 429, BotNotInConversationRoster otherwise */
+  readonly code?: string;
 }
 
 /**
@@ -126,7 +130,9 @@ export class FakeBotConnector {
     const activityId = match[2] === undefined ? null : decodeURIComponent(match[2]);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, any>;
     const index = this.#failures.findIndex(
-      (f) => f.conversationId === undefined || f.conversationId === conversationId,
+      (f) =>
+        (f.conversationId === undefined || f.conversationId === conversationId) &&
+        (f.method === undefined || f.method === request.method),
     );
     const failure = index < 0 ? undefined : this.#failures.splice(index, 1)[0];
     const status = failure?.status ?? (request.method === 'POST' ? 201 : 200);
@@ -146,7 +152,7 @@ export class FakeBotConnector {
         status: failure.status,
         body: {
           error: {
-            code: failure.status === 429 ? 'Throttled' : 'BotNotInConversationRoster',
+            code: failure.code ?? (failure.status === 429 ? 'Throttled' : 'BotNotInConversationRoster'),
             message: 'fake',
           },
         },

@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { clientAssertion, readClientCertificate } from '../../src/integrations/microsoft/client-assertion.js';
+import {
+  clientAssertion,
+  holdsEncryptedKey,
+  readClientCertificate,
+} from '../../src/integrations/microsoft/client-assertion.js';
 import { doctorGraph } from '../../src/integrations/microsoft/doctor.js';
 import {
   EntraTokenClient,
@@ -211,7 +215,8 @@ describe('certificate credentials', () => {
   });
 
   it('reads an encrypted key with its passphrase, and names each passphrase mistake without quoting it', async () => {
-    const passphrase = 'correct horse battery staple';
+    // Spaces at its ends are part of a passphrase.
+    const passphrase = ' correct horse battery staple ';
     const thumbprint = (await certificateOf(registered)).fingerprint.replaceAll(':', '');
     for (const format of ['pkcs8', 'traditional'] as const) {
       const file = encrypted(registered, passphrase, format);
@@ -243,12 +248,25 @@ describe('certificate credentials', () => {
         `VIGIL_GRAPH_CLIENT_CERTIFICATE: ${file} holds an encrypted private key that its passphrase does not open`,
       ]);
       expect(wrong.join()).not.toContain('not-the-passphrase');
+      // Listed with the environment's other problems, not only once those are fixed.
+      expect(
+        problemsOf({ ...env(file), PORT: 'eighty', VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: 'not-it' }),
+      ).toEqual([
+        expect.stringMatching(/^PORT: /),
+        `VIGIL_GRAPH_CLIENT_CERTIFICATE: ${file} holds an encrypted private key that its passphrase does not open`,
+      ]);
     }
     expect(problemsOf({ ...env(registered), VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: passphrase })).toEqual(
       [
         `VIGIL_GRAPH_CLIENT_CERTIFICATE: ${registered} holds no encrypted private key, yet a passphrase was given (is it the right file?)`,
       ],
     );
+    // What counts is the key node:crypto reads, the file's first.
+    const encryptedKey = readFileSync(encrypted(registered, passphrase, 'pkcs8'), 'utf8').split(
+      '-----BEGIN CERTIFICATE',
+    )[0];
+    expect(holdsEncryptedKey(`${readFileSync(registered, 'utf8')}${encryptedKey}`)).toBe(false);
+    expect(holdsEncryptedKey(`${encryptedKey}${readFileSync(registered, 'utf8')}`)).toBe(true);
     expect(problemsOf({ VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: passphrase })).toEqual([
       'VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: is set, but VIGIL_GRAPH_CLIENT_CERTIFICATE is not',
     ]);

@@ -515,6 +515,39 @@ describe('Teams: Complete and File exception on a remediation notice', () => {
     expect(retired).toEqual([{ destination: `retired:${PERSONAL}|${notice.answeredId}`, error: null }]);
   });
 
+  it('a notice someone deleted is given up alone: its conversation stays active', async () => {
+    const { row, notice } = await noticeInPersonalChat('Update the printer firmware');
+    // Teams answers an update of a deleted message with 404 ActivityNotFoundInConversation.
+    connector.fail({
+      status: 404,
+      code: 'ActivityNotFoundInConversation',
+      conversationId: PERSONAL,
+      method: 'PUT',
+    });
+    expect((await vigil.api('POST', `/api/remediations/${row.id}/complete`, {})).status).toBe(200);
+    const retired = await eventually(
+      async () =>
+        (await vigil.handle.db
+          .selectFrom('remediation_notice_deliveries')
+          .select(['destination', 'error'])
+          .where('remediation_id', '=', row.id)
+          .where('destination', 'like', 'retired:%')
+          .executeTakeFirst()) ?? undefined,
+      15_000,
+      'the retirement recorded',
+    );
+    expect(retired).toEqual({
+      destination: `retired:${PERSONAL}|${notice.answeredId}`,
+      error: 'chat platform refused permanently: teams_message_404',
+    });
+    const conversation = await vigil.handle.db
+      .selectFrom('teams_conversations')
+      .select('active')
+      .where('id', '=', PERSONAL)
+      .executeTakeFirstOrThrow();
+    expect(conversation.active).toBe(true);
+  });
+
   it('File exception: reason, day and justification from the form; a bad day is explained', async () => {
     const { row } = await noticeInPersonalChat('Update Office');
     const bad = await click('remediation.exception', {

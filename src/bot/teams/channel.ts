@@ -22,6 +22,8 @@ import { subscriptionMatches } from './subscription.js';
 const RETRY_LATER = new Set([412, 429, 502, 504]);
 /** The bot is no longer in the conversation (removed, conversation deleted). */
 const GONE = new Set([403, 404]);
+/** Codes with which the connector says the conversation is gone, not only the message a call was about. */
+const CONVERSATION_GONE = new Set(['ConversationNotFound', 'BotNotInConversationRoster']);
 
 export interface TeamsChannelDeps {
   readonly db: Db;
@@ -44,7 +46,15 @@ export const alertActivity = (alert: CardAlert, render: RenderOptions): Outbound
  */
 export function guardedCalls(deps: Pick<TeamsChannelDeps, 'db' | 'pacer' | 'logger'>) {
   const { db, pacer, logger } = deps;
-  async function guarded<T>(target: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * `about` a message: a 403 or 404 without a conversation-gone code means that message is gone
+   * (someone deleted it), and the conversation stays active.
+   */
+  async function guarded<T>(
+    target: string,
+    call: () => Promise<T>,
+    about: 'conversation' | 'message' = 'conversation',
+  ): Promise<T> {
     try {
       const result = await call();
       await pacer.succeeded(target);
@@ -55,6 +65,8 @@ export function guardedCalls(deps: Pick<TeamsChannelDeps, 'db' | 'pacer' | 'logg
         const wait = await pacer.backOff(target, error.retryAfterMs);
         throw new ChatRateLimitedError(wait, { cause: error });
       }
+      if (GONE.has(error.status) && about === 'message' && !CONVERSATION_GONE.has(error.platformCode ?? ''))
+        throw new PermanentChatError(`teams_message_${error.status}`, { cause: error });
       if (GONE.has(error.status)) {
         await deactivateTeamsConversation(db, target, `connector answered ${error.status}`);
         logger.warn(

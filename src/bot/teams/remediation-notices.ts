@@ -42,9 +42,9 @@ export function teamsRemediationNotifier(deps: {
       return [...dm, ...cards.map((card) => `${REPLY}${card.target}|${card.messageRef}`)];
     },
     async deliver(notice, destination) {
-      const [conversationId = '', replyToId] = destination.startsWith(REPLY)
-        ? destination.slice(REPLY.length).split('|')
-        : [destination.slice(DM.length)];
+      const [conversationId, replyToId] = destination.startsWith(REPLY)
+        ? atFirstBar(destination.slice(REPLY.length))
+        : [destination.slice(DM.length), undefined];
       const model = remediationNoticeModel(notice, consoleRemediationsUrl(deps.publicUrl));
       const activityId = await send(conversationId, (conversation) =>
         deps.connector.send(conversation.serviceUrl, conversation.id, {
@@ -56,12 +56,13 @@ export function teamsRemediationNotifier(deps: {
       return model.actions.length > 0 && activityId !== '' ? `${conversationId}|${activityId}` : undefined;
     },
     async retire(notice, messageRef) {
-      const separator = messageRef.lastIndexOf('|');
-      const conversationId = messageRef.slice(0, separator);
-      const activityId = messageRef.slice(separator + 1);
+      const [conversationId, activityId = ''] = atFirstBar(messageRef);
       const model = remediationNoticeModel(notice, consoleRemediationsUrl(deps.publicUrl));
-      await send(conversationId, (conversation) =>
-        deps.connector.update(conversation.serviceUrl, conversation.id, activityId, noticeActivity(model)),
+      await send(
+        conversationId,
+        (conversation) =>
+          deps.connector.update(conversation.serviceUrl, conversation.id, activityId, noticeActivity(model)),
+        'message',
       );
     },
   };
@@ -70,12 +71,22 @@ export function teamsRemediationNotifier(deps: {
   async function send<T>(
     conversationId: string,
     call: (conversation: { readonly serviceUrl: string; readonly id: string }) => Promise<T>,
+    about: 'conversation' | 'message' = 'conversation',
   ): Promise<T> {
     const conversation = await getTeamsConversation(deps.db, conversationId);
     if (conversation === null || !conversation.active) throw new PermanentChatError('conversation_inactive');
     await deps.pacer.acquire(conversationId);
-    return guarded(conversationId, () => call(conversation));
+    return guarded(conversationId, () => call(conversation), about);
   }
+}
+
+/**
+ * `<conversation>|<activity>`, split at the first bar: Teams conversation IDs have none, while an
+ * activity ID may (Direct Line's `<conversation>|<sequence>`).
+ */
+function atFirstBar(ref: string): [string, string | undefined] {
+  const bar = ref.indexOf('|');
+  return bar < 0 ? [ref, undefined] : [ref.slice(0, bar), ref.slice(bar + 1)];
 }
 
 /** A notice as a Teams message: its sentence as text, and its buttons (if any) in a card under it. */

@@ -22,11 +22,20 @@ export interface ClientCertificate {
 
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 
-/** A PEM private key block that needs a passphrase: PKCS#8 `ENCRYPTED PRIVATE KEY`, or OpenSSL's traditional `Proc-Type: 4,ENCRYPTED`. */
-const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/;
+/** The first private key block of a PEM (the one node:crypto reads), with its label and body. */
+const PRIVATE_KEY_BLOCK = /-----BEGIN ((?:ENCRYPTED |RSA )?PRIVATE KEY)-----([\s\S]*?)-----END /;
 
-/** Whether the PEM's private key is encrypted (needs a passphrase to be read). */
-export const holdsEncryptedKey = (pem: string): boolean => ENCRYPTED_KEY.test(pem);
+/**
+ * Whether the PEM's private key is encrypted (needs a passphrase to be read): PKCS#8 `ENCRYPTED
+ * PRIVATE KEY`, or OpenSSL's traditional `RSA PRIVATE KEY` with `Proc-Type: 4,ENCRYPTED`.
+ */
+export function holdsEncryptedKey(pem: string): boolean {
+  const [, label, body = ''] = PRIVATE_KEY_BLOCK.exec(pem) ?? [];
+  return (
+    label === 'ENCRYPTED PRIVATE KEY' ||
+    (label === 'RSA PRIVATE KEY' && /Proc-Type:\s*4,ENCRYPTED/.test(body))
+  );
+}
 
 /**
  * Reads a PEM holding an RSA private key and its certificate; an encrypted key (as OpenSSL writes
