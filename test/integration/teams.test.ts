@@ -349,6 +349,37 @@ describe('Teams: installation, subscription and alert cards', () => {
     ).toEqual([]);
   });
 
+  it('a card someone deleted fails alone: its channel stays active and gets the next card', async () => {
+    const alert = await ingest('Deleted card', 'high');
+    const posted = await postedCardFor(alert.id);
+    // What Teams answers an update of a message that was deleted (BotFramework-Services#269).
+    connector.fail({ status: 403, code: 'ServiceError', conversationId: CHANNEL, method: 'PUT' });
+    const resolved = await vigil.api('POST', `/api/alerts/${alert.id}/status`, {
+      status: 'resolved',
+      classification: 'false_positive',
+    });
+    expect(resolved.status).toBe(200);
+    await eventually(
+      async () =>
+        connector.calls.find((c) => c.status === 403 && c.activityId === posted.answeredId) ?? undefined,
+      15_000,
+      'the refused update',
+    );
+    const card = await eventually(async () => {
+      const row = await vigil.handle.db
+        .selectFrom('cards')
+        .selectAll()
+        .where('alert_id', '=', alert.id)
+        .where('target', '=', CHANNEL)
+        .executeTakeFirst();
+      return row?.state === 'failed' ? row : undefined;
+    });
+    expect(card.error).toContain('teams_message_403');
+    expect((await getTeamsConversation(vigil.handle.db, CHANNEL))?.active).toBe(true);
+    const next = await ingest('After a deleted card', 'high');
+    await postedCardFor(next.id);
+  });
+
   it('answers text commands: help, alerts, alert <n>, unknown words', async () => {
     const alert = await ingest('Command check', 'high');
     // Card posts for the new alert may land between a command and its answer: read the answers only.

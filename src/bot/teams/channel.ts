@@ -23,7 +23,11 @@ const RETRY_LATER = new Set([412, 429, 502, 504]);
 /** The bot is no longer in the conversation (removed, conversation deleted). */
 const GONE = new Set([403, 404]);
 /** Codes with which the connector says the conversation is gone, not only the message a call was about. */
-const CONVERSATION_GONE = new Set(['ConversationNotFound', 'BotNotInConversationRoster']);
+const CONVERSATION_GONE = new Set([
+  'ConversationNotFound',
+  'BotNotInConversationRoster',
+  'BotDisabledByAdmin',
+]);
 
 export interface TeamsChannelDeps {
   readonly db: Db;
@@ -156,8 +160,17 @@ export function teamsChannel(deps: TeamsChannelDeps): RemoteChannel {
 
     async update(alert, target, messageRef) {
       const conversation = await conversationFor(target);
-      await guarded(target, () =>
-        connector.update(conversation.serviceUrl, conversation.id, messageRef, alertActivity(alert, render)),
+      // A card someone deleted fails alone (Teams answers 403 ServiceError or 404 ActivityNotFoundInConversation).
+      await guarded(
+        target,
+        () =>
+          connector.update(
+            conversation.serviceUrl,
+            conversation.id,
+            messageRef,
+            alertActivity(alert, render),
+          ),
+        'message',
       );
     },
   };
