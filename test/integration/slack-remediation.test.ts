@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 import { eventually, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { completedNoticeDone, retiredNotices } from '../helpers/remediation-notices.js';
 import {
   buttonClickBody,
   commandBody,
@@ -474,30 +475,13 @@ describe('Complete and File exception on a remediation notice in Slack', () => {
       comment: 'Patched by the vendor',
     });
     expect(completed.status).toBe(200);
-    // The completed notice's job records its trail last: by then every earlier notice was changed.
-    await eventually(
-      async () =>
-        (await vigil.handle.db
-          .selectFrom('remediation_notice_deliveries')
-          .select('outbox_id')
-          .where('remediation_id', '=', remediation.id)
-          .where('kind', '=', 'completed')
-          .where('platform', '=', 'vigil')
-          .executeTakeFirst()) ?? undefined,
-      15_000,
-      'the completed notice done',
-    );
+    await completedNoticeDone(vigil, remediation.id);
     // The notice's own message, its sentence kept and its buttons gone, changed once.
     expect(buttonsOf(notice.blocks)).toEqual([]);
     expect(notice.text).toBe(text);
     expect(updatesOfNotice()).toHaveLength(1);
     expect(updatesOfNotice()[0]?.args).toMatchObject({ channel: CHANNEL, text, blocks: [] });
-    const retired = await vigil.handle.db
-      .selectFrom('remediation_notice_deliveries')
-      .select(['destination', 'error'])
-      .where('remediation_id', '=', remediation.id)
-      .where('destination', 'like', 'retired:%')
-      .execute();
+    const retired = await retiredNotices(vigil, remediation.id);
     expect(retired).toEqual([{ destination: `retired:${CHANNEL}:${notice.ts}`, error: null }]);
   });
 });

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
 import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { completedNoticeDone, retiredNotices } from '../helpers/remediation-notices.js';
 
 /** Parses and validates a card with the official Adaptive Cards library; returns every problem found. */
 function cardProblems(card: unknown): string[] {
@@ -488,30 +489,13 @@ describe('Teams: Complete and File exception on a remediation notice', () => {
       comment: 'Patched by the vendor',
     });
     expect(completed.status).toBe(200);
-    // The completed notice's job records its trail last: by then every earlier notice was changed.
-    await eventually(
-      async () =>
-        (await vigil.handle.db
-          .selectFrom('remediation_notice_deliveries')
-          .select('outbox_id')
-          .where('remediation_id', '=', row.id)
-          .where('kind', '=', 'completed')
-          .where('platform', '=', 'vigil')
-          .executeTakeFirst()) ?? undefined,
-      15_000,
-      'the completed notice done',
-    );
+    await completedNoticeDone(vigil, row.id);
     // The notice itself, replaced in place once: its sentence kept, its card of buttons gone.
     expect(updatesOfNotice()).toHaveLength(1);
     const replaced = updatesOfNotice()[0]?.body as Record<string, any>;
     expect(replaced).toMatchObject({ type: 'message', text: notice.body.text, textFormat: 'plain' });
     expect(replaced.attachments).toBeUndefined();
-    const retired = await vigil.handle.db
-      .selectFrom('remediation_notice_deliveries')
-      .select(['destination', 'error'])
-      .where('remediation_id', '=', row.id)
-      .where('destination', 'like', 'retired:%')
-      .execute();
+    const retired = await retiredNotices(vigil, row.id);
     expect(retired).toEqual([{ destination: `retired:${PERSONAL}|${notice.answeredId}`, error: null }]);
   });
 
@@ -525,21 +509,13 @@ describe('Teams: Complete and File exception on a remediation notice', () => {
       method: 'PUT',
     });
     expect((await vigil.api('POST', `/api/remediations/${row.id}/complete`, {})).status).toBe(200);
-    const retired = await eventually(
-      async () =>
-        (await vigil.handle.db
-          .selectFrom('remediation_notice_deliveries')
-          .select(['destination', 'error'])
-          .where('remediation_id', '=', row.id)
-          .where('destination', 'like', 'retired:%')
-          .executeTakeFirst()) ?? undefined,
-      15_000,
-      'the retirement recorded',
-    );
-    expect(retired).toEqual({
-      destination: `retired:${PERSONAL}|${notice.answeredId}`,
-      error: 'chat platform refused permanently: teams_message_404',
-    });
+    await completedNoticeDone(vigil, row.id);
+    expect(await retiredNotices(vigil, row.id)).toEqual([
+      {
+        destination: `retired:${PERSONAL}|${notice.answeredId}`,
+        error: 'chat platform refused permanently: teams_message_404',
+      },
+    ]);
     const conversation = await vigil.handle.db
       .selectFrom('teams_conversations')
       .select('active')

@@ -107,6 +107,15 @@ async function ingest(title: string, severity: string, source = 'idp') {
 const cardOf = (call: { body: Record<string, any> }) =>
   call.body.attachments[0].content as Record<string, any>;
 const cardJson = (card: unknown) => JSON.stringify(card);
+/** The card row of an alert in one conversation, if any. */
+const cardRow = (alertId: string, conversationId: string) =>
+  vigil.handle.db
+    .selectFrom('cards')
+    .selectAll()
+    .where('alert_id', '=', alertId)
+    .where('target', '=', conversationId)
+    .executeTakeFirst();
+
 const postedCardFor = (alertId: string, conversationId = CHANNEL) =>
   eventually(
     async () => connector.posts(conversationId).find((c) => cardJson(c.body).includes(alertId)),
@@ -330,12 +339,7 @@ describe('Teams: installation, subscription and alert cards', () => {
     );
     // The card is `posting` while the refused post is in flight, then recorded as failed.
     const card = await eventually(async () => {
-      const row = await vigil.handle.db
-        .selectFrom('cards')
-        .selectAll()
-        .where('alert_id', '=', alert.id)
-        .where('target', '=', GROUP_CHAT)
-        .executeTakeFirst();
+      const row = await cardRow(alert.id, GROUP_CHAT);
       return row?.state === 'posting' ? undefined : row;
     });
     expect(card.state).toBe('failed');
@@ -366,12 +370,7 @@ describe('Teams: installation, subscription and alert cards', () => {
       'the refused update',
     );
     const card = await eventually(async () => {
-      const row = await vigil.handle.db
-        .selectFrom('cards')
-        .selectAll()
-        .where('alert_id', '=', alert.id)
-        .where('target', '=', CHANNEL)
-        .executeTakeFirst();
+      const row = await cardRow(alert.id, CHANNEL);
       return row?.state === 'failed' ? row : undefined;
     });
     expect(card.error).toContain('teams_message_403');
