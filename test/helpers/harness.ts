@@ -155,4 +155,13 @@ export async function eventually<T>(
   }
 }
 
+/** An alert's card row in one chat target (a Slack channel, a Teams conversation), if any. */
+export const cardRow = (vigil: TestVigil, alertId: string, target: string) =>
+  vigil.handle.db
+    .selectFrom('cards')
+    .selectAll()
+    .where('alert_id', '=', alertId)
+    .where('target', '=', target)
+    .executeTakeFirst();
+
 export const fixture = (relative: string): URL => new URL(`../fixtures/${relative}`, import.meta.url);

@@ -5,6 +5,7 @@ import { type NotifyJobData, queueName } from '../../src/jobs/queues.js';
 import { openDb } from '../../src/storage/db.js';
 import { type FakeMessage, FakeSlackApi } from '../fakes/slack-api.js';
 import {
+  cardRow,
   eventually,
   startTestVigil,
   TEST_DATABASE_URL,
@@ -45,14 +46,6 @@ async function ingest(alerts: Record<string, unknown>[]): Promise<string[]> {
   expect(response.status).toBe(202);
   return ((await response.json()) as { alerts: { id: string }[] }).alerts.map((alert) => alert.id);
 }
-
-const cardRow = (alertId: string, channel: string) =>
-  vigil.handle.db
-    .selectFrom('cards')
-    .selectAll()
-    .where('alert_id', '=', alertId)
-    .where('target', '=', channel)
-    .executeTakeFirst();
 
 /** The alert a posted Slack message is the card of, from the message metadata Vigil attaches. */
 const alertOf = (message: FakeMessage): unknown =>
@@ -107,7 +100,7 @@ describe('card delivery under a storm', () => {
     const [id] = (await ingest([{ title: 'Answer lost', source: 'lost' }])) as [string];
     const row = await eventually(
       async () => {
-        const card = await cardRow(id, channel);
+        const card = await cardRow(vigil, id, channel);
         return card?.message_ref == null ? undefined : card;
       },
       30_000,
@@ -189,7 +182,7 @@ describe('card delivery under a storm', () => {
     );
     // The limited channel's card waits out its Retry-After of 30 s; it was refused once, not posted.
     expect(fake.cardsIn('C0LIMITED')).toEqual([]);
-    expect((await cardRow(split, 'C0LIMITED'))?.message_ref ?? null).toBeNull();
+    expect((await cardRow(vigil, split, 'C0LIMITED'))?.message_ref ?? null).toBeNull();
   });
 
   it('an alert failing again and again does not hold back the other alerts of its job', async () => {

@@ -3,7 +3,7 @@ import * as AC from 'adaptivecards';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTeamsConversation } from '../../src/storage/teams-conversation.repository.js';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
-import { eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { cardRow, eventually, fixture, startTestVigil, type TestVigil } from '../helpers/harness.js';
 
 /** Parses and validates a card with the official Adaptive Cards library; returns every problem found. */
 function cardProblems(card: unknown): string[] {
@@ -107,15 +107,6 @@ async function ingest(title: string, severity: string, source = 'idp') {
 const cardOf = (call: { body: Record<string, any> }) =>
   call.body.attachments[0].content as Record<string, any>;
 const cardJson = (card: unknown) => JSON.stringify(card);
-/** The card row of an alert in one conversation, if any. */
-const cardRow = (alertId: string, conversationId: string) =>
-  vigil.handle.db
-    .selectFrom('cards')
-    .selectAll()
-    .where('alert_id', '=', alertId)
-    .where('target', '=', conversationId)
-    .executeTakeFirst();
-
 const postedCardFor = (alertId: string, conversationId = CHANNEL) =>
   eventually(
     async () => connector.posts(conversationId).find((c) => cardJson(c.body).includes(alertId)),
@@ -339,7 +330,7 @@ describe('Teams: installation, subscription and alert cards', () => {
     );
     // The card is `posting` while the refused post is in flight, then recorded as failed.
     const card = await eventually(async () => {
-      const row = await cardRow(alert.id, GROUP_CHAT);
+      const row = await cardRow(vigil, alert.id, GROUP_CHAT);
       return row?.state === 'posting' ? undefined : row;
     });
     expect(card.state).toBe('failed');
@@ -370,7 +361,7 @@ describe('Teams: installation, subscription and alert cards', () => {
       'the refused update',
     );
     const card = await eventually(async () => {
-      const row = await cardRow(alert.id, CHANNEL);
+      const row = await cardRow(vigil, alert.id, CHANNEL);
       return row?.state === 'failed' ? row : undefined;
     });
     expect(card.error).toContain('teams_message_403');
