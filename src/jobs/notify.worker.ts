@@ -174,17 +174,18 @@ async function deliverCards(
 ): Promise<LocalWork[]> {
   const { handle, channels } = deps;
   const { alert: stored, cards } = delivery;
-  // Targets follow from the alert's own fields (never its incident); investigations are read only if a card needs them.
-  const wanted: { channel: ChatChannel; target: string }[] = [];
-  for (const channel of channels) {
-    for (const target of await channel.targetsFor({ ...stored, investigations: [] }))
-      wanted.push({ channel, target });
-  }
-  if (wanted.length === 0) return [];
   // Its incident section is part of what a card shows: siblings change it without touching this alert.
+  // Investigations are read only if a card needs them. (One copy of the alert: in Node 20 each copy
+  // that adds fields costs microseconds, and this runs for every alert of a storm.)
   const { incidentId } = delivery;
   const incident = incidentId === null ? null : (incidents.get(incidentId) ?? null);
   const shown: RenderedAlert = { ...stored, investigations: [], incident, incidentId };
+  // Targets follow from the alert's own fields (never its incident).
+  const wanted: { channel: ChatChannel; target: string }[] = [];
+  for (const channel of channels) {
+    for (const target of await channel.targetsFor(shown)) wanted.push({ channel, target });
+  }
+  if (wanted.length === 0) return [];
   const version = versionOf(shown);
   const work: CardWork[] = wanted
     .map(({ channel, target }) => ({
