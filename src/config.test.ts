@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
+import { defaultWebProcesses } from './web-cluster.js';
 
 const problemsOf = (env: Record<string, string>): readonly string[] => {
   try {
@@ -80,6 +82,26 @@ describe('OpenID Connect sign-in', () => {
     ).toEqual(['oidc:https://idp.example.com:00u1abc']);
     expect(problemsOf({ ...oidc, VIGIL_OIDC_ISSUER: 'ftp://idp' })).toEqual([
       expect.stringMatching(/^VIGIL_OIDC_ISSUER: must be a URL/),
+    ]);
+  });
+});
+
+describe('VIGIL_WEB_PROCESSES', () => {
+  it('defaults to the machine: half its cores beside a local Postgres, every core otherwise', () => {
+    const cores = availableParallelism();
+    expect(loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/vigil' }).VIGIL_WEB_PROCESSES).toBe(
+      defaultWebProcesses(cores, true),
+    );
+    expect(loadConfig({}).VIGIL_WEB_PROCESSES).toBe(defaultWebProcesses(cores, true));
+    expect(loadConfig({ DATABASE_URL: 'postgres://vigil@db.internal/vigil' }).VIGIL_WEB_PROCESSES).toBe(
+      cores,
+    );
+  });
+
+  it('takes the number given, within 1 to 64', () => {
+    expect(loadConfig({ VIGIL_WEB_PROCESSES: '3' }).VIGIL_WEB_PROCESSES).toBe(3);
+    expect(problemsOf({ VIGIL_WEB_PROCESSES: '0' })).toEqual([
+      'VIGIL_WEB_PROCESSES: must be a whole number from 1 to 64',
     ]);
   });
 });

@@ -7,6 +7,7 @@ import {
   holdsEncryptedKey,
   readClientCertificate,
 } from './integrations/microsoft/client-assertion.js';
+import { defaultWebProcesses, postgresOnThisHost } from './web-cluster.js';
 
 const optionalString = z
   .string()
@@ -53,8 +54,8 @@ const passphrase = z
 
 const flag = optionalString.transform((value) => value === '1' || value === 'true' || value === 'yes');
 
-const intInRange = (fallback: number, min: number, max: number) =>
-  optionalString.transform((value, ctx) => {
+const intInRange = <F extends number | undefined>(fallback: F, min: number, max: number) =>
+  optionalString.transform((value, ctx): number | F => {
     if (value === undefined) return fallback;
     const parsed = Number(value);
     if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
@@ -121,8 +122,8 @@ const environment = z.object({
     }),
   /** Connections per process (`vigil web`: for all its processes together). @defaultValue 10 */
   VIGIL_DB_POOL_SIZE: intInRange(10, 1, 200),
-  /** Processes of `vigil web`, on one port. @defaultValue the number of cores */
-  VIGIL_WEB_PROCESSES: intInRange(availableParallelism(), 1, 64),
+  /** Processes of `vigil web`, on one port. @defaultValue see `defaultWebProcesses` */
+  VIGIL_WEB_PROCESSES: intInRange(undefined, 1, 64),
   /** How Vigil's connections show in pg_stat_activity (tell processes or installs apart). @defaultValue vigil */
   VIGIL_DB_APPLICATION_NAME: optionalString
     .transform((value) => value ?? 'vigil')
@@ -283,13 +284,15 @@ const environment = z.object({
 
 type Environment = z.output<typeof environment>;
 
-/** The parsed environment, with the certificate credential read (and its passphrase dropped). */
+/** The parsed environment, with the certificate credential read (and its passphrase dropped) and defaults that depend on other variables filled in. */
 export type Config = Omit<
   Environment,
-  'VIGIL_GRAPH_CLIENT_CERTIFICATE' | 'VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE'
+  'VIGIL_GRAPH_CLIENT_CERTIFICATE' | 'VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE' | 'VIGIL_WEB_PROCESSES'
 > & {
   /** The certificate credential, read from the PEM file VIGIL_GRAPH_CLIENT_CERTIFICATE names. */
   readonly VIGIL_GRAPH_CLIENT_CERTIFICATE: ClientCertificate | undefined;
+  /** As set, or `defaultWebProcesses` for this machine and DATABASE_URL. */
+  readonly VIGIL_WEB_PROCESSES: number;
 };
 
 export class ConfigError extends Error {
@@ -346,7 +349,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     if (typeof certificate === 'string') problems.push(certificate);
     else if (problems.length === 0) {
       const { VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE: _passphrase, ...rest } = config;
-      return { ...rest, VIGIL_GRAPH_CLIENT_CERTIFICATE: certificate };
+      return {
+        ...rest,
+        VIGIL_GRAPH_CLIENT_CERTIFICATE: certificate,
+        VIGIL_WEB_PROCESSES:
+          config.VIGIL_WEB_PROCESSES ??
+          defaultWebProcesses(availableParallelism(), postgresOnThisHost(config.DATABASE_URL)),
+      };
     }
   }
   throw new ConfigError(problems);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { divideWeb, ingestInFlight } from './web-cluster.js';
+import { defaultWebProcesses, divideWeb, ingestInFlight, postgresOnThisHost } from './web-cluster.js';
 
 describe('divideWeb', () => {
   it('divides the pool between the processes, never above it', () => {
@@ -21,5 +21,36 @@ describe('ingestInFlight', () => {
     expect(ingestInFlight(16, 1, 10)).toBe(5);
     expect(ingestInFlight(2, 1, 1)).toBe(1);
     expect(ingestInFlight(1, 4, 2)).toBe(1);
+  });
+});
+
+describe('postgresOnThisHost', () => {
+  it('knows the embedded Postgres, loopback hosts and Unix sockets', () => {
+    expect(postgresOnThisHost(undefined)).toBe(true);
+    expect(postgresOnThisHost('postgres://postgres@127.0.0.1:5432/test')).toBe(true);
+    expect(postgresOnThisHost('postgres://vigil@LOCALHOST/vigil')).toBe(true);
+    expect(postgresOnThisHost('postgres://vigil@[::1]:5432/vigil')).toBe(true);
+    expect(postgresOnThisHost('postgres:///vigil?host=/run/postgresql')).toBe(true);
+    expect(postgresOnThisHost('postgresql://%2Frun%2Fpostgresql/vigil')).toBe(true);
+  });
+
+  it('takes any other host for another machine', () => {
+    expect(postgresOnThisHost('postgres://vigil@db.internal:5432/vigil')).toBe(false);
+    expect(postgresOnThisHost('postgres://vigil@10.0.0.5/vigil')).toBe(false);
+    expect(postgresOnThisHost('postgres://vigil@127.example.com/vigil')).toBe(false);
+  });
+});
+
+describe('defaultWebProcesses', () => {
+  it('runs one process per core when Postgres is elsewhere', () => {
+    expect(defaultWebProcesses(2, false)).toBe(2);
+    expect(defaultWebProcesses(8, false)).toBe(8);
+  });
+
+  it('leaves Postgres half the cores when it shares the machine', () => {
+    expect(defaultWebProcesses(2, true)).toBe(1);
+    expect(defaultWebProcesses(3, true)).toBe(2);
+    expect(defaultWebProcesses(8, true)).toBe(4);
+    expect(defaultWebProcesses(1, true)).toBe(1);
   });
 });

@@ -35,6 +35,34 @@ export function divideWeb(processes: number, poolSize: number): { processes: num
 }
 
 /**
+ * Whether Postgres runs on this machine: no DATABASE_URL (the embedded one), a loopback host or a
+ * Unix socket (`?host=/run/postgresql`, or the path escaped as the URL's host).
+ */
+export function postgresOnThisHost(databaseUrl: string | undefined): boolean {
+  if (databaseUrl === undefined) return true;
+  const url = new URL(databaseUrl);
+  const host = decodeURIComponent(url.searchParams.get('host') ?? url.hostname).toLowerCase();
+  return (
+    host === '' ||
+    host.startsWith('/') ||
+    host === 'localhost' ||
+    host === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  );
+}
+
+/**
+ * `vigil web`'s processes when VIGIL_WEB_PROCESSES is unset: one per core, or half the cores (at
+ * least one) when Postgres runs on the same machine. Postgres spends about as much CPU per alert as
+ * the web process that sends it (0.16–0.22 ms against 0.13–0.19 ms, bench/ingest-wrk.ts), so a web
+ * process per core left it none: on 2 cores with a local Postgres, two processes took 7–23% fewer
+ * alerts/s than one, with a higher p99 (37–62 ms against 26–42 ms), in each of four paired runs.
+ */
+export function defaultWebProcesses(cores: number, postgresLocal: boolean): number {
+  return postgresLocal ? Math.max(1, Math.ceil(cores / 2)) : Math.max(1, cores);
+}
+
+/**
  * Ingest transactions a web process keeps in flight: about one per core of the host, shared by the
  * host's web processes (`vigil web` runs one per core, so one each), and at most half the process's
  * pool, so ingest alone cannot hold every connection the API and the relay need. Measured on 2 cores: a lone process
