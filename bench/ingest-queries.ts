@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { eventually, startTestVigil } from '../test/helpers/harness.js';
+import { eventually, startTestVigil, TEST_DATABASE_URL } from '../test/helpers/harness.js';
 import { runIfMain } from './lib.js';
 
 /**
@@ -34,6 +34,7 @@ function countQueries(schema: string): { readonly count: () => number; restore()
 async function queriesPerAlert(roles: { web: boolean; worker: boolean }): Promise<number> {
   const vigil = await startTestVigil({ roles: { web: true, worker: roles.worker } });
   const counter = countQueries(vigil.schema);
+  const poll = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
   try {
     let next = 0;
     await Promise.all(
@@ -53,14 +54,11 @@ async function queriesPerAlert(roles: { web: boolean; worker: boolean }): Promis
     if (roles.worker) {
       await eventually(
         async () => {
-          const pending = await vigil.handle.db
-            .selectFrom('outbox')
-            .select('id')
-            .where('completed_at', 'is', null)
-            .where('failed_at', 'is', null)
-            .limit(1)
-            .execute();
-          return pending.length === 0;
+          // Through a connection of the bench's own, outside the count (Vigil's carry its search path).
+          const { rows } = await poll.query(
+            `SELECT id FROM "${vigil.schema}".outbox WHERE completed_at IS NULL AND failed_at IS NULL LIMIT 1`,
+          );
+          return rows.length === 0;
         },
         120_000,
         'the outbox drained',
@@ -69,6 +67,7 @@ async function queriesPerAlert(roles: { web: boolean; worker: boolean }): Promis
     return counter.count() / ALERTS;
   } finally {
     counter.restore();
+    await poll.end();
     await vigil.close();
   }
 }
