@@ -1,0 +1,60 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimDueNotifyRows } from '../../src/storage/outbox.repository.js';
+import { startTestVigil, type TestVigil } from '../helpers/harness.js';
+
+// A storm's backlog arrives faster than autovacuum's statistics follow: the planner still believes
+// the outbox has no pending row. Claims must then cost what they take, not what waits behind them.
+let vigil: TestVigil;
+
+beforeAll(async () => {
+  // No worker: the rows stay pending for the test to claim.
+  vigil = await startTestVigil({ roles: { web: true, worker: false } });
+  // Statistics taken while nothing was pending, and kept: autovacuum must not refresh them mid-test.
+  await sql`ALTER TABLE outbox SET (autovacuum_enabled = false)`.execute(vigil.handle.db);
+  await sql`ALTER TABLE alerts SET (autovacuum_enabled = false)`.execute(vigil.handle.db);
+  await sql`ANALYZE outbox`.execute(vigil.handle.db);
+  await sql`ANALYZE alerts`.execute(vigil.handle.db);
+  const response = await vigil.ingest('generic', {
+    alerts: Array.from({ length: 600 }, (_, i) => ({
+      title: `Backlog ${i}`,
+      source: 'backlog',
+      id: `backlog-${i}`,
+      severity: 'low',
+    })),
+  });
+  expect(response.status).toBe(202);
+});
+afterAll(async () => {
+  await vigil?.close();
+});
+
+describe('a notify backlog the statistics have not seen', () => {
+  it('is claimed oldest first, locking only the alerts of the rows taken', async () => {
+    const pending = await vigil.handle.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('topic', '=', 'notify')
+      .where('enqueued_at', 'is', null)
+      .orderBy('id')
+      .execute();
+    expect(pending).toHaveLength(600);
+
+    await vigil.handle.db
+      .transaction()
+      .execute(async (trx) => {
+        const claimed = await claimDueNotifyRows(trx, 10);
+        expect(claimed.map((row) => row.id).sort((a, b) => Number(a) - Number(b))).toEqual(
+          pending.slice(0, 10).map((row) => String(row.id)),
+        );
+        // FOR KEY SHARE writes the locker's transaction ID into each locked alert: one per row taken.
+        const { rows } = await sql<{ locked: string }>`
+          SELECT count(*) AS locked FROM alerts WHERE xmax = pg_current_xact_id()::xid`.execute(trx);
+        expect(Number(rows[0]?.locked)).toBe(10);
+        throw new Error('roll back');
+      })
+      .catch((error: Error) => {
+        if (error.message !== 'roll back') throw error;
+      });
+  });
+});
