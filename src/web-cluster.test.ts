@@ -38,6 +38,13 @@ describe('postgresOnThisHost', () => {
     expect(postgresOnThisHost('postgres://vigil@db.internal:5432/vigil')).toBe(false);
     expect(postgresOnThisHost('postgres://vigil@10.0.0.5/vigil')).toBe(false);
     expect(postgresOnThisHost('postgres://vigil@127.example.com/vigil')).toBe(false);
+    // An empty host parameter is ignored, as pg ignores it.
+    expect(postgresOnThisHost('postgres://vigil@db.internal/vigil?host=')).toBe(false);
+  });
+
+  it('reads a socket path with a percent sign in it, as pg does', () => {
+    expect(postgresOnThisHost('postgres://db.internal/vigil?host=/tmp/a%25b')).toBe(true);
+    expect(postgresOnThisHost('postgres://%2Ftmp%2Fa%25b/vigil')).toBe(true);
   });
 });
 

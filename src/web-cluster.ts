@@ -41,7 +41,8 @@ export function divideWeb(processes: number, poolSize: number): { processes: num
 export function postgresOnThisHost(databaseUrl: string | undefined): boolean {
   if (databaseUrl === undefined) return true;
   const url = new URL(databaseUrl);
-  const host = decodeURIComponent(url.searchParams.get('host') ?? url.hostname).toLowerCase();
+  // As pg reads it: the host parameter (already decoded) unless empty, else the URL's host.
+  const host = (url.searchParams.get('host') || decodedHost(url.hostname)).toLowerCase();
   return (
     host === '' ||
     host.startsWith('/') ||
@@ -49,6 +50,15 @@ export function postgresOnThisHost(databaseUrl: string | undefined): boolean {
     host === '[::1]' ||
     /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
   );
+}
+
+/** A URL's host with its escapes undone (a socket path travels as `%2Frun%2Fpostgresql`). */
+function decodedHost(hostname: string): string {
+  try {
+    return decodeURIComponent(hostname);
+  } catch {
+    return hostname;
+  }
 }
 
 /**
@@ -64,8 +74,8 @@ export function defaultWebProcesses(cores: number, postgresLocal: boolean): numb
 
 /**
  * Ingest transactions a web process keeps in flight: about one per core of the host, shared by the
- * host's web processes (`vigil web` runs one per core, so one each), and at most half the process's
- * pool, so ingest alone cannot hold every connection the API and the relay need. Measured on 2 cores: a lone process
+ * host's web processes (one each with a process per core, two with one per two cores), and at
+ * most half the process's pool, so ingest alone cannot hold every connection the API and the relay need. Measured on 2 cores: a lone process
  * (`serve`, or `web` with one process) took 12–26% more alerts/s with two in flight than with one;
  * four in one process had given smaller batches and a lower rate.
  */
