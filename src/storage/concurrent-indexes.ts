@@ -22,6 +22,14 @@ export const CONCURRENT_INDEXES: readonly {
   { name: 'outbox_completed', table: 'outbox', on: '(completed_at) WHERE completed_at IS NOT NULL' },
   // An incident's alerts (incident pages, cards, Resolve incident).
   { name: 'alerts_incident', table: 'alerts', on: '(incident_id) WHERE incident_id IS NOT NULL' },
+  // When the next delayed row falls due (msUntilNextDue). `failed_at IS NULL` holds for every
+  // pending row but no claim states it, so no claim can take this index for a small one (see the
+  // migration 2026-12-03T1000_outbox_claim_order).
+  {
+    name: 'outbox_due',
+    table: 'outbox',
+    on: '(available_at) WHERE enqueued_at IS NULL AND failed_at IS NULL',
+  },
 ];
 
 export interface IndexReport {

@@ -27,6 +27,7 @@ import * as cardIncident from './migrations/2026-12-02T1300_card_incident.js';
 import * as noticeMessageRefs from './migrations/2026-12-02T1600_notice_message_refs.js';
 import * as incidentStatusCounts from './migrations/2026-12-02T1900_incident_status_counts.js';
 import * as outboxJobId from './migrations/2026-12-03T0900_outbox_job_id.js';
+import * as outboxClaimOrder from './migrations/2026-12-03T1000_outbox_claim_order.js';
 
 /** Every migration, in order. Listed by hand so the build and tsx load the same set. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -57,6 +58,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-02T1600_notice_message_refs': noticeMessageRefs,
   '2026-12-02T1900_incident_status_counts': incidentStatusCounts,
   '2026-12-03T0900_outbox_job_id': outboxJobId,
+  '2026-12-03T1000_outbox_claim_order': outboxClaimOrder,
 };
 
 /**

@@ -183,7 +183,9 @@ export async function msUntilNextDue(db: Db): Promise<number | null> {
       db
         .selectFrom('outbox')
         .select(sql<number | null>`extract(epoch FROM (min(available_at) - now())) * 1000`.as('ms'))
-        .where('enqueued_at', 'is', null),
+        .where('enqueued_at', 'is', null)
+        // True of every pending row; stated so that the index outbox_due serves this query.
+        .where('failed_at', 'is', null),
     ),
   );
   const ms = rows[0]?.ms;
@@ -250,16 +252,15 @@ export interface ClaimedNotifyRow {
 const claimNotifyRowsDone = prepared(
   'vigil_outbox_claim_done',
   `WITH ready AS (
-    SELECT o.id FROM (
-        -- The due rows oldest first, each locked as the walk reaches it: the alert locks below are
-        -- taken row by row under the LIMIT, so a claim locks the alerts of the rows it takes and of
-        -- those it skips, never the whole backlog. (With the ORDER BY outside, a planner that
-        -- believed the backlog empty, as a storm's stale statistics make it, joined and locked every
-        -- pending row's alert, then sorted and kept $1: 600 locks for 10 rows.)
+    SELECT r.id FROM (
+        -- The due rows oldest first. Everything above is a nested loop under the LIMIT, so the walk
+        -- locks, alert by alert and row by row, only as far as it goes. (With ORDER BY and LIMIT
+        -- on the outer query, a planner that believed the backlog empty, as a storm's stale
+        -- statistics make it, joined and locked every pending row's alert, then sorted and kept $1:
+        -- 600 alert locks for 10 rows.)
         SELECT id, payload FROM outbox
         WHERE enqueued_at IS NULL AND available_at <= now() AND topic = 'notify'
         ORDER BY id
-        FOR UPDATE SKIP LOCKED
       ) o
       CROSS JOIN LATERAL (SELECT CASE
         WHEN o.payload->>'alertId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
@@ -267,7 +268,14 @@ const claimNotifyRowsDone = prepared(
       -- Probes by primary key, one per row (LATERAL with FOR or LIMIT stays apart from the join).
       LEFT JOIN LATERAL (SELECT id FROM alerts WHERE id = k.alert_id FOR KEY SHARE SKIP LOCKED) held ON true
       LEFT JOIN LATERAL (SELECT id FROM alerts WHERE id = k.alert_id LIMIT 1) known ON true
-    WHERE held.id IS NOT NULL OR known.id IS NULL
+      -- The row itself last, and only for an alert held here or gone: a row skipped for its alert
+      -- stays free for the change that holds the alert to fold into. Still pending once locked
+      -- (a concurrent claim may have taken it meanwhile).
+      CROSS JOIN LATERAL (
+        SELECT id FROM outbox
+        WHERE id = o.id AND enqueued_at IS NULL AND (held.id IS NOT NULL OR known.id IS NULL)
+        FOR UPDATE SKIP LOCKED
+      ) r
     LIMIT $1
   )
   UPDATE outbox SET enqueued_at = now(), completed_at = now()
@@ -280,15 +288,15 @@ const claimNotifyRowsDone = prepared(
  * transaction, which delivers them before it commits (local delivery): the rows are done if it
  * commits and pending again if it rolls back. It never waits for a lock, so it can never be half
  * of a deadlock:
- * - a row a transaction is folding a request into is skipped, as the relay skips it;
- * - then its alert is locked (FOR KEY SHARE, which the cards' foreign key takes anyway); an alert
- *   a change holds FOR UPDATE (a status change, which then folds its request into the row) is
- *   skipped with its row;
- * - the row locks, of the rows taken and of those skipped for their alert, keep requests from
- *   folding in until this commits (they wait, then fold into a row still pending or find it done
- *   and add a new one).
- * Rows are skipped before the limit applies, so rows held elsewhere never crowd out the others;
- * rows are locked only as far as the walk goes, however long the backlog.
+ * - its alerts are locked first (FOR KEY SHARE, which the cards' foreign key takes anyway), as
+ *   every change locks an alert before it asks for its card; an alert a change holds FOR UPDATE
+ *   (a status change, which then folds its request into the row) is skipped with its row, which
+ *   is left unlocked;
+ * - a row a transaction is folding a request into is skipped, as the relay skips it; the row locks
+ *   then keep requests from folding in until this commits (they wait, find the row done, and add
+ *   a new one).
+ * Rows are skipped before the limit applies, so rows held elsewhere never crowd out the others,
+ * and locks are taken only as far as the walk goes, however long the backlog.
  * A row whose alert is gone (or names none) is claimed, for the delivery to say so.
  */
 export async function claimDueNotifyRows(trx: Db, limit: number): Promise<ClaimedNotifyRow[]> {

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimDueNotifyRows } from '../../src/storage/outbox.repository.js';
-import { startTestVigil, type TestVigil } from '../helpers/harness.js';
+import { startTestVigil, TEST_DATABASE_URL, type TestVigil } from '../helpers/harness.js';
 
 // A storm's backlog arrives faster than autovacuum's statistics follow: the planner still believes
 // the outbox has no pending row. Claims must then cost what they take, not what waits behind them.
@@ -56,5 +57,50 @@ describe('a notify backlog the statistics have not seen', () => {
       .catch((error: Error) => {
         if (error.message !== 'roll back') throw error;
       });
+  });
+
+  it('leaves the row of an alert a change holds unlocked, for that change to fold into', async () => {
+    const pending = await vigil.handle.db
+      .selectFrom('outbox')
+      .select(['id', 'payload'])
+      .where('topic', '=', 'notify')
+      .where('enqueued_at', 'is', null)
+      .orderBy('id')
+      .limit(11)
+      .execute();
+    const [first] = pending;
+    if (first === undefined) throw new Error('no pending row');
+    const heldAlert = (first.payload as { alertId: string }).alertId;
+    // A status change holds its alert FOR UPDATE, then folds a refresh into the alert's notify row.
+    const others = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
+    const change = await others.connect();
+    const probe = await others.connect();
+    try {
+      await change.query('BEGIN');
+      await change.query(`SELECT id FROM "${vigil.schema}".alerts WHERE id = $1 FOR UPDATE`, [heldAlert]);
+      await vigil.handle.db
+        .transaction()
+        .execute(async (trx) => {
+          const claimed = await claimDueNotifyRows(trx, 10);
+          expect(claimed.map((row) => row.id).sort((a, b) => Number(a) - Number(b))).toEqual(
+            pending.slice(1, 11).map((row) => String(row.id)),
+          );
+          // The skipped row is free while the claim's transaction is open: the change need not wait for it.
+          const { rows } = await probe.query(
+            `SELECT id FROM "${vigil.schema}".outbox WHERE id = $1 FOR UPDATE NOWAIT`,
+            [first.id],
+          );
+          expect(rows).toHaveLength(1);
+          throw new Error('roll back');
+        })
+        .catch((error: Error) => {
+          if (error.message !== 'roll back') throw error;
+        });
+    } finally {
+      await change.query('ROLLBACK');
+      change.release();
+      probe.release();
+      await others.end();
+    }
   });
 });
