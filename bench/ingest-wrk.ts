@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { defaultWebProcesses, postgresOnThisHost } from '../src/web-cluster.js';
 import { TEST_DATABASE_URL } from '../test/helpers/harness.js';
 import { cpuMs, runIfMain, startBenchVigil } from './lib.js';
 
@@ -230,10 +231,14 @@ export async function benchIngestWrk(): Promise<void> {
     console.log(`before: ${load()}`);
     const raw = await pgbenchRate(dir);
     console.log(`pgbench single-row INSERT: ${raw.perSecond.toFixed(0)}/s, failed ${raw.errors} (${load()})`);
+    // As shipped: VIGIL_WEB_PROCESSES unset unless the caller's environment sets it.
+    const webProcesses =
+      process.env.VIGIL_WEB_PROCESSES ??
+      defaultWebProcesses(availableParallelism(), postgresOnThisHost(TEST_DATABASE_URL));
     for (const role of ROLES) {
       const rate = await vigilRate(role, dir);
       console.log(
-        `vigil ${role}: ${rate.perSecond.toFixed(0)}/s, ${(rate.perSecond / raw.perSecond).toFixed(2)} of pgbench, p50 ${ms(rate.p50Ms)}, p99 ${ms(rate.p99Ms)}, errors ${rate.errors}, CPU per alert: Vigil ${rate.cpuMsPerAlert?.vigil.toFixed(3)} ms, its Postgres backends ${rate.cpuMsPerAlert?.postgres.toFixed(3)} ms (${load()})`,
+        `vigil ${role}${role === 'web' ? ` (${webProcesses} process(es))` : ''}: ${rate.perSecond.toFixed(0)}/s, ${(rate.perSecond / raw.perSecond).toFixed(2)} of pgbench, p50 ${ms(rate.p50Ms)}, p99 ${ms(rate.p99Ms)}, errors ${rate.errors}, CPU per alert: Vigil ${rate.cpuMsPerAlert?.vigil.toFixed(3)} ms, its Postgres backends ${rate.cpuMsPerAlert?.postgres.toFixed(3)} ms (${load()})`,
       );
     }
   } finally {
