@@ -75,9 +75,10 @@ export function defaultWebProcesses(cores: number, postgresLocal: boolean): numb
 /**
  * Ingest transactions a web process keeps in flight: about one per core of the host, shared by the
  * host's web processes (one each with a process per core, two with one per two cores), and at
- * most half the process's pool, so ingest alone cannot hold every connection the API and the relay need. Measured on 2 cores: a lone process
- * (`serve`, or `web` with one process) took 12–26% more alerts/s with two in flight than with one;
- * four in one process had given smaller batches and a lower rate.
+ * most half the process's pool, so ingest alone cannot hold every connection the API and the relay
+ * need. Measured on 2 cores: a lone process (`serve`, or `web` with one process) took 12–26% more
+ * alerts/s with two in flight than with one; four in one process had given smaller batches and a
+ * lower rate.
  */
 export function ingestInFlight(cores: number, webProcesses: number, poolSize: number): number {
   return Math.max(1, Math.min(Math.round(cores / Math.max(1, webProcesses)), Math.floor(poolSize / 2)));

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/storage/db.js';
 import { claimDueNotifyRows } from '../../src/storage/outbox.repository.js';
 import { startTestVigil, TEST_DATABASE_URL, type TestVigil } from '../helpers/harness.js';
 
@@ -30,6 +31,20 @@ afterAll(async () => {
   await vigil?.close();
 });
 
+/** Runs `check` in a transaction that is then rolled back, so every test claims from the same backlog. */
+async function thenRollBack(check: (trx: Db) => Promise<void>): Promise<void> {
+  const rollBack = new Error('roll back');
+  await vigil.handle.db
+    .transaction()
+    .execute(async (trx) => {
+      await check(trx);
+      throw rollBack;
+    })
+    .catch((error: unknown) => {
+      if (error !== rollBack) throw error;
+    });
+}
+
 describe('a notify backlog the statistics have not seen', () => {
   it('is claimed oldest first, locking only the alerts of the rows taken', async () => {
     const pending = await vigil.handle.db
@@ -41,22 +56,16 @@ describe('a notify backlog the statistics have not seen', () => {
       .execute();
     expect(pending).toHaveLength(600);
 
-    await vigil.handle.db
-      .transaction()
-      .execute(async (trx) => {
-        const claimed = await claimDueNotifyRows(trx, 10);
-        expect(claimed.map((row) => row.id).sort((a, b) => Number(a) - Number(b))).toEqual(
-          pending.slice(0, 10).map((row) => String(row.id)),
-        );
-        // FOR KEY SHARE writes the locker's transaction ID into each locked alert: one per row taken.
-        const { rows } = await sql<{ locked: string }>`
-          SELECT count(*) AS locked FROM alerts WHERE xmax = pg_current_xact_id()::xid`.execute(trx);
-        expect(Number(rows[0]?.locked)).toBe(10);
-        throw new Error('roll back');
-      })
-      .catch((error: Error) => {
-        if (error.message !== 'roll back') throw error;
-      });
+    await thenRollBack(async (trx) => {
+      const claimed = await claimDueNotifyRows(trx, 10);
+      expect(claimed.map((row) => row.id).sort((a, b) => Number(a) - Number(b))).toEqual(
+        pending.slice(0, 10).map((row) => String(row.id)),
+      );
+      // FOR KEY SHARE writes the locker's transaction ID into each locked alert: one per row taken.
+      const { rows } = await sql<{ locked: string }>`
+        SELECT count(*) AS locked FROM alerts WHERE xmax = pg_current_xact_id()::xid`.execute(trx);
+      expect(Number(rows[0]?.locked)).toBe(10);
+    });
   });
 
   it('leaves the row of an alert a change holds unlocked, for that change to fold into', async () => {
@@ -78,24 +87,18 @@ describe('a notify backlog the statistics have not seen', () => {
     try {
       await change.query('BEGIN');
       await change.query(`SELECT id FROM "${vigil.schema}".alerts WHERE id = $1 FOR UPDATE`, [heldAlert]);
-      await vigil.handle.db
-        .transaction()
-        .execute(async (trx) => {
-          const claimed = await claimDueNotifyRows(trx, 10);
-          expect(claimed.map((row) => row.id).sort((a, b) => Number(a) - Number(b))).toEqual(
-            pending.slice(1, 11).map((row) => String(row.id)),
-          );
-          // The skipped row is free while the claim's transaction is open: the change need not wait for it.
-          const { rows } = await probe.query(
-            `SELECT id FROM "${vigil.schema}".outbox WHERE id = $1 FOR UPDATE NOWAIT`,
-            [first.id],
-          );
-          expect(rows).toHaveLength(1);
-          throw new Error('roll back');
-        })
-        .catch((error: Error) => {
-          if (error.message !== 'roll back') throw error;
-        });
+      await thenRollBack(async (trx) => {
+        const claimed = await claimDueNotifyRows(trx, 10);
+        expect(claimed.map((row) => row.id).sort((a, b) => Number(a) - Number(b))).toEqual(
+          pending.slice(1, 11).map((row) => String(row.id)),
+        );
+        // The skipped row is free while the claim's transaction is open: the change need not wait for it.
+        const { rows } = await probe.query(
+          `SELECT id FROM "${vigil.schema}".outbox WHERE id = $1 FOR UPDATE NOWAIT`,
+          [first.id],
+        );
+        expect(rows).toHaveLength(1);
+      });
     } finally {
       await change.query('ROLLBACK');
       change.release();
