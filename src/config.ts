@@ -284,7 +284,10 @@ const environment = z.object({
 
 type Environment = z.output<typeof environment>;
 
-/** The parsed environment, with the certificate credential read (and its passphrase dropped) and defaults that depend on other variables filled in. */
+/**
+ * The parsed environment, with the certificate credential read (and its passphrase dropped), and
+ * the defaults that depend on other variables filled in.
+ */
 export type Config = Omit<
   Environment,
   'VIGIL_GRAPH_CLIENT_CERTIFICATE' | 'VIGIL_GRAPH_CLIENT_CERTIFICATE_PASSPHRASE' | 'VIGIL_WEB_PROCESSES'
