@@ -11,7 +11,11 @@ import {
   type RemoteChannel,
 } from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import { type AlertForDelivery, alertsForDelivery, type StoredAlert } from '../storage/alert.repository.js';
+import {
+  type AlertForDelivery,
+  alertsForDelivery,
+  type DeliveredAlert,
+} from '../storage/alert.repository.js';
 import {
   type CardKey,
   type CardVersion,
@@ -51,14 +55,7 @@ export interface NotifyDeps {
   readonly renders: PQueue;
 }
 
-/** The alert as rendered: its card content and the revision that content is. */
-type RenderedAlert = CardAlert &
-  Pick<StoredAlert, 'revision'> & {
-    /** As the alert read gave it: the incident section is read again by it, not by the alert. */
-    readonly incidentId: string | null;
-  };
-
-const versionOf = (alert: RenderedAlert): CardVersion => ({
+const versionOf = (alert: DeliveredAlert): CardVersion => ({
   revision: alert.revision,
   incident: cardIncidentKey(alert.incident),
 });
@@ -100,7 +97,8 @@ export async function deliverAlerts(
   const read = await alertsForDelivery(deps.handle.db, rows, claimed);
   // The incident sections of all the job's cards in one query (a Graph page's alerts share a few).
   const incidentIds = new Set<string>();
-  for (const { delivery } of read.values()) if (delivery?.incidentId) incidentIds.add(delivery.incidentId);
+  for (const { delivery } of read.values())
+    if (delivery?.alert.incidentId) incidentIds.add(delivery.alert.incidentId);
   const incidents = await cardIncidentsByIds(deps.handle.db, [...incidentIds]);
   const outcomes = new Map<string, SharedRowOutcome>();
   const local = new Map<string, LocalWork & { rows: string[] }>();
@@ -173,13 +171,11 @@ async function deliverCards(
   incidents: ReadonlyMap<string, CardIncident>,
 ): Promise<LocalWork[]> {
   const { handle, channels } = deps;
-  const { alert: stored, cards } = delivery;
+  const { alert: read, cards } = delivery;
   // Its incident section is part of what a card shows: siblings change it without touching this alert.
-  // Investigations are read only if a card needs them. (One copy of the alert: in Node 20 each copy
-  // that adds fields costs microseconds, and this runs for every alert of a storm.)
-  const { incidentId } = delivery;
-  const incident = incidentId === null ? null : (incidents.get(incidentId) ?? null);
-  const shown: RenderedAlert = { ...stored, investigations: [], incident, incidentId };
+  // (Copies here only replace fields: see `deliveredAlert` for what adding them would cost.)
+  const incident = read.incidentId === null ? null : (incidents.get(read.incidentId) ?? null);
+  const shown: DeliveredAlert = incident === null ? read : { ...read, incident };
   // Targets follow from the alert's own fields (never its incident).
   const wanted: { channel: ChatChannel; target: string }[] = [];
   for (const channel of channels) {
@@ -198,10 +194,9 @@ async function deliverCards(
     .sort((a, b) => Number(hasMessage(a.card)) - Number(hasMessage(b.card)));
   if (work.length === 0) return [];
   // Investigations are read only for an alert that has one (most have none).
-  const alert: RenderedAlert = {
-    ...shown,
-    investigations: delivery.investigated ? await cardInvestigations(handle.db, stored.id) : [],
-  };
+  const alert: DeliveredAlert = delivery.investigated
+    ? { ...shown, investigations: await cardInvestigations(handle.db, shown.id) }
+    : shown;
 
   const local: LocalWork[] = [];
   let waitMs: number | null = null;
@@ -241,7 +236,7 @@ function heldElsewhere(card: CardRow | undefined): number | null {
 /** Renders one card: pace, claim, call the platform outside any transaction, record if still ours. */
 async function renderCard(
   deps: NotifyDeps,
-  alert: RenderedAlert,
+  alert: DeliveredAlert,
   item: CardWork & { readonly channel: RemoteChannel },
 ): Promise<void> {
   const { handle, logger, cardLeaseMs } = deps;

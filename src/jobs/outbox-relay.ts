@@ -184,7 +184,7 @@ export class OutboxRelay {
         topics: ['notify'],
         most: NOTIFY_BATCH,
         jobIdPrefix: sharedJobIdPrefix(),
-        kept: local ? ['notify'] : [],
+        keepNotify: local,
       };
       const moved = await relayPending(handle.db, batchSize, sharing, (rows) => enqueue(queues, rows));
       if (this.#stopped) return;

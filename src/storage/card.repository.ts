@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type NotNull, sql } from 'kysely';
-import { type Db, named } from './db.js';
+import { type Db, named, prepared } from './db.js';
 import type { CardRow, CardsTable } from './schema.js';
 
 /** Every column of `cards`, named (see `named`). */
@@ -98,6 +98,29 @@ export interface LocalCard extends CardKey {
   readonly version: CardVersion;
 }
 
+/** See `recordLocalCards`; prepared, as it runs for every batch of a storm. */
+const writeLocalCards = prepared(
+  'vigil_record_local_cards',
+  `INSERT INTO cards AS c (alert_id, platform, target, state, message_ref, rendered_revision, rendered_incident)
+  SELECT w.alert_id, w.platform, w.target, 'active', w.platform || '-' || gen_random_uuid(), w.revision, w.incident
+  FROM json_to_recordset($1::json) AS w(alert_id uuid, platform text, target text, revision integer, incident text)
+  -- Written in key order, so two jobs writing cards of the same alerts cannot deadlock.
+  ORDER BY w.alert_id, w.platform, w.target
+  ON CONFLICT (alert_id, platform, target) DO UPDATE SET
+    rendered_revision = excluded.rendered_revision,
+    rendered_incident = excluded.rendered_incident,
+    message_ref = coalesce(c.message_ref, excluded.message_ref),
+    state = 'active',
+    error = NULL,
+    claimed_by = NULL,
+    lease_until = NULL,
+    updated_at = now()
+  WHERE c.rendered_revision < excluded.rendered_revision
+    OR (c.rendered_revision = excluded.rendered_revision
+      AND c.rendered_incident IS DISTINCT FROM excluded.rendered_incident)
+  RETURNING c.alert_id, c.platform, c.target, (c.xmax = 0) AS posted`,
+);
+
 /**
  * Records cards that never leave Vigil as rendered, all in one statement and with no claim (there
  * is no call to fail, nor a message to find again): new ones are created with a reference of
@@ -117,26 +140,12 @@ export async function recordLocalCards(
     revision: card.version.revision,
     incident: card.version.incident,
   }));
-  // Written in key order, so two jobs writing cards of the same alerts cannot deadlock.
-  const { rows } = await sql<{ alert_id: string; platform: string; target: string; posted: boolean }>`
-    INSERT INTO cards AS c (alert_id, platform, target, state, message_ref, rendered_revision, rendered_incident)
-    SELECT w.alert_id, w.platform, w.target, 'active', w.platform || '-' || gen_random_uuid(), w.revision, w.incident
-    FROM json_to_recordset(${JSON.stringify(wanted)}::json)
-      AS w(alert_id uuid, platform text, target text, revision integer, incident text)
-    ORDER BY w.alert_id, w.platform, w.target
-    ON CONFLICT (alert_id, platform, target) DO UPDATE SET
-      rendered_revision = excluded.rendered_revision,
-      rendered_incident = excluded.rendered_incident,
-      message_ref = coalesce(c.message_ref, excluded.message_ref),
-      state = 'active',
-      error = NULL,
-      claimed_by = NULL,
-      lease_until = NULL,
-      updated_at = now()
-    WHERE c.rendered_revision < excluded.rendered_revision
-      OR (c.rendered_revision = excluded.rendered_revision
-        AND c.rendered_incident IS DISTINCT FROM excluded.rendered_incident)
-    RETURNING c.alert_id, c.platform, c.target, (c.xmax = 0) AS posted`.execute(db);
+  const { rows } = await db.executeQuery<{
+    alert_id: string;
+    platform: string;
+    target: string;
+    posted: boolean;
+  }>(writeLocalCards(JSON.stringify(wanted)));
   return rows.map((row) => ({
     alertId: row.alert_id,
     platform: row.platform,

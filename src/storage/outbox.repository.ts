@@ -121,9 +121,41 @@ export interface JobSharing {
   readonly most: number;
   /** Starts the IDs of this pass's shared jobs; each ends with its first row's ID. */
   readonly jobIdPrefix: string;
-  /** Topics whose rows stay where they are (the relay delivers them itself). */
-  readonly kept: readonly string[];
+  /** Notify rows stay where they are: the relay delivers them itself (local delivery). */
+  readonly keepNotify: boolean;
 }
+
+/**
+ * The claim of `relayPending`, prepared (it runs at every relay pass), in two texts: one for every
+ * topic, and one that leaves notify rows alone, which reads the partial index
+ * `outbox_pending_queued` of the other topics' rows (a few) instead of walking every pending card
+ * refresh of a storm at every pass. $1 limit, $2 topics that share jobs, $3 rows a shared job, $4
+ * the shared jobs' ID prefix.
+ */
+const relayClaim = (keepNotify: boolean) =>
+  prepared(
+    keepNotify ? 'vigil_outbox_relay_queued' : 'vigil_outbox_relay',
+    `WITH picked AS (
+      SELECT id, topic, payload->>'reason' AS reason FROM outbox
+      WHERE enqueued_at IS NULL AND available_at <= now()${keepNotify ? ` AND topic <> 'notify'` : ''}
+      ORDER BY id LIMIT $1
+      FOR UPDATE SKIP LOCKED
+    ), chunked AS (
+      SELECT id, topic, reason,
+        (row_number() OVER (PARTITION BY topic, reason ORDER BY id) - 1) / $3 AS chunk
+      FROM picked WHERE topic = ANY($2::text[])
+    ), shared AS (
+      SELECT id, count(*) OVER job AS rows, min(id) OVER job AS first
+      FROM chunked WINDOW job AS (PARTITION BY topic, reason, chunk)
+    )
+    UPDATE outbox SET enqueued_at = now(),
+      job_id = CASE WHEN shared.rows > 1 THEN $4::text || shared.first::text END
+    FROM picked LEFT JOIN shared USING (id)
+    WHERE outbox.id = picked.id
+    RETURNING outbox.id, outbox.topic, outbox.payload, outbox.job_id AS "jobId"`,
+  );
+const relayAll = relayClaim(false);
+const relayQueued = relayClaim(true);
 
 /**
  * Claims a batch of rows not yet handed to the queue (marks them enqueued in one statement,
@@ -139,25 +171,10 @@ export async function relayPending(
   sharing: JobSharing,
   enqueue: (rows: readonly RelayedRow[]) => Promise<void>,
 ): Promise<number> {
-  const { rows: claimed } = await sql<RelayedRow>`
-    WITH picked AS (
-      SELECT id, topic, payload->>'reason' AS reason FROM outbox
-      WHERE enqueued_at IS NULL AND available_at <= now() AND NOT topic = ANY(${sharing.kept})
-      ORDER BY id LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED
-    ), chunked AS (
-      SELECT id, topic, reason,
-        (row_number() OVER (PARTITION BY topic, reason ORDER BY id) - 1) / ${sharing.most} AS chunk
-      FROM picked WHERE topic = ANY(${sharing.topics})
-    ), shared AS (
-      SELECT id, count(*) OVER job AS rows, min(id) OVER job AS first
-      FROM chunked WINDOW job AS (PARTITION BY topic, reason, chunk)
-    )
-    UPDATE outbox SET enqueued_at = now(),
-      job_id = CASE WHEN shared.rows > 1 THEN ${sharing.jobIdPrefix}::text || shared.first::text END
-    FROM picked LEFT JOIN shared USING (id)
-    WHERE outbox.id = picked.id
-    RETURNING outbox.id, outbox.topic, outbox.payload, outbox.job_id AS "jobId"`.execute(db);
+  const claim = sharing.keepNotify ? relayQueued : relayAll;
+  const { rows: claimed } = await db.executeQuery<RelayedRow>(
+    claim(limit, sharing.topics, sharing.most, sharing.jobIdPrefix),
+  );
   if (claimed.length === 0) return 0;
   const rows = claimed
     .map((row) => ({ ...row, id: String(row.id) }))
@@ -262,18 +279,20 @@ const claimNotifyRowsDone = prepared(
         WHERE enqueued_at IS NULL AND available_at <= now() AND topic = 'notify'
         ORDER BY id
       ) o
+      -- Once a row (OFFSET 0 keeps it from being copied into each use below). Checked first: a cast
+      -- that failed would fail the whole claim.
       CROSS JOIN LATERAL (SELECT CASE
-        WHEN o.payload->>'alertId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-        THEN (o.payload->>'alertId')::uuid END AS alert_id) k
-      -- Probes by primary key, one per row (LATERAL with FOR or LIMIT stays apart from the join).
+        WHEN o.payload->>'alertId' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+        THEN (o.payload->>'alertId')::uuid END AS alert_id OFFSET 0) k
+      -- Probes by primary key, one per row (LATERAL with FOR stays apart from the join).
       LEFT JOIN LATERAL (SELECT id FROM alerts WHERE id = k.alert_id FOR KEY SHARE SKIP LOCKED) held ON true
-      LEFT JOIN LATERAL (SELECT id FROM alerts WHERE id = k.alert_id LIMIT 1) known ON true
-      -- The row itself last, and only for an alert held here or gone: a row skipped for its alert
-      -- stays free for the change that holds the alert to fold into. Still pending once locked
-      -- (a concurrent claim may have taken it meanwhile).
+      -- The row itself last, and only for an alert held here or gone (looked for only when not held):
+      -- a row skipped for its alert stays free for the change that holds the alert to fold into.
+      -- Still pending once locked (a concurrent claim may have taken it meanwhile).
       CROSS JOIN LATERAL (
         SELECT id FROM outbox
-        WHERE id = o.id AND enqueued_at IS NULL AND (held.id IS NOT NULL OR known.id IS NULL)
+        WHERE id = o.id AND enqueued_at IS NULL
+          AND (held.id IS NOT NULL OR NOT EXISTS (SELECT FROM alerts WHERE id = k.alert_id))
         FOR UPDATE SKIP LOCKED
       ) r
     LIMIT $1

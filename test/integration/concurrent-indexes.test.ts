@@ -46,7 +46,7 @@ const validity = async (name: string) =>
 describe('indexes on busy tables', () => {
   it('are built, and one left INVALID by an interrupted build is found and rebuilt concurrently', async () => {
     expect(await ensureConcurrentIndexes(handle)).toEqual({
-      built: ['outbox_failed', 'outbox_completed', 'alerts_incident', 'outbox_due'],
+      built: ['outbox_failed', 'outbox_completed', 'alerts_incident', 'outbox_due', 'outbox_pending_queued'],
       skipped: false,
     });
     expect(await validity('outbox_failed')).toBe(true);
