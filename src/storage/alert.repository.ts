@@ -116,11 +116,7 @@ const READ_FOR_DELIVERY = `SELECT ${ALERT_COLUMNS.map((column) => `a.${column}`)
  * later copy pays for again; assignments to a fresh object cost well under a microsecond.
  */
 function deliveredAlert(alert: StoredAlert, incidentId: string | null): DeliveredAlert {
-  const delivered = alert as StoredAlert & {
-    investigations: readonly CardInvestigation[];
-    incident: CardIncident | null;
-    incidentId: string | null;
-  };
+  const delivered = alert as { -readonly [K in keyof DeliveredAlert]: DeliveredAlert[K] };
   delivered.investigations = [];
   delivered.incident = null;
   delivered.incidentId = incidentId;
