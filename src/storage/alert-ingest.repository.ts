@@ -28,7 +28,15 @@ export interface OccurrenceOutcome {
 const textArray = (values: readonly string[]): string => `ARRAY[${values.map((s) => `'${s}'`).join(',')}]`;
 const severityList = textArray(SEVERITIES);
 
-interface IngestContext {
+/** What decides, beside its alerts, which work a batch entails. */
+interface IngestSettings {
+  /** For the policy cache's check (see applyPoliciesAtIngest). */
+  readonly policyGeneration: string;
+  /** Whether an enabled investigation rule or an open investigation exists. */
+  readonly mayInvestigate: boolean;
+}
+
+interface IngestContext extends IngestSettings {
   /** The latest alert of each fingerprint that has one. */
   readonly latest: readonly {
     readonly id: string;
@@ -36,11 +44,29 @@ interface IngestContext {
     readonly status: string;
     readonly status_changed_at: Date | null;
   }[];
-  /** For the policy cache's check (see applyPoliciesAtIngest). */
-  readonly policyGeneration: string;
-  /** Whether an enabled investigation rule or an open investigation exists. */
-  readonly mayInvestigate: boolean;
 }
+
+/**
+ * The settings each schema's last batch found (tests run many installs in one process). A batch
+ * that expects them writes by `writeOccurrencesChecked`, which finds out in the same statement
+ * whether they still hold; so a batch costs one round trip, not a read and then a write.
+ */
+const knownSettings = new Map<string, IngestSettings>();
+
+const MAY_INVESTIGATE = `EXISTS (SELECT 1 FROM investigation_rules WHERE enabled)
+    -- Not EXISTS: Postgres would drop its ORDER BY and LIMIT, and with them the partial index
+    -- investigations_open.
+    OR (SELECT created_at FROM investigations WHERE status = ANY(${textArray(OPEN_INVESTIGATION_STATUSES)})
+      ORDER BY created_at DESC LIMIT 1) IS NOT NULL`;
+
+/**
+ * The latest alert of the fingerprint `fingerprint` names: one index probe a fingerprint (LIMIT
+ * keeps the subquery apart; a plan cached while the table was small would otherwise scan every
+ * alert on every batch, for as long as the connection lives).
+ */
+const latestAlertOf = (fingerprint: string) =>
+  `SELECT id, status, status_changed_at FROM alerts WHERE fingerprint = ${fingerprint}
+    ORDER BY created_at DESC LIMIT 1`;
 
 /**
  * What a batch needs to know before it writes, in one round trip: the fingerprints' latest
@@ -50,20 +76,9 @@ interface IngestContext {
 const readContext = prepared(
   'vigil_ingest_context',
   `SELECT l.id, f.fingerprint, l.status, l.status_changed_at, g.generation, g.may_investigate
-    FROM (SELECT (SELECT generation FROM policy_generation) AS generation,
-            EXISTS (SELECT 1 FROM investigation_rules WHERE enabled)
-              -- Not EXISTS: Postgres would drop its ORDER BY and LIMIT, and with them the partial index
-              -- investigations_open.
-              OR (SELECT created_at FROM investigations WHERE status = ANY(${textArray(OPEN_INVESTIGATION_STATUSES)})
-                ORDER BY created_at DESC LIMIT 1) IS NOT NULL
-              AS may_investigate) g
+    FROM (SELECT (SELECT generation FROM policy_generation) AS generation, ${MAY_INVESTIGATE} AS may_investigate) g
     CROSS JOIN unnest($1::text[]) AS f(fingerprint)
-    -- One index probe a fingerprint (LIMIT keeps the subquery apart): a plan cached while the table was
-    -- small would otherwise scan every alert on every batch, for as long as the connection lives.
-    LEFT JOIN LATERAL (
-      SELECT id, status, status_changed_at FROM alerts WHERE fingerprint = f.fingerprint
-      ORDER BY created_at DESC LIMIT 1
-    ) l ON true`,
+    LEFT JOIN LATERAL (${latestAlertOf('f.fingerprint')}) l ON true`,
 );
 
 async function ingestContext(db: Db, fingerprints: readonly string[]): Promise<IngestContext> {
@@ -106,6 +121,21 @@ const LATE_OCCURRENCES = `late AS (
   )`;
 
 /**
+ * For `writeOccurrencesChecked`: whether the settings the batch was planned with ($3, $4) still
+ * hold and none of its occurrences belongs to a resolved alert (the domain's
+ * `belongsToResolvedAlert`: began at or before the latest alert of its fingerprint was resolved).
+ * Read in the statement's snapshot, before it writes; with the settings found, for the next batch.
+ */
+const SETTINGS_CHECK = `checked AS (
+    SELECT c.generation, c.may_investigate,
+      c.generation = $3::bigint AND ($4::boolean OR NOT c.may_investigate) AND NOT EXISTS (
+        SELECT 1 FROM input i CROSS JOIN LATERAL (${latestAlertOf('i.fingerprint')}) l
+        WHERE l.status = 'resolved' AND i."firstSeenAt" <= l.status_changed_at
+      ) AS holds
+    FROM (SELECT (SELECT generation FROM policy_generation) AS generation, ${MAY_INVESTIGATE} AS may_investigate) c
+  )`;
+
+/**
  * Writes the occurrence groups, and their entities, audit rows and notify outbox rows, in one
  * statement (data-modifying CTEs): one round trip a batch, and one statement text for any batch
  * (the rows travel as one JSON document), so Postgres plans it once per connection (see
@@ -117,13 +147,13 @@ const LATE_OCCURRENCES = `late AS (
  * graph-sync.repository.ts). The audit details and the notify payload (that of the domain's
  * `notify`) are built in SQL here, as they depend on whether the row was inserted.
  */
-const occurrencesStatement = (late: boolean) => `WITH input AS (
+const occurrencesStatement = (variant: 'plain' | 'late' | 'checked') => `WITH input AS (
     SELECT * FROM json_to_recordset($1::json) AS i(
       ord int, "lateId" uuid, source text, "sourceId" text, fingerprint text, title text, description text,
       severity text, category text, "policyName" text, "policyUrl" text, labels jsonb, links jsonb,
       determination text, "firstSeenAt" timestamptz, "lastSeenAt" timestamptz, count int, raw jsonb,
       actor jsonb, "actorKey" text, entities json)
-  ), ${late ? `${LATE_OCCURRENCES}, ` : ''}upserted AS (
+  ), ${variant === 'late' ? `${LATE_OCCURRENCES}, ` : ''}${variant === 'checked' ? `${SETTINGS_CHECK}, ` : ''}upserted AS (
     INSERT INTO alerts (source, source_id, fingerprint, title, description, severity, category, policy_name,
       policy_url, labels, links, determination, first_seen_at, last_seen_at, occurrence_count, raw,
       previous_alert_id, created_at, updated_at)
@@ -135,7 +165,7 @@ const occurrencesStatement = (late: boolean) => `WITH input AS (
       -- (looked up by (fingerprint, created_at), never by status: resolved alerts are most of the table).
       (SELECT prev.id FROM alerts prev WHERE prev.fingerprint = i.fingerprint ORDER BY prev.created_at DESC LIMIT 1),
       $2, $2
-    FROM input i WHERE i."lateId" IS NULL ORDER BY i.ord
+    FROM input i WHERE i."lateId" IS NULL${variant === 'checked' ? ' AND (SELECT holds FROM checked)' : ''} ORDER BY i.ord
     ON CONFLICT (fingerprint) WHERE status <> 'resolved' DO UPDATE SET
       occurrence_count = alerts.occurrence_count + excluded.occurrence_count,
       last_seen_at = greatest(alerts.last_seen_at, excluded.last_seen_at),
@@ -145,7 +175,7 @@ const occurrencesStatement = (late: boolean) => `WITH input AS (
       updated_at = $2
     RETURNING id, number, fingerprint, occurrence_count, (xmax = 0) AS inserted
   ), stored AS (
-    ${late ? 'SELECT * FROM late UNION ALL ' : ''}SELECT * FROM upserted
+    ${variant === 'late' ? 'SELECT * FROM late UNION ALL ' : ''}SELECT * FROM upserted
   ), entities AS (
     INSERT INTO alert_entities (alert_id, kind, key, display_name, roles, attributes)
     SELECT s.id, e.kind, e.key, e."displayName", e.roles, e.attributes
@@ -170,13 +200,25 @@ const occurrencesStatement = (late: boolean) => `WITH input AS (
     FROM stored s ORDER BY ('${NOTIFY_KEY_PREFIX}' || s.id) COLLATE "C"
     ${OUTBOX_FOLD}
   )
-  SELECT id, number, fingerprint, occurrence_count, inserted FROM stored`;
+  ${
+    variant === 'checked'
+      ? `SELECT s.id, s.number, s.fingerprint, s.occurrence_count, s.inserted, c.generation, c.may_investigate
+    FROM checked c LEFT JOIN stored s ON true`
+      : 'SELECT id, number, fingerprint, occurrence_count, inserted FROM stored'
+  }`;
 
 /** The most groups a batch written by the prepared statement has: more than an ingest batch (at most 250), less than a Graph page. */
 const PREPARED_BATCH_MOST = 500;
 
-/** Batches with no late occurrence (nearly all): prepared, its generic plan touches alerts only by index. */
-const writeOccurrences = prepared('vigil_store_occurrences', occurrencesStatement(false));
+/**
+ * Batches of a schema whose settings are known (nearly all): prepared, its generic plan touches
+ * alerts only by index. Writes nothing, and answers one row of nulls with the settings found, when
+ * the settings changed or an occurrence is late (see `SETTINGS_CHECK`).
+ */
+const writeOccurrencesChecked = prepared('vigil_store_occurrences_checked', occurrencesStatement('checked'));
+
+/** Batches with no late occurrence after a context read: prepared, as the checked one. */
+const writeOccurrences = prepared('vigil_store_occurrences', occurrencesStatement('plain'));
 
 /**
  * Batches with late occurrences, and large ones: planned for their values each time. A generic plan
@@ -184,7 +226,7 @@ const writeOccurrences = prepared('vigil_store_occurrences', occurrencesStatemen
  * alerts took twice as long under the prepared statement's plan (joins made for a few rows).
  */
 const writeOccurrencesPlanned = (...parameters: readonly unknown[]) =>
-  CompiledQuery.raw(occurrencesStatement(true), [...parameters]);
+  CompiledQuery.raw(occurrencesStatement('late'), [...parameters]);
 
 /**
  * One row of the statement's `input` (its `json_to_recordset` columns), written out field by field:
@@ -227,6 +269,31 @@ interface StoredRow {
   readonly inserted: boolean;
 }
 
+/** A row of the checked statement: a stored row, or nulls when it wrote nothing; with the settings it found. */
+type CheckedRow = { readonly [K in keyof StoredRow]: StoredRow[K] | null } & {
+  readonly generation: string;
+  readonly may_investigate: boolean;
+};
+
+/** The outcome of each group, in the order of `groups`, from the rows the statement returned. */
+function outcomesOf(groups: readonly OccurrenceGroup[], rows: readonly StoredRow[]): OccurrenceOutcome[] {
+  const byFingerprint = new Map(rows.map((row) => [row.fingerprint, row]));
+  return groups.map((group) => {
+    const row = byFingerprint.get(group.draft.fingerprint);
+    if (row === undefined)
+      throw new Error(`upsert returned no row for fingerprint ${group.draft.fingerprint}`);
+    return {
+      alertId: row.id,
+      number: row.number,
+      duplicate: !row.inserted,
+      occurrenceCount: row.occurrence_count,
+    };
+  });
+}
+
+/** Writes a batch's rows; `undefined` when the checked statement found its settings changed. */
+type Write = (db: Db) => Promise<OccurrenceOutcome[] | undefined>;
+
 /**
  * Stores occurrence groups: a new alert for each fingerprint with no open alert, or one
  * occurrence update on the open alert, with entities, audit and notify outbox rows, in one
@@ -236,6 +303,10 @@ interface StoredRow {
  * or open investigation exists, or Graph alerts join incidents, that statement and the work it
  * entails run in one transaction; otherwise the statement alone is the transaction. Returns
  * outcomes in the order of `groups`.
+ *
+ * A batch planned with the settings the schema's last batch found is written in one round trip
+ * (`writeOccurrencesChecked`); only when they changed, or an occurrence is late, is it written again
+ * after a read of its context.
  */
 export async function storeOccurrences(
   handle: DbHandle,
@@ -245,11 +316,34 @@ export async function storeOccurrences(
   if (groups.length === 0) return [];
   const now = clock.now();
   const ordered = [...groups].sort((a, b) => (a.draft.fingerprint < b.draft.fingerprint ? -1 : 1));
+  const known = knownSettings.get(handle.schema);
+  if (known !== undefined && ordered.length <= PREPARED_BATCH_MOST) {
+    const input = JSON.stringify(ordered.map((group, ord) => inputRow(group, ord, null)));
+    const writeChecked: Write = async (db) => {
+      const { rows } = await db.executeQuery<CheckedRow>(
+        writeOccurrencesChecked(input, now, known.policyGeneration, known.mayInvestigate),
+      );
+      const first = rows[0];
+      if (first === undefined) throw new Error('the checked ingest statement returned no row');
+      knownSettings.set(handle.schema, {
+        policyGeneration: first.generation,
+        mayInvestigate: first.may_investigate,
+      });
+      return first.id === null ? undefined : outcomesOf(groups, rows as StoredRow[]);
+    };
+    const stored = await persist(handle, groups, known, now, writeChecked);
+    if (stored !== undefined) return stored;
+  }
+
   // Read before any write, as a transaction's first statement would (read committed): no lock is taken.
   const context = await ingestContext(
     handle.db,
     ordered.map((group) => group.draft.fingerprint),
   );
+  knownSettings.set(handle.schema, {
+    policyGeneration: context.policyGeneration,
+    mayInvestigate: context.mayInvestigate,
+  });
   const latestBy = new Map(context.latest.map((row) => [row.fingerprint, row]));
   const lateIdOf = (group: OccurrenceGroup): string | null => {
     const row = latestBy.get(group.draft.fingerprint);
@@ -262,42 +356,52 @@ export async function storeOccurrences(
       : null;
   };
   const input = ordered.map((group, ord) => inputRow(group, ord, lateIdOf(group)));
-  const write = async (db: Db) => {
-    const planned = input.length > PREPARED_BATCH_MOST || input.some((row) => row.lateId !== null);
-    const write = planned ? writeOccurrencesPlanned : writeOccurrences;
+  const planned = input.length > PREPARED_BATCH_MOST || input.some((row) => row.lateId !== null);
+  const write = planned ? writeOccurrencesPlanned : writeOccurrences;
+  const writeRead: Write = async (db) => {
     const { rows } = await db.executeQuery<StoredRow>(write(JSON.stringify(input), now));
-    const byFingerprint = new Map(rows.map((row) => [row.fingerprint, row]));
-    return groups.map((group) => {
-      const row = byFingerprint.get(group.draft.fingerprint);
-      if (row === undefined)
-        throw new Error(`upsert returned no row for fingerprint ${group.draft.fingerprint}`);
-      return {
-        alertId: row.id,
-        number: row.number,
-        duplicate: !row.inserted,
-        occurrenceCount: row.occurrence_count,
-      };
-    });
+    return outcomesOf(groups, rows);
   };
-  const mayBeNew = ordered.flatMap((group, ord) => (input[ord]?.lateId === null ? [group.draft] : []));
+  const lateIds = new Set(input.flatMap((row) => (row.lateId === null ? [] : [row.fingerprint])));
+  const stored = await persist(handle, groups, context, now, writeRead, lateIds);
+  if (stored === undefined) throw new Error('the ingest statement wrote nothing');
+  return stored;
+}
+
+/**
+ * Runs `write`, alone when the batch entails nothing more, or in a transaction with the work it
+ * entails (policies and silences, investigations, incidents) for the groups that may be new (not in
+ * `late`, the fingerprints counted on resolved alerts).
+ */
+async function persist(
+  handle: DbHandle,
+  groups: readonly OccurrenceGroup[],
+  settings: IngestSettings,
+  now: Date,
+  write: Write,
+  late: ReadonlySet<string> = new Set(),
+): Promise<OccurrenceOutcome[] | undefined> {
+  const mayBeNew = groups.flatMap((group) => (late.has(group.draft.fingerprint) ? [] : [group.draft]));
   const joinsIncident = (draft: AlertDraft) => draft.source === 'graph' && Boolean(draft.labels.incidentId);
   const followUp =
-    context.mayInvestigate ||
+    settings.mayInvestigate ||
     mayBeNew.some(joinsIncident) ||
-    (await policiesMatchAtIngest(handle.db, handle.schema, mayBeNew, now, context.policyGeneration));
+    (await policiesMatchAtIngest(handle.db, handle.schema, mayBeNew, now, settings.policyGeneration));
   if (!followUp) return write(handle.db);
 
   return handle.db.transaction().execute(async (trx) => {
     const outcomes = await write(trx);
+    // Nothing written: the caller writes again with what it reads.
+    if (outcomes === undefined) return undefined;
     const created = groups.flatMap((group, index) => {
       const outcome = outcomes[index] as OccurrenceOutcome;
       return outcome.duplicate ? [] : [{ alertId: outcome.alertId, draft: group.draft }];
     });
     // Policies and silences for the new alerts, in this transaction (see applyPoliciesAtIngest).
-    await applyPoliciesAtIngest(trx, handle.schema, created, now, context.policyGeneration);
+    await applyPoliciesAtIngest(trx, handle.schema, created, now, settings.policyGeneration);
     // New alerts start or join investigations in this same transaction (one set-based query),
     // unless there is neither a rule to start one nor an open one to join.
-    if (context.mayInvestigate)
+    if (settings.mayInvestigate)
       await planInvestigations(
         trx,
         created.map((alert) => alert.alertId),
