@@ -362,8 +362,8 @@ export async function storeOccurrences(
     const { rows } = await db.executeQuery<StoredRow>(write(JSON.stringify(input), now));
     return outcomesOf(groups, rows);
   };
-  const lateIds = new Set(input.flatMap((row) => (row.lateId === null ? [] : [row.fingerprint])));
-  const stored = await persist(handle, groups, context, now, writeRead, lateIds);
+  const lateFingerprints = new Set(input.flatMap((row) => (row.lateId === null ? [] : [row.fingerprint])));
+  const stored = await persist(handle, groups, context, now, writeRead, lateFingerprints);
   if (stored === undefined) throw new Error('the ingest statement wrote nothing');
   return stored;
 }
