@@ -53,11 +53,14 @@ interface IngestContext extends IngestSettings {
  */
 const knownSettings = new Map<string, IngestSettings>();
 
-const MAY_INVESTIGATE = `EXISTS (SELECT 1 FROM investigation_rules WHERE enabled)
-    -- Not EXISTS: Postgres would drop its ORDER BY and LIMIT, and with them the partial index
-    -- investigations_open.
-    OR (SELECT created_at FROM investigations WHERE status = ANY(${textArray(OPEN_INVESTIGATION_STATUSES)})
-      ORDER BY created_at DESC LIMIT 1) IS NOT NULL`;
+/** The settings as columns `generation` and `may_investigate`, for a FROM clause. */
+const CURRENT_SETTINGS = `(SELECT (SELECT generation FROM policy_generation) AS generation,
+    EXISTS (SELECT 1 FROM investigation_rules WHERE enabled)
+      -- Not EXISTS: Postgres would drop its ORDER BY and LIMIT, and with them the partial index
+      -- investigations_open.
+      OR (SELECT created_at FROM investigations WHERE status = ANY(${textArray(OPEN_INVESTIGATION_STATUSES)})
+        ORDER BY created_at DESC LIMIT 1) IS NOT NULL
+      AS may_investigate)`;
 
 /**
  * The latest alert of the fingerprint `fingerprint` names: one index probe a fingerprint (LIMIT
@@ -76,7 +79,7 @@ const latestAlertOf = (fingerprint: string) =>
 const readContext = prepared(
   'vigil_ingest_context',
   `SELECT l.id, f.fingerprint, l.status, l.status_changed_at, g.generation, g.may_investigate
-    FROM (SELECT (SELECT generation FROM policy_generation) AS generation, ${MAY_INVESTIGATE} AS may_investigate) g
+    FROM ${CURRENT_SETTINGS} g
     CROSS JOIN unnest($1::text[]) AS f(fingerprint)
     LEFT JOIN LATERAL (${latestAlertOf('f.fingerprint')}) l ON true`,
 );
@@ -132,7 +135,7 @@ const SETTINGS_CHECK = `checked AS (
         SELECT 1 FROM input i CROSS JOIN LATERAL (${latestAlertOf('i.fingerprint')}) l
         WHERE l.status = 'resolved' AND i."firstSeenAt" <= l.status_changed_at
       ) AS holds
-    FROM (SELECT (SELECT generation FROM policy_generation) AS generation, ${MAY_INVESTIGATE} AS may_investigate) c
+    FROM ${CURRENT_SETTINGS} c
   )`;
 
 /**
